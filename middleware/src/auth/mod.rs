@@ -1,0 +1,2 @@
+//! Authentication filters: each sets [`crate::AuthContext`].
+//! (Filled in by the auth issue.)

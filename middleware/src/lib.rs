@@ -1,0 +1,37 @@
+//! Reusable Tower layers of snf-occi.
+//!
+//! Every layer here is shaped like a tower-http middleware (`XLayer` +
+//! `X<S>`), has `Error = Infallible` when its inner service has, and talks
+//! to its neighbours only through the typed request extensions of
+//! [`extensions`]. They plug unchanged into a `tower::ServiceBuilder`, an
+//! axum `Router::layer` or a hyper-util server.
+//!
+//! The canonical request and response types are [`HttpRequest`] and
+//! [`HttpResponse`] over axum-core's boxed [`Body`].
+
+use std::convert::Infallible;
+
+pub mod auth;
+pub mod error_response;
+pub mod extensions;
+pub mod negotiate;
+pub mod request_log;
+
+pub use extensions::{AuthContext, MediaType, Negotiated, PeerCertificates, RequestId, SecretToken};
+
+/// The body type every snf-occi service takes and returns.
+pub type Body = axum_core::body::Body;
+/// The request type every snf-occi service takes.
+pub type HttpRequest = http::Request<Body>;
+/// The response type every snf-occi service returns.
+pub type HttpResponse = http::Response<Body>;
+/// A type-erased, cloneable, `Send + Sync` HTTP service that never fails.
+pub type BoxHttp = tower::util::BoxCloneSyncService<HttpRequest, HttpResponse, Infallible>;
+/// A type-erased layer producing a [`BoxHttp`]: one configured filter.
+pub type BoxHttpLayer =
+    tower::util::BoxCloneSyncServiceLayer<BoxHttp, HttpRequest, HttpResponse, Infallible>;
+/// The error type of fallible building blocks (bodies, I/O).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The value of the `Server` header on every response.
+pub const SERVER_HEADER: &str = concat!("snf-occi/", env!("CARGO_PKG_VERSION"), " OCCI/1.2");

@@ -1,0 +1,2 @@
+//! `occi_negotiate`: content negotiation for OCCI renderings.
+//! (Filled in by the OCCI-model issue.)

@@ -1,0 +1,2 @@
+//! `request_log`: one tracing event per request.
+//! (Filled in by the pipeline issue.)

@@ -1,0 +1,3 @@
+fn main() {
+    println!("snf-occi {}", env!("CARGO_PKG_VERSION"));
+}
