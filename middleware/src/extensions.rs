@@ -141,3 +141,9 @@ pub struct AuthContext {
     /// metrics and logs.
     pub method: &'static str,
 }
+
+/// The remote address of the connection a request came on, inserted by
+/// the server (used e.g. to trust forwarded certificate headers only from
+/// configured front ends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteAddr(pub std::net::SocketAddr);

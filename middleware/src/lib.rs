@@ -17,7 +17,9 @@ pub mod extensions;
 pub mod negotiate;
 pub mod request_log;
 
-pub use extensions::{AuthContext, MediaType, Negotiated, PeerCertificates, RequestId, SecretToken};
+pub use extensions::{
+    AuthContext, MediaType, Negotiated, PeerCertificates, RemoteAddr, RequestId, SecretToken,
+};
 
 /// The body type every snf-occi service takes and returns.
 pub type Body = axum_core::body::Body;
