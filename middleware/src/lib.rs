@@ -12,10 +12,15 @@
 use std::convert::Infallible;
 
 pub mod auth;
+pub mod body_limit;
+pub mod concurrency_limit;
 pub mod error_response;
 pub mod extensions;
 pub mod negotiate;
+pub mod request_id;
 pub mod request_log;
+pub mod sensitive_headers;
+pub mod timeout;
 
 pub use extensions::{
     AuthContext, MediaType, Negotiated, PeerCertificates, RemoteAddr, RequestId, SecretToken,

@@ -1,0 +1,151 @@
+//! Marks the headers that carry secrets as sensitive, so that no layer
+//! (tracing, request logs, debug prints of a `HeaderMap`) shows them.
+//!
+//! Covers Keystone tokens (`X-Auth-Token`, the seed's `Auth-Token`),
+//! `Authorization`, `Cookie`/`Set-Cookie`, and the client-certificate
+//! headers a TLS front end forwards (`SSL_CLIENT_CERT`,
+//! `SSL_CLIENT_CERT_CHAIN_0`.., `SSL-Client-Cert`...), matched by prefix
+//! because the chain headers are numbered.
+//!
+//! ```
+//! use snf_occi_middleware::sensitive_headers::SensitiveHeadersLayer;
+//! use snf_occi_middleware::{Body, HttpRequest, HttpResponse};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! let svc = ServiceBuilder::new().layer(SensitiveHeadersLayer::default()).service_fn(|req: HttpRequest| async move {
+//!     assert!(req.headers()["x-auth-token"].is_sensitive());
+//!     Ok::<_, std::convert::Infallible>(HttpResponse::new(Body::empty()))
+//! });
+//! # let _ = svc;
+//! ```
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{HeaderMap, HeaderName};
+use tower::{Layer, Service};
+
+use crate::{HttpRequest, HttpResponse};
+
+/// Header names that are always sensitive.
+pub const SENSITIVE_HEADERS: &[&str] =
+    &["x-auth-token", "auth-token", "authorization", "proxy-authorization", "cookie", "set-cookie", "x-subject-token"];
+/// Header name prefixes that are always sensitive (forwarded certificates).
+pub const SENSITIVE_PREFIXES: &[&str] = &["ssl_client_cert", "ssl-client-cert", "x-ssl-client-cert", "x-forwarded-client-cert"];
+
+/// Layer marking secret-carrying request and response headers sensitive.
+#[derive(Clone, Debug)]
+pub struct SensitiveHeadersLayer {
+    names: Arc<Vec<HeaderName>>,
+    prefixes: Arc<Vec<String>>,
+}
+
+impl Default for SensitiveHeadersLayer {
+    fn default() -> Self {
+        SensitiveHeadersLayer {
+            names: Arc::new(SENSITIVE_HEADERS.iter().map(|n| HeaderName::from_static(n)).collect()),
+            prefixes: Arc::new(SENSITIVE_PREFIXES.iter().map(|p| p.to_string()).collect()),
+        }
+    }
+}
+
+impl SensitiveHeadersLayer {
+    /// The default list plus `extra` names.
+    pub fn with_extra(extra: impl IntoIterator<Item = HeaderName>) -> Self {
+        let mut layer = SensitiveHeadersLayer::default();
+        Arc::make_mut(&mut layer.names).extend(extra);
+        layer
+    }
+
+    /// Whether `name` is one this layer hides.
+    pub fn is_sensitive(&self, name: &HeaderName) -> bool {
+        self.names.contains(name) || self.prefixes.iter().any(|p| name.as_str().starts_with(p.as_str()))
+    }
+
+    fn mark(&self, headers: &mut HeaderMap) {
+        for (name, value) in headers.iter_mut() {
+            if self.is_sensitive(name) {
+                value.set_sensitive(true);
+            }
+        }
+    }
+}
+
+impl<S> Layer<S> for SensitiveHeadersLayer {
+    type Service = SensitiveHeaders<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        SensitiveHeaders { inner, layer: self.clone() }
+    }
+}
+
+/// Service of [`SensitiveHeadersLayer`].
+#[derive(Clone, Debug)]
+pub struct SensitiveHeaders<S> {
+    inner: S,
+    layer: SensitiveHeadersLayer,
+}
+
+impl<S> Service<HttpRequest> for SensitiveHeaders<S>
+where
+    S: Service<HttpRequest, Response = HttpResponse>,
+    S::Future: Send + 'static,
+{
+    type Response = HttpResponse;
+    type Error = S::Error;
+    type Future = futures_util::future::BoxFuture<'static, Result<HttpResponse, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: HttpRequest) -> Self::Future {
+        self.layer.mark(req.headers_mut());
+        let fut = self.inner.call(req);
+        let layer = self.layer.clone();
+        Box::pin(async move {
+            let mut res = fut.await?;
+            layer.mark(res.headers_mut());
+            Ok(res)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Body;
+    use std::convert::Infallible;
+    use tower::{ServiceExt, service_fn};
+
+    #[tokio::test]
+    async fn marks_tokens_and_forwarded_certificates_only() {
+        let svc = SensitiveHeadersLayer::default().layer(service_fn(|req: HttpRequest| async move {
+            let marked: Vec<String> = req
+                .headers()
+                .iter()
+                .filter(|(_, v)| v.is_sensitive())
+                .map(|(n, _)| n.to_string())
+                .collect();
+            assert!(!req.headers()["accept"].is_sensitive());
+            let mut res = HttpResponse::new(Body::from(marked.join(",")));
+            res.headers_mut().insert("set-cookie", "a=b".parse().unwrap());
+            Ok::<_, Infallible>(res)
+        }));
+        let req = http::Request::builder()
+            .header("x-auth-token", "s3cret")
+            .header("Auth-Token", "s3cret")
+            .header("authorization", "Bearer x")
+            .header("SSL_CLIENT_CERT_CHAIN_3", "pem")
+            .header("accept", "text/plain")
+            .body(Body::empty())
+            .unwrap();
+        let res = svc.oneshot(req).await.unwrap();
+        assert!(res.headers()["set-cookie"].is_sensitive());
+        let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        for name in ["x-auth-token", "auth-token", "authorization", "ssl_client_cert_chain_3"] {
+            assert!(body.contains(name), "{name} not marked: {body}");
+        }
+        assert!(!body.contains("accept"));
+    }
+}
