@@ -1,1 +1,52 @@
-//! (to be filled in)
+//! The paste-deploy analogue: named filter factories, assembled in the
+//! order `snf-occi.pipeline.toml` lists them, in front of an app.
+//!
+//! - [`registry`]: [`Registry`] maps factory names to [`FilterFactory`]s
+//!   and [`AppFactory`]s; embedders add their own.
+//! - [`context`]: [`BuildContext`], what every factory gets (paste's
+//!   `global_conf`): the whole config, the public URL, the one shared HTTP
+//!   client, the embedded simulator's URLs.
+//! - [`assembly`]: [`Pipeline`] (the configured filters, a
+//!   `tower::Layer`) and the always-on edge.
+//! - [`urlmap`]: paste's `composite:urlmap`, apps mounted at path prefixes.
+//! - [`builtins`]: one line per built-in factory.
+//!
+//! Building from a TOML string:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use snf_occi::config::Config;
+//! use snf_occi::pipeline::{BuildContext, Registry};
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let config = Config::from_toml_str(r#"
+//!     [pipeline]
+//!     filters = ["request_log", "short"]
+//!     app = "echo"
+//!     [filter.short]
+//!     use = "timeout"
+//!     timeout = "5s"
+//! "#).unwrap();
+//! let ctx = BuildContext::new(Arc::new(config)).unwrap();
+//! let service = Registry::with_builtins().build_service(&ctx).await.unwrap();
+//! let res = service.oneshot(http::Request::new(snf_occi::middleware::Body::empty())).await.unwrap();
+//! assert_eq!(res.status(), 200);
+//! assert!(res.headers()["server"].to_str().unwrap().starts_with("snf-occi/"));
+//! # });
+//! ```
+
+pub mod apps;
+pub mod assembly;
+pub mod builtins;
+pub mod context;
+pub mod error;
+pub mod filters;
+pub mod registry;
+pub mod urlmap;
+
+pub use assembly::{EdgeLayer, Pipeline, boxed};
+pub use context::{BuildContext, SimulatorUrls};
+pub use error::{BuildError, BuildErrors};
+pub use registry::{AppFactory, FactoryTable, FilterFactory, Registry};
+pub use urlmap::UrlMap;

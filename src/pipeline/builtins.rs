@@ -1,0 +1,18 @@
+//! The built-in factories: one line each. The OCCI app and the OCCI and
+//! auth filters are registered here too, one line each, as they land.
+
+use super::Registry;
+use super::{apps, filters};
+
+/// Registers every built-in factory into `registry`.
+pub fn register(registry: &mut Registry) {
+    registry.register_filter("request_log", filters::request_log);
+    registry.register_filter("request_id", filters::request_id);
+    registry.register_filter("timeout", filters::timeout);
+    registry.register_filter("body_limit", filters::body_limit);
+    registry.register_filter("concurrency_limit", filters::concurrency_limit);
+    registry.register_filter("cors", filters::cors);
+
+    registry.register_app("healthz", apps::healthz);
+    registry.register_app("echo", apps::echo);
+}

@@ -1,0 +1,61 @@
+//! [`BuildContext`]: what every factory gets besides its own table.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::pipeline::BuildError;
+use crate::simulator::RunningSimulator;
+
+/// The URLs of the embedded simulator, when `serve` started one; factories
+/// default their Synnefo endpoints to these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimulatorUrls {
+    /// Base URL, e.g. `http://127.0.0.1:8890`.
+    pub url: String,
+    /// Astakos identity v2.0 URL.
+    pub identity_url: String,
+    /// astavoms facade URL.
+    pub astavoms_url: String,
+}
+
+impl SimulatorUrls {
+    /// The URLs of a running simulator.
+    pub fn of(simulator: &RunningSimulator) -> Self {
+        SimulatorUrls {
+            url: simulator.url(),
+            identity_url: simulator.identity_url(),
+            astavoms_url: simulator.astavoms_url(),
+        }
+    }
+}
+
+/// Shared by every factory of one build (paste's `global_conf`).
+#[derive(Clone, Debug)]
+pub struct BuildContext {
+    /// The whole configuration.
+    pub config: Arc<Config>,
+    /// `server.public_url` without a trailing slash: the base of rendered URLs.
+    pub public_url: String,
+    /// The one HTTP client (one connection pool, rustls) every filter and
+    /// app uses for outgoing calls.
+    pub http: reqwest::Client,
+    /// The embedded simulator, when it runs.
+    pub simulator: Option<SimulatorUrls>,
+}
+
+impl BuildContext {
+    /// A context for `config`, with a fresh shared HTTP client.
+    pub fn new(config: Arc<Config>) -> Result<Self, BuildError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("snf-occi/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| BuildError::Failed { key: "http client".to_string(), reason: e.to_string() })?;
+        Ok(BuildContext { public_url: config.server.public_url(), config, http, simulator: None })
+    }
+
+    /// The same context, knowing the embedded simulator's URLs.
+    pub fn with_simulator(mut self, simulator: SimulatorUrls) -> Self {
+        self.simulator = Some(simulator);
+        self
+    }
+}
