@@ -1,3 +1,215 @@
-fn main() {
-    println!("snf-occi {}", env!("CARGO_PKG_VERSION"));
+//! The `snf-occi` command: `serve` (default), `check-config`, `simulator`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use snf_occi::config::{Config, DEFAULT_CONFIG_FILE, LogConfig, LogFormat};
+use snf_occi::pipeline::{BuildContext, Registry, SimulatorUrls};
+use snf_occi::server::{Server, shutdown_signal};
+use snf_occi::simulator;
+
+/// Exit status for a configuration that does not load or build.
+const EXIT_CONFIG: u8 = 2;
+/// Exit status for a failure at run time (cannot bind, ...).
+const EXIT_RUNTIME: u8 = 1;
+
+/// OCCI 1.2 server for Synnefo clouds, as a pipeline of Tower layers.
+#[derive(Debug, Parser)]
+#[command(name = "snf-occi", version, about)]
+struct Cli {
+    /// The pipeline configuration file.
+    #[arg(long, short, global = true, value_name = "FILE", default_value = DEFAULT_CONFIG_FILE)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the configured pipeline (the default).
+    Serve,
+    /// Load the configuration and build every filter and app, then exit:
+    /// lists every error found, exits non-zero if there is one.
+    CheckConfig,
+    /// Run only the embedded Synnefo simulator, until SIGINT or SIGTERM.
+    Simulator,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(&cli.config).await,
+            Command::CheckConfig => check_config(&cli.config).await,
+            Command::Simulator => run_simulator(&cli.config).await,
+        }
+    })
+}
+
+/// Prints every error to stderr, with a count.
+fn report<E: std::fmt::Display>(errors: &[E]) -> ExitCode {
+    for e in errors {
+        eprintln!("error: {e}");
+    }
+    eprintln!("{} configuration error(s); nothing was started", errors.len());
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn load(path: &Path) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|errors| report(&errors.0))
+}
+
+fn init_logging(log: &LogConfig) {
+    // `Config::load` validated the directive already.
+    let filter = tracing_subscriber::EnvFilter::try_new(&log.level).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A second init (never in the binary) would only fail to replace the
+    // global subscriber: nothing to do about it.
+    let _ = match log.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+async fn serve(path: &Path) -> ExitCode {
+    let config = match load(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    init_logging(&config.log);
+    let config = Arc::new(config);
+
+    // The simulator starts first so that factories can default their
+    // Synnefo endpoints to it.
+    let running = match &config.simulator {
+        Some(sim) => match simulator::start(sim).await {
+            Ok(running) => {
+                tracing::info!(url = %running.url(), "embedded Synnefo simulator started");
+                Some(running)
+            }
+            Err(e) => {
+                eprintln!("error: `simulator.listen`: {e}");
+                return ExitCode::from(EXIT_RUNTIME);
+            }
+        },
+        None => None,
+    };
+    let mut ctx = match BuildContext::new(config.clone()) {
+        Ok(ctx) => ctx,
+        Err(e) => return report(&[e]),
+    };
+    if let Some(running) = &running {
+        ctx = ctx.with_simulator(SimulatorUrls::of(running));
+    }
+    let service = match Registry::with_builtins().build_service(&ctx).await {
+        Ok(s) => s,
+        Err(errors) => return report(&errors.0),
+    };
+    let server = match Server::bind(&config.server, service).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let addr = match server.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let scheme = if config.server.tls.is_some() { "https" } else { "http" };
+    // The first stdout line: tests and scripts read the bound port here.
+    println!("listening on {scheme}://{addr}");
+    let _ = std::io::stdout().flush();
+    tracing::info!(%addr, filters = ?config.pipeline.filters, app = %config.pipeline.app, "serving");
+    if let Err(e) = server.serve(shutdown_signal()).await {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_RUNTIME);
+    }
+    drop(running);
+    ExitCode::SUCCESS
+}
+
+async fn check_config(path: &Path) -> ExitCode {
+    let config = match load(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let config = Arc::new(config);
+    let mut ctx = match BuildContext::new(config.clone()) {
+        Ok(ctx) => ctx,
+        Err(e) => return report(&[e]),
+    };
+    if let Some(sim) = &config.simulator {
+        // Not started: factories only need to know where it would be.
+        let url = format!("http://{}", sim.listen);
+        ctx = ctx.with_simulator(SimulatorUrls {
+            identity_url: format!("{url}/identity/v2.0"),
+            astavoms_url: format!("{url}/astavoms"),
+            url,
+        });
+    }
+    match Registry::with_builtins().build_service(&ctx).await {
+        Ok(_) => {
+            println!(
+                "{}: OK (filters: [{}], app: {}, mounts: {})",
+                path.display(),
+                config.pipeline.filters.join(", "),
+                config.pipeline.app,
+                config.urlmap.iter().map(|(p, t)| format!("{p} -> {t}")).collect::<Vec<_>>().join(", ")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => report(&errors.0),
+    }
+}
+
+async fn run_simulator(path: &Path) -> ExitCode {
+    // The file is optional here: without one, the simulator runs on its
+    // default port.
+    let config = if path.is_file() {
+        match load(path) {
+            Ok(c) => c,
+            Err(code) => return code,
+        }
+    } else {
+        Config::default()
+    };
+    init_logging(&config.log);
+    let sim_config = match config.simulator.clone() {
+        Some(s) => s,
+        None => match Config::from_toml_str("[simulator]\nlisten = \"127.0.0.1:8890\"\n").map(|c| c.simulator) {
+            Ok(Some(s)) => s,
+            _ => {
+                eprintln!("error: no [simulator] table in {}", path.display());
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+    };
+    let running = match simulator::start(&sim_config).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: `simulator.listen`: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    println!("simulator listening on {}", running.url());
+    println!("identity: {}", running.identity_url());
+    println!("astavoms: {}", running.astavoms_url());
+    let _ = std::io::stdout().flush();
+    shutdown_signal().await;
+    drop(running);
+    ExitCode::SUCCESS
 }

@@ -1,1 +1,324 @@
-//! (to be filled in)
+//! The HTTP server: hyper 1 through hyper-util (HTTP/1.1 and HTTP/2 on one
+//! port), optional rustls TLS with optional or required client
+//! certificates, per-request [`RemoteAddr`] and [`PeerCertificates`]
+//! extensions, header limits, and graceful shutdown.
+//!
+//! The client-certificate verifier is pluggable ([`tls_config`] takes any
+//! `rustls::server::danger::ClientCertVerifier`), so a verifier that
+//! accepts RFC 3820 proxy chains can replace the default
+//! `WebPkiClientVerifier` built from `client_ca`.
+//!
+//! ```no_run
+//! use snf_occi::config::ServerConfig;
+//! use snf_occi::server::{Server, shutdown_signal};
+//! # async fn run(service: snf_occi::middleware::BoxHttp) -> Result<(), Box<dyn std::error::Error>> {
+//! let server = Server::bind(&ServerConfig::default(), service).await?;
+//! println!("listening on http://{}", server.local_addr()?);
+//! server.serve(shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use rustls::RootCertStore;
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::config::{ClientAuth, LimitsConfig, ServerConfig, TlsConfig};
+use crate::middleware::{Body, BoxHttp, PeerCertificates, RemoteAddr};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listen address could not be bound.
+    #[error("`server.listen`: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A TLS file is missing or unusable.
+    #[error("`server.tls.{key}` ({}): {reason}", path.display())]
+    Tls {
+        /// The key naming the file (`cert`, `key`, `client_ca`).
+        key: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The TLS settings do not fit together.
+    #[error("`server.tls`: {0}")]
+    TlsSettings(String),
+    /// The local address of the listener is unknown.
+    #[error("cannot read the listening address: {0}")]
+    LocalAddr(io::Error),
+}
+
+fn tls_file_error(key: &'static str, path: &Path, reason: impl ToString) -> ServerError {
+    ServerError::Tls { key, path: path.to_path_buf(), reason: reason.to_string() }
+}
+
+/// Reads the CA certificates in a PEM file.
+pub fn load_roots(path: &Path) -> Result<RootCertStore, ServerError> {
+    let mut roots = RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(path).map_err(|e| tls_file_error("client_ca", path, e))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| tls_file_error("client_ca", path, e))?;
+        roots.add(cert).map_err(|e| tls_file_error("client_ca", path, e))?;
+    }
+    if roots.is_empty() {
+        return Err(tls_file_error("client_ca", path, "no certificate in the file"));
+    }
+    Ok(roots)
+}
+
+/// The default client verifier of `tls`: none without `client_ca`, else
+/// webpki against `client_ca`, certificates optional unless
+/// `client_auth = "required"`.
+pub fn default_client_verifier(tls: &TlsConfig) -> Result<Arc<dyn ClientCertVerifier>, ServerError> {
+    let Some(ca) = &tls.client_ca else {
+        if tls.client_auth == ClientAuth::Required {
+            return Err(ServerError::TlsSettings("client_auth = \"required\" needs client_ca".into()));
+        }
+        return Ok(WebPkiClientVerifier::no_client_auth());
+    };
+    let builder = WebPkiClientVerifier::builder(Arc::new(load_roots(ca)?));
+    let builder = match tls.client_auth {
+        ClientAuth::Optional => builder.allow_unauthenticated(),
+        ClientAuth::Required => builder,
+    };
+    builder.build().map_err(|e| tls_file_error("client_ca", ca, e))
+}
+
+/// The rustls server configuration of `tls`. `verifier` replaces the
+/// default client-certificate verifier (e.g. one accepting proxy chains).
+pub fn tls_config(
+    tls: &TlsConfig,
+    verifier: Option<Arc<dyn ClientCertVerifier>>,
+) -> Result<Arc<rustls::ServerConfig>, ServerError> {
+    let certs = CertificateDer::pem_file_iter(&tls.cert)
+        .map_err(|e| tls_file_error("cert", &tls.cert, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| tls_file_error("cert", &tls.cert, e))?;
+    if certs.is_empty() {
+        return Err(tls_file_error("cert", &tls.cert, "no certificate in the file"));
+    }
+    let key = PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| tls_file_error("key", &tls.key, e))?;
+    let verifier = match verifier {
+        Some(v) => v,
+        None => default_client_verifier(tls)?,
+    };
+    let mut config = rustls::ServerConfig::builder()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .map_err(|e| tls_file_error("key", &tls.key, e))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Resolves when the process gets SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for SIGINT: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// A bound server, ready to serve one service.
+pub struct Server {
+    listener: TcpListener,
+    service: BoxHttp,
+    limits: LimitsConfig,
+    tls: Option<TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("listener", &self.listener).field("tls", &self.tls.is_some()).finish()
+    }
+}
+
+impl Server {
+    /// Binds `config.listen` and loads `[server.tls]` with the default
+    /// client verifier.
+    pub async fn bind(config: &ServerConfig, service: BoxHttp) -> Result<Self, ServerError> {
+        let tls = match &config.tls {
+            Some(tls) => Some(tls_config(tls, None)?),
+            None => None,
+        };
+        Server::bind_with_tls(config, service, tls).await
+    }
+
+    /// Binds `config.listen`, serving TLS with `tls` when given (build it
+    /// with [`tls_config`] to plug a custom client verifier).
+    pub async fn bind_with_tls(
+        config: &ServerConfig,
+        service: BoxHttp,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<Self, ServerError> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServerError::Bind { addr: config.listen, source })?;
+        Ok(Server { listener, service, limits: config.limits.clone(), tls: tls.map(TlsAcceptor::from) })
+    }
+
+    /// A server on an already bound listener.
+    pub fn from_listener(listener: TcpListener, service: BoxHttp, limits: LimitsConfig) -> Self {
+        Server { listener, service, limits, tls: None }
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
+        self.listener.local_addr().map_err(ServerError::LocalAddr)
+    }
+
+    fn builder(limits: &LimitsConfig) -> auto::Builder<TokioExecutor> {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .max_headers(limits.max_headers)
+            // hyper refuses buffers under 8 KiB.
+            .max_buf_size(limits.max_header_bytes.max(8192))
+            .keep_alive(limits.keep_alive);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+            .keep_alive_interval(Some(Duration::from_secs(30)));
+        builder
+    }
+
+    /// Serves until `signal` resolves, then stops accepting, lets in-flight
+    /// requests finish within `shutdown_grace`, and returns.
+    pub async fn serve(self, signal: impl Future<Output = ()>) -> Result<(), ServerError> {
+        let builder = Server::builder(&self.limits);
+        let graceful = GracefulShutdown::new();
+        let handshake_timeout = self.limits.header_read_timeout;
+        tokio::pin!(signal);
+        loop {
+            let (stream, remote) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off
+                        // instead of spinning.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut signal => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let watcher = graceful.watcher();
+            let builder = builder.clone();
+            let service = self.service.clone();
+            let tls = self.tls.clone();
+            tokio::spawn(async move {
+                match tls {
+                    None => {
+                        let conn = builder.serve_connection(TokioIo::new(stream), hyper_service(service, remote, None)).into_owned();
+                        if let Err(e) = watcher.watch(conn).await {
+                            tracing::debug!(%remote, "connection ended: {e}");
+                        }
+                    }
+                    Some(acceptor) => {
+                        let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                tracing::debug!(%remote, "TLS handshake failed: {e}");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%remote, "TLS handshake timed out");
+                                return;
+                            }
+                        };
+                        let certs = stream
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .map(|c| PeerCertificates(Arc::new(c.to_vec())));
+                        let conn = builder.serve_connection(TokioIo::new(stream), hyper_service(service, remote, certs)).into_owned();
+                        if let Err(e) = watcher.watch(conn).await {
+                            tracing::debug!(%remote, "connection ended: {e}");
+                        }
+                    }
+                }
+            });
+        }
+        drop(self.listener);
+        tracing::info!(connections = graceful.count(), "shutting down: no new connections, finishing in-flight requests");
+        match tokio::time::timeout(self.limits.shutdown_grace, graceful.shutdown()).await {
+            Ok(()) => tracing::info!("all connections closed"),
+            Err(_) => tracing::warn!("shutdown grace period elapsed; dropping the remaining connections"),
+        }
+        Ok(())
+    }
+}
+
+/// The per-connection hyper service: the body boxed, the connection's
+/// remote address and peer certificates in the extensions.
+#[derive(Clone)]
+struct ConnectionService {
+    service: BoxHttp,
+    remote: SocketAddr,
+    certs: Option<PeerCertificates>,
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
+    type Response = crate::middleware::HttpResponse;
+    type Error = std::convert::Infallible;
+    type Future = tower::util::Oneshot<BoxHttp, crate::middleware::HttpRequest>;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        let mut req = req.map(Body::new);
+        req.extensions_mut().insert(RemoteAddr(self.remote));
+        if let Some(certs) = &self.certs {
+            req.extensions_mut().insert(certs.clone());
+        }
+        self.service.clone().oneshot(req)
+    }
+}
+
+fn hyper_service(service: BoxHttp, remote: SocketAddr, certs: Option<PeerCertificates>) -> ConnectionService {
+    ConnectionService { service, remote, certs }
+}
