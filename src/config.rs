@@ -45,7 +45,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "snf-occi.pipeline.toml";
 pub const ENV_PREFIX: &str = "SNF_OCCI_";
 
 /// The whole configuration.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// `[server]`: listening socket, TLS, limits.
@@ -75,6 +75,22 @@ pub struct Config {
     /// Where each value came from, to name the file or variable in errors.
     #[serde(skip)]
     pub sources: Sources,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            pipeline: PipelineConfig::default(),
+            filter: BTreeMap::new(),
+            app: BTreeMap::new(),
+            urlmap: default_urlmap(),
+            simulator: None,
+            store: StoreConfig::default(),
+            log: LogConfig::default(),
+            sources: Sources::default(),
+        }
+    }
 }
 
 /// The `[server]` table.
@@ -372,14 +388,23 @@ impl Config {
 
     /// Reads `path` and the environment.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let (config, errors) = Config::load_partial(path);
+        if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
+    }
+
+    /// Reads `path` and the environment, returning what could be read
+    /// (defaults where a table is wrong) along with every error, so that a
+    /// caller can go on to find the errors of the filters too.
+    pub fn load_partial(path: &Path) -> (Config, Vec<ConfigError>) {
         if !path.is_file() {
-            return Err(ConfigErrors(vec![ConfigError {
+            let error = ConfigError {
                 origin: path.display().to_string(),
                 key: String::new(),
                 reason: "cannot read the configuration file (missing or not a file)".to_string(),
-            }]));
+            };
+            return (Config::default(), vec![error]);
         }
-        Config::from_figment(Config::figment(path))
+        Config::from_figment_partial(Config::figment(path))
     }
 
     /// Parses a TOML string (no environment): for tests and embedders.
@@ -389,12 +414,20 @@ impl Config {
 
     /// Extracts every table of `figment`, collecting all the errors.
     pub fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
+        let (config, errors) = Config::from_figment_partial(figment);
+        if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
+    }
+
+    /// As [`Config::from_figment`], but returns the partial configuration
+    /// (defaults for every table in error) with the errors.
+    pub fn from_figment_partial(figment: Figment) -> (Config, Vec<ConfigError>) {
         let sources = Sources(figment.clone());
         let mut errors = Vec::new();
         let root: Dict = match figment.extract() {
             Ok(root) => root,
             Err(e) => {
-                return Err(ConfigErrors(ConfigError::from_figment(e, "", &sources)));
+                let errors = ConfigError::from_figment(e, "", &sources);
+                return (Config { sources, ..Config::default() }, errors);
             }
         };
         for key in root.keys() {
@@ -465,11 +498,7 @@ impl Config {
             }
         }
 
-        if errors.is_empty() {
-            Ok(Config { server, pipeline, filter, app, urlmap, simulator, store, log, sources })
-        } else {
-            Err(ConfigErrors(errors))
-        }
+        (Config { server, pipeline, filter, app, urlmap, simulator, store, log, sources }, errors)
     }
 
     /// The raw table of one filter or app instance, if present.

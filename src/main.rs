@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use snf_occi::config::{Config, DEFAULT_CONFIG_FILE, LogConfig, LogFormat};
+use snf_occi::middleware::BoxHttp;
 use snf_occi::pipeline::{BuildContext, Registry, SimulatorUrls};
 use snf_occi::server::{Server, shutdown_signal};
 use snf_occi::simulator;
@@ -65,8 +66,36 @@ fn report<E: std::fmt::Display>(errors: &[E]) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-fn load(path: &Path) -> Result<Config, ExitCode> {
-    Config::load(path).map_err(|errors| report(&errors.0))
+/// Loads the file and builds every filter and app, reporting every error
+/// of both steps at once (a wrong `[server]` key does not hide a wrong
+/// filter name).
+async fn load_and_build(path: &Path, simulator: Option<SimulatorUrls>) -> Result<(Arc<Config>, BoxHttp), ExitCode> {
+    let (config, mut errors): (Config, Vec<String>) = {
+        let (c, e) = Config::load_partial(path);
+        (c, e.iter().map(ToString::to_string).collect())
+    };
+    if !path.is_file() {
+        return Err(report(&errors));
+    }
+    let config = Arc::new(config);
+    let mut ctx = match BuildContext::new(config.clone()) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            errors.push(e.to_string());
+            return Err(report(&errors));
+        }
+    };
+    if let Some(sim) = simulator {
+        ctx = ctx.with_simulator(sim);
+    }
+    match Registry::with_builtins().build_service(&ctx).await {
+        Ok(service) if errors.is_empty() => Ok((config, service)),
+        Ok(_) => Err(report(&errors)),
+        Err(build) => {
+            errors.extend(build.0.iter().map(ToString::to_string));
+            Err(report(&errors))
+        }
+    }
 }
 
 fn init_logging(log: &LogConfig) {
@@ -82,16 +111,14 @@ fn init_logging(log: &LogConfig) {
 }
 
 async fn serve(path: &Path) -> ExitCode {
-    let config = match load(path) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    init_logging(&config.log);
-    let config = Arc::new(config);
+    // Logging and the simulator need the config before the build; errors
+    // are reported by `load_and_build` below, all together.
+    let (early, _) = Config::load_partial(path);
+    init_logging(&early.log);
 
     // The simulator starts first so that factories can default their
     // Synnefo endpoints to it.
-    let running = match &config.simulator {
+    let running = match &early.simulator {
         Some(sim) => match simulator::start(sim).await {
             Ok(running) => {
                 tracing::info!(url = %running.url(), "embedded Synnefo simulator started");
@@ -104,16 +131,9 @@ async fn serve(path: &Path) -> ExitCode {
         },
         None => None,
     };
-    let mut ctx = match BuildContext::new(config.clone()) {
-        Ok(ctx) => ctx,
-        Err(e) => return report(&[e]),
-    };
-    if let Some(running) = &running {
-        ctx = ctx.with_simulator(SimulatorUrls::of(running));
-    }
-    let service = match Registry::with_builtins().build_service(&ctx).await {
-        Ok(s) => s,
-        Err(errors) => return report(&errors.0),
+    let (config, service) = match load_and_build(path, running.as_ref().map(SimulatorUrls::of)).await {
+        Ok(built) => built,
+        Err(code) => return code,
     };
     let server = match Server::bind(&config.server, service).await {
         Ok(s) => s,
@@ -143,26 +163,15 @@ async fn serve(path: &Path) -> ExitCode {
 }
 
 async fn check_config(path: &Path) -> ExitCode {
-    let config = match load(path) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let config = Arc::new(config);
-    let mut ctx = match BuildContext::new(config.clone()) {
-        Ok(ctx) => ctx,
-        Err(e) => return report(&[e]),
-    };
-    if let Some(sim) = &config.simulator {
-        // Not started: factories only need to know where it would be.
+    // The simulator is not started: factories only need to know where it
+    // would be.
+    let (early, _) = Config::load_partial(path);
+    let simulator = early.simulator.as_ref().map(|sim| {
         let url = format!("http://{}", sim.listen);
-        ctx = ctx.with_simulator(SimulatorUrls {
-            identity_url: format!("{url}/identity/v2.0"),
-            astavoms_url: format!("{url}/astavoms"),
-            url,
-        });
-    }
-    match Registry::with_builtins().build_service(&ctx).await {
-        Ok(_) => {
+        SimulatorUrls { identity_url: format!("{url}/identity/v2.0"), astavoms_url: format!("{url}/astavoms"), url }
+    });
+    match load_and_build(path, simulator).await {
+        Ok((config, _)) => {
             println!(
                 "{}: OK (filters: [{}], app: {}, mounts: {})",
                 path.display(),
@@ -172,7 +181,7 @@ async fn check_config(path: &Path) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(errors) => report(&errors.0),
+        Err(code) => code,
     }
 }
 
@@ -180,9 +189,9 @@ async fn run_simulator(path: &Path) -> ExitCode {
     // The file is optional here: without one, the simulator runs on its
     // default port.
     let config = if path.is_file() {
-        match load(path) {
+        match Config::load(path) {
             Ok(c) => c,
-            Err(code) => return code,
+            Err(errors) => return report(&errors.0),
         }
     } else {
         Config::default()
