@@ -50,3 +50,8 @@ pub use context::{BuildContext, SimulatorUrls};
 pub use error::{BuildError, BuildErrors};
 pub use registry::{AppFactory, FactoryTable, FilterFactory, Registry};
 pub use urlmap::UrlMap;
+
+/// The README's Rust examples, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
