@@ -17,11 +17,16 @@ fn main() {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 fn noop_app() -> BoxHttp {
-    BoxHttp::new(service_fn(|_req: HttpRequest| async { Ok::<_, Infallible>(HttpResponse::new(Body::empty())) }))
+    BoxHttp::new(service_fn(|_req: HttpRequest| async {
+        Ok::<_, Infallible>(HttpResponse::new(Body::empty()))
+    }))
 }
 
 fn build(rt: &tokio::runtime::Runtime, filters: &str) -> BoxHttp {
@@ -44,7 +49,9 @@ fn request() -> HttpRequest {
 
 fn run(bencher: divan::Bencher, service: BoxHttp, rt: tokio::runtime::Runtime) {
     bencher.bench_local(|| {
-        let res = rt.block_on(service.clone().oneshot(request())).expect("infallible");
+        let res = rt
+            .block_on(service.clone().oneshot(request()))
+            .expect("infallible");
         divan::black_box(res);
     });
 }

@@ -53,6 +53,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".to_string());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).with_graceful_shutdown(snf_occi::server::shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(snf_occi::server::shutdown_signal())
+        .await?;
     Ok(())
 }

@@ -23,8 +23,14 @@ async fn hello(req: HttpRequest) -> Result<HttpResponse, Infallible> {
     if req.uri().path() == "/slow" {
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
-    let id = req.extensions().get::<RequestId>().map(|id| id.to_string()).unwrap_or_default();
-    Ok(HttpResponse::new(Body::from(format!("hello, request {id}\n"))))
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.to_string())
+        .unwrap_or_default();
+    Ok(HttpResponse::new(Body::from(format!(
+        "hello, request {id}\n"
+    ))))
 }
 
 #[tokio::main]
@@ -40,10 +46,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         let (stream, _) = listener.accept().await?;
         // hyper hands us `Request<Incoming>`; the layers take the boxed body.
-        let service = tower::util::MapRequest::new(service.clone(), |req: http::Request<hyper::body::Incoming>| req.map(Body::new));
+        let service = tower::util::MapRequest::new(
+            service.clone(),
+            |req: http::Request<hyper::body::Incoming>| req.map(Body::new),
+        );
         tokio::spawn(async move {
             let conn = auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = conn.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)).await {
+            if let Err(e) = conn
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+                .await
+            {
                 eprintln!("connection error: {e}");
             }
         });

@@ -114,7 +114,12 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { listen: default_listen(), public_url: None, tls: None, limits: LimitsConfig::default() }
+        ServerConfig {
+            listen: default_listen(),
+            public_url: None,
+            tls: None,
+            limits: LimitsConfig::default(),
+        }
     }
 }
 
@@ -206,7 +211,10 @@ pub struct PipelineConfig {
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        PipelineConfig { filters: Vec::new(), app: default_app() }
+        PipelineConfig {
+            filters: Vec::new(),
+            app: default_app(),
+        }
     }
 }
 
@@ -224,7 +232,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { format: LogFormat::default(), level: default_level() }
+        LogConfig {
+            format: LogFormat::default(),
+            level: default_level(),
+        }
     }
 }
 
@@ -265,7 +276,10 @@ fn default_level() -> String {
 }
 /// The default `[urlmap]`: the pipeline at `/`, liveness at `/healthz`.
 pub fn default_urlmap() -> BTreeMap<String, String> {
-    BTreeMap::from([("/".to_string(), "pipeline".to_string()), ("/healthz".to_string(), "healthz".to_string())])
+    BTreeMap::from([
+        ("/".to_string(), "pipeline".to_string()),
+        ("/healthz".to_string(), "healthz".to_string()),
+    ])
 }
 
 /// The figment a [`Config`] was read from: kept so that errors found later
@@ -337,7 +351,11 @@ impl std::error::Error for ConfigErrors {}
 impl ConfigError {
     /// Converts every error a figment extraction reported. `prefix` is the
     /// key path of the table that was extracted (`""` for the root).
-    pub fn from_figment(error: figment::Error, prefix: &str, sources: &Sources) -> Vec<ConfigError> {
+    pub fn from_figment(
+        error: figment::Error,
+        prefix: &str,
+        sources: &Sources,
+    ) -> Vec<ConfigError> {
         error
             .into_iter()
             .map(|e| {
@@ -371,25 +389,44 @@ impl ConfigError {
                     Some(meta) => describe(meta),
                     None => sources.origin_of(&key),
                 };
-                ConfigError { origin, key, reason }
+                ConfigError {
+                    origin,
+                    key,
+                    reason,
+                }
             })
             .collect()
     }
 }
 
 /// The top-level tables; anything else is an unknown key.
-const TABLES: &[&str] = &["server", "pipeline", "filter", "app", "urlmap", "simulator", "store", "log"];
+const TABLES: &[&str] = &[
+    "server",
+    "pipeline",
+    "filter",
+    "app",
+    "urlmap",
+    "simulator",
+    "store",
+    "log",
+];
 
 impl Config {
     /// The figment of a file plus the `SNF_OCCI_*` environment.
     pub fn figment(path: &Path) -> Figment {
-        Figment::new().merge(Toml::file_exact(path)).merge(Env::prefixed(ENV_PREFIX).split("__"))
+        Figment::new()
+            .merge(Toml::file_exact(path))
+            .merge(Env::prefixed(ENV_PREFIX).split("__"))
     }
 
     /// Reads `path` and the environment.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         let (config, errors) = Config::load_partial(path);
-        if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 
     /// Reads `path` and the environment, returning what could be read
@@ -415,7 +452,11 @@ impl Config {
     /// Extracts every table of `figment`, collecting all the errors.
     pub fn from_figment(figment: Figment) -> Result<Config, ConfigErrors> {
         let (config, errors) = Config::from_figment_partial(figment);
-        if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 
     /// As [`Config::from_figment`], but returns the partial configuration
@@ -427,7 +468,13 @@ impl Config {
             Ok(root) => root,
             Err(e) => {
                 let errors = ConfigError::from_figment(e, "", &sources);
-                return (Config { sources, ..Config::default() }, errors);
+                return (
+                    Config {
+                        sources,
+                        ..Config::default()
+                    },
+                    errors,
+                );
             }
         };
         for key in root.keys() {
@@ -461,14 +508,16 @@ impl Config {
 
         let server: ServerConfig = section(&figment, &root, "server", &sources, &mut errors);
         let pipeline: PipelineConfig = section(&figment, &root, "pipeline", &sources, &mut errors);
-        let filter: BTreeMap<String, Dict> = section(&figment, &root, "filter", &sources, &mut errors);
+        let filter: BTreeMap<String, Dict> =
+            section(&figment, &root, "filter", &sources, &mut errors);
         let app: BTreeMap<String, Dict> = section(&figment, &root, "app", &sources, &mut errors);
         let urlmap: BTreeMap<String, String> = if root.contains_key("urlmap") {
             section(&figment, &root, "urlmap", &sources, &mut errors)
         } else {
             default_urlmap()
         };
-        let simulator: Option<SimulatorConfig> = section(&figment, &root, "simulator", &sources, &mut errors);
+        let simulator: Option<SimulatorConfig> =
+            section(&figment, &root, "simulator", &sources, &mut errors);
         let store: StoreConfig = section(&figment, &root, "store", &sources, &mut errors);
         let log: LogConfig = section(&figment, &root, "log", &sources, &mut errors);
 
@@ -498,7 +547,20 @@ impl Config {
             }
         }
 
-        (Config { server, pipeline, filter, app, urlmap, simulator, store, log, sources }, errors)
+        (
+            Config {
+                server,
+                pipeline,
+                filter,
+                app,
+                urlmap,
+                simulator,
+                store,
+                log,
+                sources,
+            },
+            errors,
+        )
     }
 
     /// The raw table of one filter or app instance, if present.
@@ -512,11 +574,15 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's `Jail` closures must return `figment::Error`, which is large.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     fn errors_of(toml: &str) -> Vec<ConfigError> {
-        Config::from_toml_str(toml).expect_err("config should be rejected").0
+        Config::from_toml_str(toml)
+            .expect_err("config should be rejected")
+            .0
     }
 
     #[test]
@@ -525,14 +591,20 @@ mod tests {
         assert_eq!(config.server.listen, "127.0.0.1:8888".parse().unwrap());
         assert_eq!(config.server.public_url(), "http://127.0.0.1:8888");
         assert_eq!(config.pipeline.app, "occi");
-        assert_eq!(config.urlmap.get("/healthz").map(String::as_str), Some("healthz"));
+        assert_eq!(
+            config.urlmap.get("/healthz").map(String::as_str),
+            Some("healthz")
+        );
         assert_eq!(config.server.limits.shutdown_grace, Duration::from_secs(30));
     }
 
     #[test]
     fn durations_are_humantime() {
         let config = Config::from_toml_str("[server.limits]\nshutdown_grace = \"5m\"\n").unwrap();
-        assert_eq!(config.server.limits.shutdown_grace, Duration::from_secs(300));
+        assert_eq!(
+            config.server.limits.shutdown_grace,
+            Duration::from_secs(300)
+        );
     }
 
     #[test]
@@ -563,14 +635,22 @@ mod tests {
     fn unknown_key_names_the_key() {
         let errors = errors_of("[server]\nlisen = \"127.0.0.1:1\"\n");
         assert_eq!(errors[0].key, "server.lisen");
-        assert!(errors[0].reason.contains("unknown key"), "{}", errors[0].reason);
+        assert!(
+            errors[0].reason.contains("unknown key"),
+            "{}",
+            errors[0].reason
+        );
     }
 
     #[test]
     fn wrong_type_names_the_key() {
         let errors = errors_of("[server.limits]\nmax_headers = \"many\"\n");
         assert_eq!(errors[0].key, "server.limits.max_headers");
-        assert!(errors[0].reason.contains("invalid type"), "{}", errors[0].reason);
+        assert!(
+            errors[0].reason.contains("invalid type"),
+            "{}",
+            errors[0].reason
+        );
     }
 
     #[test]
@@ -597,9 +677,15 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file("c.toml", "")?;
             jail.set_env("SNF_OCCI_SERVER__LIMITS__MAX_HEADERS", "many");
-            let errors = Config::load(Path::new("c.toml")).expect_err("bad env value").0;
+            let errors = Config::load(Path::new("c.toml"))
+                .expect_err("bad env value")
+                .0;
             assert_eq!(errors[0].key, "server.limits.max_headers");
-            assert!(errors[0].origin.contains("SNF_OCCI_"), "{}", errors[0].origin);
+            assert!(
+                errors[0].origin.contains("SNF_OCCI_"),
+                "{}",
+                errors[0].origin
+            );
             Ok(())
         });
     }
@@ -608,7 +694,9 @@ mod tests {
     fn file_errors_name_the_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("c.toml", "[server]\nlisen = 1\n")?;
-            let errors = Config::load(Path::new("c.toml")).expect_err("unknown key").0;
+            let errors = Config::load(Path::new("c.toml"))
+                .expect_err("unknown key")
+                .0;
             assert!(errors[0].origin.ends_with("c.toml"), "{}", errors[0].origin);
             Ok(())
         });

@@ -41,7 +41,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -62,14 +65,20 @@ fn report<E: std::fmt::Display>(errors: &[E]) -> ExitCode {
     for e in errors {
         eprintln!("error: {e}");
     }
-    eprintln!("{} configuration error(s); nothing was started", errors.len());
+    eprintln!(
+        "{} configuration error(s); nothing was started",
+        errors.len()
+    );
     ExitCode::from(EXIT_CONFIG)
 }
 
 /// Loads the file and builds every filter and app, reporting every error
 /// of both steps at once (a wrong `[server]` key does not hide a wrong
 /// filter name).
-async fn load_and_build(path: &Path, simulator: Option<SimulatorUrls>) -> Result<(Arc<Config>, BoxHttp), ExitCode> {
+async fn load_and_build(
+    path: &Path,
+    simulator: Option<SimulatorUrls>,
+) -> Result<(Arc<Config>, BoxHttp), ExitCode> {
     let (config, mut errors): (Config, Vec<String>) = {
         let (c, e) = Config::load_partial(path);
         (c, e.iter().map(ToString::to_string).collect())
@@ -100,8 +109,11 @@ async fn load_and_build(path: &Path, simulator: Option<SimulatorUrls>) -> Result
 
 fn init_logging(log: &LogConfig) {
     // `Config::load` validated the directive already.
-    let filter = tracing_subscriber::EnvFilter::try_new(&log.level).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&log.level).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second init (never in the binary) would only fail to replace the
     // global subscriber: nothing to do about it.
     let _ = match log.format {
@@ -131,10 +143,11 @@ async fn serve(path: &Path) -> ExitCode {
         },
         None => None,
     };
-    let (config, service) = match load_and_build(path, running.as_ref().map(SimulatorUrls::of)).await {
-        Ok(built) => built,
-        Err(code) => return code,
-    };
+    let (config, service) =
+        match load_and_build(path, running.as_ref().map(SimulatorUrls::of)).await {
+            Ok(built) => built,
+            Err(code) => return code,
+        };
     let server = match Server::bind(&config.server, service).await {
         Ok(s) => s,
         Err(e) => {
@@ -149,7 +162,11 @@ async fn serve(path: &Path) -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
-    let scheme = if config.server.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     // The first stdout line: tests and scripts read the bound port here.
     println!("listening on {scheme}://{addr}");
     let _ = std::io::stdout().flush();
@@ -158,7 +175,7 @@ async fn serve(path: &Path) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_RUNTIME);
     }
-    drop(running);
+    // `running` (the simulator) lives until here, past the drain.
     ExitCode::SUCCESS
 }
 
@@ -168,7 +185,11 @@ async fn check_config(path: &Path) -> ExitCode {
     let (early, _) = Config::load_partial(path);
     let simulator = early.simulator.as_ref().map(|sim| {
         let url = format!("http://{}", sim.listen);
-        SimulatorUrls { identity_url: format!("{url}/identity/v2.0"), astavoms_url: format!("{url}/astavoms"), url }
+        SimulatorUrls {
+            identity_url: format!("{url}/identity/v2.0"),
+            astavoms_url: format!("{url}/astavoms"),
+            url,
+        }
     });
     match load_and_build(path, simulator).await {
         Ok((config, _)) => {
@@ -177,7 +198,12 @@ async fn check_config(path: &Path) -> ExitCode {
                 path.display(),
                 config.pipeline.filters.join(", "),
                 config.pipeline.app,
-                config.urlmap.iter().map(|(p, t)| format!("{p} -> {t}")).collect::<Vec<_>>().join(", ")
+                config
+                    .urlmap
+                    .iter()
+                    .map(|(p, t)| format!("{p} -> {t}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             ExitCode::SUCCESS
         }
@@ -199,7 +225,9 @@ async fn run_simulator(path: &Path) -> ExitCode {
     init_logging(&config.log);
     let sim_config = match config.simulator.clone() {
         Some(s) => s,
-        None => match Config::from_toml_str("[simulator]\nlisten = \"127.0.0.1:8890\"\n").map(|c| c.simulator) {
+        None => match Config::from_toml_str("[simulator]\nlisten = \"127.0.0.1:8890\"\n")
+            .map(|c| c.simulator)
+        {
             Ok(Some(s)) => s,
             _ => {
                 eprintln!("error: no [simulator] table in {}", path.display());
@@ -219,6 +247,6 @@ async fn run_simulator(path: &Path) -> ExitCode {
     println!("astavoms: {}", running.astavoms_url());
     let _ = std::io::stdout().flush();
     shutdown_signal().await;
-    drop(running);
+    tracing::info!(url = %running.url(), "simulator stopping");
     ExitCode::SUCCESS
 }

@@ -71,19 +71,30 @@ pub enum ServerError {
 }
 
 fn tls_file_error(key: &'static str, path: &Path, reason: impl ToString) -> ServerError {
-    ServerError::Tls { key, path: path.to_path_buf(), reason: reason.to_string() }
+    ServerError::Tls {
+        key,
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
 /// Reads the CA certificates in a PEM file.
 pub fn load_roots(path: &Path) -> Result<RootCertStore, ServerError> {
     let mut roots = RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(path).map_err(|e| tls_file_error("client_ca", path, e))?;
+    let certs =
+        CertificateDer::pem_file_iter(path).map_err(|e| tls_file_error("client_ca", path, e))?;
     for cert in certs {
         let cert = cert.map_err(|e| tls_file_error("client_ca", path, e))?;
-        roots.add(cert).map_err(|e| tls_file_error("client_ca", path, e))?;
+        roots
+            .add(cert)
+            .map_err(|e| tls_file_error("client_ca", path, e))?;
     }
     if roots.is_empty() {
-        return Err(tls_file_error("client_ca", path, "no certificate in the file"));
+        return Err(tls_file_error(
+            "client_ca",
+            path,
+            "no certificate in the file",
+        ));
     }
     Ok(roots)
 }
@@ -91,10 +102,14 @@ pub fn load_roots(path: &Path) -> Result<RootCertStore, ServerError> {
 /// The default client verifier of `tls`: none without `client_ca`, else
 /// webpki against `client_ca`, certificates optional unless
 /// `client_auth = "required"`.
-pub fn default_client_verifier(tls: &TlsConfig) -> Result<Arc<dyn ClientCertVerifier>, ServerError> {
+pub fn default_client_verifier(
+    tls: &TlsConfig,
+) -> Result<Arc<dyn ClientCertVerifier>, ServerError> {
     let Some(ca) = &tls.client_ca else {
         if tls.client_auth == ClientAuth::Required {
-            return Err(ServerError::TlsSettings("client_auth = \"required\" needs client_ca".into()));
+            return Err(ServerError::TlsSettings(
+                "client_auth = \"required\" needs client_ca".into(),
+            ));
         }
         return Ok(WebPkiClientVerifier::no_client_auth());
     };
@@ -103,7 +118,9 @@ pub fn default_client_verifier(tls: &TlsConfig) -> Result<Arc<dyn ClientCertVeri
         ClientAuth::Optional => builder.allow_unauthenticated(),
         ClientAuth::Required => builder,
     };
-    builder.build().map_err(|e| tls_file_error("client_ca", ca, e))
+    builder
+        .build()
+        .map_err(|e| tls_file_error("client_ca", ca, e))
 }
 
 /// The rustls server configuration of `tls`. `verifier` replaces the
@@ -117,9 +134,14 @@ pub fn tls_config(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| tls_file_error("cert", &tls.cert, e))?;
     if certs.is_empty() {
-        return Err(tls_file_error("cert", &tls.cert, "no certificate in the file"));
+        return Err(tls_file_error(
+            "cert",
+            &tls.cert,
+            "no certificate in the file",
+        ));
     }
-    let key = PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| tls_file_error("key", &tls.key, e))?;
+    let key =
+        PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| tls_file_error("key", &tls.key, e))?;
     let verifier = match verifier {
         Some(v) => v,
         None => default_client_verifier(tls)?,
@@ -170,7 +192,10 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("listener", &self.listener).field("tls", &self.tls.is_some()).finish()
+        f.debug_struct("Server")
+            .field("listener", &self.listener)
+            .field("tls", &self.tls.is_some())
+            .finish()
     }
 }
 
@@ -192,15 +217,29 @@ impl Server {
         service: BoxHttp,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Result<Self, ServerError> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ServerError::Bind { addr: config.listen, source })?;
-        Ok(Server { listener, service, limits: config.limits.clone(), tls: tls.map(TlsAcceptor::from) })
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        Ok(Server {
+            listener,
+            service,
+            limits: config.limits.clone(),
+            tls: tls.map(TlsAcceptor::from),
+        })
     }
 
     /// A server on an already bound listener.
     pub fn from_listener(listener: TcpListener, service: BoxHttp, limits: LimitsConfig) -> Self {
-        Server { listener, service, limits, tls: None }
+        Server {
+            listener,
+            service,
+            limits,
+            tls: None,
+        }
     }
 
     /// The address it listens on.
@@ -255,29 +294,42 @@ impl Server {
             tokio::spawn(async move {
                 match tls {
                     None => {
-                        let conn = builder.serve_connection(TokioIo::new(stream), hyper_service(service, remote, None)).into_owned();
+                        let conn = builder
+                            .serve_connection(
+                                TokioIo::new(stream),
+                                hyper_service(service, remote, None),
+                            )
+                            .into_owned();
                         if let Err(e) = watcher.watch(conn).await {
                             tracing::debug!(%remote, "connection ended: {e}");
                         }
                     }
                     Some(acceptor) => {
-                        let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                            Ok(Ok(s)) => s,
-                            Ok(Err(e)) => {
-                                tracing::debug!(%remote, "TLS handshake failed: {e}");
-                                return;
-                            }
-                            Err(_) => {
-                                tracing::debug!(%remote, "TLS handshake timed out");
-                                return;
-                            }
-                        };
+                        let stream =
+                            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream))
+                                .await
+                            {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(%remote, "TLS handshake failed: {e}");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%remote, "TLS handshake timed out");
+                                    return;
+                                }
+                            };
                         let certs = stream
                             .get_ref()
                             .1
                             .peer_certificates()
                             .map(|c| PeerCertificates(Arc::new(c.to_vec())));
-                        let conn = builder.serve_connection(TokioIo::new(stream), hyper_service(service, remote, certs)).into_owned();
+                        let conn = builder
+                            .serve_connection(
+                                TokioIo::new(stream),
+                                hyper_service(service, remote, certs),
+                            )
+                            .into_owned();
                         if let Err(e) = watcher.watch(conn).await {
                             tracing::debug!(%remote, "connection ended: {e}");
                         }
@@ -286,10 +338,15 @@ impl Server {
             });
         }
         drop(self.listener);
-        tracing::info!(connections = graceful.count(), "shutting down: no new connections, finishing in-flight requests");
+        tracing::info!(
+            connections = graceful.count(),
+            "shutting down: no new connections, finishing in-flight requests"
+        );
         match tokio::time::timeout(self.limits.shutdown_grace, graceful.shutdown()).await {
             Ok(()) => tracing::info!("all connections closed"),
-            Err(_) => tracing::warn!("shutdown grace period elapsed; dropping the remaining connections"),
+            Err(_) => {
+                tracing::warn!("shutdown grace period elapsed; dropping the remaining connections")
+            }
         }
         Ok(())
     }
@@ -319,6 +376,14 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
     }
 }
 
-fn hyper_service(service: BoxHttp, remote: SocketAddr, certs: Option<PeerCertificates>) -> ConnectionService {
-    ConnectionService { service, remote, certs }
+fn hyper_service(
+    service: BoxHttp,
+    remote: SocketAddr,
+    certs: Option<PeerCertificates>,
+) -> ConnectionService {
+    ConnectionService {
+        service,
+        remote,
+        certs,
+    }
 }

@@ -37,9 +37,15 @@ async fn filters_from_the_file_apply_in_order() {
     let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
     let body = body_text(res).await;
     assert!(body.starts_with("GET /compute/?x=1\n"), "{body}");
-    assert!(body.contains(&format!("request-id: {id}")), "the app sees the id it echoes: {body}");
+    assert!(
+        body.contains(&format!("request-id: {id}")),
+        "the app sees the id it echoes: {body}"
+    );
 
-    let big = http::Request::post("/").header("content-length", "20").body(Body::from("x".repeat(20))).unwrap();
+    let big = http::Request::post("/")
+        .header("content-length", "20")
+        .body(Body::from("x".repeat(20)))
+        .unwrap();
     let res = service.clone().oneshot(big).await.unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(res.headers()["server"], SERVER_HEADER);
@@ -113,7 +119,11 @@ async fn unmounted_path_is_an_occi_404_with_server_header() {
     let res = service.oneshot(get("/compute/")).await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(res.headers()["server"], SERVER_HEADER);
-    assert!(body_text(res).await.contains("nothing is mounted at /compute/"));
+    assert!(
+        body_text(res)
+            .await
+            .contains("nothing is mounted at /compute/")
+    );
 }
 
 #[tokio::test]
@@ -136,10 +146,19 @@ async fn every_build_error_is_reported_with_its_key() {
     .expect_err("four mistakes");
     let text = errors.to_string();
     assert_eq!(errors.0.len(), 4, "{text}");
-    assert!(matches!(&errors.0[0], BuildError::UnknownFilter { factory, key, .. } if factory == "nonesuch" && key == "pipeline.filters"), "{text}");
+    assert!(
+        matches!(&errors.0[0], BuildError::UnknownFilter { factory, key, .. } if factory == "nonesuch" && key == "pipeline.filters"),
+        "{text}"
+    );
     assert!(text.contains("`filter.t.tiemout`: unknown key"), "{text}");
-    assert!(text.contains("`filter.limit.max_bytes`: invalid type"), "{text}");
-    assert!(text.contains("`pipeline.app`: unknown app factory `missing_app`"), "{text}");
+    assert!(
+        text.contains("`filter.limit.max_bytes`: invalid type"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`pipeline.app`: unknown app factory `missing_app`"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -155,25 +174,36 @@ async fn a_bad_value_names_its_key() {
     )
     .await
     .expect_err("zero permits");
-    assert!(errors.to_string().contains("`filter.concurrency_limit.max_in_flight`: must be at least 1"), "{errors}");
+    assert!(
+        errors
+            .to_string()
+            .contains("`filter.concurrency_limit.max_in_flight`: must be at least 1"),
+        "{errors}"
+    );
 }
 
 #[tokio::test]
 async fn embedders_register_their_own_factories() {
     let mut registry = Registry::with_builtins();
-    registry.register_filter("tag", |table: &snf_occi::pipeline::FactoryTable, _ctx: &snf_occi::pipeline::BuildContext| {
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct TagConfig {
-            value: String,
-        }
-        let config: TagConfig = table.deserialize()?;
-        let value = http::HeaderValue::from_str(&config.value).map_err(|e| table.invalid("value", e))?;
-        Ok(boxed(tower_http::set_header::SetResponseHeaderLayer::overriding(
-            http::HeaderName::from_static("x-tag"),
-            value,
-        )))
-    });
+    registry.register_filter(
+        "tag",
+        |table: &snf_occi::pipeline::FactoryTable, _ctx: &snf_occi::pipeline::BuildContext| {
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct TagConfig {
+                value: String,
+            }
+            let config: TagConfig = table.deserialize()?;
+            let value = http::HeaderValue::from_str(&config.value)
+                .map_err(|e| table.invalid("value", e))?;
+            Ok(boxed(
+                tower_http::set_header::SetResponseHeaderLayer::overriding(
+                    http::HeaderName::from_static("x-tag"),
+                    value,
+                ),
+            ))
+        },
+    );
     registry.register_app("hello", |_table, _ctx| async {
         Ok(BoxHttp::new(service_fn(|_req: HttpRequest| async {
             Ok::<_, Infallible>(HttpResponse::new(Body::from("hello")))
@@ -207,7 +237,12 @@ async fn a_panicking_app_gives_500_and_the_service_keeps_serving() {
             Ok::<_, Infallible>(HttpResponse::new(Body::from("fine")))
         })))
     });
-    let service = build_with(registry, "[pipeline]\nfilters = [\"request_log\"]\napp = \"fragile\"\n").await.unwrap();
+    let service = build_with(
+        registry,
+        "[pipeline]\nfilters = [\"request_log\"]\napp = \"fragile\"\n",
+    )
+    .await
+    .unwrap();
     let res = service.clone().oneshot(get("/panic")).await.unwrap();
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(res.headers()["server"], SERVER_HEADER);

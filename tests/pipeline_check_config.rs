@@ -48,12 +48,24 @@ fn every_error_is_printed_with_its_key_path_and_the_exit_is_non_zero() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     // One run reports all three, each with its key path.
-    assert!(stderr.contains("`server.limits.max_headers`: invalid type"), "{stderr}");
-    assert!(stderr.contains("`pipeline.filters`: unknown filter factory `no_such_filter`"), "{stderr}");
-    assert!(stderr.contains("`filter.timeout.timout`: unknown key"), "{stderr}");
+    assert!(
+        stderr.contains("`server.limits.max_headers`: invalid type"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`pipeline.filters`: unknown filter factory `no_such_filter`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`filter.timeout.timout`: unknown key"),
+        "{stderr}"
+    );
     assert!(stderr.contains("3 configuration error(s)"), "{stderr}");
     // The file is named as the origin.
-    assert!(stderr.contains("pipeline.toml: `server.limits.max_headers`"), "{stderr}");
+    assert!(
+        stderr.contains("pipeline.toml: `server.limits.max_headers`"),
+        "{stderr}"
+    );
 
     // `--config` is accepted before the subcommand too.
     let out = run(&["--config", path.to_str().unwrap(), "check-config"], &[]);
@@ -63,25 +75,47 @@ fn every_error_is_printed_with_its_key_path_and_the_exit_is_non_zero() {
 #[test]
 fn a_good_file_passes_and_the_environment_can_break_or_fix_it() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "[pipeline]\nfilters = [\"request_log\", \"timeout\"]\napp = \"echo\"\n");
+    let path = write(
+        dir.path(),
+        "[pipeline]\nfilters = [\"request_log\", \"timeout\"]\napp = \"echo\"\n",
+    );
     let p = path.to_str().unwrap();
     let out = run(&["check-config", "-c", p], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("OK (filters: [request_log, timeout], app: echo"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("OK (filters: [request_log, timeout], app: echo")
+    );
 
-    let out = run(&["check-config", "-c", p], &[("SNF_OCCI_FILTER__TIMEOUT__TIMEOUT", "soon")]);
+    let out = run(
+        &["check-config", "-c", p],
+        &[("SNF_OCCI_FILTER__TIMEOUT__TIMEOUT", "soon")],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("`filter.timeout.timeout`"), "{stderr}");
-    assert!(stderr.contains("SNF_OCCI_"), "names the environment as the origin: {stderr}");
+    assert!(
+        stderr.contains("SNF_OCCI_"),
+        "names the environment as the origin: {stderr}"
+    );
 
-    let out = run(&["check-config", "-c", p], &[("SNF_OCCI_PIPELINE__APP", "healthz")]);
+    let out = run(
+        &["check-config", "-c", p],
+        &[("SNF_OCCI_PIPELINE__APP", "healthz")],
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("app: healthz"));
 }
 
 #[test]
 fn a_missing_file_is_an_error_not_an_empty_config() {
-    let out = run(&["check-config", "--config", "/nonexistent/snf-occi.toml"], &[]);
+    let out = run(
+        &["check-config", "--config", "/nonexistent/snf-occi.toml"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/snf-occi.toml"));
 }

@@ -10,22 +10,36 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use snf_occi::config::{ClientAuth, Config, LogConfig, PipelineConfig, ServerConfig, TlsConfig};
 use snf_occi::pipeline::apps::EchoConfig;
-use snf_occi::pipeline::filters::{BodyLimitConfig, ConcurrencyLimitConfig, CorsConfig, RequestLogConfig, TimeoutConfig};
+use snf_occi::pipeline::filters::{
+    BodyLimitConfig, ConcurrencyLimitConfig, CorsConfig, RequestLogConfig, TimeoutConfig,
+};
 
 /// Documented rows: key -> default column (without backticks).
 fn documented() -> BTreeMap<String, String> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme.find("## Configuration reference").expect("a reference section");
-    let end = readme[start..].find("## Writing a custom pipeline").map(|i| start + i).expect("section end");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("## Configuration reference")
+        .expect("a reference section");
+    let end = readme[start..]
+        .find("## Writing a custom pipeline")
+        .map(|i| start + i)
+        .expect("section end");
     let mut rows = BTreeMap::new();
     for line in readme[start..end].lines() {
         let cells: Vec<&str> = line.split(" | ").collect();
         if !line.starts_with("| `") || cells.len() < 4 {
             continue;
         }
-        let key = cells[0].trim_start_matches("| ").trim_matches('`').to_string();
+        let key = cells[0]
+            .trim_start_matches("| ")
+            .trim_matches('`')
+            .to_string();
         let default = cells[2].trim().to_string();
-        assert!(rows.insert(key.clone(), default).is_none(), "`{key}` documented twice");
+        assert!(
+            rows.insert(key.clone(), default).is_none(),
+            "`{key}` documented twice"
+        );
     }
     rows
 }
@@ -51,7 +65,10 @@ fn keys_of(prefix: &str, value: &impl Serialize) -> BTreeSet<String> {
 
 /// Whether `key = default` (TOML) deserializes, at `path` inside `T`, to
 /// `T::default()`.
-fn default_matches<T: DeserializeOwned + Default + PartialEq + std::fmt::Debug>(path: &str, literal: &str) -> Result<(), String> {
+fn default_matches<T: DeserializeOwned + Default + PartialEq + std::fmt::Debug>(
+    path: &str,
+    literal: &str,
+) -> Result<(), String> {
     matches_expected(path, literal, "", T::default())
 }
 
@@ -68,14 +85,27 @@ fn matches_expected<T: DeserializeOwned + PartialEq + std::fmt::Debug>(
         None => (String::new(), path),
     };
     let toml = format!("{tables}{required}{leaf} = {literal}\n");
-    let parsed: T = Figment::from(Toml::string(&toml)).extract().map_err(|e| format!("{toml}: {e}"))?;
-    if parsed == expected { Ok(()) } else { Err(format!("{toml} gives {parsed:?}, the code's default is {expected:?}")) }
+    let parsed: T = Figment::from(Toml::string(&toml))
+        .extract()
+        .map_err(|e| format!("{toml}: {e}"))?;
+    if parsed == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "{toml} gives {parsed:?}, the code's default is {expected:?}"
+        ))
+    }
 }
 
 #[test]
 fn every_key_is_documented_and_every_documented_key_exists() {
     let sample_tls = ServerConfig {
-        tls: Some(TlsConfig { cert: "c".into(), key: "k".into(), client_ca: Some("ca".into()), client_auth: ClientAuth::Optional }),
+        tls: Some(TlsConfig {
+            cert: "c".into(),
+            key: "k".into(),
+            client_ca: Some("ca".into()),
+            client_auth: ClientAuth::Optional,
+        }),
         ..ServerConfig::default()
     };
     let mut code = BTreeSet::new();
@@ -85,19 +115,31 @@ fn every_key_is_documented_and_every_documented_key_exists() {
     code.extend(keys_of("filter.request_log", &RequestLogConfig::default()));
     code.extend(keys_of("filter.timeout", &TimeoutConfig::default()));
     code.extend(keys_of("filter.body_limit", &BodyLimitConfig::default()));
-    code.extend(keys_of("filter.concurrency_limit", &ConcurrencyLimitConfig::default()));
+    code.extend(keys_of(
+        "filter.concurrency_limit",
+        &ConcurrencyLimitConfig::default(),
+    ));
     code.extend(keys_of("filter.cors", &CorsConfig::default()));
     code.extend(keys_of("app.echo", &EchoConfig::default()));
 
     let docs = documented();
     // `[simulator]` and `[store]` belong to other modules and are not
     // serializable: their rows are checked by parsing below.
-    let own: BTreeSet<String> =
-        docs.keys().filter(|k| !k.starts_with("simulator.") && !k.starts_with("store.")).cloned().collect();
+    let own: BTreeSet<String> = docs
+        .keys()
+        .filter(|k| !k.starts_with("simulator.") && !k.starts_with("store."))
+        .cloned()
+        .collect();
     let undocumented: Vec<_> = code.difference(&own).collect();
     let unknown: Vec<_> = own.difference(&code).collect();
-    assert!(undocumented.is_empty(), "keys missing from README.md: {undocumented:?}");
-    assert!(unknown.is_empty(), "README.md documents keys the code does not have: {unknown:?}");
+    assert!(
+        undocumented.is_empty(),
+        "keys missing from README.md: {undocumented:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "README.md documents keys the code does not have: {unknown:?}"
+    );
 }
 
 #[test]
@@ -118,7 +160,12 @@ fn documented_defaults_are_the_code_defaults() {
                 literal,
                 "cert = \"c\"\nkey = \"k\"\n",
                 ServerConfig {
-                    tls: Some(TlsConfig { cert: "c".into(), key: "k".into(), client_ca: None, client_auth: ClientAuth::default() }),
+                    tls: Some(TlsConfig {
+                        cert: "c".into(),
+                        key: "k".into(),
+                        client_ca: None,
+                        client_auth: ClientAuth::default(),
+                    }),
                     ..ServerConfig::default()
                 },
             ),
@@ -166,5 +213,8 @@ fn the_shipped_pipeline_file_parses() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/snf-occi.pipeline.toml");
     let config = Config::from_figment(Figment::from(Toml::file_exact(path))).unwrap();
     assert_eq!(config.pipeline.app, "occi");
-    assert!(config.simulator.is_some(), "the default pipeline runs on the embedded simulator");
+    assert!(
+        config.simulator.is_some(),
+        "the default pipeline runs on the embedded simulator"
+    );
 }

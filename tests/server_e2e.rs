@@ -55,13 +55,19 @@ async fn start(config: &std::path::Path) -> (Child, String) {
         .expect("the server prints its address")
         .unwrap()
         .expect("a first line");
-    let url = first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {first}")).to_string();
+    let url = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_string();
     (child, url)
 }
 
 fn sigterm(child: &Child) {
     let pid = child.id().expect("still running").to_string();
-    let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -74,21 +80,43 @@ async fn serves_through_two_filters_and_drains_on_sigterm() {
     let client = reqwest::Client::new();
 
     // Through the pipeline: the app answers, the edge adds its headers.
-    let res = client.get(format!("{url}/compute/?a=1")).header("x-request-id", "e2e-1").header("x-auth-token", "s3cret-token").send().await.unwrap();
+    let res = client
+        .get(format!("{url}/compute/?a=1"))
+        .header("x-request-id", "e2e-1")
+        .header("x-auth-token", "s3cret-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["server"].to_str().unwrap().starts_with("snf-occi/"));
+    assert!(
+        res.headers()["server"]
+            .to_str()
+            .unwrap()
+            .starts_with("snf-occi/")
+    );
     assert_eq!(res.headers()["x-request-id"], "e2e-1");
     let body = res.text().await.unwrap();
     assert!(body.starts_with("GET /compute/?a=1\n"), "{body}");
-    assert!(body.contains("remote-addr: 127.0.0.1:"), "the server sets RemoteAddr: {body}");
+    assert!(
+        body.contains("remote-addr: 127.0.0.1:"),
+        "the server sets RemoteAddr: {body}"
+    );
 
     // The second filter, body_limit, refuses a large body.
-    let res = client.post(format!("{url}/compute/")).body("x".repeat(100)).send().await.unwrap();
+    let res = client
+        .post(format!("{url}/compute/"))
+        .body("x".repeat(100))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 413);
     assert!(res.headers().contains_key("server"));
 
     // HTTP/2 (prior knowledge) on the same port.
-    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
     let res = h2.get(format!("{url}/healthz")).send().await.unwrap();
     assert_eq!(res.version(), reqwest::Version::HTTP_2);
     assert_eq!(res.text().await.unwrap(), "ok\n");
@@ -106,25 +134,47 @@ async fn serves_through_two_filters_and_drains_on_sigterm() {
     });
     tokio::time::sleep(Duration::from_millis(400)).await;
     sigterm(&child);
-    let (status, body) = slow.await.unwrap().expect("the in-flight request completes");
+    let (status, body) = slow
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
     assert_eq!(status, 200);
     assert!(body.starts_with("GET /"), "{body}");
 
-    let exit = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("exits after draining").unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits after draining")
+        .unwrap();
     assert!(exit.success(), "exit status {exit:?}");
 
     // New connections are refused once it has stopped.
-    assert!(reqwest::Client::new().get(format!("{url}/healthz")).send().await.is_err());
+    assert!(
+        reqwest::Client::new()
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .is_err()
+    );
 
     // request_log wrote one JSON event per request, without the token.
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
     let events: Vec<serde_json::Value> = stderr
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["target"] == "snf_occi::request")
         .collect();
-    assert_eq!(events.len(), 2, "one per request through the pipeline: {stderr}");
+    assert_eq!(
+        events.len(),
+        2,
+        "one per request through the pipeline: {stderr}"
+    );
     assert_eq!(events[0]["fields"]["path"], "/compute/");
     assert_eq!(events[0]["fields"]["status"], 200);
     assert_eq!(events[0]["fields"]["request_id"], "e2e-1");
@@ -136,8 +186,16 @@ async fn serves_through_two_filters_and_drains_on_sigterm() {
 async fn a_bad_config_exits_non_zero_before_listening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pipeline.toml");
-    std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:0\"\n[pipeline]\nfilters = [\"nope\"]\napp = \"echo\"\n").unwrap();
-    let out = Command::new(BIN).args(["--config", path.to_str().unwrap()]).output().await.unwrap();
+    std::fs::write(
+        &path,
+        "[server]\nlisten = \"127.0.0.1:0\"\n[pipeline]\nfilters = [\"nope\"]\napp = \"echo\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["--config", path.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "never printed a listening line");
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown filter factory `nope`"));

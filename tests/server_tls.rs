@@ -20,7 +20,9 @@ struct Pki {
 fn pki() -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "snf-occi test CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "snf-occi test CA");
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
 
     let server_key = KeyPair::generate().unwrap();
@@ -31,7 +33,9 @@ fn pki() -> Pki {
 
     let client_key = KeyPair::generate().unwrap();
     let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client_params.distinguished_name.push(DnType::CommonName, "alice");
+    client_params
+        .distinguished_name
+        .push(DnType::CommonName, "alice");
     let client = client_params.signed_by(&client_key, &ca).unwrap();
 
     Pki {
@@ -84,11 +88,22 @@ async fn optional_client_certificates_reach_the_app() {
     let pki = pki();
     let (url, stop) = start(dir.path(), &pki, ClientAuth::Optional).await;
 
-    let body = client(&pki, true).get(format!("{url}/x")).send().await.unwrap().text().await.unwrap();
+    let body = client(&pki, true)
+        .get(format!("{url}/x"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(body.contains("peer-certificates: 1"), "{body}");
 
     // A token user without a certificate is still served.
-    let res = client(&pki, false).get(format!("{url}/x")).send().await.unwrap();
+    let res = client(&pki, false)
+        .get(format!("{url}/x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("peer-certificates: 0"));
     stop.send(()).unwrap();
@@ -100,8 +115,21 @@ async fn required_client_certificates_refuse_anonymous_clients() {
     let pki = pki();
     let (url, stop) = start(dir.path(), &pki, ClientAuth::Required).await;
 
-    assert!(client(&pki, false).get(format!("{url}/x")).send().await.is_err());
-    let body = client(&pki, true).get(format!("{url}/x")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        client(&pki, false)
+            .get(format!("{url}/x"))
+            .send()
+            .await
+            .is_err()
+    );
+    let body = client(&pki, true)
+        .get(format!("{url}/x"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(body.contains("peer-certificates: 1"), "{body}");
     stop.send(()).unwrap();
 }
@@ -119,6 +147,12 @@ async fn a_missing_key_file_is_named() {
         ..ServerConfig::default()
     };
     let service = common::build("[pipeline]\napp = \"echo\"\n").await.unwrap();
-    let error = Server::bind(&config, service).await.expect_err("no such files").to_string();
-    assert!(error.contains("`server.tls.cert`") && error.contains("/nonexistent/cert.pem"), "{error}");
+    let error = Server::bind(&config, service)
+        .await
+        .expect_err("no such files")
+        .to_string();
+    assert!(
+        error.contains("`server.tls.cert`") && error.contains("/nonexistent/cert.pem"),
+        "{error}"
+    );
 }

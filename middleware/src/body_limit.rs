@@ -40,7 +40,10 @@ impl BodyLimitLayer {
 impl<S> Layer<S> for BodyLimitLayer {
     type Service = BodyLimit<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        BodyLimit { inner, limit: self.limit }
+        BodyLimit {
+            inner,
+            limit: self.limit,
+        }
     }
 }
 
@@ -71,7 +74,11 @@ where
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > self.limit as u64) {
             let message = format!("the request body is larger than {} bytes", self.limit);
-            let res = occi_error(StatusCode::PAYLOAD_TOO_LARGE, &message, rendering_of(req.extensions()));
+            let res = occi_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &message,
+                rendering_of(req.extensions()),
+            );
             return Either::Right(future::ready(Ok(res)));
         }
         let limit = self.limit;
@@ -101,23 +108,41 @@ mod tests {
 
     #[tokio::test]
     async fn declared_oversize_is_413_before_the_app() {
-        let req = http::Request::builder().header("content-length", "11").body(Body::from("hello world")).unwrap();
-        let res = BodyLimitLayer::new(5).layer(reader()).oneshot(req).await.unwrap();
+        let req = http::Request::builder()
+            .header("content-length", "11")
+            .body(Body::from("hello world"))
+            .unwrap();
+        let res = BodyLimitLayer::new(5)
+            .layer(reader())
+            .oneshot(req)
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(res.headers()["content-type"], "text/plain");
     }
 
     #[tokio::test]
     async fn undeclared_oversize_fails_while_reading() {
-        let res = BodyLimitLayer::new(5).layer(reader()).oneshot(HttpRequest::new(Body::from("hello world"))).await.unwrap();
+        let res = BodyLimitLayer::new(5)
+            .layer(reader())
+            .oneshot(HttpRequest::new(Body::from("hello world")))
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[tokio::test]
     async fn small_bodies_pass_intact() {
-        let res = BodyLimitLayer::new(64).layer(reader()).oneshot(HttpRequest::new(Body::from("hello"))).await.unwrap();
+        let res = BodyLimitLayer::new(64)
+            .layer(reader())
+            .oneshot(HttpRequest::new(Body::from("hello")))
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
         assert_eq!(&body[..], b"hello");
     }
 }

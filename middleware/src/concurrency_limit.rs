@@ -39,14 +39,21 @@ impl ConcurrencyLimitLayer {
     /// At most `max` requests at once; refused ones are told to retry after
     /// `retry_after` (rounded up to whole seconds).
     pub fn new(max: usize, retry_after: Duration) -> Self {
-        ConcurrencyLimitLayer { permits: Arc::new(Semaphore::new(max)), max, retry_after }
+        ConcurrencyLimitLayer {
+            permits: Arc::new(Semaphore::new(max)),
+            max,
+            retry_after,
+        }
     }
 }
 
 impl<S> Layer<S> for ConcurrencyLimitLayer {
     type Service = ConcurrencyLimit<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        ConcurrencyLimit { inner, layer: self.clone() }
+        ConcurrencyLimit {
+            inner,
+            layer: self.clone(),
+        }
     }
 }
 
@@ -81,10 +88,18 @@ where
                 })
             }
             Err(_) => {
-                let message = format!("too many requests in progress (limit {}), retry later", self.layer.max);
-                let mut res = occi_error(StatusCode::SERVICE_UNAVAILABLE, &message, rendering_of(req.extensions()));
+                let message = format!(
+                    "too many requests in progress (limit {}), retry later",
+                    self.layer.max
+                );
+                let mut res = occi_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &message,
+                    rendering_of(req.extensions()),
+                );
                 let secs = self.layer.retry_after.as_secs_f64().ceil().max(1.0) as u64;
-                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 Box::pin(async move { Ok(res) })
             }
         }
@@ -103,19 +118,25 @@ mod tests {
     async fn sheds_beyond_the_limit_and_recovers() {
         let (release_tx, release_rx) = oneshot::channel::<()>();
         let release = Arc::new(tokio::sync::Mutex::new(Some(release_rx)));
-        let svc = ConcurrencyLimitLayer::new(1, Duration::from_millis(200)).layer(service_fn(move |_req: HttpRequest| {
-            let release = release.clone();
-            async move {
-                if let Some(rx) = release.lock().await.take() {
-                    let _ = rx.await;
+        let svc = ConcurrencyLimitLayer::new(1, Duration::from_millis(200)).layer(service_fn(
+            move |_req: HttpRequest| {
+                let release = release.clone();
+                async move {
+                    if let Some(rx) = release.lock().await.take() {
+                        let _ = rx.await;
+                    }
+                    Ok::<_, Infallible>(HttpResponse::new(Body::empty()))
                 }
-                Ok::<_, Infallible>(HttpResponse::new(Body::empty()))
-            }
-        }));
+            },
+        ));
         let first = tokio::spawn(svc.clone().oneshot(HttpRequest::new(Body::empty())));
         tokio::task::yield_now().await;
         // The first request holds the only permit: the second is refused at once.
-        let second = svc.clone().oneshot(HttpRequest::new(Body::empty())).await.unwrap();
+        let second = svc
+            .clone()
+            .oneshot(HttpRequest::new(Body::empty()))
+            .await
+            .unwrap();
         assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(second.headers()["retry-after"], "1");
         release_tx.send(()).unwrap();

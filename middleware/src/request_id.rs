@@ -126,9 +126,14 @@ mod tests {
 
     async fn run(req: HttpRequest) -> (HttpResponse, String) {
         let svc = RequestIdLayer::new().layer(service_fn(|req: HttpRequest| async move {
-            let id = req.extensions().get::<RequestId>().map(|i| i.to_string()).unwrap_or_default();
+            let id = req
+                .extensions()
+                .get::<RequestId>()
+                .map(|i| i.to_string())
+                .unwrap_or_default();
             let mut res = HttpResponse::new(Body::empty());
-            res.headers_mut().insert("seen", HeaderValue::from_str(&id).unwrap());
+            res.headers_mut()
+                .insert("seen", HeaderValue::from_str(&id).unwrap());
             Ok::<_, Infallible>(res)
         }));
         let res = svc.oneshot(req).await.unwrap();
@@ -138,7 +143,10 @@ mod tests {
 
     #[tokio::test]
     async fn keeps_a_clean_client_id_and_echoes_it() {
-        let req = http::Request::builder().header("x-request-id", "req-42").body(Body::empty()).unwrap();
+        let req = http::Request::builder()
+            .header("x-request-id", "req-42")
+            .body(Body::empty())
+            .unwrap();
         let (res, seen) = run(req).await;
         assert_eq!(seen, "req-42");
         assert_eq!(res.headers()["x-request-id"], "req-42");
@@ -151,17 +159,26 @@ mod tests {
         assert_eq!(res.headers()["x-request-id"], seen.as_str());
 
         let long = "x".repeat(500);
-        let req = http::Request::builder().header("x-request-id", long.as_str()).body(Body::empty()).unwrap();
+        let req = http::Request::builder()
+            .header("x-request-id", long.as_str())
+            .body(Body::empty())
+            .unwrap();
         let (_, seen) = run(req).await;
         assert_ne!(seen, long);
-        let req = http::Request::builder().header("x-request-id", "a b").body(Body::empty()).unwrap();
+        let req = http::Request::builder()
+            .header("x-request-id", "a b")
+            .body(Body::empty())
+            .unwrap();
         let (_, seen) = run(req).await;
         assert_ne!(seen, "a b");
     }
 
     #[tokio::test]
     async fn keeps_an_id_an_outer_layer_set() {
-        let mut req = http::Request::builder().header("x-request-id", "client").body(Body::empty()).unwrap();
+        let mut req = http::Request::builder()
+            .header("x-request-id", "client")
+            .body(Body::empty())
+            .unwrap();
         req.extensions_mut().insert(RequestId(Arc::from("outer")));
         let (_, seen) = run(req).await;
         assert_eq!(seen, "outer");

@@ -53,7 +53,10 @@ impl RequestLogLayer {
 impl<S> Layer<S> for RequestLogLayer {
     type Service = RequestLog<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        RequestLog { inner, headers: self.headers.clone() }
+        RequestLog {
+            inner,
+            headers: self.headers.clone(),
+        }
     }
 }
 
@@ -76,7 +79,9 @@ fn logged_headers(req: &HttpRequest, names: &[HeaderName]) -> String {
             let shown = if value.is_sensitive() || always.is_sensitive(name) {
                 "***".to_string()
             } else {
-                String::from_utf8_lossy(value.as_bytes()).escape_debug().to_string()
+                String::from_utf8_lossy(value.as_bytes())
+                    .escape_debug()
+                    .to_string()
             };
             out.push_str(&format!("{name}={shown}"));
         }
@@ -101,8 +106,16 @@ where
         let start = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string()).unwrap_or_default();
-        let headers = if self.headers.is_empty() { String::new() } else { logged_headers(&req, &self.headers) };
+        let request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        let headers = if self.headers.is_empty() {
+            String::new()
+        } else {
+            logged_headers(&req, &self.headers)
+        };
         let fut = self.inner.call(req);
         Box::pin(async move {
             let res = fut.await?;
@@ -170,11 +183,16 @@ mod tests {
     #[test]
     fn logs_one_event_with_the_essentials_and_no_secrets() {
         let capture = Capture::default();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         with_default(capture.clone(), || {
             rt.block_on(async {
                 let svc = RequestLogLayer::new()
-                    .headers(vec![HeaderName::from_static("x-auth-token"), http::header::USER_AGENT])
+                    .headers(vec![
+                        HeaderName::from_static("x-auth-token"),
+                        http::header::USER_AGENT,
+                    ])
                     .layer(service_fn(|_req: HttpRequest| async {
                         let mut res = HttpResponse::new(Body::empty());
                         *res.status_mut() = http::StatusCode::NOT_FOUND;
@@ -194,7 +212,15 @@ mod tests {
         let events = capture.0.lock().unwrap();
         assert_eq!(events.len(), 1, "{events:?}");
         let line = &events[0];
-        for expected in ["method=DELETE", "path=/compute/42", "status=404", "request_id=rid-7", "user-agent=rOCCI-cli", "x-auth-token=***", "latency_ms="] {
+        for expected in [
+            "method=DELETE",
+            "path=/compute/42",
+            "status=404",
+            "request_id=rid-7",
+            "user-agent=rOCCI-cli",
+            "x-auth-token=***",
+            "latency_ms=",
+        ] {
             assert!(line.contains(expected), "missing {expected}: {line}");
         }
         assert!(!line.contains("s3cret"), "secret leaked: {line}");

@@ -28,10 +28,22 @@ use tower::{Layer, Service};
 use crate::{HttpRequest, HttpResponse};
 
 /// Header names that are always sensitive.
-pub const SENSITIVE_HEADERS: &[&str] =
-    &["x-auth-token", "auth-token", "authorization", "proxy-authorization", "cookie", "set-cookie", "x-subject-token"];
+pub const SENSITIVE_HEADERS: &[&str] = &[
+    "x-auth-token",
+    "auth-token",
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-subject-token",
+];
 /// Header name prefixes that are always sensitive (forwarded certificates).
-pub const SENSITIVE_PREFIXES: &[&str] = &["ssl_client_cert", "ssl-client-cert", "x-ssl-client-cert", "x-forwarded-client-cert"];
+pub const SENSITIVE_PREFIXES: &[&str] = &[
+    "ssl_client_cert",
+    "ssl-client-cert",
+    "x-ssl-client-cert",
+    "x-forwarded-client-cert",
+];
 
 /// Layer marking secret-carrying request and response headers sensitive.
 #[derive(Clone, Debug)]
@@ -43,7 +55,12 @@ pub struct SensitiveHeadersLayer {
 impl Default for SensitiveHeadersLayer {
     fn default() -> Self {
         SensitiveHeadersLayer {
-            names: Arc::new(SENSITIVE_HEADERS.iter().map(|n| HeaderName::from_static(n)).collect()),
+            names: Arc::new(
+                SENSITIVE_HEADERS
+                    .iter()
+                    .map(|n| HeaderName::from_static(n))
+                    .collect(),
+            ),
             prefixes: Arc::new(SENSITIVE_PREFIXES.iter().map(|p| p.to_string()).collect()),
         }
     }
@@ -59,7 +76,11 @@ impl SensitiveHeadersLayer {
 
     /// Whether `name` is one this layer hides.
     pub fn is_sensitive(&self, name: &HeaderName) -> bool {
-        self.names.contains(name) || self.prefixes.iter().any(|p| name.as_str().starts_with(p.as_str()))
+        self.names.contains(name)
+            || self
+                .prefixes
+                .iter()
+                .any(|p| name.as_str().starts_with(p.as_str()))
     }
 
     fn mark(&self, headers: &mut HeaderMap) {
@@ -74,7 +95,10 @@ impl SensitiveHeadersLayer {
 impl<S> Layer<S> for SensitiveHeadersLayer {
     type Service = SensitiveHeaders<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        SensitiveHeaders { inner, layer: self.clone() }
+        SensitiveHeaders {
+            inner,
+            layer: self.clone(),
+        }
     }
 }
 
@@ -119,18 +143,20 @@ mod tests {
 
     #[tokio::test]
     async fn marks_tokens_and_forwarded_certificates_only() {
-        let svc = SensitiveHeadersLayer::default().layer(service_fn(|req: HttpRequest| async move {
-            let marked: Vec<String> = req
-                .headers()
-                .iter()
-                .filter(|(_, v)| v.is_sensitive())
-                .map(|(n, _)| n.to_string())
-                .collect();
-            assert!(!req.headers()["accept"].is_sensitive());
-            let mut res = HttpResponse::new(Body::from(marked.join(",")));
-            res.headers_mut().insert("set-cookie", "a=b".parse().unwrap());
-            Ok::<_, Infallible>(res)
-        }));
+        let svc =
+            SensitiveHeadersLayer::default().layer(service_fn(|req: HttpRequest| async move {
+                let marked: Vec<String> = req
+                    .headers()
+                    .iter()
+                    .filter(|(_, v)| v.is_sensitive())
+                    .map(|(n, _)| n.to_string())
+                    .collect();
+                assert!(!req.headers()["accept"].is_sensitive());
+                let mut res = HttpResponse::new(Body::from(marked.join(",")));
+                res.headers_mut()
+                    .insert("set-cookie", "a=b".parse().unwrap());
+                Ok::<_, Infallible>(res)
+            }));
         let req = http::Request::builder()
             .header("x-auth-token", "s3cret")
             .header("Auth-Token", "s3cret")
@@ -141,9 +167,17 @@ mod tests {
             .unwrap();
         let res = svc.oneshot(req).await.unwrap();
         assert!(res.headers()["set-cookie"].is_sensitive());
-        let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
         let body = String::from_utf8(body.to_vec()).unwrap();
-        for name in ["x-auth-token", "auth-token", "authorization", "ssl_client_cert_chain_3"] {
+        for name in [
+            "x-auth-token",
+            "auth-token",
+            "authorization",
+            "ssl_client_cert_chain_3",
+        ] {
             assert!(body.contains(name), "{name} not marked: {body}");
         }
         assert!(!body.contains("accept"));

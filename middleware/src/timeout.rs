@@ -40,7 +40,10 @@ impl TimeoutLayer {
 impl<S> Layer<S> for TimeoutLayer {
     type Service = Timeout<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        Timeout { inner, duration: self.duration }
+        Timeout {
+            inner,
+            duration: self.duration,
+        }
     }
 }
 
@@ -88,7 +91,10 @@ mod tests {
     use std::convert::Infallible;
     use tower::{ServiceExt, service_fn};
 
-    fn slow(delay: Duration) -> impl Service<HttpRequest, Response = HttpResponse, Error = Infallible, Future: Send> + Clone {
+    fn slow(
+        delay: Duration,
+    ) -> impl Service<HttpRequest, Response = HttpResponse, Error = Infallible, Future: Send> + Clone
+    {
         service_fn(move |_req: HttpRequest| async move {
             tokio::time::sleep(delay).await;
             Ok::<_, Infallible>(HttpResponse::new(Body::from("done")))
@@ -99,11 +105,17 @@ mod tests {
     async fn slow_requests_get_504_with_an_occi_body() {
         let svc = TimeoutLayer::new(Duration::from_millis(100)).layer(slow(Duration::from_secs(5)));
         let mut req = HttpRequest::new(Body::empty());
-        req.extensions_mut().insert(Negotiated { response: MediaType::OcciJson, request: None });
+        req.extensions_mut().insert(Negotiated {
+            response: MediaType::OcciJson,
+            request: None,
+        });
         let res = svc.oneshot(req).await.unwrap();
         assert_eq!(res.status(), StatusCode::GATEWAY_TIMEOUT);
         assert_eq!(res.headers()["content-type"], "application/occi+json");
-        let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["code"], 504);
     }

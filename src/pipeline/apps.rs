@@ -11,11 +11,14 @@ use tower::service_fn;
 
 use super::registry::FactoryTable;
 use super::{BuildContext, BuildError};
-use crate::middleware::{Body, BoxHttp, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr, RequestId};
+use crate::middleware::{
+    Body, BoxHttp, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr, RequestId,
+};
 
 fn text(body: String) -> HttpResponse {
     let mut res = HttpResponse::new(Body::from(body));
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     res
 }
 
@@ -27,7 +30,9 @@ pub struct HealthzConfig {}
 /// Builds `healthz`: `200 ok` while the process serves.
 pub async fn healthz(table: FactoryTable, _ctx: BuildContext) -> Result<BoxHttp, BuildError> {
     let HealthzConfig {} = table.deserialize()?;
-    Ok(BoxHttp::new(service_fn(|_req: HttpRequest| async { Ok::<_, Infallible>(text("ok\n".to_string())) })))
+    Ok(BoxHttp::new(service_fn(|_req: HttpRequest| async {
+        Ok::<_, Infallible>(text("ok\n".to_string()))
+    })))
 }
 
 /// `[app.NAME]` of `echo`.
@@ -45,25 +50,35 @@ pub struct EchoConfig {
 pub async fn echo(table: FactoryTable, _ctx: BuildContext) -> Result<BoxHttp, BuildError> {
     let config: EchoConfig = table.deserialize()?;
     let delay = config.delay;
-    Ok(BoxHttp::new(service_fn(move |req: HttpRequest| async move {
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        let (parts, body) = req.into_parts();
-        let ext = &parts.extensions;
-        let body_len = match http_body_util::BodyExt::collect(body).await {
-            Ok(b) => b.to_bytes().len().to_string(),
-            Err(e) => format!("unreadable ({e})"),
-        };
-        let out = format!(
-            "{} {}\nrequest-id: {}\nremote-addr: {}\npeer-certificates: {}\nbody-bytes: {}\n",
-            parts.method,
-            parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
-            ext.get::<RequestId>().map(|r| r.as_str()).unwrap_or("-"),
-            ext.get::<RemoteAddr>().map(|a| a.0.to_string()).unwrap_or_else(|| "-".into()),
-            ext.get::<PeerCertificates>().map(|c| c.0.len()).unwrap_or(0),
-            body_len,
-        );
-        Ok::<_, Infallible>(text(out))
-    })))
+    Ok(BoxHttp::new(service_fn(
+        move |req: HttpRequest| async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let (parts, body) = req.into_parts();
+            let ext = &parts.extensions;
+            let body_len = match http_body_util::BodyExt::collect(body).await {
+                Ok(b) => b.to_bytes().len().to_string(),
+                Err(e) => format!("unreadable ({e})"),
+            };
+            let out = format!(
+                "{} {}\nrequest-id: {}\nremote-addr: {}\npeer-certificates: {}\nbody-bytes: {}\n",
+                parts.method,
+                parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/"),
+                ext.get::<RequestId>().map(|r| r.as_str()).unwrap_or("-"),
+                ext.get::<RemoteAddr>()
+                    .map(|a| a.0.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                ext.get::<PeerCertificates>()
+                    .map(|c| c.0.len())
+                    .unwrap_or(0),
+                body_len,
+            );
+            Ok::<_, Infallible>(text(out))
+        },
+    )))
 }

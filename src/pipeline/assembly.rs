@@ -14,14 +14,20 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::middleware::error_response::occi_error;
 use crate::middleware::request_id::RequestIdLayer;
 use crate::middleware::sensitive_headers::SensitiveHeadersLayer;
-use crate::middleware::{Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse, MediaType, SERVER_HEADER};
+use crate::middleware::{
+    Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse, MediaType, SERVER_HEADER,
+};
 
 /// Boxes a typed layer into a [`BoxHttpLayer`] (one allocation per request
 /// for its future).
 pub fn boxed<L>(layer: L) -> BoxHttpLayer
 where
     L: Layer<BoxHttp> + Send + Sync + 'static,
-    L::Service: Service<HttpRequest, Response = HttpResponse, Error = Infallible> + Clone + Send + Sync + 'static,
+    L::Service: Service<HttpRequest, Response = HttpResponse, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     <L::Service as Service<HttpRequest>>::Future: Send + 'static,
 {
     BoxHttpLayer::new(layer)
@@ -48,7 +54,9 @@ pub struct Pipeline {
 
 impl fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Pipeline").field(&self.names().collect::<Vec<_>>()).finish()
+        f.debug_tuple("Pipeline")
+            .field(&self.names().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -62,7 +70,11 @@ impl Pipeline {
     pub fn push<L>(mut self, name: impl Into<String>, layer: L) -> Self
     where
         L: Layer<BoxHttp> + Send + Sync + 'static,
-        L::Service: Service<HttpRequest, Response = HttpResponse, Error = Infallible> + Clone + Send + Sync + 'static,
+        L::Service: Service<HttpRequest, Response = HttpResponse, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
         <L::Service as Service<HttpRequest>>::Future: Send + 'static,
     {
         self.filters.push((name.into(), boxed(layer)));
@@ -92,7 +104,11 @@ impl Pipeline {
 
 impl<S> Layer<S> for Pipeline
 where
-    S: Service<HttpRequest, Response = HttpResponse, Error = Infallible> + Clone + Send + Sync + 'static,
+    S: Service<HttpRequest, Response = HttpResponse, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
 {
     type Service = BoxHttp;
@@ -100,7 +116,10 @@ where
     fn layer(&self, inner: S) -> BoxHttp {
         // Fold from the back: the last filter wraps the app first, so the
         // first filter ends up outermost, as in the file.
-        self.filters.iter().rev().fold(BoxHttp::new(inner), |svc, (_, layer)| layer.layer(svc))
+        self.filters
+            .iter()
+            .rev()
+            .fold(BoxHttp::new(inner), |svc, (_, layer)| layer.layer(svc))
     }
 }
 
@@ -127,12 +146,20 @@ fn panic_response(payload: Box<dyn Any + Send + 'static>) -> HttpResponse {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-text panic payload".to_string());
     tracing::error!(panic = %detail, "a request handler panicked");
-    occi_error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error", MediaType::TextPlain)
+    occi_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal server error",
+        MediaType::TextPlain,
+    )
 }
 
 impl<S> Layer<S> for EdgeLayer
 where
-    S: Service<HttpRequest, Response = HttpResponse, Error = Infallible> + Clone + Send + Sync + 'static,
+    S: Service<HttpRequest, Response = HttpResponse, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
 {
     type Service = BoxHttp;
@@ -140,7 +167,10 @@ where
     fn layer(&self, inner: S) -> BoxHttp {
         BoxHttp::new(
             ServiceBuilder::new()
-                .layer(SetResponseHeaderLayer::overriding(header::SERVER, HeaderValue::from_static(SERVER_HEADER)))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::SERVER,
+                    HeaderValue::from_static(SERVER_HEADER),
+                ))
                 .layer(RequestIdLayer::new())
                 .layer(MapResponseBodyLayer::new(Body::new))
                 .layer(CatchPanicLayer::custom(panic_response))
@@ -163,14 +193,24 @@ mod tests {
             }
             Ok::<_, Infallible>(HttpResponse::new(Body::from("fine")))
         }));
-        let res = edge.clone().oneshot(http::Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        let res = edge
+            .clone()
+            .oneshot(http::Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(res.headers()["server"], SERVER_HEADER);
         assert!(res.headers().contains_key("x-request-id"));
-        let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
         assert_eq!(&body[..], b"internal server error\n");
         // The service still answers afterwards.
-        let res = edge.oneshot(http::Request::get("/ok").body(Body::empty()).unwrap()).await.unwrap();
+        let res = edge
+            .oneshot(http::Request::get("/ok").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()["server"], SERVER_HEADER);
     }
@@ -178,20 +218,40 @@ mod tests {
     #[tokio::test]
     async fn filters_run_in_file_order() {
         let pipeline = Pipeline::new()
-            .push("a", tower::layer::layer_fn(|s: BoxHttp| tower::util::MapRequestLayer::new(tag_fn("a")).layer(s)))
-            .push("b", tower::layer::layer_fn(|s: BoxHttp| tower::util::MapRequestLayer::new(tag_fn("b")).layer(s)));
+            .push(
+                "a",
+                tower::layer::layer_fn(|s: BoxHttp| {
+                    tower::util::MapRequestLayer::new(tag_fn("a")).layer(s)
+                }),
+            )
+            .push(
+                "b",
+                tower::layer::layer_fn(|s: BoxHttp| {
+                    tower::util::MapRequestLayer::new(tag_fn("b")).layer(s)
+                }),
+            );
         let svc = pipeline.layer(service_fn(|req: HttpRequest| async move {
             let order = req.headers()["order"].to_str().unwrap().to_string();
             Ok::<_, Infallible>(HttpResponse::new(Body::from(order)))
         }));
         let res = svc.oneshot(HttpRequest::new(Body::empty())).await.unwrap();
-        let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
         assert_eq!(&body[..], b"ab");
     }
 
-    fn tag_fn(tag: &'static str) -> impl Fn(HttpRequest) -> HttpRequest + Clone + Send + Sync + 'static {
+    fn tag_fn(
+        tag: &'static str,
+    ) -> impl Fn(HttpRequest) -> HttpRequest + Clone + Send + Sync + 'static {
         move |mut req: HttpRequest| {
-            let seen = req.headers().get("order").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            let seen = req
+                .headers()
+                .get("order")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
             if let Ok(v) = format!("{seen}{tag}").parse() {
                 req.headers_mut().insert("order", v);
             }

@@ -49,8 +49,16 @@ impl BuildContext {
         let http = reqwest::Client::builder()
             .user_agent(concat!("snf-occi/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| BuildError::Failed { key: "http client".to_string(), reason: e.to_string() })?;
-        Ok(BuildContext { public_url: config.server.public_url(), config, http, simulator: None })
+            .map_err(|e| BuildError::Failed {
+                key: "http client".to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(BuildContext {
+            public_url: config.server.public_url(),
+            config,
+            http,
+            simulator: None,
+        })
     }
 
     /// The same context, knowing the embedded simulator's URLs.

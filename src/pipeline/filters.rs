@@ -17,11 +17,19 @@ use crate::middleware::request_id::RequestIdLayer;
 use crate::middleware::request_log::RequestLogLayer;
 use crate::middleware::timeout::TimeoutLayer;
 
-fn header_names(table: &FactoryTable, key: &str, names: &[String]) -> Result<Vec<HeaderName>, BuildError> {
+fn header_names(
+    table: &FactoryTable,
+    key: &str,
+    names: &[String],
+) -> Result<Vec<HeaderName>, BuildError> {
     names
         .iter()
         .enumerate()
-        .map(|(i, n)| HeaderName::try_from(n.as_str()).map_err(|_| table.invalid(&format!("{key}.{i}"), format!("`{n}` is not a header name"))))
+        .map(|(i, n)| {
+            HeaderName::try_from(n.as_str()).map_err(|_| {
+                table.invalid(&format!("{key}.{i}"), format!("`{n}` is not a header name"))
+            })
+        })
         .collect()
 }
 
@@ -64,7 +72,9 @@ pub struct TimeoutConfig {
 
 impl Default for TimeoutConfig {
     fn default() -> Self {
-        TimeoutConfig { timeout: default_timeout() }
+        TimeoutConfig {
+            timeout: default_timeout(),
+        }
     }
 }
 
@@ -92,7 +102,9 @@ pub struct BodyLimitConfig {
 
 impl Default for BodyLimitConfig {
     fn default() -> Self {
-        BodyLimitConfig { max_bytes: default_max_bytes() }
+        BodyLimitConfig {
+            max_bytes: default_max_bytes(),
+        }
     }
 }
 
@@ -120,7 +132,10 @@ pub struct ConcurrencyLimitConfig {
 
 impl Default for ConcurrencyLimitConfig {
     fn default() -> Self {
-        ConcurrencyLimitConfig { max_in_flight: default_max_in_flight(), retry_after: default_retry_after() }
+        ConcurrencyLimitConfig {
+            max_in_flight: default_max_in_flight(),
+            retry_after: default_retry_after(),
+        }
     }
 }
 
@@ -132,12 +147,18 @@ fn default_retry_after() -> Duration {
 }
 
 /// Builds `concurrency_limit`.
-pub fn concurrency_limit(table: &FactoryTable, _ctx: &BuildContext) -> Result<BoxHttpLayer, BuildError> {
+pub fn concurrency_limit(
+    table: &FactoryTable,
+    _ctx: &BuildContext,
+) -> Result<BoxHttpLayer, BuildError> {
     let config: ConcurrencyLimitConfig = table.deserialize()?;
     if config.max_in_flight == 0 {
         return Err(table.invalid("max_in_flight", "must be at least 1"));
     }
-    Ok(boxed(ConcurrencyLimitLayer::new(config.max_in_flight, config.retry_after)))
+    Ok(boxed(ConcurrencyLimitLayer::new(
+        config.max_in_flight,
+        config.retry_after,
+    )))
 }
 
 /// `[filter.NAME]` of `cors`.
@@ -187,10 +208,24 @@ fn default_methods() -> Vec<String> {
     strings(&["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"])
 }
 fn default_allow_headers() -> Vec<String> {
-    strings(&["accept", "content-type", "authorization", "x-auth-token", "category", "link", "x-occi-attribute", "x-occi-location"])
+    strings(&[
+        "accept",
+        "content-type",
+        "authorization",
+        "x-auth-token",
+        "category",
+        "link",
+        "x-occi-attribute",
+        "x-occi-location",
+    ])
 }
 fn default_expose_headers() -> Vec<String> {
-    strings(&["location", "x-occi-location", "x-request-id", "www-authenticate"])
+    strings(&[
+        "location",
+        "x-occi-location",
+        "x-request-id",
+        "www-authenticate",
+    ])
 }
 fn default_max_age() -> Duration {
     Duration::from_secs(3600)
@@ -201,7 +236,10 @@ pub fn cors(table: &FactoryTable, _ctx: &BuildContext) -> Result<BoxHttpLayer, B
     let config: CorsConfig = table.deserialize()?;
     let any = config.allow_origins.iter().any(|o| o == "*");
     if any && config.allow_credentials {
-        return Err(table.invalid("allow_credentials", "cannot be true when allow_origins contains \"*\""));
+        return Err(table.invalid(
+            "allow_credentials",
+            "cannot be true when allow_origins contains \"*\"",
+        ));
     }
     let origins = if any {
         AllowOrigin::any()
@@ -210,7 +248,14 @@ pub fn cors(table: &FactoryTable, _ctx: &BuildContext) -> Result<BoxHttpLayer, B
             .allow_origins
             .iter()
             .enumerate()
-            .map(|(i, o)| HeaderValue::from_str(o).map_err(|_| table.invalid(&format!("allow_origins.{i}"), format!("`{o}` is not an origin"))))
+            .map(|(i, o)| {
+                HeaderValue::from_str(o).map_err(|_| {
+                    table.invalid(
+                        &format!("allow_origins.{i}"),
+                        format!("`{o}` is not an origin"),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         AllowOrigin::list(list)
     };
@@ -218,13 +263,24 @@ pub fn cors(table: &FactoryTable, _ctx: &BuildContext) -> Result<BoxHttpLayer, B
         .allow_methods
         .iter()
         .enumerate()
-        .map(|(i, m)| Method::from_bytes(m.as_bytes()).map_err(|_| table.invalid(&format!("allow_methods.{i}"), format!("`{m}` is not a method"))))
+        .map(|(i, m)| {
+            Method::from_bytes(m.as_bytes()).map_err(|_| {
+                table.invalid(
+                    &format!("allow_methods.{i}"),
+                    format!("`{m}` is not a method"),
+                )
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let layer = CorsLayer::new()
         .allow_origin(origins)
         .allow_methods(methods)
         .allow_headers(header_names(table, "allow_headers", &config.allow_headers)?)
-        .expose_headers(header_names(table, "expose_headers", &config.expose_headers)?)
+        .expose_headers(header_names(
+            table,
+            "expose_headers",
+            &config.expose_headers,
+        )?)
         .allow_credentials(config.allow_credentials)
         .max_age(config.max_age);
     Ok(boxed(layer))

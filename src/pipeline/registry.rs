@@ -43,7 +43,13 @@ pub struct FactoryTable {
 impl FactoryTable {
     /// A table built in code (embedders, tests).
     pub fn new(kind: &'static str, instance: &str, factory: &str, table: Dict) -> Self {
-        FactoryTable { kind, instance: instance.into(), factory: factory.into(), table, sources: Sources::default() }
+        FactoryTable {
+            kind,
+            instance: instance.into(),
+            factory: factory.into(),
+            table,
+            sources: Sources::default(),
+        }
     }
 
     /// The key path of this table, e.g. `filter.keystone`.
@@ -61,24 +67,34 @@ impl FactoryTable {
     /// error names the file or variable, the full key path and the reason.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, BuildError> {
         let prefix = self.key();
-        Figment::from(Serialized::defaults(&self.table)).extract::<T>().map_err(|e| {
-            let mut errors = ConfigError::from_figment(e, &prefix, &self.sources);
-            for error in &mut errors {
-                // The value came through a serialized copy: ask the original
-                // figment where it really came from.
-                error.origin = self.sources.origin_of(&error.key);
-            }
-            match errors.into_iter().next() {
-                Some(error) => BuildError::Config(error),
-                None => self.invalid("", "invalid table"),
-            }
-        })
+        Figment::from(Serialized::defaults(&self.table))
+            .extract::<T>()
+            .map_err(|e| {
+                let mut errors = ConfigError::from_figment(e, &prefix, &self.sources);
+                for error in &mut errors {
+                    // The value came through a serialized copy: ask the original
+                    // figment where it really came from.
+                    error.origin = self.sources.origin_of(&error.key);
+                }
+                match errors.into_iter().next() {
+                    Some(error) => BuildError::Config(error),
+                    None => self.invalid("", "invalid table"),
+                }
+            })
     }
 
     /// An error about `key` (relative to this table; `""` for the table).
     pub fn invalid(&self, key: &str, reason: impl fmt::Display) -> BuildError {
-        let key = if key.is_empty() { self.key() } else { format!("{}.{key}", self.key()) };
-        BuildError::Config(ConfigError { origin: self.sources.origin_of(&key), key, reason: reason.to_string() })
+        let key = if key.is_empty() {
+            self.key()
+        } else {
+            format!("{}.{key}", self.key())
+        };
+        BuildError::Config(ConfigError {
+            origin: self.sources.origin_of(&key),
+            key,
+            reason: reason.to_string(),
+        })
     }
 }
 
@@ -102,7 +118,11 @@ where
 /// endpoints before it can serve.
 pub trait AppFactory: Send + Sync + 'static {
     /// Builds the app from its table.
-    fn build(&self, table: FactoryTable, ctx: BuildContext) -> BoxFuture<'static, Result<BoxHttp, BuildError>>;
+    fn build(
+        &self,
+        table: FactoryTable,
+        ctx: BuildContext,
+    ) -> BoxFuture<'static, Result<BoxHttp, BuildError>>;
 }
 
 impl<F, Fut> AppFactory for F
@@ -110,7 +130,11 @@ where
     F: Fn(FactoryTable, BuildContext) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<BoxHttp, BuildError>> + Send + 'static,
 {
-    fn build(&self, table: FactoryTable, ctx: BuildContext) -> BoxFuture<'static, Result<BoxHttp, BuildError>> {
+    fn build(
+        &self,
+        table: FactoryTable,
+        ctx: BuildContext,
+    ) -> BoxFuture<'static, Result<BoxHttp, BuildError>> {
         Box::pin(self(table, ctx))
     }
 }
@@ -145,7 +169,11 @@ impl Registry {
     }
 
     /// Registers (or replaces) a filter factory.
-    pub fn register_filter(&mut self, name: impl Into<String>, factory: impl FilterFactory) -> &mut Self {
+    pub fn register_filter(
+        &mut self,
+        name: impl Into<String>,
+        factory: impl FilterFactory,
+    ) -> &mut Self {
         self.filters.insert(name.into(), Arc::new(factory));
         self
     }
@@ -167,7 +195,12 @@ impl Registry {
     }
 
     /// The table of instance `name` of `kind` and its factory name.
-    fn resolve(&self, kind: &'static str, name: &str, ctx: &BuildContext) -> Result<FactoryTable, BuildError> {
+    fn resolve(
+        &self,
+        kind: &'static str,
+        name: &str,
+        ctx: &BuildContext,
+    ) -> Result<FactoryTable, BuildError> {
         let config = &ctx.config;
         let mut table = config.table(kind, name).cloned().unwrap_or_default();
         let factory = match table.remove("use") {
@@ -182,12 +215,22 @@ impl Registry {
                 }));
             }
         };
-        Ok(FactoryTable { kind, instance: name.to_string(), factory, table, sources: config.sources.clone() })
+        Ok(FactoryTable {
+            kind,
+            instance: name.to_string(),
+            factory,
+            table,
+            sources: config.sources.clone(),
+        })
     }
 
     /// Where `name` was referenced from, for "unknown factory" errors.
     fn naming_key(kind: &str, name: &str, referenced_by: &str, ctx: &BuildContext) -> String {
-        if ctx.config.table(kind, name).is_some_and(|t| t.contains_key("use")) {
+        if ctx
+            .config
+            .table(kind, name)
+            .is_some_and(|t| t.contains_key("use"))
+        {
             format!("{kind}.{name}.use")
         } else {
             referenced_by.to_string()
@@ -211,7 +254,12 @@ impl Registry {
 
     /// Builds app instance `name`, referenced at `referenced_by`
     /// (`pipeline.app` or `urlmap./x`).
-    pub async fn build_app(&self, name: &str, referenced_by: &str, ctx: &BuildContext) -> Result<BoxHttp, BuildError> {
+    pub async fn build_app(
+        &self,
+        name: &str,
+        referenced_by: &str,
+        ctx: &BuildContext,
+    ) -> Result<BoxHttp, BuildError> {
         let table = self.resolve("app", name, ctx)?;
         let Some(factory) = self.apps.get(&table.factory) else {
             let key = Self::naming_key("app", name, referenced_by, ctx);
@@ -235,7 +283,11 @@ impl Registry {
                 Err(e) => errors.push(e),
             }
         }
-        if errors.is_empty() { Ok(pipeline) } else { Err(BuildErrors(errors)) }
+        if errors.is_empty() {
+            Ok(pipeline)
+        } else {
+            Err(BuildErrors(errors))
+        }
     }
 
     /// Builds the whole service: the edge, around the `[urlmap]`, whose
@@ -244,8 +296,15 @@ impl Registry {
     pub async fn build_service(&self, ctx: &BuildContext) -> Result<BoxHttp, BuildErrors> {
         let config = ctx.config.clone();
         let mut errors = Vec::new();
-        let pipeline = self.build_pipeline(ctx).map_err(|e| errors.extend(e.0)).ok();
-        let app = self.build_app(&config.pipeline.app, "pipeline.app", ctx).await.map_err(|e| errors.push(e)).ok();
+        let pipeline = self
+            .build_pipeline(ctx)
+            .map_err(|e| errors.extend(e.0))
+            .ok();
+        let app = self
+            .build_app(&config.pipeline.app, "pipeline.app", ctx)
+            .await
+            .map_err(|e| errors.push(e))
+            .ok();
 
         let mut mounts = Vec::new();
         for (prefix, target) in &config.urlmap {
@@ -255,7 +314,10 @@ impl Registry {
                     _ => None,
                 }
             } else {
-                self.build_app(target, &format!("urlmap.{prefix}"), ctx).await.map_err(|e| errors.push(e)).ok()
+                self.build_app(target, &format!("urlmap.{prefix}"), ctx)
+                    .await
+                    .map_err(|e| errors.push(e))
+                    .ok()
             };
             if let Some(service) = service {
                 mounts.push((prefix.clone(), service));
@@ -264,6 +326,9 @@ impl Registry {
         if !errors.is_empty() {
             return Err(BuildErrors(errors));
         }
-        Ok(tower::Layer::layer(&EdgeLayer::new(), BoxHttp::new(UrlMap::new(mounts))))
+        Ok(tower::Layer::layer(
+            &EdgeLayer::new(),
+            BoxHttp::new(UrlMap::new(mounts)),
+        ))
     }
 }

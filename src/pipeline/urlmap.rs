@@ -23,7 +23,15 @@ pub struct UrlMap {
 
 impl std::fmt::Debug for UrlMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("UrlMap").field(&self.mounts.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>()).finish()
+        f.debug_tuple("UrlMap")
+            .field(
+                &self
+                    .mounts
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
     }
 }
 
@@ -34,11 +42,20 @@ impl UrlMap {
             .into_iter()
             .map(|(prefix, svc)| {
                 let trimmed = prefix.trim_end_matches('/');
-                (if trimmed.is_empty() { "/".to_string() } else { trimmed.to_string() }, svc)
+                (
+                    if trimmed.is_empty() {
+                        "/".to_string()
+                    } else {
+                        trimmed.to_string()
+                    },
+                    svc,
+                )
             })
             .collect();
         mounts.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
-        UrlMap { mounts: Arc::new(mounts) }
+        UrlMap {
+            mounts: Arc::new(mounts),
+        }
     }
 
     /// The mount for `path` and the path the app sees.
@@ -82,7 +99,11 @@ impl Service<HttpRequest> for UrlMap {
     fn call(&mut self, mut req: HttpRequest) -> Self::Future {
         let Some((svc, stripped)) = self.route(req.uri().path()) else {
             let message = format!("nothing is mounted at {}", req.uri().path().escape_debug());
-            let res = occi_error(StatusCode::NOT_FOUND, &message, rendering_of(req.extensions()));
+            let res = occi_error(
+                StatusCode::NOT_FOUND,
+                &message,
+                rendering_of(req.extensions()),
+            );
             return Box::pin(async move { Ok(res) });
         };
         if let Some(path) = stripped
@@ -103,20 +124,34 @@ mod tests {
 
     fn named(name: &'static str) -> BoxHttp {
         BoxHttp::new(service_fn(move |req: HttpRequest| async move {
-            Ok::<_, Infallible>(HttpResponse::new(Body::from(format!("{name} {}", req.uri()))))
+            Ok::<_, Infallible>(HttpResponse::new(Body::from(format!(
+                "{name} {}",
+                req.uri()
+            ))))
         }))
     }
 
     async fn get(map: &UrlMap, uri: &str) -> (StatusCode, String) {
-        let res = map.clone().oneshot(http::Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+        let res = map
+            .clone()
+            .oneshot(http::Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let status = res.status();
-        let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
     #[tokio::test]
     async fn longest_prefix_wins_and_is_stripped() {
-        let map = UrlMap::new([("/".into(), named("occi")), ("/healthz".into(), named("health")), ("/api/".into(), named("api"))]);
+        let map = UrlMap::new([
+            ("/".into(), named("occi")),
+            ("/healthz".into(), named("health")),
+            ("/api/".into(), named("api")),
+        ]);
         assert_eq!(get(&map, "/compute/1?x=1").await.1, "occi /compute/1?x=1");
         assert_eq!(get(&map, "/healthz").await.1, "health /");
         assert_eq!(get(&map, "/api/v1?q").await.1, "api /v1?q");

@@ -9,7 +9,10 @@ use snf_occi::pipeline::{BuildContext, BuildErrors, Registry};
 
 /// The body of a response as text.
 pub async fn body_text(res: HttpResponse) -> String {
-    let bytes = http_body_util::BodyExt::collect(res.into_body()).await.expect("body").to_bytes();
+    let bytes = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -27,5 +30,7 @@ pub async fn build_with(registry: Registry, toml: &str) -> Result<BoxHttp, Build
 
 /// A GET request.
 pub fn get(uri: &str) -> http::Request<Body> {
-    http::Request::get(uri).body(Body::empty()).expect("request")
+    http::Request::get(uri)
+        .body(Body::empty())
+        .expect("request")
 }
