@@ -113,7 +113,9 @@ fn init_logging(log: &LogConfig) {
         tracing_subscriber::EnvFilter::try_new(&log.level).unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, not in files or journald.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // A second init (never in the binary) would only fail to replace the
     // global subscriber: nothing to do about it.
     let _ = match log.format {

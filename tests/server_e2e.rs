@@ -200,3 +200,38 @@ async fn a_bad_config_exits_non_zero_before_listening() {
     assert!(out.stdout.is_empty(), "never printed a listening line");
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown filter factory `nope`"));
 }
+
+#[tokio::test]
+async fn the_simulator_command_prints_its_urls_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pipeline.toml");
+    std::fs::write(&path, "[simulator]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    let mut child = Command::new(BIN)
+        .args(["simulator", "--config", path.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        first.starts_with("simulator listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    let identity = lines.next_line().await.unwrap().unwrap();
+    assert!(
+        identity.starts_with("identity: http://127.0.0.1:") && identity.ends_with("/identity/v2.0"),
+        "{identity}"
+    );
+    sigterm(&child);
+    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
