@@ -164,6 +164,9 @@ async fn serve(path: &Path) -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
+    // Handlers first: a SIGTERM right after the announcement must drain,
+    // not kill.
+    let signal = shutdown_signal();
     let scheme = if config.server.tls.is_some() {
         "https"
     } else {
@@ -173,7 +176,7 @@ async fn serve(path: &Path) -> ExitCode {
     println!("listening on {scheme}://{addr}");
     let _ = std::io::stdout().flush();
     tracing::info!(%addr, filters = ?config.pipeline.filters, app = %config.pipeline.app, "serving");
-    if let Err(e) = server.serve(shutdown_signal()).await {
+    if let Err(e) = server.serve(signal).await {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_RUNTIME);
     }
@@ -244,11 +247,12 @@ async fn run_simulator(path: &Path) -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
+    let signal = shutdown_signal();
     println!("simulator listening on {}", running.url());
     println!("identity: {}", running.identity_url());
     println!("astavoms: {}", running.astavoms_url());
     let _ = std::io::stdout().flush();
-    shutdown_signal().await;
+    signal.await;
     tracing::info!(url = %running.url(), "simulator stopping");
     ExitCode::SUCCESS
 }
