@@ -320,11 +320,12 @@ fn describe(meta: &Metadata) -> String {
 
 /// One configuration mistake: where, which key, what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{origin}: `{key}`: {reason}")]
+#[error("{origin}: {}{reason}", if key.is_empty() { String::new() } else { format!("`{key}`: ") })]
 pub struct ConfigError {
     /// The file or environment variable(s) the value came from.
     pub origin: String,
-    /// The dotted key path, e.g. `server.limits.max_headers`.
+    /// The dotted key path, e.g. `server.limits.max_headers`; empty when
+    /// the whole file is unusable (missing, not TOML).
     pub key: String,
     /// What is wrong.
     pub reason: String,

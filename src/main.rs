@@ -79,11 +79,11 @@ async fn load_and_build(
     path: &Path,
     simulator: Option<SimulatorUrls>,
 ) -> Result<(Arc<Config>, BoxHttp), ExitCode> {
-    let (config, mut errors): (Config, Vec<String>) = {
-        let (c, e) = Config::load_partial(path);
-        (c, e.iter().map(ToString::to_string).collect())
-    };
-    if !path.is_file() {
+    let (config, load_errors) = Config::load_partial(path);
+    let mut errors: Vec<String> = load_errors.iter().map(ToString::to_string).collect();
+    // A file that is missing or not TOML has nothing to build: building the
+    // defaults would only add noise to the real error.
+    if load_errors.iter().any(|e| e.key.is_empty()) {
         return Err(report(&errors));
     }
     let config = Arc::new(config);

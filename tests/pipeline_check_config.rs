@@ -119,3 +119,20 @@ fn a_missing_file_is_an_error_not_an_empty_config() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/snf-occi.toml"));
 }
+
+#[test]
+fn a_file_that_is_not_toml_reports_only_that() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "[server\nlisten = 1\n");
+    let out = run(&["check-config", "--config", path.to_str().unwrap()], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("pipeline.toml: TOML parse error at line 1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 configuration error(s)"),
+        "no follow-on noise: {stderr}"
+    );
+}
