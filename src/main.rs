@@ -184,6 +184,22 @@ async fn serve(path: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `[filter.X]` and `[app.X]` tables nothing refers to: often a typo in
+/// `[pipeline]`, worth a warning (paste-deploy ignored them silently).
+fn unused_tables(config: &Config) -> Vec<String> {
+    let filters = config
+        .filter
+        .keys()
+        .filter(|name| !config.pipeline.filters.contains(name))
+        .map(|name| format!("filter.{name}"));
+    let apps = config
+        .app
+        .keys()
+        .filter(|name| **name != config.pipeline.app && !config.urlmap.values().any(|t| t == *name))
+        .map(|name| format!("app.{name}"));
+    filters.chain(apps).collect()
+}
+
 async fn check_config(path: &Path) -> ExitCode {
     // The simulator is not started: factories only need to know where it
     // would be.
@@ -198,6 +214,11 @@ async fn check_config(path: &Path) -> ExitCode {
     });
     match load_and_build(path, simulator).await {
         Ok((config, _)) => {
+            for unused in unused_tables(&config) {
+                eprintln!(
+                    "warning: `{unused}` is configured but not used by [pipeline] or [urlmap]"
+                );
+            }
             println!(
                 "{}: OK (filters: [{}], app: {}, mounts: {})",
                 path.display(),
