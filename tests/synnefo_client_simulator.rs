@@ -236,7 +236,7 @@ async fn volumes_attach_detach_and_delete() {
         .await
         .unwrap();
     assert_eq!(volume.size, 10);
-    assert_eq!(volume.tenant_id.as_deref(), Some(DEMO_PROJECT));
+    assert_eq!(volume.project(), Some(DEMO_PROJECT));
     assert!(volume.attachments.is_empty());
 
     let root = c.list_volume_attachments(&alice, &server.id).await.unwrap();
@@ -246,7 +246,7 @@ async fn volumes_attach_detach_and_delete() {
     assert_eq!(att.server_id, server.id);
     let attached = c.get_volume(&alice, &volume.id).await.unwrap();
     assert_eq!(attached.attachments[0].server_id, server.id);
-    assert_eq!(attached.status.as_deref(), Some("in_use"));
+    assert_eq!(attached.status.as_deref(), Some("IN_USE"));
     assert_eq!(c.list_volume_attachments(&alice, &server.id).await.unwrap().len(), 2);
 
     // The root volume cannot be detached.

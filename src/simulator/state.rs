@@ -1500,11 +1500,12 @@ impl World {
             .map(|s| json!({"server_id": s.to_string(), "volume_id": v.id.to_string(), "device_index": v.index, "id": v.id.to_string()}))
             .into_iter()
             .collect();
-        let status = if v.server.is_some() { "in_use" } else { "available" };
+        let status = if v.server.is_some() { "IN_USE" } else { "AVAILABLE" };
         json!({
             "id": v.id.to_string(), "display_name": v.name, "display_description": v.description,
-            "size": v.size, "status": status, "attachments": attachments, "volume_type": v.volume_type.to_string(),
-            "snapshot_id": null, "source_volid": null, "user_id": v.owner, "tenant_id": v.project,
+            "size": v.size, "status": status, "attachments": attachments, "volume_type": v.volume_type,
+            "snapshot_id": null, "source_volid": null, "image_id": null, "user_id": v.owner,
+            "project": v.project, "tenant_id": v.project,
             "created_at": format_rfc3339(v.created), "metadata": v.metadata, "links": links,
             "delete_on_termination": v.root, "bootable": v.root,
         })

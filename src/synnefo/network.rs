@@ -4,7 +4,7 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 
 use super::compute::seg;
-use super::serde_util::{id, null_default, opt_id};
+use super::serde_util::{id, ids, null_default, opt_id};
 use super::{Caller, Client, Result, Service};
 
 /// A network.
@@ -29,7 +29,7 @@ pub struct Network {
     #[serde(rename = "type", default)]
     pub network_type: Option<String>,
     /// Subnet ids.
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "ids")]
     pub subnets: Vec<String>,
     /// Owner UUID (`null` for public networks).
     #[serde(default)]

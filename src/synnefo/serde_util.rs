@@ -65,3 +65,10 @@ where
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
+
+/// A list of ids given as strings or integers (`null` is empty).
+pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "id")] String);
+    Ok(Option::<Vec<Wrapped>>::deserialize(d)?.unwrap_or_default().into_iter().map(|w| w.0).collect())
+}

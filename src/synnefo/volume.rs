@@ -38,7 +38,7 @@ pub struct Volume {
     /// Size in GB.
     #[serde(deserialize_with = "number")]
     pub size: u64,
-    /// `creating`, `available`, `in_use`, `deleting`, `error`, ...
+    /// `CREATING`, `AVAILABLE`, `IN_USE`, `DELETING`, `ERROR`, ...
     #[serde(default)]
     pub status: Option<String>,
     /// Attachments (at most one in Synnefo).
@@ -50,7 +50,10 @@ pub struct Volume {
     /// Owner.
     #[serde(default)]
     pub user_id: Option<String>,
-    /// Project (`tenant_id`).
+    /// Project, as the block storage API names it.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Project, as OpenStack names it (some versions send this instead).
     #[serde(default)]
     pub tenant_id: Option<String>,
     /// Metadata.
@@ -109,6 +112,13 @@ struct VolumeSummary {
     id: String,
     #[serde(default, deserialize_with = "null_default")]
     display_name: String,
+}
+
+impl Volume {
+    /// The project the volume is charged to, whichever key carried it.
+    pub fn project(&self) -> Option<&str> {
+        self.project.as_deref().or(self.tenant_id.as_deref())
+    }
 }
 
 impl Client {
