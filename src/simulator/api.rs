@@ -78,6 +78,9 @@ pub(crate) fn routes() -> Router<Arc<Sim>> {
         .route("/compute/v2.0/images/{id}", get(get_image))
         // network
         .route("/network/v2.0/networks", get(list_networks).post(create_network))
+        // kamaki lists networks and ports with /detail, as Cyclades allows.
+        .route("/network/v2.0/networks/detail", get(list_networks))
+        .route("/network/v2.0/ports/detail", get(list_ports))
         .route("/network/v2.0/networks/{id}", get(get_network).delete(delete_network))
         .route("/network/v2.0/subnets", get(list_subnets).post(create_subnet))
         .route("/network/v2.0/subnets/{id}", get(get_subnet))
