@@ -34,14 +34,20 @@ pub(crate) fn routes() -> Router<Arc<Sim>> {
     Router::new()
         .route("/", get(index))
         .route("/counters", get(counters).delete(reset_counters))
-        .route("/faults", get(get_faults).put(put_faults).delete(clear_faults))
+        .route(
+            "/faults",
+            get(get_faults).put(put_faults).delete(clear_faults),
+        )
         .route("/seed/servers", post(seed_servers))
         .route("/servers/{id}/status", put(force_status))
         .route("/state", get(state))
 }
 
 fn bad(message: impl std::fmt::Display) -> Response {
-    json(StatusCode::BAD_REQUEST, json!({ "error": message.to_string() }))
+    json(
+        StatusCode::BAD_REQUEST,
+        json!({ "error": message.to_string() }),
+    )
 }
 
 async fn index() -> Response {
@@ -57,7 +63,10 @@ async fn index() -> Response {
 async fn counters(State(sim): State<Arc<Sim>>) -> Response {
     let counters = sim.counters();
     let total: u64 = counters.values().sum();
-    json(StatusCode::OK, json!({ "counters": counters, "total": total }))
+    json(
+        StatusCode::OK,
+        json!({ "counters": counters, "total": total }),
+    )
 }
 
 async fn reset_counters(State(sim): State<Arc<Sim>>) -> Response {
@@ -66,7 +75,10 @@ async fn reset_counters(State(sim): State<Arc<Sim>>) -> Response {
 }
 
 async fn get_faults(State(sim): State<Arc<Sim>>) -> Response {
-    json(StatusCode::OK, serde_json::to_value(&*sim.faults()).unwrap_or_default())
+    json(
+        StatusCode::OK,
+        serde_json::to_value(&*sim.faults()).unwrap_or_default(),
+    )
 }
 
 async fn put_faults(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
@@ -82,12 +94,20 @@ async fn put_faults(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
     {
         return bad("error_status must be a 5xx status");
     }
-    let known = ["identity", "compute", "network", "volume", "image", "astavoms"];
+    let known = [
+        "identity", "compute", "network", "volume", "image", "astavoms",
+    ];
     if let Some(unknown) = faults.down.iter().find(|s| !known.contains(&s.as_str())) {
-        return bad(format!("unknown service {unknown:?}; known: {}", known.join(", ")));
+        return bad(format!(
+            "unknown service {unknown:?}; known: {}",
+            known.join(", ")
+        ));
     }
     sim.set_faults(faults);
-    json(StatusCode::OK, serde_json::to_value(&*sim.faults()).unwrap_or_default())
+    json(
+        StatusCode::OK,
+        serde_json::to_value(&*sim.faults()).unwrap_or_default(),
+    )
 }
 
 async fn clear_faults(State(sim): State<Arc<Sim>>) -> Response {
@@ -121,7 +141,13 @@ async fn seed_servers(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
         Some(Some(s)) if s != Status::Deleted => s,
         Some(_) => return bad("status is one of BUILD, ACTIVE, STOPPED, REBOOT, ERROR"),
     };
-    let result = sim.world().seed_servers(&request.user, request.count, request.flavor, request.image.as_deref(), status);
+    let result = sim.world().seed_servers(
+        &request.user,
+        request.count,
+        request.flavor,
+        request.image.as_deref(),
+        status,
+    );
     match result {
         Ok(ids) => json(StatusCode::CREATED, json!({ "ids": ids })),
         Err(fault) => bad(fault.message),

@@ -17,7 +17,11 @@ pub struct Fault {
 impl Fault {
     /// A fault of any kind.
     pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Fault {
-        Fault { status, kind, message: message.into() }
+        Fault {
+            status,
+            kind,
+            message: message.into(),
+        }
     }
     /// 400 `badRequest`.
     pub fn bad_request(message: impl Into<String>) -> Fault {
@@ -49,7 +53,11 @@ impl Fault {
     }
     /// 503 `serviceUnavailable`.
     pub fn unavailable(message: impl Into<String>) -> Fault {
-        Fault::new(StatusCode::SERVICE_UNAVAILABLE, "serviceUnavailable", message)
+        Fault::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serviceUnavailable",
+            message,
+        )
     }
 }
 
@@ -59,7 +67,9 @@ impl IntoResponse for Fault {
             self.kind: { "message": self.message, "code": self.status.as_u16(), "details": "" }
         });
         let mut response = (self.status, body.to_string()).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
         response
     }
 }
@@ -70,7 +80,9 @@ pub const JSON: &str = "application/json; charset=UTF-8";
 /// A JSON answer with a status.
 pub fn json(status: StatusCode, value: serde_json::Value) -> Response {
     let mut response = (status, value.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
     response
 }
 

@@ -48,7 +48,10 @@ async fn identity_version(State(sim): State<Arc<Sim>>) -> Response {
 async fn tokens(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
     let world = sim.world();
     if body.iter().all(u8::is_ascii_whitespace) {
-        return json(StatusCode::OK, json!({"access": {"serviceCatalog": world.catalog()}}));
+        return json(
+            StatusCode::OK,
+            json!({"access": {"serviceCatalog": world.catalog()}}),
+        );
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return Fault::bad_request("Invalid JSON data").into_response();
@@ -59,7 +62,10 @@ async fn tokens(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
     let (token, uuid) = if let Some(t) = auth.pointer("/token/id").and_then(Value::as_str) {
         (t, None)
     } else if let Some(creds) = auth.get("passwordCredentials") {
-        match (creds.get("username").and_then(Value::as_str), creds.get("password").and_then(Value::as_str)) {
+        match (
+            creds.get("username").and_then(Value::as_str),
+            creds.get("password").and_then(Value::as_str),
+        ) {
             (Some(u), Some(p)) => (p, Some(u)),
             _ => return Fault::bad_request("Malformed request").into_response(),
         }
@@ -88,12 +94,19 @@ async fn tenants(State(sim): State<Arc<Sim>>, Authed(user): Authed) -> Response 
         .projects
         .iter()
         .map(|p| {
-            let name = if *p == user.uuid { format!("system project of {}", user.name) } else { p.clone() };
+            let name = if *p == user.uuid {
+                format!("system project of {}", user.name)
+            } else {
+                p.clone()
+            };
             json!({"id": p, "name": name, "enabled": true, "description": ""})
         })
         .collect();
     drop(sim);
-    json(StatusCode::OK, json!({"tenants": list, "tenants_links": []}))
+    json(
+        StatusCode::OK,
+        json!({"tenants": list, "tenants_links": []}),
+    )
 }
 
 /// `POST /account/v1.0/user_catalogs`: UUID <-> display name.
@@ -102,17 +115,32 @@ async fn user_catalogs(State(sim): State<Arc<Sim>>, Authed(_): Authed, body: Byt
     let world = sim.world();
     let mut uuid_catalog = serde_json::Map::new();
     let mut name_catalog = serde_json::Map::new();
-    for uuid in request.get("uuids").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+    for uuid in request
+        .get("uuids")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         if let Some(u) = world.user(uuid) {
             uuid_catalog.insert(u.uuid.clone(), json!(u.name));
         }
     }
-    for name in request.get("displaynames").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+    for name in request
+        .get("displaynames")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         if let Some(u) = world.user_by_name(name) {
             name_catalog.insert(u.name.clone(), json!(u.uuid));
         }
     }
-    json(StatusCode::OK, json!({"uuid_catalog": uuid_catalog, "displayname_catalog": name_catalog}))
+    json(
+        StatusCode::OK,
+        json!({"uuid_catalog": uuid_catalog, "displayname_catalog": name_catalog}),
+    )
 }
 
 // ----------------------------------------------------------------- astavoms
@@ -128,7 +156,10 @@ fn astavoms_error(status: StatusCode, message: &str, extra: Option<(&str, &str)>
 
 async fn astavoms_versions(State(sim): State<Arc<Sim>>) -> Response {
     let url = format!("{}/astavoms/v2.0", sim.world().base());
-    json(StatusCode::MULTIPLE_CHOICES, json!({"versions": {"values": [version_object(&url)]}}))
+    json(
+        StatusCode::MULTIPLE_CHOICES,
+        json!({"versions": {"values": [version_object(&url)]}}),
+    )
 }
 
 async fn astavoms_version(State(sim): State<Arc<Sim>>) -> Response {
@@ -138,7 +169,11 @@ async fn astavoms_version(State(sim): State<Arc<Sim>>) -> Response {
 
 /// A DN as a list of `(KEY, value)` in holder-first (`/C=../CN=..`) order.
 fn dn_components(dn: &str) -> Vec<(String, String)> {
-    let parts: Vec<&str> = if dn.trim_start().starts_with('/') { dn.split('/').collect() } else { dn.split(',').collect() };
+    let parts: Vec<&str> = if dn.trim_start().starts_with('/') {
+        dn.split('/').collect()
+    } else {
+        dn.split(',').collect()
+    };
     parts
         .into_iter()
         .filter_map(|p| p.split_once('='))
@@ -149,7 +184,9 @@ fn dn_components(dn: &str) -> Vec<(String, String)> {
 /// Whether a presented DN is `mapped` or a proxy of it (extra `CN=`s).
 fn dn_matches(presented: &[(String, String)], mapped: &[(String, String)]) -> bool {
     let check = |p: &[(String, String)]| {
-        p.len() >= mapped.len() && p[..mapped.len()] == *mapped && p[mapped.len()..].iter().all(|(k, _)| k == "CN")
+        p.len() >= mapped.len()
+            && p[..mapped.len()] == *mapped
+            && p[mapped.len()..].iter().all(|(k, _)| k == "CN")
     };
     if mapped.is_empty() {
         return false;
@@ -164,7 +201,10 @@ fn dn_matches(presented: &[(String, String)], mapped: &[(String, String)]) -> bo
 /// Restores the newlines Apache flattens to spaces in forwarded PEM.
 fn normalize_pem(raw: &str) -> String {
     let raw = raw.trim();
-    let Some(body) = raw.strip_prefix("-----BEGIN CERTIFICATE-----").and_then(|r| r.strip_suffix("-----END CERTIFICATE-----")) else {
+    let Some(body) = raw
+        .strip_prefix("-----BEGIN CERTIFICATE-----")
+        .and_then(|r| r.strip_suffix("-----END CERTIFICATE-----"))
+    else {
         return raw.to_owned();
     };
     let b64: String = body.split_whitespace().collect::<Vec<_>>().join("\n");
@@ -179,7 +219,11 @@ fn subject_of_pem(raw: &str) -> Option<String> {
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty() && !v.contains("(null)") && *v != "null")
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && !v.contains("(null)") && *v != "null")
 }
 
 /// The DNs the client presented: `SSL-Client-S-DN`, else the subjects of
@@ -204,7 +248,11 @@ fn presented_dns(headers: &HeaderMap) -> Result<Vec<String>, ()> {
             dns.push(dn);
         }
     }
-    if any && dns.is_empty() { Err(()) } else { Ok(dns) }
+    if any && dns.is_empty() {
+        Err(())
+    } else {
+        Ok(dns)
+    }
 }
 
 fn resolve_voms<'a>(mappings: &'a [VomsUserSeed], dns: &[String]) -> Option<&'a VomsUserSeed> {
@@ -220,11 +268,19 @@ fn resolve_voms<'a>(mappings: &'a [VomsUserSeed], dns: &[String]) -> Option<&'a 
 /// answer of the mapped user, tenant = the VO's project.
 async fn astavoms_tokens(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return astavoms_error(StatusCode::BAD_REQUEST, "Request is missing data input", None);
+        return astavoms_error(
+            StatusCode::BAD_REQUEST,
+            "Request is missing data input",
+            None,
+        );
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if request.pointer("/auth/voms").is_none() {
-        return astavoms_error(StatusCode::BAD_REQUEST, "Input is missing some elements", None);
+        return astavoms_error(
+            StatusCode::BAD_REQUEST,
+            "Input is missing some elements",
+            None,
+        );
     }
     let dns = match presented_dns(&headers) {
         Ok(dns) if !dns.is_empty() => dns,
@@ -238,24 +294,44 @@ async fn astavoms_tokens(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: 
     };
     let world = sim.world();
     let Some(mapping) = resolve_voms(world.voms_users(), &dns) else {
-        return astavoms_error(StatusCode::UNAUTHORIZED, "VOMS Authentication Failed", Some(("VomsError", "unknown holder")));
+        return astavoms_error(
+            StatusCode::UNAUTHORIZED,
+            "VOMS Authentication Failed",
+            Some(("VomsError", "unknown holder")),
+        );
     };
     let Some(user) = world.user(&mapping.user) else {
-        return astavoms_error(StatusCode::UNAUTHORIZED, "VOMS Authentication Failed", Some(("VomsError", "unknown user")));
+        return astavoms_error(
+            StatusCode::UNAUTHORIZED,
+            "VOMS Authentication Failed",
+            Some(("VomsError", "unknown user")),
+        );
     };
     let mut answer = world.access(user, Some((&mapping.project, &mapping.vo)));
     if let Some(o) = answer.as_object_mut() {
         o.insert("user".into(), json!(mapping.dn));
-        o.insert("userca".into(), json!("/C=GR/O=HellasGrid/OU=Certification Authorities/CN=HellasGrid CA 2016"));
-        o.insert("server".into(), json!(format!("/C=GR/O=HellasGrid/CN=voms.{}", mapping.vo)));
-        o.insert("serverca".into(), json!("/C=GR/O=HellasGrid/OU=Certification Authorities/CN=HellasGrid CA 2016"));
+        o.insert(
+            "userca".into(),
+            json!("/C=GR/O=HellasGrid/OU=Certification Authorities/CN=HellasGrid CA 2016"),
+        );
+        o.insert(
+            "server".into(),
+            json!(format!("/C=GR/O=HellasGrid/CN=voms.{}", mapping.vo)),
+        );
+        o.insert(
+            "serverca".into(),
+            json!("/C=GR/O=HellasGrid/OU=Certification Authorities/CN=HellasGrid CA 2016"),
+        );
         o.insert("voname".into(), json!(mapping.vo));
         o.insert("uri".into(), json!(format!("voms.{}:15000", mapping.vo)));
         o.insert("version".into(), json!(2));
         o.insert("serial".into(), json!("7"));
         o.insert("not_before".into(), json!("20160708080318Z"));
         o.insert("not_after".into(), json!("20360708200318Z"));
-        o.insert("fqans".into(), json!([format!("/{}/Role=NULL/Capability=NULL", mapping.vo)]));
+        o.insert(
+            "fqans".into(),
+            json!([format!("/{}/Role=NULL/Capability=NULL", mapping.vo)]),
+        );
         o.insert("mail".into(), json!(user.name));
     }
     json(StatusCode::ACCEPTED, answer)
@@ -270,17 +346,37 @@ async fn astavoms_tenants(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Re
         let Some(user) = world.user_by_token(token) else {
             return Fault::unauthorized("Invalid token").into_response();
         };
-        world.voms_users().iter().filter(|m| m.user == user.uuid).map(tenant).collect()
+        world
+            .voms_users()
+            .iter()
+            .filter(|m| m.user == user.uuid)
+            .map(tenant)
+            .collect()
     } else {
         match presented_dns(&headers) {
             Ok(dns) if !dns.is_empty() => match resolve_voms(world.voms_users(), &dns) {
                 Some(m) => vec![tenant(m)],
-                None => return astavoms_error(StatusCode::UNAUTHORIZED, "VOMS Authentication Failed", Some(("VomsError", "unknown holder"))),
+                None => {
+                    return astavoms_error(
+                        StatusCode::UNAUTHORIZED,
+                        "VOMS Authentication Failed",
+                        Some(("VomsError", "unknown holder")),
+                    );
+                }
             },
-            _ => return astavoms_error(StatusCode::BAD_REQUEST, "X-Auth-token header or client proxy required", None),
+            _ => {
+                return astavoms_error(
+                    StatusCode::BAD_REQUEST,
+                    "X-Auth-token header or client proxy required",
+                    None,
+                );
+            }
         }
     };
-    json(StatusCode::OK, json!({"tenants": list, "tenants_links": []}))
+    json(
+        StatusCode::OK,
+        json!({"tenants": list, "tenants_links": []}),
+    )
 }
 
 #[cfg(test)]
@@ -290,18 +386,39 @@ mod tests {
     #[test]
     fn proxy_dns_match_their_holder_in_either_notation() {
         let mapped = dn_components("/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example");
-        assert!(dn_matches(&dn_components("/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example"), &mapped));
-        assert!(dn_matches(&dn_components("/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example/CN=1234567"), &mapped));
-        assert!(dn_matches(&dn_components("C=GR, O=HellasGrid, OU=example.org, CN=Alice Example, CN=99"), &mapped));
-        assert!(dn_matches(&dn_components("CN=99,CN=Alice Example,OU=example.org,O=HellasGrid,C=GR"), &mapped));
-        assert!(!dn_matches(&dn_components("/C=GR/O=HellasGrid/OU=example.org/CN=Mallory"), &mapped));
-        assert!(!dn_matches(&dn_components("/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example/OU=x"), &mapped));
+        assert!(dn_matches(
+            &dn_components("/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example"),
+            &mapped
+        ));
+        assert!(dn_matches(
+            &dn_components("/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example/CN=1234567"),
+            &mapped
+        ));
+        assert!(dn_matches(
+            &dn_components("C=GR, O=HellasGrid, OU=example.org, CN=Alice Example, CN=99"),
+            &mapped
+        ));
+        assert!(dn_matches(
+            &dn_components("CN=99,CN=Alice Example,OU=example.org,O=HellasGrid,C=GR"),
+            &mapped
+        ));
+        assert!(!dn_matches(
+            &dn_components("/C=GR/O=HellasGrid/OU=example.org/CN=Mallory"),
+            &mapped
+        ));
+        assert!(!dn_matches(
+            &dn_components("/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example/OU=x"),
+            &mapped
+        ));
         assert!(!dn_matches(&dn_components("garbage"), &mapped));
     }
 
     #[test]
     fn apache_flattened_pem_is_restored() {
         let flat = "-----BEGIN CERTIFICATE----- QUJD REVG -----END CERTIFICATE-----";
-        assert_eq!(normalize_pem(flat), "-----BEGIN CERTIFICATE-----\nQUJD\nREVG\n-----END CERTIFICATE-----\n");
+        assert_eq!(
+            normalize_pem(flat),
+            "-----BEGIN CERTIFICATE-----\nQUJD\nREVG\n-----END CERTIFICATE-----\n"
+        );
     }
 }

@@ -129,7 +129,11 @@ impl SimulatorConfig {
 
     /// The defaults with no delays: servers are ACTIVE at once (tests).
     pub fn instant(listen: SocketAddr) -> Self {
-        SimulatorConfig { build_delay: Duration::ZERO, action_delay: Duration::ZERO, ..SimulatorConfig::new(listen) }
+        SimulatorConfig {
+            build_delay: Duration::ZERO,
+            action_delay: Duration::ZERO,
+            ..SimulatorConfig::new(listen)
+        }
     }
 
     /// The users the simulator will have.
@@ -180,7 +184,10 @@ pub struct RunningSimulator {
 
 impl std::fmt::Debug for RunningSimulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningSimulator").field("local_addr", &self.local_addr).field("url", &self.base_url).finish()
+        f.debug_struct("RunningSimulator")
+            .field("local_addr", &self.local_addr)
+            .field("url", &self.base_url)
+            .finish()
     }
 }
 
@@ -245,12 +252,24 @@ impl Drop for RunningSimulator {
 pub async fn start(config: &SimulatorConfig) -> Result<RunningSimulator, SimulatorError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| SimulatorError::Bind { addr: config.listen, source })?;
-    let local_addr = listener.local_addr().map_err(|source| SimulatorError::Bind { addr: config.listen, source })?;
+        .map_err(|source| SimulatorError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| SimulatorError::Bind {
+            addr: config.listen,
+            source,
+        })?;
     let base_url = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => {
-            let ip = if local_addr.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { local_addr.ip() };
+            let ip = if local_addr.ip().is_unspecified() {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            } else {
+                local_addr.ip()
+            };
             format!("http://{}", SocketAddr::new(ip, local_addr.port()))
         }
     };
@@ -264,11 +283,23 @@ pub async fn start(config: &SimulatorConfig) -> Result<RunningSimulator, Simulat
         users: config.effective_users(),
         flavors: config.flavors.clone().unwrap_or_else(seed::default_flavors),
         images: config.images.clone().unwrap_or_else(seed::default_images),
-        networks: config.networks.clone().unwrap_or_else(seed::default_networks),
-        voms_users: config.voms_users.clone().unwrap_or_else(seed::default_voms_users),
+        networks: config
+            .networks
+            .clone()
+            .unwrap_or_else(seed::default_networks),
+        voms_users: config
+            .voms_users
+            .clone()
+            .unwrap_or_else(seed::default_voms_users),
     })?;
     let sim = Arc::new(serve::Sim::new(world, config.faults.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(serve::run(listener, sim.clone(), stopped));
-    Ok(RunningSimulator { local_addr, base_url, sim, stop: Some(stop), task: Some(task) })
+    Ok(RunningSimulator {
+        local_addr,
+        base_url,
+        sim,
+        stop: Some(stop),
+        task: Some(task),
+    })
 }

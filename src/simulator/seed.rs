@@ -117,7 +117,12 @@ pub struct Quotas {
 
 impl Default for Quotas {
     fn default() -> Self {
-        Quotas { servers: 10_000, volumes: 20_000, networks: 1_000, floating_ips: 1_000 }
+        Quotas {
+            servers: 10_000,
+            volumes: 20_000,
+            networks: 1_000,
+            floating_ips: 1_000,
+        }
     }
 }
 
@@ -191,7 +196,15 @@ pub fn default_flavors() -> Vec<FlavorSeed> {
         f(2, "C2R2048D40drbd", 2, 2048, 40, "drbd", true),
         f(3, "C4R4096D40drbd", 4, 4096, 40, "drbd", true),
         f(4, "C2R2048D20", 2, 2048, 20, "ext_archipelago", true),
-        f(5, "C1R512D10ext_archipelago", 1, 512, 10, "ext_archipelago", true),
+        f(
+            5,
+            "C1R512D10ext_archipelago",
+            1,
+            512,
+            10,
+            "ext_archipelago",
+            true,
+        ),
         f(6, "C8R16384D80drbd", 8, 16_384, 80, "drbd", false),
     ]
 }

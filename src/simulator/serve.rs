@@ -49,11 +49,19 @@ impl Sim {
     }
 
     pub(crate) fn counters(&self) -> BTreeMap<String, u64> {
-        self.counters.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, v)| (k.clone(), *v)).collect()
+        self.counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     }
 
     pub(crate) fn reset_counters(&self) {
-        self.counters.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     fn count(&self, key: &str) {
@@ -67,7 +75,10 @@ impl Sim {
     }
 
     pub(crate) fn faults(&self) -> Arc<FaultSettings> {
-        self.faults.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.faults
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn set_faults(&self, faults: FaultSettings) {
@@ -127,7 +138,12 @@ async fn not_found(State(sim): State<Arc<Sim>>, request: Request) -> Response {
 }
 
 async fn not_allowed() -> Response {
-    Fault::new(StatusCode::METHOD_NOT_ALLOWED, "badMethod", "Method not allowed").into_response()
+    Fault::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "badMethod",
+        "Method not allowed",
+    )
+    .into_response()
 }
 
 fn router(sim: Arc<Sim>) -> Router {
@@ -137,11 +153,17 @@ fn router(sim: Arc<Sim>) -> Router {
         .method_not_allowed_fallback(not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(sim.clone(), count))
         .fallback(not_found);
-    services.nest("/_sim", super::admin::routes()).with_state(sim)
+    services
+        .nest("/_sim", super::admin::routes())
+        .with_state(sim)
 }
 
 /// Serves until `stopped` fires.
-pub(crate) async fn run(listener: tokio::net::TcpListener, sim: Arc<Sim>, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+pub(crate) async fn run(
+    listener: tokio::net::TcpListener,
+    sim: Arc<Sim>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
     let app = router(sim.clone());
     let graceful = GracefulShutdown::new();
     loop {
@@ -159,9 +181,10 @@ pub(crate) async fn run(listener: tokio::net::TcpListener, sim: Arc<Sim>, mut st
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let sim = sim.clone();
-        let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-            handle(sim.clone(), app.clone(), request.map(Body::new))
-        });
+        let service =
+            hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                handle(sim.clone(), app.clone(), request.map(Body::new))
+            });
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let builder = auto::Builder::new(TokioExecutor::new());
@@ -173,7 +196,11 @@ pub(crate) async fn run(listener: tokio::net::TcpListener, sim: Arc<Sim>, mut st
     let _ = tokio::time::timeout(Duration::from_secs(2), graceful.shutdown()).await;
 }
 
-async fn handle(sim: Arc<Sim>, app: Router, mut request: Request) -> Result<Response, DropConnection> {
+async fn handle(
+    sim: Arc<Sim>,
+    app: Router,
+    mut request: Request,
+) -> Result<Response, DropConnection> {
     normalize(&mut request);
     let path = request.uri().path();
     if !path.starts_with("/_sim") {
@@ -188,7 +215,10 @@ async fn handle(sim: Arc<Sim>, app: Router, mut request: Request) -> Result<Resp
             tokio::time::sleep(faults.latency).await;
         }
         if in_share(&sim.error_seq, faults.error_rate) {
-            let status = faults.error_status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let status = faults
+                .error_status
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let kind = match status.as_u16() {
                 503 => "serviceUnavailable",
                 501 => "notImplemented",

@@ -313,7 +313,8 @@ fn parse_cidr4(cidr: &str) -> Option<(u32, u32)> {
 
 fn parse_cidr6(cidr: &str) -> bool {
     cidr.split_once('/').is_some_and(|(a, l)| {
-        a.parse::<std::net::Ipv6Addr>().is_ok() && l.parse::<u8>().is_ok_and(|l| (48..=127).contains(&l))
+        a.parse::<std::net::Ipv6Addr>().is_ok()
+            && l.parse::<u8>().is_ok_and(|l| (48..=127).contains(&l))
     })
 }
 
@@ -365,24 +366,42 @@ impl World {
         };
         for u in seed.users {
             if u.token.is_empty() || u.uuid.is_empty() {
-                return Err(invalid(format!("user {:?} needs a uuid and a token", u.name)));
+                return Err(invalid(format!(
+                    "user {:?} needs a uuid and a token",
+                    u.name
+                )));
             }
-            if world.tokens.insert(u.token.clone(), u.uuid.clone()).is_some() {
+            if world
+                .tokens
+                .insert(u.token.clone(), u.uuid.clone())
+                .is_some()
+            {
                 return Err(invalid(format!("two users share the token of {}", u.name)));
             }
             let mut projects = vec![u.uuid.clone()];
             projects.extend(u.projects.into_iter().filter(|p| *p != u.uuid));
-            let rec = UserRec { uuid: u.uuid.clone(), name: u.name, token: u.token, projects };
+            let rec = UserRec {
+                uuid: u.uuid.clone(),
+                name: u.name,
+                token: u.token,
+                projects,
+            };
             if world.users.insert(u.uuid.clone(), rec).is_some() {
                 return Err(invalid(format!("two users share the uuid {}", u.uuid)));
             }
         }
         for v in &world.voms {
             let Some(user) = world.users.get(&v.user) else {
-                return Err(invalid(format!("voms user {} maps to unknown user {}", v.dn, v.user)));
+                return Err(invalid(format!(
+                    "voms user {} maps to unknown user {}",
+                    v.dn, v.user
+                )));
             };
             if !user.member_of(&v.project) {
-                return Err(invalid(format!("voms user {}: {} is not a project of {}", v.dn, v.project, v.user)));
+                return Err(invalid(format!(
+                    "voms user {}: {} is not a project of {}",
+                    v.dn, v.project, v.user
+                )));
             }
         }
         for f in seed.flavors {
@@ -396,16 +415,29 @@ impl World {
                 }
             };
             let id = f.id;
-            if world.flavors.insert(id, Flavor { seed: f, volume_type }).is_some() {
+            if world
+                .flavors
+                .insert(
+                    id,
+                    Flavor {
+                        seed: f,
+                        volume_type,
+                    },
+                )
+                .is_some()
+            {
                 return Err(invalid(format!("two flavors have the id {id}")));
             }
         }
         for n in seed.networks {
-            let (net, len) = parse_cidr4(&n.cidr).ok_or_else(|| invalid(format!("network {}: bad CIDR {}", n.name, n.cidr)))?;
+            let (net, len) = parse_cidr4(&n.cidr)
+                .ok_or_else(|| invalid(format!("network {}: bad CIDR {}", n.name, n.cidr)))?;
             let subnet_id = world.next_net;
             world.next_net += 1;
             let gateway = match &n.gateway {
-                Some(g) => g.parse::<Ipv4Addr>().map_err(|_| invalid(format!("network {}: bad gateway {g}", n.name)))?,
+                Some(g) => g
+                    .parse::<Ipv4Addr>()
+                    .map_err(|_| invalid(format!("network {}: bad gateway {g}", n.name)))?,
                 None => Ipv4Addr::from(net + 1),
             };
             let last = net + (1u32 << (32 - len)) - 2;
@@ -472,16 +504,44 @@ impl World {
     /// The service catalog with absolute endpoint URLs.
     pub fn catalog(&self) -> Value {
         let b = &self.base;
-        let entry = |t: &str, name: &str, version: &str, url: String| {
-            json!({"endpoints_links": [], "endpoints": [{"SNF:uiURL": format!("{b}/ui"), "versionId": version, "publicURL": url}], "type": t, "name": name})
-        };
+        let entry = |t: &str, name: &str, version: &str, url: String| json!({"endpoints_links": [], "endpoints": [{"SNF:uiURL": format!("{b}/ui"), "versionId": version, "publicURL": url}], "type": t, "name": name});
         json!([
-            entry("identity", "astakos_identity", "v2.0", format!("{b}/identity/v2.0")),
-            entry("account", "astakos_account", "v1.0", format!("{b}/account/v1.0")),
-            entry("compute", "cyclades_compute", "v2.0", format!("{b}/compute/v2.0")),
-            entry("network", "cyclades_network", "v2.0", format!("{b}/network/v2.0")),
-            entry("volume", "cyclades_volume", "v2.0", format!("{b}/volume/v2.0")),
-            entry("image", "cyclades_plankton", "v1.0", format!("{b}/image/v1.0")),
+            entry(
+                "identity",
+                "astakos_identity",
+                "v2.0",
+                format!("{b}/identity/v2.0")
+            ),
+            entry(
+                "account",
+                "astakos_account",
+                "v1.0",
+                format!("{b}/account/v1.0")
+            ),
+            entry(
+                "compute",
+                "cyclades_compute",
+                "v2.0",
+                format!("{b}/compute/v2.0")
+            ),
+            entry(
+                "network",
+                "cyclades_network",
+                "v2.0",
+                format!("{b}/network/v2.0")
+            ),
+            entry(
+                "volume",
+                "cyclades_volume",
+                "v2.0",
+                format!("{b}/volume/v2.0")
+            ),
+            entry(
+                "image",
+                "cyclades_plankton",
+                "v1.0",
+                format!("{b}/image/v1.0")
+            ),
         ])
     }
 
@@ -507,7 +567,9 @@ impl World {
         match requested {
             None | Some(Value::Null) => Ok(user.uuid.clone()),
             Some(Value::String(p)) if user.member_of(p) => Ok(p.clone()),
-            Some(Value::String(p)) => Err(Fault::forbidden(format!("User is not a member of project {p}"))),
+            Some(Value::String(p)) => Err(Fault::forbidden(format!(
+                "User is not a member of project {p}"
+            ))),
             Some(_) => Err(Fault::bad_request("Malformed project")),
         }
     }
@@ -522,11 +584,19 @@ impl World {
     }
 
     fn count_servers(&self, user: &str) -> usize {
-        self.servers.values().filter(|s| s.owner == user && s.status != Status::Deleted).count()
+        self.servers
+            .values()
+            .filter(|s| s.owner == user && s.status != Status::Deleted)
+            .count()
     }
 
     fn mac(port: u64) -> String {
-        format!("aa:00:00:{:02x}:{:02x}:{:02x}", (port >> 16) & 0xff, (port >> 8) & 0xff, port & 0xff)
+        format!(
+            "aa:00:00:{:02x}:{:02x}:{:02x}",
+            (port >> 16) & 0xff,
+            (port >> 8) & 0xff,
+            port & 0xff
+        )
     }
 
     // ----------------------------------------------------------------- flavors
@@ -557,7 +627,9 @@ impl World {
 
     /// `GET /flavors/{id}`.
     pub fn get_flavor(&self, id: &str) -> Result<Value, Fault> {
-        let f = num_id(id).and_then(|n| self.flavors.get(&n)).ok_or_else(|| Fault::not_found(format!("Flavor {id} not found")))?;
+        let f = num_id(id)
+            .and_then(|n| self.flavors.get(&n))
+            .ok_or_else(|| Fault::not_found(format!("Flavor {id} not found")))?;
         Ok(json!({"flavor": self.flavor_json(f, true)}))
     }
 
@@ -590,7 +662,11 @@ impl World {
 
     /// `GET /images/{id}`.
     pub fn get_image(&self, id: &str) -> Result<Value, Fault> {
-        let i = self.images.iter().find(|i| i.id == id).ok_or_else(|| Fault::not_found(format!("Image {id} not found")))?;
+        let i = self
+            .images
+            .iter()
+            .find(|i| i.id == id)
+            .ok_or_else(|| Fault::not_found(format!("Image {id} not found")))?;
         Ok(json!({"image": self.image_json(i, true)}))
     }
 
@@ -628,12 +704,22 @@ impl World {
         let mut addresses = serde_json::Map::new();
         let mut attachments = Vec::new();
         for port in s.ports.iter().filter_map(|p| self.ports.get(p)) {
-            let kind = if port.floating_ip.is_some() { "floating" } else { "fixed" };
-            let entry = addresses.entry(port.network.to_string()).or_insert_with(|| json!([]));
+            let kind = if port.floating_ip.is_some() {
+                "floating"
+            } else {
+                "fixed"
+            };
+            let entry = addresses
+                .entry(port.network.to_string())
+                .or_insert_with(|| json!([]));
             let (mut v4, mut v6) = (String::new(), String::new());
             for (ip, _) in &port.ips {
                 let version = if ip.contains(':') { 6 } else { 4 };
-                if version == 4 { v4 = ip.clone() } else { v6 = ip.clone() }
+                if version == 4 {
+                    v4 = ip.clone()
+                } else {
+                    v6 = ip.clone()
+                }
                 if let Some(list) = entry.as_array_mut() {
                     list.push(json!({"version": version, "addr": ip, "OS-EXT-IPS:type": kind, "OS-EXT-IPS-MAC:mac_addr": port.mac}));
                 }
@@ -668,7 +754,11 @@ impl World {
         for s in self.servers.values_mut().filter(|s| s.owner == user) {
             s.settle(now);
         }
-        for s in self.servers.values().filter(|s| s.owner == user && s.status != Status::Deleted) {
+        for s in self
+            .servers
+            .values()
+            .filter(|s| s.owner == user && s.status != Status::Deleted)
+        {
             list.push(self.server_json(s, detail));
         }
         json!({ "servers": list })
@@ -681,17 +771,31 @@ impl World {
     }
 
     /// `POST /servers`.
-    pub fn create_server(&mut self, user: &UserRec, body: &Value, now: Instant) -> Result<Value, Fault> {
-        let spec = body.get("server").filter(|v| v.is_object()).ok_or_else(|| Fault::bad_request("Malformed request: no server"))?;
-        let name = str_field(spec, "name").ok_or_else(|| Fault::bad_request("Malformed request: name missing"))?;
-        let flavor_ref = id_field(spec, "flavorRef").ok_or_else(|| Fault::bad_request("Malformed request: flavorRef missing"))?;
-        let image_ref = id_field(spec, "imageRef").ok_or_else(|| Fault::bad_request("Malformed request: imageRef missing"))?;
+    pub fn create_server(
+        &mut self,
+        user: &UserRec,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let spec = body
+            .get("server")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no server"))?;
+        let name = str_field(spec, "name")
+            .ok_or_else(|| Fault::bad_request("Malformed request: name missing"))?;
+        let flavor_ref = id_field(spec, "flavorRef")
+            .ok_or_else(|| Fault::bad_request("Malformed request: flavorRef missing"))?;
+        let image_ref = id_field(spec, "imageRef")
+            .ok_or_else(|| Fault::bad_request("Malformed request: imageRef missing"))?;
         let flavor = num_id(&flavor_ref)
             .and_then(|n| self.flavors.get(&n))
             .ok_or_else(|| Fault::not_found(format!("Flavor {flavor_ref} not found")))?
             .clone();
         if !flavor.seed.allow_create {
-            return Err(Fault::forbidden(format!("Flavor {} is not allowed to be created", flavor.seed.name)));
+            return Err(Fault::forbidden(format!(
+                "Flavor {} is not allowed to be created",
+                flavor.seed.name
+            )));
         }
         if !self.images.iter().any(|i| i.id == image_ref) {
             return Err(Fault::not_found(format!("Image {image_ref} not found")));
@@ -701,7 +805,11 @@ impl World {
             None | Some(Value::Null) => BTreeMap::new(),
             Some(Value::Object(m)) => m
                 .iter()
-                .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())).ok_or_else(|| Fault::bad_request("Malformed metadata")))
+                .map(|(k, v)| {
+                    v.as_str()
+                        .map(|s| (k.clone(), s.to_owned()))
+                        .ok_or_else(|| Fault::bad_request("Malformed metadata"))
+                })
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(Fault::bad_request("Malformed metadata")),
         };
@@ -712,10 +820,20 @@ impl World {
             Some(_) => return Err(Fault::bad_request("Malformed key_name")),
         };
         if self.count_servers(&user.uuid) >= self.quotas.servers {
-            return Err(Fault::over_limit("Resource Limit Exceeded for your account. Limit for resource 'Virtual Machine' reached"));
+            return Err(Fault::over_limit(
+                "Resource Limit Exceeded for your account. Limit for resource 'Virtual Machine' reached",
+            ));
         }
-        if self.volumes.values().filter(|v| v.owner == user.uuid).count() >= self.quotas.volumes {
-            return Err(Fault::over_limit("Resource Limit Exceeded for your account. Limit for resource 'Volume' reached"));
+        if self
+            .volumes
+            .values()
+            .filter(|v| v.owner == user.uuid)
+            .count()
+            >= self.quotas.volumes
+        {
+            return Err(Fault::over_limit(
+                "Resource Limit Exceeded for your account. Limit for resource 'Volume' reached",
+            ));
         }
         // Plan the network connections before changing anything.
         let plan = self.plan_networks(user, spec.get("networks"))?;
@@ -731,7 +849,11 @@ impl World {
             flavor: flavor.seed.id,
             image: image_ref,
             status: Status::Build,
-            pending: Some(Pending { until: now + self.build_delay, to: Status::Active, task: "BUILDING" }),
+            pending: Some(Pending {
+                until: now + self.build_delay,
+                to: Status::Active,
+                task: "BUILDING",
+            }),
             metadata,
             key_name,
             created,
@@ -766,13 +888,20 @@ impl World {
         server.volumes.push(vol);
         let mut answer = self.server_json(&server, true);
         if let Some(o) = answer.as_object_mut() {
-            o.insert("adminPass".into(), json!(format!("sim{:08x}", id.wrapping_mul(2_654_435_761) as u32)));
+            o.insert(
+                "adminPass".into(),
+                json!(format!("sim{:08x}", id.wrapping_mul(2_654_435_761) as u32)),
+            );
         }
         self.servers.insert(id, server);
         Ok(json!({ "server": answer }))
     }
 
-    fn plan_networks(&self, user: &UserRec, networks: Option<&Value>) -> Result<Vec<Connect>, Fault> {
+    fn plan_networks(
+        &self,
+        user: &UserRec,
+        networks: Option<&Value>,
+    ) -> Result<Vec<Connect>, Fault> {
         let Some(networks) = networks.filter(|v| !v.is_null()) else {
             // Synnefo's default policy: a public IPv4 address.
             let public = self
@@ -785,18 +914,25 @@ impl World {
                     .floating_ips
                     .values()
                     .find(|f| f.owner == user.uuid && f.port.is_none())
-                    .ok_or_else(|| Fault::conflict("No available floating IP. Please create a floating IP."))?;
+                    .ok_or_else(|| {
+                        Fault::conflict("No available floating IP. Please create a floating IP.")
+                    })?;
                 return Ok(vec![Connect::Floating(fip.id)]);
             }
             return Ok(vec![Connect::Network(public.id)]);
         };
-        let list = networks.as_array().ok_or_else(|| Fault::bad_request("Malformed networks"))?;
+        let list = networks
+            .as_array()
+            .ok_or_else(|| Fault::bad_request("Malformed networks"))?;
         let mut plan = Vec::new();
         for entry in list {
             if let Some(port) = id_field(entry, "port") {
-                return Err(Fault::bad_request(format!("Port {port} cannot be used: connect servers by network")));
+                return Err(Fault::bad_request(format!(
+                    "Port {port} cannot be used: connect servers by network"
+                )));
             }
-            let net_id = id_field(entry, "uuid").ok_or_else(|| Fault::bad_request("Malformed network: uuid missing"))?;
+            let net_id = id_field(entry, "uuid")
+                .ok_or_else(|| Fault::bad_request("Malformed network: uuid missing"))?;
             let net = num_id(&net_id)
                 .and_then(|n| self.networks.get(&n))
                 .filter(|n| n.visible_to(&user.uuid))
@@ -809,13 +945,21 @@ impl World {
                         .find(|f| f.owner == user.uuid && f.address == ip && f.network == net.id)
                         .ok_or_else(|| Fault::bad_request(format!("Floating IP {ip} not found")))?;
                     if fip.port.is_some() {
-                        return Err(Fault::conflict(format!("Floating IP {ip} is already in use")));
+                        return Err(Fault::conflict(format!(
+                            "Floating IP {ip} is already in use"
+                        )));
                     }
                     plan.push(Connect::Floating(fip.id));
                 }
-                Some(_) => return Err(Fault::bad_request("fixed_ip is only allowed with a floating IP of a public network")),
+                Some(_) => {
+                    return Err(Fault::bad_request(
+                        "fixed_ip is only allowed with a floating IP of a public network",
+                    ));
+                }
                 None if net.public() && self.require_floating_ip => {
-                    return Err(Fault::bad_request("A floating IP is required to connect to a public network"));
+                    return Err(Fault::bad_request(
+                        "A floating IP is required to connect to a public network",
+                    ));
                 }
                 None => plan.push(Connect::Network(net.id)),
             }
@@ -829,13 +973,23 @@ impl World {
         self.next_port += 1;
         let (network, ips, floating_ip) = match how {
             Connect::Floating(fid) => {
-                let fip = self.floating_ips.get_mut(&fid).ok_or_else(|| Fault::not_found("Floating IP not found"))?;
+                let fip = self
+                    .floating_ips
+                    .get_mut(&fid)
+                    .ok_or_else(|| Fault::not_found("Floating IP not found"))?;
                 fip.port = Some(id);
                 fip.server = Some(server);
-                (fip.network, vec![(fip.address.clone(), fip.subnet)], Some(fid))
+                (
+                    fip.network,
+                    vec![(fip.address.clone(), fip.subnet)],
+                    Some(fid),
+                )
             }
             Connect::Network(nid) => {
-                let net = self.networks.get(&nid).ok_or_else(|| Fault::not_found(format!("Network {nid} not found")))?;
+                let net = self
+                    .networks
+                    .get(&nid)
+                    .ok_or_else(|| Fault::not_found(format!("Network {nid} not found")))?;
                 let mut ips = Vec::new();
                 for sid in net.subnets.clone() {
                     if let Some(subnet) = self.subnets.get_mut(&sid)
@@ -864,7 +1018,9 @@ impl World {
 
     /// Removes a port, releasing its addresses and floating IP.
     fn disconnect(&mut self, port_id: u64) {
-        let Some(port) = self.ports.remove(&port_id) else { return };
+        let Some(port) = self.ports.remove(&port_id) else {
+            return;
+        };
         match port.floating_ip.and_then(|f| self.floating_ips.get_mut(&f)) {
             Some(fip) => {
                 fip.port = None;
@@ -887,7 +1043,9 @@ impl World {
     pub fn delete_server(&mut self, user: &str, id: &str, now: Instant) -> Result<(), Fault> {
         let server = self.server_mut(user, id, now)?;
         if server.status == Status::Deleted {
-            return Err(Fault::bad_request(format!("Server '{id}' has been deleted.")));
+            return Err(Fault::bad_request(format!(
+                "Server '{id}' has been deleted."
+            )));
         }
         server.status = Status::Deleted;
         server.pending = None;
@@ -910,7 +1068,13 @@ impl World {
     }
 
     /// `PUT /servers/{id}` (rename).
-    pub fn update_server(&mut self, user: &str, id: &str, body: &Value, now: Instant) -> Result<(), Fault> {
+    pub fn update_server(
+        &mut self,
+        user: &str,
+        id: &str,
+        body: &Value,
+        now: Instant,
+    ) -> Result<(), Fault> {
         let name = body
             .get("server")
             .and_then(|s| str_field(s, "name"))
@@ -918,7 +1082,9 @@ impl World {
             .to_owned();
         let server = self.server_mut(user, id, now)?;
         if server.status == Status::Deleted {
-            return Err(Fault::bad_request(format!("Server '{id}' has been deleted.")));
+            return Err(Fault::bad_request(format!(
+                "Server '{id}' has been deleted."
+            )));
         }
         server.name = name;
         server.updated = SystemTime::now();
@@ -926,7 +1092,13 @@ impl World {
     }
 
     /// `POST /servers/{id}/action`.
-    pub fn server_action(&mut self, user: &str, id: &str, body: &Value, now: Instant) -> Result<(), Fault> {
+    pub fn server_action(
+        &mut self,
+        user: &str,
+        id: &str,
+        body: &Value,
+        now: Instant,
+    ) -> Result<(), Fault> {
         let (action, args) = body
             .as_object()
             .filter(|o| o.len() == 1)
@@ -934,8 +1106,11 @@ impl World {
             .ok_or_else(|| Fault::bad_request("Malformed request: one action expected"))?;
         let action = action.clone();
         let resize_to = if action == "resize" {
-            let f = id_field(args, "flavorRef").ok_or_else(|| Fault::bad_request("Malformed request: flavorRef missing"))?;
-            let flavor = num_id(&f).and_then(|n| self.flavors.get(&n)).ok_or_else(|| Fault::not_found(format!("Flavor {f} not found")))?;
+            let f = id_field(args, "flavorRef")
+                .ok_or_else(|| Fault::bad_request("Malformed request: flavorRef missing"))?;
+            let flavor = num_id(&f)
+                .and_then(|n| self.flavors.get(&n))
+                .ok_or_else(|| Fault::not_found(format!("Flavor {f} not found")))?;
             Some(flavor.seed.id)
         } else {
             None
@@ -951,17 +1126,26 @@ impl World {
             _ => return Err(Fault::bad_request(format!("Unknown action '{action}'"))),
         };
         if action == "reboot" && !matches!(reboot_type, "SOFT" | "HARD") {
-            return Err(Fault::bad_request(format!("Invalid reboot type '{reboot_type}'")));
+            return Err(Fault::bad_request(format!(
+                "Invalid reboot type '{reboot_type}'"
+            )));
         }
         // Synnefo's validate_server_action, in its order.
         if server.status == Status::Deleted {
-            return Err(Fault::bad_request(format!("Server '{id}' has been deleted.")));
+            return Err(Fault::bad_request(format!(
+                "Server '{id}' has been deleted."
+            )));
         }
         if let Some(p) = &server.pending {
             if p.task == "BUILDING" {
-                return Err(Fault::build_in_progress(format!("Server '{id}' is being build.")));
+                return Err(Fault::build_in_progress(format!(
+                    "Server '{id}' is being build."
+                )));
             }
-            return Err(Fault::bad_request(format!("Cannot perform '{verb}' action while there is a pending '{}'.", p.task)));
+            return Err(Fault::bad_request(format!(
+                "Cannot perform '{verb}' action while there is a pending '{}'.",
+                p.task
+            )));
         }
         let state = match server.status {
             Status::Active | Status::Reboot => "STARTED",
@@ -971,10 +1155,14 @@ impl World {
             Status::Deleted => "DESTROYED",
         };
         if state == "ERROR" {
-            return Err(Fault::bad_request(format!("Cannot perform '{verb}' action while server is in 'ERROR' state.")));
+            return Err(Fault::bad_request(format!(
+                "Cannot perform '{verb}' action while server is in 'ERROR' state."
+            )));
         }
         if state == "BUILD" {
-            return Err(Fault::build_in_progress(format!("Server '{id}' is being build.")));
+            return Err(Fault::build_in_progress(format!(
+                "Server '{id}' is being build."
+            )));
         }
         let wrong = match verb {
             "START" | "RESIZE" => state != "STOPPED",
@@ -982,22 +1170,44 @@ impl World {
             _ => false,
         };
         if wrong {
-            return Err(Fault::bad_request(format!("Cannot perform '{verb}' action while server is in '{state}' state.")));
+            return Err(Fault::bad_request(format!(
+                "Cannot perform '{verb}' action while server is in '{state}' state."
+            )));
         }
         let until = now + delay;
         server.updated = SystemTime::now();
         match verb {
-            "START" => server.pending = Some(Pending { until, to: Status::Active, task: "STARTING" }),
-            "STOP" => server.pending = Some(Pending { until, to: Status::Stopped, task: "STOPPING" }),
+            "START" => {
+                server.pending = Some(Pending {
+                    until,
+                    to: Status::Active,
+                    task: "STARTING",
+                })
+            }
+            "STOP" => {
+                server.pending = Some(Pending {
+                    until,
+                    to: Status::Stopped,
+                    task: "STOPPING",
+                })
+            }
             "REBOOT" => {
                 server.status = Status::Reboot;
-                server.pending = Some(Pending { until, to: Status::Active, task: "REBOOTING" });
+                server.pending = Some(Pending {
+                    until,
+                    to: Status::Active,
+                    task: "REBOOTING",
+                });
             }
             _ => {
                 if let Some(f) = resize_to {
                     server.flavor = f;
                 }
-                server.pending = Some(Pending { until, to: Status::Stopped, task: "RESIZING" });
+                server.pending = Some(Pending {
+                    until,
+                    to: Status::Stopped,
+                    task: "RESIZING",
+                });
             }
         }
         server.settle(now);
@@ -1010,7 +1220,13 @@ impl World {
     }
 
     /// `POST /servers/{id}/metadata`: merges.
-    pub fn update_metadata(&mut self, user: &str, id: &str, body: &Value, now: Instant) -> Result<Value, Fault> {
+    pub fn update_metadata(
+        &mut self,
+        user: &str,
+        id: &str,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
         let items = parse_metadata(body)?;
         let server = self.server_mut(user, id, now)?;
         server.metadata.extend(items);
@@ -1018,29 +1234,58 @@ impl World {
     }
 
     /// `GET /servers/{id}/metadata/{key}`.
-    pub fn get_metadata_item(&mut self, user: &str, id: &str, key: &str, now: Instant) -> Result<Value, Fault> {
+    pub fn get_metadata_item(
+        &mut self,
+        user: &str,
+        id: &str,
+        key: &str,
+        now: Instant,
+    ) -> Result<Value, Fault> {
         let server = self.server_mut(user, id, now)?;
-        let value = server.metadata.get(key).ok_or_else(|| Fault::not_found("Metadata key not found"))?;
+        let value = server
+            .metadata
+            .get(key)
+            .ok_or_else(|| Fault::not_found("Metadata key not found"))?;
         Ok(json!({"meta": {key: value}}))
     }
 
     /// `PUT /servers/{id}/metadata/{key}`.
-    pub fn set_metadata_item(&mut self, user: &str, id: &str, key: &str, body: &Value, now: Instant) -> Result<Value, Fault> {
+    pub fn set_metadata_item(
+        &mut self,
+        user: &str,
+        id: &str,
+        key: &str,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
         let items = body
             .get("meta")
             .or_else(|| body.get("metadata"))
             .map(|m| parse_metadata(&json!({"metadata": m})))
             .ok_or_else(|| Fault::bad_request("Malformed request"))??;
-        let value = items.get(key).cloned().ok_or_else(|| Fault::bad_request("Malformed request: key mismatch"))?;
+        let value = items
+            .get(key)
+            .cloned()
+            .ok_or_else(|| Fault::bad_request("Malformed request: key mismatch"))?;
         let server = self.server_mut(user, id, now)?;
         server.metadata.insert(key.to_owned(), value.clone());
         Ok(json!({"meta": {key: value}}))
     }
 
     /// `DELETE /servers/{id}/metadata/{key}`.
-    pub fn delete_metadata_item(&mut self, user: &str, id: &str, key: &str, now: Instant) -> Result<(), Fault> {
+    pub fn delete_metadata_item(
+        &mut self,
+        user: &str,
+        id: &str,
+        key: &str,
+        now: Instant,
+    ) -> Result<(), Fault> {
         let server = self.server_mut(user, id, now)?;
-        server.metadata.remove(key).map(drop).ok_or_else(|| Fault::not_found("Metadata key not found"))
+        server
+            .metadata
+            .remove(key)
+            .map(drop)
+            .ok_or_else(|| Fault::not_found("Metadata key not found"))
     }
 
     fn attachment_json(v: &Volume) -> Value {
@@ -1050,12 +1295,22 @@ impl World {
     /// `GET /servers/{id}/os-volume_attachments`.
     pub fn list_attachments(&mut self, user: &str, id: &str, now: Instant) -> Result<Value, Fault> {
         let vols = self.server_mut(user, id, now)?.volumes.clone();
-        let list: Vec<Value> = vols.iter().filter_map(|v| self.volumes.get(v)).map(Self::attachment_json).collect();
+        let list: Vec<Value> = vols
+            .iter()
+            .filter_map(|v| self.volumes.get(v))
+            .map(Self::attachment_json)
+            .collect();
         Ok(json!({"volumeAttachments": list}))
     }
 
     /// `GET /servers/{id}/os-volume_attachments/{att}`.
-    pub fn get_attachment(&mut self, user: &str, id: &str, att: &str, now: Instant) -> Result<Value, Fault> {
+    pub fn get_attachment(
+        &mut self,
+        user: &str,
+        id: &str,
+        att: &str,
+        now: Instant,
+    ) -> Result<Value, Fault> {
         let vols = self.server_mut(user, id, now)?.volumes.clone();
         let v = num_id(att)
             .filter(|a| vols.contains(a))
@@ -1065,16 +1320,34 @@ impl World {
     }
 
     /// `POST /servers/{id}/os-volume_attachments`.
-    pub fn attach(&mut self, user: &str, id: &str, body: &Value, now: Instant) -> Result<Value, Fault> {
+    pub fn attach(
+        &mut self,
+        user: &str,
+        id: &str,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
         let vid = body
             .get("volumeAttachment")
             .and_then(|a| id_field(a, "volumeId"))
             .ok_or_else(|| Fault::bad_request("Malformed request: volumeId missing"))?;
         let server = self.server_mut(user, id, now)?;
         match server.status {
-            Status::Deleted => return Err(Fault::bad_request(format!("Server '{id}' has been deleted."))),
-            Status::Build => return Err(Fault::build_in_progress(format!("Server '{id}' is being build."))),
-            Status::Error => return Err(Fault::bad_request("Cannot attach a volume to a server in 'ERROR' state.")),
+            Status::Deleted => {
+                return Err(Fault::bad_request(format!(
+                    "Server '{id}' has been deleted."
+                )));
+            }
+            Status::Build => {
+                return Err(Fault::build_in_progress(format!(
+                    "Server '{id}' is being build."
+                )));
+            }
+            Status::Error => {
+                return Err(Fault::bad_request(
+                    "Cannot attach a volume to a server in 'ERROR' state.",
+                ));
+            }
             _ => {}
         }
         let sid = server.id;
@@ -1084,7 +1357,9 @@ impl World {
             .filter(|v| v.owner == user)
             .ok_or_else(|| Fault::not_found(format!("Volume {vid} not found")))?;
         if volume.server.is_some() {
-            return Err(Fault::bad_request(format!("Cannot attach volume while volume is in 'IN_USE' status.")));
+            return Err(Fault::bad_request(
+                "Cannot attach volume while volume is in 'IN_USE' status.",
+            ));
         }
         volume.server = Some(sid);
         volume.index = index;
@@ -1100,11 +1375,17 @@ impl World {
     pub fn detach(&mut self, user: &str, id: &str, att: &str, now: Instant) -> Result<(), Fault> {
         let server = self.server_mut(user, id, now)?;
         if server.status == Status::Build {
-            return Err(Fault::build_in_progress(format!("Server '{id}' is being build.")));
+            return Err(Fault::build_in_progress(format!(
+                "Server '{id}' is being build."
+            )));
         }
-        let vid = num_id(att).filter(|a| server.volumes.contains(a)).ok_or_else(|| Fault::not_found(format!("Volume attachment {att} not found")))?;
+        let vid = num_id(att)
+            .filter(|a| server.volumes.contains(a))
+            .ok_or_else(|| Fault::not_found(format!("Volume attachment {att} not found")))?;
         if self.volumes.get(&vid).is_some_and(|v| v.root) {
-            return Err(Fault::bad_request("Cannot detach the root volume of a server"));
+            return Err(Fault::bad_request(
+                "Cannot detach the root volume of a server",
+            ));
         }
         if let Some(server) = self.servers.get_mut(&num_id(id).unwrap_or_default()) {
             server.volumes.retain(|v| *v != vid);
@@ -1138,7 +1419,12 @@ impl World {
 
     /// `GET /networks`.
     pub fn list_networks(&self, user: &str) -> Value {
-        let list: Vec<Value> = self.networks.values().filter(|n| n.visible_to(user)).map(|n| self.network_json(n)).collect();
+        let list: Vec<Value> = self
+            .networks
+            .values()
+            .filter(|n| n.visible_to(user))
+            .map(|n| self.network_json(n))
+            .collect();
         json!({"networks": list})
     }
 
@@ -1149,16 +1435,28 @@ impl World {
 
     /// `POST /networks`.
     pub fn create_network(&mut self, user: &UserRec, body: &Value) -> Result<Value, Fault> {
-        let spec = body.get("network").filter(|v| v.is_object()).ok_or_else(|| Fault::bad_request("Malformed request: no network"))?;
+        let spec = body
+            .get("network")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no network"))?;
         let kind = str_field(spec, "type").ok_or_else(|| Fault::bad_request("No network type"))?;
-        if !matches!(kind, "MAC_FILTERED" | "IP_LESS_ROUTED" | "PHYSICAL_VLAN" | "CUSTOM") {
+        if !matches!(
+            kind,
+            "MAC_FILTERED" | "IP_LESS_ROUTED" | "PHYSICAL_VLAN" | "CUSTOM"
+        ) {
             return Err(Fault::bad_request(format!("Invalid network type '{kind}'")));
         }
         let name = str_field(spec, "name").unwrap_or("").to_owned();
         let project = self.project_for(user, spec.get("project"))?;
-        let owned = self.networks.values().filter(|n| n.owner.as_deref() == Some(&user.uuid)).count();
+        let owned = self
+            .networks
+            .values()
+            .filter(|n| n.owner.as_deref() == Some(&user.uuid))
+            .count();
         if owned >= self.quotas.networks {
-            return Err(Fault::over_limit("Resource Limit Exceeded for your account. Limit for resource 'Private Network' reached"));
+            return Err(Fault::over_limit(
+                "Resource Limit Exceeded for your account. Limit for resource 'Private Network' reached",
+            ));
         }
         let id = self.next_net;
         self.next_net += 1;
@@ -1185,7 +1483,9 @@ impl World {
         }
         let nid = net.id;
         if self.ports.values().any(|p| p.network == nid) {
-            return Err(Fault::conflict(format!("Cannot delete network. There are ports still configured on network network {nid}")));
+            return Err(Fault::conflict(format!(
+                "Cannot delete network. There are ports still configured on network network {nid}"
+            )));
         }
         if let Some(net) = self.networks.remove(&nid) {
             for s in net.subnets {
@@ -1231,12 +1531,20 @@ impl World {
 
     /// `POST /subnets`.
     pub fn create_subnet(&mut self, user: &str, body: &Value) -> Result<Value, Fault> {
-        let spec = body.get("subnet").filter(|v| v.is_object()).ok_or_else(|| Fault::bad_request("Malformed request: no subnet"))?;
-        let net_id = id_field(spec, "network_id").ok_or_else(|| Fault::bad_request("Malformed request: network_id missing"))?;
-        let cidr = str_field(spec, "cidr").ok_or_else(|| Fault::bad_request("Malformed request: cidr missing"))?;
+        let spec = body
+            .get("subnet")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no subnet"))?;
+        let net_id = id_field(spec, "network_id")
+            .ok_or_else(|| Fault::bad_request("Malformed request: network_id missing"))?;
+        let cidr = str_field(spec, "cidr")
+            .ok_or_else(|| Fault::bad_request("Malformed request: cidr missing"))?;
         let version = match spec.get("ip_version") {
             None | Some(Value::Null) => 4,
-            Some(v) => match v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
+            Some(v) => match v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            {
                 Some(4) => 4,
                 Some(6) => 6,
                 _ => return Err(Fault::bad_request("Invalid IP version")),
@@ -1247,13 +1555,25 @@ impl World {
             return Err(Fault::forbidden("Cannot add a subnet to a public network"));
         }
         let nid = net.id;
-        if net.subnets.iter().filter_map(|s| self.subnets.get(s)).any(|s| s.ip_version == version) {
-            return Err(Fault::bad_request(format!("Only one IPv{version} subnet is allowed per network")));
+        if net
+            .subnets
+            .iter()
+            .filter_map(|s| self.subnets.get(s))
+            .any(|s| s.ip_version == version)
+        {
+            return Err(Fault::bad_request(format!(
+                "Only one IPv{version} subnet is allowed per network"
+            )));
         }
         let (pool, canonical, default_gateway) = if version == 4 {
-            let (net_addr, len) = parse_cidr4(cidr).ok_or_else(|| Fault::bad_request(format!("Malformed CIDR '{cidr}'")))?;
+            let (net_addr, len) = parse_cidr4(cidr)
+                .ok_or_else(|| Fault::bad_request(format!("Malformed CIDR '{cidr}'")))?;
             let last = net_addr + (1u32 << (32 - len)) - 2;
-            (Some((net_addr + 1, last)), format!("{}/{len}", Ipv4Addr::from(net_addr)), Some(Ipv4Addr::from(net_addr + 1).to_string()))
+            (
+                Some((net_addr + 1, last)),
+                format!("{}/{len}", Ipv4Addr::from(net_addr)),
+                Some(Ipv4Addr::from(net_addr + 1).to_string()),
+            )
         } else {
             if !parse_cidr6(cidr) {
                 return Err(Fault::bad_request(format!("Malformed CIDR '{cidr}'")));
@@ -1264,10 +1584,14 @@ impl World {
             None => default_gateway,
             Some(Value::Null) => None,
             Some(Value::String(g)) if version == 4 => {
-                let ip: Ipv4Addr = g.parse().map_err(|_| Fault::bad_request(format!("Malformed gateway '{g}'")))?;
+                let ip: Ipv4Addr = g
+                    .parse()
+                    .map_err(|_| Fault::bad_request(format!("Malformed gateway '{g}'")))?;
                 let (first, last) = pool.unwrap_or_default();
                 if !(first..=last).contains(&u32::from(ip)) {
-                    return Err(Fault::bad_request(format!("Gateway {g} is not in subnet {canonical}")));
+                    return Err(Fault::bad_request(format!(
+                        "Gateway {g} is not in subnet {canonical}"
+                    )));
                 }
                 Some(g.clone())
             }
@@ -1284,7 +1608,10 @@ impl World {
             cidr: canonical,
             ip_version: version,
             gateway: gateway.clone(),
-            dhcp: spec.get("enable_dhcp").and_then(Value::as_bool).unwrap_or(true),
+            dhcp: spec
+                .get("enable_dhcp")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
             pool,
             used: HashSet::new(),
             cursor: 0,
@@ -1301,7 +1628,11 @@ impl World {
     }
 
     fn port_json(&self, p: &Port) -> Value {
-        let ips: Vec<Value> = p.ips.iter().map(|(ip, s)| json!({"ip_address": ip, "subnet": s.to_string()})).collect();
+        let ips: Vec<Value> = p
+            .ips
+            .iter()
+            .map(|(ip, s)| json!({"ip_address": ip, "subnet": s.to_string()}))
+            .collect();
         let status = match self.servers.get(&p.device).map(|s| s.status) {
             Some(Status::Active) | Some(Status::Reboot) => "ACTIVE",
             Some(Status::Build) => "BUILD",
@@ -1340,10 +1671,20 @@ impl World {
     }
 
     /// `POST /ports`: connects a server to a network.
-    pub fn create_port(&mut self, user: &UserRec, body: &Value, now: Instant) -> Result<Value, Fault> {
-        let spec = body.get("port").filter(|v| v.is_object()).ok_or_else(|| Fault::bad_request("Malformed request: no port"))?;
-        let net_id = id_field(spec, "network_id").ok_or_else(|| Fault::bad_request("Malformed request: network_id missing"))?;
-        let device = id_field(spec, "device_id").ok_or_else(|| Fault::bad_request("Malformed request: device_id missing"))?;
+    pub fn create_port(
+        &mut self,
+        user: &UserRec,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let spec = body
+            .get("port")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no port"))?;
+        let net_id = id_field(spec, "network_id")
+            .ok_or_else(|| Fault::bad_request("Malformed request: network_id missing"))?;
+        let device = id_field(spec, "device_id")
+            .ok_or_else(|| Fault::bad_request("Malformed request: device_id missing"))?;
         let requested: Option<String> = spec
             .get("fixed_ips")
             .and_then(Value::as_array)
@@ -1354,26 +1695,45 @@ impl World {
         let (nid, public) = (net.id, net.public());
         let server = self.server_mut(&user.uuid, &device, now)?;
         match server.status {
-            Status::Deleted => return Err(Fault::bad_request(format!("Server '{device}' has been deleted."))),
-            Status::Build => return Err(Fault::build_in_progress(format!("Server '{device}' is being build."))),
-            Status::Error => return Err(Fault::bad_request("Cannot connect a server in 'ERROR' state.")),
+            Status::Deleted => {
+                return Err(Fault::bad_request(format!(
+                    "Server '{device}' has been deleted."
+                )));
+            }
+            Status::Build => {
+                return Err(Fault::build_in_progress(format!(
+                    "Server '{device}' is being build."
+                )));
+            }
+            Status::Error => {
+                return Err(Fault::bad_request(
+                    "Cannot connect a server in 'ERROR' state.",
+                ));
+            }
             _ => {}
         }
         let sid = server.id;
         let how = if public {
-            let ip = requested.ok_or_else(|| Fault::bad_request("A floating IP is required to connect to a public network"))?;
+            let ip = requested.ok_or_else(|| {
+                Fault::bad_request("A floating IP is required to connect to a public network")
+            })?;
             let fip = self
                 .floating_ips
                 .values()
                 .find(|f| f.owner == user.uuid && f.address == ip && f.network == nid)
                 .ok_or_else(|| Fault::not_found(format!("Floating IP {ip} not found")))?;
             if let Some(holder) = fip.server {
-                return Err(Fault::conflict(format!("Floating IP '{}' is used by server '{holder}'", fip.id)));
+                return Err(Fault::conflict(format!(
+                    "Floating IP '{}' is used by server '{holder}'",
+                    fip.id
+                )));
             }
             Connect::Floating(fip.id)
         } else {
             if requested.is_some() {
-                return Err(Fault::bad_request("Fixed IPs can only be requested on public networks"));
+                return Err(Fault::bad_request(
+                    "Fixed IPs can only be requested on public networks",
+                ));
             }
             Connect::Network(nid)
         };
@@ -1381,7 +1741,10 @@ impl World {
         if let Some(s) = self.servers.get_mut(&sid) {
             s.ports.push(port);
         }
-        let p = self.ports.get(&port).ok_or_else(|| Fault::not_found("Port vanished"))?;
+        let p = self
+            .ports
+            .get(&port)
+            .ok_or_else(|| Fault::not_found("Port vanished"))?;
         Ok(json!({"port": self.port_json(p)}))
     }
 
@@ -1395,7 +1758,11 @@ impl World {
     }
 
     fn fip_json(&self, f: &FloatingIp) -> Value {
-        let fixed = f.port.and_then(|p| self.ports.get(&p)).and_then(|p| p.ips.first()).map(|(ip, _)| ip.clone());
+        let fixed = f
+            .port
+            .and_then(|p| self.ports.get(&p))
+            .and_then(|p| p.ips.first())
+            .map(|(ip, _)| ip.clone());
         json!({
             "id": f.id.to_string(), "floating_ip_address": f.address, "fixed_ip_address": fixed,
             "floating_network_id": f.network.to_string(), "port_id": f.port.map(|p| p.to_string()),
@@ -1406,7 +1773,12 @@ impl World {
 
     /// `GET /floatingips`.
     pub fn list_floating_ips(&self, user: &str) -> Value {
-        let list: Vec<Value> = self.floating_ips.values().filter(|f| f.owner == user).map(|f| self.fip_json(f)).collect();
+        let list: Vec<Value> = self
+            .floating_ips
+            .values()
+            .filter(|f| f.owner == user)
+            .map(|f| self.fip_json(f))
+            .collect();
         json!({"floatingips": list})
     }
 
@@ -1421,16 +1793,29 @@ impl World {
 
     /// `POST /floatingips` (Synnefo answers 200).
     pub fn create_floating_ip(&mut self, user: &UserRec, body: &Value) -> Result<Value, Fault> {
-        let spec = body.get("floatingip").filter(|v| v.is_object()).ok_or_else(|| Fault::bad_request("Malformed request: no floatingip"))?;
+        let spec = body
+            .get("floatingip")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no floatingip"))?;
         let project = self.project_for(user, spec.get("project"))?;
-        if self.floating_ips.values().filter(|f| f.owner == user.uuid).count() >= self.quotas.floating_ips {
-            return Err(Fault::over_limit("Resource Limit Exceeded for your account. Limit for resource 'Floating IP address' reached"));
+        if self
+            .floating_ips
+            .values()
+            .filter(|f| f.owner == user.uuid)
+            .count()
+            >= self.quotas.floating_ips
+        {
+            return Err(Fault::over_limit(
+                "Resource Limit Exceeded for your account. Limit for resource 'Floating IP address' reached",
+            ));
         }
         let net = match id_field(spec, "floating_network_id") {
             Some(id) => {
                 let n = self.network_ref(&user.uuid, &id)?;
                 if !n.floating_ip_pool {
-                    return Err(Fault::bad_request(format!("Network {id} is not a floating IP pool")));
+                    return Err(Fault::bad_request(format!(
+                        "Network {id} is not a floating IP pool"
+                    )));
                 }
                 n.id
             }
@@ -1441,17 +1826,30 @@ impl World {
                 .map(|n| n.id)
                 .ok_or_else(|| Fault::conflict("No available floating IP pool"))?,
         };
-        let subnet_id = self.networks.get(&net).and_then(|n| n.subnets.first().copied()).ok_or_else(|| Fault::conflict("Pool has no subnet"))?;
-        let subnet = self.subnets.get_mut(&subnet_id).ok_or_else(|| Fault::conflict("Pool has no subnet"))?;
+        let subnet_id = self
+            .networks
+            .get(&net)
+            .and_then(|n| n.subnets.first().copied())
+            .ok_or_else(|| Fault::conflict("Pool has no subnet"))?;
+        let subnet = self
+            .subnets
+            .get_mut(&subnet_id)
+            .ok_or_else(|| Fault::conflict("Pool has no subnet"))?;
         let address = match str_field(spec, "floating_ip_address").filter(|a| !a.is_empty()) {
             Some(a) => {
-                let ip: Ipv4Addr = a.parse().map_err(|_| Fault::bad_request(format!("Invalid IP address '{a}'")))?;
+                let ip: Ipv4Addr = a
+                    .parse()
+                    .map_err(|_| Fault::bad_request(format!("Invalid IP address '{a}'")))?;
                 if !subnet.reserve(ip) {
-                    return Err(Fault::conflict(format!("IP address '{a}' is already in use")));
+                    return Err(Fault::conflict(format!(
+                        "IP address '{a}' is already in use"
+                    )));
                 }
                 ip
             }
-            None => subnet.allocate().ok_or_else(|| Fault::conflict("No more free IP addresses in the pool"))?,
+            None => subnet
+                .allocate()
+                .ok_or_else(|| Fault::conflict("No more free IP addresses in the pool"))?,
         };
         let id = self.next_net;
         self.next_net += 1;
@@ -1478,7 +1876,9 @@ impl World {
             .filter(|f| f.owner == user)
             .ok_or_else(|| Fault::not_found(format!("Floating IP {id} not found")))?;
         if let Some(server) = f.server {
-            return Err(Fault::conflict(format!("Floating IP '{id}' is used by server '{server}'")));
+            return Err(Fault::conflict(format!(
+                "Floating IP '{id}' is used by server '{server}'"
+            )));
         }
         let (fid, subnet, address) = (f.id, f.subnet, f.address.clone());
         self.floating_ips.remove(&fid);
@@ -1500,7 +1900,11 @@ impl World {
             .map(|s| json!({"server_id": s.to_string(), "volume_id": v.id.to_string(), "device_index": v.index, "id": v.id.to_string()}))
             .into_iter()
             .collect();
-        let status = if v.server.is_some() { "IN_USE" } else { "AVAILABLE" };
+        let status = if v.server.is_some() {
+            "IN_USE"
+        } else {
+            "AVAILABLE"
+        };
         json!({
             "id": v.id.to_string(), "display_name": v.name, "display_description": v.description,
             "size": v.size, "status": status, "attachments": attachments, "volume_type": v.volume_type,
@@ -1513,7 +1917,12 @@ impl World {
 
     /// `GET /volumes[/detail]`.
     pub fn list_volumes(&self, user: &str, detail: bool) -> Value {
-        let list: Vec<Value> = self.volumes.values().filter(|v| v.owner == user).map(|v| self.volume_json(v, detail)).collect();
+        let list: Vec<Value> = self
+            .volumes
+            .values()
+            .filter(|v| v.owner == user)
+            .map(|v| self.volume_json(v, detail))
+            .collect();
         json!({"volumes": list})
     }
 
@@ -1527,8 +1936,16 @@ impl World {
     }
 
     /// `POST /volumes`.
-    pub fn create_volume(&mut self, user: &UserRec, body: &Value, now: Instant) -> Result<Value, Fault> {
-        let spec = body.get("volume").filter(|v| v.is_object()).ok_or_else(|| Fault::bad_request("Malformed request: no volume"))?;
+    pub fn create_volume(
+        &mut self,
+        user: &UserRec,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let spec = body
+            .get("volume")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no volume"))?;
         let size = match spec.get("size") {
             Some(Value::Number(n)) => n.as_u64(),
             Some(Value::String(s)) => s.trim().parse().ok(),
@@ -1541,8 +1958,16 @@ impl World {
             Some(sid) => {
                 let s = self.server_mut(&user.uuid, &sid, now)?;
                 match s.status {
-                    Status::Deleted => return Err(Fault::bad_request(format!("Server '{sid}' has been deleted."))),
-                    Status::Build => return Err(Fault::build_in_progress(format!("Server '{sid}' is being build."))),
+                    Status::Deleted => {
+                        return Err(Fault::bad_request(format!(
+                            "Server '{sid}' has been deleted."
+                        )));
+                    }
+                    Status::Build => {
+                        return Err(Fault::build_in_progress(format!(
+                            "Server '{sid}' is being build."
+                        )));
+                    }
                     _ => {}
                 }
                 Some(s.id)
@@ -1552,19 +1977,38 @@ impl World {
         let volume_type = match id_field(spec, "volume_type") {
             Some(t) => num_id(&t)
                 .filter(|n| self.volume_types.iter().any(|(id, _)| id == n))
-                .or_else(|| self.volume_types.iter().find(|(_, name)| *name == t).map(|(id, _)| *id))
+                .or_else(|| {
+                    self.volume_types
+                        .iter()
+                        .find(|(_, name)| *name == t)
+                        .map(|(id, _)| *id)
+                })
                 .ok_or_else(|| Fault::not_found(format!("Volume type {t} not found")))?,
-            None => match server.and_then(|s| self.servers.get(&s)).and_then(|s| self.flavors.get(&s.flavor)) {
+            None => match server
+                .and_then(|s| self.servers.get(&s))
+                .and_then(|s| self.flavors.get(&s.flavor))
+            {
                 Some(f) => f.volume_type,
                 None => return Err(Fault::bad_request("Malformed request: volume_type missing")),
             },
         };
-        if self.volumes.values().filter(|v| v.owner == user.uuid).count() >= self.quotas.volumes {
-            return Err(Fault::over_limit("Resource Limit Exceeded for your account. Limit for resource 'Volume' reached"));
+        if self
+            .volumes
+            .values()
+            .filter(|v| v.owner == user.uuid)
+            .count()
+            >= self.quotas.volumes
+        {
+            return Err(Fault::over_limit(
+                "Resource Limit Exceeded for your account. Limit for resource 'Volume' reached",
+            ));
         }
         let id = self.next_volume;
         self.next_volume += 1;
-        let index = server.and_then(|s| self.servers.get(&s)).map(|s| s.volumes.len() as u32).unwrap_or(0);
+        let index = server
+            .and_then(|s| self.servers.get(&s))
+            .map(|s| s.volumes.len() as u32)
+            .unwrap_or(0);
         let metadata = match spec.get("metadata") {
             Some(Value::Object(_)) => parse_metadata(&json!({"metadata": spec.get("metadata")}))?,
             _ => BTreeMap::new(),
@@ -1573,8 +2017,13 @@ impl World {
             id,
             owner: user.uuid.clone(),
             project,
-            name: str_field(spec, "display_name").or_else(|| str_field(spec, "name")).unwrap_or("").to_owned(),
-            description: str_field(spec, "display_description").unwrap_or("").to_owned(),
+            name: str_field(spec, "display_name")
+                .or_else(|| str_field(spec, "name"))
+                .unwrap_or("")
+                .to_owned(),
+            description: str_field(spec, "display_description")
+                .unwrap_or("")
+                .to_owned(),
             size,
             volume_type,
             server,
@@ -1598,7 +2047,9 @@ impl World {
             .filter(|v| v.owner == user)
             .ok_or_else(|| Fault::not_found(format!("Volume {id} not found")))?;
         if v.root {
-            return Err(Fault::bad_request("Cannot delete the root volume of a server"));
+            return Err(Fault::bad_request(
+                "Cannot delete the root volume of a server",
+            ));
         }
         let (vid, server) = (v.id, v.server);
         if let Some(s) = server.and_then(|s| self.servers.get_mut(&s)) {
@@ -1610,7 +2061,13 @@ impl World {
 
     /// `GET /types`.
     pub fn volume_types(&self) -> Value {
-        let list: Vec<Value> = self.volume_types.iter().map(|(id, name)| json!({"id": id.to_string(), "name": name, "SNF:disk_template": name})).collect();
+        let list: Vec<Value> = self
+            .volume_types
+            .iter()
+            .map(
+                |(id, name)| json!({"id": id.to_string(), "name": name, "SNF:disk_template": name}),
+            )
+            .collect();
         json!({"volume_types": list})
     }
 
@@ -1618,16 +2075,40 @@ impl World {
 
     /// Creates `count` servers for a user at once (benchmarks), ACTIVE
     /// unless told otherwise; returns their ids.
-    pub fn seed_servers(&mut self, uuid: &str, count: usize, flavor: Option<u64>, image: Option<&str>, status: Status) -> Result<Vec<u64>, Fault> {
-        let user = self.users.get(uuid).cloned().ok_or_else(|| Fault::not_found(format!("User {uuid} not found")))?;
-        let flavor = flavor.or_else(|| self.flavors.values().find(|f| f.seed.allow_create).map(|f| f.seed.id)).ok_or_else(|| Fault::bad_request("No flavor"))?;
-        let image = image.map(str::to_owned).or_else(|| self.images.first().map(|i| i.id.clone())).ok_or_else(|| Fault::bad_request("No image"))?;
+    pub fn seed_servers(
+        &mut self,
+        uuid: &str,
+        count: usize,
+        flavor: Option<u64>,
+        image: Option<&str>,
+        status: Status,
+    ) -> Result<Vec<u64>, Fault> {
+        let user = self
+            .users
+            .get(uuid)
+            .cloned()
+            .ok_or_else(|| Fault::not_found(format!("User {uuid} not found")))?;
+        let flavor = flavor
+            .or_else(|| {
+                self.flavors
+                    .values()
+                    .find(|f| f.seed.allow_create)
+                    .map(|f| f.seed.id)
+            })
+            .ok_or_else(|| Fault::bad_request("No flavor"))?;
+        let image = image
+            .map(str::to_owned)
+            .or_else(|| self.images.first().map(|i| i.id.clone()))
+            .ok_or_else(|| Fault::bad_request("No image"))?;
         let mut ids = Vec::with_capacity(count);
         let now = Instant::now();
         for _ in 0..count {
             let body = json!({"server": {"name": format!("bench-{}", self.next_server), "flavorRef": flavor, "imageRef": image}});
             let created = self.create_server(&user, &body, now)?;
-            let id = created.pointer("/server/id").and_then(Value::as_u64).unwrap_or_default();
+            let id = created
+                .pointer("/server/id")
+                .and_then(Value::as_u64)
+                .unwrap_or_default();
             if let Some(s) = self.servers.get_mut(&id) {
                 s.status = status;
                 s.pending = None;
@@ -1639,7 +2120,10 @@ impl World {
 
     /// Forces a server into a status (e.g. ERROR), ending any transition.
     pub fn force_status(&mut self, id: u64, status: Status) -> Result<(), Fault> {
-        let s = self.servers.get_mut(&id).ok_or_else(|| Fault::not_found(format!("Server {id} not found")))?;
+        let s = self
+            .servers
+            .get_mut(&id)
+            .ok_or_else(|| Fault::not_found(format!("Server {id} not found")))?;
         s.status = status;
         s.pending = None;
         s.updated = SystemTime::now();
@@ -1648,7 +2132,11 @@ impl World {
 
     /// Counts of everything, for `/_sim/state`.
     pub fn summary(&self) -> Value {
-        let live = self.servers.values().filter(|s| s.status != Status::Deleted).count();
+        let live = self
+            .servers
+            .values()
+            .filter(|s| s.status != Status::Deleted)
+            .count();
         json!({
             "users": self.users.len(), "servers": live, "servers_deleted": self.servers.len() - live,
             "volumes": self.volumes.len(), "networks": self.networks.len(), "subnets": self.subnets.len(),
@@ -1666,11 +2154,16 @@ enum Connect {
 }
 
 fn parse_metadata(body: &Value) -> Result<BTreeMap<String, String>, Fault> {
-    let m = body.get("metadata").and_then(Value::as_object).ok_or_else(|| Fault::bad_request("Malformed request: metadata missing"))?;
+    let m = body
+        .get("metadata")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Fault::bad_request("Malformed request: metadata missing"))?;
     m.iter()
         .map(|(k, v)| match v {
             Value::String(s) => Ok((k.clone(), s.clone())),
-            _ => Err(Fault::bad_request(format!("Malformed metadata value for {k}"))),
+            _ => Err(Fault::bad_request(format!(
+                "Malformed metadata value for {k}"
+            ))),
         })
         .collect()
 }
@@ -1684,14 +2177,20 @@ fn check_personality(p: Option<&Value>) -> Result<usize, Fault> {
         Some(_) => return Err(Fault::bad_request("Malformed personality")),
     };
     if list.len() > MAX_PERSONALITY_FILES {
-        return Err(Fault::over_limit("Maximum number of personality files exceeded"));
+        return Err(Fault::over_limit(
+            "Maximum number of personality files exceeded",
+        ));
     }
     for item in list {
-        let path = str_field(item, "path").ok_or_else(|| Fault::bad_request("Malformed personality: path missing"))?;
+        let path = str_field(item, "path")
+            .ok_or_else(|| Fault::bad_request("Malformed personality: path missing"))?;
         if !path.starts_with('/') {
-            return Err(Fault::bad_request("Malformed personality: path must be absolute"));
+            return Err(Fault::bad_request(
+                "Malformed personality: path must be absolute",
+            ));
         }
-        let contents = str_field(item, "contents").ok_or_else(|| Fault::bad_request("Malformed personality: contents missing"))?;
+        let contents = str_field(item, "contents")
+            .ok_or_else(|| Fault::bad_request("Malformed personality: contents missing"))?;
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(contents.as_bytes())
             .map_err(|_| Fault::bad_request("Malformed personality: contents must be base64"))?;
@@ -1701,7 +2200,9 @@ fn check_personality(p: Option<&Value>) -> Result<usize, Fault> {
         if let Some(mode) = item.get("mode")
             && !mode.is_u64()
         {
-            return Err(Fault::bad_request("Malformed personality: mode must be a number"));
+            return Err(Fault::bad_request(
+                "Malformed personality: mode must be a number",
+            ));
         }
     }
     Ok(list.len())

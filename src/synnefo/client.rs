@@ -101,7 +101,10 @@ pub struct Caller {
 impl Caller {
     /// A caller with a token and no request id.
     pub fn new(token: SecretToken) -> Self {
-        Caller { token, request_id: None }
+        Caller {
+            token,
+            request_id: None,
+        }
     }
 
     /// Adds the request id to send along.
@@ -112,7 +115,10 @@ impl Caller {
 
     /// The caller of an authenticated gateway request.
     pub fn from_auth(auth: &AuthContext, request_id: Option<&RequestId>) -> Self {
-        Caller { token: auth.token.clone(), request_id: request_id.cloned() }
+        Caller {
+            token: auth.token.clone(),
+            request_id: request_id.cloned(),
+        }
     }
 }
 
@@ -127,7 +133,11 @@ pub(crate) struct Endpoints {
 
 impl Endpoints {
     fn from_access(access: &Access) -> Endpoints {
-        let find = |service: Service| access.endpoint(service.catalog_type()).map(|u| trim(u).to_owned());
+        let find = |service: Service| {
+            access
+                .endpoint(service.catalog_type())
+                .map(|u| trim(u).to_owned())
+        };
         Endpoints {
             compute: find(Service::Compute),
             network: find(Service::Network),
@@ -169,7 +179,9 @@ pub struct Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("identity_url", &self.inner.identity_url).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("identity_url", &self.inner.identity_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -183,7 +195,10 @@ impl Payload {
     pub(crate) fn json<T: Serialize>(service: Service, value: &T) -> Result<Payload, SynnefoError> {
         serde_json::to_vec(value)
             .map(Payload::Json)
-            .map_err(|e| SynnefoError::InvalidResponse { service, reason: format!("cannot encode request: {e}") })
+            .map_err(|e| SynnefoError::InvalidResponse {
+                service,
+                reason: format!("cannot encode request: {e}"),
+            })
     }
 }
 
@@ -214,7 +229,11 @@ impl Client {
 
     /// The endpoint of a service: configured, else from the catalog
     /// (discovered on first use).
-    pub async fn endpoint(&self, service: Service, request_id: Option<&RequestId>) -> Result<String, SynnefoError> {
+    pub async fn endpoint(
+        &self,
+        service: Service,
+        request_id: Option<&RequestId>,
+    ) -> Result<String, SynnefoError> {
         Ok(self.resolve(service, request_id).await?.0)
     }
 
@@ -247,7 +266,10 @@ impl Client {
         }
     }
 
-    async fn discover(&self, request_id: Option<&RequestId>) -> Result<Arc<Endpoints>, SynnefoError> {
+    async fn discover(
+        &self,
+        request_id: Option<&RequestId>,
+    ) -> Result<Arc<Endpoints>, SynnefoError> {
         let _flight = self.inner.discovery.lock().await;
         if let Some(e) = self.cached() {
             return Ok(e);
@@ -263,7 +285,9 @@ impl Client {
     /// Drops `used` from the cache if it is still the cached catalog.
     fn invalidate(&self, used: &Arc<Endpoints>) {
         if let Ok(mut guard) = self.inner.endpoints.write()
-            && guard.as_ref().is_some_and(|current| Arc::ptr_eq(current, used))
+            && guard
+                .as_ref()
+                .is_some_and(|current| Arc::ptr_eq(current, used))
         {
             *guard = None;
         }
@@ -284,15 +308,22 @@ impl Client {
     ) -> Result<Bytes, SynnefoError> {
         let request_id = caller.and_then(|c| c.request_id.as_ref());
         let (base, from_catalog) = self.resolve(service, request_id).await?;
-        match self.send(service, &base, &method, path, query, caller, &payload).await {
+        match self
+            .send(service, &base, &method, path, query, caller, &payload)
+            .await
+        {
             Err(SendError::Connect(err)) => {
-                let Some(used) = from_catalog else { return Err(err) };
+                let Some(used) = from_catalog else {
+                    return Err(err);
+                };
                 self.invalidate(&used);
                 let (fresh, _) = self.resolve(service, request_id).await?;
                 if fresh == base {
                     return Err(err);
                 }
-                self.send(service, &fresh, &method, path, query, caller, &payload).await.map_err(SendError::into_inner)
+                self.send(service, &fresh, &method, path, query, caller, &payload)
+                    .await
+                    .map_err(SendError::into_inner)
             }
             other => other.map_err(SendError::into_inner),
         }
@@ -329,13 +360,19 @@ impl Client {
         }
         request = match payload {
             Payload::None => request,
-            Payload::Json(body) => {
-                request.header(http::header::CONTENT_TYPE, "application/json").body(body.clone())
-            }
+            Payload::Json(body) => request
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone()),
         };
-        let response = request.send().await.map_err(|e| SendError::classify(service, e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| SendError::classify(service, e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| SendError::Other(transport_error(service, e)))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| SendError::Other(transport_error(service, e)))?;
         if status.is_success() {
             return Ok(body);
         }
@@ -350,7 +387,16 @@ impl Client {
         query: &[(&str, &str)],
         caller: &Caller,
     ) -> Result<T, SynnefoError> {
-        let body = self.call(service, Method::GET, path, query, Some(caller), Payload::None).await?;
+        let body = self
+            .call(
+                service,
+                Method::GET,
+                path,
+                query,
+                Some(caller),
+                Payload::None,
+            )
+            .await?;
         decode(service, &body)
     }
 
@@ -364,7 +410,9 @@ impl Client {
         body: &B,
     ) -> Result<T, SynnefoError> {
         let payload = Payload::json(service, body)?;
-        let body = self.call(service, method, path, &[], Some(caller), payload).await?;
+        let body = self
+            .call(service, method, path, &[], Some(caller), payload)
+            .await?;
         decode(service, &body)
     }
 
@@ -381,7 +429,9 @@ impl Client {
             Some(b) => Payload::json(service, b)?,
             None => Payload::None,
         };
-        self.call(service, method, path, &[], Some(caller), payload).await.map(drop)
+        self.call(service, method, path, &[], Some(caller), payload)
+            .await
+            .map(drop)
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -389,12 +439,23 @@ impl Client {
     }
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(service: Service, body: &[u8]) -> Result<T, SynnefoError> {
-    serde_json::from_slice(body).map_err(|e| SynnefoError::InvalidResponse { service, reason: e.to_string() })
+pub(crate) fn decode<T: DeserializeOwned>(
+    service: Service,
+    body: &[u8],
+) -> Result<T, SynnefoError> {
+    serde_json::from_slice(body).map_err(|e| SynnefoError::InvalidResponse {
+        service,
+        reason: e.to_string(),
+    })
 }
 
 /// Builds the typed error of a non-2xx answer, scrubbing the token.
-pub(crate) fn fault(service: Service, status: StatusCode, body: &[u8], caller: Option<&Caller>) -> SynnefoError {
+pub(crate) fn fault(
+    service: Service,
+    status: StatusCode,
+    body: &[u8],
+    caller: Option<&Caller>,
+) -> SynnefoError {
     let (kind, message, details) = match parse_fault(body) {
         Some((kind, message, details)) => {
             let kind = match kind {
@@ -410,10 +471,18 @@ pub(crate) fn fault(service: Service, status: StatusCode, body: &[u8], caller: O
         }
     };
     let scrub = |s: String| match caller {
-        Some(c) if !c.token.expose().is_empty() && s.contains(c.token.expose()) => s.replace(c.token.expose(), "***"),
+        Some(c) if !c.token.expose().is_empty() && s.contains(c.token.expose()) => {
+            s.replace(c.token.expose(), "***")
+        }
         _ => s,
     };
-    SynnefoError::Fault { service, status, kind, message: scrub(message), details: scrub(details) }
+    SynnefoError::Fault {
+        service,
+        status,
+        kind,
+        message: scrub(message),
+        details: scrub(details),
+    }
 }
 
 pub(crate) enum SendError {
@@ -425,7 +494,11 @@ impl SendError {
     fn classify(service: Service, e: reqwest::Error) -> SendError {
         let connect = e.is_connect();
         let err = transport_error(service, e);
-        if connect { SendError::Connect(err) } else { SendError::Other(err) }
+        if connect {
+            SendError::Connect(err)
+        } else {
+            SendError::Other(err)
+        }
     }
 
     fn into_inner(self) -> SynnefoError {
@@ -449,7 +522,11 @@ pub(crate) fn transport_error(service: Service, e: reqwest::Error) -> SynnefoErr
         source = s.source();
     }
     if reason.is_empty() {
-        reason = if e.is_connect() { "connection failed".into() } else { "request failed".into() };
+        reason = if e.is_connect() {
+            "connection failed".into()
+        } else {
+            "request failed".into()
+        };
     }
     SynnefoError::Unreachable { service, reason }
 }

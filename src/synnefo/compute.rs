@@ -245,7 +245,11 @@ pub struct Image {
 impl Image {
     /// The image's login users (metadata `users`, space separated).
     pub fn users(&self) -> impl Iterator<Item = &str> {
-        self.metadata.get("users").map(String::as_str).unwrap_or("").split_whitespace()
+        self.metadata
+            .get("users")
+            .map(String::as_str)
+            .unwrap_or("")
+            .split_whitespace()
     }
 }
 
@@ -284,7 +288,11 @@ pub struct NetworkRef {
 impl NetworkRef {
     /// Connect to this network.
     pub fn network(id: impl Into<String>) -> Self {
-        NetworkRef { uuid: Some(id.into()), fixed_ip: None, port: None }
+        NetworkRef {
+            uuid: Some(id.into()),
+            fixed_ip: None,
+            port: None,
+        }
     }
 }
 
@@ -403,7 +411,11 @@ struct Metadata {
 }
 #[derive(Deserialize)]
 struct Attachments {
-    #[serde(rename = "volumeAttachments", default, deserialize_with = "null_default")]
+    #[serde(
+        rename = "volumeAttachments",
+        default,
+        deserialize_with = "null_default"
+    )]
     volume_attachments: Vec<VolumeAttachment>,
 }
 #[derive(Deserialize)]
@@ -415,21 +427,27 @@ struct OneAttachment {
 /// Percent-encodes one path segment (ids come from users).
 /// `.` stays encoded so that an id of `..` cannot climb the path.
 pub(crate) fn seg(s: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet =
-        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'~');
     percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 impl Client {
     /// `GET /servers`: ids and names of the caller's servers.
     pub async fn list_servers(&self, caller: &Caller) -> Result<Vec<Summary>> {
-        let r: Servers<Summary> = self.get_json(Service::Compute, "/servers", &[], caller).await?;
+        let r: Servers<Summary> = self
+            .get_json(Service::Compute, "/servers", &[], caller)
+            .await?;
         Ok(r.servers)
     }
 
     /// `GET /servers/detail`.
     pub async fn list_servers_detail(&self, caller: &Caller) -> Result<Vec<Server>> {
-        let r: Servers<Server> = self.get_json(Service::Compute, "/servers/detail", &[], caller).await?;
+        let r: Servers<Server> = self
+            .get_json(Service::Compute, "/servers/detail", &[], caller)
+            .await?;
         Ok(r.servers)
     }
 
@@ -443,31 +461,51 @@ impl Client {
     /// `POST /servers` (202): the new server, in BUILD, with `adminPass`.
     pub async fn create_server(&self, caller: &Caller, server: &NewServer) -> Result<Server> {
         let body = serde_json::json!({ "server": server });
-        let r: OneServer = self.send_json(Service::Compute, Method::POST, "/servers", caller, &body).await?;
+        let r: OneServer = self
+            .send_json(Service::Compute, Method::POST, "/servers", caller, &body)
+            .await?;
         Ok(r.server)
     }
 
     /// `DELETE /servers/{id}` (204).
     pub async fn delete_server(&self, caller: &Caller, server_id: &str) -> Result<()> {
         let path = format!("/servers/{}", seg(server_id));
-        self.send_empty::<()>(Service::Compute, Method::DELETE, &path, caller, None).await
+        self.send_empty::<()>(Service::Compute, Method::DELETE, &path, caller, None)
+            .await
     }
 
     /// `PUT /servers/{id}` with a new name (204).
     pub async fn rename_server(&self, caller: &Caller, server_id: &str, name: &str) -> Result<()> {
         let path = format!("/servers/{}", seg(server_id));
         let body = serde_json::json!({"server": {"name": name}});
-        self.send_empty(Service::Compute, Method::PUT, &path, caller, Some(&body)).await
+        self.send_empty(Service::Compute, Method::PUT, &path, caller, Some(&body))
+            .await
     }
 
     /// `POST /servers/{id}/action` (202).
-    pub async fn server_action(&self, caller: &Caller, server_id: &str, action: &ServerAction) -> Result<()> {
+    pub async fn server_action(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        action: &ServerAction,
+    ) -> Result<()> {
         let path = format!("/servers/{}/action", seg(server_id));
-        self.send_empty(Service::Compute, Method::POST, &path, caller, Some(&action.body())).await
+        self.send_empty(
+            Service::Compute,
+            Method::POST,
+            &path,
+            caller,
+            Some(&action.body()),
+        )
+        .await
     }
 
     /// `GET /servers/{id}/metadata`.
-    pub async fn get_server_metadata(&self, caller: &Caller, server_id: &str) -> Result<BTreeMap<String, String>> {
+    pub async fn get_server_metadata(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+    ) -> Result<BTreeMap<String, String>> {
         let path = format!("/servers/{}/metadata", seg(server_id));
         let r: Metadata = self.get_json(Service::Compute, &path, &[], caller).await?;
         Ok(r.metadata)
@@ -483,46 +521,79 @@ impl Client {
     ) -> Result<BTreeMap<String, String>> {
         let path = format!("/servers/{}/metadata", seg(server_id));
         let body = serde_json::json!({ "metadata": metadata });
-        let r: Metadata = self.send_json(Service::Compute, Method::POST, &path, caller, &body).await?;
+        let r: Metadata = self
+            .send_json(Service::Compute, Method::POST, &path, caller, &body)
+            .await?;
         Ok(r.metadata)
     }
 
     /// `DELETE /servers/{id}/metadata/{key}` (204).
-    pub async fn delete_server_metadata(&self, caller: &Caller, server_id: &str, key: &str) -> Result<()> {
+    pub async fn delete_server_metadata(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        key: &str,
+    ) -> Result<()> {
         let path = format!("/servers/{}/metadata/{}", seg(server_id), seg(key));
-        self.send_empty::<()>(Service::Compute, Method::DELETE, &path, caller, None).await
+        self.send_empty::<()>(Service::Compute, Method::DELETE, &path, caller, None)
+            .await
     }
 
     /// `GET /servers/{id}/os-volume_attachments`.
-    pub async fn list_volume_attachments(&self, caller: &Caller, server_id: &str) -> Result<Vec<VolumeAttachment>> {
+    pub async fn list_volume_attachments(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+    ) -> Result<Vec<VolumeAttachment>> {
         let path = format!("/servers/{}/os-volume_attachments", seg(server_id));
         let r: Attachments = self.get_json(Service::Compute, &path, &[], caller).await?;
         Ok(r.volume_attachments)
     }
 
     /// `POST /servers/{id}/os-volume_attachments` (202).
-    pub async fn attach_volume(&self, caller: &Caller, server_id: &str, volume_id: &str) -> Result<VolumeAttachment> {
+    pub async fn attach_volume(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        volume_id: &str,
+    ) -> Result<VolumeAttachment> {
         let path = format!("/servers/{}/os-volume_attachments", seg(server_id));
         let body = serde_json::json!({"volumeAttachment": {"volumeId": volume_id}});
-        let r: OneAttachment = self.send_json(Service::Compute, Method::POST, &path, caller, &body).await?;
+        let r: OneAttachment = self
+            .send_json(Service::Compute, Method::POST, &path, caller, &body)
+            .await?;
         Ok(r.volume_attachment)
     }
 
     /// `DELETE /servers/{id}/os-volume_attachments/{attachment}` (202).
-    pub async fn detach_volume(&self, caller: &Caller, server_id: &str, attachment_id: &str) -> Result<()> {
-        let path = format!("/servers/{}/os-volume_attachments/{}", seg(server_id), seg(attachment_id));
-        self.send_empty::<()>(Service::Compute, Method::DELETE, &path, caller, None).await
+    pub async fn detach_volume(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        attachment_id: &str,
+    ) -> Result<()> {
+        let path = format!(
+            "/servers/{}/os-volume_attachments/{}",
+            seg(server_id),
+            seg(attachment_id)
+        );
+        self.send_empty::<()>(Service::Compute, Method::DELETE, &path, caller, None)
+            .await
     }
 
     /// `GET /flavors`.
     pub async fn list_flavors(&self, caller: &Caller) -> Result<Vec<Summary>> {
-        let r: Flavors<Summary> = self.get_json(Service::Compute, "/flavors", &[], caller).await?;
+        let r: Flavors<Summary> = self
+            .get_json(Service::Compute, "/flavors", &[], caller)
+            .await?;
         Ok(r.flavors)
     }
 
     /// `GET /flavors/detail`.
     pub async fn list_flavors_detail(&self, caller: &Caller) -> Result<Vec<Flavor>> {
-        let r: Flavors<Flavor> = self.get_json(Service::Compute, "/flavors/detail", &[], caller).await?;
+        let r: Flavors<Flavor> = self
+            .get_json(Service::Compute, "/flavors/detail", &[], caller)
+            .await?;
         Ok(r.flavors)
     }
 
@@ -535,13 +606,17 @@ impl Client {
 
     /// `GET /images`.
     pub async fn list_images(&self, caller: &Caller) -> Result<Vec<Summary>> {
-        let r: Images<Summary> = self.get_json(Service::Compute, "/images", &[], caller).await?;
+        let r: Images<Summary> = self
+            .get_json(Service::Compute, "/images", &[], caller)
+            .await?;
         Ok(r.images)
     }
 
     /// `GET /images/detail`.
     pub async fn list_images_detail(&self, caller: &Caller) -> Result<Vec<Image>> {
-        let r: Images<Image> = self.get_json(Service::Compute, "/images/detail", &[], caller).await?;
+        let r: Images<Image> = self
+            .get_json(Service::Compute, "/images/detail", &[], caller)
+            .await?;
         Ok(r.images)
     }
 

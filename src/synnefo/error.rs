@@ -222,10 +222,18 @@ pub(crate) fn parse_fault(body: &[u8]) -> Option<(FaultKind, String, String)> {
     let object = value.as_object()?;
     // Astavoms-style errors are {"message": "..."} at the top level.
     if let Some(serde_json::Value::String(message)) = object.get("message") {
-        return Some((FaultKind::Other(String::new()), message.clone(), String::new()));
+        return Some((
+            FaultKind::Other(String::new()),
+            message.clone(),
+            String::new(),
+        ));
     }
     let (key, inner) = object.iter().find(|(_, v)| v.is_object())?;
-    let message = inner.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned();
+    let message = inner
+        .get("message")
+        .and_then(|m| m.as_str())
+        .unwrap_or_default()
+        .to_owned();
     let details = match inner.get("details") {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(serde_json::Value::Null) | None => String::new(),
@@ -259,16 +267,25 @@ mod tests {
         // Some Synnefo versions answer quota errors with 409 overLimit.
         assert_eq!(fault(409, FaultKind::OverLimit).gateway_status(), 413);
         assert_eq!(fault(500, FaultKind::ComputeFault).gateway_status(), 502);
-        assert_eq!(fault(503, FaultKind::ServiceUnavailable).gateway_status(), 502);
-        let timeout = SynnefoError::Timeout { service: Service::Volume };
+        assert_eq!(
+            fault(503, FaultKind::ServiceUnavailable).gateway_status(),
+            502
+        );
+        let timeout = SynnefoError::Timeout {
+            service: Service::Volume,
+        };
         assert_eq!(timeout.gateway_status(), 504);
-        let down = SynnefoError::Unreachable { service: Service::Network, reason: "refused".into() };
+        let down = SynnefoError::Unreachable {
+            service: Service::Network,
+            reason: "refused".into(),
+        };
         assert_eq!(down.gateway_status(), 502);
     }
 
     #[test]
     fn parses_synnefo_fault_bodies() {
-        let body = br#"{"itemNotFound": {"message": "Server 7 not found", "code": 404, "details": ""}}"#;
+        let body =
+            br#"{"itemNotFound": {"message": "Server 7 not found", "code": 404, "details": ""}}"#;
         let (kind, message, details) = parse_fault(body).unwrap();
         assert_eq!(kind, FaultKind::ItemNotFound);
         assert_eq!(message, "Server 7 not found");

@@ -41,7 +41,13 @@ impl Access {
     /// that is not the user's own (system) project, else the user's UUID.
     pub fn default_project(&self) -> Option<&str> {
         let user = self.user.as_ref()?;
-        Some(user.projects.iter().find(|p| **p != user.id).map(String::as_str).unwrap_or(&user.id))
+        Some(
+            user.projects
+                .iter()
+                .find(|p| **p != user.id)
+                .map(String::as_str)
+                .unwrap_or(&user.id),
+        )
     }
 }
 
@@ -62,7 +68,9 @@ pub struct Token {
 impl Token {
     /// The expiry as a time, when present and well formed.
     pub fn expires_at(&self) -> Option<SystemTime> {
-        self.expires.as_deref().and_then(super::timestamp::parse_rfc3339)
+        self.expires
+            .as_deref()
+            .and_then(super::timestamp::parse_rfc3339)
     }
 }
 
@@ -127,7 +135,10 @@ struct AuthBody<'a> {
 struct AuthInner<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<TokenId<'a>>,
-    #[serde(rename = "passwordCredentials", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "passwordCredentials",
+        skip_serializing_if = "Option::is_none"
+    )]
     password_credentials: Option<PasswordCredentials<'a>>,
     #[serde(rename = "tenantName", skip_serializing_if = "Option::is_none")]
     tenant_name: Option<&'a str>,
@@ -156,12 +167,15 @@ impl Client {
     pub async fn authenticate(&self, caller: &Caller) -> Result<Access> {
         let body = AuthBody {
             auth: AuthInner {
-                token: Some(TokenId { id: caller.token.expose() }),
+                token: Some(TokenId {
+                    id: caller.token.expose(),
+                }),
                 password_credentials: None,
                 tenant_name: None,
             },
         };
-        self.post_tokens(Some(caller), Payload::json(Service::Identity, &body)?).await
+        self.post_tokens(Some(caller), Payload::json(Service::Identity, &body)?)
+            .await
     }
 
     /// Authenticates with `passwordCredentials` as Astakos accepts them:
@@ -175,13 +189,20 @@ impl Client {
         let body = AuthBody {
             auth: AuthInner {
                 token: None,
-                password_credentials: Some(PasswordCredentials { username, password: password.expose() }),
+                password_credentials: Some(PasswordCredentials {
+                    username,
+                    password: password.expose(),
+                }),
                 tenant_name: None,
             },
         };
         // The password is the token: scrub it from any fault text too.
-        let caller = Caller { token: password.clone(), request_id: request_id.cloned() };
-        self.post_tokens_as(&caller, Payload::json(Service::Identity, &body)?).await
+        let caller = Caller {
+            token: password.clone(),
+            request_id: request_id.cloned(),
+        };
+        self.post_tokens_as(&caller, Payload::json(Service::Identity, &body)?)
+            .await
     }
 
     /// The public service catalog: `POST /tokens` with no body.
@@ -195,9 +216,15 @@ impl Client {
         if let Some(id) = request_id {
             request = request.header("X-Request-Id", id.as_str());
         }
-        let response = request.send().await.map_err(|e| transport(Service::Identity, e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport(Service::Identity, e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| transport(Service::Identity, e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport(Service::Identity, e))?;
         if !status.is_success() {
             return Err(super::client::fault(Service::Identity, status, &body, None));
         }
@@ -206,9 +233,19 @@ impl Client {
 
     async fn post_tokens(&self, caller: Option<&Caller>, payload: Payload) -> Result<Access> {
         // Identity calls send the token in the body, not as X-Auth-Token.
-        let anonymous = caller.map(|c| Caller { token: SecretToken::new(""), request_id: c.request_id.clone() });
+        let anonymous = caller.map(|c| Caller {
+            token: SecretToken::new(""),
+            request_id: c.request_id.clone(),
+        });
         let body = self
-            .call(Service::Identity, Method::POST, "/tokens", &[], anonymous.as_ref(), payload)
+            .call(
+                Service::Identity,
+                Method::POST,
+                "/tokens",
+                &[],
+                anonymous.as_ref(),
+                payload,
+            )
             .await
             .map_err(|e| scrub(e, caller))?;
         decode::<AccessEnvelope>(Service::Identity, &body).map(|e| e.access)
@@ -222,9 +259,17 @@ impl Client {
 /// Removes the token from a fault's text (a server that echoes the body
 /// back must not leak it into logs).
 fn scrub(e: super::SynnefoError, caller: Option<&Caller>) -> super::SynnefoError {
-    let Some(secret) = caller.map(|c| c.token.expose()).filter(|s| !s.is_empty()) else { return e };
+    let Some(secret) = caller.map(|c| c.token.expose()).filter(|s| !s.is_empty()) else {
+        return e;
+    };
     match e {
-        super::SynnefoError::Fault { service, status, kind, message, details } => super::SynnefoError::Fault {
+        super::SynnefoError::Fault {
+            service,
+            status,
+            kind,
+            message,
+            details,
+        } => super::SynnefoError::Fault {
             service,
             status,
             kind,

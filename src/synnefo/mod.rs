@@ -32,15 +32,16 @@ pub mod volume;
 
 pub use client::{Caller, Client, ClientConfig, Service};
 pub use compute::{
-    Flavor, Image, NewServer, NetworkRef, Personality, RebootType, Server, ServerAction,
-    IdRef, ServerAddress, ServerAttachment, ServerStatus, Summary, VolumeAttachment,
+    Flavor, IdRef, Image, NetworkRef, NewServer, Personality, RebootType, Server, ServerAction,
+    ServerAddress, ServerAttachment, ServerStatus, Summary, VolumeAttachment,
 };
 pub use error::{FaultKind, SynnefoError};
 pub use identity::{Access, CatalogEndpoint, CatalogService, Tenant, Token, User};
 pub use network::{
-    FixedIp, FixedIpRequest, FloatingIp, NewFloatingIp, NewNetwork, NewPort, NewSubnet, Network, Port, Subnet,
+    FixedIp, FixedIpRequest, FloatingIp, Network, NewFloatingIp, NewNetwork, NewPort, NewSubnet,
+    Port, Subnet,
 };
-pub use volume::{NewVolume, Volume, VolumeType, VolumeServerAttachment};
+pub use volume::{NewVolume, Volume, VolumeServerAttachment, VolumeType};
 
 /// The result type of every client call.
 pub type Result<T, E = SynnefoError> = std::result::Result<T, E>;

@@ -70,7 +70,11 @@ pub struct FixedIp {
     /// The address.
     pub ip_address: String,
     /// Its subnet.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_id")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_id"
+    )]
     pub subnet: Option<String>,
 }
 
@@ -231,7 +235,9 @@ struct OneFloatingIp {
 impl Client {
     /// `GET /networks`: public networks and the caller's own.
     pub async fn list_networks(&self, caller: &Caller) -> Result<Vec<Network>> {
-        let r: Networks = self.get_json(Service::Network, "/networks", &[], caller).await?;
+        let r: Networks = self
+            .get_json(Service::Network, "/networks", &[], caller)
+            .await?;
         Ok(r.networks)
     }
 
@@ -245,19 +251,24 @@ impl Client {
     /// `POST /networks` (201).
     pub async fn create_network(&self, caller: &Caller, network: &NewNetwork) -> Result<Network> {
         let body = serde_json::json!({ "network": network });
-        let r: OneNetwork = self.send_json(Service::Network, Method::POST, "/networks", caller, &body).await?;
+        let r: OneNetwork = self
+            .send_json(Service::Network, Method::POST, "/networks", caller, &body)
+            .await?;
         Ok(r.network)
     }
 
     /// `DELETE /networks/{id}` (204).
     pub async fn delete_network(&self, caller: &Caller, network_id: &str) -> Result<()> {
         let path = format!("/networks/{}", seg(network_id));
-        self.send_empty::<()>(Service::Network, Method::DELETE, &path, caller, None).await
+        self.send_empty::<()>(Service::Network, Method::DELETE, &path, caller, None)
+            .await
     }
 
     /// `GET /subnets`.
     pub async fn list_subnets(&self, caller: &Caller) -> Result<Vec<Subnet>> {
-        let r: Subnets = self.get_json(Service::Network, "/subnets", &[], caller).await?;
+        let r: Subnets = self
+            .get_json(Service::Network, "/subnets", &[], caller)
+            .await?;
         Ok(r.subnets)
     }
 
@@ -271,17 +282,27 @@ impl Client {
     /// `POST /subnets` (201).
     pub async fn create_subnet(&self, caller: &Caller, subnet: &NewSubnet) -> Result<Subnet> {
         let body = serde_json::json!({ "subnet": subnet });
-        let r: OneSubnet = self.send_json(Service::Network, Method::POST, "/subnets", caller, &body).await?;
+        let r: OneSubnet = self
+            .send_json(Service::Network, Method::POST, "/subnets", caller, &body)
+            .await?;
         Ok(r.subnet)
     }
 
     /// `GET /ports[?device_id=]`. The filter is also applied here, since
     /// not every Synnefo version honours it.
     pub async fn list_ports(&self, caller: &Caller, device_id: Option<&str>) -> Result<Vec<Port>> {
-        let query: Vec<(&str, &str)> = device_id.map(|d| vec![("device_id", d)]).unwrap_or_default();
-        let r: Ports = self.get_json(Service::Network, "/ports", &query, caller).await?;
+        let query: Vec<(&str, &str)> = device_id
+            .map(|d| vec![("device_id", d)])
+            .unwrap_or_default();
+        let r: Ports = self
+            .get_json(Service::Network, "/ports", &query, caller)
+            .await?;
         Ok(match device_id {
-            Some(d) => r.ports.into_iter().filter(|p| p.device_id.as_deref() == Some(d)).collect(),
+            Some(d) => r
+                .ports
+                .into_iter()
+                .filter(|p| p.device_id.as_deref() == Some(d))
+                .collect(),
             None => r.ports,
         })
     }
@@ -296,50 +317,79 @@ impl Client {
     /// `POST /ports` (201): connects a server to a network.
     pub async fn create_port(&self, caller: &Caller, port: &NewPort) -> Result<Port> {
         let body = serde_json::json!({ "port": port });
-        let r: OnePort = self.send_json(Service::Network, Method::POST, "/ports", caller, &body).await?;
+        let r: OnePort = self
+            .send_json(Service::Network, Method::POST, "/ports", caller, &body)
+            .await?;
         Ok(r.port)
     }
 
     /// `DELETE /ports/{id}` (204).
     pub async fn delete_port(&self, caller: &Caller, port_id: &str) -> Result<()> {
         let path = format!("/ports/{}", seg(port_id));
-        self.send_empty::<()>(Service::Network, Method::DELETE, &path, caller, None).await
+        self.send_empty::<()>(Service::Network, Method::DELETE, &path, caller, None)
+            .await
     }
 
     /// `GET /floatingips`.
     pub async fn list_floating_ips(&self, caller: &Caller) -> Result<Vec<FloatingIp>> {
-        let r: FloatingIps = self.get_json(Service::Network, "/floatingips", &[], caller).await?;
+        let r: FloatingIps = self
+            .get_json(Service::Network, "/floatingips", &[], caller)
+            .await?;
         Ok(r.floatingips)
     }
 
     /// `GET /floatingips/{id}`.
-    pub async fn get_floating_ip(&self, caller: &Caller, floating_ip_id: &str) -> Result<FloatingIp> {
+    pub async fn get_floating_ip(
+        &self,
+        caller: &Caller,
+        floating_ip_id: &str,
+    ) -> Result<FloatingIp> {
         let path = format!("/floatingips/{}", seg(floating_ip_id));
         let r: OneFloatingIp = self.get_json(Service::Network, &path, &[], caller).await?;
         Ok(r.floatingip)
     }
 
     /// `POST /floatingips` (200).
-    pub async fn create_floating_ip(&self, caller: &Caller, request: &NewFloatingIp) -> Result<FloatingIp> {
+    pub async fn create_floating_ip(
+        &self,
+        caller: &Caller,
+        request: &NewFloatingIp,
+    ) -> Result<FloatingIp> {
         let body = serde_json::json!({ "floatingip": request });
-        let r: OneFloatingIp = self.send_json(Service::Network, Method::POST, "/floatingips", caller, &body).await?;
+        let r: OneFloatingIp = self
+            .send_json(
+                Service::Network,
+                Method::POST,
+                "/floatingips",
+                caller,
+                &body,
+            )
+            .await?;
         Ok(r.floatingip)
     }
 
     /// `DELETE /floatingips/{id}` (204); it must not be attached.
     pub async fn delete_floating_ip(&self, caller: &Caller, floating_ip_id: &str) -> Result<()> {
         let path = format!("/floatingips/{}", seg(floating_ip_id));
-        self.send_empty::<()>(Service::Network, Method::DELETE, &path, caller, None).await
+        self.send_empty::<()>(Service::Network, Method::DELETE, &path, caller, None)
+            .await
     }
 
     /// Attaches a floating IP to a server the Synnefo way: a port on the
     /// IP's network with the IP as its address.
-    pub async fn attach_floating_ip(&self, caller: &Caller, server_id: &str, ip: &FloatingIp) -> Result<Port> {
+    pub async fn attach_floating_ip(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        ip: &FloatingIp,
+    ) -> Result<Port> {
         let network_id = ip.floating_network_id.clone().unwrap_or_default();
         let port = NewPort {
             network_id,
             device_id: server_id.to_owned(),
-            fixed_ips: vec![FixedIpRequest { ip_address: ip.floating_ip_address.clone() }],
+            fixed_ips: vec![FixedIpRequest {
+                ip_address: ip.floating_ip_address.clone(),
+            }],
             name: None,
         };
         self.create_port(caller, &port).await

@@ -52,7 +52,9 @@ pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     match N::deserialize(d)? {
         N::U(u) => Ok(u),
         N::F(f) if f >= 0.0 && f.fract() == 0.0 => Ok(f as u64),
-        N::F(f) => Err(serde::de::Error::custom(format!("{f} is not a whole number"))),
+        N::F(f) => Err(serde::de::Error::custom(format!(
+            "{f} is not a whole number"
+        ))),
         N::S(s) => s.trim().parse().map_err(serde::de::Error::custom),
     }
 }
@@ -70,5 +72,9 @@ where
 pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     struct Wrapped(#[serde(deserialize_with = "id")] String);
-    Ok(Option::<Vec<Wrapped>>::deserialize(d)?.unwrap_or_default().into_iter().map(|w| w.0).collect())
+    Ok(Option::<Vec<Wrapped>>::deserialize(d)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|w| w.0)
+        .collect())
 }

@@ -17,7 +17,11 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = s.get(r)?;
-        if part.bytes().all(|c| c.is_ascii_digit()) { part.parse().ok() } else { None }
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        }
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     if b[13] != b':' || b[16] != b':' {
@@ -68,7 +72,9 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     if secs >= 0 {
         Some(UNIX_EPOCH + Duration::new(secs as u64, nanos))
     } else {
-        UNIX_EPOCH.checked_sub(Duration::from_secs(secs.unsigned_abs()))?.checked_add(Duration::from_nanos(nanos.into()))
+        UNIX_EPOCH
+            .checked_sub(Duration::from_secs(secs.unsigned_abs()))?
+            .checked_add(Duration::from_nanos(nanos.into()))
     }
 }
 
@@ -131,6 +137,9 @@ mod tests {
     fn formats_round_trip() {
         let t = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_000);
         assert_eq!(parse_rfc3339(&format_rfc3339(t)), Some(t));
-        assert_eq!(format_rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000+00:00");
+        assert_eq!(
+            format_rfc3339(UNIX_EPOCH),
+            "1970-01-01T00:00:00.000000+00:00"
+        );
     }
 }

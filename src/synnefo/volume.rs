@@ -124,13 +124,23 @@ impl Volume {
 impl Client {
     /// `GET /volumes`.
     pub async fn list_volumes(&self, caller: &Caller) -> Result<Vec<Summary>> {
-        let r: Volumes<VolumeSummary> = self.get_json(Service::Volume, "/volumes", &[], caller).await?;
-        Ok(r.volumes.into_iter().map(|v| Summary { id: v.id, name: v.display_name }).collect())
+        let r: Volumes<VolumeSummary> = self
+            .get_json(Service::Volume, "/volumes", &[], caller)
+            .await?;
+        Ok(r.volumes
+            .into_iter()
+            .map(|v| Summary {
+                id: v.id,
+                name: v.display_name,
+            })
+            .collect())
     }
 
     /// `GET /volumes/detail`.
     pub async fn list_volumes_detail(&self, caller: &Caller) -> Result<Vec<Volume>> {
-        let r: Volumes<Volume> = self.get_json(Service::Volume, "/volumes/detail", &[], caller).await?;
+        let r: Volumes<Volume> = self
+            .get_json(Service::Volume, "/volumes/detail", &[], caller)
+            .await?;
         Ok(r.volumes)
     }
 
@@ -144,19 +154,24 @@ impl Client {
     /// `POST /volumes` (202).
     pub async fn create_volume(&self, caller: &Caller, volume: &NewVolume) -> Result<Volume> {
         let body = serde_json::json!({ "volume": volume });
-        let r: OneVolume = self.send_json(Service::Volume, Method::POST, "/volumes", caller, &body).await?;
+        let r: OneVolume = self
+            .send_json(Service::Volume, Method::POST, "/volumes", caller, &body)
+            .await?;
         Ok(r.volume)
     }
 
     /// `DELETE /volumes/{id}` (202).
     pub async fn delete_volume(&self, caller: &Caller, volume_id: &str) -> Result<()> {
         let path = format!("/volumes/{}", seg(volume_id));
-        self.send_empty::<()>(Service::Volume, Method::DELETE, &path, caller, None).await
+        self.send_empty::<()>(Service::Volume, Method::DELETE, &path, caller, None)
+            .await
     }
 
     /// `GET /types`: the volume types.
     pub async fn list_volume_types(&self, caller: &Caller) -> Result<Vec<VolumeType>> {
-        let r: VolumeTypes = self.get_json(Service::Volume, "/types", &[], caller).await?;
+        let r: VolumeTypes = self
+            .get_json(Service::Volume, "/types", &[], caller)
+            .await?;
         Ok(r.volume_types)
     }
 }
