@@ -143,3 +143,23 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(s in "\\PC{0,40}") {
+            let _ = parse_rfc3339(&s);
+        }
+
+        #[test]
+        fn whole_micros_round_trip(secs in 0u64..253_402_300_799, micros in 0u32..1_000_000) {
+            let t = UNIX_EPOCH + Duration::new(secs, micros * 1000);
+            prop_assert_eq!(parse_rfc3339(&format_rfc3339(t)), Some(t));
+        }
+    }
+}
