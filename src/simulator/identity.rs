@@ -226,15 +226,15 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty() && !v.contains("(null)") && *v != "null")
 }
 
-/// The DNs the client presented: `SSL-Client-S-DN`, else the subjects of
-/// `SSL-Client-Cert` and `SSL-Client-Cert-Chain-0..`. `Err` when
-/// certificate headers are present but unreadable.
+/// The DNs the client presented: `SSL-Client-S-DN` and the subjects of
+/// `SSL-Client-Cert` and `SSL-Client-Cert-Chain-0..` (any may match a
+/// mapping). `Err` when certificate headers are present but none is
+/// readable and no DN header was sent.
 fn presented_dns(headers: &HeaderMap) -> Result<Vec<String>, ()> {
-    if let Some(dn) = header(headers, "ssl-client-s-dn") {
-        return Ok(vec![dn.to_owned()]);
-    }
-    let mut dns = Vec::new();
-    let mut any = false;
+    let mut dns: Vec<String> = header(headers, "ssl-client-s-dn")
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
     let mut certs: Vec<&str> = header(headers, "ssl-client-cert").into_iter().collect();
     for i in 0.. {
         match header(headers, &format!("ssl-client-cert-chain-{i}")) {
@@ -242,17 +242,12 @@ fn presented_dns(headers: &HeaderMap) -> Result<Vec<String>, ()> {
             None => break,
         }
     }
-    for c in certs {
-        any = true;
-        if let Some(dn) = subject_of_pem(c) {
-            dns.push(dn);
-        }
+    let readable: Vec<String> = certs.iter().filter_map(|c| subject_of_pem(c)).collect();
+    if dns.is_empty() && !certs.is_empty() && readable.is_empty() {
+        return Err(());
     }
-    if any && dns.is_empty() {
-        Err(())
-    } else {
-        Ok(dns)
-    }
+    dns.extend(readable);
+    Ok(dns)
 }
 
 fn resolve_voms<'a>(mappings: &'a [VomsUserSeed], dns: &[String]) -> Option<&'a VomsUserSeed> {
