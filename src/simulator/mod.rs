@@ -176,6 +176,7 @@ pub enum SimulatorError {
 /// [`RunningSimulator::shutdown`] to stop it and wait.
 pub struct RunningSimulator {
     local_addr: SocketAddr,
+    users: Vec<UserSeed>,
     base_url: String,
     sim: Arc<serve::Sim>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -208,6 +209,12 @@ impl RunningSimulator {
     pub fn astavoms_url(&self) -> String {
         format!("{}/astavoms", self.base_url)
     }
+    /// The users it was seeded with (their tokens are test fixtures, meant
+    /// to be shown: `snf-occi simulator` prints them).
+    pub fn users(&self) -> &[UserSeed] {
+        &self.users
+    }
+
     /// Its admin URL (`{url}/_sim`).
     pub fn admin_url(&self) -> String {
         format!("{}/_sim", self.base_url)
@@ -273,6 +280,7 @@ pub async fn start(config: &SimulatorConfig) -> Result<RunningSimulator, Simulat
             format!("http://{}", SocketAddr::new(ip, local_addr.port()))
         }
     };
+    let users = config.effective_users();
     let world = state::World::new(state::WorldSeed {
         base: base_url.clone(),
         build_delay: config.build_delay,
@@ -280,7 +288,7 @@ pub async fn start(config: &SimulatorConfig) -> Result<RunningSimulator, Simulat
         token_lifetime: config.token_lifetime,
         quotas: config.quotas,
         require_floating_ip: config.require_floating_ip,
-        users: config.effective_users(),
+        users: users.clone(),
         flavors: config.flavors.clone().unwrap_or_else(seed::default_flavors),
         images: config.images.clone().unwrap_or_else(seed::default_images),
         networks: config
