@@ -305,6 +305,7 @@ pub async fn start(config: &SimulatorConfig) -> Result<RunningSimulator, Simulat
     let task = tokio::spawn(serve::run(listener, sim.clone(), stopped));
     Ok(RunningSimulator {
         local_addr,
+        users,
         base_url,
         sim,
         stop: Some(stop),
