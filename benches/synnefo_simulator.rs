@@ -47,25 +47,33 @@ fn caller() -> Caller {
 #[divan::bench]
 fn get_server() {
     let f = fixture();
-    f.runtime.block_on(f.client.get_server(&caller(), &f.server_id)).unwrap();
+    f.runtime
+        .block_on(f.client.get_server(&caller(), &f.server_id))
+        .unwrap();
 }
 
 #[divan::bench]
 fn list_servers_100() {
     let f = fixture();
-    f.runtime.block_on(f.client.list_servers(&caller())).unwrap();
+    f.runtime
+        .block_on(f.client.list_servers(&caller()))
+        .unwrap();
 }
 
 #[divan::bench]
 fn list_servers_detail_100() {
     let f = fixture();
-    f.runtime.block_on(f.client.list_servers_detail(&caller())).unwrap();
+    f.runtime
+        .block_on(f.client.list_servers_detail(&caller()))
+        .unwrap();
 }
 
 #[divan::bench]
 fn authenticate() {
     let f = fixture();
-    f.runtime.block_on(f.client.authenticate(&caller())).unwrap();
+    f.runtime
+        .block_on(f.client.authenticate(&caller()))
+        .unwrap();
 }
 
 fn main() {
