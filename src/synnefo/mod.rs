@@ -1,1 +1,47 @@
-//! (to be filled in)
+//! A typed client for the Synnefo API: Astakos identity v2.0, Cyclades
+//! compute v2.0, network v2.0 and volume (block storage) v2.0.
+//!
+//! It knows nothing of OCCI. Every call carries the caller's own token and
+//! request id ([`Caller`]); one [`Client`] (cheap to clone) shares one
+//! `reqwest` connection pool. Endpoints come from the Astakos service
+//! catalog, discovered once and rediscovered when a call cannot connect;
+//! an endpoint given in [`ClientConfig`] wins over discovery.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), snf_occi::synnefo::SynnefoError> {
+//! use snf_occi::middleware::SecretToken;
+//! use snf_occi::synnefo::{Caller, Client, ClientConfig};
+//!
+//! let config = ClientConfig::new("http://127.0.0.1:8890/identity/v2.0");
+//! let client = Client::new(reqwest::Client::new(), config);
+//! let caller = Caller::new(SecretToken::new("user-token"));
+//! for server in client.list_servers_detail(&caller).await? {
+//!     println!("{} {} {}", server.id, server.name, server.status);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod client;
+pub mod compute;
+pub mod error;
+pub mod identity;
+pub mod network;
+pub mod serde_util;
+pub mod timestamp;
+pub mod volume;
+
+pub use client::{Caller, Client, ClientConfig, Service};
+pub use compute::{
+    Flavor, IdRef, Image, NetworkRef, NewServer, Personality, RebootType, Server, ServerAction,
+    ServerAddress, ServerAttachment, ServerStatus, Summary, VolumeAttachment,
+};
+pub use error::{FaultKind, SynnefoError};
+pub use identity::{Access, CatalogEndpoint, CatalogService, Tenant, Token, User};
+pub use network::{
+    FixedIp, FixedIpRequest, FloatingIp, Network, NewFloatingIp, NewNetwork, NewPort, NewSubnet,
+    Port, Subnet,
+};
+pub use volume::{NewVolume, Volume, VolumeServerAttachment, VolumeType};
+
+/// The result type of every client call.
+pub type Result<T, E = SynnefoError> = std::result::Result<T, E>;

@@ -1,0 +1,95 @@
+//! Synnefo fault answers: `{"<kind>": {"message", "code", "details"}}`.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+/// A Synnefo fault the simulator answers with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The JSON key (`itemNotFound`, ...).
+    pub kind: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+impl Fault {
+    /// A fault of any kind.
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Fault {
+        Fault {
+            status,
+            kind,
+            message: message.into(),
+        }
+    }
+    /// 400 `badRequest`.
+    pub fn bad_request(message: impl Into<String>) -> Fault {
+        Fault::new(StatusCode::BAD_REQUEST, "badRequest", message)
+    }
+    /// 401 `unauthorized`.
+    pub fn unauthorized(message: impl Into<String>) -> Fault {
+        Fault::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    /// 403 `forbidden`.
+    pub fn forbidden(message: impl Into<String>) -> Fault {
+        Fault::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    /// 404 `itemNotFound`.
+    pub fn not_found(message: impl Into<String>) -> Fault {
+        Fault::new(StatusCode::NOT_FOUND, "itemNotFound", message)
+    }
+    /// 409 `buildInProgress`.
+    pub fn build_in_progress(message: impl Into<String>) -> Fault {
+        Fault::new(StatusCode::CONFLICT, "buildInProgress", message)
+    }
+    /// 409 `conflict`.
+    pub fn conflict(message: impl Into<String>) -> Fault {
+        Fault::new(StatusCode::CONFLICT, "conflict", message)
+    }
+    /// 413 `overLimit`.
+    pub fn over_limit(message: impl Into<String>) -> Fault {
+        Fault::new(StatusCode::PAYLOAD_TOO_LARGE, "overLimit", message)
+    }
+    /// 503 `serviceUnavailable`.
+    pub fn unavailable(message: impl Into<String>) -> Fault {
+        Fault::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serviceUnavailable",
+            message,
+        )
+    }
+}
+
+impl IntoResponse for Fault {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            self.kind: { "message": self.message, "code": self.status.as_u16(), "details": "" }
+        });
+        let mut response = (self.status, body.to_string()).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+        response
+    }
+}
+
+/// The content type of every simulator JSON answer.
+pub const JSON: &str = "application/json; charset=UTF-8";
+
+/// A JSON answer with a status.
+pub fn json(status: StatusCode, value: serde_json::Value) -> Response {
+    let mut response = (status, value.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    response
+}
+
+/// Parses a JSON request body, or answers 400 as Synnefo does.
+pub fn parse_body(body: &[u8]) -> Result<serde_json::Value, Fault> {
+    if body.is_empty() {
+        return Err(Fault::bad_request("Request body is empty"));
+    }
+    serde_json::from_slice(body).map_err(|_| Fault::bad_request("Invalid JSON data"))
+}

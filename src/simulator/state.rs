@@ -1,0 +1,2209 @@
+//! The simulated cloud: users, flavors, images, networks, servers,
+//! volumes, and the rules Synnefo applies to them. Pure data and logic:
+//! no HTTP here, every operation answers JSON or a [`Fault`].
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+
+use super::SimulatorError;
+use super::fault::Fault;
+use super::seed::{FlavorSeed, ImageSeed, Quotas, UserSeed, VomsUserSeed};
+use crate::synnefo::timestamp::format_rfc3339;
+
+/// Largest personality file, decoded (Synnefo's limit).
+const MAX_PERSONALITY_BYTES: usize = 10_240;
+/// Most personality files per server.
+const MAX_PERSONALITY_FILES: usize = 5;
+
+/// A user of the simulated Astakos.
+#[derive(Clone, Debug)]
+pub struct UserRec {
+    /// UUID.
+    pub uuid: String,
+    /// Display name.
+    pub name: String,
+    /// Token.
+    pub token: String,
+    /// Projects, the system project (the UUID) first.
+    pub projects: Vec<String>,
+}
+
+impl UserRec {
+    fn member_of(&self, project: &str) -> bool {
+        self.projects.iter().any(|p| p == project)
+    }
+}
+
+/// A server status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// BUILD.
+    Build,
+    /// ACTIVE.
+    Active,
+    /// STOPPED.
+    Stopped,
+    /// REBOOT.
+    Reboot,
+    /// ERROR.
+    Error,
+    /// DELETED.
+    Deleted,
+}
+
+impl Status {
+    /// Synnefo's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Build => "BUILD",
+            Status::Active => "ACTIVE",
+            Status::Stopped => "STOPPED",
+            Status::Reboot => "REBOOT",
+            Status::Error => "ERROR",
+            Status::Deleted => "DELETED",
+        }
+    }
+
+    /// Parses Synnefo's spelling.
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "BUILD" => Status::Build,
+            "ACTIVE" => Status::Active,
+            "STOPPED" => Status::Stopped,
+            "REBOOT" => Status::Reboot,
+            "ERROR" => Status::Error,
+            "DELETED" => Status::Deleted,
+            _ => return None,
+        })
+    }
+}
+
+/// A transition in progress: shown as `SNF:task_state`, done at `until`.
+#[derive(Clone, Debug)]
+struct Pending {
+    until: Instant,
+    to: Status,
+    task: &'static str,
+}
+
+#[derive(Clone, Debug)]
+struct Server {
+    id: u64,
+    owner: String,
+    project: String,
+    name: String,
+    flavor: u64,
+    image: String,
+    status: Status,
+    pending: Option<Pending>,
+    metadata: BTreeMap<String, String>,
+    key_name: Option<String>,
+    created: SystemTime,
+    updated: SystemTime,
+    ports: Vec<u64>,
+    volumes: Vec<u64>,
+    personality_files: usize,
+}
+
+impl Server {
+    /// Completes a transition whose time has come.
+    fn settle(&mut self, now: Instant) {
+        if let Some(p) = &self.pending
+            && now >= p.until
+        {
+            self.status = p.to;
+            self.pending = None;
+            self.updated = SystemTime::now();
+        }
+    }
+
+    fn task(&self) -> &'static str {
+        self.pending.as_ref().map(|p| p.task).unwrap_or("")
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Flavor {
+    seed: FlavorSeed,
+    volume_type: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Network {
+    id: u64,
+    name: String,
+    /// `None` for public networks.
+    owner: Option<String>,
+    project: Option<String>,
+    kind: String,
+    floating_ip_pool: bool,
+    subnets: Vec<u64>,
+    created: SystemTime,
+}
+
+impl Network {
+    fn public(&self) -> bool {
+        self.owner.is_none()
+    }
+    fn visible_to(&self, user: &str) -> bool {
+        self.owner.as_deref().is_none_or(|o| o == user)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Subnet {
+    id: u64,
+    network: u64,
+    owner: Option<String>,
+    name: String,
+    cidr: String,
+    ip_version: u8,
+    gateway: Option<String>,
+    dhcp: bool,
+    /// IPv4 pool: first and last allocatable host, and used addresses.
+    pool: Option<(u32, u32)>,
+    used: HashSet<u32>,
+    cursor: u32,
+}
+
+impl Subnet {
+    fn allocate(&mut self) -> Option<Ipv4Addr> {
+        let (first, last) = self.pool?;
+        let span = last - first + 1;
+        for i in 0..span {
+            let candidate = first + (self.cursor + i) % span;
+            if !self.used.contains(&candidate) {
+                self.used.insert(candidate);
+                self.cursor = (candidate - first + 1) % span;
+                return Some(Ipv4Addr::from(candidate));
+            }
+        }
+        None
+    }
+
+    fn reserve(&mut self, ip: Ipv4Addr) -> bool {
+        let n = u32::from(ip);
+        match self.pool {
+            Some((first, last)) if n >= first && n <= last => self.used.insert(n),
+            _ => false,
+        }
+    }
+
+    fn release(&mut self, ip: &str) {
+        if let Ok(ip) = ip.parse::<Ipv4Addr>() {
+            self.used.remove(&u32::from(ip));
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Port {
+    id: u64,
+    owner: String,
+    network: u64,
+    device: u64,
+    mac: String,
+    /// (address, subnet id)
+    ips: Vec<(String, u64)>,
+    floating_ip: Option<u64>,
+    name: String,
+    created: SystemTime,
+}
+
+#[derive(Clone, Debug)]
+struct FloatingIp {
+    id: u64,
+    owner: String,
+    project: String,
+    network: u64,
+    subnet: u64,
+    address: String,
+    port: Option<u64>,
+    server: Option<u64>,
+    created: SystemTime,
+}
+
+#[derive(Clone, Debug)]
+struct Volume {
+    id: u64,
+    owner: String,
+    project: String,
+    name: String,
+    description: String,
+    size: u64,
+    volume_type: u64,
+    server: Option<u64>,
+    index: u32,
+    root: bool,
+    created: SystemTime,
+    metadata: BTreeMap<String, String>,
+}
+
+/// The whole simulated cloud.
+pub struct World {
+    base: String,
+    build_delay: Duration,
+    action_delay: Duration,
+    token_lifetime: Duration,
+    quotas: Quotas,
+    require_floating_ip: bool,
+    users: HashMap<String, UserRec>,
+    tokens: HashMap<String, String>,
+    voms: Vec<VomsUserSeed>,
+    flavors: BTreeMap<u64, Flavor>,
+    images: Vec<ImageSeed>,
+    volume_types: Vec<(u64, String)>,
+    networks: BTreeMap<u64, Network>,
+    subnets: BTreeMap<u64, Subnet>,
+    ports: BTreeMap<u64, Port>,
+    floating_ips: BTreeMap<u64, FloatingIp>,
+    servers: BTreeMap<u64, Server>,
+    volumes: BTreeMap<u64, Volume>,
+    next_server: u64,
+    next_net: u64,
+    next_port: u64,
+    next_volume: u64,
+    token_issued: SystemTime,
+}
+
+/// What the world is built from.
+pub struct WorldSeed {
+    /// The simulator's base URL, for links and the catalog.
+    pub base: String,
+    /// BUILD -> ACTIVE delay.
+    pub build_delay: Duration,
+    /// Start/shutdown/reboot delay.
+    pub action_delay: Duration,
+    /// Token validity.
+    pub token_lifetime: Duration,
+    /// Quotas.
+    pub quotas: Quotas,
+    /// Whether servers without networks need a free floating IP.
+    pub require_floating_ip: bool,
+    /// Users.
+    pub users: Vec<UserSeed>,
+    /// Flavors.
+    pub flavors: Vec<FlavorSeed>,
+    /// Images.
+    pub images: Vec<ImageSeed>,
+    /// Public networks.
+    pub networks: Vec<super::seed::NetworkSeed>,
+    /// VOMS mapping.
+    pub voms_users: Vec<VomsUserSeed>,
+}
+
+fn invalid(reason: String) -> SimulatorError {
+    SimulatorError::Seed { reason }
+}
+
+/// Parses `a.b.c.d/n`: network address and prefix length.
+fn parse_cidr4(cidr: &str) -> Option<(u32, u32)> {
+    let (addr, len) = cidr.split_once('/')?;
+    let addr: Ipv4Addr = addr.parse().ok()?;
+    let len: u32 = len.parse().ok()?;
+    if !(8..=30).contains(&len) {
+        return None;
+    }
+    let mask = u32::MAX << (32 - len);
+    Some((u32::from(addr) & mask, len))
+}
+
+fn parse_cidr6(cidr: &str) -> bool {
+    cidr.split_once('/').is_some_and(|(a, l)| {
+        a.parse::<std::net::Ipv6Addr>().is_ok()
+            && l.parse::<u8>().is_ok_and(|l| (48..=127).contains(&l))
+    })
+}
+
+fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// An id given as a JSON number or string.
+fn id_field(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn num_id(s: &str) -> Option<u64> {
+    s.trim().parse().ok()
+}
+
+impl World {
+    /// Builds the world from its seed; rejects inconsistent seeds.
+    pub fn new(seed: WorldSeed) -> Result<World, SimulatorError> {
+        let now = SystemTime::now();
+        let mut world = World {
+            base: seed.base,
+            build_delay: seed.build_delay,
+            action_delay: seed.action_delay,
+            token_lifetime: seed.token_lifetime,
+            quotas: seed.quotas,
+            require_floating_ip: seed.require_floating_ip,
+            users: HashMap::new(),
+            tokens: HashMap::new(),
+            voms: seed.voms_users,
+            flavors: BTreeMap::new(),
+            images: seed.images,
+            volume_types: Vec::new(),
+            networks: BTreeMap::new(),
+            subnets: BTreeMap::new(),
+            ports: BTreeMap::new(),
+            floating_ips: BTreeMap::new(),
+            servers: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            next_server: 101,
+            next_net: 1000,
+            next_port: 1,
+            next_volume: 1,
+            token_issued: now,
+        };
+        for u in seed.users {
+            if u.token.is_empty() || u.uuid.is_empty() {
+                return Err(invalid(format!(
+                    "user {:?} needs a uuid and a token",
+                    u.name
+                )));
+            }
+            if world
+                .tokens
+                .insert(u.token.clone(), u.uuid.clone())
+                .is_some()
+            {
+                return Err(invalid(format!("two users share the token of {}", u.name)));
+            }
+            let mut projects = vec![u.uuid.clone()];
+            projects.extend(u.projects.into_iter().filter(|p| *p != u.uuid));
+            let rec = UserRec {
+                uuid: u.uuid.clone(),
+                name: u.name,
+                token: u.token,
+                projects,
+            };
+            if world.users.insert(u.uuid.clone(), rec).is_some() {
+                return Err(invalid(format!("two users share the uuid {}", u.uuid)));
+            }
+        }
+        for v in &world.voms {
+            let Some(user) = world.users.get(&v.user) else {
+                return Err(invalid(format!(
+                    "voms user {} maps to unknown user {}",
+                    v.dn, v.user
+                )));
+            };
+            if !user.member_of(&v.project) {
+                return Err(invalid(format!(
+                    "voms user {}: {} is not a project of {}",
+                    v.dn, v.project, v.user
+                )));
+            }
+        }
+        for f in seed.flavors {
+            let template = f.disk_template.clone();
+            let volume_type = match world.volume_types.iter().find(|(_, n)| *n == template) {
+                Some((id, _)) => *id,
+                None => {
+                    let id = world.volume_types.len() as u64 + 1;
+                    world.volume_types.push((id, template));
+                    id
+                }
+            };
+            let id = f.id;
+            if world
+                .flavors
+                .insert(
+                    id,
+                    Flavor {
+                        seed: f,
+                        volume_type,
+                    },
+                )
+                .is_some()
+            {
+                return Err(invalid(format!("two flavors have the id {id}")));
+            }
+        }
+        for n in seed.networks {
+            let (net, len) = parse_cidr4(&n.cidr)
+                .ok_or_else(|| invalid(format!("network {}: bad CIDR {}", n.name, n.cidr)))?;
+            let subnet_id = world.next_net;
+            world.next_net += 1;
+            let gateway = match &n.gateway {
+                Some(g) => g
+                    .parse::<Ipv4Addr>()
+                    .map_err(|_| invalid(format!("network {}: bad gateway {g}", n.name)))?,
+                None => Ipv4Addr::from(net + 1),
+            };
+            let last = net + (1u32 << (32 - len)) - 2;
+            let mut subnet = Subnet {
+                id: subnet_id,
+                network: n.id,
+                owner: None,
+                name: format!("{} subnet", n.name),
+                cidr: format!("{}/{}", Ipv4Addr::from(net), len),
+                ip_version: 4,
+                gateway: Some(gateway.to_string()),
+                dhcp: true,
+                pool: Some((net + 1, last)),
+                used: HashSet::new(),
+                cursor: 0,
+            };
+            subnet.reserve(gateway);
+            world.subnets.insert(subnet_id, subnet);
+            let network = Network {
+                id: n.id,
+                name: n.name,
+                owner: None,
+                project: None,
+                kind: "IP_LESS_ROUTED".into(),
+                floating_ip_pool: n.floating_ip_pool,
+                subnets: vec![subnet_id],
+                created: now,
+            };
+            if world.networks.insert(n.id, network).is_some() {
+                return Err(invalid(format!("two networks have the id {}", n.id)));
+            }
+            world.next_net = world.next_net.max(n.id + 1);
+        }
+        Ok(world)
+    }
+
+    /// Finds the user of a token.
+    pub fn user_by_token(&self, token: &str) -> Option<&UserRec> {
+        self.tokens.get(token).and_then(|uuid| self.users.get(uuid))
+    }
+
+    /// Finds a user by UUID.
+    pub fn user(&self, uuid: &str) -> Option<&UserRec> {
+        self.users.get(uuid)
+    }
+
+    /// Finds a user by display name.
+    pub fn user_by_name(&self, name: &str) -> Option<&UserRec> {
+        self.users.values().find(|u| u.name == name)
+    }
+
+    /// The VOMS mappings.
+    pub fn voms_users(&self) -> &[VomsUserSeed] {
+        &self.voms
+    }
+
+    /// The simulator's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    // ---------------------------------------------------------------- identity
+
+    /// The service catalog with absolute endpoint URLs.
+    pub fn catalog(&self) -> Value {
+        let b = &self.base;
+        let entry = |t: &str, name: &str, version: &str, url: String| json!({"endpoints_links": [], "endpoints": [{"SNF:uiURL": format!("{b}/ui"), "versionId": version, "publicURL": url}], "type": t, "name": name});
+        json!([
+            entry(
+                "identity",
+                "astakos_identity",
+                "v2.0",
+                format!("{b}/identity/v2.0")
+            ),
+            entry(
+                "account",
+                "astakos_account",
+                "v1.0",
+                format!("{b}/account/v1.0")
+            ),
+            entry(
+                "compute",
+                "cyclades_compute",
+                "v2.0",
+                format!("{b}/compute/v2.0")
+            ),
+            entry(
+                "network",
+                "cyclades_network",
+                "v2.0",
+                format!("{b}/network/v2.0")
+            ),
+            entry(
+                "volume",
+                "cyclades_volume",
+                "v2.0",
+                format!("{b}/volume/v2.0")
+            ),
+            entry(
+                "image",
+                "cyclades_plankton",
+                "v1.0",
+                format!("{b}/image/v1.0")
+            ),
+        ])
+    }
+
+    /// The `access` answer of `POST /tokens` for a user.
+    pub fn access(&self, user: &UserRec, tenant: Option<(&str, &str)>) -> Value {
+        let expires = format_rfc3339(self.token_issued + self.token_lifetime);
+        let (tenant_id, tenant_name) = tenant.unwrap_or((&user.uuid, &user.name));
+        json!({"access": {
+            "token": {"id": user.token, "expires": expires, "tenant": {"id": tenant_id, "name": tenant_name}},
+            "user": {"id": user.uuid, "name": user.name, "roles": [{"id": 1, "name": "default"}], "roles_links": [], "projects": user.projects},
+            "serviceCatalog": self.catalog(),
+        }})
+    }
+
+    // ----------------------------------------------------------------- helpers
+
+    fn link(&self, path: String) -> Value {
+        let href = format!("{}{}", self.base, path);
+        json!([{"href": href, "rel": "self"}, {"href": href, "rel": "bookmark"}])
+    }
+
+    fn project_for(&self, user: &UserRec, requested: Option<&Value>) -> Result<String, Fault> {
+        match requested {
+            None | Some(Value::Null) => Ok(user.uuid.clone()),
+            Some(Value::String(p)) if user.member_of(p) => Ok(p.clone()),
+            Some(Value::String(p)) => Err(Fault::forbidden(format!(
+                "User is not a member of project {p}"
+            ))),
+            Some(_) => Err(Fault::bad_request("Malformed project")),
+        }
+    }
+
+    fn server_mut(&mut self, user: &str, id: &str, now: Instant) -> Result<&mut Server, Fault> {
+        let server = num_id(id)
+            .and_then(|n| self.servers.get_mut(&n))
+            .filter(|s| s.owner == user)
+            .ok_or_else(|| Fault::not_found(format!("Server {id} not found")))?;
+        server.settle(now);
+        Ok(server)
+    }
+
+    fn count_servers(&self, user: &str) -> usize {
+        self.servers
+            .values()
+            .filter(|s| s.owner == user && s.status != Status::Deleted)
+            .count()
+    }
+
+    fn mac(port: u64) -> String {
+        format!(
+            "aa:00:00:{:02x}:{:02x}:{:02x}",
+            (port >> 16) & 0xff,
+            (port >> 8) & 0xff,
+            port & 0xff
+        )
+    }
+
+    // ----------------------------------------------------------------- flavors
+
+    fn flavor_json(&self, f: &Flavor, detail: bool) -> Value {
+        let s = &f.seed;
+        let mut v = json!({"id": s.id, "name": s.name, "links": self.link(format!("/compute/v2.0/flavors/{}", s.id))});
+        if detail {
+            let o = v.as_object_mut().map(|o| {
+                o.insert("ram".into(), json!(s.ram));
+                o.insert("vcpus".into(), json!(s.vcpus));
+                o.insert("disk".into(), json!(s.disk));
+                o.insert("SNF:disk_template".into(), json!(s.disk_template));
+                o.insert("SNF:volume_type".into(), json!(f.volume_type));
+                o.insert("SNF:allow_create".into(), json!(s.allow_create));
+                o.insert("os-flavor-access:is_public".into(), json!(true));
+                o.insert("SNF:flavor-access".into(), json!([]));
+            });
+            debug_assert!(o.is_some());
+        }
+        v
+    }
+
+    /// `GET /flavors[/detail]`.
+    pub fn list_flavors(&self, detail: bool) -> Value {
+        json!({"flavors": self.flavors.values().map(|f| self.flavor_json(f, detail)).collect::<Vec<_>>()})
+    }
+
+    /// `GET /flavors/{id}`.
+    pub fn get_flavor(&self, id: &str) -> Result<Value, Fault> {
+        let f = num_id(id)
+            .and_then(|n| self.flavors.get(&n))
+            .ok_or_else(|| Fault::not_found(format!("Flavor {id} not found")))?;
+        Ok(json!({"flavor": self.flavor_json(f, true)}))
+    }
+
+    // ------------------------------------------------------------------ images
+
+    fn image_json(&self, i: &ImageSeed, detail: bool) -> Value {
+        let mut v = json!({"id": i.id, "name": i.name, "links": self.link(format!("/compute/v2.0/images/{}", i.id))});
+        if detail && let Some(o) = v.as_object_mut() {
+            let created = format_rfc3339(self.token_issued);
+            o.insert("status".into(), json!("ACTIVE"));
+            o.insert("progress".into(), json!(100));
+            o.insert("created".into(), json!(created));
+            o.insert("updated".into(), json!(created));
+            o.insert("user_id".into(), json!("snf-images"));
+            o.insert("tenant_id".into(), json!("snf-images"));
+            o.insert("public".into(), json!(true));
+            o.insert("is_snapshot".into(), json!(false));
+            o.insert(
+                "metadata".into(),
+                json!({"os": i.os, "users": i.users, "osfamily": i.osfamily, "ROOT_PARTITION": "1", "description": i.name}),
+            );
+        }
+        v
+    }
+
+    /// `GET /images[/detail]`.
+    pub fn list_images(&self, detail: bool) -> Value {
+        json!({"images": self.images.iter().map(|i| self.image_json(i, detail)).collect::<Vec<_>>()})
+    }
+
+    /// `GET /images/{id}`.
+    pub fn get_image(&self, id: &str) -> Result<Value, Fault> {
+        let i = self
+            .images
+            .iter()
+            .find(|i| i.id == id)
+            .ok_or_else(|| Fault::not_found(format!("Image {id} not found")))?;
+        Ok(json!({"image": self.image_json(i, true)}))
+    }
+
+    /// Plankton `GET /image/v1.0/images[/detail]`: a bare JSON list.
+    pub fn plankton_images(&self, detail: bool) -> Value {
+        Value::Array(
+            self.images
+                .iter()
+                .map(|i| {
+                    let mut v = json!({"id": i.id, "name": i.name, "container_format": "bare", "disk_format": "diskdump", "size": i.size, "status": "available"});
+                    if detail && let Some(o) = v.as_object_mut() {
+                        let t = format_rfc3339(self.token_issued);
+                        o.insert("is_public".into(), json!(true));
+                        o.insert("owner".into(), json!("snf-images"));
+                        o.insert("created_at".into(), json!(t));
+                        o.insert("updated_at".into(), json!(t));
+                        o.insert("deleted_at".into(), json!(""));
+                        o.insert("checksum".into(), json!(""));
+                        o.insert("location".into(), json!(format!("pithos://snf-images/images/{}", i.name)));
+                        o.insert("properties".into(), json!({"os": i.os, "users": i.users, "osfamily": i.osfamily, "ROOT_PARTITION": "1"}));
+                    }
+                    v
+                })
+                .collect(),
+        )
+    }
+
+    // ----------------------------------------------------------------- servers
+
+    fn server_json(&self, s: &Server, detail: bool) -> Value {
+        let links = self.link(format!("/compute/v2.0/servers/{}", s.id));
+        if !detail {
+            return json!({"id": s.id, "name": s.name, "links": links});
+        }
+        let mut addresses = serde_json::Map::new();
+        let mut attachments = Vec::new();
+        for port in s.ports.iter().filter_map(|p| self.ports.get(p)) {
+            let kind = if port.floating_ip.is_some() {
+                "floating"
+            } else {
+                "fixed"
+            };
+            let entry = addresses
+                .entry(port.network.to_string())
+                .or_insert_with(|| json!([]));
+            let (mut v4, mut v6) = (String::new(), String::new());
+            for (ip, _) in &port.ips {
+                let version = if ip.contains(':') { 6 } else { 4 };
+                if version == 4 {
+                    v4 = ip.clone()
+                } else {
+                    v6 = ip.clone()
+                }
+                if let Some(list) = entry.as_array_mut() {
+                    list.push(json!({"version": version, "addr": ip, "OS-EXT-IPS:type": kind, "OS-EXT-IPS-MAC:mac_addr": port.mac}));
+                }
+            }
+            attachments.push(json!({
+                "id": port.id.to_string(), "network_id": port.network.to_string(), "mac_address": port.mac,
+                "firewallProfile": "DISABLED", "ipv4": v4, "ipv6": v6, "OS-EXT-IPS:type": kind,
+            }));
+        }
+        let progress = match s.status {
+            Status::Build => 0,
+            _ => 100,
+        };
+        json!({
+            "id": s.id, "name": s.name, "status": s.status.as_str(), "progress": progress,
+            "user_id": s.owner, "tenant_id": s.project,
+            "created": format_rfc3339(s.created), "updated": format_rfc3339(s.updated),
+            "flavor": {"id": s.flavor, "links": self.link(format!("/compute/v2.0/flavors/{}", s.flavor))},
+            "image": {"id": s.image, "links": self.link(format!("/compute/v2.0/images/{}", s.image))},
+            "metadata": s.metadata, "addresses": addresses, "attachments": attachments,
+            "volumes": s.volumes, "links": links, "hostId": "", "accessIPv4": "", "accessIPv6": "",
+            "config_drive": "", "key_name": s.key_name, "SNF:key_names": s.key_name.iter().collect::<Vec<_>>(),
+            "SNF:fqdn": format!("snf-{}.vm.example.org", s.id), "SNF:task_state": s.task(),
+            "SNF:port_forwarding": {}, "suspended": false, "security_groups": [{"name": "default"}],
+            "diagnostics": [], "deleted": s.status == Status::Deleted,
+        })
+    }
+
+    /// `GET /servers[/detail]`: the user's servers that are not deleted.
+    pub fn list_servers(&mut self, user: &str, detail: bool, now: Instant) -> Value {
+        let mut list = Vec::new();
+        for s in self.servers.values_mut().filter(|s| s.owner == user) {
+            s.settle(now);
+        }
+        for s in self
+            .servers
+            .values()
+            .filter(|s| s.owner == user && s.status != Status::Deleted)
+        {
+            list.push(self.server_json(s, detail));
+        }
+        json!({ "servers": list })
+    }
+
+    /// `GET /servers/{id}` (deleted servers still show, as DELETED).
+    pub fn get_server(&mut self, user: &str, id: &str, now: Instant) -> Result<Value, Fault> {
+        let s = self.server_mut(user, id, now)?.clone();
+        Ok(json!({"server": self.server_json(&s, true)}))
+    }
+
+    /// `POST /servers`.
+    pub fn create_server(
+        &mut self,
+        user: &UserRec,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let spec = body
+            .get("server")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no server"))?;
+        let name = str_field(spec, "name")
+            .ok_or_else(|| Fault::bad_request("Malformed request: name missing"))?;
+        let flavor_ref = id_field(spec, "flavorRef")
+            .ok_or_else(|| Fault::bad_request("Malformed request: flavorRef missing"))?;
+        let image_ref = id_field(spec, "imageRef")
+            .ok_or_else(|| Fault::bad_request("Malformed request: imageRef missing"))?;
+        let flavor = num_id(&flavor_ref)
+            .and_then(|n| self.flavors.get(&n))
+            .ok_or_else(|| Fault::not_found(format!("Flavor {flavor_ref} not found")))?
+            .clone();
+        if !flavor.seed.allow_create {
+            return Err(Fault::forbidden(format!(
+                "Flavor {} is not allowed to be created",
+                flavor.seed.name
+            )));
+        }
+        if !self.images.iter().any(|i| i.id == image_ref) {
+            return Err(Fault::not_found(format!("Image {image_ref} not found")));
+        }
+        let project = self.project_for(user, spec.get("project"))?;
+        let metadata = match spec.get("metadata") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| {
+                    v.as_str()
+                        .map(|s| (k.clone(), s.to_owned()))
+                        .ok_or_else(|| Fault::bad_request("Malformed metadata"))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(Fault::bad_request("Malformed metadata")),
+        };
+        let personality_files = check_personality(spec.get("personality"))?;
+        let key_name = match spec.get("key_name") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(k)) => Some(k.clone()),
+            Some(_) => return Err(Fault::bad_request("Malformed key_name")),
+        };
+        if self.count_servers(&user.uuid) >= self.quotas.servers {
+            return Err(Fault::over_limit(
+                "Resource Limit Exceeded for your account. Limit for resource 'Virtual Machine' reached",
+            ));
+        }
+        if self
+            .volumes
+            .values()
+            .filter(|v| v.owner == user.uuid)
+            .count()
+            >= self.quotas.volumes
+        {
+            return Err(Fault::over_limit(
+                "Resource Limit Exceeded for your account. Limit for resource 'Volume' reached",
+            ));
+        }
+        // Plan the network connections before changing anything.
+        let plan = self.plan_networks(user, spec.get("networks"))?;
+
+        let id = self.next_server;
+        self.next_server += 1;
+        let created = SystemTime::now();
+        let mut server = Server {
+            id,
+            owner: user.uuid.clone(),
+            project,
+            name: name.to_owned(),
+            flavor: flavor.seed.id,
+            image: image_ref,
+            status: Status::Build,
+            pending: Some(Pending {
+                until: now + self.build_delay,
+                to: Status::Active,
+                task: "BUILDING",
+            }),
+            metadata,
+            key_name,
+            created,
+            updated: created,
+            ports: Vec::new(),
+            volumes: Vec::new(),
+            personality_files,
+        };
+        for step in plan {
+            let port = self.connect(&user.uuid, id, step)?;
+            server.ports.push(port);
+        }
+        let vol = self.next_volume;
+        self.next_volume += 1;
+        self.volumes.insert(
+            vol,
+            Volume {
+                id: vol,
+                owner: user.uuid.clone(),
+                project: server.project.clone(),
+                name: String::new(),
+                description: String::new(),
+                size: flavor.seed.disk,
+                volume_type: flavor.volume_type,
+                server: Some(id),
+                index: 0,
+                root: true,
+                created,
+                metadata: BTreeMap::new(),
+            },
+        );
+        server.volumes.push(vol);
+        let mut answer = self.server_json(&server, true);
+        if let Some(o) = answer.as_object_mut() {
+            o.insert(
+                "adminPass".into(),
+                json!(format!("sim{:08x}", id.wrapping_mul(2_654_435_761) as u32)),
+            );
+        }
+        self.servers.insert(id, server);
+        Ok(json!({ "server": answer }))
+    }
+
+    fn plan_networks(
+        &self,
+        user: &UserRec,
+        networks: Option<&Value>,
+    ) -> Result<Vec<Connect>, Fault> {
+        let Some(networks) = networks.filter(|v| !v.is_null()) else {
+            // Synnefo's default policy: a public IPv4 address.
+            let public = self
+                .networks
+                .values()
+                .find(|n| n.public() && n.floating_ip_pool)
+                .ok_or_else(|| Fault::conflict("No public network available"))?;
+            if self.require_floating_ip {
+                let fip = self
+                    .floating_ips
+                    .values()
+                    .find(|f| f.owner == user.uuid && f.port.is_none())
+                    .ok_or_else(|| {
+                        Fault::conflict("No available floating IP. Please create a floating IP.")
+                    })?;
+                return Ok(vec![Connect::Floating(fip.id)]);
+            }
+            return Ok(vec![Connect::Network(public.id)]);
+        };
+        let list = networks
+            .as_array()
+            .ok_or_else(|| Fault::bad_request("Malformed networks"))?;
+        let mut plan = Vec::new();
+        for entry in list {
+            if let Some(port) = id_field(entry, "port") {
+                return Err(Fault::bad_request(format!(
+                    "Port {port} cannot be used: connect servers by network"
+                )));
+            }
+            let net_id = id_field(entry, "uuid")
+                .ok_or_else(|| Fault::bad_request("Malformed network: uuid missing"))?;
+            let net = num_id(&net_id)
+                .and_then(|n| self.networks.get(&n))
+                .filter(|n| n.visible_to(&user.uuid))
+                .ok_or_else(|| Fault::not_found(format!("Network {net_id} not found")))?;
+            match str_field(entry, "fixed_ip") {
+                Some(ip) if net.public() => {
+                    let fip = self
+                        .floating_ips
+                        .values()
+                        .find(|f| f.owner == user.uuid && f.address == ip && f.network == net.id)
+                        .ok_or_else(|| Fault::bad_request(format!("Floating IP {ip} not found")))?;
+                    if fip.port.is_some() {
+                        return Err(Fault::conflict(format!(
+                            "Floating IP {ip} is already in use"
+                        )));
+                    }
+                    plan.push(Connect::Floating(fip.id));
+                }
+                Some(_) => {
+                    return Err(Fault::bad_request(
+                        "fixed_ip is only allowed with a floating IP of a public network",
+                    ));
+                }
+                None if net.public() && self.require_floating_ip => {
+                    return Err(Fault::bad_request(
+                        "A floating IP is required to connect to a public network",
+                    ));
+                }
+                None => plan.push(Connect::Network(net.id)),
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Creates a port for a server and returns its id.
+    fn connect(&mut self, user: &str, server: u64, how: Connect) -> Result<u64, Fault> {
+        let id = self.next_port;
+        self.next_port += 1;
+        let (network, ips, floating_ip) = match how {
+            Connect::Floating(fid) => {
+                let fip = self
+                    .floating_ips
+                    .get_mut(&fid)
+                    .ok_or_else(|| Fault::not_found("Floating IP not found"))?;
+                fip.port = Some(id);
+                fip.server = Some(server);
+                (
+                    fip.network,
+                    vec![(fip.address.clone(), fip.subnet)],
+                    Some(fid),
+                )
+            }
+            Connect::Network(nid) => {
+                let net = self
+                    .networks
+                    .get(&nid)
+                    .ok_or_else(|| Fault::not_found(format!("Network {nid} not found")))?;
+                let mut ips = Vec::new();
+                for sid in net.subnets.clone() {
+                    if let Some(subnet) = self.subnets.get_mut(&sid)
+                        && let Some(ip) = subnet.allocate()
+                    {
+                        ips.push((ip.to_string(), sid));
+                    }
+                }
+                (nid, ips, None)
+            }
+        };
+        let port = Port {
+            id,
+            owner: user.to_owned(),
+            network,
+            device: server,
+            mac: Self::mac(id),
+            ips,
+            floating_ip,
+            name: String::new(),
+            created: SystemTime::now(),
+        };
+        self.ports.insert(id, port);
+        Ok(id)
+    }
+
+    /// Removes a port, releasing its addresses and floating IP.
+    fn disconnect(&mut self, port_id: u64) {
+        let Some(port) = self.ports.remove(&port_id) else {
+            return;
+        };
+        match port.floating_ip.and_then(|f| self.floating_ips.get_mut(&f)) {
+            Some(fip) => {
+                fip.port = None;
+                fip.server = None;
+            }
+            None => {
+                for (ip, sid) in &port.ips {
+                    if let Some(s) = self.subnets.get_mut(sid) {
+                        s.release(ip);
+                    }
+                }
+            }
+        }
+        if let Some(server) = self.servers.get_mut(&port.device) {
+            server.ports.retain(|p| *p != port_id);
+        }
+    }
+
+    /// `DELETE /servers/{id}`.
+    pub fn delete_server(&mut self, user: &str, id: &str, now: Instant) -> Result<(), Fault> {
+        let server = self.server_mut(user, id, now)?;
+        if server.status == Status::Deleted {
+            return Err(Fault::bad_request(format!(
+                "Server '{id}' has been deleted."
+            )));
+        }
+        server.status = Status::Deleted;
+        server.pending = None;
+        server.updated = SystemTime::now();
+        let ports = std::mem::take(&mut server.ports);
+        let volumes = std::mem::take(&mut server.volumes);
+        for p in ports {
+            self.disconnect(p);
+        }
+        for v in volumes {
+            let root = self.volumes.get(&v).is_some_and(|v| v.root);
+            if root {
+                self.volumes.remove(&v);
+            } else if let Some(vol) = self.volumes.get_mut(&v) {
+                vol.server = None;
+                vol.index = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// `PUT /servers/{id}` (rename).
+    pub fn update_server(
+        &mut self,
+        user: &str,
+        id: &str,
+        body: &Value,
+        now: Instant,
+    ) -> Result<(), Fault> {
+        let name = body
+            .get("server")
+            .and_then(|s| str_field(s, "name"))
+            .ok_or_else(|| Fault::bad_request("Malformed request: server name missing"))?
+            .to_owned();
+        let server = self.server_mut(user, id, now)?;
+        if server.status == Status::Deleted {
+            return Err(Fault::bad_request(format!(
+                "Server '{id}' has been deleted."
+            )));
+        }
+        server.name = name;
+        server.updated = SystemTime::now();
+        Ok(())
+    }
+
+    /// `POST /servers/{id}/action`.
+    pub fn server_action(
+        &mut self,
+        user: &str,
+        id: &str,
+        body: &Value,
+        now: Instant,
+    ) -> Result<(), Fault> {
+        let (action, args) = body
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.iter().next())
+            .ok_or_else(|| Fault::bad_request("Malformed request: one action expected"))?;
+        let action = action.clone();
+        let resize_to = if action == "resize" {
+            let f = id_field(args, "flavorRef")
+                .ok_or_else(|| Fault::bad_request("Malformed request: flavorRef missing"))?;
+            let flavor = num_id(&f)
+                .and_then(|n| self.flavors.get(&n))
+                .ok_or_else(|| Fault::not_found(format!("Flavor {f} not found")))?;
+            Some(flavor.seed.id)
+        } else {
+            None
+        };
+        let reboot_type = args.get("type").and_then(Value::as_str).unwrap_or("SOFT");
+        let delay = self.action_delay;
+        let server = self.server_mut(user, id, now)?;
+        let verb = match action.as_str() {
+            "start" => "START",
+            "shutdown" => "STOP",
+            "reboot" => "REBOOT",
+            "resize" => "RESIZE",
+            _ => return Err(Fault::bad_request(format!("Unknown action '{action}'"))),
+        };
+        if action == "reboot" && !matches!(reboot_type, "SOFT" | "HARD") {
+            return Err(Fault::bad_request(format!(
+                "Invalid reboot type '{reboot_type}'"
+            )));
+        }
+        // Synnefo's validate_server_action, in its order.
+        if server.status == Status::Deleted {
+            return Err(Fault::bad_request(format!(
+                "Server '{id}' has been deleted."
+            )));
+        }
+        if let Some(p) = &server.pending {
+            if p.task == "BUILDING" {
+                return Err(Fault::build_in_progress(format!(
+                    "Server '{id}' is being build."
+                )));
+            }
+            return Err(Fault::bad_request(format!(
+                "Cannot perform '{verb}' action while there is a pending '{}'.",
+                p.task
+            )));
+        }
+        let state = match server.status {
+            Status::Active | Status::Reboot => "STARTED",
+            Status::Stopped => "STOPPED",
+            Status::Error => "ERROR",
+            Status::Build => "BUILD",
+            Status::Deleted => "DESTROYED",
+        };
+        if state == "ERROR" {
+            return Err(Fault::bad_request(format!(
+                "Cannot perform '{verb}' action while server is in 'ERROR' state."
+            )));
+        }
+        if state == "BUILD" {
+            return Err(Fault::build_in_progress(format!(
+                "Server '{id}' is being build."
+            )));
+        }
+        let wrong = match verb {
+            "START" | "RESIZE" => state != "STOPPED",
+            "STOP" => state != "STARTED",
+            _ => false,
+        };
+        if wrong {
+            return Err(Fault::bad_request(format!(
+                "Cannot perform '{verb}' action while server is in '{state}' state."
+            )));
+        }
+        let until = now + delay;
+        server.updated = SystemTime::now();
+        match verb {
+            "START" => {
+                server.pending = Some(Pending {
+                    until,
+                    to: Status::Active,
+                    task: "STARTING",
+                })
+            }
+            "STOP" => {
+                server.pending = Some(Pending {
+                    until,
+                    to: Status::Stopped,
+                    task: "STOPPING",
+                })
+            }
+            "REBOOT" => {
+                server.status = Status::Reboot;
+                server.pending = Some(Pending {
+                    until,
+                    to: Status::Active,
+                    task: "REBOOTING",
+                });
+            }
+            _ => {
+                if let Some(f) = resize_to {
+                    server.flavor = f;
+                }
+                server.pending = Some(Pending {
+                    until,
+                    to: Status::Stopped,
+                    task: "RESIZING",
+                });
+            }
+        }
+        server.settle(now);
+        Ok(())
+    }
+
+    /// `GET /servers/{id}/metadata`.
+    pub fn get_metadata(&mut self, user: &str, id: &str, now: Instant) -> Result<Value, Fault> {
+        Ok(json!({"metadata": self.server_mut(user, id, now)?.metadata}))
+    }
+
+    /// `POST /servers/{id}/metadata`: merges.
+    pub fn update_metadata(
+        &mut self,
+        user: &str,
+        id: &str,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let items = parse_metadata(body)?;
+        let server = self.server_mut(user, id, now)?;
+        server.metadata.extend(items);
+        Ok(json!({"metadata": server.metadata}))
+    }
+
+    /// `GET /servers/{id}/metadata/{key}`.
+    pub fn get_metadata_item(
+        &mut self,
+        user: &str,
+        id: &str,
+        key: &str,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let server = self.server_mut(user, id, now)?;
+        let value = server
+            .metadata
+            .get(key)
+            .ok_or_else(|| Fault::not_found("Metadata key not found"))?;
+        Ok(json!({"meta": {key: value}}))
+    }
+
+    /// `PUT /servers/{id}/metadata/{key}`.
+    pub fn set_metadata_item(
+        &mut self,
+        user: &str,
+        id: &str,
+        key: &str,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let items = body
+            .get("meta")
+            .or_else(|| body.get("metadata"))
+            .map(|m| parse_metadata(&json!({"metadata": m})))
+            .ok_or_else(|| Fault::bad_request("Malformed request"))??;
+        let value = items
+            .get(key)
+            .cloned()
+            .ok_or_else(|| Fault::bad_request("Malformed request: key mismatch"))?;
+        let server = self.server_mut(user, id, now)?;
+        server.metadata.insert(key.to_owned(), value.clone());
+        Ok(json!({"meta": {key: value}}))
+    }
+
+    /// `DELETE /servers/{id}/metadata/{key}`.
+    pub fn delete_metadata_item(
+        &mut self,
+        user: &str,
+        id: &str,
+        key: &str,
+        now: Instant,
+    ) -> Result<(), Fault> {
+        let server = self.server_mut(user, id, now)?;
+        server
+            .metadata
+            .remove(key)
+            .map(drop)
+            .ok_or_else(|| Fault::not_found("Metadata key not found"))
+    }
+
+    fn attachment_json(v: &Volume) -> Value {
+        json!({"id": v.id.to_string(), "volumeId": v.id.to_string(), "serverId": v.server.unwrap_or_default().to_string(), "device": ""})
+    }
+
+    /// `GET /servers/{id}/os-volume_attachments`.
+    pub fn list_attachments(&mut self, user: &str, id: &str, now: Instant) -> Result<Value, Fault> {
+        let vols = self.server_mut(user, id, now)?.volumes.clone();
+        let list: Vec<Value> = vols
+            .iter()
+            .filter_map(|v| self.volumes.get(v))
+            .map(Self::attachment_json)
+            .collect();
+        Ok(json!({"volumeAttachments": list}))
+    }
+
+    /// `GET /servers/{id}/os-volume_attachments/{att}`.
+    pub fn get_attachment(
+        &mut self,
+        user: &str,
+        id: &str,
+        att: &str,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let vols = self.server_mut(user, id, now)?.volumes.clone();
+        let v = num_id(att)
+            .filter(|a| vols.contains(a))
+            .and_then(|a| self.volumes.get(&a))
+            .ok_or_else(|| Fault::not_found(format!("Volume attachment {att} not found")))?;
+        Ok(json!({"volumeAttachment": Self::attachment_json(v)}))
+    }
+
+    /// `POST /servers/{id}/os-volume_attachments`.
+    pub fn attach(
+        &mut self,
+        user: &str,
+        id: &str,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let vid = body
+            .get("volumeAttachment")
+            .and_then(|a| id_field(a, "volumeId"))
+            .ok_or_else(|| Fault::bad_request("Malformed request: volumeId missing"))?;
+        let server = self.server_mut(user, id, now)?;
+        match server.status {
+            Status::Deleted => {
+                return Err(Fault::bad_request(format!(
+                    "Server '{id}' has been deleted."
+                )));
+            }
+            Status::Build => {
+                return Err(Fault::build_in_progress(format!(
+                    "Server '{id}' is being build."
+                )));
+            }
+            Status::Error => {
+                return Err(Fault::bad_request(
+                    "Cannot attach a volume to a server in 'ERROR' state.",
+                ));
+            }
+            _ => {}
+        }
+        let sid = server.id;
+        let index = server.volumes.len() as u32;
+        let volume = num_id(&vid)
+            .and_then(|n| self.volumes.get_mut(&n))
+            .filter(|v| v.owner == user)
+            .ok_or_else(|| Fault::not_found(format!("Volume {vid} not found")))?;
+        if volume.server.is_some() {
+            return Err(Fault::bad_request(
+                "Cannot attach volume while volume is in 'IN_USE' status.",
+            ));
+        }
+        volume.server = Some(sid);
+        volume.index = index;
+        let answer = Self::attachment_json(volume);
+        let vol_id = volume.id;
+        if let Some(server) = self.servers.get_mut(&sid) {
+            server.volumes.push(vol_id);
+        }
+        Ok(json!({"volumeAttachment": answer}))
+    }
+
+    /// `DELETE /servers/{id}/os-volume_attachments/{att}`.
+    pub fn detach(&mut self, user: &str, id: &str, att: &str, now: Instant) -> Result<(), Fault> {
+        let server = self.server_mut(user, id, now)?;
+        if server.status == Status::Build {
+            return Err(Fault::build_in_progress(format!(
+                "Server '{id}' is being build."
+            )));
+        }
+        let vid = num_id(att)
+            .filter(|a| server.volumes.contains(a))
+            .ok_or_else(|| Fault::not_found(format!("Volume attachment {att} not found")))?;
+        if self.volumes.get(&vid).is_some_and(|v| v.root) {
+            return Err(Fault::bad_request(
+                "Cannot detach the root volume of a server",
+            ));
+        }
+        if let Some(server) = self.servers.get_mut(&num_id(id).unwrap_or_default()) {
+            server.volumes.retain(|v| *v != vid);
+        }
+        if let Some(v) = self.volumes.get_mut(&vid) {
+            v.server = None;
+            v.index = 0;
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- networks
+
+    fn network_json(&self, n: &Network) -> Value {
+        json!({
+            "id": n.id.to_string(), "name": n.name, "status": "ACTIVE", "router:external": n.public(),
+            "public": n.public(), "SNF:floating_ip_pool": n.floating_ip_pool, "user_id": n.owner,
+            "tenant_id": n.project, "type": n.kind, "subnets": n.subnets.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "admin_state_up": true, "shared": n.public(), "deleted": false,
+            "created": format_rfc3339(n.created), "updated": format_rfc3339(n.created),
+            "links": self.link(format!("/network/v2.0/networks/{}", n.id)),
+        })
+    }
+
+    fn network_ref(&self, user: &str, id: &str) -> Result<&Network, Fault> {
+        num_id(id)
+            .and_then(|n| self.networks.get(&n))
+            .filter(|n| n.visible_to(user))
+            .ok_or_else(|| Fault::not_found(format!("Network {id} not found")))
+    }
+
+    /// `GET /networks`.
+    pub fn list_networks(&self, user: &str) -> Value {
+        let list: Vec<Value> = self
+            .networks
+            .values()
+            .filter(|n| n.visible_to(user))
+            .map(|n| self.network_json(n))
+            .collect();
+        json!({"networks": list})
+    }
+
+    /// `GET /networks/{id}`.
+    pub fn get_network(&self, user: &str, id: &str) -> Result<Value, Fault> {
+        Ok(json!({"network": self.network_json(self.network_ref(user, id)?)}))
+    }
+
+    /// `POST /networks`.
+    pub fn create_network(&mut self, user: &UserRec, body: &Value) -> Result<Value, Fault> {
+        let spec = body
+            .get("network")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no network"))?;
+        let kind = str_field(spec, "type").ok_or_else(|| Fault::bad_request("No network type"))?;
+        if !matches!(
+            kind,
+            "MAC_FILTERED" | "IP_LESS_ROUTED" | "PHYSICAL_VLAN" | "CUSTOM"
+        ) {
+            return Err(Fault::bad_request(format!("Invalid network type '{kind}'")));
+        }
+        let name = str_field(spec, "name").unwrap_or("").to_owned();
+        let project = self.project_for(user, spec.get("project"))?;
+        let owned = self
+            .networks
+            .values()
+            .filter(|n| n.owner.as_deref() == Some(&user.uuid))
+            .count();
+        if owned >= self.quotas.networks {
+            return Err(Fault::over_limit(
+                "Resource Limit Exceeded for your account. Limit for resource 'Private Network' reached",
+            ));
+        }
+        let id = self.next_net;
+        self.next_net += 1;
+        let network = Network {
+            id,
+            name,
+            owner: Some(user.uuid.clone()),
+            project: Some(project),
+            kind: kind.to_owned(),
+            floating_ip_pool: false,
+            subnets: Vec::new(),
+            created: SystemTime::now(),
+        };
+        let answer = self.network_json(&network);
+        self.networks.insert(id, network);
+        Ok(json!({"network": answer}))
+    }
+
+    /// `DELETE /networks/{id}`.
+    pub fn delete_network(&mut self, user: &str, id: &str) -> Result<(), Fault> {
+        let net = self.network_ref(user, id)?;
+        if net.public() {
+            return Err(Fault::forbidden("Cannot delete a public network"));
+        }
+        let nid = net.id;
+        if self.ports.values().any(|p| p.network == nid) {
+            return Err(Fault::conflict(format!(
+                "Cannot delete network. There are ports still configured on network network {nid}"
+            )));
+        }
+        if let Some(net) = self.networks.remove(&nid) {
+            for s in net.subnets {
+                self.subnets.remove(&s);
+            }
+        }
+        Ok(())
+    }
+
+    fn subnet_json(s: &Subnet) -> Value {
+        let pools: Vec<Value> = s
+            .pool
+            .map(|(a, b)| json!({"start": Ipv4Addr::from(a).to_string(), "end": Ipv4Addr::from(b).to_string()}))
+            .into_iter()
+            .collect();
+        json!({
+            "id": s.id.to_string(), "network_id": s.network.to_string(), "name": s.name, "cidr": s.cidr,
+            "ip_version": s.ip_version, "gateway_ip": s.gateway, "enable_dhcp": s.dhcp,
+            "allocation_pools": pools, "dns_nameservers": [], "host_routes": [],
+            "user_id": s.owner, "tenant_id": s.owner, "links": [],
+        })
+    }
+
+    /// `GET /subnets`.
+    pub fn list_subnets(&self, user: &str) -> Value {
+        let list: Vec<Value> = self
+            .subnets
+            .values()
+            .filter(|s| s.owner.as_deref().is_none_or(|o| o == user))
+            .map(Self::subnet_json)
+            .collect();
+        json!({"subnets": list})
+    }
+
+    /// `GET /subnets/{id}`.
+    pub fn get_subnet(&self, user: &str, id: &str) -> Result<Value, Fault> {
+        let s = num_id(id)
+            .and_then(|n| self.subnets.get(&n))
+            .filter(|s| s.owner.as_deref().is_none_or(|o| o == user))
+            .ok_or_else(|| Fault::not_found(format!("Subnet {id} not found")))?;
+        Ok(json!({"subnet": Self::subnet_json(s)}))
+    }
+
+    /// `POST /subnets`.
+    pub fn create_subnet(&mut self, user: &str, body: &Value) -> Result<Value, Fault> {
+        let spec = body
+            .get("subnet")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no subnet"))?;
+        let net_id = id_field(spec, "network_id")
+            .ok_or_else(|| Fault::bad_request("Malformed request: network_id missing"))?;
+        let cidr = str_field(spec, "cidr")
+            .ok_or_else(|| Fault::bad_request("Malformed request: cidr missing"))?;
+        let version = match spec.get("ip_version") {
+            None | Some(Value::Null) => 4,
+            Some(v) => match v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            {
+                Some(4) => 4,
+                Some(6) => 6,
+                _ => return Err(Fault::bad_request("Invalid IP version")),
+            },
+        };
+        let net = self.network_ref(user, &net_id)?;
+        if net.public() {
+            return Err(Fault::forbidden("Cannot add a subnet to a public network"));
+        }
+        let nid = net.id;
+        if net
+            .subnets
+            .iter()
+            .filter_map(|s| self.subnets.get(s))
+            .any(|s| s.ip_version == version)
+        {
+            return Err(Fault::bad_request(format!(
+                "Only one IPv{version} subnet is allowed per network"
+            )));
+        }
+        let (pool, canonical, default_gateway) = if version == 4 {
+            let (net_addr, len) = parse_cidr4(cidr)
+                .ok_or_else(|| Fault::bad_request(format!("Malformed CIDR '{cidr}'")))?;
+            let last = net_addr + (1u32 << (32 - len)) - 2;
+            (
+                Some((net_addr + 1, last)),
+                format!("{}/{len}", Ipv4Addr::from(net_addr)),
+                Some(Ipv4Addr::from(net_addr + 1).to_string()),
+            )
+        } else {
+            if !parse_cidr6(cidr) {
+                return Err(Fault::bad_request(format!("Malformed CIDR '{cidr}'")));
+            }
+            (None, cidr.to_owned(), None)
+        };
+        let gateway = match spec.get("gateway_ip") {
+            None => default_gateway,
+            Some(Value::Null) => None,
+            Some(Value::String(g)) if version == 4 => {
+                let ip: Ipv4Addr = g
+                    .parse()
+                    .map_err(|_| Fault::bad_request(format!("Malformed gateway '{g}'")))?;
+                let (first, last) = pool.unwrap_or_default();
+                if !(first..=last).contains(&u32::from(ip)) {
+                    return Err(Fault::bad_request(format!(
+                        "Gateway {g} is not in subnet {canonical}"
+                    )));
+                }
+                Some(g.clone())
+            }
+            Some(Value::String(g)) => Some(g.clone()),
+            Some(_) => return Err(Fault::bad_request("Malformed gateway")),
+        };
+        let id = self.next_net;
+        self.next_net += 1;
+        let mut subnet = Subnet {
+            id,
+            network: nid,
+            owner: Some(user.to_owned()),
+            name: str_field(spec, "name").unwrap_or("").to_owned(),
+            cidr: canonical,
+            ip_version: version,
+            gateway: gateway.clone(),
+            dhcp: spec
+                .get("enable_dhcp")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            pool,
+            used: HashSet::new(),
+            cursor: 0,
+        };
+        if let Some(g) = gateway.and_then(|g| g.parse::<Ipv4Addr>().ok()) {
+            subnet.reserve(g);
+        }
+        let answer = Self::subnet_json(&subnet);
+        self.subnets.insert(id, subnet);
+        if let Some(n) = self.networks.get_mut(&nid) {
+            n.subnets.push(id);
+        }
+        Ok(json!({"subnet": answer}))
+    }
+
+    fn port_json(&self, p: &Port) -> Value {
+        let ips: Vec<Value> = p
+            .ips
+            .iter()
+            .map(|(ip, s)| json!({"ip_address": ip, "subnet": s.to_string()}))
+            .collect();
+        let status = match self.servers.get(&p.device).map(|s| s.status) {
+            Some(Status::Active) | Some(Status::Reboot) => "ACTIVE",
+            Some(Status::Build) => "BUILD",
+            _ => "DOWN",
+        };
+        json!({
+            "id": p.id.to_string(), "name": p.name, "status": status, "admin_state_up": true,
+            "network_id": p.network.to_string(), "device_id": p.device.to_string(), "device_owner": "vm",
+            "mac_address": p.mac, "fixed_ips": ips, "security_groups": [], "user_id": p.owner,
+            "tenant_id": p.owner, "created": format_rfc3339(p.created), "updated": format_rfc3339(p.created),
+            "links": self.link(format!("/network/v2.0/ports/{}", p.id)),
+        })
+    }
+
+    /// `GET /ports[?device_id=]`.
+    pub fn list_ports(&mut self, user: &str, device: Option<&str>, now: Instant) -> Value {
+        for s in self.servers.values_mut().filter(|s| s.owner == user) {
+            s.settle(now);
+        }
+        let list: Vec<Value> = self
+            .ports
+            .values()
+            .filter(|p| p.owner == user && device.is_none_or(|d| p.device.to_string() == d))
+            .map(|p| self.port_json(p))
+            .collect();
+        json!({"ports": list})
+    }
+
+    /// `GET /ports/{id}`.
+    pub fn get_port(&self, user: &str, id: &str) -> Result<Value, Fault> {
+        let p = num_id(id)
+            .and_then(|n| self.ports.get(&n))
+            .filter(|p| p.owner == user)
+            .ok_or_else(|| Fault::not_found(format!("Port {id} not found")))?;
+        Ok(json!({"port": self.port_json(p)}))
+    }
+
+    /// `POST /ports`: connects a server to a network.
+    pub fn create_port(
+        &mut self,
+        user: &UserRec,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let spec = body
+            .get("port")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no port"))?;
+        let net_id = id_field(spec, "network_id")
+            .ok_or_else(|| Fault::bad_request("Malformed request: network_id missing"))?;
+        let device = id_field(spec, "device_id")
+            .ok_or_else(|| Fault::bad_request("Malformed request: device_id missing"))?;
+        let requested: Option<String> = spec
+            .get("fixed_ips")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(|f| str_field(f, "ip_address"))
+            .map(str::to_owned);
+        let net = self.network_ref(&user.uuid, &net_id)?;
+        let (nid, public) = (net.id, net.public());
+        let server = self.server_mut(&user.uuid, &device, now)?;
+        match server.status {
+            Status::Deleted => {
+                return Err(Fault::bad_request(format!(
+                    "Server '{device}' has been deleted."
+                )));
+            }
+            Status::Build => {
+                return Err(Fault::build_in_progress(format!(
+                    "Server '{device}' is being build."
+                )));
+            }
+            Status::Error => {
+                return Err(Fault::bad_request(
+                    "Cannot connect a server in 'ERROR' state.",
+                ));
+            }
+            _ => {}
+        }
+        let sid = server.id;
+        let how = if public {
+            let ip = requested.ok_or_else(|| {
+                Fault::bad_request("A floating IP is required to connect to a public network")
+            })?;
+            let fip = self
+                .floating_ips
+                .values()
+                .find(|f| f.owner == user.uuid && f.address == ip && f.network == nid)
+                .ok_or_else(|| Fault::not_found(format!("Floating IP {ip} not found")))?;
+            if let Some(holder) = fip.server {
+                return Err(Fault::conflict(format!(
+                    "Floating IP '{}' is used by server '{holder}'",
+                    fip.id
+                )));
+            }
+            Connect::Floating(fip.id)
+        } else {
+            if requested.is_some() {
+                return Err(Fault::bad_request(
+                    "Fixed IPs can only be requested on public networks",
+                ));
+            }
+            Connect::Network(nid)
+        };
+        let port = self.connect(&user.uuid, sid, how)?;
+        if let Some(s) = self.servers.get_mut(&sid) {
+            s.ports.push(port);
+        }
+        let p = self
+            .ports
+            .get(&port)
+            .ok_or_else(|| Fault::not_found("Port vanished"))?;
+        Ok(json!({"port": self.port_json(p)}))
+    }
+
+    /// `DELETE /ports/{id}`.
+    pub fn delete_port(&mut self, user: &str, id: &str) -> Result<(), Fault> {
+        let pid = num_id(id)
+            .filter(|n| self.ports.get(n).is_some_and(|p| p.owner == user))
+            .ok_or_else(|| Fault::not_found(format!("Port {id} not found")))?;
+        self.disconnect(pid);
+        Ok(())
+    }
+
+    fn fip_json(&self, f: &FloatingIp) -> Value {
+        let fixed = f
+            .port
+            .and_then(|p| self.ports.get(&p))
+            .and_then(|p| p.ips.first())
+            .map(|(ip, _)| ip.clone());
+        json!({
+            "id": f.id.to_string(), "floating_ip_address": f.address, "fixed_ip_address": fixed,
+            "floating_network_id": f.network.to_string(), "port_id": f.port.map(|p| p.to_string()),
+            "instance_id": f.server.map(|s| s.to_string()), "user_id": f.owner, "tenant_id": f.project,
+            "deleted": false, "created": format_rfc3339(f.created), "updated": format_rfc3339(f.created),
+        })
+    }
+
+    /// `GET /floatingips`.
+    pub fn list_floating_ips(&self, user: &str) -> Value {
+        let list: Vec<Value> = self
+            .floating_ips
+            .values()
+            .filter(|f| f.owner == user)
+            .map(|f| self.fip_json(f))
+            .collect();
+        json!({"floatingips": list})
+    }
+
+    /// `GET /floatingips/{id}`.
+    pub fn get_floating_ip(&self, user: &str, id: &str) -> Result<Value, Fault> {
+        let f = num_id(id)
+            .and_then(|n| self.floating_ips.get(&n))
+            .filter(|f| f.owner == user)
+            .ok_or_else(|| Fault::not_found(format!("Floating IP {id} not found")))?;
+        Ok(json!({"floatingip": self.fip_json(f)}))
+    }
+
+    /// `POST /floatingips` (Synnefo answers 200).
+    pub fn create_floating_ip(&mut self, user: &UserRec, body: &Value) -> Result<Value, Fault> {
+        let spec = body
+            .get("floatingip")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no floatingip"))?;
+        let project = self.project_for(user, spec.get("project"))?;
+        if self
+            .floating_ips
+            .values()
+            .filter(|f| f.owner == user.uuid)
+            .count()
+            >= self.quotas.floating_ips
+        {
+            return Err(Fault::over_limit(
+                "Resource Limit Exceeded for your account. Limit for resource 'Floating IP address' reached",
+            ));
+        }
+        let net = match id_field(spec, "floating_network_id") {
+            Some(id) => {
+                let n = self.network_ref(&user.uuid, &id)?;
+                if !n.floating_ip_pool {
+                    return Err(Fault::bad_request(format!(
+                        "Network {id} is not a floating IP pool"
+                    )));
+                }
+                n.id
+            }
+            None => self
+                .networks
+                .values()
+                .find(|n| n.public() && n.floating_ip_pool)
+                .map(|n| n.id)
+                .ok_or_else(|| Fault::conflict("No available floating IP pool"))?,
+        };
+        let subnet_id = self
+            .networks
+            .get(&net)
+            .and_then(|n| n.subnets.first().copied())
+            .ok_or_else(|| Fault::conflict("Pool has no subnet"))?;
+        let subnet = self
+            .subnets
+            .get_mut(&subnet_id)
+            .ok_or_else(|| Fault::conflict("Pool has no subnet"))?;
+        let address = match str_field(spec, "floating_ip_address").filter(|a| !a.is_empty()) {
+            Some(a) => {
+                let ip: Ipv4Addr = a
+                    .parse()
+                    .map_err(|_| Fault::bad_request(format!("Invalid IP address '{a}'")))?;
+                if !subnet.reserve(ip) {
+                    return Err(Fault::conflict(format!(
+                        "IP address '{a}' is already in use"
+                    )));
+                }
+                ip
+            }
+            None => subnet
+                .allocate()
+                .ok_or_else(|| Fault::conflict("No more free IP addresses in the pool"))?,
+        };
+        let id = self.next_net;
+        self.next_net += 1;
+        let fip = FloatingIp {
+            id,
+            owner: user.uuid.clone(),
+            project,
+            network: net,
+            subnet: subnet_id,
+            address: address.to_string(),
+            port: None,
+            server: None,
+            created: SystemTime::now(),
+        };
+        let answer = self.fip_json(&fip);
+        self.floating_ips.insert(id, fip);
+        Ok(json!({"floatingip": answer}))
+    }
+
+    /// `DELETE /floatingips/{id}`.
+    pub fn delete_floating_ip(&mut self, user: &str, id: &str) -> Result<(), Fault> {
+        let f = num_id(id)
+            .and_then(|n| self.floating_ips.get(&n))
+            .filter(|f| f.owner == user)
+            .ok_or_else(|| Fault::not_found(format!("Floating IP {id} not found")))?;
+        if let Some(server) = f.server {
+            return Err(Fault::conflict(format!(
+                "Floating IP '{id}' is used by server '{server}'"
+            )));
+        }
+        let (fid, subnet, address) = (f.id, f.subnet, f.address.clone());
+        self.floating_ips.remove(&fid);
+        if let Some(s) = self.subnets.get_mut(&subnet) {
+            s.release(&address);
+        }
+        Ok(())
+    }
+
+    // ----------------------------------------------------------------- volumes
+
+    fn volume_json(&self, v: &Volume, detail: bool) -> Value {
+        let links = self.link(format!("/volume/v2.0/volumes/{}", v.id));
+        if !detail {
+            return json!({"id": v.id.to_string(), "display_name": v.name, "links": links});
+        }
+        let attachments: Vec<Value> = v
+            .server
+            .map(|s| json!({"server_id": s.to_string(), "volume_id": v.id.to_string(), "device_index": v.index, "id": v.id.to_string()}))
+            .into_iter()
+            .collect();
+        let status = if v.server.is_some() {
+            "IN_USE"
+        } else {
+            "AVAILABLE"
+        };
+        json!({
+            "id": v.id.to_string(), "display_name": v.name, "display_description": v.description,
+            "size": v.size, "status": status, "attachments": attachments, "volume_type": v.volume_type,
+            "snapshot_id": null, "source_volid": null, "image_id": null, "user_id": v.owner,
+            "project": v.project, "tenant_id": v.project,
+            "created_at": format_rfc3339(v.created), "metadata": v.metadata, "links": links,
+            "delete_on_termination": v.root, "bootable": v.root,
+        })
+    }
+
+    /// `GET /volumes[/detail]`.
+    pub fn list_volumes(&self, user: &str, detail: bool) -> Value {
+        let list: Vec<Value> = self
+            .volumes
+            .values()
+            .filter(|v| v.owner == user)
+            .map(|v| self.volume_json(v, detail))
+            .collect();
+        json!({"volumes": list})
+    }
+
+    /// `GET /volumes/{id}`.
+    pub fn get_volume(&self, user: &str, id: &str) -> Result<Value, Fault> {
+        let v = num_id(id)
+            .and_then(|n| self.volumes.get(&n))
+            .filter(|v| v.owner == user)
+            .ok_or_else(|| Fault::not_found(format!("Volume {id} not found")))?;
+        Ok(json!({"volume": self.volume_json(v, true)}))
+    }
+
+    /// `POST /volumes`.
+    pub fn create_volume(
+        &mut self,
+        user: &UserRec,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let spec = body
+            .get("volume")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no volume"))?;
+        let size = match spec.get("size") {
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            _ => return Err(Fault::bad_request("Malformed request: size missing")),
+        }
+        .filter(|s| *s > 0)
+        .ok_or_else(|| Fault::bad_request("Volume size must be a positive integer"))?;
+        let project = self.project_for(user, spec.get("project"))?;
+        let server = match id_field(spec, "server_id") {
+            Some(sid) => {
+                let s = self.server_mut(&user.uuid, &sid, now)?;
+                match s.status {
+                    Status::Deleted => {
+                        return Err(Fault::bad_request(format!(
+                            "Server '{sid}' has been deleted."
+                        )));
+                    }
+                    Status::Build => {
+                        return Err(Fault::build_in_progress(format!(
+                            "Server '{sid}' is being build."
+                        )));
+                    }
+                    _ => {}
+                }
+                Some(s.id)
+            }
+            None => None,
+        };
+        let volume_type = match id_field(spec, "volume_type") {
+            Some(t) => num_id(&t)
+                .filter(|n| self.volume_types.iter().any(|(id, _)| id == n))
+                .or_else(|| {
+                    self.volume_types
+                        .iter()
+                        .find(|(_, name)| *name == t)
+                        .map(|(id, _)| *id)
+                })
+                .ok_or_else(|| Fault::not_found(format!("Volume type {t} not found")))?,
+            None => match server
+                .and_then(|s| self.servers.get(&s))
+                .and_then(|s| self.flavors.get(&s.flavor))
+            {
+                Some(f) => f.volume_type,
+                None => return Err(Fault::bad_request("Malformed request: volume_type missing")),
+            },
+        };
+        if self
+            .volumes
+            .values()
+            .filter(|v| v.owner == user.uuid)
+            .count()
+            >= self.quotas.volumes
+        {
+            return Err(Fault::over_limit(
+                "Resource Limit Exceeded for your account. Limit for resource 'Volume' reached",
+            ));
+        }
+        let id = self.next_volume;
+        self.next_volume += 1;
+        let index = server
+            .and_then(|s| self.servers.get(&s))
+            .map(|s| s.volumes.len() as u32)
+            .unwrap_or(0);
+        let metadata = match spec.get("metadata") {
+            Some(Value::Object(_)) => parse_metadata(&json!({"metadata": spec.get("metadata")}))?,
+            _ => BTreeMap::new(),
+        };
+        let volume = Volume {
+            id,
+            owner: user.uuid.clone(),
+            project,
+            name: str_field(spec, "display_name")
+                .or_else(|| str_field(spec, "name"))
+                .unwrap_or("")
+                .to_owned(),
+            description: str_field(spec, "display_description")
+                .unwrap_or("")
+                .to_owned(),
+            size,
+            volume_type,
+            server,
+            index,
+            root: false,
+            created: SystemTime::now(),
+            metadata,
+        };
+        let answer = self.volume_json(&volume, true);
+        self.volumes.insert(id, volume);
+        if let Some(s) = server.and_then(|s| self.servers.get_mut(&s)) {
+            s.volumes.push(id);
+        }
+        Ok(json!({"volume": answer}))
+    }
+
+    /// `DELETE /volumes/{id}`.
+    pub fn delete_volume(&mut self, user: &str, id: &str) -> Result<(), Fault> {
+        let v = num_id(id)
+            .and_then(|n| self.volumes.get(&n))
+            .filter(|v| v.owner == user)
+            .ok_or_else(|| Fault::not_found(format!("Volume {id} not found")))?;
+        if v.root {
+            return Err(Fault::bad_request(
+                "Cannot delete the root volume of a server",
+            ));
+        }
+        let (vid, server) = (v.id, v.server);
+        if let Some(s) = server.and_then(|s| self.servers.get_mut(&s)) {
+            s.volumes.retain(|x| *x != vid);
+        }
+        self.volumes.remove(&vid);
+        Ok(())
+    }
+
+    /// `GET /types`.
+    pub fn volume_types(&self) -> Value {
+        let list: Vec<Value> = self
+            .volume_types
+            .iter()
+            .map(
+                |(id, name)| json!({"id": id.to_string(), "name": name, "SNF:disk_template": name}),
+            )
+            .collect();
+        json!({"volume_types": list})
+    }
+
+    // ------------------------------------------------------------------- admin
+
+    /// Creates `count` servers for a user at once (benchmarks), ACTIVE
+    /// unless told otherwise; returns their ids.
+    pub fn seed_servers(
+        &mut self,
+        uuid: &str,
+        count: usize,
+        flavor: Option<u64>,
+        image: Option<&str>,
+        status: Status,
+    ) -> Result<Vec<u64>, Fault> {
+        let user = self
+            .users
+            .get(uuid)
+            .cloned()
+            .ok_or_else(|| Fault::not_found(format!("User {uuid} not found")))?;
+        let flavor = flavor
+            .or_else(|| {
+                self.flavors
+                    .values()
+                    .find(|f| f.seed.allow_create)
+                    .map(|f| f.seed.id)
+            })
+            .ok_or_else(|| Fault::bad_request("No flavor"))?;
+        let image = image
+            .map(str::to_owned)
+            .or_else(|| self.images.first().map(|i| i.id.clone()))
+            .ok_or_else(|| Fault::bad_request("No image"))?;
+        let mut ids = Vec::with_capacity(count);
+        let now = Instant::now();
+        for _ in 0..count {
+            let body = json!({"server": {"name": format!("bench-{}", self.next_server), "flavorRef": flavor, "imageRef": image}});
+            let created = self.create_server(&user, &body, now)?;
+            let id = created
+                .pointer("/server/id")
+                .and_then(Value::as_u64)
+                .unwrap_or_default();
+            if let Some(s) = self.servers.get_mut(&id) {
+                s.status = status;
+                s.pending = None;
+            }
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// Forces a server into a status (e.g. ERROR), ending any transition.
+    pub fn force_status(&mut self, id: u64, status: Status) -> Result<(), Fault> {
+        let s = self
+            .servers
+            .get_mut(&id)
+            .ok_or_else(|| Fault::not_found(format!("Server {id} not found")))?;
+        s.status = status;
+        s.pending = None;
+        s.updated = SystemTime::now();
+        Ok(())
+    }
+
+    /// Counts of everything, for `/_sim/state`.
+    pub fn summary(&self) -> Value {
+        let live = self
+            .servers
+            .values()
+            .filter(|s| s.status != Status::Deleted)
+            .count();
+        json!({
+            "users": self.users.len(), "servers": live, "servers_deleted": self.servers.len() - live,
+            "volumes": self.volumes.len(), "networks": self.networks.len(), "subnets": self.subnets.len(),
+            "ports": self.ports.len(), "floating_ips": self.floating_ips.len(),
+            "personality_files": self.servers.values().map(|s| s.personality_files).sum::<usize>(),
+        })
+    }
+}
+
+/// How a new port connects.
+#[derive(Clone, Copy, Debug)]
+enum Connect {
+    Network(u64),
+    Floating(u64),
+}
+
+fn parse_metadata(body: &Value) -> Result<BTreeMap<String, String>, Fault> {
+    let m = body
+        .get("metadata")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Fault::bad_request("Malformed request: metadata missing"))?;
+    m.iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k.clone(), s.clone())),
+            _ => Err(Fault::bad_request(format!(
+                "Malformed metadata value for {k}"
+            ))),
+        })
+        .collect()
+}
+
+/// Validates personality: paths, base64 contents within Synnefo's limits.
+fn check_personality(p: Option<&Value>) -> Result<usize, Fault> {
+    use base64::Engine;
+    let list = match p {
+        None | Some(Value::Null) => return Ok(0),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(Fault::bad_request("Malformed personality")),
+    };
+    if list.len() > MAX_PERSONALITY_FILES {
+        return Err(Fault::over_limit(
+            "Maximum number of personality files exceeded",
+        ));
+    }
+    for item in list {
+        let path = str_field(item, "path")
+            .ok_or_else(|| Fault::bad_request("Malformed personality: path missing"))?;
+        if !path.starts_with('/') {
+            return Err(Fault::bad_request(
+                "Malformed personality: path must be absolute",
+            ));
+        }
+        let contents = str_field(item, "contents")
+            .ok_or_else(|| Fault::bad_request("Malformed personality: contents missing"))?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(contents.as_bytes())
+            .map_err(|_| Fault::bad_request("Malformed personality: contents must be base64"))?;
+        if decoded.len() > MAX_PERSONALITY_BYTES {
+            return Err(Fault::over_limit("Maximum size of personality exceeded"));
+        }
+        if let Some(mode) = item.get("mode")
+            && !mode.is_u64()
+        {
+            return Err(Fault::bad_request(
+                "Malformed personality: mode must be a number",
+            ));
+        }
+    }
+    Ok(list.len())
+}

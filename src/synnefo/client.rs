@@ -1,0 +1,532 @@
+//! The shared HTTP plumbing: endpoints, headers, timeouts and faults.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use snf_occi_middleware::{AuthContext, RequestId, SecretToken};
+
+use super::error::{SynnefoError, parse_fault};
+use super::identity::Access;
+
+/// The Synnefo services the client talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// Astakos identity v2.0.
+    Identity,
+    /// Cyclades compute v2.0 (servers, flavors, images).
+    Compute,
+    /// Cyclades network v2.0 (networks, subnets, ports, floating IPs).
+    Network,
+    /// Cyclades block storage v2.0 (volumes).
+    Volume,
+    /// Plankton image v1.0.
+    Image,
+}
+
+impl Service {
+    /// The `type` of this service in the Astakos catalog.
+    pub const fn catalog_type(self) -> &'static str {
+        match self {
+            Service::Identity => "identity",
+            Service::Compute => "compute",
+            Service::Network => "network",
+            Service::Volume => "volume",
+            Service::Image => "image",
+        }
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.catalog_type())
+    }
+}
+
+/// How to reach Synnefo.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The Astakos identity v2.0 URL (`.../identity/v2.0`).
+    pub identity_url: String,
+    /// Compute endpoint override (else from the catalog).
+    pub compute_url: Option<String>,
+    /// Network endpoint override.
+    pub network_url: Option<String>,
+    /// Volume endpoint override.
+    pub volume_url: Option<String>,
+    /// Image endpoint override.
+    pub image_url: Option<String>,
+    /// The timeout of each call (the whole exchange, body included).
+    pub timeout: Duration,
+}
+
+impl ClientConfig {
+    /// A configuration with endpoints from the catalog and a 30 s timeout.
+    pub fn new(identity_url: impl Into<String>) -> Self {
+        ClientConfig {
+            identity_url: identity_url.into(),
+            compute_url: None,
+            network_url: None,
+            volume_url: None,
+            image_url: None,
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    fn explicit(&self, service: Service) -> Option<&str> {
+        match service {
+            Service::Identity => Some(&self.identity_url),
+            Service::Compute => self.compute_url.as_deref(),
+            Service::Network => self.network_url.as_deref(),
+            Service::Volume => self.volume_url.as_deref(),
+            Service::Image => self.image_url.as_deref(),
+        }
+    }
+}
+
+/// Who a call is made for: the caller's own token and request id.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The token sent as `X-Auth-Token`.
+    pub token: SecretToken,
+    /// The id sent as `X-Request-Id`, when there is one.
+    pub request_id: Option<RequestId>,
+}
+
+impl Caller {
+    /// A caller with a token and no request id.
+    pub fn new(token: SecretToken) -> Self {
+        Caller {
+            token,
+            request_id: None,
+        }
+    }
+
+    /// Adds the request id to send along.
+    pub fn with_request_id(mut self, id: RequestId) -> Self {
+        self.request_id = Some(id);
+        self
+    }
+
+    /// The caller of an authenticated gateway request.
+    pub fn from_auth(auth: &AuthContext, request_id: Option<&RequestId>) -> Self {
+        Caller {
+            token: auth.token.clone(),
+            request_id: request_id.cloned(),
+        }
+    }
+}
+
+/// Endpoints found in one catalog.
+#[derive(Debug, Default)]
+pub(crate) struct Endpoints {
+    compute: Option<String>,
+    network: Option<String>,
+    volume: Option<String>,
+    image: Option<String>,
+}
+
+impl Endpoints {
+    fn from_access(access: &Access) -> Endpoints {
+        let find = |service: Service| {
+            access
+                .endpoint(service.catalog_type())
+                .map(|u| trim(u).to_owned())
+        };
+        Endpoints {
+            compute: find(Service::Compute),
+            network: find(Service::Network),
+            volume: find(Service::Volume),
+            image: find(Service::Image),
+        }
+    }
+
+    fn get(&self, service: Service) -> Option<&str> {
+        match service {
+            Service::Compute => self.compute.as_deref(),
+            Service::Network => self.network.as_deref(),
+            Service::Volume => self.volume.as_deref(),
+            Service::Image => self.image.as_deref(),
+            Service::Identity => None,
+        }
+    }
+}
+
+fn trim(url: &str) -> &str {
+    url.trim_end_matches('/')
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: ClientConfig,
+    identity_url: String,
+    endpoints: RwLock<Option<Arc<Endpoints>>>,
+    // Serialises discovery so that concurrent first calls make one
+    // catalog request (single flight).
+    discovery: tokio::sync::Mutex<()>,
+}
+
+/// The Synnefo client: cheap to clone, one shared connection pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("identity_url", &self.inner.identity_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request body, already serialized.
+pub(crate) enum Payload {
+    None,
+    Json(Vec<u8>),
+}
+
+impl Payload {
+    pub(crate) fn json<T: Serialize>(service: Service, value: &T) -> Result<Payload, SynnefoError> {
+        serde_json::to_vec(value)
+            .map(Payload::Json)
+            .map_err(|e| SynnefoError::InvalidResponse {
+                service,
+                reason: format!("cannot encode request: {e}"),
+            })
+    }
+}
+
+impl Client {
+    /// Builds a client on a shared `reqwest::Client` (the gateway's pool).
+    pub fn new(http: reqwest::Client, config: ClientConfig) -> Self {
+        let identity_url = trim(&config.identity_url).to_owned();
+        Client {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                identity_url,
+                endpoints: RwLock::new(None),
+                discovery: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The configuration this client was built with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// The identity URL, without a trailing slash.
+    pub fn identity_url(&self) -> &str {
+        &self.inner.identity_url
+    }
+
+    /// The endpoint of a service: configured, else from the catalog
+    /// (discovered on first use).
+    pub async fn endpoint(
+        &self,
+        service: Service,
+        request_id: Option<&RequestId>,
+    ) -> Result<String, SynnefoError> {
+        Ok(self.resolve(service, request_id).await?.0)
+    }
+
+    /// Forgets the discovered endpoints; the next call rediscovers them.
+    pub fn forget_endpoints(&self) {
+        if let Ok(mut guard) = self.inner.endpoints.write() {
+            *guard = None;
+        }
+    }
+
+    fn cached(&self) -> Option<Arc<Endpoints>> {
+        self.inner.endpoints.read().ok().and_then(|g| g.clone())
+    }
+
+    async fn resolve(
+        &self,
+        service: Service,
+        request_id: Option<&RequestId>,
+    ) -> Result<(String, Option<Arc<Endpoints>>), SynnefoError> {
+        if let Some(url) = self.inner.config.explicit(service) {
+            return Ok((trim(url).to_owned(), None));
+        }
+        let endpoints = match self.cached() {
+            Some(e) => e,
+            None => self.discover(request_id).await?,
+        };
+        match endpoints.get(service) {
+            Some(url) => Ok((url.to_owned(), Some(endpoints))),
+            None => Err(SynnefoError::NoEndpoint { service }),
+        }
+    }
+
+    async fn discover(
+        &self,
+        request_id: Option<&RequestId>,
+    ) -> Result<Arc<Endpoints>, SynnefoError> {
+        let _flight = self.inner.discovery.lock().await;
+        if let Some(e) = self.cached() {
+            return Ok(e);
+        }
+        let access = self.public_catalog(request_id).await?;
+        let endpoints = Arc::new(Endpoints::from_access(&access));
+        if let Ok(mut guard) = self.inner.endpoints.write() {
+            *guard = Some(endpoints.clone());
+        }
+        Ok(endpoints)
+    }
+
+    /// Drops `used` from the cache if it is still the cached catalog.
+    fn invalidate(&self, used: &Arc<Endpoints>) {
+        if let Ok(mut guard) = self.inner.endpoints.write()
+            && guard
+                .as_ref()
+                .is_some_and(|current| Arc::ptr_eq(current, used))
+        {
+            *guard = None;
+        }
+    }
+
+    /// Sends one call to a service and returns the successful body.
+    ///
+    /// A connection failure on a discovered endpoint refreshes the catalog
+    /// and, when the endpoint moved, retries once (the request never left).
+    pub(crate) async fn call(
+        &self,
+        service: Service,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        caller: Option<&Caller>,
+        payload: Payload,
+    ) -> Result<Bytes, SynnefoError> {
+        let request_id = caller.and_then(|c| c.request_id.as_ref());
+        let (base, from_catalog) = self.resolve(service, request_id).await?;
+        match self
+            .send(service, &base, &method, path, query, caller, &payload)
+            .await
+        {
+            Err(SendError::Connect(err)) => {
+                let Some(used) = from_catalog else {
+                    return Err(err);
+                };
+                self.invalidate(&used);
+                let (fresh, _) = self.resolve(service, request_id).await?;
+                if fresh == base {
+                    return Err(err);
+                }
+                self.send(service, &fresh, &method, path, query, caller, &payload)
+                    .await
+                    .map_err(SendError::into_inner)
+            }
+            other => other.map_err(SendError::into_inner),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        service: Service,
+        base: &str,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        caller: Option<&Caller>,
+        payload: &Payload,
+    ) -> Result<Bytes, SendError> {
+        let url = format!("{base}{path}");
+        let mut request = self
+            .inner
+            .http
+            .request(method.clone(), &url)
+            .timeout(self.inner.config.timeout)
+            .header(http::header::ACCEPT, "application/json");
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if let Some(caller) = caller {
+            if !caller.token.expose().is_empty() {
+                request = request.header("X-Auth-Token", caller.token.expose());
+            }
+            if let Some(id) = &caller.request_id {
+                request = request.header("X-Request-Id", id.as_str());
+            }
+        }
+        request = match payload {
+            Payload::None => request,
+            Payload::Json(body) => request
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone()),
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| SendError::classify(service, e))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| SendError::Other(transport_error(service, e)))?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        Err(SendError::Other(fault(service, status, &body, caller)))
+    }
+
+    /// GET a JSON document.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        path: &str,
+        query: &[(&str, &str)],
+        caller: &Caller,
+    ) -> Result<T, SynnefoError> {
+        let body = self
+            .call(
+                service,
+                Method::GET,
+                path,
+                query,
+                Some(caller),
+                Payload::None,
+            )
+            .await?;
+        decode(service, &body)
+    }
+
+    /// Sends a JSON body and decodes a JSON answer.
+    pub(crate) async fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        service: Service,
+        method: Method,
+        path: &str,
+        caller: &Caller,
+        body: &B,
+    ) -> Result<T, SynnefoError> {
+        let payload = Payload::json(service, body)?;
+        let body = self
+            .call(service, method, path, &[], Some(caller), payload)
+            .await?;
+        decode(service, &body)
+    }
+
+    /// Sends a request whose answer body does not matter.
+    pub(crate) async fn send_empty<B: Serialize>(
+        &self,
+        service: Service,
+        method: Method,
+        path: &str,
+        caller: &Caller,
+        body: Option<&B>,
+    ) -> Result<(), SynnefoError> {
+        let payload = match body {
+            Some(b) => Payload::json(service, b)?,
+            None => Payload::None,
+        };
+        self.call(service, method, path, &[], Some(caller), payload)
+            .await
+            .map(drop)
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(
+    service: Service,
+    body: &[u8],
+) -> Result<T, SynnefoError> {
+    serde_json::from_slice(body).map_err(|e| SynnefoError::InvalidResponse {
+        service,
+        reason: e.to_string(),
+    })
+}
+
+/// Builds the typed error of a non-2xx answer, scrubbing the token.
+pub(crate) fn fault(
+    service: Service,
+    status: StatusCode,
+    body: &[u8],
+    caller: Option<&Caller>,
+) -> SynnefoError {
+    let (kind, message, details) = match parse_fault(body) {
+        Some((kind, message, details)) => {
+            let kind = match kind {
+                super::FaultKind::Other(k) if k.is_empty() => super::FaultKind::from_status(status),
+                k => k,
+            };
+            (kind, message, details)
+        }
+        None => {
+            let text = String::from_utf8_lossy(body);
+            let text: String = text.trim().chars().take(200).collect();
+            (super::FaultKind::from_status(status), text, String::new())
+        }
+    };
+    let scrub = |s: String| match caller {
+        Some(c) if !c.token.expose().is_empty() && s.contains(c.token.expose()) => {
+            s.replace(c.token.expose(), "***")
+        }
+        _ => s,
+    };
+    SynnefoError::Fault {
+        service,
+        status,
+        kind,
+        message: scrub(message),
+        details: scrub(details),
+    }
+}
+
+pub(crate) enum SendError {
+    Connect(SynnefoError),
+    Other(SynnefoError),
+}
+
+impl SendError {
+    fn classify(service: Service, e: reqwest::Error) -> SendError {
+        let connect = e.is_connect();
+        let err = transport_error(service, e);
+        if connect {
+            SendError::Connect(err)
+        } else {
+            SendError::Other(err)
+        }
+    }
+
+    fn into_inner(self) -> SynnefoError {
+        match self {
+            SendError::Connect(e) | SendError::Other(e) => e,
+        }
+    }
+}
+
+/// Classifies a reqwest failure: timeout, or unreachable with the
+/// innermost cause (reqwest's own text includes the URL; ours carries no
+/// credentials, but the cause is what an operator needs).
+pub(crate) fn transport_error(service: Service, e: reqwest::Error) -> SynnefoError {
+    if e.is_timeout() {
+        return SynnefoError::Timeout { service };
+    }
+    let mut reason = String::new();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        reason = s.to_string();
+        source = s.source();
+    }
+    if reason.is_empty() {
+        reason = if e.is_connect() {
+            "connection failed".into()
+        } else {
+            "request failed".into()
+        };
+    }
+    SynnefoError::Unreachable { service, reason }
+}

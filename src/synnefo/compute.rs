@@ -1,0 +1,629 @@
+//! Cyclades compute v2.0: servers, their actions, metadata and volume
+//! attachments; flavors; images.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use http::Method;
+use serde::{Deserialize, Serialize};
+
+use super::serde_util::{id, null_default, number, opt_id};
+use super::{Caller, Client, Result, Service};
+
+/// An `{id, name}` entry of a non-detailed listing.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Summary {
+    /// The id (integer ids become strings).
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    /// The name.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A server's status as Synnefo reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ServerStatus {
+    /// Being created.
+    Build,
+    /// Running.
+    Active,
+    /// Shut down.
+    Stopped,
+    /// Rebooting.
+    Reboot,
+    /// Failed.
+    Error,
+    /// Deleted (still visible for a while).
+    Deleted,
+    /// Synnefo does not know.
+    Unknown,
+    /// A status this client does not know, kept verbatim.
+    Other(String),
+}
+
+impl ServerStatus {
+    /// Parses Synnefo's upper-case status.
+    pub fn parse(s: &str) -> ServerStatus {
+        match s {
+            "BUILD" => ServerStatus::Build,
+            "ACTIVE" => ServerStatus::Active,
+            "STOPPED" => ServerStatus::Stopped,
+            "REBOOT" => ServerStatus::Reboot,
+            "ERROR" => ServerStatus::Error,
+            "DELETED" => ServerStatus::Deleted,
+            "UNKNOWN" => ServerStatus::Unknown,
+            other => ServerStatus::Other(other.to_owned()),
+        }
+    }
+
+    /// The status as Synnefo spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ServerStatus::Build => "BUILD",
+            ServerStatus::Active => "ACTIVE",
+            ServerStatus::Stopped => "STOPPED",
+            ServerStatus::Reboot => "REBOOT",
+            ServerStatus::Error => "ERROR",
+            ServerStatus::Deleted => "DELETED",
+            ServerStatus::Unknown => "UNKNOWN",
+            ServerStatus::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for ServerStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(d).map(|s| ServerStatus::parse(&s))
+    }
+}
+
+/// A reference to a flavor or image inside a server.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct IdRef {
+    /// The referenced id.
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+}
+
+/// One address of a server on one network.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct ServerAddress {
+    /// 4 or 6.
+    #[serde(default)]
+    pub version: u8,
+    /// The IP address.
+    pub addr: String,
+    /// `fixed` or `floating`.
+    #[serde(rename = "OS-EXT-IPS:type", default)]
+    pub ip_type: Option<String>,
+    /// The MAC address, when Synnefo sends it.
+    #[serde(rename = "OS-EXT-IPS-MAC:mac_addr", default)]
+    pub mac_addr: Option<String>,
+}
+
+/// One NIC (port) of a server, as listed in its `attachments`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct ServerAttachment {
+    /// The port id.
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    /// The network it connects to.
+    #[serde(deserialize_with = "id")]
+    pub network_id: String,
+    /// Its MAC address.
+    #[serde(default)]
+    pub mac_address: Option<String>,
+    /// Its IPv4 address (`""` if none).
+    #[serde(default, deserialize_with = "null_default")]
+    pub ipv4: String,
+    /// Its IPv6 address (`""` if none).
+    #[serde(default, deserialize_with = "null_default")]
+    pub ipv6: String,
+    /// `fixed` or `floating`.
+    #[serde(rename = "OS-EXT-IPS:type", default)]
+    pub ip_type: Option<String>,
+    /// `ENABLED`, `DISABLED` or `PROTECTED`.
+    #[serde(rename = "firewallProfile", default)]
+    pub firewall_profile: Option<String>,
+}
+
+/// A server in detail.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Server {
+    /// Its id (Synnefo uses integers; kept as text).
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// Its status.
+    pub status: ServerStatus,
+    /// The flavor it runs with.
+    pub flavor: Option<IdRef>,
+    /// The image it was built from.
+    pub image: Option<IdRef>,
+    /// Owner UUID.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Project (Synnefo sends it as `tenant_id`).
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Addresses by network id.
+    #[serde(default, deserialize_with = "null_default")]
+    pub addresses: BTreeMap<String, Vec<ServerAddress>>,
+    /// NICs.
+    #[serde(default, deserialize_with = "null_default")]
+    pub attachments: Vec<ServerAttachment>,
+    /// User metadata.
+    #[serde(default, deserialize_with = "null_default")]
+    pub metadata: BTreeMap<String, String>,
+    /// Build progress in percent.
+    #[serde(default)]
+    pub progress: Option<u32>,
+    /// Creation time (RFC 3339).
+    #[serde(default)]
+    pub created: Option<String>,
+    /// Last update (RFC 3339).
+    #[serde(default)]
+    pub updated: Option<String>,
+    /// The pending action (`BUILDING`, `STOPPING`, ...), `""` if none.
+    #[serde(rename = "SNF:task_state", default)]
+    pub task_state: Option<String>,
+    /// The fully qualified domain name.
+    #[serde(rename = "SNF:fqdn", default)]
+    pub fqdn: Option<String>,
+    /// The key pair name given at creation.
+    #[serde(default)]
+    pub key_name: Option<String>,
+    /// The root password: only in the answer to a create.
+    #[serde(rename = "adminPass", default)]
+    pub admin_pass: Option<String>,
+}
+
+/// A flavor in detail.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Flavor {
+    /// Id (an integer in Synnefo; kept as text).
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    /// Name, e.g. `C2R2048D40drbd`.
+    pub name: String,
+    /// Memory in MiB.
+    #[serde(deserialize_with = "number")]
+    pub ram: u64,
+    /// Virtual CPUs.
+    #[serde(deserialize_with = "number")]
+    pub vcpus: u64,
+    /// Disk in GB.
+    #[serde(deserialize_with = "number")]
+    pub disk: u64,
+    /// The disk template (`drbd`, `ext_archipelago`, ...).
+    #[serde(rename = "SNF:disk_template", default)]
+    pub disk_template: Option<String>,
+    /// The volume type id of the flavor's disks.
+    #[serde(rename = "SNF:volume_type", default, deserialize_with = "opt_id")]
+    pub volume_type: Option<String>,
+    /// Whether users may create servers with it (absent means yes).
+    #[serde(rename = "SNF:allow_create", default = "yes")]
+    pub allow_create: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An image as the compute API shows it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Image {
+    /// Id (a UUID).
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// `ACTIVE`, ...
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Metadata: `os`, `users` (space separated), `osfamily`, ...
+    #[serde(default, deserialize_with = "null_default")]
+    pub metadata: BTreeMap<String, String>,
+    /// Owner UUID.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Whether everybody may use it.
+    #[serde(default)]
+    pub public: Option<bool>,
+}
+
+impl Image {
+    /// The image's login users (metadata `users`, space separated).
+    pub fn users(&self) -> impl Iterator<Item = &str> {
+        self.metadata
+            .get("users")
+            .map(String::as_str)
+            .unwrap_or("")
+            .split_whitespace()
+    }
+}
+
+/// A file to inject into a new server.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Personality {
+    /// Path on the server.
+    pub path: String,
+    /// Base64 contents (at most 10240 bytes decoded).
+    pub contents: String,
+    /// Owner.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub owner: Option<String>,
+    /// Group.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub group: Option<String>,
+    /// Mode, as a number (e.g. 384 for 0600).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mode: Option<u32>,
+}
+
+/// A network to connect a new server to.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct NetworkRef {
+    /// The network id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    /// A specific IP (a floating IP on a public network).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_ip: Option<String>,
+    /// An existing port instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+}
+
+impl NetworkRef {
+    /// Connect to this network.
+    pub fn network(id: impl Into<String>) -> Self {
+        NetworkRef {
+            uuid: Some(id.into()),
+            fixed_ip: None,
+            port: None,
+        }
+    }
+}
+
+/// What to create a server with.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct NewServer {
+    /// Name.
+    pub name: String,
+    /// Flavor id.
+    #[serde(rename = "flavorRef")]
+    pub flavor_ref: String,
+    /// Image id.
+    #[serde(rename = "imageRef")]
+    pub image_ref: String,
+    /// Project to charge (default: the user's system project).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Files to inject.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub personality: Vec<Personality>,
+    /// Networks; `None` lets Synnefo apply its default policy, `Some(vec![])`
+    /// asks for no network at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub networks: Option<Vec<NetworkRef>>,
+    /// Metadata.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+    /// A key pair name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+}
+
+/// SOFT or HARD reboot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RebootType {
+    /// Ask the OS.
+    Soft,
+    /// Power cycle.
+    Hard,
+}
+
+/// A server action (`POST /servers/{id}/action`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerAction {
+    /// `{"start": {}}`: STOPPED -> ACTIVE.
+    Start,
+    /// `{"shutdown": {}}`: ACTIVE -> STOPPED.
+    Shutdown,
+    /// `{"reboot": {"type": ...}}`: -> REBOOT -> ACTIVE.
+    Reboot(RebootType),
+    /// `{"resize": {"flavorRef": ...}}` (the server must be STOPPED).
+    Resize {
+        /// The new flavor.
+        flavor_ref: String,
+    },
+}
+
+impl ServerAction {
+    fn body(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            ServerAction::Start => json!({"start": {}}),
+            ServerAction::Shutdown => json!({"shutdown": {}}),
+            ServerAction::Reboot(t) => json!({"reboot": {"type": t}}),
+            ServerAction::Resize { flavor_ref } => json!({"resize": {"flavorRef": flavor_ref}}),
+        }
+    }
+}
+
+/// A volume attached to a server (`os-volume_attachments`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct VolumeAttachment {
+    /// The attachment id (Synnefo: the volume id).
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    /// The volume.
+    #[serde(rename = "volumeId", deserialize_with = "id")]
+    pub volume_id: String,
+    /// The server.
+    #[serde(rename = "serverId", deserialize_with = "id")]
+    pub server_id: String,
+    /// The device name (Synnefo sends `""`).
+    #[serde(default, deserialize_with = "null_default")]
+    pub device: String,
+}
+
+#[derive(Deserialize)]
+struct Servers<T> {
+    servers: Vec<T>,
+}
+#[derive(Deserialize)]
+struct OneServer {
+    server: Server,
+}
+#[derive(Deserialize)]
+struct Flavors<T> {
+    flavors: Vec<T>,
+}
+#[derive(Deserialize)]
+struct OneFlavor {
+    flavor: Flavor,
+}
+#[derive(Deserialize)]
+struct Images<T> {
+    images: Vec<T>,
+}
+#[derive(Deserialize)]
+struct OneImage {
+    image: Image,
+}
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default, deserialize_with = "null_default")]
+    metadata: BTreeMap<String, String>,
+}
+#[derive(Deserialize)]
+struct Attachments {
+    #[serde(
+        rename = "volumeAttachments",
+        default,
+        deserialize_with = "null_default"
+    )]
+    volume_attachments: Vec<VolumeAttachment>,
+}
+#[derive(Deserialize)]
+struct OneAttachment {
+    #[serde(rename = "volumeAttachment")]
+    volume_attachment: VolumeAttachment,
+}
+
+/// Percent-encodes one path segment (ids come from users).
+/// `.` stays encoded so that an id of `..` cannot climb the path.
+pub(crate) fn seg(s: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+impl Client {
+    /// `GET /servers`: ids and names of the caller's servers.
+    pub async fn list_servers(&self, caller: &Caller) -> Result<Vec<Summary>> {
+        let r: Servers<Summary> = self
+            .get_json(Service::Compute, "/servers", &[], caller)
+            .await?;
+        Ok(r.servers)
+    }
+
+    /// `GET /servers/detail`.
+    pub async fn list_servers_detail(&self, caller: &Caller) -> Result<Vec<Server>> {
+        let r: Servers<Server> = self
+            .get_json(Service::Compute, "/servers/detail", &[], caller)
+            .await?;
+        Ok(r.servers)
+    }
+
+    /// `GET /servers/{id}`.
+    pub async fn get_server(&self, caller: &Caller, server_id: &str) -> Result<Server> {
+        let path = format!("/servers/{}", seg(server_id));
+        let r: OneServer = self.get_json(Service::Compute, &path, &[], caller).await?;
+        Ok(r.server)
+    }
+
+    /// `POST /servers` (202): the new server, in BUILD, with `adminPass`.
+    pub async fn create_server(&self, caller: &Caller, server: &NewServer) -> Result<Server> {
+        let body = serde_json::json!({ "server": server });
+        let r: OneServer = self
+            .send_json(Service::Compute, Method::POST, "/servers", caller, &body)
+            .await?;
+        Ok(r.server)
+    }
+
+    /// `DELETE /servers/{id}` (204).
+    pub async fn delete_server(&self, caller: &Caller, server_id: &str) -> Result<()> {
+        let path = format!("/servers/{}", seg(server_id));
+        self.send_empty::<()>(Service::Compute, Method::DELETE, &path, caller, None)
+            .await
+    }
+
+    /// `PUT /servers/{id}` with a new name (204).
+    pub async fn rename_server(&self, caller: &Caller, server_id: &str, name: &str) -> Result<()> {
+        let path = format!("/servers/{}", seg(server_id));
+        let body = serde_json::json!({"server": {"name": name}});
+        self.send_empty(Service::Compute, Method::PUT, &path, caller, Some(&body))
+            .await
+    }
+
+    /// `POST /servers/{id}/action` (202).
+    pub async fn server_action(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        action: &ServerAction,
+    ) -> Result<()> {
+        let path = format!("/servers/{}/action", seg(server_id));
+        self.send_empty(
+            Service::Compute,
+            Method::POST,
+            &path,
+            caller,
+            Some(&action.body()),
+        )
+        .await
+    }
+
+    /// `GET /servers/{id}/metadata`.
+    pub async fn get_server_metadata(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+    ) -> Result<BTreeMap<String, String>> {
+        let path = format!("/servers/{}/metadata", seg(server_id));
+        let r: Metadata = self.get_json(Service::Compute, &path, &[], caller).await?;
+        Ok(r.metadata)
+    }
+
+    /// `POST /servers/{id}/metadata` (201): sets or updates the given
+    /// keys, leaves the others; answers the whole metadata.
+    pub async fn set_server_metadata(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>> {
+        let path = format!("/servers/{}/metadata", seg(server_id));
+        let body = serde_json::json!({ "metadata": metadata });
+        let r: Metadata = self
+            .send_json(Service::Compute, Method::POST, &path, caller, &body)
+            .await?;
+        Ok(r.metadata)
+    }
+
+    /// `DELETE /servers/{id}/metadata/{key}` (204).
+    pub async fn delete_server_metadata(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        key: &str,
+    ) -> Result<()> {
+        let path = format!("/servers/{}/metadata/{}", seg(server_id), seg(key));
+        self.send_empty::<()>(Service::Compute, Method::DELETE, &path, caller, None)
+            .await
+    }
+
+    /// `GET /servers/{id}/os-volume_attachments`.
+    pub async fn list_volume_attachments(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+    ) -> Result<Vec<VolumeAttachment>> {
+        let path = format!("/servers/{}/os-volume_attachments", seg(server_id));
+        let r: Attachments = self.get_json(Service::Compute, &path, &[], caller).await?;
+        Ok(r.volume_attachments)
+    }
+
+    /// `POST /servers/{id}/os-volume_attachments` (202).
+    pub async fn attach_volume(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        volume_id: &str,
+    ) -> Result<VolumeAttachment> {
+        let path = format!("/servers/{}/os-volume_attachments", seg(server_id));
+        let body = serde_json::json!({"volumeAttachment": {"volumeId": volume_id}});
+        let r: OneAttachment = self
+            .send_json(Service::Compute, Method::POST, &path, caller, &body)
+            .await?;
+        Ok(r.volume_attachment)
+    }
+
+    /// `DELETE /servers/{id}/os-volume_attachments/{attachment}` (202).
+    pub async fn detach_volume(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+        attachment_id: &str,
+    ) -> Result<()> {
+        let path = format!(
+            "/servers/{}/os-volume_attachments/{}",
+            seg(server_id),
+            seg(attachment_id)
+        );
+        self.send_empty::<()>(Service::Compute, Method::DELETE, &path, caller, None)
+            .await
+    }
+
+    /// `GET /flavors`.
+    pub async fn list_flavors(&self, caller: &Caller) -> Result<Vec<Summary>> {
+        let r: Flavors<Summary> = self
+            .get_json(Service::Compute, "/flavors", &[], caller)
+            .await?;
+        Ok(r.flavors)
+    }
+
+    /// `GET /flavors/detail`.
+    pub async fn list_flavors_detail(&self, caller: &Caller) -> Result<Vec<Flavor>> {
+        let r: Flavors<Flavor> = self
+            .get_json(Service::Compute, "/flavors/detail", &[], caller)
+            .await?;
+        Ok(r.flavors)
+    }
+
+    /// `GET /flavors/{id}`.
+    pub async fn get_flavor(&self, caller: &Caller, flavor_id: &str) -> Result<Flavor> {
+        let path = format!("/flavors/{}", seg(flavor_id));
+        let r: OneFlavor = self.get_json(Service::Compute, &path, &[], caller).await?;
+        Ok(r.flavor)
+    }
+
+    /// `GET /images`.
+    pub async fn list_images(&self, caller: &Caller) -> Result<Vec<Summary>> {
+        let r: Images<Summary> = self
+            .get_json(Service::Compute, "/images", &[], caller)
+            .await?;
+        Ok(r.images)
+    }
+
+    /// `GET /images/detail`.
+    pub async fn list_images_detail(&self, caller: &Caller) -> Result<Vec<Image>> {
+        let r: Images<Image> = self
+            .get_json(Service::Compute, "/images/detail", &[], caller)
+            .await?;
+        Ok(r.images)
+    }
+
+    /// `GET /images/{id}`.
+    pub async fn get_image(&self, caller: &Caller, image_id: &str) -> Result<Image> {
+        let path = format!("/images/{}", seg(image_id));
+        let r: OneImage = self.get_json(Service::Compute, &path, &[], caller).await?;
+        Ok(r.image)
+    }
+}

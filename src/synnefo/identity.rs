@@ -1,0 +1,285 @@
+//! Astakos identity v2.0: `POST /tokens` with a token, with
+//! `passwordCredentials`, or with no body (the public service catalog).
+
+use std::time::SystemTime;
+
+use http::Method;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use snf_occi_middleware::{RequestId, SecretToken};
+
+use super::client::{Payload, decode};
+use super::serde_util::null_default;
+use super::{Caller, Client, Result, Service};
+
+/// The answer of `POST /identity/v2.0/tokens`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Access {
+    /// The token (absent in the public catalog).
+    #[serde(default)]
+    pub token: Option<Token>,
+    /// The token's holder (absent in the public catalog).
+    #[serde(default)]
+    pub user: Option<User>,
+    /// The services and their endpoints.
+    #[serde(rename = "serviceCatalog", default, deserialize_with = "null_default")]
+    pub service_catalog: Vec<CatalogService>,
+}
+
+impl Access {
+    /// The `publicURL` of the first endpoint of the service of this type.
+    pub fn endpoint(&self, service_type: &str) -> Option<&str> {
+        self.service_catalog
+            .iter()
+            .filter(|s| s.service_type == service_type)
+            .flat_map(|s| s.endpoints.iter())
+            .find_map(|e| e.public_url.as_deref())
+    }
+
+    /// The project resources should go to when the caller names none, as
+    /// the original snf-occi chose it: the first of the user's projects
+    /// that is not the user's own (system) project, else the user's UUID.
+    pub fn default_project(&self) -> Option<&str> {
+        let user = self.user.as_ref()?;
+        Some(
+            user.projects
+                .iter()
+                .find(|p| **p != user.id)
+                .map(String::as_str)
+                .unwrap_or(&user.id),
+        )
+    }
+}
+
+/// A token and what it is for.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Token {
+    /// The token itself.
+    #[serde(deserialize_with = "secret")]
+    pub id: SecretToken,
+    /// Expiry, RFC 3339 as Astakos writes it.
+    #[serde(default)]
+    pub expires: Option<String>,
+    /// The tenant (project) the token was scoped to.
+    #[serde(default)]
+    pub tenant: Option<Tenant>,
+}
+
+impl Token {
+    /// The expiry as a time, when present and well formed.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires
+            .as_deref()
+            .and_then(super::timestamp::parse_rfc3339)
+    }
+}
+
+fn secret<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<SecretToken, D::Error> {
+    String::deserialize(d).map(SecretToken::new)
+}
+
+/// A tenant (Synnefo project) reference.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Tenant {
+    /// Project id (a UUID).
+    pub id: String,
+    /// Its name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// The holder of a token.
+#[derive(Clone, Debug, Deserialize)]
+pub struct User {
+    /// The user's UUID.
+    pub id: String,
+    /// The display name (Astakos: the user's name or email).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// UUIDs of the projects the user is an accepted member of.
+    #[serde(default, deserialize_with = "null_default")]
+    pub projects: Vec<String>,
+}
+
+/// One service of the catalog.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CatalogService {
+    /// `compute`, `network`, `volume`, `image`, `identity`, ...
+    #[serde(rename = "type")]
+    pub service_type: String,
+    /// The service's name (`cyclades_compute`, ...).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its endpoints.
+    #[serde(default, deserialize_with = "null_default")]
+    pub endpoints: Vec<CatalogEndpoint>,
+}
+
+/// One endpoint of a catalog service.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CatalogEndpoint {
+    /// The absolute URL to call.
+    #[serde(rename = "publicURL", default)]
+    pub public_url: Option<String>,
+    /// The API version (`v2.0`).
+    #[serde(rename = "versionId", default)]
+    pub version_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct AuthBody<'a> {
+    auth: AuthInner<'a>,
+}
+
+#[derive(Serialize)]
+struct AuthInner<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<TokenId<'a>>,
+    #[serde(
+        rename = "passwordCredentials",
+        skip_serializing_if = "Option::is_none"
+    )]
+    password_credentials: Option<PasswordCredentials<'a>>,
+    #[serde(rename = "tenantName", skip_serializing_if = "Option::is_none")]
+    tenant_name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct TokenId<'a> {
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct PasswordCredentials<'a> {
+    username: &'a str,
+    password: &'a str,
+}
+
+#[derive(Deserialize)]
+struct AccessEnvelope {
+    access: Access,
+}
+
+impl Client {
+    /// Validates the caller's token: `POST /tokens {"auth": {"token":
+    /// {"id": T}}}`. Answers the user (UUID, name, projects), the token's
+    /// expiry and the catalog; a bad token is a 401 `unauthorized` fault.
+    pub async fn authenticate(&self, caller: &Caller) -> Result<Access> {
+        let body = AuthBody {
+            auth: AuthInner {
+                token: Some(TokenId {
+                    id: caller.token.expose(),
+                }),
+                password_credentials: None,
+                tenant_name: None,
+            },
+        };
+        self.post_tokens(Some(caller), Payload::json(Service::Identity, &body)?)
+            .await
+    }
+
+    /// Authenticates with `passwordCredentials` as Astakos accepts them:
+    /// the user's UUID as username and the token as password.
+    pub async fn authenticate_password(
+        &self,
+        username: &str,
+        password: &SecretToken,
+        request_id: Option<&RequestId>,
+    ) -> Result<Access> {
+        let body = AuthBody {
+            auth: AuthInner {
+                token: None,
+                password_credentials: Some(PasswordCredentials {
+                    username,
+                    password: password.expose(),
+                }),
+                tenant_name: None,
+            },
+        };
+        // The password is the token: scrub it from any fault text too.
+        let caller = Caller {
+            token: password.clone(),
+            request_id: request_id.cloned(),
+        };
+        self.post_tokens_as(&caller, Payload::json(Service::Identity, &body)?)
+            .await
+    }
+
+    /// The public service catalog: `POST /tokens` with no body.
+    pub async fn public_catalog(&self, request_id: Option<&RequestId>) -> Result<Access> {
+        let mut request = self
+            .http()
+            .request(Method::POST, format!("{}/tokens", self.identity_url()))
+            .timeout(self.config().timeout)
+            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::CONTENT_LENGTH, "0");
+        if let Some(id) = request_id {
+            request = request.header("X-Request-Id", id.as_str());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport(Service::Identity, e))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport(Service::Identity, e))?;
+        if !status.is_success() {
+            return Err(super::client::fault(Service::Identity, status, &body, None));
+        }
+        decode::<AccessEnvelope>(Service::Identity, &body).map(|e| e.access)
+    }
+
+    async fn post_tokens(&self, caller: Option<&Caller>, payload: Payload) -> Result<Access> {
+        // Identity calls send the token in the body, not as X-Auth-Token.
+        let anonymous = caller.map(|c| Caller {
+            token: SecretToken::new(""),
+            request_id: c.request_id.clone(),
+        });
+        let body = self
+            .call(
+                Service::Identity,
+                Method::POST,
+                "/tokens",
+                &[],
+                anonymous.as_ref(),
+                payload,
+            )
+            .await
+            .map_err(|e| scrub(e, caller))?;
+        decode::<AccessEnvelope>(Service::Identity, &body).map(|e| e.access)
+    }
+
+    async fn post_tokens_as(&self, caller: &Caller, payload: Payload) -> Result<Access> {
+        self.post_tokens(Some(caller), payload).await
+    }
+}
+
+/// Removes the token from a fault's text (a server that echoes the body
+/// back must not leak it into logs).
+fn scrub(e: super::SynnefoError, caller: Option<&Caller>) -> super::SynnefoError {
+    let Some(secret) = caller.map(|c| c.token.expose()).filter(|s| !s.is_empty()) else {
+        return e;
+    };
+    match e {
+        super::SynnefoError::Fault {
+            service,
+            status,
+            kind,
+            message,
+            details,
+        } => super::SynnefoError::Fault {
+            service,
+            status,
+            kind,
+            message: message.replace(secret, "***"),
+            details: details.replace(secret, "***"),
+        },
+        other => other,
+    }
+}
+
+fn transport(service: Service, e: reqwest::Error) -> super::SynnefoError {
+    super::client::transport_error(service, e)
+}

@@ -1,0 +1,177 @@
+//! Cyclades block storage (volume) v2.0.
+
+use std::collections::BTreeMap;
+
+use http::Method;
+use serde::{Deserialize, Serialize};
+
+use super::compute::{Summary, seg};
+use super::serde_util::{id, null_default, number, opt_id};
+use super::{Caller, Client, Result, Service};
+
+/// Where a volume is attached.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct VolumeServerAttachment {
+    /// The server.
+    #[serde(deserialize_with = "id")]
+    pub server_id: String,
+    /// The volume.
+    #[serde(default, deserialize_with = "opt_id")]
+    pub volume_id: Option<String>,
+    /// Its index among the server's disks (0 = root).
+    #[serde(default, deserialize_with = "opt_id")]
+    pub device_index: Option<String>,
+}
+
+/// A volume in detail.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Volume {
+    /// Id.
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    /// Name.
+    #[serde(default, deserialize_with = "null_default")]
+    pub display_name: String,
+    /// Description.
+    #[serde(default)]
+    pub display_description: Option<String>,
+    /// Size in GB.
+    #[serde(deserialize_with = "number")]
+    pub size: u64,
+    /// `CREATING`, `AVAILABLE`, `IN_USE`, `DELETING`, `ERROR`, ...
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Attachments (at most one in Synnefo).
+    #[serde(default, deserialize_with = "null_default")]
+    pub attachments: Vec<VolumeServerAttachment>,
+    /// The volume type id.
+    #[serde(default, deserialize_with = "opt_id")]
+    pub volume_type: Option<String>,
+    /// Owner.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Project, as the block storage API names it.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Project, as OpenStack names it (some versions send this instead).
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// Metadata.
+    #[serde(default, deserialize_with = "null_default")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A volume type.
+#[derive(Clone, Debug, Deserialize)]
+pub struct VolumeType {
+    /// Id.
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    /// Name (the disk template: `drbd`, `ext_archipelago`, ...).
+    pub name: String,
+}
+
+/// What to create a volume with.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewVolume {
+    /// Size in GB.
+    pub size: u64,
+    /// Name.
+    pub display_name: String,
+    /// Volume type id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<String>,
+    /// Project.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Attach to this server at creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_id: Option<String>,
+    /// Description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Volumes<T> {
+    volumes: Vec<T>,
+}
+#[derive(Deserialize)]
+struct OneVolume {
+    volume: Volume,
+}
+#[derive(Deserialize)]
+struct VolumeTypes {
+    volume_types: Vec<VolumeType>,
+}
+
+/// Volume listings name volumes `display_name`, not `name`.
+#[derive(Deserialize)]
+struct VolumeSummary {
+    #[serde(deserialize_with = "id")]
+    id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    display_name: String,
+}
+
+impl Volume {
+    /// The project the volume is charged to, whichever key carried it.
+    pub fn project(&self) -> Option<&str> {
+        self.project.as_deref().or(self.tenant_id.as_deref())
+    }
+}
+
+impl Client {
+    /// `GET /volumes`.
+    pub async fn list_volumes(&self, caller: &Caller) -> Result<Vec<Summary>> {
+        let r: Volumes<VolumeSummary> = self
+            .get_json(Service::Volume, "/volumes", &[], caller)
+            .await?;
+        Ok(r.volumes
+            .into_iter()
+            .map(|v| Summary {
+                id: v.id,
+                name: v.display_name,
+            })
+            .collect())
+    }
+
+    /// `GET /volumes/detail`.
+    pub async fn list_volumes_detail(&self, caller: &Caller) -> Result<Vec<Volume>> {
+        let r: Volumes<Volume> = self
+            .get_json(Service::Volume, "/volumes/detail", &[], caller)
+            .await?;
+        Ok(r.volumes)
+    }
+
+    /// `GET /volumes/{id}`.
+    pub async fn get_volume(&self, caller: &Caller, volume_id: &str) -> Result<Volume> {
+        let path = format!("/volumes/{}", seg(volume_id));
+        let r: OneVolume = self.get_json(Service::Volume, &path, &[], caller).await?;
+        Ok(r.volume)
+    }
+
+    /// `POST /volumes` (202).
+    pub async fn create_volume(&self, caller: &Caller, volume: &NewVolume) -> Result<Volume> {
+        let body = serde_json::json!({ "volume": volume });
+        let r: OneVolume = self
+            .send_json(Service::Volume, Method::POST, "/volumes", caller, &body)
+            .await?;
+        Ok(r.volume)
+    }
+
+    /// `DELETE /volumes/{id}` (202).
+    pub async fn delete_volume(&self, caller: &Caller, volume_id: &str) -> Result<()> {
+        let path = format!("/volumes/{}", seg(volume_id));
+        self.send_empty::<()>(Service::Volume, Method::DELETE, &path, caller, None)
+            .await
+    }
+
+    /// `GET /types`: the volume types.
+    pub async fn list_volume_types(&self, caller: &Caller) -> Result<Vec<VolumeType>> {
+        let r: VolumeTypes = self
+            .get_json(Service::Volume, "/types", &[], caller)
+            .await?;
+        Ok(r.volume_types)
+    }
+}

@@ -1,0 +1,818 @@
+//! The simulator over raw HTTP: the statuses, fault bodies, scoping,
+//! astavoms facade, admin endpoint and configuration a real client sees.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use snf_occi::simulator::{self, RunningSimulator, SimulatorConfig, SimulatorError};
+
+const DEBIAN: &str = "0e5a4c4b-d2a1-4c1d-9d2b-debian000001";
+const DEMO: &str = "d3m0d3m0-0000-4000-8000-000000000001";
+
+async fn sim() -> RunningSimulator {
+    simulator::start(&SimulatorConfig::instant("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap()
+}
+
+struct Http {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Http {
+    fn new(sim: &RunningSimulator) -> Http {
+        Http {
+            base: sim.url(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut r = self
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.header("X-Auth-Token", t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let response = r.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+fn fault_kind(v: &Value) -> Option<&str> {
+    let (key, inner) = v.as_object()?.iter().next()?;
+    inner.get("message")?.as_str()?;
+    inner.get("code")?.as_u64()?;
+    Some(key)
+}
+
+#[tokio::test]
+async fn every_api_call_needs_a_valid_token() {
+    let sim = sim().await;
+    let h = Http::new(&sim);
+    let paths = [
+        "/compute/v2.0/servers",
+        "/compute/v2.0/servers/detail",
+        "/compute/v2.0/servers/101",
+        "/compute/v2.0/flavors/detail",
+        "/compute/v2.0/images/detail",
+        "/network/v2.0/networks",
+        "/network/v2.0/ports",
+        "/network/v2.0/floatingips",
+        "/network/v2.0/subnets",
+        "/volume/v2.0/volumes/detail",
+        "/image/v1.0/images",
+        "/identity/v2.0/tenants",
+    ];
+    for path in paths {
+        for token in [None, Some("wrong")] {
+            let (status, body) = h.call("GET", path, token, None).await;
+            assert_eq!(status, 401, "{path} {token:?}");
+            assert_eq!(fault_kind(&body), Some("unauthorized"), "{path}: {body}");
+            assert_eq!(body["unauthorized"]["code"], 401);
+        }
+    }
+    let (status, body) = h
+        .call(
+            "POST",
+            "/compute/v2.0/servers",
+            None,
+            Some(json!({"server": {}})),
+        )
+        .await;
+    assert_eq!((status, fault_kind(&body)), (401, Some("unauthorized")));
+}
+
+#[tokio::test]
+async fn statuses_are_the_ones_synnefo_answers() {
+    let sim = sim().await;
+    let h = Http::new(&sim);
+    let t = Some("alice-token");
+    let (s, server) = h
+        .call("POST", "/compute/v2.0/servers", t, Some(json!({"server": {"name": "a", "flavorRef": 1, "imageRef": DEBIAN, "project": DEMO}})))
+        .await;
+    assert_eq!(s, 202);
+    let id = server["server"]["id"].as_u64().expect("integer server id");
+    assert_eq!(server["server"]["status"], "BUILD");
+    assert_eq!(server["server"]["tenant_id"], DEMO);
+    let (s, _) = h
+        .call(
+            "POST",
+            &format!("/compute/v2.0/servers/{id}/action"),
+            t,
+            Some(json!({"shutdown": {}})),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let (s, _) = h
+        .call(
+            "PUT",
+            &format!("/compute/v2.0/servers/{id}"),
+            t,
+            Some(json!({"server": {"name": "b"}})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, md) = h
+        .call(
+            "POST",
+            &format!("/compute/v2.0/servers/{id}/metadata"),
+            t,
+            Some(json!({"metadata": {"k": "v"}})),
+        )
+        .await;
+    assert_eq!((s, &md["metadata"]["k"]), (201, &json!("v")));
+    let (s, vol) = h
+        .call(
+            "POST",
+            "/volume/v2.0/volumes",
+            t,
+            Some(json!({"volume": {"size": 1, "display_name": "v", "volume_type": 1}})),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let vid = vol["volume"]["id"].as_str().unwrap().to_owned();
+    let (s, _) = h
+        .call(
+            "POST",
+            &format!("/compute/v2.0/servers/{id}/os-volume_attachments"),
+            t,
+            Some(json!({"volumeAttachment": {"volumeId": vid}})),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let (s, _) = h
+        .call(
+            "DELETE",
+            &format!("/compute/v2.0/servers/{id}/os-volume_attachments/{vid}"),
+            t,
+            None,
+        )
+        .await;
+    assert_eq!(s, 202);
+    let (s, _) = h
+        .call("DELETE", &format!("/volume/v2.0/volumes/{vid}"), t, None)
+        .await;
+    assert_eq!(s, 202);
+    let (s, net) = h
+        .call(
+            "POST",
+            "/network/v2.0/networks",
+            t,
+            Some(json!({"network": {"type": "MAC_FILTERED", "name": "n"}})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let nid = net["network"]["id"].as_str().unwrap().to_owned();
+    let (s, _) = h
+        .call(
+            "POST",
+            "/network/v2.0/subnets",
+            t,
+            Some(json!({"subnet": {"network_id": nid, "cidr": "10.1.0.0/24"}})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, fip) = h
+        .call(
+            "POST",
+            "/network/v2.0/floatingips",
+            t,
+            Some(json!({"floatingip": {"floating_network_id": null}})),
+        )
+        .await;
+    assert_eq!(s, 200, "Synnefo answers 200 to a floating IP create");
+    let fid = fip["floatingip"]["id"].as_str().unwrap().to_owned();
+    let (s, _) = h
+        .call(
+            "DELETE",
+            &format!("/network/v2.0/floatingips/{fid}"),
+            t,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = h
+        .call("DELETE", &format!("/network/v2.0/networks/{nid}"), t, None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = h
+        .call("DELETE", &format!("/compute/v2.0/servers/{id}"), t, None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, body) = h
+        .call("DELETE", &format!("/compute/v2.0/servers/{id}"), t, None)
+        .await;
+    assert_eq!(
+        (s, fault_kind(&body)),
+        (400, Some("badRequest")),
+        "deleting twice"
+    );
+}
+
+#[tokio::test]
+async fn faults_for_bad_input() {
+    let sim = sim().await;
+    let h = Http::new(&sim);
+    let t = Some("alice-token");
+    let cases: Vec<(&str, &str, Option<Value>, u16, &str)> = vec![
+        (
+            "POST",
+            "/compute/v2.0/servers",
+            Some(json!("not an object")),
+            400,
+            "badRequest",
+        ),
+        (
+            "POST",
+            "/compute/v2.0/servers",
+            Some(json!({"server": {"name": "x", "flavorRef": 1}})),
+            400,
+            "badRequest",
+        ),
+        (
+            "POST",
+            "/compute/v2.0/servers",
+            Some(json!({"server": {"name": "x", "flavorRef": 999, "imageRef": DEBIAN}})),
+            404,
+            "itemNotFound",
+        ),
+        (
+            "POST",
+            "/compute/v2.0/servers",
+            Some(json!({"server": {"name": "x", "flavorRef": 6, "imageRef": DEBIAN}})),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/compute/v2.0/servers",
+            Some(
+                json!({"server": {"name": "x", "flavorRef": 1, "imageRef": DEBIAN, "project": "not-mine"}}),
+            ),
+            403,
+            "forbidden",
+        ),
+        (
+            "POST",
+            "/compute/v2.0/servers",
+            Some(
+                json!({"server": {"name": "x", "flavorRef": 1, "imageRef": DEBIAN, "networks": [{"uuid": "424242"}]}}),
+            ),
+            404,
+            "itemNotFound",
+        ),
+        (
+            "GET",
+            "/compute/v2.0/servers/abc",
+            None,
+            404,
+            "itemNotFound",
+        ),
+        (
+            "POST",
+            "/compute/v2.0/servers/101/action",
+            Some(json!({"fly": {}})),
+            404,
+            "itemNotFound",
+        ),
+        (
+            "POST",
+            "/network/v2.0/networks",
+            Some(json!({"network": {"name": "n"}})),
+            400,
+            "badRequest",
+        ),
+        (
+            "POST",
+            "/network/v2.0/networks",
+            Some(json!({"network": {"name": "n", "type": "WIFI"}})),
+            400,
+            "badRequest",
+        ),
+        ("DELETE", "/network/v2.0/networks/1", None, 403, "forbidden"),
+        (
+            "POST",
+            "/volume/v2.0/volumes",
+            Some(json!({"volume": {"size": -1, "volume_type": 1}})),
+            400,
+            "badRequest",
+        ),
+        (
+            "POST",
+            "/volume/v2.0/volumes",
+            Some(json!({"volume": {"size": 1, "volume_type": 77}})),
+            404,
+            "itemNotFound",
+        ),
+        (
+            "GET",
+            "/compute/v2.0/no-such-thing",
+            None,
+            400,
+            "badRequest",
+        ),
+        ("DELETE", "/compute/v2.0/flavors", None, 405, "badMethod"),
+    ];
+    for (method, path, body, status, kind) in cases {
+        let (s, answer) = h.call(method, path, t, body.clone()).await;
+        assert_eq!(
+            (s, fault_kind(&answer)),
+            (status, Some(kind)),
+            "{method} {path} {body:?}: {answer}"
+        );
+    }
+    // Unparsable JSON.
+    let response = reqwest::Client::new()
+        .post(format!("{}/compute/v2.0/servers", sim.url()))
+        .header("X-Auth-Token", "alice-token")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn unknown_actions_on_a_real_server_are_bad_requests() {
+    let sim = sim().await;
+    let h = Http::new(&sim);
+    let t = Some("alice-token");
+    let (_, server) = h
+        .call(
+            "POST",
+            "/compute/v2.0/servers",
+            t,
+            Some(json!({"server": {"name": "a", "flavorRef": 1, "imageRef": DEBIAN}})),
+        )
+        .await;
+    let id = server["server"]["id"].as_u64().unwrap();
+    let (s, body) = h
+        .call(
+            "POST",
+            &format!("/compute/v2.0/servers/{id}/action"),
+            t,
+            Some(json!({"fly": {}})),
+        )
+        .await;
+    assert_eq!((s, fault_kind(&body)), (400, Some("badRequest")));
+    let (s, body) = h
+        .call(
+            "POST",
+            &format!("/compute/v2.0/servers/{id}/action"),
+            t,
+            Some(json!({"reboot": {"type": "GENTLE"}})),
+        )
+        .await;
+    assert_eq!((s, fault_kind(&body)), (400, Some("badRequest")));
+    // ERROR servers refuse actions.
+    let (s, _) = h
+        .call(
+            "PUT",
+            &format!("/_sim/servers/{id}/status"),
+            None,
+            Some(json!({"status": "ERROR"})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (_, shown) = h
+        .call("GET", &format!("/compute/v2.0/servers/{id}"), t, None)
+        .await;
+    assert_eq!(shown["server"]["status"], "ERROR");
+    let (s, _) = h
+        .call(
+            "POST",
+            &format!("/compute/v2.0/servers/{id}/action"),
+            t,
+            Some(json!({"start": {}})),
+        )
+        .await;
+    assert_eq!(s, 400);
+}
+
+#[tokio::test]
+async fn catalogs_flavors_and_images_look_like_synnefo() {
+    let sim = sim().await;
+    let h = Http::new(&sim);
+    let (s, public) = h.call("POST", "/identity/v2.0/tokens", None, None).await;
+    assert_eq!(s, 200);
+    let catalog = public["access"]["serviceCatalog"].as_array().unwrap();
+    for t in ["compute", "network", "volume", "image", "identity"] {
+        let entry = catalog
+            .iter()
+            .find(|e| e["type"] == t)
+            .unwrap_or_else(|| panic!("{t} in catalog"));
+        let url = entry["endpoints"][0]["publicURL"].as_str().unwrap();
+        assert!(url.starts_with(&sim.url()), "absolute URL: {url}");
+    }
+    let (_, access) = h
+        .call(
+            "POST",
+            "/identity/v2.0/tokens",
+            None,
+            Some(json!({"auth": {"token": {"id": "bob-token"}}})),
+        )
+        .await;
+    assert_eq!(
+        access["access"]["token"]["tenant"]["id"],
+        "b0b00000-0000-4000-8000-000000000002"
+    );
+    assert_eq!(access["access"]["user"]["projects"][1], DEMO);
+    let (s, body) = h
+        .call(
+            "POST",
+            "/identity/v2.0/tokens",
+            None,
+            Some(json!({"auth": {"token": {"id": "bob-token"}, "tenantName": DEMO}})),
+        )
+        .await;
+    assert_eq!(
+        (s, fault_kind(&body)),
+        (401, Some("unauthorized")),
+        "Astakos takes only the user's UUID as tenantName"
+    );
+    let (s, tenants) = h
+        .call("GET", "/identity/v2.0/tenants", Some("bob-token"), None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(tenants["tenants"].as_array().unwrap().len(), 2);
+
+    let (_, flavors) = h
+        .call(
+            "GET",
+            "/compute/v2.0/flavors/detail",
+            Some("bob-token"),
+            None,
+        )
+        .await;
+    let f = &flavors["flavors"][0];
+    assert!(f["id"].is_u64());
+    assert!(f["SNF:allow_create"].is_boolean());
+    assert!(f["SNF:disk_template"].is_string());
+    let (_, images) = h
+        .call(
+            "GET",
+            "/compute/v2.0/images/detail",
+            Some("bob-token"),
+            None,
+        )
+        .await;
+    let debian = images["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "Debian")
+        .unwrap();
+    assert_eq!(debian["metadata"]["os"], "debian");
+    assert_eq!(debian["metadata"]["users"], "root user");
+    // Trailing slashes are accepted, as kamaki sends them.
+    let (s, _) = h
+        .call("GET", "/compute/v2.0/flavors/", Some("bob-token"), None)
+        .await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn astavoms_versions_and_token_exchange() {
+    let sim = sim().await;
+    let h = Http::new(&sim);
+    let (s, versions) = h.call("GET", "/astavoms/", None, None).await;
+    assert_eq!(s, 300);
+    let self_href = versions["versions"]["values"][0]["links"][0]["href"]
+        .as_str()
+        .unwrap();
+    assert_eq!(self_href, format!("{}/astavoms/v2.0", sim.url()));
+    let (s, version) = h.call("GET", "/astavoms/v2.0", None, None).await;
+    assert_eq!((s, &version["version"]["id"]), (200, &json!("v2.0")));
+
+    let post = |headers: Vec<(&'static str, String)>, body: Option<&'static str>| {
+        let mut r = reqwest::Client::new().post(format!("{}/astavoms/v2.0/tokens", sim.url()));
+        for (k, v) in headers {
+            r = r.header(k, v);
+        }
+        if let Some(b) = body {
+            r = r.header("content-type", "application/json").body(b);
+        }
+        async move {
+            let response = r.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let voms = Some(r#"{"auth": {"voms": true}}"#);
+    let (s, body) = post(vec![], None).await;
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (400, Some("Request is missing data input"))
+    );
+    let (s, body) = post(vec![], Some(r#"{"auth": {}}"#)).await;
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (400, Some("Input is missing some elements"))
+    );
+    let (s, _) = post(vec![], voms).await;
+    assert_eq!(s, 400, "no certificate");
+    let (s, body) = post(
+        vec![("SSL-Client-S-DN", "/C=GR/O=Elsewhere/CN=Mallory".into())],
+        voms,
+    )
+    .await;
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (401, Some("VOMS Authentication Failed"))
+    );
+
+    let dn = "/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example/CN=1234567";
+    let (s, body) = post(vec![("SSL-Client-S-DN", dn.into())], voms).await;
+    assert_eq!(s, 202);
+    assert_eq!(body["access"]["token"]["id"], "alice-token");
+    assert_eq!(body["access"]["token"]["tenant"]["id"], DEMO);
+    assert_eq!(body["access"]["token"]["tenant"]["name"], "fedcloud.egi.eu");
+    assert_eq!(body["voname"], "fedcloud.egi.eu");
+    assert!(
+        body["access"]["serviceCatalog"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
+
+    // The certificate alone, flattened the way Apache forwards it.
+    let pem = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/simulator/alice-proxy.pem"
+    ))
+    .unwrap();
+    let flat = pem.trim().replace('\n', " ");
+    let (s, body) = post(
+        vec![
+            ("SSL-Client-Cert", flat.clone()),
+            ("SSL-Client-Cert-Chain-0", "(null)".into()),
+        ],
+        voms,
+    )
+    .await;
+    assert_eq!(
+        (s, &body["access"]["user"]["id"]),
+        (202, &json!("a11ce000-0000-4000-8000-000000000001"))
+    );
+    let (s, _) = post(
+        vec![(
+            "SSL-Client-Cert",
+            "-----BEGIN CERTIFICATE----- garbage -----END CERTIFICATE-----".into(),
+        )],
+        voms,
+    )
+    .await;
+    assert_eq!(s, 400, "unreadable certificate");
+
+    let (s, tenants) = h
+        .call("GET", "/astavoms/v2.0/tenants", Some("alice-token"), None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        tenants["tenants"],
+        json!([{"id": DEMO, "name": "fedcloud.egi.eu", "enabled": true, "description": ""}])
+    );
+    let (s, tenants) = h
+        .call("GET", "/astavoms/v2.0/tenants", Some("bob-token"), None)
+        .await;
+    assert_eq!(
+        (s, tenants["tenants"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    let (s, _) = h.call("GET", "/astavoms/v2.0/tenants", None, None).await;
+    assert_eq!(s, 400);
+}
+
+#[tokio::test]
+async fn admin_counters_faults_and_bulk_seeding() {
+    let sim = sim().await;
+    let h = Http::new(&sim);
+    h.call("GET", "/compute/v2.0/servers", Some("alice-token"), None)
+        .await;
+    h.call("GET", "/compute/v2.0/servers", Some("alice-token"), None)
+        .await;
+    let (s, counters) = h.call("GET", "/_sim/counters", None, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(counters["counters"]["GET /compute/v2.0/servers"], 2);
+    assert_eq!(counters["total"], 2, "admin calls are not counted");
+    let (s, _) = h.call("DELETE", "/_sim/counters", None, None).await;
+    assert_eq!(s, 204);
+    let (_, counters) = h.call("GET", "/_sim/counters", None, None).await;
+    assert_eq!(counters["total"], 0);
+
+    let (s, seeded) = h
+        .call(
+            "POST",
+            "/_sim/seed/servers",
+            None,
+            Some(json!({"user": "b0b00000-0000-4000-8000-000000000002", "count": 50})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    assert_eq!(seeded["ids"].as_array().unwrap().len(), 50);
+    let (_, list) = h
+        .call(
+            "GET",
+            "/compute/v2.0/servers/detail",
+            Some("bob-token"),
+            None,
+        )
+        .await;
+    let servers = list["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 50);
+    assert!(servers.iter().all(|s| s["status"] == "ACTIVE"));
+    let (_, list) = h
+        .call("GET", "/compute/v2.0/servers", Some("alice-token"), None)
+        .await;
+    assert_eq!(
+        list["servers"].as_array().unwrap().len(),
+        0,
+        "seeded for bob only"
+    );
+    let (s, _) = h
+        .call(
+            "POST",
+            "/_sim/seed/servers",
+            None,
+            Some(json!({"user": "nobody", "count": 1})),
+        )
+        .await;
+    assert_eq!(s, 400);
+
+    let (s, _) = h
+        .call(
+            "PUT",
+            "/_sim/faults",
+            None,
+            Some(json!({"error_rate": 2.0})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = h
+        .call(
+            "PUT",
+            "/_sim/faults",
+            None,
+            Some(json!({"down": ["pithos"]})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, faults) = h
+        .call(
+            "PUT",
+            "/_sim/faults",
+            None,
+            Some(json!({"latency": "30ms", "error_rate": 1.0, "error_status": 500})),
+        )
+        .await;
+    assert_eq!((s, &faults["latency"]), (200, &json!("30ms")));
+    let started = std::time::Instant::now();
+    let (s, body) = h
+        .call("GET", "/compute/v2.0/servers", Some("alice-token"), None)
+        .await;
+    assert_eq!((s, fault_kind(&body)), (500, Some("computeFault")));
+    assert!(started.elapsed() >= Duration::from_millis(30));
+    let (s, _) = h
+        .call("PUT", "/_sim/faults", None, Some(json!({"drop_rate": 1.0})))
+        .await;
+    assert_eq!(s, 200);
+    let dropped = reqwest::Client::new()
+        .get(format!("{}/compute/v2.0/servers", sim.url()))
+        .send()
+        .await;
+    assert!(
+        dropped.is_err(),
+        "the connection is closed without an answer"
+    );
+    // The admin endpoint itself is never faulted.
+    let (s, _) = h.call("DELETE", "/_sim/faults", None, None).await;
+    assert_eq!(s, 204);
+    let (s, _) = h
+        .call("GET", "/compute/v2.0/servers", Some("alice-token"), None)
+        .await;
+    assert_eq!(s, 200);
+    let (s, state) = h.call("GET", "/_sim/state", None, None).await;
+    assert_eq!((s, &state["servers"]), (200, &json!(50)));
+}
+
+#[tokio::test]
+async fn configuration_from_a_pipeline_file_table() {
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+    let toml = r#"
+        listen = "127.0.0.1:0"
+        build_delay = "0s"
+        action_delay = "0s"
+        [[users]]
+        uuid = "11111111-0000-4000-8000-000000000001"
+        name = "carol@example.org"
+        token = "carol-token"
+        projects = ["22222222-0000-4000-8000-000000000002"]
+        [[flavors]]
+        id = 7
+        name = "C2R2048D20"
+        vcpus = 2
+        ram = 2048
+        disk = 20
+        [[images]]
+        id = "img-debian"
+        name = "Debian"
+        os = "debian"
+        [[voms_users]]
+        dn = "/C=GR/CN=Carol"
+        vo = "vo.example.org"
+        user = "11111111-0000-4000-8000-000000000001"
+        project = "22222222-0000-4000-8000-000000000002"
+        [quotas]
+        servers = 1
+    "#;
+    let config: SimulatorConfig = Figment::from(Toml::string(toml))
+        .extract()
+        .expect("valid table");
+    let sim = simulator::start(&config).await.unwrap();
+    let h = Http::new(&sim);
+    let (s, _) = h
+        .call("GET", "/compute/v2.0/servers", Some("alice-token"), None)
+        .await;
+    assert_eq!(s, 401, "the default users are replaced");
+    let (_, flavors) = h
+        .call("GET", "/compute/v2.0/flavors", Some("carol-token"), None)
+        .await;
+    assert_eq!(
+        flavors["flavors"],
+        json!([{"id": 7, "name": "C2R2048D20", "links": flavors["flavors"][0]["links"]}])
+    );
+    let spec = json!({"server": {"name": "c", "flavorRef": 7, "imageRef": "img-debian"}});
+    let (s, _) = h
+        .call(
+            "POST",
+            "/compute/v2.0/servers",
+            Some("carol-token"),
+            Some(spec.clone()),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let (s, body) = h
+        .call(
+            "POST",
+            "/compute/v2.0/servers",
+            Some("carol-token"),
+            Some(spec),
+        )
+        .await;
+    assert_eq!((s, fault_kind(&body)), (413, Some("overLimit")));
+
+    let unknown = Figment::from(Toml::string(
+        "listen = \"127.0.0.1:0\"\nbuild_dealy = \"1s\"",
+    ))
+    .extract::<SimulatorConfig>();
+    assert!(unknown.unwrap_err().to_string().contains("build_dealy"));
+}
+
+#[tokio::test]
+async fn inconsistent_seeds_are_refused() {
+    let mut config = SimulatorConfig::instant("127.0.0.1:0".parse().unwrap());
+    let mut users = config.effective_users();
+    users[1].token = users[0].token.clone();
+    config.users = Some(users);
+    let err = simulator::start(&config).await.unwrap_err();
+    assert!(matches!(err, SimulatorError::Seed { .. }), "{err}");
+    assert!(
+        !err.to_string().contains("alice-token"),
+        "tokens stay out of errors: {err}"
+    );
+
+    let mut config = SimulatorConfig::instant("127.0.0.1:0".parse().unwrap());
+    let mut nets = snf_occi::simulator::seed::default_networks();
+    nets[0].cidr = "300.1.2.3/24".into();
+    config.networks = Some(nets);
+    assert!(matches!(
+        simulator::start(&config).await.unwrap_err(),
+        SimulatorError::Seed { .. }
+    ));
+}
+
+#[tokio::test]
+async fn shutdown_stops_serving() {
+    let sim = sim().await;
+    let url = format!("{}/identity/v2.0/tokens", sim.url());
+    assert!(reqwest::Client::new().post(&url).send().await.is_ok());
+    sim.shutdown().await;
+    assert!(reqwest::Client::new().post(&url).send().await.is_err());
+}
