@@ -37,9 +37,12 @@
 //! humantime: `"5m"`, `"30s"`); their module docs list every key.
 
 mod cache;
+mod der;
 mod identity;
+pub mod proxy_chain;
 pub mod keystone;
 mod trusted;
+pub mod voms_ac;
 
 use std::future::Future;
 use std::pin::Pin;
