@@ -19,9 +19,7 @@ pub(crate) const BIT_STRING: u8 = 0x03;
 pub(crate) const OCTET_STRING: u8 = 0x04;
 pub(crate) const OID: u8 = 0x06;
 pub(crate) const UTF8_STRING: u8 = 0x0c;
-pub(crate) const GENERALIZED_TIME: u8 = 0x18;
 pub(crate) const SEQUENCE: u8 = 0x30;
-pub(crate) const SET: u8 = 0x31;
 
 /// Reads one element from the front of `input`.
 pub(crate) fn read(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {

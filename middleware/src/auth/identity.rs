@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(id.user_name.as_deref(), Some("User One"));
         assert_eq!(id.tenant.as_deref(), Some("p1"));
         assert_eq!(id.default_project(), "p2");
-        let expected = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_583_200);
+        let expected = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_119_200);
         assert_eq!(id.expires, Some(expected));
     }
 

@@ -42,6 +42,7 @@ mod identity;
 pub mod proxy_chain;
 pub mod keystone;
 mod trusted;
+pub mod voms;
 pub mod voms_ac;
 
 use std::future::Future;
@@ -50,6 +51,7 @@ use std::pin::Pin;
 use http::{HeaderValue, StatusCode, header};
 
 pub use keystone::{KeystoneAuth, KeystoneAuthConfig, KeystoneAuthLayer};
+pub use voms::{VomsExchange, VomsExchangeConfig, VomsExchangeLayer};
 
 use crate::error_response::{occi_error, rendering_of};
 use crate::{HttpRequest, HttpResponse};
