@@ -37,6 +37,7 @@
 //! humantime: `"5m"`, `"30s"`); their module docs list every key.
 
 mod cache;
+pub mod client_verifier;
 mod der;
 mod identity;
 pub mod proxy_chain;
@@ -50,6 +51,7 @@ use std::pin::Pin;
 
 use http::{HeaderValue, StatusCode, header};
 
+pub use client_verifier::{ClientAuth, ProxyClientCertVerifier, VerifierError};
 pub use keystone::{KeystoneAuth, KeystoneAuthConfig, KeystoneAuthLayer};
 pub use voms::{VomsExchange, VomsExchangeConfig, VomsExchangeLayer};
 
