@@ -40,6 +40,7 @@ mod cache;
 pub mod client_verifier;
 mod der;
 mod identity;
+pub mod jwt;
 pub mod proxy_chain;
 pub mod keystone;
 mod trusted;
@@ -52,6 +53,7 @@ use std::pin::Pin;
 use http::{HeaderValue, StatusCode, header};
 
 pub use client_verifier::{ClientAuth, ProxyClientCertVerifier, VerifierError};
+pub use jwt::{JwtAuth, JwtAuthConfig, JwtAuthLayer};
 pub use keystone::{KeystoneAuth, KeystoneAuthConfig, KeystoneAuthLayer};
 pub use voms::{VomsExchange, VomsExchangeConfig, VomsExchangeLayer};
 
