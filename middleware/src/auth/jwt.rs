@@ -257,7 +257,8 @@ impl Expiring for Login {
 
 #[derive(Deserialize)]
 struct Claims {
-    sub: String,
+    #[serde(default)]
+    sub: Option<String>,
     iss: String,
     exp: u64,
 }
@@ -469,11 +470,12 @@ impl Shared {
     /// Verifies the JWT, then finds its Synnefo account.
     async fn login(&self, token: &str) -> Result<Login, JwtError> {
         let claims = self.verify(token).await?;
+        let sub = claims.sub.clone().filter(|s| !s.is_empty()).ok_or_else(|| JwtError::MissingClaim("sub".into()))?;
         let jwt_expires = SystemTime::UNIX_EPOCH + Duration::from_secs(claims.exp);
         let mapped = self
             .mapping
-            .get(&(Some(claims.iss.clone()), claims.sub.clone()))
-            .or_else(|| self.mapping.get(&(None, claims.sub.clone())));
+            .get(&(Some(claims.iss.clone()), sub.clone()))
+            .or_else(|| self.mapping.get(&(None, sub)));
         if let Some(account) = mapped {
             return Ok(Login {
                 identity: Identity {
