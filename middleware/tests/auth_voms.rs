@@ -128,7 +128,7 @@ async fn forwarded_headers_count_only_from_trusted_front_ends() {
     // the challenge, and astavoms never asked.
     let spoofed = svc.clone().oneshot(forwarded(&chain, "192.0.2.66:5555")).await.unwrap();
     assert_eq!(spoofed.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(spoofed.headers()["www-authenticate"], format!("Keystone uri='{url}'"));
+    assert_eq!(spoofed.headers()["www-authenticate"], format!("Keystone uri='{url}/'"));
     assert_eq!(text(spoofed).await, "who?");
     // And without a RemoteAddr at all.
     let mut anonymous = forwarded(&chain, "10.1.2.3:5555");
@@ -160,7 +160,7 @@ async fn bad_chains_are_401_naming_the_reason() {
     ] {
         let response = svc.clone().oneshot(over_tls(&chain)).await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{reason}");
-        assert_eq!(response.headers()["www-authenticate"], format!("Keystone uri='{url}'"));
+        assert_eq!(response.headers()["www-authenticate"], format!("Keystone uri='{url}/'"));
         let body = text(response).await;
         assert!(body.contains(reason), "{body}");
         assert!(!body.contains("Jane"), "{body}");

@@ -21,7 +21,7 @@
 //! | key | default | meaning |
 //! |---|---|---|
 //! | `identity_url` | (factory: the embedded simulator) | Astakos identity v2.0 base, e.g. `https://accounts.example.org/identity/v2.0`; we POST `<identity_url>/tokens` |
-//! | `keystone_url` | `identity_url` | sent verbatim in `WWW-Authenticate: Keystone uri='...'` (where clients get tokens: astavoms or Astakos) |
+//! | `keystone_url` | `identity_url` without `/v2.0`, with a trailing `/` | sent verbatim in `WWW-Authenticate: Keystone uri='...'`: where clients get tokens (Astakos or astavoms). pOCCI posts to `<it>v2.0/tokens` as a plain string join, so end it with `/` |
 //! | `cache_ttl` | `"5m"` | longest a validation is reused |
 //! | `cache_capacity` | `10000` | most tokens remembered |
 //! | `timeout` | `"10s"` | per Astakos call |
@@ -53,7 +53,9 @@ use tower::{Layer, Service};
 
 use super::cache::{AuthCache, CacheKey, cache_key};
 use super::identity::{Identity, error_message, parse_access};
-use super::{AuthConfigError, AuthFuture, add_challenge, join_url, keystone_challenge, parse_url, ready, reject};
+use super::{
+    AuthConfigError, AuthFuture, add_challenge, join_url, keystone_base, keystone_challenge, parse_url, ready, reject,
+};
 use crate::{AuthContext, HttpRequest, HttpResponse};
 
 const FILTER: &str = "keystone_auth";
@@ -64,7 +66,8 @@ const FILTER: &str = "keystone_auth";
 pub struct KeystoneAuthConfig {
     /// Astakos identity v2.0 base URL; tokens are validated at `<it>/tokens`.
     pub identity_url: Option<String>,
-    /// The URL advertised in `WWW-Authenticate` (default: `identity_url`).
+    /// The URL advertised in `WWW-Authenticate` (default: `identity_url`
+    /// without `/v2.0`, ending in `/`).
     pub keystone_url: Option<String>,
     /// Longest a validation is reused.
     #[serde(with = "humantime_serde")]
@@ -166,7 +169,7 @@ impl KeystoneAuthLayer {
                 parse_url("keystone_url", url)?;
                 url.to_owned()
             }
-            None => config.identity_url.clone().unwrap_or_default(),
+            None => keystone_base(&identity),
         };
         if config.cache_capacity == 0 {
             return Err(AuthConfigError::Invalid { key: "cache_capacity", reason: "must be at least 1".into() });
@@ -344,6 +347,19 @@ mod tests {
         assert!(well_formed(&HeaderValue::from_static("")).is_none());
         assert!(well_formed(&HeaderValue::from_static("two words")).is_none());
         assert!(well_formed(&HeaderValue::from_bytes(b"\xff\xfe").unwrap()).is_none());
+    }
+
+    #[test]
+    fn the_default_challenge_is_the_keystone_base() {
+        for identity in ["http://h:1/identity/v2.0", "http://h:1/identity/v2.0/", "http://h:1/identity/"] {
+            let cfg = KeystoneAuthConfig::default().with_identity_url(identity);
+            let layer = KeystoneAuthLayer::new(cfg, reqwest::Client::new()).unwrap();
+            assert_eq!(layer.shared.challenge, "Keystone uri='http://h:1/identity/'", "{identity}");
+        }
+        let cfg = KeystoneAuthConfig::default().with_identity_url("http://h:1/identity/v2.0").with_keystone_url("https://k:5000");
+        let layer = KeystoneAuthLayer::new(cfg, reqwest::Client::new()).unwrap();
+        assert_eq!(layer.shared.challenge, "Keystone uri='https://k:5000'", "exactly as configured");
+        assert_eq!(layer.shared.tokens_url, "http://h:1/identity/v2.0/tokens");
     }
 
     #[test]

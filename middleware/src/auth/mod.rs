@@ -121,6 +121,15 @@ pub(crate) fn join_url(base: &url::Url, tail: &str) -> String {
     format!("{}/{}", base.as_str().trim_end_matches('/'), tail.trim_start_matches('/'))
 }
 
+/// The Keystone base a client should be sent to, derived from a v2.0 URL
+/// when `keystone_url` is not configured: without the `/v2.0` suffix and
+/// with a trailing slash, because pOCCI appends `v2.0/tokens` to it as a
+/// plain string and rOCCI-cli asks it for its versions.
+pub(crate) fn keystone_base(url: &url::Url) -> String {
+    let text = url.as_str().trim_end_matches('/');
+    format!("{}/", text.strip_suffix("/v2.0").unwrap_or(text))
+}
+
 /// The `WWW-Authenticate` value rOCCI-cli, pOCCI and IM understand:
 /// `Keystone uri='<url>'`, single quotes, the URL exactly as configured.
 pub(crate) fn keystone_challenge(

@@ -29,7 +29,7 @@
 //! | key | default | meaning |
 //! |---|---|---|
 //! | `astavoms_url` | (factory: the embedded simulator's `/astavoms`) | astavoms base (without `/v2.0`; a trailing `/v2.0` is tolerated) |
-//! | `keystone_url` | `astavoms_url` | URL in the `WWW-Authenticate: Keystone uri='...'` challenge |
+//! | `keystone_url` | `astavoms_url` without `/v2.0`, ending in `/` | URL in the `WWW-Authenticate: Keystone uri='...'` challenge (astavoms is where a proxy holder gets a token) |
 //! | `trusted_proxies` | `[]` | addresses / CIDR blocks whose certificate headers are believed |
 //! | `vomsdir` | none | `<vomsdir>/<vo>/*.lsc`: enables in-process AC verification (needs `voms_ca_file`) |
 //! | `voms_ca_file` | none | PEM bundle of CAs that sign VOMS server certificates |
@@ -52,7 +52,9 @@ use super::identity::{Identity, error_message, parse_access};
 use super::proxy_chain::{ChainError, inspect_chain, with_first_ac};
 use super::trusted::Cidr;
 use super::voms_ac::{VomsAcError, VomsTrust};
-use super::{AuthConfigError, AuthFuture, add_challenge, join_url, keystone_challenge, parse_url, ready, reject};
+use super::{
+    AuthConfigError, AuthFuture, add_challenge, join_url, keystone_base, keystone_challenge, parse_url, ready, reject,
+};
 use crate::{AuthContext, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr};
 
 const FILTER: &str = "voms_exchange";
@@ -200,9 +202,9 @@ impl VomsExchangeLayer {
         let keystone_url = match config.keystone_url.as_deref() {
             Some(url) => {
                 parse_url("keystone_url", url)?;
-                url
+                url.to_owned()
             }
-            None => base,
+            None => keystone_base(&base_url),
         };
         let trusted = config.trusted_proxies.iter().map(|c| Cidr::parse(c)).collect::<Result<Vec<_>, _>>()?;
         let trust = match (&config.vomsdir, &config.voms_ca_file) {
@@ -217,7 +219,7 @@ impl VomsExchangeLayer {
         Ok(VomsExchangeLayer {
             shared: Arc::new(Shared {
                 tokens_url: join_url(&base_url, "v2.0/tokens"),
-                challenge: keystone_challenge("keystone_url", keystone_url)?,
+                challenge: keystone_challenge("keystone_url", &keystone_url)?,
                 trusted,
                 trust,
                 timeout: config.timeout,
@@ -492,7 +494,7 @@ mod tests {
         let base = VomsExchangeConfig::default().with_astavoms_url("http://127.0.0.1:1/astavoms/v2.0/");
         let layer = VomsExchangeLayer::new(base.clone(), client.clone()).unwrap();
         assert_eq!(layer.shared.tokens_url, "http://127.0.0.1:1/astavoms/v2.0/tokens");
-        assert_eq!(layer.shared.challenge, "Keystone uri='http://127.0.0.1:1/astavoms/v2.0/'");
+        assert_eq!(layer.shared.challenge, "Keystone uri='http://127.0.0.1:1/astavoms/'");
         assert!(matches!(
             VomsExchangeLayer::new(VomsExchangeConfig::default(), client.clone()),
             Err(AuthConfigError::Missing("astavoms_url"))
