@@ -10,8 +10,8 @@ use auth_support::pki::{AcSpec, Party, Pki, ProxySpec};
 use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, KeyPair};
 use rustls::client::ResolvesClientCert;
 use rustls::server::WebPkiClientVerifier;
-use rustls::sign::CertifiedKey;
 use rustls::server::danger::ClientCertVerifier;
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedProtocolVersion};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use snf_occi_middleware::auth::proxy_chain::inspect_chain;
@@ -33,7 +33,10 @@ fn server_identity(pki: &Pki) -> (CertificateDer<'static>, PrivateKeyDer<'static
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, &pki.ca.issuer()).unwrap();
-    (cert.der().clone(), PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())))
+    (
+        cert.der().clone(),
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
 }
 
 /// Runs one handshake; returns the chain the server saw, or its error.
@@ -57,7 +60,12 @@ async fn handshake(
         let (tcp, _) = listener.accept().await.unwrap();
         match acceptor.accept(tcp).await {
             Ok(mut tls) => {
-                let seen = tls.get_ref().1.peer_certificates().map(|c| c.to_vec()).unwrap_or_default();
+                let seen = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .map(|c| c.to_vec())
+                    .unwrap_or_default();
                 let _ = tls.write_all(b"ok").await;
                 let _ = tls.shutdown().await;
                 Ok(seen)
@@ -77,15 +85,22 @@ async fn handshake(
         Some((chain, key)) => {
             let key = provider()
                 .key_provider
-                .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())))
+                .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                    key.serialize_der(),
+                )))
                 .unwrap();
-            builder.with_client_cert_resolver(Arc::new(Presents(Arc::new(CertifiedKey::new(chain, key)))))
+            builder.with_client_cert_resolver(Arc::new(Presents(Arc::new(CertifiedKey::new(
+                chain, key,
+            )))))
         }
         None => builder.with_no_client_auth(),
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    if let Ok(mut tls) = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await {
+    if let Ok(mut tls) = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+    {
         let mut buf = Vec::new();
         let _ = tls.read_to_end(&mut buf).await;
     }
@@ -96,7 +111,11 @@ async fn handshake(
 struct Presents(Arc<CertifiedKey>);
 
 impl ResolvesClientCert for Presents {
-    fn resolve(&self, _hints: &[&[u8]], _schemes: &[rustls::SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+    fn resolve(
+        &self,
+        _hints: &[&[u8]],
+        _schemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
         Some(self.0.clone())
     }
 
@@ -114,12 +133,23 @@ const VERSIONS: [&SupportedProtocolVersion; 2] = [&rustls::version::TLS13, &rust
 #[tokio::test]
 async fn a_voms_proxy_chain_is_accepted_over_tls_1_2_and_1_3() {
     let pki = Pki::new();
-    let proxy = pki.proxy(&ProxySpec { ac: Some(pki.ac(&AcSpec::default())), ..Default::default() });
+    let proxy = pki.proxy(&ProxySpec {
+        ac: Some(pki.ac(&AcSpec::default())),
+        ..Default::default()
+    });
     for version in VERSIONS {
-        let seen = handshake(&pki, verifier(&pki, ClientAuth::Required), Some((proxy.chain.clone(), &proxy.key)), version)
-            .await
-            .unwrap_or_else(|e| panic!("{version:?}: {e}"));
-        assert_eq!(seen, proxy.chain, "the server sees the whole chain, leaf first");
+        let seen = handshake(
+            &pki,
+            verifier(&pki, ClientAuth::Required),
+            Some((proxy.chain.clone(), &proxy.key)),
+            version,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{version:?}: {e}"));
+        assert_eq!(
+            seen, proxy.chain,
+            "the server sees the whole chain, leaf first"
+        );
         // What the server hands to voms_exchange reads back fine.
         let inspected = inspect_chain(&seen, std::time::SystemTime::now()).unwrap();
         assert!(inspected.voms.is_some());
@@ -131,8 +161,16 @@ async fn stock_webpki_verifier_refuses_the_same_proxy() {
     // Why the custom verifier exists.
     let pki = Pki::new();
     let proxy = pki.proxy(&ProxySpec::default());
-    let stock = WebPkiClientVerifier::builder_with_provider(roots(&pki.ca.der), provider()).build().unwrap();
-    let result = handshake(&pki, stock, Some((proxy.chain.clone(), &proxy.key)), &rustls::version::TLS13).await;
+    let stock = WebPkiClientVerifier::builder_with_provider(roots(&pki.ca.der), provider())
+        .build()
+        .unwrap();
+    let result = handshake(
+        &pki,
+        stock,
+        Some((proxy.chain.clone(), &proxy.key)),
+        &rustls::version::TLS13,
+    )
+    .await;
     assert!(result.is_err());
 }
 
@@ -141,14 +179,32 @@ async fn plain_client_certificates_and_no_certificate() {
     let pki = Pki::new();
     let user: &Party = &pki.user;
     for version in VERSIONS {
-        let seen = handshake(&pki, verifier(&pki, ClientAuth::Required), Some((vec![user.der.clone()], &user.key)), version)
-            .await
-            .unwrap();
+        let seen = handshake(
+            &pki,
+            verifier(&pki, ClientAuth::Required),
+            Some((vec![user.der.clone()], &user.key)),
+            version,
+        )
+        .await
+        .unwrap();
         assert_eq!(seen.len(), 1);
     }
-    let seen = handshake(&pki, verifier(&pki, ClientAuth::Optional), None, &rustls::version::TLS13).await.unwrap();
+    let seen = handshake(
+        &pki,
+        verifier(&pki, ClientAuth::Optional),
+        None,
+        &rustls::version::TLS13,
+    )
+    .await
+    .unwrap();
     assert!(seen.is_empty(), "token users need no certificate");
-    let refused = handshake(&pki, verifier(&pki, ClientAuth::Required), None, &rustls::version::TLS13).await;
+    let refused = handshake(
+        &pki,
+        verifier(&pki, ClientAuth::Required),
+        None,
+        &rustls::version::TLS13,
+    )
+    .await;
     assert!(refused.is_err());
 }
 
@@ -156,13 +212,19 @@ async fn plain_client_certificates_and_no_certificate() {
 async fn bad_chains_fail_the_handshake() {
     let pki = Pki::new();
     let now = time::OffsetDateTime::now_utc();
-    let forged = pki.proxy(&ProxySpec { forged: true, ..Default::default() });
+    let forged = pki.proxy(&ProxySpec {
+        forged: true,
+        ..Default::default()
+    });
     let expired = pki.proxy(&ProxySpec {
         not_before: Some(now - time::Duration::days(2)),
         not_after: Some(now - time::Duration::days(1)),
         ..Default::default()
     });
-    let misnamed = pki.proxy(&ProxySpec { bad_name: true, ..Default::default() });
+    let misnamed = pki.proxy(&ProxySpec {
+        bad_name: true,
+        ..Default::default()
+    });
     // A proxy of a user from a CA the server does not trust.
     let other = Pki::new();
     let stranger = other.proxy(&ProxySpec::default());
@@ -174,7 +236,13 @@ async fn bad_chains_fail_the_handshake() {
         ("stranger", &stranger, "BadSignature"),
     ] {
         for version in VERSIONS {
-            let result = handshake(&pki, verifier(&pki, ClientAuth::Optional), Some((proxy.chain.clone(), &proxy.key)), version).await;
+            let result = handshake(
+                &pki,
+                verifier(&pki, ClientAuth::Optional),
+                Some((proxy.chain.clone(), &proxy.key)),
+                version,
+            )
+            .await;
             let err = result.expect_err(name);
             assert!(err.contains(reason), "{name} {version:?}: {err}");
         }
@@ -184,7 +252,13 @@ async fn bad_chains_fail_the_handshake() {
     let good = pki.proxy(&ProxySpec::default());
     let thief = KeyPair::generate().unwrap();
     for version in VERSIONS {
-        let result = handshake(&pki, verifier(&pki, ClientAuth::Optional), Some((good.chain.clone(), &thief)), version).await;
+        let result = handshake(
+            &pki,
+            verifier(&pki, ClientAuth::Optional),
+            Some((good.chain.clone(), &thief)),
+            version,
+        )
+        .await;
         let err = result.expect_err("a handshake signed with the wrong key was accepted");
         assert!(err.contains("BadSignature"), "{version:?}: {err}");
     }

@@ -14,9 +14,9 @@ use base64::Engine;
 use http::{HeaderMap, Request, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rcgen::KeyPair;
+use snf_occi_middleware::Body;
 use snf_occi_middleware::auth::jwt::StaticMapping;
 use snf_occi_middleware::auth::{JwtAuthConfig, JwtAuthLayer};
-use snf_occi_middleware::Body;
 use tower::{Layer, ServiceExt};
 
 use auth_support::{echo_app, serve, text};
@@ -31,7 +31,10 @@ struct Signer {
 
 impl Signer {
     fn new(kid: &str) -> Signer {
-        Signer { kid: kid.into(), key: KeyPair::generate().unwrap() }
+        Signer {
+            kid: kid.into(),
+            key: KeyPair::generate().unwrap(),
+        }
     }
 
     fn jwk(&self) -> serde_json::Value {
@@ -44,7 +47,12 @@ impl Signer {
     fn sign(&self, claims: &serde_json::Value) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(&self.key.serialize_der())).unwrap()
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &EncodingKey::from_ec_der(&self.key.serialize_der()),
+        )
+        .unwrap()
     }
 }
 
@@ -59,7 +67,8 @@ struct Idp {
 
 async fn discovery(State(idp): State<Idp>) -> Response {
     let issuer = idp.issuer.lock().unwrap().clone();
-    axum::Json(serde_json::json!({"issuer": issuer, "jwks_uri": format!("{issuer}/keys")})).into_response()
+    axum::Json(serde_json::json!({"issuer": issuer, "jwks_uri": format!("{issuer}/keys")}))
+        .into_response()
 }
 
 async fn keys(State(idp): State<Idp>) -> Response {
@@ -82,13 +91,20 @@ async fn federation(State(idp): State<Idp>, headers: HeaderMap) -> Response {
     }
     let body = serde_json::json!({"token": {"user": {"id": "fed-user", "name": "Fed User"},
         "project": {"id": "fed-project"}, "expires_at": "2999-01-01T00:00:00.000000Z", "methods": ["openid"]}});
-    (StatusCode::CREATED, [("x-subject-token", "synnefo-fed-token")], axum::Json(body)).into_response()
+    (
+        StatusCode::CREATED,
+        [("x-subject-token", "synnefo-fed-token")],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 async fn idp(signers: &[&Signer]) -> (String, Idp) {
     let state = Idp {
         issuer: Arc::default(),
-        jwks: Arc::new(Mutex::new(serde_json::json!({"keys": signers.iter().map(|s| s.jwk()).collect::<Vec<_>>()}))),
+        jwks: Arc::new(Mutex::new(
+            serde_json::json!({"keys": signers.iter().map(|s| s.jwk()).collect::<Vec<_>>()}),
+        )),
         jwks_fetches: Arc::default(),
         exchanges: Arc::default(),
         jwks_down: Arc::default(),
@@ -96,7 +112,10 @@ async fn idp(signers: &[&Signer]) -> (String, Idp) {
     let router = axum::Router::new()
         .route("/realm/.well-known/openid-configuration", get(discovery))
         .route("/realm/keys", get(keys))
-        .route("/v3/OS-FEDERATION/identity_providers/egi/protocols/openid/auth", post(federation))
+        .route(
+            "/v3/OS-FEDERATION/identity_providers/egi/protocols/openid/auth",
+            post(federation),
+        )
         .with_state(state.clone());
     let addr = serve(router).await;
     let issuer = format!("http://{addr}/realm");
@@ -114,8 +133,13 @@ fn claims(issuer: &str) -> serde_json::Value {
 
 fn exchange_config(issuer: &str) -> JwtAuthConfig {
     let base = issuer.trim_end_matches("/realm");
-    JwtAuthConfig { leeway: Duration::from_secs(5), ..JwtAuthConfig::new(issuer, AUD) }
-        .with_exchange_url(format!("{base}/v3/OS-FEDERATION/identity_providers/egi/protocols/openid/auth"))
+    JwtAuthConfig {
+        leeway: Duration::from_secs(5),
+        ..JwtAuthConfig::new(issuer, AUD)
+    }
+    .with_exchange_url(format!(
+        "{base}/v3/OS-FEDERATION/identity_providers/egi/protocols/openid/auth"
+    ))
 }
 
 fn layer(config: JwtAuthConfig) -> JwtAuthLayer {
@@ -123,7 +147,10 @@ fn layer(config: JwtAuthConfig) -> JwtAuthLayer {
 }
 
 fn with_bearer(token: &str) -> Request<Body> {
-    Request::get("/compute/").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap()
+    Request::get("/compute/")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
 }
 
 #[tokio::test]
@@ -135,9 +162,16 @@ async fn a_valid_bearer_is_exchanged_keystone_v3_style_via_discovery() {
     for _ in 0..3 {
         let response = svc.clone().oneshot(with_bearer(&token)).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(text(response).await, "fed-user fed-project jwt_auth synnefo-fed-token");
+        assert_eq!(
+            text(response).await,
+            "fed-user fed-project jwt_auth synnefo-fed-token"
+        );
     }
-    assert_eq!(idp.exchanges.load(Ordering::SeqCst), 1, "cached after the first exchange");
+    assert_eq!(
+        idp.exchanges.load(Ordering::SeqCst),
+        1,
+        "cached after the first exchange"
+    );
     assert_eq!(idp.jwks_fetches.load(Ordering::SeqCst), 1);
 }
 
@@ -155,8 +189,15 @@ async fn a_static_mapping_needs_no_exchange() {
             project: Some("alice-project".into()),
         });
     let svc = layer(config).layer(echo_app());
-    let response = svc.clone().oneshot(with_bearer(&signer.sign(&claims(&issuer)))).await.unwrap();
-    assert_eq!(text(response).await, "alice-uuid alice-project jwt_auth pre-provisioned");
+    let response = svc
+        .clone()
+        .oneshot(with_bearer(&signer.sign(&claims(&issuer))))
+        .await
+        .unwrap();
+    assert_eq!(
+        text(response).await,
+        "alice-uuid alice-project jwt_auth pre-provisioned"
+    );
     // Someone the table does not know.
     let mut bob = claims(&issuer);
     bob["sub"] = "bob@egi.eu".into();
@@ -191,7 +232,11 @@ async fn every_rejection_reason() {
     )
     .unwrap();
     let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-    let alg_none = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(&claims(&issuer).to_string()));
+    let alg_none = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none","typ":"JWT"}"#),
+        b64(&claims(&issuer).to_string())
+    );
 
     let cases = [
         (signer.sign(&expired), "has expired"),
@@ -208,12 +253,22 @@ async fn every_rejection_reason() {
     for (token, reason) in cases {
         let response = svc.clone().oneshot(with_bearer(&token)).await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{reason}");
-        assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"snf-occi\", error=\"invalid_token\"");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"snf-occi\", error=\"invalid_token\""
+        );
         let body = text(response).await;
         assert!(body.contains(reason), "{reason}: {body}");
-        assert!(!body.contains(&token[..token.len().min(20)]) || token == "not-a-jwt", "token echoed: {body}");
+        assert!(
+            !body.contains(&token[..token.len().min(20)]) || token == "not-a-jwt",
+            "token echoed: {body}"
+        );
     }
-    assert_eq!(idp.exchanges.load(Ordering::SeqCst), 0, "nothing unverified is exchanged");
+    assert_eq!(
+        idp.exchanges.load(Ordering::SeqCst),
+        0,
+        "nothing unverified is exchanged"
+    );
 }
 
 #[tokio::test]
@@ -221,14 +276,27 @@ async fn unknown_kids_refetch_the_jwks_at_most_once_per_interval() {
     let signer = Signer::new("k1");
     let rotated = Signer::new("k2");
     let (issuer, idp) = idp(&[&signer]).await;
-    let config = JwtAuthConfig { jwks_refresh_interval: Duration::from_millis(300), ..exchange_config(&issuer) };
+    let config = JwtAuthConfig {
+        jwks_refresh_interval: Duration::from_millis(300),
+        ..exchange_config(&issuer)
+    };
     let svc = layer(config).layer(echo_app());
-    assert_eq!(svc.clone().oneshot(with_bearer(&signer.sign(&claims(&issuer)))).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        svc.clone()
+            .oneshot(with_bearer(&signer.sign(&claims(&issuer))))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
     assert_eq!(idp.jwks_fetches.load(Ordering::SeqCst), 1);
 
     // The IdP rotates in k2. Right after a fetch, an unknown kid does not
     // trigger another (rate limit)...
-    idp.jwks.lock().unwrap()["keys"].as_array_mut().unwrap().push(rotated.jwk());
+    idp.jwks.lock().unwrap()["keys"]
+        .as_array_mut()
+        .unwrap()
+        .push(rotated.jwk());
     let token = rotated.sign(&claims(&issuer));
     let response = svc.clone().oneshot(with_bearer(&token)).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -236,7 +304,11 @@ async fn unknown_kids_refetch_the_jwks_at_most_once_per_interval() {
     // ...a flood of made-up kids neither...
     let junk = Signer::new("made-up");
     for _ in 0..5 {
-        let _ = svc.clone().oneshot(with_bearer(&junk.sign(&claims(&issuer)))).await.unwrap();
+        let _ = svc
+            .clone()
+            .oneshot(with_bearer(&junk.sign(&claims(&issuer))))
+            .await
+            .unwrap();
     }
     assert_eq!(idp.jwks_fetches.load(Ordering::SeqCst), 1);
     // ...but once the interval has passed, one refetch finds k2.
@@ -251,9 +323,17 @@ async fn an_unreachable_idp_is_503() {
     let signer = Signer::new("k1");
     let (issuer, idp) = idp(&[&signer]).await;
     *idp.jwks_down.lock().unwrap() = true;
-    let response = layer(exchange_config(&issuer)).layer(echo_app()).oneshot(with_bearer(&signer.sign(&claims(&issuer)))).await.unwrap();
+    let response = layer(exchange_config(&issuer))
+        .layer(echo_app())
+        .oneshot(with_bearer(&signer.sign(&claims(&issuer))))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(text(response).await.contains("identity provider is unavailable"));
+    assert!(
+        text(response)
+            .await
+            .contains("identity provider is unavailable")
+    );
 }
 
 #[tokio::test]
@@ -263,11 +343,17 @@ async fn no_bearer_passes_and_gets_the_bearer_challenge() {
     let svc = layer(exchange_config(&issuer)).layer(echo_app());
     for req in [
         Request::head("/-/").body(Body::empty()).unwrap(),
-        Request::get("/").header("authorization", "Basic dXNlcjpwdw==").body(Body::empty()).unwrap(),
+        Request::get("/")
+            .header("authorization", "Basic dXNlcjpwdw==")
+            .body(Body::empty())
+            .unwrap(),
     ] {
         let response = svc.clone().oneshot(req).await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"snf-occi\"");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"snf-occi\""
+        );
         assert_eq!(text(response).await, "who?");
     }
     assert_eq!(idp.jwks_fetches.load(Ordering::SeqCst), 0);

@@ -17,14 +17,20 @@ fn trust(pki: &Pki) -> VomsTrust {
     trust
 }
 
-fn verify(chain: &[rustls_pki_types::CertificateDer<'_>], trust: &VomsTrust) -> Result<(), VomsAcError> {
+fn verify(
+    chain: &[rustls_pki_types::CertificateDer<'_>],
+    trust: &VomsTrust,
+) -> Result<(), VomsAcError> {
     with_first_ac(chain, 1, |ac, eec| trust.verify(ac, eec, SystemTime::now())).expect("an AC")
 }
 
 #[test]
 fn a_voms_proxy_is_read() {
     let pki = Pki::new();
-    let proxy = pki.proxy(&ProxySpec { ac: Some(pki.ac(&AcSpec::default())), ..Default::default() });
+    let proxy = pki.proxy(&ProxySpec {
+        ac: Some(pki.ac(&AcSpec::default())),
+        ..Default::default()
+    });
     let chain = inspect_chain(&proxy.chain, SystemTime::now()).unwrap();
     assert_eq!(chain.end_entity, 1);
     assert_eq!(chain.end_entity_dn, USER_DN);
@@ -33,10 +39,20 @@ fn a_voms_proxy_is_read() {
     assert_eq!(voms.vo, VO);
     assert_eq!(voms.uri, "voms.snf-test.org:15000");
     assert_eq!(voms.server_dn, VOMS_DN);
-    assert_eq!(voms.fqans, vec![format!("/{VO}/Role=NULL/Capability=NULL"), format!("/{VO}/cloud/Role=NULL/Capability=NULL")]);
+    assert_eq!(
+        voms.fqans,
+        vec![
+            format!("/{VO}/Role=NULL/Capability=NULL"),
+            format!("/{VO}/cloud/Role=NULL/Capability=NULL")
+        ]
+    );
     // The proxy expires in 12 h, the user certificate in a year: the chain
     // lives as long as the proxy.
-    let left = chain.not_after.duration_since(SystemTime::now()).unwrap().as_secs();
+    let left = chain
+        .not_after
+        .duration_since(SystemTime::now())
+        .unwrap()
+        .as_secs();
     assert!((11 * 3600..=12 * 3600).contains(&left), "{left}");
     verify(&proxy.chain, &trust(&pki)).unwrap();
 }
@@ -48,26 +64,49 @@ fn a_plain_proxy_and_a_proxy_of_a_proxy() {
     let chain = inspect_chain(&plain.chain, SystemTime::now()).unwrap();
     assert!(chain.voms.is_none());
 
-    let first = pki.proxy(&ProxySpec { robot: true, ..Default::default() });
-    let second = pki.proxy(&ProxySpec { parent: Some(&first), ..Default::default() });
+    let first = pki.proxy(&ProxySpec {
+        robot: true,
+        ..Default::default()
+    });
+    let second = pki.proxy(&ProxySpec {
+        parent: Some(&first),
+        ..Default::default()
+    });
     let chain = inspect_chain(&second.chain, SystemTime::now()).unwrap();
     assert_eq!(chain.end_entity, 2);
     assert_eq!(chain.end_entity_dn, "/DC=org/O=snf-test/OU=Robots");
 
     // A plain certificate (no proxy) is its own end entity.
-    let chain = inspect_chain(&[pki.user.der.clone()], SystemTime::now()).unwrap();
+    let chain = inspect_chain(std::slice::from_ref(&pki.user.der), SystemTime::now()).unwrap();
     assert_eq!(chain.end_entity, 0);
 }
 
 #[test]
 fn path_length_is_enforced() {
     let pki = Pki::new();
-    let first = pki.proxy(&ProxySpec { robot: true, path_len: Some(0), ..Default::default() });
+    let first = pki.proxy(&ProxySpec {
+        robot: true,
+        path_len: Some(0),
+        ..Default::default()
+    });
     assert!(inspect_chain(&first.chain, SystemTime::now()).is_ok());
-    let second = pki.proxy(&ProxySpec { parent: Some(&first), ..Default::default() });
-    assert_eq!(inspect_chain(&second.chain, SystemTime::now()).unwrap_err(), ChainError::PathLength(1));
-    let first = pki.proxy(&ProxySpec { robot: true, path_len: Some(1), ..Default::default() });
-    let second = pki.proxy(&ProxySpec { parent: Some(&first), ..Default::default() });
+    let second = pki.proxy(&ProxySpec {
+        parent: Some(&first),
+        ..Default::default()
+    });
+    assert_eq!(
+        inspect_chain(&second.chain, SystemTime::now()).unwrap_err(),
+        ChainError::PathLength(1)
+    );
+    let first = pki.proxy(&ProxySpec {
+        robot: true,
+        path_len: Some(1),
+        ..Default::default()
+    });
+    let second = pki.proxy(&ProxySpec {
+        parent: Some(&first),
+        ..Default::default()
+    });
     assert!(inspect_chain(&second.chain, SystemTime::now()).is_ok());
 }
 
@@ -80,40 +119,83 @@ fn every_rejection_reason() {
         not_after: Some(now - Duration::days(1)),
         ..Default::default()
     });
-    assert_eq!(inspect_chain(&expired.chain, SystemTime::now()).unwrap_err(), ChainError::Expired(0));
-    let early = pki.proxy(&ProxySpec { not_before: Some(now + Duration::days(1)), ..Default::default() });
-    assert_eq!(inspect_chain(&early.chain, SystemTime::now()).unwrap_err(), ChainError::NotYetValid(0));
+    assert_eq!(
+        inspect_chain(&expired.chain, SystemTime::now()).unwrap_err(),
+        ChainError::Expired(0)
+    );
+    let early = pki.proxy(&ProxySpec {
+        not_before: Some(now + Duration::days(1)),
+        ..Default::default()
+    });
+    assert_eq!(
+        inspect_chain(&early.chain, SystemTime::now()).unwrap_err(),
+        ChainError::NotYetValid(0)
+    );
 
-    let forged = pki.proxy(&ProxySpec { forged: true, ..Default::default() });
-    assert_eq!(inspect_chain(&forged.chain, SystemTime::now()).unwrap_err(), ChainError::BrokenLink(0));
+    let forged = pki.proxy(&ProxySpec {
+        forged: true,
+        ..Default::default()
+    });
+    assert_eq!(
+        inspect_chain(&forged.chain, SystemTime::now()).unwrap_err(),
+        ChainError::BrokenLink(0)
+    );
 
-    let misnamed = pki.proxy(&ProxySpec { bad_name: true, ..Default::default() });
-    assert_eq!(inspect_chain(&misnamed.chain, SystemTime::now()).unwrap_err(), ChainError::BadProxyName(0));
+    let misnamed = pki.proxy(&ProxySpec {
+        bad_name: true,
+        ..Default::default()
+    });
+    assert_eq!(
+        inspect_chain(&misnamed.chain, SystemTime::now()).unwrap_err(),
+        ChainError::BadProxyName(0)
+    );
 
     // A proxy without the user certificate after it.
     let proxy = pki.proxy(&ProxySpec::default());
-    assert_eq!(inspect_chain(&proxy.chain[..1], SystemTime::now()).unwrap_err(), ChainError::NoEndEntity);
+    assert_eq!(
+        inspect_chain(&proxy.chain[..1], SystemTime::now()).unwrap_err(),
+        ChainError::NoEndEntity
+    );
 
     // A proxy followed by someone else's certificate.
     let wrong = vec![proxy.chain[0].clone(), pki.voms.der.clone()];
-    assert_eq!(inspect_chain(&wrong, SystemTime::now()).unwrap_err(), ChainError::BrokenLink(0));
+    assert_eq!(
+        inspect_chain(&wrong, SystemTime::now()).unwrap_err(),
+        ChainError::BrokenLink(0)
+    );
 
     // An expired user certificate under a fresh proxy.
     let old = pki.expired_user();
     let chain = vec![proxy.chain[0].clone(), old.der.clone()];
-    assert!(matches!(inspect_chain(&chain, SystemTime::now()).unwrap_err(), ChainError::Expired(1) | ChainError::BrokenLink(0)));
+    assert!(matches!(
+        inspect_chain(&chain, SystemTime::now()).unwrap_err(),
+        ChainError::Expired(1) | ChainError::BrokenLink(0)
+    ));
 
     // Truncated DER.
     let mut cut = proxy.chain.clone();
     cut[0] = rustls_pki_types::CertificateDer::from(cut[0][..cut[0].len() / 2].to_vec());
-    assert_eq!(inspect_chain(&cut, SystemTime::now()).unwrap_err(), ChainError::Malformed(0));
+    assert_eq!(
+        inspect_chain(&cut, SystemTime::now()).unwrap_err(),
+        ChainError::Malformed(0)
+    );
 
     // A VOMS extension that is not an AC sequence.
-    let broken_ac = pki.proxy(&ProxySpec { ac: Some(vec![0x02, 0x01, 0x05]), ..Default::default() });
-    assert!(matches!(inspect_chain(&broken_ac.chain, SystemTime::now()).unwrap_err(), ChainError::Voms(VomsAcError::Malformed(_))));
+    let broken_ac = pki.proxy(&ProxySpec {
+        ac: Some(vec![0x02, 0x01, 0x05]),
+        ..Default::default()
+    });
+    assert!(matches!(
+        inspect_chain(&broken_ac.chain, SystemTime::now()).unwrap_err(),
+        ChainError::Voms(VomsAcError::Malformed(_))
+    ));
 
     // Messages name positions, never the DN.
-    for err in [ChainError::Expired(0), ChainError::BrokenLink(1), ChainError::BadProxyName(0)] {
+    for err in [
+        ChainError::Expired(0),
+        ChainError::BrokenLink(1),
+        ChainError::BadProxyName(0),
+    ] {
         assert!(!err.to_string().contains("Jane"));
     }
 }
@@ -122,29 +204,62 @@ fn every_rejection_reason() {
 fn voms_ac_verification_rejections() {
     let pki = Pki::new();
     let trust = trust(&pki);
-    let with = |spec: AcSpec| pki.proxy(&ProxySpec { ac: Some(pki.ac(&spec)), ..Default::default() });
+    let with = |spec: AcSpec| {
+        pki.proxy(&ProxySpec {
+            ac: Some(pki.ac(&spec)),
+            ..Default::default()
+        })
+    };
     let now = OffsetDateTime::now_utc();
 
-    let expired = with(AcSpec { not_before: now - Duration::days(2), not_after: now - Duration::days(1), ..AcSpec::default() });
+    let expired = with(AcSpec {
+        not_before: now - Duration::days(2),
+        not_after: now - Duration::days(1),
+        ..AcSpec::default()
+    });
     assert_eq!(verify(&expired.chain, &trust), Err(VomsAcError::Expired));
 
-    let stolen = with(AcSpec { holder_serial: Some(&[0x66]), ..AcSpec::default() });
+    let stolen = with(AcSpec {
+        holder_serial: Some(&[0x66]),
+        ..AcSpec::default()
+    });
     assert_eq!(verify(&stolen.chain, &trust), Err(VomsAcError::WrongHolder));
 
-    let tampered = with(AcSpec { corrupt_signature: true, ..AcSpec::default() });
-    assert_eq!(verify(&tampered.chain, &trust), Err(VomsAcError::BadSignature));
+    let tampered = with(AcSpec {
+        corrupt_signature: true,
+        ..AcSpec::default()
+    });
+    assert_eq!(
+        verify(&tampered.chain, &trust),
+        Err(VomsAcError::BadSignature)
+    );
 
-    let other_vo = with(AcSpec { vo: "other.vo", ..AcSpec::default() });
-    assert_eq!(verify(&other_vo.chain, &trust), Err(VomsAcError::UntrustedServer("other.vo".into())));
+    let other_vo = with(AcSpec {
+        vo: "other.vo",
+        ..AcSpec::default()
+    });
+    assert_eq!(
+        verify(&other_vo.chain, &trust),
+        Err(VomsAcError::UntrustedServer("other.vo".into()))
+    );
 
     // Signed by a certificate the .lsc does not name (the user's own).
-    let self_made = with(AcSpec { signer: Some(&pki.user), ..AcSpec::default() });
-    assert_eq!(verify(&self_made.chain, &trust), Err(VomsAcError::UntrustedServer(VO.into())));
+    let self_made = with(AcSpec {
+        signer: Some(&pki.user),
+        ..AcSpec::default()
+    });
+    assert_eq!(
+        verify(&self_made.chain, &trust),
+        Err(VomsAcError::UntrustedServer(VO.into()))
+    );
 
     // The right names, but the VOMS server certificate is not from a trusted CA.
     let mut no_ca = VomsTrust::default();
     no_ca.add_lsc(VO, &format!("{VOMS_DN}\n{CA_DN}\n"));
     no_ca.add_ca(&pki.user.der);
     let good = with(AcSpec::default());
-    assert_eq!(verify(&good.chain, &no_ca), Err(VomsAcError::BadServerCertificate));
+    assert_eq!(
+        verify(&good.chain, &no_ca),
+        Err(VomsAcError::BadServerCertificate)
+    );
 }

@@ -106,9 +106,18 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         let ttl = Duration::from_secs(300);
         assert_eq!(lifetime(ttl, None, now), ttl);
-        assert_eq!(lifetime(ttl, Some(now + Duration::from_secs(60)), now), Duration::from_secs(60));
-        assert_eq!(lifetime(ttl, Some(now + Duration::from_secs(3_600)), now), ttl);
-        assert_eq!(lifetime(ttl, Some(now - Duration::from_secs(1)), now), Duration::ZERO);
+        assert_eq!(
+            lifetime(ttl, Some(now + Duration::from_secs(60)), now),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            lifetime(ttl, Some(now + Duration::from_secs(3_600)), now),
+            ttl
+        );
+        assert_eq!(
+            lifetime(ttl, Some(now - Duration::from_secs(1)), now),
+            Duration::ZERO
+        );
     }
 
     #[test]
@@ -131,17 +140,25 @@ mod tests {
     async fn errors_are_not_cached_and_values_are() {
         let cache = AuthCache::<V>::new(10, Duration::from_secs(60));
         let key = cache_key(b"t");
-        let err = cache.get_or_try_insert(key, async { Err::<V, &str>("down") }).await;
+        let err = cache
+            .get_or_try_insert(key, async { Err::<V, &str>("down") })
+            .await;
         assert!(err.is_err());
-        let (_, fresh) =
-            cache.get_or_try_insert(key, async { Ok::<_, &str>(V(None)) }).await.unwrap();
+        let (_, fresh) = cache
+            .get_or_try_insert(key, async { Ok::<_, &str>(V(None)) })
+            .await
+            .unwrap();
         assert!(fresh);
-        let (_, fresh) =
-            cache.get_or_try_insert(key, async { Ok::<_, &str>(V(None)) }).await.unwrap();
+        let (_, fresh) = cache
+            .get_or_try_insert(key, async { Ok::<_, &str>(V(None)) })
+            .await
+            .unwrap();
         assert!(!fresh);
         cache.invalidate(&key).await;
-        let (_, fresh) =
-            cache.get_or_try_insert(key, async { Ok::<_, &str>(V(None)) }).await.unwrap();
+        let (_, fresh) = cache
+            .get_or_try_insert(key, async { Ok::<_, &str>(V(None)) })
+            .await
+            .unwrap();
         assert!(fresh);
     }
 }

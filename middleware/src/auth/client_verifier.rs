@@ -42,9 +42,12 @@ use std::time::{Duration, SystemTime};
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Error, OtherError, RootCertStore, SignatureScheme};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, Error, OtherError, RootCertStore,
+    SignatureScheme,
+};
 use rustls_pki_types::{CertificateDer, SubjectPublicKeyInfoDer, UnixTime};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -88,7 +91,11 @@ pub struct ProxyClientCertVerifier {
 impl ProxyClientCertVerifier {
     /// A verifier trusting `roots`, with rustls' aws-lc-rs provider.
     pub fn new(roots: Arc<RootCertStore>, client_auth: ClientAuth) -> Result<Self, VerifierError> {
-        Self::with_provider(roots, client_auth, Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        Self::with_provider(
+            roots,
+            client_auth,
+            Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+        )
     }
 
     /// A verifier trusting `roots`, with an explicit crypto provider (use
@@ -100,14 +107,24 @@ impl ProxyClientCertVerifier {
     ) -> Result<Self, VerifierError> {
         let algorithms = provider.signature_verification_algorithms;
         let webpki = WebPkiClientVerifier::builder_with_provider(roots, provider).build()?;
-        Ok(ProxyClientCertVerifier { webpki, algorithms, mandatory: client_auth == ClientAuth::Required })
+        Ok(ProxyClientCertVerifier {
+            webpki,
+            algorithms,
+            mandatory: client_auth == ClientAuth::Required,
+        })
     }
 
     /// A verifier trusting the CA certificates of a PEM file (a grid
     /// site's `/etc/grid-security/certificates` concatenated, say).
-    pub fn from_pem_file(path: &std::path::Path, client_auth: ClientAuth) -> Result<Self, VerifierError> {
+    pub fn from_pem_file(
+        path: &std::path::Path,
+        client_auth: ClientAuth,
+    ) -> Result<Self, VerifierError> {
         use rustls_pki_types::pem::PemObject;
-        let file_error = |reason: String| VerifierError::File { path: path.display().to_string(), reason };
+        let file_error = |reason: String| VerifierError::File {
+            path: path.display().to_string(),
+            reason,
+        };
         let mut roots = RootCertStore::empty();
         for cert in CertificateDer::pem_file_iter(path).map_err(|e| file_error(e.to_string()))? {
             let cert = cert.map_err(|e| file_error(e.to_string()))?;
@@ -121,9 +138,11 @@ impl ProxyClientCertVerifier {
 
     /// The leaf's SubjectPublicKeyInfo, DER.
     fn leaf_spki(cert: &CertificateDer<'_>) -> Result<SubjectPublicKeyInfoDer<'static>, Error> {
-        let (_, parsed) =
-            X509Certificate::from_der(cert).map_err(|_| Error::InvalidCertificate(CertificateError::BadEncoding))?;
-        Ok(SubjectPublicKeyInfoDer::from(parsed.public_key().raw.to_vec()))
+        let (_, parsed) = X509Certificate::from_der(cert)
+            .map_err(|_| Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        Ok(SubjectPublicKeyInfoDer::from(
+            parsed.public_key().raw.to_vec(),
+        ))
     }
 }
 
@@ -139,7 +158,9 @@ fn chain_error(err: ChainError) -> Error {
 
 fn webpki_error(err: webpki::Error) -> Error {
     match err {
-        webpki::Error::InvalidSignatureForPublicKey => Error::InvalidCertificate(CertificateError::BadSignature),
+        webpki::Error::InvalidSignatureForPublicKey => {
+            Error::InvalidCertificate(CertificateError::BadSignature)
+        }
         webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
         | webpki::Error::UnsupportedSignatureAlgorithmContext(_) => {
             Error::InvalidCertificate(CertificateError::BadSignature)
@@ -173,7 +194,8 @@ impl ClientCertVerifier for ProxyClientCertVerifier {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs());
         let inspected = inspect_chain(&chain, at).map_err(chain_error)?;
         let user = &chain[inspected.end_entity];
-        self.webpki.verify_client_cert(user, &chain[inspected.end_entity + 1..], now)
+        self.webpki
+            .verify_client_cert(user, &chain[inspected.end_entity + 1..], now)
     }
 
     fn verify_tls12_signature(
@@ -187,16 +209,26 @@ impl ClientCertVerifier for ProxyClientCertVerifier {
         // TLS 1.2 schemes do not pin the curve: try each candidate, as
         // rustls' own `verify_tls12_signature` does.
         let mut last = None;
-        for algorithm in self.algorithms.mapping.iter().filter(|(s, _)| *s == dss.scheme).flat_map(|(_, a)| a.iter()) {
+        for algorithm in self
+            .algorithms
+            .mapping
+            .iter()
+            .filter(|(s, _)| *s == dss.scheme)
+            .flat_map(|(_, a)| a.iter())
+        {
             match key.verify_signature(*algorithm, message, dss.signature()) {
                 Ok(()) => return Ok(HandshakeSignatureValid::assertion()),
-                Err(err @ webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)) => last = Some(err),
+                Err(err @ webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)) => {
+                    last = Some(err)
+                }
                 Err(err) => return Err(webpki_error(err)),
             }
         }
         Err(match last {
             Some(err) => webpki_error(err),
-            None => Error::PeerMisbehaved(rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme),
+            None => Error::PeerMisbehaved(
+                rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme,
+            ),
         })
     }
 

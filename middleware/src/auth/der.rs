@@ -35,7 +35,9 @@ pub(crate) fn read(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         (len, &rest[n..])
     };
     if rest.len() < len {
@@ -43,7 +45,14 @@ pub(crate) fn read(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
     }
     let header = input.len() - rest.len();
     let (content, rest) = rest.split_at(len);
-    Some((Tlv { tag, content, raw: &input[..header + len] }, rest))
+    Some((
+        Tlv {
+            tag,
+            content,
+            raw: &input[..header + len],
+        },
+        rest,
+    ))
 }
 
 /// Reads exactly one element spanning all of `input`.
@@ -117,7 +126,10 @@ mod tests {
     fn reads_short_and_long_lengths() {
         let short = [0x04, 0x02, 0xaa, 0xbb, 0x05, 0x00];
         let (tlv, rest) = read(&short).unwrap();
-        assert_eq!((tlv.tag, tlv.content, tlv.raw.len(), rest.len()), (0x04, &[0xaa, 0xbb][..], 4, 2));
+        assert_eq!(
+            (tlv.tag, tlv.content, tlv.raw.len(), rest.len()),
+            (0x04, &[0xaa, 0xbb][..], 4, 2)
+        );
         let mut long = vec![0x04, 0x81, 200];
         long.extend([7u8; 200]);
         assert_eq!(read_all(&long).unwrap().content.len(), 200);
@@ -130,14 +142,23 @@ mod tests {
     #[test]
     fn oids() {
         // 1.3.6.1.5.5.7.1.14 (ProxyCertInfo)
-        assert_eq!(oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 14]), vec![0x2b, 6, 1, 5, 5, 7, 1, 14]);
+        assert_eq!(
+            oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 14]),
+            vec![0x2b, 6, 1, 5, 5, 7, 1, 14]
+        );
         // 1.3.6.1.4.1.8005.100.100.5: 8005 needs two octets
-        assert_eq!(oid_content(&[1, 3, 6, 1, 4, 1, 8005, 100, 100, 5]), vec![0x2b, 6, 1, 4, 1, 0xbe, 0x45, 100, 100, 5]);
+        assert_eq!(
+            oid_content(&[1, 3, 6, 1, 4, 1, 8005, 100, 100, 5]),
+            vec![0x2b, 6, 1, 4, 1, 0xbe, 0x45, 100, 100, 5]
+        );
     }
 
     #[test]
     fn times() {
-        assert_eq!(generalized_time(b"19700101000100Z"), Some(SystemTime::UNIX_EPOCH + Duration::from_secs(60)));
+        assert_eq!(
+            generalized_time(b"19700101000100Z"),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(60))
+        );
         assert!(generalized_time(b"20261301000000Z").is_none());
         assert!(generalized_time(b"2026").is_none());
     }

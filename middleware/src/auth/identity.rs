@@ -119,10 +119,16 @@ pub(crate) fn parse_expiry(text: &str) -> Option<SystemTime> {
 pub(crate) fn error_message(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     let message = value.get("message").and_then(|m| m.as_str()).or_else(|| {
-        value.as_object()?.values().find_map(|v| v.get("message")?.as_str())
+        value
+            .as_object()?
+            .values()
+            .find_map(|v| v.get("message")?.as_str())
     })?;
-    let clean: String =
-        message.chars().filter(|c| !c.is_control()).take(200).collect::<String>();
+    let clean: String = message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect::<String>();
     (!clean.trim().is_empty()).then_some(clean)
 }
 
@@ -133,7 +139,8 @@ mod tests {
 
     #[test]
     fn reads_an_astakos_answer() {
-        let body = br#"{"access": {"token": {"id": "tok", "expires": "2026-12-01T10:00:00.000000+00:00",
+        let body =
+            br#"{"access": {"token": {"id": "tok", "expires": "2026-12-01T10:00:00.000000+00:00",
             "tenant": {"id": "p1", "name": "p1"}},
             "user": {"id": "u1", "name": "User One", "projects": ["u1", "p2"], "roles": []},
             "serviceCatalog": []}}"#;
@@ -163,7 +170,9 @@ mod tests {
     #[test]
     fn rejects_what_is_not_an_access_answer() {
         assert!(parse_access(b"not json").is_none());
-        assert!(parse_access(br#"{"access": {"token": {"id": ""}, "user": {"id": "u"}}}"#).is_none());
+        assert!(
+            parse_access(br#"{"access": {"token": {"id": ""}, "user": {"id": "u"}}}"#).is_none()
+        );
         assert!(parse_access(br#"{"unauthorized": {"message": "Invalid token"}}"#).is_none());
     }
 
@@ -171,7 +180,10 @@ mod tests {
     fn expiry_formats() {
         assert!(parse_expiry("2016-07-13T09:57:07Z").is_some());
         assert!(parse_expiry("2016-07-13T09:57:07.123456+00:00").is_some());
-        assert_eq!(parse_expiry("2016-07-13T09:57:07"), parse_expiry("2016-07-13T09:57:07Z"));
+        assert_eq!(
+            parse_expiry("2016-07-13T09:57:07"),
+            parse_expiry("2016-07-13T09:57:07Z")
+        );
         assert!(parse_expiry("yesterday").is_none());
     }
 
@@ -182,7 +194,10 @@ mod tests {
                 .as_deref(),
             Some("Invalid token")
         );
-        assert_eq!(error_message(br#"{"message": "Unknown VO: x"}"#).as_deref(), Some("Unknown VO: x"));
+        assert_eq!(
+            error_message(br#"{"message": "Unknown VO: x"}"#).as_deref(),
+            Some("Unknown VO: x")
+        );
         assert_eq!(error_message(b"<html>"), None);
     }
 }

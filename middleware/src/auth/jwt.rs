@@ -156,7 +156,11 @@ impl Default for JwtAuthConfig {
 impl JwtAuthConfig {
     /// A configuration for tokens of `issuer` meant for `audience`.
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
-        JwtAuthConfig { issuer: Some(issuer.into()), audience: vec![audience.into()], ..JwtAuthConfig::default() }
+        JwtAuthConfig {
+            issuer: Some(issuer.into()),
+            audience: vec![audience.into()],
+            ..JwtAuthConfig::default()
+        }
     }
 
     /// Sets `jwks_url` (instead of discovery).
@@ -288,7 +292,10 @@ impl JwtAuthLayer {
     /// Builds the filter; fails on a missing issuer/audience, an unknown
     /// or HMAC algorithm, bad URLs, or no way to find Synnefo accounts.
     pub fn new(config: JwtAuthConfig, client: reqwest::Client) -> Result<Self, AuthConfigError> {
-        let issuer = config.issuer.clone().ok_or(AuthConfigError::Missing("issuer"))?;
+        let issuer = config
+            .issuer
+            .clone()
+            .ok_or(AuthConfigError::Missing("issuer"))?;
         if config.audience.is_empty() {
             return Err(AuthConfigError::Missing("audience"));
         }
@@ -301,7 +308,9 @@ impl JwtAuthLayer {
             .map(|name| {
                 algorithm(name).ok_or_else(|| AuthConfigError::Invalid {
                     key: "algorithms",
-                    reason: format!("{name:?} is not an allowed asymmetric algorithm (none and HS* never are)"),
+                    reason: format!(
+                        "{name:?} is not an allowed asymmetric algorithm (none and HS* never are)"
+                    ),
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -323,14 +332,21 @@ impl JwtAuthLayer {
             return Err(AuthConfigError::Missing("exchange_url` or `mapping"));
         }
         if config.cache_capacity == 0 {
-            return Err(AuthConfigError::Invalid { key: "cache_capacity", reason: "must be at least 1".into() });
+            return Err(AuthConfigError::Invalid {
+                key: "cache_capacity",
+                reason: "must be at least 1".into(),
+            });
         }
         if config.realm.contains('"') {
             return Err(AuthConfigError::NotAHeaderValue("realm"));
         }
         let challenge = HeaderValue::from_str(&format!("Bearer realm=\"{}\"", config.realm))
             .map_err(|_| AuthConfigError::NotAHeaderValue("realm"))?;
-        let mapping = config.mapping.iter().map(|m| ((m.iss.clone(), m.sub.clone()), m.clone())).collect();
+        let mapping = config
+            .mapping
+            .iter()
+            .map(|m| ((m.iss.clone(), m.sub.clone()), m.clone()))
+            .collect();
         Ok(JwtAuthLayer {
             shared: Arc::new(Shared {
                 issuer,
@@ -361,7 +377,10 @@ impl<S> Layer<S> for JwtAuthLayer {
     type Service = JwtAuth<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        JwtAuth { inner, shared: self.shared.clone() }
+        JwtAuth {
+            inner,
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -411,23 +430,39 @@ where
                 Ok(response)
             });
         };
-        if token.is_empty() || token.len() > 16_384 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        if token.is_empty() || token.len() > 16_384 || !token.bytes().all(|b| b.is_ascii_graphic())
+        {
             let err = JwtError::Malformed;
             tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
-            return ready(reject(&request, err.status(), Some(&shared.error_challenge()), &err.to_string()));
+            return ready(reject(
+                &request,
+                err.status(),
+                Some(&shared.error_challenge()),
+                &err.to_string(),
+            ));
         }
 
         Box::pin(async move {
             let key = cache_key(token.as_bytes());
-            let login = match shared.cache.get_or_try_insert(key, shared.login(&token)).await {
+            let login = match shared
+                .cache
+                .get_or_try_insert(key, shared.login(&token))
+                .await
+            {
                 Ok((login, fresh)) => {
                     tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
                     login
                 }
                 Err(err) => {
                     tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
-                    let challenge = (err.status() == StatusCode::UNAUTHORIZED).then(|| shared.error_challenge());
-                    return Ok(reject(&request, err.status(), challenge.as_ref(), &err.to_string()));
+                    let challenge = (err.status() == StatusCode::UNAUTHORIZED)
+                        .then(|| shared.error_challenge());
+                    return Ok(reject(
+                        &request,
+                        err.status(),
+                        challenge.as_ref(),
+                        &err.to_string(),
+                    ));
                 }
             };
             let identity = &login.identity;
@@ -445,7 +480,11 @@ where
             let mut response = inner.call(request).await?;
             if response.status() == StatusCode::UNAUTHORIZED {
                 shared.cache.invalidate(&key).await;
-                tracing::info!(filter = FILTER, outcome = "evicted", reason = "backend answered 401");
+                tracing::info!(
+                    filter = FILTER,
+                    outcome = "evicted",
+                    reason = "backend answered 401"
+                );
             }
             add_challenge(&mut response, &shared.challenge);
             Ok(response)
@@ -463,14 +502,21 @@ fn project_header(headers: &HeaderMap) -> Option<String> {
 impl Shared {
     /// RFC 6750's challenge for a rejected token.
     fn error_challenge(&self) -> HeaderValue {
-        HeaderValue::from_str(&format!("Bearer realm=\"{}\", error=\"invalid_token\"", self.realm))
-            .unwrap_or_else(|_| self.challenge.clone())
+        HeaderValue::from_str(&format!(
+            "Bearer realm=\"{}\", error=\"invalid_token\"",
+            self.realm
+        ))
+        .unwrap_or_else(|_| self.challenge.clone())
     }
 
     /// Verifies the JWT, then finds its Synnefo account.
     async fn login(&self, token: &str) -> Result<Login, JwtError> {
         let claims = self.verify(token).await?;
-        let sub = claims.sub.clone().filter(|s| !s.is_empty()).ok_or_else(|| JwtError::MissingClaim("sub".into()))?;
+        let sub = claims
+            .sub
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| JwtError::MissingClaim("sub".into()))?;
         let jwt_expires = SystemTime::UNIX_EPOCH + Duration::from_secs(claims.exp);
         let mapped = self
             .mapping
@@ -495,7 +541,11 @@ impl Shared {
         };
         let (identity, project) = self.exchange(url, token).await?;
         let expires = Some(identity.expires.map_or(jwt_expires, |t| t.min(jwt_expires)));
-        Ok(Login { identity, project, expires })
+        Ok(Login {
+            identity,
+            project,
+            expires,
+        })
     }
 
     async fn verify(&self, token: &str) -> Result<Claims, JwtError> {
@@ -512,7 +562,9 @@ impl Shared {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&self.audience);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| match e.kind() {
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| match e
+            .kind()
+        {
             ErrorKind::ExpiredSignature => JwtError::Expired,
             ErrorKind::ImmatureSignature => JwtError::NotYetValid,
             ErrorKind::InvalidIssuer => JwtError::WrongIssuer,
@@ -526,7 +578,11 @@ impl Shared {
     }
 
     /// Keystone v3 federation style: the OIDC token as a bearer.
-    async fn exchange(&self, url: &str, token: &str) -> Result<(Identity, Option<String>), JwtError> {
+    async fn exchange(
+        &self,
+        url: &str,
+        token: &str,
+    ) -> Result<(Identity, Option<String>), JwtError> {
         const WHAT: &str = "token exchange service";
         let answer = self
             .client
@@ -543,18 +599,26 @@ impl Shared {
             .get("x-subject-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = answer.bytes().await.map_err(|_| JwtError::Unavailable(WHAT))?;
+        let body = answer
+            .bytes()
+            .await
+            .map_err(|_| JwtError::Unavailable(WHAT))?;
         match status {
             200 | 201 => {}
-            401 | 403 | 404 => return Err(JwtError::NoAccount(super::identity::error_message(&body))),
+            401 | 403 | 404 => {
+                return Err(JwtError::NoAccount(super::identity::error_message(&body)));
+            }
             _ => return Err(JwtError::Unavailable(WHAT)),
         }
         if let Some(identity) = parse_access(&body) {
             let tenant = identity.tenant.clone();
             return Ok((identity, tenant));
         }
-        let subject_token = subject_token.filter(|t| !t.is_empty()).ok_or(JwtError::Unavailable(WHAT))?;
-        let v3: V3Answer = serde_json::from_slice(&body).map_err(|_| JwtError::Unavailable(WHAT))?;
+        let subject_token = subject_token
+            .filter(|t| !t.is_empty())
+            .ok_or(JwtError::Unavailable(WHAT))?;
+        let v3: V3Answer =
+            serde_json::from_slice(&body).map_err(|_| JwtError::Unavailable(WHAT))?;
         let identity = Identity {
             token: SecretToken::new(subject_token),
             user: v3.token.user.id,
@@ -621,21 +685,38 @@ struct Jwks {
 impl Jwks {
     async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<Jwk, JwtError> {
         let mut state = self.state.lock().await;
-        let stale = state.fetched_at.is_none_or(|at| at.elapsed() >= self.max_age);
+        let stale = state
+            .fetched_at
+            .is_none_or(|at| at.elapsed() >= self.max_age);
         if stale {
             match self.fetch().await {
-                Ok(keys) => *state = JwksState { keys, fetched_at: Some(Instant::now()) },
+                Ok(keys) => {
+                    *state = JwksState {
+                        keys,
+                        fetched_at: Some(Instant::now()),
+                    }
+                }
                 Err(err) if state.keys.is_empty() => return Err(err),
-                Err(_) => tracing::warn!(filter = FILTER, outcome = "jwks refresh failed", reason = "keeping the old keys"),
+                Err(_) => tracing::warn!(
+                    filter = FILTER,
+                    outcome = "jwks refresh failed",
+                    reason = "keeping the old keys"
+                ),
             }
         }
         if let Some(found) = find(&state.keys, kid, alg) {
             return Ok(found);
         }
-        let may_refetch = !stale && state.fetched_at.is_none_or(|at| at.elapsed() >= self.refresh_interval);
+        let may_refetch = !stale
+            && state
+                .fetched_at
+                .is_none_or(|at| at.elapsed() >= self.refresh_interval);
         if may_refetch {
             let keys = self.fetch().await?;
-            *state = JwksState { keys, fetched_at: Some(Instant::now()) };
+            *state = JwksState {
+                keys,
+                fetched_at: Some(Instant::now()),
+            };
             if let Some(found) = find(&state.keys, kid, alg) {
                 return Ok(found);
             }
@@ -649,13 +730,22 @@ impl Jwks {
             JwksSource::Url(url) => url.clone(),
             JwksSource::Discovery(url) => {
                 let doc: serde_json::Value = self.get_json(url).await?;
-                doc.get("jwks_uri").and_then(|u| u.as_str()).ok_or(JwtError::Unavailable(WHAT))?.to_owned()
+                doc.get("jwks_uri")
+                    .and_then(|u| u.as_str())
+                    .ok_or(JwtError::Unavailable(WHAT))?
+                    .to_owned()
             }
         };
         let set = self.get_json(&url).await?;
-        let keys = set.get("keys").and_then(|k| k.as_array()).ok_or(JwtError::Unavailable(WHAT))?;
+        let keys = set
+            .get("keys")
+            .and_then(|k| k.as_array())
+            .ok_or(JwtError::Unavailable(WHAT))?;
         // Lenient: one key we cannot read must not hide the others.
-        Ok(keys.iter().filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok()).collect())
+        Ok(keys
+            .iter()
+            .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+            .collect())
     }
 
     async fn get_json(&self, url: &str) -> Result<serde_json::Value, JwtError> {
@@ -678,11 +768,17 @@ impl Jwks {
 /// The key for `kid` (or, without a kid, the only key fit for `alg`).
 fn find(keys: &[Jwk], kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
     let fits = |k: &&Jwk| {
-        k.common.key_algorithm.is_none_or(|a| a.to_string() == format!("{alg:?}"))
+        k.common
+            .key_algorithm
+            .is_none_or(|a| a.to_string() == format!("{alg:?}"))
             && DecodingKey::from_jwk(k).is_ok()
     };
     match kid {
-        Some(kid) => keys.iter().filter(fits).find(|k| k.common.key_id.as_deref() == Some(kid)).cloned(),
+        Some(kid) => keys
+            .iter()
+            .filter(fits)
+            .find(|k| k.common.key_id.as_deref() == Some(kid))
+            .cloned(),
         None => {
             let mut usable = keys.iter().filter(fits);
             match (usable.next(), usable.next()) {
@@ -701,9 +797,15 @@ mod tests {
     fn bearer_header() {
         let mut h = HeaderMap::new();
         assert_eq!(bearer(&h), None);
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic dXNlcg=="));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic dXNlcg=="),
+        );
         assert_eq!(bearer(&h), None);
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer abc.def.ghi"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer abc.def.ghi"),
+        );
         assert_eq!(bearer(&h), Some("abc.def.ghi"));
     }
 
@@ -711,10 +813,19 @@ mod tests {
     fn hmac_and_none_are_refused_at_start_up() {
         let client = reqwest::Client::new();
         for alg in ["HS256", "none", "rs256"] {
-            let config = JwtAuthConfig { algorithms: vec![alg.into()], ..JwtAuthConfig::new("https://idp/", "snf") }
-                .with_exchange_url("https://ks/v3/auth");
+            let config = JwtAuthConfig {
+                algorithms: vec![alg.into()],
+                ..JwtAuthConfig::new("https://idp/", "snf")
+            }
+            .with_exchange_url("https://ks/v3/auth");
             assert!(
-                matches!(JwtAuthLayer::new(config, client.clone()), Err(AuthConfigError::Invalid { key: "algorithms", .. })),
+                matches!(
+                    JwtAuthLayer::new(config, client.clone()),
+                    Err(AuthConfigError::Invalid {
+                        key: "algorithms",
+                        ..
+                    })
+                ),
                 "{alg}"
             );
         }
@@ -723,21 +834,40 @@ mod tests {
     #[test]
     fn config_errors() {
         let client = reqwest::Client::new();
-        let ok = JwtAuthConfig::new("https://idp.example.org/", "snf").with_exchange_url("https://ks/v3/auth");
+        let ok = JwtAuthConfig::new("https://idp.example.org/", "snf")
+            .with_exchange_url("https://ks/v3/auth");
         assert!(JwtAuthLayer::new(ok.clone(), client.clone()).is_ok());
         let no_target = JwtAuthConfig::new("https://idp.example.org/", "snf");
-        assert!(matches!(JwtAuthLayer::new(no_target, client.clone()), Err(AuthConfigError::Missing(_))));
-        let no_aud = JwtAuthConfig { audience: vec![], ..ok.clone() };
-        assert!(matches!(JwtAuthLayer::new(no_aud, client.clone()), Err(AuthConfigError::Missing("audience"))));
-        let no_iss = JwtAuthConfig { issuer: None, ..ok.clone() };
-        assert!(matches!(JwtAuthLayer::new(no_iss, client.clone()), Err(AuthConfigError::Missing("issuer"))));
+        assert!(matches!(
+            JwtAuthLayer::new(no_target, client.clone()),
+            Err(AuthConfigError::Missing(_))
+        ));
+        let no_aud = JwtAuthConfig {
+            audience: vec![],
+            ..ok.clone()
+        };
+        assert!(matches!(
+            JwtAuthLayer::new(no_aud, client.clone()),
+            Err(AuthConfigError::Missing("audience"))
+        ));
+        let no_iss = JwtAuthConfig {
+            issuer: None,
+            ..ok.clone()
+        };
+        assert!(matches!(
+            JwtAuthLayer::new(no_iss, client.clone()),
+            Err(AuthConfigError::Missing("issuer"))
+        ));
         let parsed: JwtAuthConfig = serde_json::from_str(
             r#"{"issuer": "https://idp/", "audience": ["a"], "leeway": "30s",
                 "mapping": [{"sub": "s", "token": "t", "user": "u"}]}"#,
         )
         .unwrap();
         assert_eq!(parsed.leeway, Duration::from_secs(30));
-        assert!(!format!("{parsed:?}").contains("\"t\""), "the token is redacted in Debug");
+        assert!(
+            !format!("{parsed:?}").contains("\"t\""),
+            "the token is redacted in Debug"
+        );
         assert!(JwtAuthLayer::new(parsed, client).is_ok());
     }
 }

@@ -54,7 +54,8 @@ use tower::{Layer, Service};
 use super::cache::{AuthCache, CacheKey, cache_key};
 use super::identity::{Identity, error_message, parse_access};
 use super::{
-    AuthConfigError, AuthFuture, add_challenge, join_url, keystone_base, keystone_challenge, parse_url, ready, reject,
+    AuthConfigError, AuthFuture, add_challenge, join_url, keystone_base, keystone_challenge,
+    parse_url, ready, reject,
 };
 use crate::{AuthContext, HttpRequest, HttpResponse};
 
@@ -161,8 +162,14 @@ struct Shared {
 impl KeystoneAuthLayer {
     /// Builds the filter; fails when `identity_url` is missing or a URL is
     /// unusable.
-    pub fn new(config: KeystoneAuthConfig, client: reqwest::Client) -> Result<Self, AuthConfigError> {
-        let identity = config.identity_url.as_deref().ok_or(AuthConfigError::Missing("identity_url"))?;
+    pub fn new(
+        config: KeystoneAuthConfig,
+        client: reqwest::Client,
+    ) -> Result<Self, AuthConfigError> {
+        let identity = config
+            .identity_url
+            .as_deref()
+            .ok_or(AuthConfigError::Missing("identity_url"))?;
         let identity = parse_url("identity_url", identity)?;
         let keystone_url = match config.keystone_url.as_deref() {
             Some(url) => {
@@ -172,7 +179,10 @@ impl KeystoneAuthLayer {
             None => keystone_base(&identity),
         };
         if config.cache_capacity == 0 {
-            return Err(AuthConfigError::Invalid { key: "cache_capacity", reason: "must be at least 1".into() });
+            return Err(AuthConfigError::Invalid {
+                key: "cache_capacity",
+                reason: "must be at least 1".into(),
+            });
         }
         Ok(KeystoneAuthLayer {
             shared: Arc::new(Shared {
@@ -190,7 +200,10 @@ impl<S> Layer<S> for KeystoneAuthLayer {
     type Service = KeystoneAuth<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        KeystoneAuth { inner, shared: self.shared.clone() }
+        KeystoneAuth {
+            inner,
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -203,7 +216,9 @@ pub struct KeystoneAuth<S> {
 
 /// The token a request carries, if any: `X-Auth-Token`, else `Auth-Token`.
 fn token_header(headers: &HeaderMap) -> Option<&HeaderValue> {
-    headers.get("x-auth-token").or_else(|| headers.get("auth-token"))
+    headers
+        .get("x-auth-token")
+        .or_else(|| headers.get("auth-token"))
 }
 
 /// The project the client asked for, if any.
@@ -218,7 +233,8 @@ fn project_header(headers: &HeaderMap) -> Option<String> {
 /// before it reaches Astakos (or a log line).
 fn well_formed(value: &HeaderValue) -> Option<&str> {
     let text = value.to_str().ok()?.trim();
-    (!text.is_empty() && text.len() <= 4096 && text.bytes().all(|b| b.is_ascii_graphic())).then_some(text)
+    (!text.is_empty() && text.len() <= 4096 && text.bytes().all(|b| b.is_ascii_graphic()))
+        .then_some(text)
 }
 
 impl<S> Service<HttpRequest> for KeystoneAuth<S>
@@ -253,24 +269,38 @@ where
             });
         };
         let Some(token) = well_formed(&token).map(str::to_owned) else {
-            tracing::info!(filter = FILTER, outcome = "rejected", reason = "malformed token");
+            tracing::info!(
+                filter = FILTER,
+                outcome = "rejected",
+                reason = "malformed token"
+            );
             let err = KeystoneError::MalformedToken;
-            return ready(reject(&request, err.status(), Some(&shared.challenge), &err.to_string()));
+            return ready(reject(
+                &request,
+                err.status(),
+                Some(&shared.challenge),
+                &err.to_string(),
+            ));
         };
 
         Box::pin(async move {
             let key: CacheKey = cache_key(token.as_bytes());
-            let validation = shared.cache.get_or_try_insert(key, shared.validate(&token)).await;
+            let validation = shared
+                .cache
+                .get_or_try_insert(key, shared.validate(&token))
+                .await;
             let (identity, fresh) = match validation {
                 Ok(found) => found,
                 Err(err) => {
                     tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
-                    let challenge = (err.status() == StatusCode::UNAUTHORIZED).then_some(&shared.challenge);
+                    let challenge =
+                        (err.status() == StatusCode::UNAUTHORIZED).then_some(&shared.challenge);
                     return Ok(reject(&request, err.status(), challenge, &err.to_string()));
                 }
             };
             tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
-            let project = project_header(request.headers()).unwrap_or_else(|| identity.default_project());
+            let project =
+                project_header(request.headers()).unwrap_or_else(|| identity.default_project());
             request.extensions_mut().insert(AuthContext {
                 token: identity.token.clone(),
                 user: identity.user.clone(),
@@ -284,7 +314,11 @@ where
                 // Cyclades refused a token Astakos vouched for (revoked,
                 // renewed): forget it so the next request asks Astakos again.
                 shared.cache.invalidate(&key).await;
-                tracing::info!(filter = FILTER, outcome = "evicted", reason = "backend answered 401");
+                tracing::info!(
+                    filter = FILTER,
+                    outcome = "evicted",
+                    reason = "backend answered 401"
+                );
             }
             add_challenge(&mut response, &shared.challenge);
             Ok(response)
@@ -306,7 +340,10 @@ impl Shared {
             .await
             .map_err(|_| KeystoneError::Unreachable)?;
         let status = answer.status();
-        let bytes = answer.bytes().await.map_err(|_| KeystoneError::Unreachable)?;
+        let bytes = answer
+            .bytes()
+            .await
+            .map_err(|_| KeystoneError::Unreachable)?;
         match status.as_u16() {
             200..=299 => {
                 let identity = parse_access(&bytes).ok_or(KeystoneError::BadAnswer)?;
@@ -351,14 +388,26 @@ mod tests {
 
     #[test]
     fn the_default_challenge_is_the_keystone_base() {
-        for identity in ["http://h:1/identity/v2.0", "http://h:1/identity/v2.0/", "http://h:1/identity/"] {
+        for identity in [
+            "http://h:1/identity/v2.0",
+            "http://h:1/identity/v2.0/",
+            "http://h:1/identity/",
+        ] {
             let cfg = KeystoneAuthConfig::default().with_identity_url(identity);
             let layer = KeystoneAuthLayer::new(cfg, reqwest::Client::new()).unwrap();
-            assert_eq!(layer.shared.challenge, "Keystone uri='http://h:1/identity/'", "{identity}");
+            assert_eq!(
+                layer.shared.challenge, "Keystone uri='http://h:1/identity/'",
+                "{identity}"
+            );
         }
-        let cfg = KeystoneAuthConfig::default().with_identity_url("http://h:1/identity/v2.0").with_keystone_url("https://k:5000");
+        let cfg = KeystoneAuthConfig::default()
+            .with_identity_url("http://h:1/identity/v2.0")
+            .with_keystone_url("https://k:5000");
         let layer = KeystoneAuthLayer::new(cfg, reqwest::Client::new()).unwrap();
-        assert_eq!(layer.shared.challenge, "Keystone uri='https://k:5000'", "exactly as configured");
+        assert_eq!(
+            layer.shared.challenge, "Keystone uri='https://k:5000'",
+            "exactly as configured"
+        );
         assert_eq!(layer.shared.tokens_url, "http://h:1/identity/v2.0/tokens");
     }
 
@@ -370,7 +419,10 @@ mod tests {
             Err(AuthConfigError::Missing("identity_url"))
         ));
         let cfg = KeystoneAuthConfig::default().with_identity_url("ftp://x/");
-        assert!(matches!(KeystoneAuthLayer::new(cfg, client.clone()), Err(AuthConfigError::BadUrl { .. })));
+        assert!(matches!(
+            KeystoneAuthLayer::new(cfg, client.clone()),
+            Err(AuthConfigError::BadUrl { .. })
+        ));
         let cfg = KeystoneAuthConfig::default()
             .with_identity_url("http://x/identity/v2.0")
             .with_keystone_url("http://x/it's");

@@ -41,8 +41,8 @@ pub mod client_verifier;
 mod der;
 mod identity;
 pub mod jwt;
-pub mod proxy_chain;
 pub mod keystone;
+pub mod proxy_chain;
 mod trusted;
 pub mod voms;
 pub mod voms_ac;
@@ -108,17 +108,26 @@ pub enum AuthConfigError {
 
 /// Parses an http(s) URL from the configuration.
 pub(crate) fn parse_url(key: &'static str, text: &str) -> Result<url::Url, AuthConfigError> {
-    let url = url::Url::parse(text)
-        .map_err(|e| AuthConfigError::BadUrl { key, reason: e.to_string() })?;
+    let url = url::Url::parse(text).map_err(|e| AuthConfigError::BadUrl {
+        key,
+        reason: e.to_string(),
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(AuthConfigError::BadUrl { key, reason: "the scheme must be http or https".into() });
+        return Err(AuthConfigError::BadUrl {
+            key,
+            reason: "the scheme must be http or https".into(),
+        });
     }
     Ok(url)
 }
 
 /// `base` + `/` + `tail`, whether or not `base` ends with a slash.
 pub(crate) fn join_url(base: &url::Url, tail: &str) -> String {
-    format!("{}/{}", base.as_str().trim_end_matches('/'), tail.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.as_str().trim_end_matches('/'),
+        tail.trim_start_matches('/')
+    )
 }
 
 /// The Keystone base a client should be sent to, derived from a v2.0 URL
@@ -153,7 +162,9 @@ pub(crate) fn reject(
 ) -> HttpResponse {
     let mut response = occi_error(status, message, rendering_of(request.extensions()));
     if let Some(challenge) = challenge {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge.clone());
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge.clone());
     }
     response
 }
@@ -163,7 +174,9 @@ pub(crate) fn add_challenge(response: &mut HttpResponse, challenge: &HeaderValue
     if response.status() == StatusCode::UNAUTHORIZED
         && !response.headers().contains_key(header::WWW_AUTHENTICATE)
     {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge.clone());
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge.clone());
     }
 }
 

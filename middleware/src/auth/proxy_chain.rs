@@ -21,7 +21,9 @@ use rustls_pki_types::CertificateDer;
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 
 use super::der;
-use super::voms_ac::{AttributeCertificate, OID_VOMS_AC_SEQUENCE, VomsAcError, VomsAttributes, parse_ac_sequence};
+use super::voms_ac::{
+    AttributeCertificate, OID_VOMS_AC_SEQUENCE, VomsAcError, VomsAttributes, parse_ac_sequence,
+};
 
 const OID_PROXY_CERT_INFO: &str = "1.3.6.1.5.5.7.1.14";
 const OID_PROXY_CERT_INFO_GT3: &str = "1.3.6.1.4.1.3536.1.222";
@@ -90,7 +92,10 @@ pub fn slash_dn(name: &X509Name<'_>) -> String {
                     other => other.to_owned(),
                 })
                 .unwrap_or_else(|_| attr.attr_type().to_id_string());
-            let value = attr.as_str().map(str::to_owned).unwrap_or_else(|_| String::from_utf8_lossy(attr.as_slice()).into_owned());
+            let value = attr
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|_| String::from_utf8_lossy(attr.as_slice()).into_owned());
             out.push('/');
             out.push_str(&key);
             out.push('=');
@@ -115,7 +120,10 @@ fn unix(t: SystemTime) -> i64 {
 
 /// The ProxyCertInfo extension of a certificate: `None` if it is not a
 /// proxy, `Some(path length constraint)` if it is.
-fn proxy_cert_info(cert: &X509Certificate<'_>, index: usize) -> Result<Option<Option<u64>>, ChainError> {
+fn proxy_cert_info(
+    cert: &X509Certificate<'_>,
+    index: usize,
+) -> Result<Option<Option<u64>>, ChainError> {
     let Some(ext) = cert.extensions().iter().find(|e| {
         let id = e.oid.to_id_string();
         id == OID_PROXY_CERT_INFO || id == OID_PROXY_CERT_INFO_GT3
@@ -123,7 +131,9 @@ fn proxy_cert_info(cert: &X509Certificate<'_>, index: usize) -> Result<Option<Op
         return Ok(None);
     };
     let bad = ChainError::BadProxyCertInfo(index);
-    let info = der::read_all(ext.value).filter(|t| t.tag == der::SEQUENCE).ok_or(bad.clone())?;
+    let info = der::read_all(ext.value)
+        .filter(|t| t.tag == der::SEQUENCE)
+        .ok_or(bad.clone())?;
     let parts = der::children(info.content).ok_or(bad.clone())?;
     let mut path_len = None;
     let mut policy = false;
@@ -132,7 +142,9 @@ fn proxy_cert_info(cert: &X509Certificate<'_>, index: usize) -> Result<Option<Op
             der::INTEGER => path_len = Some(small_uint(part.content).ok_or(bad.clone())?),
             // GT3 drafts wrapped the constraint as [1] EXPLICIT INTEGER.
             0xa1 => {
-                let int = der::read_all(part.content).filter(|t| t.tag == der::INTEGER).ok_or(bad.clone())?;
+                let int = der::read_all(part.content)
+                    .filter(|t| t.tag == der::INTEGER)
+                    .ok_or(bad.clone())?;
                 path_len = Some(small_uint(int.content).ok_or(bad.clone())?);
             }
             der::SEQUENCE => policy = true,
@@ -149,13 +161,21 @@ fn small_uint(content: &[u8]) -> Option<u64> {
     if content.is_empty() || content.len() > 8 || content[0] & 0x80 != 0 {
         return None;
     }
-    Some(content.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+    Some(
+        content
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
+    )
 }
 
 /// RDNs as comparable (type, value) lists.
 fn rdns<'a>(name: &'a X509Name<'a>) -> Vec<Vec<(String, &'a [u8])>> {
     name.iter_rdn()
-        .map(|rdn| rdn.iter().map(|a| (a.attr_type().to_id_string(), a.as_slice())).collect())
+        .map(|rdn| {
+            rdn.iter()
+                .map(|a| (a.attr_type().to_id_string(), a.as_slice()))
+                .collect()
+        })
         .collect()
 }
 
@@ -165,11 +185,16 @@ fn named_after(proxy: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> boo
     let theirs = rdns(issuer.subject());
     mine.len() == theirs.len() + 1
         && mine[..theirs.len()] == theirs[..]
-        && mine.last().is_some_and(|last| last.len() == 1 && last[0].0 == OID_COMMON_NAME)
+        && mine
+            .last()
+            .is_some_and(|last| last.len() == 1 && last[0].0 == OID_COMMON_NAME)
 }
 
 /// Checks the shape of a proxy chain (leaf first) at `now` and reads it.
-pub fn inspect_chain(chain: &[CertificateDer<'_>], now: SystemTime) -> Result<ProxyChain, ChainError> {
+pub fn inspect_chain(
+    chain: &[CertificateDer<'_>],
+    now: SystemTime,
+) -> Result<ProxyChain, ChainError> {
     if chain.is_empty() {
         return Err(ChainError::Empty);
     }
@@ -216,15 +241,17 @@ pub fn inspect_chain(chain: &[CertificateDer<'_>], now: SystemTime) -> Result<Pr
             return Err(ChainError::BadProxyName(i));
         }
         // Proxy i has i proxies below it (those closer to the leaf).
-        if let Some(limit) = limits[i] {
-            if (i as u64) > limit {
-                return Err(ChainError::PathLength(i));
-            }
+        if limits[i].is_some_and(|limit| (i as u64) > limit) {
+            return Err(ChainError::PathLength(i));
         }
     }
     let mut voms = None;
     for cert in &certs[..end_entity] {
-        if let Some(ext) = cert.extensions().iter().find(|e| e.oid.to_id_string() == OID_VOMS_AC_SEQUENCE) {
+        if let Some(ext) = cert
+            .extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == OID_VOMS_AC_SEQUENCE)
+        {
             let acs = parse_ac_sequence(ext.value)?;
             voms = acs.into_iter().next().map(|ac| ac.attributes);
             break;
@@ -250,7 +277,11 @@ pub fn with_first_ac<T>(
     let (_, eec) = X509Certificate::from_der(chain.get(end_entity)?).ok()?;
     for der in &chain[..end_entity] {
         let (_, cert) = X509Certificate::from_der(der).ok()?;
-        if let Some(ext) = cert.extensions().iter().find(|e| e.oid.to_id_string() == OID_VOMS_AC_SEQUENCE) {
+        if let Some(ext) = cert
+            .extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == OID_VOMS_AC_SEQUENCE)
+        {
             let acs = parse_ac_sequence(ext.value).ok()?;
             return acs.first().map(|ac| f(ac, &eec));
         }
@@ -264,9 +295,15 @@ mod tests {
 
     #[test]
     fn empty_and_garbage_chains() {
-        assert_eq!(inspect_chain(&[], SystemTime::now()).unwrap_err(), ChainError::Empty);
+        assert_eq!(
+            inspect_chain(&[], SystemTime::now()).unwrap_err(),
+            ChainError::Empty
+        );
         let junk = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
-        assert_eq!(inspect_chain(&[junk], SystemTime::now()).unwrap_err(), ChainError::Malformed(0));
+        assert_eq!(
+            inspect_chain(&[junk], SystemTime::now()).unwrap_err(),
+            ChainError::Malformed(0)
+        );
     }
 
     #[test]

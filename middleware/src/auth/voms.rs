@@ -53,7 +53,8 @@ use super::proxy_chain::{ChainError, inspect_chain, with_first_ac};
 use super::trusted::Cidr;
 use super::voms_ac::{VomsAcError, VomsTrust};
 use super::{
-    AuthConfigError, AuthFuture, add_challenge, join_url, keystone_base, keystone_challenge, parse_url, ready, reject,
+    AuthConfigError, AuthFuture, add_challenge, join_url, keystone_base, keystone_challenge,
+    parse_url, ready, reject,
 };
 use crate::{AuthContext, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr};
 
@@ -155,7 +156,9 @@ impl VomsError {
     /// The status the client gets.
     pub fn status(&self) -> StatusCode {
         match self {
-            VomsError::Unreachable | VomsError::Upstream(_) | VomsError::BadAnswer => StatusCode::SERVICE_UNAVAILABLE,
+            VomsError::Unreachable | VomsError::Upstream(_) | VomsError::BadAnswer => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -194,10 +197,20 @@ struct Shared {
 impl VomsExchangeLayer {
     /// Builds the filter; fails on a missing or bad URL, a bad address,
     /// or an unreadable vomsdir / CA file.
-    pub fn new(config: VomsExchangeConfig, client: reqwest::Client) -> Result<Self, AuthConfigError> {
-        let base = config.astavoms_url.as_deref().ok_or(AuthConfigError::Missing("astavoms_url"))?;
+    pub fn new(
+        config: VomsExchangeConfig,
+        client: reqwest::Client,
+    ) -> Result<Self, AuthConfigError> {
+        let base = config
+            .astavoms_url
+            .as_deref()
+            .ok_or(AuthConfigError::Missing("astavoms_url"))?;
         let base_url = parse_url("astavoms_url", base)?;
-        let trimmed = base_url.as_str().trim_end_matches('/').trim_end_matches("/v2.0").to_owned();
+        let trimmed = base_url
+            .as_str()
+            .trim_end_matches('/')
+            .trim_end_matches("/v2.0")
+            .to_owned();
         let base_url = parse_url("astavoms_url", &trimmed)?;
         let keystone_url = match config.keystone_url.as_deref() {
             Some(url) => {
@@ -206,7 +219,11 @@ impl VomsExchangeLayer {
             }
             None => keystone_base(&base_url),
         };
-        let trusted = config.trusted_proxies.iter().map(|c| Cidr::parse(c)).collect::<Result<Vec<_>, _>>()?;
+        let trusted = config
+            .trusted_proxies
+            .iter()
+            .map(|c| Cidr::parse(c))
+            .collect::<Result<Vec<_>, _>>()?;
         let trust = match (&config.vomsdir, &config.voms_ca_file) {
             (Some(dir), Some(ca)) => Some(VomsTrust::load(dir, ca)?),
             (None, None) => None,
@@ -214,7 +231,10 @@ impl VomsExchangeLayer {
             (None, Some(_)) => return Err(AuthConfigError::Missing("vomsdir")),
         };
         if config.cache_capacity == 0 {
-            return Err(AuthConfigError::Invalid { key: "cache_capacity", reason: "must be at least 1".into() });
+            return Err(AuthConfigError::Invalid {
+                key: "cache_capacity",
+                reason: "must be at least 1".into(),
+            });
         }
         Ok(VomsExchangeLayer {
             shared: Arc::new(Shared {
@@ -234,7 +254,10 @@ impl<S> Layer<S> for VomsExchangeLayer {
     type Service = VomsExchange<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        VomsExchange { inner, shared: self.shared.clone() }
+        VomsExchange {
+            inner,
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -248,11 +271,14 @@ pub struct VomsExchange<S> {
 impl Shared {
     /// The chain this request presents, if any: TLS first, then the
     /// headers of a trusted front end.
-    fn chain_of(&self, request: &HttpRequest) -> Option<Result<Vec<CertificateDer<'static>>, VomsError>> {
-        if let Some(PeerCertificates(certs)) = request.extensions().get::<PeerCertificates>() {
-            if !certs.is_empty() {
-                return Some(Ok(certs.as_ref().clone()));
-            }
+    fn chain_of(
+        &self,
+        request: &HttpRequest,
+    ) -> Option<Result<Vec<CertificateDer<'static>>, VomsError>> {
+        if let Some(PeerCertificates(certs)) = request.extensions().get::<PeerCertificates>()
+            && !certs.is_empty()
+        {
+            return Some(Ok(certs.as_ref().clone()));
         }
         let RemoteAddr(peer) = request.extensions().get::<RemoteAddr>()?;
         if !self.trusted.iter().any(|c| c.contains(peer.ip())) {
@@ -273,7 +299,10 @@ fn forwarded_chain(headers: &HeaderMap) -> Option<Result<Vec<CertificateDer<'sta
         None => return Some(Err(VomsError::BadHeader)),
     }
     for n in 0..MAX_CHAIN {
-        let Some(value) = get(&format!("ssl_client_cert_chain_{n}"), &format!("ssl-client-cert-chain-{n}")) else {
+        let Some(value) = get(
+            &format!("ssl_client_cert_chain_{n}"),
+            &format!("ssl-client-cert-chain-{n}"),
+        ) else {
             break;
         };
         match decode_pem_header(value) {
@@ -293,8 +322,16 @@ fn decode_pem_header(value: &HeaderValue) -> Option<Option<CertificateDer<'stati
     if text.is_empty() || text == "(null)" || text == "null" {
         return Some(None);
     }
-    let text = if text.contains('%') { percent_decode(text)? } else { text.to_owned() };
-    let body = text.split("-----BEGIN CERTIFICATE-----").nth(1)?.split("-----END CERTIFICATE-----").next()?;
+    let text = if text.contains('%') {
+        percent_decode(text)?
+    } else {
+        text.to_owned()
+    };
+    let body = text
+        .split("-----BEGIN CERTIFICATE-----")
+        .nth(1)?
+        .split("-----END CERTIFICATE-----")
+        .next()?;
     let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
     let der = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
     Some(Some(CertificateDer::from(der)))
@@ -322,8 +359,16 @@ fn percent_decode(text: &str) -> Option<String> {
 fn pem_header(der: &[u8]) -> Option<HeaderValue> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
-    HeaderValue::from_str(&format!("-----BEGIN CERTIFICATE----- {} -----END CERTIFICATE-----", lines.join(" "))).ok()
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    HeaderValue::from_str(&format!(
+        "-----BEGIN CERTIFICATE----- {} -----END CERTIFICATE-----",
+        lines.join(" ")
+    ))
+    .ok()
 }
 
 impl<S> Service<HttpRequest> for VomsExchange<S>
@@ -345,7 +390,11 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
 
-        let chain = if request.extensions().get::<AuthContext>().is_some() { None } else { shared.chain_of(&request) };
+        let chain = if request.extensions().get::<AuthContext>().is_some() {
+            None
+        } else {
+            shared.chain_of(&request)
+        };
         let chain = match chain {
             None => {
                 return Box::pin(async move {
@@ -356,14 +405,22 @@ where
             }
             Some(Err(err)) => {
                 tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
-                return ready(reject(&request, err.status(), Some(&shared.challenge), &err.to_string()));
+                return ready(reject(
+                    &request,
+                    err.status(),
+                    Some(&shared.challenge),
+                    &err.to_string(),
+                ));
             }
             Some(Ok(chain)) => chain,
         };
 
         Box::pin(async move {
             let key = cache_key(&chain[0]);
-            let login = shared.cache.get_or_try_insert(key, shared.login(&chain)).await;
+            let login = shared
+                .cache
+                .get_or_try_insert(key, shared.login(&chain))
+                .await;
             let login = match login {
                 Ok((login, fresh)) => {
                     tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
@@ -377,7 +434,8 @@ where
                 }
                 Err(err) => {
                     tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
-                    let challenge = (err.status() == StatusCode::UNAUTHORIZED).then_some(&shared.challenge);
+                    let challenge =
+                        (err.status() == StatusCode::UNAUTHORIZED).then_some(&shared.challenge);
                     return Ok(reject(&request, err.status(), challenge, &err.to_string()));
                 }
             };
@@ -396,7 +454,11 @@ where
             let mut response = inner.call(request).await?;
             if response.status() == StatusCode::UNAUTHORIZED {
                 shared.cache.invalidate(&key).await;
-                tracing::info!(filter = FILTER, outcome = "evicted", reason = "backend answered 401");
+                tracing::info!(
+                    filter = FILTER,
+                    outcome = "evicted",
+                    reason = "backend answered 401"
+                );
             }
             add_challenge(&mut response, &shared.challenge);
             Ok(response)
@@ -420,8 +482,10 @@ impl Shared {
             return Err(VomsError::NoVomsAttributes);
         }
         if let Some(trust) = &self.trust {
-            with_first_ac(chain, inspected.end_entity, |ac, eec| trust.verify(ac, eec, now))
-                .ok_or(VomsError::NoVomsAttributes)??;
+            with_first_ac(chain, inspected.end_entity, |ac, eec| {
+                trust.verify(ac, eec, now)
+            })
+            .ok_or(VomsError::NoVomsAttributes)??;
         }
         let mut post = self
             .client
@@ -464,13 +528,32 @@ mod tests {
     fn pem_headers_round_trip_in_every_spelling() {
         let der = vec![0x30, 0x03, 0x02, 0x01, 0x07];
         let flat = pem_header(&der).unwrap();
-        assert_eq!(decode_pem_header(&flat), Some(Some(CertificateDer::from(der.clone()))));
-        let newlines = HeaderValue::from_static("-----BEGIN CERTIFICATE-----\tMAMCAQc=\t-----END CERTIFICATE-----");
-        assert_eq!(decode_pem_header(&newlines), Some(Some(CertificateDer::from(der.clone()))));
-        let escaped = HeaderValue::from_static("-----BEGIN%20CERTIFICATE-----%0AMAMCAQc%3D%0A-----END%20CERTIFICATE-----%0A");
-        assert_eq!(decode_pem_header(&escaped), Some(Some(CertificateDer::from(der))));
-        assert_eq!(decode_pem_header(&HeaderValue::from_static("(null)")), Some(None));
-        assert_eq!(decode_pem_header(&HeaderValue::from_static("not a cert")), None);
+        assert_eq!(
+            decode_pem_header(&flat),
+            Some(Some(CertificateDer::from(der.clone())))
+        );
+        let newlines = HeaderValue::from_static(
+            "-----BEGIN CERTIFICATE-----\tMAMCAQc=\t-----END CERTIFICATE-----",
+        );
+        assert_eq!(
+            decode_pem_header(&newlines),
+            Some(Some(CertificateDer::from(der.clone())))
+        );
+        let escaped = HeaderValue::from_static(
+            "-----BEGIN%20CERTIFICATE-----%0AMAMCAQc%3D%0A-----END%20CERTIFICATE-----%0A",
+        );
+        assert_eq!(
+            decode_pem_header(&escaped),
+            Some(Some(CertificateDer::from(der)))
+        );
+        assert_eq!(
+            decode_pem_header(&HeaderValue::from_static("(null)")),
+            Some(None)
+        );
+        assert_eq!(
+            decode_pem_header(&HeaderValue::from_static("not a cert")),
+            None
+        );
         assert_eq!(decode_pem_header(&HeaderValue::from_static("%zz")), None);
     }
 
@@ -479,22 +562,41 @@ mod tests {
         let mut headers = HeaderMap::new();
         assert!(forwarded_chain(&headers).is_none());
         headers.insert("ssl-client-cert", pem_header(&[0x30, 0x00]).unwrap());
-        headers.insert("ssl-client-cert-chain-0", pem_header(&[0x30, 0x01, 0x00]).unwrap());
-        headers.insert("ssl-client-cert-chain-1", HeaderValue::from_static("(null)"));
-        headers.insert("ssl-client-cert-chain-2", pem_header(&[0x30, 0x02, 0x00, 0x00]).unwrap());
+        headers.insert(
+            "ssl-client-cert-chain-0",
+            pem_header(&[0x30, 0x01, 0x00]).unwrap(),
+        );
+        headers.insert(
+            "ssl-client-cert-chain-1",
+            HeaderValue::from_static("(null)"),
+        );
+        headers.insert(
+            "ssl-client-cert-chain-2",
+            pem_header(&[0x30, 0x02, 0x00, 0x00]).unwrap(),
+        );
         let chain = forwarded_chain(&headers).unwrap().unwrap();
         assert_eq!(chain.len(), 2, "reading stops at (null)");
         headers.insert("ssl_client_cert", HeaderValue::from_static("garbage"));
-        assert!(matches!(forwarded_chain(&headers), Some(Err(VomsError::BadHeader))));
+        assert!(matches!(
+            forwarded_chain(&headers),
+            Some(Err(VomsError::BadHeader))
+        ));
     }
 
     #[test]
     fn config_errors() {
         let client = reqwest::Client::new();
-        let base = VomsExchangeConfig::default().with_astavoms_url("http://127.0.0.1:1/astavoms/v2.0/");
+        let base =
+            VomsExchangeConfig::default().with_astavoms_url("http://127.0.0.1:1/astavoms/v2.0/");
         let layer = VomsExchangeLayer::new(base.clone(), client.clone()).unwrap();
-        assert_eq!(layer.shared.tokens_url, "http://127.0.0.1:1/astavoms/v2.0/tokens");
-        assert_eq!(layer.shared.challenge, "Keystone uri='http://127.0.0.1:1/astavoms/'");
+        assert_eq!(
+            layer.shared.tokens_url,
+            "http://127.0.0.1:1/astavoms/v2.0/tokens"
+        );
+        assert_eq!(
+            layer.shared.challenge,
+            "Keystone uri='http://127.0.0.1:1/astavoms/'"
+        );
         assert!(matches!(
             VomsExchangeLayer::new(VomsExchangeConfig::default(), client.clone()),
             Err(AuthConfigError::Missing("astavoms_url"))
@@ -503,13 +605,22 @@ mod tests {
             VomsExchangeLayer::new(base.clone().trust_proxy("10.0.0.0/99"), client.clone()),
             Err(AuthConfigError::BadAddress(_))
         ));
-        let half = VomsExchangeConfig { vomsdir: Some("/nonexistent".into()), ..base.clone() };
-        assert!(matches!(VomsExchangeLayer::new(half, client.clone()), Err(AuthConfigError::Missing("voms_ca_file"))));
+        let half = VomsExchangeConfig {
+            vomsdir: Some("/nonexistent".into()),
+            ..base.clone()
+        };
+        assert!(matches!(
+            VomsExchangeLayer::new(half, client.clone()),
+            Err(AuthConfigError::Missing("voms_ca_file"))
+        ));
         let missing = VomsExchangeConfig {
             vomsdir: Some("/nonexistent".into()),
             voms_ca_file: Some("/nonexistent.pem".into()),
             ..base
         };
-        assert!(matches!(VomsExchangeLayer::new(missing, client), Err(AuthConfigError::File { .. })));
+        assert!(matches!(
+            VomsExchangeLayer::new(missing, client),
+            Err(AuthConfigError::File { .. })
+        ));
     }
 }

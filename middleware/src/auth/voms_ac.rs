@@ -98,7 +98,9 @@ pub fn parse_ac_sequence(value: &[u8]) -> Result<Vec<AttributeCertificate<'_>>, 
         if looks_like_ac(&item) {
             acs.push(parse_ac(item)?);
         } else if item.tag == der::SEQUENCE {
-            for inner in der::children(item.content).ok_or(VomsAcError::Malformed("bad sequence"))? {
+            for inner in
+                der::children(item.content).ok_or(VomsAcError::Malformed("bad sequence"))?
+            {
                 acs.push(parse_ac(inner)?);
             }
         } else {
@@ -113,7 +115,9 @@ pub fn parse_ac_sequence(value: &[u8]) -> Result<Vec<AttributeCertificate<'_>>, 
 
 /// `SEQUENCE { SEQUENCE { INTEGER, ... }, SEQUENCE, BIT STRING }`.
 fn looks_like_ac(item: &Tlv<'_>) -> bool {
-    let Some(parts) = der::children(item.content) else { return false };
+    let Some(parts) = der::children(item.content) else {
+        return false;
+    };
     parts.len() == 3
         && parts[0].tag == der::SEQUENCE
         && parts[2].tag == der::BIT_STRING
@@ -126,7 +130,10 @@ fn parse_ac(ac: Tlv<'_>) -> Result<AttributeCertificate<'_>, VomsAcError> {
     let [acinfo, signature_algorithm, signature] = parts[..] else {
         return Err(Malformed("an AC has three parts"));
     };
-    if acinfo.tag != der::SEQUENCE || signature_algorithm.tag != der::SEQUENCE || signature.tag != der::BIT_STRING {
+    if acinfo.tag != der::SEQUENCE
+        || signature_algorithm.tag != der::SEQUENCE
+        || signature.tag != der::BIT_STRING
+    {
         return Err(Malformed("bad AC parts"));
     }
     let fields = der::children(acinfo.content).ok_or(Malformed("bad AC info"))?;
@@ -141,7 +148,10 @@ fn parse_ac(ac: Tlv<'_>) -> Result<AttributeCertificate<'_>, VomsAcError> {
         if part.tag == 0xa0 {
             let ids = der::children(part.content).ok_or(Malformed("bad holder"))?;
             holder_issuer = ids.first().and_then(|names| directory_name(names.content));
-            holder_serial = ids.get(1).filter(|s| s.tag == der::INTEGER).map(|s| s.content);
+            holder_serial = ids
+                .get(1)
+                .filter(|s| s.tag == der::INTEGER)
+                .map(|s| s.content);
         }
     }
 
@@ -159,7 +169,9 @@ fn parse_ac(ac: Tlv<'_>) -> Result<AttributeCertificate<'_>, VomsAcError> {
         .unwrap_or_default();
 
     let times = der::children(validity.content).ok_or(Malformed("bad validity"))?;
-    let [not_before, not_after] = times[..] else { return Err(Malformed("bad validity")) };
+    let [not_before, not_after] = times[..] else {
+        return Err(Malformed("bad validity"));
+    };
     let not_before = der::generalized_time(not_before.content).ok_or(Malformed("bad notBefore"))?;
     let not_after = der::generalized_time(not_after.content).ok_or(Malformed("bad notAfter"))?;
 
@@ -170,8 +182,14 @@ fn parse_ac(ac: Tlv<'_>) -> Result<AttributeCertificate<'_>, VomsAcError> {
         let certseq = der::oid_content(&CERT_SEQUENCE);
         for extension in der::children(extensions.content).ok_or(Malformed("bad extensions"))? {
             let ext = der::children(extension.content).ok_or(Malformed("bad extension"))?;
-            if ext.first().is_some_and(|o| o.tag == der::OID && o.content == certseq.as_slice()) {
-                let value = ext.last().filter(|v| v.tag == der::OCTET_STRING).ok_or(Malformed("bad certseq"))?;
+            if ext
+                .first()
+                .is_some_and(|o| o.tag == der::OID && o.content == certseq.as_slice())
+            {
+                let value = ext
+                    .last()
+                    .filter(|v| v.tag == der::OCTET_STRING)
+                    .ok_or(Malformed("bad certseq"))?;
                 let seq = der::read_all(value.content).ok_or(Malformed("bad certseq"))?;
                 for cert in der::children(seq.content).ok_or(Malformed("bad certseq"))? {
                     server_certificates.push(cert.raw);
@@ -181,7 +199,14 @@ fn parse_ac(ac: Tlv<'_>) -> Result<AttributeCertificate<'_>, VomsAcError> {
     }
 
     Ok(AttributeCertificate {
-        attributes: VomsAttributes { vo, uri, fqans, server_dn, not_before, not_after },
+        attributes: VomsAttributes {
+            vo,
+            uri,
+            fqans,
+            server_dn,
+            not_before,
+            not_after,
+        },
         acinfo: acinfo.raw,
         signature_algorithm: signature_algorithm.raw,
         signature: signature.raw,
@@ -207,7 +232,9 @@ fn fqan_attribute(attributes: Tlv<'_>) -> Result<(String, String, Vec<String>), 
     let wanted = der::oid_content(&FQAN_ATTRIBUTE);
     for attribute in der::children(attributes.content).ok_or(Malformed("bad attributes"))? {
         let parts = der::children(attribute.content).ok_or(Malformed("bad attribute"))?;
-        let [oid, values] = parts[..] else { return Err(Malformed("bad attribute")) };
+        let [oid, values] = parts[..] else {
+            return Err(Malformed("bad attribute"));
+        };
         if oid.tag != der::OID || oid.content != wanted.as_slice() {
             continue;
         }
@@ -226,7 +253,8 @@ fn fqan_attribute(attributes: Tlv<'_>) -> Result<(String, String, Vec<String>), 
                 der::SEQUENCE => {
                     for value in der::children(part.content).ok_or(Malformed("bad FQAN list"))? {
                         if matches!(value.tag, der::OCTET_STRING | der::UTF8_STRING) {
-                            let fqan = std::str::from_utf8(value.content).map_err(|_| Malformed("FQAN is not text"))?;
+                            let fqan = std::str::from_utf8(value.content)
+                                .map_err(|_| Malformed("FQAN is not text"))?;
                             fqans.push(fqan.to_owned());
                         }
                     }
@@ -235,7 +263,9 @@ fn fqan_attribute(attributes: Tlv<'_>) -> Result<(String, String, Vec<String>), 
             }
         }
         let authority = authority.ok_or(Malformed("no policy authority"))?;
-        let (vo, uri) = authority.split_once("://").ok_or(Malformed("policy authority is not vo://host:port"))?;
+        let (vo, uri) = authority
+            .split_once("://")
+            .ok_or(Malformed("policy authority is not vo://host:port"))?;
         if vo.is_empty() {
             return Err(Malformed("empty VO name"));
         }
@@ -264,25 +294,35 @@ impl VomsTrust {
             reason,
         };
         let mut trust = VomsTrust::default();
-        let vos = std::fs::read_dir(vomsdir).map_err(|e| file_err("vomsdir", vomsdir, e.to_string()))?;
+        let vos =
+            std::fs::read_dir(vomsdir).map_err(|e| file_err("vomsdir", vomsdir, e.to_string()))?;
         for vo in vos.flatten() {
-            let Ok(files) = std::fs::read_dir(vo.path()) else { continue };
+            let Ok(files) = std::fs::read_dir(vo.path()) else {
+                continue;
+            };
             let vo_name = vo.file_name().to_string_lossy().into_owned();
             for file in files.flatten() {
                 let path = file.path();
                 if path.extension().is_none_or(|e| e != "lsc") {
                     continue;
                 }
-                let text = std::fs::read_to_string(&path).map_err(|e| file_err("vomsdir", &path, e.to_string()))?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| file_err("vomsdir", &path, e.to_string()))?;
                 trust.add_lsc(&vo_name, &text);
             }
         }
-        for cert in CertificateDer::pem_file_iter(ca_file).map_err(|e| file_err("voms_ca_file", ca_file, e.to_string()))? {
+        for cert in CertificateDer::pem_file_iter(ca_file)
+            .map_err(|e| file_err("voms_ca_file", ca_file, e.to_string()))?
+        {
             let cert = cert.map_err(|e| file_err("voms_ca_file", ca_file, e.to_string()))?;
             trust.cas.push(cert.to_vec());
         }
         if trust.cas.is_empty() {
-            return Err(file_err("voms_ca_file", ca_file, "no certificate in the file".into()));
+            return Err(file_err(
+                "voms_ca_file",
+                ca_file,
+                "no certificate in the file".into(),
+            ));
         }
         Ok(trust)
     }
@@ -297,7 +337,10 @@ impl VomsTrust {
                 .filter(|l| l.starts_with('/'))
                 .collect();
             if let [subject, issuer, ..] = lines[..] {
-                self.lsc.entry(vo.to_owned()).or_default().push((subject.to_owned(), issuer.to_owned()));
+                self.lsc
+                    .entry(vo.to_owned())
+                    .or_default()
+                    .push((subject.to_owned(), issuer.to_owned()));
             }
         }
     }
@@ -327,14 +370,21 @@ impl VomsTrust {
         }
         let untrusted = || VomsAcError::UntrustedServer(attrs.vo.clone());
         let accepted = self.lsc.get(&attrs.vo).ok_or_else(untrusted)?;
-        let server_der = ac.server_certificates.first().ok_or(VomsAcError::BadServerCertificate)?;
-        let (_, server) = X509Certificate::from_der(server_der).map_err(|_| VomsAcError::BadServerCertificate)?;
+        let server_der = ac
+            .server_certificates
+            .first()
+            .ok_or(VomsAcError::BadServerCertificate)?;
+        let (_, server) =
+            X509Certificate::from_der(server_der).map_err(|_| VomsAcError::BadServerCertificate)?;
         let subject = slash_dn(server.subject());
         let issuer = slash_dn(server.issuer());
         if !accepted.iter().any(|(s, i)| *s == subject && *i == issuer) {
             return Err(untrusted());
         }
-        if ac.issuer_name.is_some_and(|name| name != server.subject().as_raw()) {
+        if ac
+            .issuer_name
+            .is_some_and(|name| name != server.subject().as_raw())
+        {
             return Err(VomsAcError::BadServerCertificate);
         }
         let valid = super::proxy_chain::valid_at(&server, now);
@@ -347,8 +397,8 @@ impl VomsTrust {
         if !valid || !signed_by_ca {
             return Err(VomsAcError::BadServerCertificate);
         }
-        let (_, algorithm) =
-            AlgorithmIdentifier::from_der(ac.signature_algorithm).map_err(|_| VomsAcError::BadSignature)?;
+        let (_, algorithm) = AlgorithmIdentifier::from_der(ac.signature_algorithm)
+            .map_err(|_| VomsAcError::BadSignature)?;
         let (_, bits) = x509_parser::der_parser::asn1_rs::BitString::from_der(ac.signature)
             .map_err(|_| VomsAcError::BadSignature)?;
         x509_parser::verify::verify_signature(server.public_key(), &algorithm, &bits, ac.acinfo)
@@ -368,8 +418,17 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed_not_a_panic() {
-        for input in [&b""[..], b"\x30\x00", b"\x30\x03\x02\x01\x01", b"\x04\x01\x00", b"\x30\x82\xff"] {
-            assert!(matches!(parse_ac_sequence(input), Err(VomsAcError::Malformed(_))), "{input:?}");
+        for input in [
+            &b""[..],
+            b"\x30\x00",
+            b"\x30\x03\x02\x01\x01",
+            b"\x04\x01\x00",
+            b"\x30\x82\xff",
+        ] {
+            assert!(
+                matches!(parse_ac_sequence(input), Err(VomsAcError::Malformed(_))),
+                "{input:?}"
+            );
         }
     }
 
@@ -381,6 +440,9 @@ mod tests {
             "/DC=org/CN=voms.example.org\n/DC=org/CN=Example CA\n------ NEXT CHAIN ------\n/DC=org/CN=voms2\n/DC=org/CN=CA2\n",
         );
         assert_eq!(trust.lsc["vo.example.org"].len(), 2);
-        assert_eq!(trust.lsc["vo.example.org"][1], ("/DC=org/CN=voms2".into(), "/DC=org/CN=CA2".into()));
+        assert_eq!(
+            trust.lsc["vo.example.org"][1],
+            ("/DC=org/CN=voms2".into(), "/DC=org/CN=CA2".into())
+        );
     }
 }

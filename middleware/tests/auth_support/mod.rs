@@ -38,7 +38,10 @@ pub fn echo_app() -> impl tower::Service<
                 auth.method,
                 auth.token.expose()
             ))),
-            None => http::Response::builder().status(401).body(Body::from("who?")).unwrap(),
+            None => http::Response::builder()
+                .status(401)
+                .body(Body::from("who?"))
+                .unwrap(),
         };
         Ok::<_, Infallible>(response)
     })

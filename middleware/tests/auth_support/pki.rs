@@ -59,26 +59,60 @@ fn now() -> OffsetDateTime {
 impl Pki {
     pub fn new() -> Pki {
         let mut ca_params = CertificateParams::default();
-        ca_params.distinguished_name = dn(&[("DC", "org"), ("O", "snf-test"), ("CN", "SNF Test CA")]);
+        ca_params.distinguished_name =
+            dn(&[("DC", "org"), ("O", "snf-test"), ("CN", "SNF Test CA")]);
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         ca_params.not_before = now() - Duration::days(30);
         ca_params.not_after = now() + Duration::days(3650);
         let ca_key = KeyPair::generate().unwrap();
         let ca_der = ca_params.self_signed(&ca_key).unwrap().der().clone();
-        let ca = Party { params: ca_params, key: ca_key, der: ca_der };
+        let ca = Party {
+            params: ca_params,
+            key: ca_key,
+            der: ca_der,
+        };
 
-        let user = Self::leaf(&ca, dn(&[("DC", "org"), ("O", "snf-test"), ("OU", "People"), ("CN", "Jane Doe")]), &[0x01, 0x42]);
-        let voms = Self::leaf(&ca, dn(&[("DC", "org"), ("O", "snf-test"), ("CN", "voms.snf-test.org")]), &[0x07]);
-        let robot = Self::leaf(&ca, dn(&[("DC", "org"), ("O", "snf-test"), ("OU", "Robots")]), &[0x09]);
-        Pki { ca, user, voms, robot }
+        let user = Self::leaf(
+            &ca,
+            dn(&[
+                ("DC", "org"),
+                ("O", "snf-test"),
+                ("OU", "People"),
+                ("CN", "Jane Doe"),
+            ]),
+            &[0x01, 0x42],
+        );
+        let voms = Self::leaf(
+            &ca,
+            dn(&[
+                ("DC", "org"),
+                ("O", "snf-test"),
+                ("CN", "voms.snf-test.org"),
+            ]),
+            &[0x07],
+        );
+        let robot = Self::leaf(
+            &ca,
+            dn(&[("DC", "org"), ("O", "snf-test"), ("OU", "Robots")]),
+            &[0x09],
+        );
+        Pki {
+            ca,
+            user,
+            voms,
+            robot,
+        }
     }
 
     fn leaf(ca: &Party, name: DistinguishedName, serial: &[u8]) -> Party {
         let mut params = CertificateParams::default();
         params.distinguished_name = name;
         params.serial_number = Some(SerialNumber::from_slice(serial));
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         params.not_before = now() - Duration::days(10);
         params.not_after = now() + Duration::days(365);
@@ -89,10 +123,19 @@ impl Pki {
 
     /// A user certificate that has expired.
     pub fn expired_user(&self) -> Party {
-        let mut user = Self::leaf(&self.ca, self.user.params.distinguished_name.clone(), &[0x01, 0x43]);
+        let mut user = Self::leaf(
+            &self.ca,
+            self.user.params.distinguished_name.clone(),
+            &[0x01, 0x43],
+        );
         user.params.not_before = now() - Duration::days(400);
         user.params.not_after = now() - Duration::days(1);
-        user.der = user.params.signed_by(&user.key, &self.ca.issuer()).unwrap().der().clone();
+        user.der = user
+            .params
+            .signed_by(&user.key, &self.ca.issuer())
+            .unwrap()
+            .der()
+            .clone();
         user
     }
 
@@ -100,14 +143,37 @@ impl Pki {
     pub fn ac(&self, spec: &AcSpec) -> Vec<u8> {
         let signer = spec.signer.unwrap_or(&self.voms);
         let holder_issuer = general_names_dirname(&name_der(&self.ca.params));
-        let holder = seq(&[tlv(0xa0, &[holder_issuer, int(spec.holder_serial.unwrap_or(&[0x01, 0x42]))].concat())]);
+        let holder = seq(&[tlv(
+            0xa0,
+            &[
+                holder_issuer,
+                int(spec.holder_serial.unwrap_or(&[0x01, 0x42])),
+            ]
+            .concat(),
+        )]);
         let issuer = tlv(0xa0, &general_names_dirname(&name_der(&signer.params)));
         let sig_alg = seq(&[oid(&[1, 2, 840, 10045, 4, 3, 2])]);
         let validity = seq(&[gentime(spec.not_before), gentime(spec.not_after)]);
-        let authority = tlv(0xa0, &tlv(0x86, format!("{}://voms.snf-test.org:15000", spec.vo).as_bytes()));
-        let values = seq(&spec.fqans.iter().map(|f| tlv(0x04, f.as_bytes())).collect::<Vec<_>>());
-        let fqan_attr = seq(&[oid(&[1, 3, 6, 1, 4, 1, 8005, 100, 100, 4]), tlv(0x31, &seq(&[authority, values]))]);
-        let certseq = seq(&[oid(&[1, 3, 6, 1, 4, 1, 8005, 100, 100, 10]), tlv(0x04, &seq(&[signer.der.to_vec()]))]);
+        let authority = tlv(
+            0xa0,
+            &tlv(
+                0x86,
+                format!("{}://voms.snf-test.org:15000", spec.vo).as_bytes(),
+            ),
+        );
+        let values = seq(&spec
+            .fqans
+            .iter()
+            .map(|f| tlv(0x04, f.as_bytes()))
+            .collect::<Vec<_>>());
+        let fqan_attr = seq(&[
+            oid(&[1, 3, 6, 1, 4, 1, 8005, 100, 100, 4]),
+            tlv(0x31, &seq(&[authority, values])),
+        ]);
+        let certseq = seq(&[
+            oid(&[1, 3, 6, 1, 4, 1, 8005, 100, 100, 10]),
+            tlv(0x04, &seq(&[signer.der.to_vec()])),
+        ]);
         let acinfo = seq(&[
             int(&[1]),
             holder,
@@ -130,26 +196,44 @@ impl Pki {
 
     /// A proxy of `parent` (the user when `None`), leaf first chain.
     pub fn proxy(&self, spec: &ProxySpec) -> Proxy {
-        let (parent_params, parent_key, parent_chain): (&CertificateParams, &KeyPair, Vec<CertificateDer<'static>>) =
-            match spec.parent {
-                Some(p) => (&p.params, &p.key, p.chain.clone()),
-                None if spec.robot => (&self.robot.params, &self.robot.key, vec![self.robot.der.clone()]),
-                None => (&self.user.params, &self.user.key, vec![self.user.der.clone()]),
-            };
+        let (parent_params, parent_key, parent_chain): (
+            &CertificateParams,
+            &KeyPair,
+            Vec<CertificateDer<'static>>,
+        ) = match spec.parent {
+            Some(p) => (&p.params, &p.key, p.chain.clone()),
+            None if spec.robot => (
+                &self.robot.params,
+                &self.robot.key,
+                vec![self.robot.der.clone()],
+            ),
+            None => (
+                &self.user.params,
+                &self.user.key,
+                vec![self.user.der.clone()],
+            ),
+        };
         let mut params = CertificateParams::default();
         let depth = parent_chain.len();
         // One more CN. rcgen keys names by type, so a second CN goes in as
         // a custom type with CN's OID (a third is not possible: use the
         // CN-less robot user for proxies of proxies).
         let mut name = parent_params.distinguished_name.clone();
-        let cn = if name.get(&DnType::CommonName).is_some() { DnType::CustomDnType(CN.to_vec()) } else { DnType::CommonName };
+        let cn = if name.get(&DnType::CommonName).is_some() {
+            DnType::CustomDnType(CN.to_vec())
+        } else {
+            DnType::CommonName
+        };
         name.push(cn, format!("{}", 1000 + depth));
         if spec.bad_name {
             name = dn(&[("DC", "org"), ("CN", "Somebody Else")]);
         }
         params.distinguished_name = name;
         params.serial_number = Some(SerialNumber::from_slice(&[0x12, 0x34, depth as u8]));
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.not_before = spec.not_before.unwrap_or(now() - Duration::minutes(5));
         params.not_after = spec.not_after.unwrap_or(now() + Duration::hours(12));
         // ProxyCertInfo: SEQUENCE { [pathLen INTEGER], SEQUENCE { id-ppl-inheritAll } }
@@ -162,16 +246,29 @@ impl Pki {
         pci.set_criticality(true);
         params.custom_extensions.push(pci);
         if let Some(ac) = &spec.ac {
-            let value = seq(&[seq(&[ac.clone()])]);
-            params.custom_extensions.push(CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 8005, 100, 100, 5], value));
+            let value = seq(&[seq(std::slice::from_ref(ac))]);
+            params
+                .custom_extensions
+                .push(CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 4, 1, 8005, 100, 100, 5],
+                    value,
+                ));
         }
         let key = KeyPair::generate().unwrap();
         let der = if spec.forged {
             // Signed by an unrelated key that claims the parent's name.
             let impostor = KeyPair::generate().unwrap();
-            params.signed_by(&key, &Issuer::from_params(parent_params, &impostor)).unwrap().der().clone()
+            params
+                .signed_by(&key, &Issuer::from_params(parent_params, &impostor))
+                .unwrap()
+                .der()
+                .clone()
         } else {
-            params.signed_by(&key, &Issuer::from_params(parent_params, parent_key)).unwrap().der().clone()
+            params
+                .signed_by(&key, &Issuer::from_params(parent_params, parent_key))
+                .unwrap()
+                .der()
+                .clone()
         };
         let mut chain = vec![der];
         chain.extend(parent_chain);
@@ -208,7 +305,10 @@ impl Default for AcSpec<'_> {
     fn default() -> Self {
         AcSpec {
             vo: VO,
-            fqans: vec![format!("/{VO}/Role=NULL/Capability=NULL"), format!("/{VO}/cloud/Role=NULL/Capability=NULL")],
+            fqans: vec![
+                format!("/{VO}/Role=NULL/Capability=NULL"),
+                format!("/{VO}/cloud/Role=NULL/Capability=NULL"),
+            ],
             not_before: now() - Duration::minutes(5),
             not_after: now() + Duration::hours(12),
             signer: None,
@@ -238,7 +338,8 @@ pub fn pem(der: &[u8]) -> String {
     out
 }
 
-/// rcgen keeps one value per attribute type, so names use each type once.
+// rcgen keeps one value per attribute type, so names use each type once.
+
 // --- a tiny DER writer -------------------------------------------------
 
 pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
@@ -247,7 +348,11 @@ pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
         out.push(0x80 | bytes.len() as u8);
         out.extend(bytes);
     }
