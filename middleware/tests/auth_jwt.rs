@@ -358,3 +358,38 @@ async fn no_bearer_passes_and_gets_the_bearer_challenge() {
     }
     assert_eq!(idp.jwks_fetches.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn exchange_refusals_and_failures() {
+    let signer = Signer::new("k1");
+    let (issuer, _) = idp(&[&signer]).await;
+    let token = signer.sign(&claims(&issuer));
+    let base = issuer.trim_end_matches("/realm");
+    // The federation endpoint does not know this identity provider path: 404 -> no account.
+    let refused = JwtAuthConfig::new(&issuer, AUD).with_exchange_url(format!(
+        "{base}/v3/OS-FEDERATION/identity_providers/other/protocols/openid/auth"
+    ));
+    let response = layer(refused)
+        .layer(echo_app())
+        .oneshot(with_bearer(&token))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(text(response).await.contains("no cloud account"));
+
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let down = JwtAuthConfig::new(&issuer, AUD).with_exchange_url(format!("http://{addr}/v3/auth"));
+    let response = layer(down)
+        .layer(echo_app())
+        .oneshot(with_bearer(&token))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        text(response)
+            .await
+            .contains("token exchange service is unavailable")
+    );
+}

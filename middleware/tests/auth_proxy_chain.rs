@@ -263,3 +263,23 @@ fn voms_ac_verification_rejections() {
         Err(VomsAcError::BadServerCertificate)
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    /// Damaged chains are refused or read, never a panic.
+    #[test]
+    fn damaged_chains_never_panic(index in 0usize..2, offset in 0usize..2000, byte in proptest::num::u8::ANY) {
+        use std::sync::OnceLock;
+        static CHAIN: OnceLock<Vec<rustls_pki_types::CertificateDer<'static>>> = OnceLock::new();
+        let chain = CHAIN.get_or_init(|| {
+            let pki = Pki::new();
+            pki.proxy(&ProxySpec { ac: Some(pki.ac(&AcSpec::default())), ..Default::default() }).chain
+        });
+        let mut damaged = chain.clone();
+        let mut der = damaged[index].to_vec();
+        let at = offset % der.len();
+        der[at] = byte;
+        damaged[index] = rustls_pki_types::CertificateDer::from(der);
+        let _ = inspect_chain(&damaged, SystemTime::now());
+    }
+}

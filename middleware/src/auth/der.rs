@@ -153,6 +153,16 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_input(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = read(&bytes);
+            let _ = read_all(&bytes);
+            let _ = children(&bytes);
+            let _ = generalized_time(&bytes);
+        }
+    }
+
     #[test]
     fn times() {
         assert_eq!(

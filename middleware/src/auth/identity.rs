@@ -176,6 +176,15 @@ mod tests {
         assert!(parse_access(br#"{"unauthorized": {"message": "Invalid token"}}"#).is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(text in ".{0,200}") {
+            let _ = parse_access(text.as_bytes());
+            let _ = parse_expiry(&text);
+            let _ = error_message(text.as_bytes());
+        }
+    }
+
     #[test]
     fn expiry_formats() {
         assert!(parse_expiry("2016-07-13T09:57:07Z").is_some());

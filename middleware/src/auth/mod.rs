@@ -26,10 +26,19 @@
 //! - On the way out, a 401 without a `WWW-Authenticate` header (the app's
 //!   "no AuthContext" answer, on any method, HEAD included) gets this
 //!   filter's challenge, so clients always learn where to log in.
+//! - Only one challenge is ever sent (rOCCI-cli matches the whole header
+//!   against `^(Keystone|snf-auth) uri=...$`, so two would break it): the
+//!   innermost auth filter's wins. List `keystone_auth` last among the
+//!   auth filters when OCCI clients should be sent to Keystone.
 //! - Validations are cached (moka), keyed by SHA-256 of the credential,
 //!   for at most the credential's own lifetime and the configured TTL.
 //! - Logs carry the filter name and the outcome only (`tracing`, target
 //!   `snf_occi_middleware::auth::*`), never a token, certificate or DN.
+//!
+//! Each filter is built with `XLayer::new(config, reqwest::Client)`, which
+//! checks the configuration and returns [`AuthConfigError`] naming the
+//! key; URLs a pipeline factory may default (the embedded simulator's)
+//! are `Option`s with `with_*` / `or_*` builder methods.
 //!
 //! Each filter's configuration type (`KeystoneAuthConfig`,
 //! `VomsExchangeConfig`, `JwtAuthConfig`) deserializes from the

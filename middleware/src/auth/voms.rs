@@ -9,6 +9,9 @@
 //!   `SSL-Client-Cert`, `SSL-Client-Cert-Chain-N` spelling; PEM with
 //!   newlines flattened to spaces, or URL-escaped as nginx's
 //!   `$ssl_client_escaped_cert`). Anyone else's such headers are ignored.
+//!   The TLS chain is trusted as the server's verifier left it, so serve
+//!   TLS with [`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)
+//!   (never with a verifier that accepts any certificate).
 //! - The chain is checked with [`inspect_chain`] (RFC 3820 links,
 //!   validity, VOMS AC); expired or malformed -> 401 naming the reason.
 //!   A chain without VOMS attributes is not this filter's credential: the
@@ -555,6 +558,16 @@ mod tests {
             None
         );
         assert_eq!(decode_pem_header(&HeaderValue::from_static("%zz")), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn header_decoding_never_panics(text in "[ -~]{0,200}") {
+            if let Ok(value) = HeaderValue::from_str(&text) {
+                let _ = decode_pem_header(&value);
+            }
+            let _ = percent_decode(&text);
+        }
     }
 
     #[test]

@@ -432,6 +432,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_extension_value(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let _ = parse_ac_sequence(&bytes);
+        }
+
+        #[test]
+        fn never_panics_inside_a_plausible_envelope(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..120)) {
+            // SEQUENCE { SEQUENCE { <random> } }: gets past the first checks.
+            let mut inner = vec![0x30, bytes.len() as u8];
+            inner.extend(&bytes);
+            let mut outer = vec![0x30, inner.len() as u8];
+            outer.extend(inner);
+            let _ = parse_ac_sequence(&outer);
+        }
+    }
+
     #[test]
     fn lsc_files() {
         let mut trust = VomsTrust::default();
