@@ -116,6 +116,13 @@ async fn idp(signers: &[&Signer]) -> (String, Idp) {
             "/v3/OS-FEDERATION/identity_providers/egi/protocols/openid/auth",
             post(federation),
         )
+        .route(
+            "/v3/refuse",
+            post(|| async {
+                let error = serde_json::json!({"error": {"code": 401, "message": "No mapping for this user"}});
+                (StatusCode::UNAUTHORIZED, axum::Json(error))
+            }),
+        )
         .with_state(state.clone());
     let addr = serve(router).await;
     let issuer = format!("http://{addr}/realm");
@@ -365,17 +372,28 @@ async fn exchange_refusals_and_failures() {
     let (issuer, _) = idp(&[&signer]).await;
     let token = signer.sign(&claims(&issuer));
     let base = issuer.trim_end_matches("/realm");
-    // The federation endpoint does not know this identity provider path: 404 -> no account.
-    let refused = JwtAuthConfig::new(&issuer, AUD).with_exchange_url(format!(
-        "{base}/v3/OS-FEDERATION/identity_providers/other/protocols/openid/auth"
-    ));
+    // Keystone maps nobody for this subject: 401 -> no account.
+    let refused = JwtAuthConfig::new(&issuer, AUD).with_exchange_url(format!("{base}/v3/refuse"));
     let response = layer(refused)
         .layer(echo_app())
         .oneshot(with_bearer(&token))
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(text(response).await.contains("no cloud account"));
+    assert!(
+        text(response)
+            .await
+            .contains("no cloud account corresponds to this identity (No mapping for this user)")
+    );
+
+    // A wrong exchange URL (404) is the site's problem, not the user's.
+    let wrong = JwtAuthConfig::new(&issuer, AUD).with_exchange_url(format!("{base}/v3/nowhere"));
+    let response = layer(wrong)
+        .layer(echo_app())
+        .oneshot(with_bearer(&token))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = closed.local_addr().unwrap();

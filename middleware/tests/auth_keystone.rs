@@ -224,6 +224,13 @@ async fn astakos_failures_are_503_not_401_or_500() {
         );
         assert!(text(response).await.contains(reason), "{token}");
     }
+    // A wrong identity_url (404) is the site's problem, not the token's.
+    let wrong = layer(&format!("{url}/misplaced")).layer(echo_app());
+    let response = wrong
+        .oneshot(request(Method::GET, Some("good")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     // Nobody listening at all.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = closed.local_addr().unwrap();

@@ -7,7 +7,7 @@
 //! an end-entity certificate. [`ProxyClientCertVerifier`] therefore:
 //!
 //! 1. checks the proxy part of the chain with
-//!    [`inspect_chain`](super::proxy_chain::inspect_chain) (each proxy
+//!    [`inspect_chain`] (each proxy
 //!    signed by the next certificate, named after it plus one CN, valid,
 //!    within its path length);
 //! 2. hands the end-entity (user) certificate and whatever follows it to

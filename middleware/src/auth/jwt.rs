@@ -46,6 +46,20 @@
 //! | `cache_ttl` | `"5m"` | longest a verified bearer is reused |
 //! | `cache_capacity` | `10000` | most bearers remembered |
 //! | `timeout` | `"10s"` | per JWKS / discovery / exchange call |
+//!
+//! # Example
+//!
+//! ```
+//! use snf_occi_middleware::auth::{JwtAuthConfig, JwtAuthLayer};
+//!
+//! let config = JwtAuthConfig::new("https://aai.egi.eu/auth/realms/egi", "snf-occi")
+//!     .with_exchange_url(
+//!         "https://keystone.example.org/v3/OS-FEDERATION/identity_providers/egi.eu/protocols/openid/auth",
+//!     );
+//! // Nothing is fetched until the first bearer arrives.
+//! let layer = JwtAuthLayer::new(config, reqwest::Client::new()).unwrap();
+//! # drop(layer);
+//! ```
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -605,7 +619,7 @@ impl Shared {
             .map_err(|_| JwtError::Unavailable(WHAT))?;
         match status {
             200 | 201 => {}
-            401 | 403 | 404 => {
+            401 | 403 => {
                 return Err(JwtError::NoAccount(super::identity::error_message(&body)));
             }
             _ => return Err(JwtError::Unavailable(WHAT)),

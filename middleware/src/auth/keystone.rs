@@ -9,8 +9,8 @@
 //!   `X-Snf-Project` or `X-Project-Id`, else the first of the user's
 //!   projects that is not the user's own, else the user's own (as the
 //!   original snf-occi did).
-//! - Astakos says no (400/401/403/404): 401 naming the reason; Astakos
-//!   down, slow, 5xx or unreadable: 503.
+//! - Astakos says no (400/401/403): 401 naming the reason; Astakos
+//!   down, slow, misaddressed (404), 5xx or unreadable: 503.
 //! - Validations are cached by SHA-256 of the token for `cache_ttl` or
 //!   until the token expires; concurrent first requests share one Astakos
 //!   call; a 401 from the app (Cyclades rejected the token) evicts the
@@ -351,7 +351,8 @@ impl Shared {
                 // hands back another one, that is what Cyclades will accept.
                 Ok(identity)
             }
-            400 | 401 | 403 | 404 => Err(KeystoneError::Rejected(error_message(&bytes))),
+            // 404 is not the token's fault: the identity URL is wrong.
+            400 | 401 | 403 => Err(KeystoneError::Rejected(error_message(&bytes))),
             other => Err(KeystoneError::Upstream(other)),
         }
     }

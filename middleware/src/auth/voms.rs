@@ -23,7 +23,7 @@
 //!   (`SSL-Client-S-DN`, `SSL-Client-Cert`, `SSL-Client-Cert-Chain-N`);
 //!   200 and 202 are success, with a Keystone v2.0 `access` body whose
 //!   `token.tenant.id` is the VO's project. 4xx -> 401 with astavoms'
-//!   message; unreachable/5xx -> 503.
+//!   message; unreachable, misaddressed (404) or 5xx -> 503.
 //! - Cached by SHA-256 of the leaf certificate until the token or the
 //!   proxy expires (or `cache_ttl`); evicted when the app answers 401.
 //!
@@ -39,6 +39,23 @@
 //! | `cache_ttl` | `"1h"` | longest an exchange is reused |
 //! | `cache_capacity` | `10000` | most proxies remembered |
 //! | `timeout` | `"15s"` | per astavoms call |
+//!
+//! # Example
+//!
+//! ```
+//! use snf_occi_middleware::auth::{VomsExchangeConfig, VomsExchangeLayer};
+//!
+//! let config = VomsExchangeConfig::default()
+//!     .with_astavoms_url("http://127.0.0.1:8890/astavoms")
+//!     .trust_proxy("10.0.0.0/24"); // the Apache front ends, if any
+//! let layer = VomsExchangeLayer::new(config, reqwest::Client::new()).unwrap();
+//! let app = tower::ServiceBuilder::new().layer(layer).service(tower::service_fn(
+//!     |_req: snf_occi_middleware::HttpRequest| async {
+//!         Ok::<_, std::convert::Infallible>(snf_occi_middleware::HttpResponse::default())
+//!     },
+//! ));
+//! # drop(app);
+//! ```
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -517,7 +534,10 @@ impl Shared {
                 };
                 Ok(Login { identity, expires })
             }
-            400..=499 => Err(VomsError::Rejected(error_message(&body))),
+            // 404/405: astavoms_url is wrong, not the proxy.
+            400..=499 if status != 404 && status != 405 => {
+                Err(VomsError::Rejected(error_message(&body)))
+            }
             other => Err(VomsError::Upstream(other)),
         }
     }
