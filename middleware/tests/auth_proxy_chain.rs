@@ -150,6 +150,15 @@ fn every_rejection_reason() {
         ChainError::BadProxyName(0)
     );
 
+    let ca = pki.proxy(&ProxySpec {
+        ca: true,
+        ..Default::default()
+    });
+    assert_eq!(
+        inspect_chain(&ca.chain, SystemTime::now()).unwrap_err(),
+        ChainError::BadProxyUsage(0)
+    );
+
     // A proxy without the user certificate after it.
     let proxy = pki.proxy(&ProxySpec::default());
     assert_eq!(

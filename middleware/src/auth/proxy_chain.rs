@@ -6,7 +6,7 @@
 //! extension (1.3.6.1.5.5.7.1.14; the pre-RFC GT3 OID
 //! 1.3.6.1.4.1.3536.1.222 is accepted too). [`inspect_chain`] checks
 //! every proxy link (issuer name, subject = issuer + one CN, signature,
-//! validity, path length) and the end-entity certificate's validity, and
+//! validity, not a CA, issuer allowed to sign, path length) and the end-entity certificate's validity, and
 //! reads the VOMS attributes. It does not check the end-entity
 //! certificate against a CA: the TLS verifier
 //! ([`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)) or the
@@ -71,6 +71,10 @@ pub enum ChainError {
     /// ProxyCertInfo not decodable.
     #[error("proxy certificate {0} has a malformed ProxyCertInfo extension")]
     BadProxyCertInfo(usize),
+    /// A proxy claims to be a CA, or its issuer may not sign (RFC 3820
+    /// 3.1 and 3.8).
+    #[error("proxy certificate {0} has key usages a proxy may not have")]
+    BadProxyUsage(usize),
     /// More proxies below a proxy than its path length allows.
     #[error("proxy certificate {0} allows fewer delegations than the chain has")]
     PathLength(usize),
@@ -239,6 +243,21 @@ pub fn inspect_chain(
         }
         if !named_after(proxy, issuer) {
             return Err(ChainError::BadProxyName(i));
+        }
+        // RFC 3820: a proxy is never a CA (3.8), and its issuer, if it
+        // states key usages, must be allowed to sign (3.1).
+        let is_ca = proxy
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .is_some_and(|bc| bc.value.ca);
+        let issuer_cannot_sign = issuer
+            .key_usage()
+            .ok()
+            .flatten()
+            .is_some_and(|ku| !ku.value.digital_signature());
+        if is_ca || issuer_cannot_sign {
+            return Err(ChainError::BadProxyUsage(i));
         }
         // Proxy i has i proxies below it (those closer to the leaf).
         if limits[i].is_some_and(|limit| (i as u64) > limit) {

@@ -229,6 +229,9 @@ impl Pki {
             name = dn(&[("DC", "org"), ("CN", "Somebody Else")]);
         }
         params.distinguished_name = name;
+        if spec.ca {
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        }
         params.serial_number = Some(SerialNumber::from_slice(&[0x12, 0x34, depth as u8]));
         params.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
@@ -286,6 +289,8 @@ pub struct ProxySpec<'a> {
     pub not_after: Option<OffsetDateTime>,
     pub bad_name: bool,
     pub forged: bool,
+    /// Mark the proxy as a CA (forbidden by RFC 3820).
+    pub ca: bool,
     /// Proxy the CN-less robot user instead of Jane Doe.
     pub robot: bool,
 }
