@@ -69,12 +69,6 @@ where
     pub(crate) async fn invalidate(&self, key: &CacheKey) {
         self.cache.invalidate(key).await;
     }
-
-    /// How many entries the cache holds (approximate; for tests and metrics).
-    #[allow(dead_code)]
-    pub(crate) fn entry_count(&self) -> u64 {
-        self.cache.entry_count()
-    }
 }
 
 /// Per-entry lifetime: the configured TTL, cut short by the credential's
