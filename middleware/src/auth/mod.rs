@@ -1,2 +1,195 @@
 //! Authentication filters: each sets [`crate::AuthContext`].
-//! (Filled in by the auth issue.)
+//!
+//! Three tower layers, one per way a user logs in, plus the rustls client
+//! certificate verifier the VOMS login needs when clients talk TLS to us
+//! directly:
+//!
+//! | filter (pipeline name) | layer | credential |
+//! |---|---|---|
+//! | `keystone_auth` | [`KeystoneAuthLayer`] | `X-Auth-Token` / `Auth-Token`, validated at Astakos |
+//! | `voms_exchange` | [`VomsExchangeLayer`] | an X.509 VOMS proxy chain, exchanged at astavoms |
+//! | `jwt_auth` | [`JwtAuthLayer`] | `Authorization: Bearer <OIDC JWT>` |
+//! | (TLS server) | [`ProxyClientCertVerifier`] | accepts RFC 3820 proxy chains in the handshake |
+//!
+//! # The contract every filter keeps
+//!
+//! - A request that already carries an [`AuthContext`](crate::AuthContext)
+//!   passes through untouched, and so does one without this filter's kind
+//!   of credential: filters chain, the first that finds its credential
+//!   decides.
+//! - A *present but bad* credential is answered by the filter itself: 401,
+//!   the filter's `WWW-Authenticate` challenge and a one-line OCCI error
+//!   body in the negotiated rendering naming the reason (expired,
+//!   malformed chain, unknown key...), never the credential.
+//! - An identity service that is down or answers nonsense gives 503: the
+//!   client did nothing wrong and may retry.
+//! - On the way out, a 401 without a `WWW-Authenticate` header (the app's
+//!   "no AuthContext" answer, on any method, HEAD included) gets this
+//!   filter's challenge, so clients always learn where to log in.
+//! - Only one challenge is ever sent (rOCCI-cli matches the whole header
+//!   against `^(Keystone|snf-auth) uri=...$`, so two would break it): the
+//!   innermost auth filter's wins. List `keystone_auth` last among the
+//!   auth filters when OCCI clients should be sent to Keystone.
+//! - Validations are cached (moka), keyed by SHA-256 of the credential,
+//!   for at most the credential's own lifetime and the configured TTL.
+//! - Logs carry the filter name and the outcome only (`tracing`, target
+//!   `snf_occi_middleware::auth::*`), never a token, certificate or DN.
+//!
+//! Each filter is built with `XLayer::new(config, reqwest::Client)`, which
+//! checks the configuration and returns [`AuthConfigError`] naming the
+//! key; URLs a pipeline factory may default (the embedded simulator's)
+//! are `Option`s with `with_*` / `or_*` builder methods.
+//!
+//! Each filter's configuration type (`KeystoneAuthConfig`,
+//! `VomsExchangeConfig`, `JwtAuthConfig`) deserializes from the
+//! filter's `[filter.NAME]` table (`deny_unknown_fields`, durations in
+//! humantime: `"5m"`, `"30s"`); their module docs list every key.
+
+mod cache;
+pub mod client_verifier;
+mod der;
+mod identity;
+pub mod jwt;
+pub mod keystone;
+pub mod proxy_chain;
+mod trusted;
+pub mod voms;
+pub mod voms_ac;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use http::{HeaderValue, StatusCode, header};
+
+pub use client_verifier::{ClientAuth, ProxyClientCertVerifier, VerifierError};
+pub use jwt::{JwtAuth, JwtAuthConfig, JwtAuthLayer};
+pub use keystone::{KeystoneAuth, KeystoneAuthConfig, KeystoneAuthLayer};
+pub use voms::{VomsExchange, VomsExchangeConfig, VomsExchangeLayer};
+
+use crate::error_response::{occi_error, rendering_of};
+use crate::{HttpRequest, HttpResponse};
+
+/// The future of every auth service: boxed, because each awaits an
+/// identity service before calling the inner service.
+pub type AuthFuture<E> = Pin<Box<dyn Future<Output = Result<HttpResponse, E>> + Send>>;
+
+/// A filter configuration that cannot work; the pipeline stops at start-up
+/// with it.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthConfigError {
+    /// A URL the filter needs is neither configured nor defaulted.
+    #[error("`{0}` is required")]
+    Missing(&'static str),
+    /// A configured URL does not parse or is not http(s).
+    #[error("`{key}` is not a usable http(s) URL: {reason}")]
+    BadUrl {
+        /// The configuration key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A value cannot be sent in an HTTP header (e.g. a quote in the
+    /// `WWW-Authenticate` URL).
+    #[error("`{0}` cannot be sent in an HTTP header")]
+    NotAHeaderValue(&'static str),
+    /// A trusted address is neither an IP address nor a CIDR.
+    #[error("`trusted_proxies`: {0:?} is neither an IP address nor a CIDR block")]
+    BadAddress(String),
+    /// A file named in the configuration cannot be read.
+    #[error("cannot read `{key}` ({path}): {reason}")]
+    File {
+        /// The configuration key.
+        key: &'static str,
+        /// The path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Any other invalid value.
+    #[error("`{key}`: {reason}")]
+    Invalid {
+        /// The configuration key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Parses an http(s) URL from the configuration.
+pub(crate) fn parse_url(key: &'static str, text: &str) -> Result<url::Url, AuthConfigError> {
+    let url = url::Url::parse(text).map_err(|e| AuthConfigError::BadUrl {
+        key,
+        reason: e.to_string(),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(AuthConfigError::BadUrl {
+            key,
+            reason: "the scheme must be http or https".into(),
+        });
+    }
+    Ok(url)
+}
+
+/// `base` + `/` + `tail`, whether or not `base` ends with a slash.
+pub(crate) fn join_url(base: &url::Url, tail: &str) -> String {
+    format!(
+        "{}/{}",
+        base.as_str().trim_end_matches('/'),
+        tail.trim_start_matches('/')
+    )
+}
+
+/// The Keystone base a client should be sent to, derived from a v2.0 URL
+/// when `keystone_url` is not configured: without the `/v2.0` suffix and
+/// with a trailing slash, because pOCCI appends `v2.0/tokens` to it as a
+/// plain string and rOCCI-cli asks it for its versions.
+pub(crate) fn keystone_base(url: &url::Url) -> String {
+    let text = url.as_str().trim_end_matches('/');
+    format!("{}/", text.strip_suffix("/v2.0").unwrap_or(text))
+}
+
+/// The `WWW-Authenticate` value rOCCI-cli, pOCCI and IM understand:
+/// `Keystone uri='<url>'`, single quotes, the URL exactly as configured.
+pub(crate) fn keystone_challenge(
+    key: &'static str,
+    url: &str,
+) -> Result<HeaderValue, AuthConfigError> {
+    if url.contains('\'') {
+        return Err(AuthConfigError::NotAHeaderValue(key));
+    }
+    HeaderValue::from_str(&format!("Keystone uri='{url}'"))
+        .map_err(|_| AuthConfigError::NotAHeaderValue(key))
+}
+
+/// A filter's own 401 (or 503): challenge, OCCI body in the negotiated
+/// rendering.
+pub(crate) fn reject(
+    request: &HttpRequest,
+    status: StatusCode,
+    challenge: Option<&HeaderValue>,
+    message: &str,
+) -> HttpResponse {
+    let mut response = occi_error(status, message, rendering_of(request.extensions()));
+    if let Some(challenge) = challenge {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge.clone());
+    }
+    response
+}
+
+/// Adds `challenge` to a 401 that has none.
+pub(crate) fn add_challenge(response: &mut HttpResponse, challenge: &HeaderValue) {
+    if response.status() == StatusCode::UNAUTHORIZED
+        && !response.headers().contains_key(header::WWW_AUTHENTICATE)
+    {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge.clone());
+    }
+}
+
+/// An always-ready response future for rejections.
+pub(crate) fn ready<E: Send + 'static>(response: HttpResponse) -> AuthFuture<E> {
+    Box::pin(std::future::ready(Ok(response)))
+}

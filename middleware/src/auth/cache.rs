@@ -1,0 +1,158 @@
+//! The validation cache shared by the auth filters.
+//!
+//! Keys are SHA-256 digests of the credential (a token, a leaf certificate,
+//! a bearer string), never the credential itself, so a heap dump or a debug
+//! print of the cache shows nothing a caller could replay. Each entry lives
+//! for the configured TTL or until the credential itself expires, whichever
+//! comes first; concurrent first requests with one credential share one
+//! validation (moka's `or_try_insert_with` single-flight).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use moka::Expiry;
+use sha2::{Digest, Sha256};
+
+/// A cache key: the SHA-256 digest of a credential.
+pub(crate) type CacheKey = [u8; 32];
+
+/// Hashes a credential into its cache key.
+pub(crate) fn cache_key(credential: &[u8]) -> CacheKey {
+    Sha256::digest(credential).into()
+}
+
+/// A cached value that knows when it stops being valid.
+pub(crate) trait Expiring {
+    /// When the credential behind this value expires, if known.
+    fn expires(&self) -> Option<SystemTime>;
+}
+
+/// A bounded, expiring, single-flight cache of validations.
+#[derive(Clone)]
+pub(crate) struct AuthCache<V: Clone + Send + Sync + 'static> {
+    cache: moka::future::Cache<CacheKey, V>,
+}
+
+impl<V> AuthCache<V>
+where
+    V: Expiring + Clone + Send + Sync + 'static,
+{
+    /// A cache of at most `capacity` entries, each kept at most `ttl`.
+    pub(crate) fn new(capacity: u64, ttl: Duration) -> Self {
+        let cache = moka::future::Cache::builder()
+            .max_capacity(capacity)
+            .expire_after(CredentialExpiry { ttl })
+            .build();
+        AuthCache { cache }
+    }
+
+    /// The cached value for `key`, or the result of `init` (run once for
+    /// all concurrent callers; errors are not cached). The flag is true
+    /// when this call ran `init` (the value is fresh from the identity
+    /// service).
+    pub(crate) async fn get_or_try_insert<F, E>(
+        &self,
+        key: CacheKey,
+        init: F,
+    ) -> Result<(V, bool), Arc<E>>
+    where
+        F: Future<Output = Result<V, E>>,
+        E: Send + Sync + 'static,
+    {
+        let entry = self.cache.entry(key).or_try_insert_with(init).await?;
+        let fresh = entry.is_fresh();
+        Ok((entry.into_value(), fresh))
+    }
+
+    /// Forgets `key` at once (the backend rejected the credential).
+    pub(crate) async fn invalidate(&self, key: &CacheKey) {
+        self.cache.invalidate(key).await;
+    }
+}
+
+/// Per-entry lifetime: the configured TTL, cut short by the credential's
+/// own expiry.
+struct CredentialExpiry {
+    ttl: Duration,
+}
+
+impl<V: Expiring> Expiry<CacheKey, V> for CredentialExpiry {
+    fn expire_after_create(&self, _key: &CacheKey, value: &V, _now: Instant) -> Option<Duration> {
+        Some(lifetime(self.ttl, value.expires(), SystemTime::now()))
+    }
+}
+
+/// `min(ttl, expires - now)`, zero for what has already expired.
+pub(crate) fn lifetime(ttl: Duration, expires: Option<SystemTime>, now: SystemTime) -> Duration {
+    match expires {
+        Some(at) => ttl.min(at.duration_since(now).unwrap_or(Duration::ZERO)),
+        None => ttl,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetime_is_the_shorter_of_ttl_and_expiry() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let ttl = Duration::from_secs(300);
+        assert_eq!(lifetime(ttl, None, now), ttl);
+        assert_eq!(
+            lifetime(ttl, Some(now + Duration::from_secs(60)), now),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            lifetime(ttl, Some(now + Duration::from_secs(3_600)), now),
+            ttl
+        );
+        assert_eq!(
+            lifetime(ttl, Some(now - Duration::from_secs(1)), now),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn keys_are_digests_not_the_credential() {
+        let key = cache_key(b"secret-token");
+        assert_eq!(key.len(), 32);
+        assert!(!key.windows(6).any(|w| w == b"secret"));
+        assert_ne!(key, cache_key(b"secret-token2"));
+    }
+
+    #[derive(Clone)]
+    struct V(Option<SystemTime>);
+    impl Expiring for V {
+        fn expires(&self) -> Option<SystemTime> {
+            self.0
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_cached_and_values_are() {
+        let cache = AuthCache::<V>::new(10, Duration::from_secs(60));
+        let key = cache_key(b"t");
+        let err = cache
+            .get_or_try_insert(key, async { Err::<V, &str>("down") })
+            .await;
+        assert!(err.is_err());
+        let (_, fresh) = cache
+            .get_or_try_insert(key, async { Ok::<_, &str>(V(None)) })
+            .await
+            .unwrap();
+        assert!(fresh);
+        let (_, fresh) = cache
+            .get_or_try_insert(key, async { Ok::<_, &str>(V(None)) })
+            .await
+            .unwrap();
+        assert!(!fresh);
+        cache.invalidate(&key).await;
+        let (_, fresh) = cache
+            .get_or_try_insert(key, async { Ok::<_, &str>(V(None)) })
+            .await
+            .unwrap();
+        assert!(fresh);
+    }
+}

@@ -1,0 +1,335 @@
+//! RFC 3820 proxy certificate chains, read with x509-parser.
+//!
+//! A grid client presents `[proxy_n, ..., proxy_1, user certificate,
+//! (CAs...)]`: each proxy is issued by the certificate after it, named
+//! after it plus one CN, and marked by the critical ProxyCertInfo
+//! extension (1.3.6.1.5.5.7.1.14; the pre-RFC GT3 OID
+//! 1.3.6.1.4.1.3536.1.222 is accepted too). [`inspect_chain`] checks
+//! every proxy link (issuer name, subject = issuer + one CN, signature,
+//! validity, not a CA, issuer allowed to sign, path length) and the end-entity certificate's validity, and
+//! reads the VOMS attributes. It does not check the end-entity
+//! certificate against a CA: the TLS verifier
+//! ([`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)) or the
+//! trusted front end did that.
+//!
+//! Legacy (GT2, pre-RFC) proxies without the extension are not
+//! recognised as proxies.
+
+use std::time::SystemTime;
+
+use rustls_pki_types::CertificateDer;
+use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
+
+use super::der;
+use super::voms_ac::{
+    AttributeCertificate, OID_VOMS_AC_SEQUENCE, VomsAcError, VomsAttributes, parse_ac_sequence,
+};
+
+const OID_PROXY_CERT_INFO: &str = "1.3.6.1.5.5.7.1.14";
+const OID_PROXY_CERT_INFO_GT3: &str = "1.3.6.1.4.1.3536.1.222";
+const OID_COMMON_NAME: &str = "2.5.4.3";
+
+/// What a verified-shape proxy chain says.
+#[derive(Clone, Debug)]
+pub struct ProxyChain {
+    /// Index of the end-entity (user) certificate in the chain.
+    pub end_entity: usize,
+    /// The user's DN, OpenSSL slash form (`/DC=org/DC=example/CN=Jane Doe`).
+    pub end_entity_dn: String,
+    /// The user certificate's issuer DN, slash form.
+    pub end_entity_issuer_dn: String,
+    /// When the first certificate of leaf..=end-entity expires.
+    pub not_after: SystemTime,
+    /// The VOMS attributes of the first AC found (leaf first), if any.
+    pub voms: Option<VomsAttributes>,
+}
+
+/// Why a chain was refused. Messages name the position, never the DN.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// No certificates.
+    #[error("no client certificate was presented")]
+    Empty,
+    /// Not DER X.509.
+    #[error("certificate {0} of the chain is malformed")]
+    Malformed(usize),
+    /// Past notAfter.
+    #[error("certificate {0} of the chain has expired")]
+    Expired(usize),
+    /// Before notBefore.
+    #[error("certificate {0} of the chain is not valid yet")]
+    NotYetValid(usize),
+    /// Only proxies: no user certificate.
+    #[error("the chain has no end-entity certificate after its proxies")]
+    NoEndEntity,
+    /// The next certificate did not issue this proxy.
+    #[error("proxy certificate {0} was not issued by the next certificate of the chain")]
+    BrokenLink(usize),
+    /// Subject is not issuer + one CN.
+    #[error("proxy certificate {0} is not named after its issuer plus one CN")]
+    BadProxyName(usize),
+    /// ProxyCertInfo not decodable.
+    #[error("proxy certificate {0} has a malformed ProxyCertInfo extension")]
+    BadProxyCertInfo(usize),
+    /// A proxy claims to be a CA, or its issuer may not sign (RFC 3820
+    /// 3.1 and 3.8).
+    #[error("proxy certificate {0} has key usages a proxy may not have")]
+    BadProxyUsage(usize),
+    /// More proxies below a proxy than its path length allows.
+    #[error("proxy certificate {0} allows fewer delegations than the chain has")]
+    PathLength(usize),
+    /// The VOMS extension is there but unreadable.
+    #[error("{0}")]
+    Voms(#[from] VomsAcError),
+}
+
+/// The OpenSSL "slash" form of a DN, as grid tools, `.lsc` files and
+/// astavoms write it.
+pub fn slash_dn(name: &X509Name<'_>) -> String {
+    let registry = x509_parser::objects::oid_registry();
+    let mut out = String::new();
+    for rdn in name.iter_rdn() {
+        for attr in rdn.iter() {
+            let key = x509_parser::objects::oid2abbrev(attr.attr_type(), registry)
+                .map(|k| match k {
+                    "domainComponent" => "DC".to_owned(),
+                    other => other.to_owned(),
+                })
+                .unwrap_or_else(|_| attr.attr_type().to_id_string());
+            let value = attr
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|_| String::from_utf8_lossy(attr.as_slice()).into_owned());
+            out.push('/');
+            out.push_str(&key);
+            out.push('=');
+            out.push_str(&value);
+        }
+    }
+    out
+}
+
+/// Whether `now` is inside the certificate's validity window.
+pub(crate) fn valid_at(cert: &X509Certificate<'_>, now: SystemTime) -> bool {
+    let now = unix(now);
+    cert.validity().not_before.timestamp() <= now && now <= cert.validity().not_after.timestamp()
+}
+
+fn unix(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// The ProxyCertInfo extension of a certificate: `None` if it is not a
+/// proxy, `Some(path length constraint)` if it is.
+fn proxy_cert_info(
+    cert: &X509Certificate<'_>,
+    index: usize,
+) -> Result<Option<Option<u64>>, ChainError> {
+    let Some(ext) = cert.extensions().iter().find(|e| {
+        let id = e.oid.to_id_string();
+        id == OID_PROXY_CERT_INFO || id == OID_PROXY_CERT_INFO_GT3
+    }) else {
+        return Ok(None);
+    };
+    let bad = ChainError::BadProxyCertInfo(index);
+    let info = der::read_all(ext.value)
+        .filter(|t| t.tag == der::SEQUENCE)
+        .ok_or(bad.clone())?;
+    let parts = der::children(info.content).ok_or(bad.clone())?;
+    let mut path_len = None;
+    let mut policy = false;
+    for part in parts {
+        match part.tag {
+            der::INTEGER => path_len = Some(small_uint(part.content).ok_or(bad.clone())?),
+            // GT3 drafts wrapped the constraint as [1] EXPLICIT INTEGER.
+            0xa1 => {
+                let int = der::read_all(part.content)
+                    .filter(|t| t.tag == der::INTEGER)
+                    .ok_or(bad.clone())?;
+                path_len = Some(small_uint(int.content).ok_or(bad.clone())?);
+            }
+            der::SEQUENCE => policy = true,
+            _ => return Err(bad),
+        }
+    }
+    if !policy {
+        return Err(bad);
+    }
+    Ok(Some(path_len))
+}
+
+fn small_uint(content: &[u8]) -> Option<u64> {
+    if content.is_empty() || content.len() > 8 || content[0] & 0x80 != 0 {
+        return None;
+    }
+    Some(
+        content
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
+    )
+}
+
+/// RDNs as comparable (type, value) lists.
+fn rdns<'a>(name: &'a X509Name<'a>) -> Vec<Vec<(String, &'a [u8])>> {
+    name.iter_rdn()
+        .map(|rdn| {
+            rdn.iter()
+                .map(|a| (a.attr_type().to_id_string(), a.as_slice()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Subject = issuer's subject + exactly one RDN holding one CN.
+fn named_after(proxy: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
+    let mine = rdns(proxy.subject());
+    let theirs = rdns(issuer.subject());
+    mine.len() == theirs.len() + 1
+        && mine[..theirs.len()] == theirs[..]
+        && mine
+            .last()
+            .is_some_and(|last| last.len() == 1 && last[0].0 == OID_COMMON_NAME)
+}
+
+/// Checks the shape of a proxy chain (leaf first) at `now` and reads it.
+pub fn inspect_chain(
+    chain: &[CertificateDer<'_>],
+    now: SystemTime,
+) -> Result<ProxyChain, ChainError> {
+    if chain.is_empty() {
+        return Err(ChainError::Empty);
+    }
+    let mut certs = Vec::with_capacity(chain.len());
+    for (i, der) in chain.iter().enumerate() {
+        match X509Certificate::from_der(der) {
+            Ok(([], cert)) => certs.push(cert),
+            _ => return Err(ChainError::Malformed(i)),
+        }
+    }
+    // Walk from the leaf while certificates are proxies.
+    let mut limits = Vec::new();
+    let mut end_entity = None;
+    for (i, cert) in certs.iter().enumerate() {
+        match proxy_cert_info(cert, i)? {
+            Some(limit) => limits.push(limit),
+            None => {
+                end_entity = Some(i);
+                break;
+            }
+        }
+    }
+    let end_entity = end_entity.ok_or(ChainError::NoEndEntity)?;
+    let mut not_after = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::MAX >> 2);
+    for (i, cert) in certs[..=end_entity].iter().enumerate() {
+        let now_unix = unix(now);
+        if now_unix < cert.validity().not_before.timestamp() {
+            return Err(ChainError::NotYetValid(i));
+        }
+        if now_unix > cert.validity().not_after.timestamp() {
+            return Err(ChainError::Expired(i));
+        }
+        let expires = u64::try_from(cert.validity().not_after.timestamp()).unwrap_or(0);
+        not_after = not_after.min(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(expires));
+    }
+    for i in 0..end_entity {
+        let (proxy, issuer) = (&certs[i], &certs[i + 1]);
+        if proxy.issuer().as_raw() != issuer.subject().as_raw()
+            || proxy.verify_signature(Some(issuer.public_key())).is_err()
+        {
+            return Err(ChainError::BrokenLink(i));
+        }
+        if !named_after(proxy, issuer) {
+            return Err(ChainError::BadProxyName(i));
+        }
+        // RFC 3820: a proxy is never a CA (3.8), and its issuer, if it
+        // states key usages, must be allowed to sign (3.1).
+        let is_ca = proxy
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .is_some_and(|bc| bc.value.ca);
+        let issuer_cannot_sign = issuer
+            .key_usage()
+            .ok()
+            .flatten()
+            .is_some_and(|ku| !ku.value.digital_signature());
+        if is_ca || issuer_cannot_sign {
+            return Err(ChainError::BadProxyUsage(i));
+        }
+        // Proxy i has i proxies below it (those closer to the leaf).
+        if limits[i].is_some_and(|limit| (i as u64) > limit) {
+            return Err(ChainError::PathLength(i));
+        }
+    }
+    let mut voms = None;
+    for cert in &certs[..end_entity] {
+        if let Some(ext) = cert
+            .extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == OID_VOMS_AC_SEQUENCE)
+        {
+            let acs = parse_ac_sequence(ext.value)?;
+            voms = acs.into_iter().next().map(|ac| ac.attributes);
+            break;
+        }
+    }
+    let eec = &certs[end_entity];
+    Ok(ProxyChain {
+        end_entity,
+        end_entity_dn: slash_dn(eec.subject()),
+        end_entity_issuer_dn: slash_dn(eec.issuer()),
+        not_after,
+        voms,
+    })
+}
+
+/// The first VOMS AC of a chain (leaf first) with the end-entity
+/// certificate it must be bound to, for [`VomsTrust::verify`](super::voms_ac::VomsTrust::verify).
+pub fn with_first_ac<T>(
+    chain: &[CertificateDer<'_>],
+    end_entity: usize,
+    f: impl FnOnce(&AttributeCertificate<'_>, &X509Certificate<'_>) -> T,
+) -> Option<T> {
+    let (_, eec) = X509Certificate::from_der(chain.get(end_entity)?).ok()?;
+    for der in &chain[..end_entity] {
+        let (_, cert) = X509Certificate::from_der(der).ok()?;
+        if let Some(ext) = cert
+            .extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == OID_VOMS_AC_SEQUENCE)
+        {
+            let acs = parse_ac_sequence(ext.value).ok()?;
+            return acs.first().map(|ac| f(ac, &eec));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_garbage_chains() {
+        assert_eq!(
+            inspect_chain(&[], SystemTime::now()).unwrap_err(),
+            ChainError::Empty
+        );
+        let junk = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        assert_eq!(
+            inspect_chain(&[junk], SystemTime::now()).unwrap_err(),
+            ChainError::Malformed(0)
+        );
+    }
+
+    #[test]
+    fn path_length_integers() {
+        assert_eq!(small_uint(&[0]), Some(0));
+        assert_eq!(small_uint(&[1, 0]), Some(256));
+        assert_eq!(small_uint(&[0x80]), None);
+        assert_eq!(small_uint(&[]), None);
+    }
+}

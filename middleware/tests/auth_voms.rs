@@ -1,0 +1,442 @@
+//! `voms_exchange` with generated VOMS proxies and an in-test astavoms.
+
+mod auth_support;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use http::{HeaderMap, Request, StatusCode};
+use rustls_pki_types::CertificateDer;
+use snf_occi_middleware::auth::{VomsExchangeConfig, VomsExchangeLayer};
+use snf_occi_middleware::{Body, PeerCertificates, RemoteAddr};
+use tower::{Layer, Service, ServiceExt};
+
+use auth_support::pki::{AcSpec, CA_DN, Pki, ProxySpec, USER_DN, VO, VOMS_DN, pem};
+use auth_support::{access, echo_app, serve, text};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Accept,
+    UnknownVo,
+    Broken,
+}
+
+#[derive(Clone)]
+struct Astavoms {
+    mode: Mode,
+    calls: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<HeaderMap>>>,
+}
+
+async fn tokens(State(astavoms): State<Astavoms>, headers: HeaderMap, body: String) -> Response {
+    astavoms.calls.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    astavoms.seen.lock().unwrap().push(headers);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    if json["auth"]["voms"] != serde_json::Value::Bool(true) {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"message": "Input is missing some elements"})),
+        )
+            .into_response();
+    }
+    match astavoms.mode {
+        Mode::Accept => {
+            let mut answer = access(
+                "voms-token",
+                "voms-user-uuid",
+                &["voms-user-uuid", "vo-project"],
+                "2999-01-01T00:00:00Z",
+            );
+            answer["access"]["token"]["tenant"] =
+                serde_json::json!({"id": "vo-project", "name": VO});
+            answer["voname"] = serde_json::json!(VO);
+            (StatusCode::ACCEPTED, axum::Json(answer)).into_response()
+        }
+        Mode::UnknownVo => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"message": format!("Unknown VO: {VO}")})),
+        )
+            .into_response(),
+        Mode::Broken => (StatusCode::INTERNAL_SERVER_ERROR, "<html>boom</html>").into_response(),
+    }
+}
+
+async fn astavoms(mode: Mode) -> (String, Astavoms) {
+    let state = Astavoms {
+        mode,
+        calls: Arc::default(),
+        seen: Arc::default(),
+    };
+    let addr = serve(
+        axum::Router::new()
+            .route("/astavoms/v2.0/tokens", post(tokens))
+            .with_state(state.clone()),
+    )
+    .await;
+    (format!("http://{addr}/astavoms"), state)
+}
+
+fn config(url: &str) -> VomsExchangeConfig {
+    VomsExchangeConfig {
+        timeout: Duration::from_secs(2),
+        ..VomsExchangeConfig::default()
+    }
+    .with_astavoms_url(url)
+    .trust_proxy("10.0.0.0/8")
+}
+
+fn layer(url: &str) -> VomsExchangeLayer {
+    VomsExchangeLayer::new(config(url), reqwest::Client::new()).unwrap()
+}
+
+fn over_tls(chain: &[CertificateDer<'static>]) -> Request<Body> {
+    let mut req = Request::get("/compute/").body(Body::empty()).unwrap();
+    req.extensions_mut()
+        .insert(PeerCertificates(Arc::new(chain.to_vec())));
+    req.extensions_mut()
+        .insert(RemoteAddr("192.0.2.7:40000".parse().unwrap()));
+    req
+}
+
+/// A request forwarded by a front end at `from`, Apache style.
+fn forwarded(chain: &[CertificateDer<'static>], from: &str) -> Request<Body> {
+    let flat = |der: &CertificateDer<'_>| pem(der).replace('\n', " ");
+    let mut builder = Request::get("/compute/").header("SSL_CLIENT_CERT", flat(&chain[0]));
+    for (n, cert) in chain[1..].iter().enumerate() {
+        builder = builder.header(format!("SSL_CLIENT_CERT_CHAIN_{n}"), flat(cert));
+    }
+    let mut req = builder.body(Body::empty()).unwrap();
+    req.extensions_mut()
+        .insert(RemoteAddr(from.parse::<SocketAddr>().unwrap()));
+    req
+}
+
+fn voms_proxy(pki: &Pki) -> Vec<CertificateDer<'static>> {
+    pki.proxy(&ProxySpec {
+        ac: Some(pki.ac(&AcSpec::default())),
+        ..Default::default()
+    })
+    .chain
+}
+
+#[tokio::test]
+async fn a_voms_proxy_over_tls_is_exchanged_for_a_token() {
+    let pki = Pki::new();
+    let chain = voms_proxy(&pki);
+    let (url, astavoms) = astavoms(Mode::Accept).await;
+    let response = layer(&url)
+        .layer(echo_app())
+        .oneshot(over_tls(&chain))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        text(response).await,
+        "voms-user-uuid vo-project voms_exchange voms-token"
+    );
+
+    // astavoms got what it reads: the DN and the chain as Apache forwards it.
+    let seen = astavoms.seen.lock().unwrap();
+    let headers = &seen[0];
+    assert_eq!(headers["ssl-client-s-dn"], USER_DN);
+    assert_eq!(
+        headers["ssl-client-cert"].to_str().unwrap(),
+        pem(&chain[0]).replace('\n', " ").trim_end()
+    );
+    assert_eq!(
+        headers["ssl-client-cert-chain-0"].to_str().unwrap(),
+        pem(&chain[1]).replace('\n', " ").trim_end()
+    );
+}
+
+#[tokio::test]
+async fn forwarded_headers_count_only_from_trusted_front_ends() {
+    let pki = Pki::new();
+    let chain = voms_proxy(&pki);
+    let (url, astavoms) = astavoms(Mode::Accept).await;
+    let svc = layer(&url).layer(echo_app());
+
+    let response = svc
+        .clone()
+        .oneshot(forwarded(&chain, "10.1.2.3:5555"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        text(response).await,
+        "voms-user-uuid vo-project voms_exchange voms-token"
+    );
+
+    // The same headers from anyone else are ignored: the app's 401, with
+    // the challenge, and astavoms never asked.
+    let spoofed = svc
+        .clone()
+        .oneshot(forwarded(&chain, "192.0.2.66:5555"))
+        .await
+        .unwrap();
+    assert_eq!(spoofed.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        spoofed.headers()["www-authenticate"],
+        format!("Keystone uri='{url}/'")
+    );
+    assert_eq!(text(spoofed).await, "who?");
+    // And without a RemoteAddr at all.
+    let mut anonymous = forwarded(&chain, "10.1.2.3:5555");
+    anonymous.extensions_mut().remove::<RemoteAddr>();
+    assert_eq!(
+        svc.oneshot(anonymous).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(astavoms.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn bad_chains_are_401_naming_the_reason() {
+    let pki = Pki::new();
+    let (url, astavoms) = astavoms(Mode::Accept).await;
+    let svc = layer(&url).layer(echo_app());
+    let now = time::OffsetDateTime::now_utc();
+    let expired = pki
+        .proxy(&ProxySpec {
+            ac: Some(pki.ac(&AcSpec::default())),
+            not_before: Some(now - time::Duration::days(2)),
+            not_after: Some(now - time::Duration::days(1)),
+            ..Default::default()
+        })
+        .chain;
+    let forged = pki
+        .proxy(&ProxySpec {
+            ac: Some(pki.ac(&AcSpec::default())),
+            forged: true,
+            ..Default::default()
+        })
+        .chain;
+    let broken_ac = pki
+        .proxy(&ProxySpec {
+            ac: Some(vec![0x30, 0x01, 0x00]),
+            ..Default::default()
+        })
+        .chain;
+    for (chain, reason) in [
+        (expired, "has expired"),
+        (forged, "was not issued by the next certificate"),
+        (broken_ac, "malformed VOMS attribute certificate"),
+    ] {
+        let response = svc.clone().oneshot(over_tls(&chain)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{reason}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            format!("Keystone uri='{url}/'")
+        );
+        let body = text(response).await;
+        assert!(body.contains(reason), "{body}");
+        assert!(!body.contains("Jane"), "{body}");
+    }
+    // A garbage header from a trusted front end.
+    let mut req = Request::get("/")
+        .header(
+            "SSL-Client-Cert",
+            "-----BEGIN CERTIFICATE----- !!! -----END CERTIFICATE-----",
+        )
+        .body(Body::empty())
+        .unwrap();
+    req.extensions_mut()
+        .insert(RemoteAddr("10.0.0.1:1".parse().unwrap()));
+    let response = svc.oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        text(response)
+            .await
+            .contains("forwarded client certificate header is malformed")
+    );
+    assert_eq!(astavoms.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_proxy_without_voms_attributes_is_not_this_filters_business() {
+    let pki = Pki::new();
+    let (url, astavoms) = astavoms(Mode::Accept).await;
+    let plain = pki.proxy(&ProxySpec::default()).chain;
+    let response = layer(&url)
+        .layer(echo_app())
+        .oneshot(over_tls(&plain))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        text(response).await,
+        "who?",
+        "the app answered, not the filter"
+    );
+    assert_eq!(astavoms.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn astavoms_refusals_and_failures() {
+    let pki = Pki::new();
+    let chain = voms_proxy(&pki);
+    let (url, _) = astavoms(Mode::UnknownVo).await;
+    let response = layer(&url)
+        .layer(echo_app())
+        .oneshot(over_tls(&chain))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(text(response).await.contains(&format!("Unknown VO: {VO}")));
+
+    let (url, _) = astavoms(Mode::Broken).await;
+    let response = layer(&url)
+        .layer(echo_app())
+        .oneshot(over_tls(&chain))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!response.headers().contains_key("www-authenticate"));
+
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let response = layer(&format!("http://{addr}/astavoms"))
+        .layer(echo_app())
+        .oneshot(over_tls(&chain))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn one_exchange_per_proxy_and_eviction_on_backend_401() {
+    let pki = Pki::new();
+    let chain = voms_proxy(&pki);
+    let (url, astavoms) = astavoms(Mode::Accept).await;
+    let svc = layer(&url).layer(echo_app());
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (svc, req) = (svc.clone(), over_tls(&chain));
+        tasks.push(tokio::spawn(async move {
+            svc.oneshot(req).await.unwrap().status()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(astavoms.calls.load(Ordering::SeqCst), 1);
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = {
+        let calls = calls.clone();
+        tower::service_fn(move |_req: Request<Body>| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let status = if n == 0 {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::OK
+                };
+                Ok::<_, std::convert::Infallible>(
+                    http::Response::builder()
+                        .status(status)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+            }
+        })
+    };
+    let mut svc = layer(&url).layer(app);
+    assert_eq!(
+        svc.ready()
+            .await
+            .unwrap()
+            .call(over_tls(&chain))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        svc.ready()
+            .await
+            .unwrap()
+            .call(over_tls(&chain))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        astavoms.calls.load(Ordering::SeqCst),
+        3,
+        "the rejected token was exchanged again"
+    );
+}
+
+#[tokio::test]
+async fn in_process_ac_verification_with_a_vomsdir() {
+    let pki = Pki::new();
+    let dir = std::env::temp_dir().join(format!(
+        "snf-occi-vomsdir-{}-{}",
+        std::process::id(),
+        line!()
+    ));
+    std::fs::create_dir_all(dir.join(VO)).unwrap();
+    std::fs::write(
+        dir.join(VO).join("voms.snf-test.org.lsc"),
+        format!("{VOMS_DN}\n{CA_DN}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("ca.pem"), pem(&pki.ca.der)).unwrap();
+    let (url, astavoms) = astavoms(Mode::Accept).await;
+    let config = VomsExchangeConfig {
+        vomsdir: Some(dir.clone()),
+        voms_ca_file: Some(dir.join("ca.pem")),
+        ..config(&url)
+    };
+    let svc = VomsExchangeLayer::new(config, reqwest::Client::new())
+        .unwrap()
+        .layer(echo_app());
+
+    let good = svc
+        .clone()
+        .oneshot(over_tls(&voms_proxy(&pki)))
+        .await
+        .unwrap();
+    assert_eq!(good.status(), StatusCode::OK);
+
+    let tampered = pki.proxy(&ProxySpec {
+        ac: Some(pki.ac(&AcSpec {
+            corrupt_signature: true,
+            ..AcSpec::default()
+        })),
+        ..Default::default()
+    });
+    let response = svc
+        .clone()
+        .oneshot(over_tls(&tampered.chain))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(text(response).await.contains("signature is invalid"));
+
+    let self_signed = pki.proxy(&ProxySpec {
+        ac: Some(pki.ac(&AcSpec {
+            signer: Some(&pki.user),
+            ..AcSpec::default()
+        })),
+        ..Default::default()
+    });
+    let response = svc.oneshot(over_tls(&self_signed.chain)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(text(response).await.contains("not trusted here"));
+    assert_eq!(
+        astavoms.calls.load(Ordering::SeqCst),
+        1,
+        "refused ACs never reach astavoms"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
