@@ -32,6 +32,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use rustls::RootCertStore;
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::ClientCertVerifier;
+use snf_occi_middleware::auth::{ClientAuth as ProxyClientAuth, ProxyClientCertVerifier};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
@@ -100,7 +101,9 @@ pub fn load_roots(path: &Path) -> Result<RootCertStore, ServerError> {
 }
 
 /// The default client verifier of `tls`: none without `client_ca`, else
-/// webpki against `client_ca`, certificates optional unless
+/// [`ProxyClientCertVerifier`] against `client_ca`: plain user certificates
+/// and RFC 3820 proxy chains (VOMS proxies, which rustls' stock webpki
+/// verifier rejects) alike; certificates optional unless
 /// `client_auth = "required"`.
 pub fn default_client_verifier(
     tls: &TlsConfig,
@@ -113,14 +116,13 @@ pub fn default_client_verifier(
         }
         return Ok(WebPkiClientVerifier::no_client_auth());
     };
-    let builder = WebPkiClientVerifier::builder(Arc::new(load_roots(ca)?));
-    let builder = match tls.client_auth {
-        ClientAuth::Optional => builder.allow_unauthenticated(),
-        ClientAuth::Required => builder,
+    let client_auth = match tls.client_auth {
+        ClientAuth::Optional => ProxyClientAuth::Optional,
+        ClientAuth::Required => ProxyClientAuth::Required,
     };
-    builder
-        .build()
-        .map_err(|e| tls_file_error("client_ca", ca, e))
+    let verifier = ProxyClientCertVerifier::new(Arc::new(load_roots(ca)?), client_auth)
+        .map_err(|e| tls_file_error("client_ca", ca, e))?;
+    Ok(Arc::new(verifier))
 }
 
 /// The rustls server configuration of `tls`. `verifier` replaces the

@@ -2,7 +2,7 @@
 //! auth filters are registered here too, one line each, as they land.
 
 use super::Registry;
-use super::{apps, filters};
+use super::{apps, auth_filters, filters};
 
 /// Registers every built-in factory into `registry`.
 pub fn register(registry: &mut Registry) {
@@ -12,6 +12,9 @@ pub fn register(registry: &mut Registry) {
     registry.register_filter("body_limit", filters::body_limit);
     registry.register_filter("concurrency_limit", filters::concurrency_limit);
     registry.register_filter("cors", filters::cors);
+    registry.register_filter("keystone_auth", auth_filters::keystone_auth);
+    registry.register_filter("voms_exchange", auth_filters::voms_exchange);
+    registry.register_filter("jwt_auth", auth_filters::jwt_auth);
 
     registry.register_app("healthz", apps::healthz);
     registry.register_app("echo", apps::echo);

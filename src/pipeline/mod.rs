@@ -38,6 +38,7 @@
 
 pub mod apps;
 pub mod assembly;
+pub mod auth_filters;
 pub mod builtins;
 pub mod context;
 pub mod error;

@@ -1,0 +1,45 @@
+//! Factories of the authentication filters (`keystone_auth`,
+//! `voms_exchange`, `jwt_auth`). Each deserializes the filter's typed
+//! config from `snf-occi-middleware` and, where the file leaves a URL out,
+//! defaults it to the embedded simulator's.
+
+use super::registry::FactoryTable;
+use super::{BuildContext, BuildError, boxed};
+use crate::middleware::BoxHttpLayer;
+use crate::middleware::auth::{
+    AuthConfigError, JwtAuthConfig, JwtAuthLayer, KeystoneAuthConfig, KeystoneAuthLayer,
+    VomsExchangeConfig, VomsExchangeLayer,
+};
+
+/// The error names the key itself (`identity_url` is required), so it
+/// is reported against the filter's table.
+fn config_error(table: &FactoryTable, e: AuthConfigError) -> BuildError {
+    table.invalid("", e)
+}
+
+/// Builds `keystone_auth`; `identity_url` defaults to the simulator's.
+pub fn keystone_auth(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttpLayer, BuildError> {
+    let mut config: KeystoneAuthConfig = table.deserialize()?;
+    if let Some(sim) = &ctx.simulator {
+        config = config.or_identity_url(sim.identity_url.clone());
+    }
+    let layer = KeystoneAuthLayer::new(config, ctx.http.clone()).map_err(|e| config_error(table, e))?;
+    Ok(boxed(layer))
+}
+
+/// Builds `voms_exchange`; `astavoms_url` defaults to the simulator's.
+pub fn voms_exchange(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttpLayer, BuildError> {
+    let mut config: VomsExchangeConfig = table.deserialize()?;
+    if let Some(sim) = &ctx.simulator {
+        config = config.or_astavoms_url(sim.astavoms_url.clone());
+    }
+    let layer = VomsExchangeLayer::new(config, ctx.http.clone()).map_err(|e| config_error(table, e))?;
+    Ok(boxed(layer))
+}
+
+/// Builds `jwt_auth`.
+pub fn jwt_auth(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttpLayer, BuildError> {
+    let config: JwtAuthConfig = table.deserialize()?;
+    let layer = JwtAuthLayer::new(config, ctx.http.clone()).map_err(|e| config_error(table, e))?;
+    Ok(boxed(layer))
+}
