@@ -11,15 +11,23 @@ fn main() {
     divan::main();
 }
 
-const MEDIA: [MediaType; 3] = [MediaType::TextPlain, MediaType::TextOcci, MediaType::OcciJson];
+const MEDIA: [MediaType; 3] = [
+    MediaType::TextPlain,
+    MediaType::TextOcci,
+    MediaType::OcciJson,
+];
 
 fn resource50() -> Resource {
     let mut r = Resource::new(infra::COMPUTE, "42", "/compute/42");
     for i in 0..50 {
         match i % 3 {
-            0 => r.attributes.set(format!("org.example.attr{i}"), format!("value number {i}")),
+            0 => r
+                .attributes
+                .set(format!("org.example.attr{i}"), format!("value number {i}")),
             1 => r.attributes.set(format!("org.example.attr{i}"), i as i64),
-            _ => r.attributes.set(format!("org.example.attr{i}"), i as f64 / 3.0),
+            _ => r
+                .attributes
+                .set(format!("org.example.attr{i}"), i as f64 / 3.0),
         }
     }
     r
@@ -34,7 +42,9 @@ fn render_resource_50_attributes(bencher: Bencher, media: MediaType) {
 
 #[divan::bench(args = MEDIA)]
 fn parse_resource_50_attributes(bencher: Bencher, media: MediaType) {
-    let out = Renderer::new("http://localhost:8888").resource(&resource50(), media).unwrap();
+    let out = Renderer::new("http://localhost:8888")
+        .resource(&resource50(), media)
+        .unwrap();
     bencher.bench(|| parse_request(black_box(&out.headers), black_box(&out.body), Some(media)));
 }
 
@@ -56,7 +66,9 @@ fn render_locations_uri_list(bencher: Bencher, n: usize) {
 fn render_query_500_categories(bencher: Bencher, media: MediaType) {
     let r = Renderer::new("http://localhost:8888");
     let n = 500 - catalogue().category_set().len();
-    let tpls: Vec<_> = (0..n).map(|i| os_template(&format!("img-{i}"), &format!("Image {i}"))).collect();
+    let tpls: Vec<_> = (0..n)
+        .map(|i| os_template(&format!("img-{i}"), &format!("Image {i}")))
+        .collect();
     let mut set = catalogue().category_set();
     set.mixins.extend(tpls.iter());
     assert_eq!(set.len(), 500);

@@ -6,7 +6,9 @@
 
 use serde_json::Value;
 use snf_occi::middleware::MediaType;
-use snf_occi::occi::infrastructure::{self as infra, attr, catalogue, os_template, resource_template};
+use snf_occi::occi::infrastructure::{
+    self as infra, attr, catalogue, os_template, resource_template,
+};
 use snf_occi::occi::{EntityRef, Link, Renderer, Resource};
 
 fn shapes() -> Value {
@@ -15,7 +17,9 @@ fn shapes() -> Value {
 
 fn check(shapes: &Value, shape: &str, v: &Value, path: &str) {
     if let Some(item) = shape.strip_suffix("[]") {
-        let arr = v.as_array().unwrap_or_else(|| panic!("{path}: expected an array"));
+        let arr = v
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: expected an array"));
         for (i, x) in arr.iter().enumerate() {
             check(shapes, item, x, &format!("{path}[{i}]"));
         }
@@ -31,21 +35,31 @@ fn check(shapes: &Value, shape: &str, v: &Value, path: &str) {
             assert!(names.contains(v), "{path}: {v} is not a JSON type name");
         }
         "attributes" => {
-            for (k, x) in v.as_object().unwrap_or_else(|| panic!("{path}: expected an object")) {
+            for (k, x) in v
+                .as_object()
+                .unwrap_or_else(|| panic!("{path}: expected an object"))
+            {
                 assert!(!x.is_null(), "{path}.{k}: null attribute value");
             }
         }
         "attribute_definitions" => {
-            for (k, x) in v.as_object().unwrap_or_else(|| panic!("{path}: expected an object")) {
+            for (k, x) in v
+                .as_object()
+                .unwrap_or_else(|| panic!("{path}: expected an object"))
+            {
                 check(shapes, "attribute_definition", x, &format!("{path}.{k}"));
             }
         }
         object => {
             let def = &shapes[object];
             assert!(def.is_object(), "unknown shape {object}");
-            let o = v.as_object().unwrap_or_else(|| panic!("{path}: expected a {object} object"));
+            let o = v
+                .as_object()
+                .unwrap_or_else(|| panic!("{path}: expected a {object} object"));
             for (k, t) in def["required"].as_object().unwrap() {
-                let x = o.get(k).unwrap_or_else(|| panic!("{path}: required member {k} missing"));
+                let x = o
+                    .get(k)
+                    .unwrap_or_else(|| panic!("{path}: required member {k} missing"));
                 check(shapes, t.as_str().unwrap(), x, &format!("{path}.{k}"));
             }
             for (k, x) in o {
@@ -93,19 +107,45 @@ fn resource_link_collection_and_model_follow_the_schema() {
     let v = json(&r.resource(&res, MediaType::OcciJson).unwrap());
     check(&s, "resource", &v, "resource");
     assert_eq!(v["title"], "vm");
-    assert_eq!(v["links"][0]["target"]["location"], "http://localhost:8888/storage/9");
-    check(&s, "link", &json(&r.link(&res.links[0], MediaType::OcciJson).unwrap()), "link");
-    check(&s, "collection", &json(&r.collection(&[res.clone()], &[], MediaType::OcciJson)), "collection");
-    check(&s, "collection", &json(&r.collection(&[], &res.links, MediaType::OcciJson)), "collection");
+    assert_eq!(
+        v["links"][0]["target"]["location"],
+        "http://localhost:8888/storage/9"
+    );
+    check(
+        &s,
+        "link",
+        &json(&r.link(&res.links[0], MediaType::OcciJson).unwrap()),
+        "link",
+    );
+    check(
+        &s,
+        "collection",
+        &json(&r.collection(std::slice::from_ref(&res), &[], MediaType::OcciJson)),
+        "collection",
+    );
+    check(
+        &s,
+        "collection",
+        &json(&r.collection(&[], &res.links, MediaType::OcciJson)),
+        "collection",
+    );
 
-    let tpls = [resource_template("3", "C2R2048D20", 2, 2.0, 20.0), os_template("img-1", "Debian")];
+    let tpls = [
+        resource_template("3", "C2R2048D20", 2, 2.0, 20.0),
+        os_template("img-1", "Debian"),
+    ];
     let mut set = catalogue().category_set();
     set.mixins.extend(tpls.iter());
     let model = json(&r.categories(&set, MediaType::OcciJson).unwrap());
     check(&s, "model", &model, "model");
     // Entity is the only kind without a location (J4).
-    let unbound: Vec<&Value> =
-        model["kinds"].as_array().unwrap().iter().filter(|k| k.get("location").is_none()).map(|k| &k["term"]).collect();
+    let unbound: Vec<&Value> = model["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k.get("location").is_none())
+        .map(|k| &k["term"])
+        .collect();
     assert_eq!(unbound, [&Value::from("entity")]);
 }
 

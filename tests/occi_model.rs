@@ -6,17 +6,22 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use snf_occi::middleware::MediaType;
-use snf_occi::occi::infrastructure::{self as infra, attr, catalogue, os_template, resource_template};
+use snf_occi::occi::infrastructure::{
+    self as infra, attr, catalogue, os_template, resource_template,
+};
 use snf_occi::occi::{
-    AttributeValue, Attributes, CategoryClass, EntityRef, Link, ParseError, Renderer, Resource, Validation,
-    parse_request,
+    AttributeValue, Attributes, CategoryClass, EntityRef, Link, ParseError, Renderer, Resource,
+    Validation, parse_request,
 };
 
 const BASE: &str = "http://localhost:8888";
 
 fn rich_resource() -> Resource {
     let mut r = Resource::new(infra::COMPUTE, "42", "/compute/42");
-    r.mixins = vec![format!("{}{}", infra::OS_TPL_SCHEME, "img-debian"), format!("{}3", infra::RESOURCE_TPL_SCHEME)];
+    r.mixins = vec![
+        format!("{}{}", infra::OS_TPL_SCHEME, "img-debian"),
+        format!("{}3", infra::RESOURCE_TPL_SCHEME),
+    ];
     r.attributes.set(attr::TITLE, "web \"front\" 1");
     r.attributes.set(attr::COMPUTE_CORES, 2i64);
     r.attributes.set(attr::COMPUTE_MEMORY, 2.0f64);
@@ -24,7 +29,11 @@ fn rich_resource() -> Resource {
     r.attributes.set(attr::COMPUTE_HOSTNAME, "web1");
     r.attributes.set(attr::COMPUTE_STATE, "active");
     r.attributes.set("org.example.flag", true);
-    r.actions = vec![infra::COMPUTE_STOP.into(), infra::COMPUTE_RESTART.into(), infra::COMPUTE_SUSPEND.into()];
+    r.actions = vec![
+        infra::COMPUTE_STOP.into(),
+        infra::COMPUTE_RESTART.into(),
+        infra::COMPUTE_SUSPEND.into(),
+    ];
     let mut ni = Link::new(
         infra::NETWORKINTERFACE,
         "42_7",
@@ -48,7 +57,10 @@ fn rich_resource() -> Resource {
 }
 
 fn query_set() -> (Vec<snf_occi::occi::Mixin>,) {
-    (vec![resource_template("3", "C2R2048D20", 2, 2.0, 20.0), os_template("img-debian", "Debian")],)
+    (vec![
+        resource_template("3", "C2R2048D20", 2, 2.0, 20.0),
+        os_template("img-debian", "Debian"),
+    ],)
 }
 
 fn body(r: &snf_occi::occi::Rendered) -> String {
@@ -67,12 +79,16 @@ fn headers_text(h: &HeaderMap) -> String {
 fn snapshots_of_a_rich_resource() {
     let r = Renderer::new(BASE);
     let res = rich_resource();
-    insta::assert_snapshot!("resource_text_plain", body(&r.resource(&res, MediaType::TextPlain).unwrap()));
+    insta::assert_snapshot!(
+        "resource_text_plain",
+        body(&r.resource(&res, MediaType::TextPlain).unwrap())
+    );
     let occi = r.resource(&res, MediaType::TextOcci).unwrap();
     assert_eq!(occi.media, MediaType::TextOcci);
     assert_eq!(body(&occi), "OK");
     insta::assert_snapshot!("resource_text_occi", headers_text(&occi.headers));
-    let json: serde_json::Value = serde_json::from_slice(&r.resource(&res, MediaType::OcciJson).unwrap().body).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&r.resource(&res, MediaType::OcciJson).unwrap().body).unwrap();
     insta::assert_json_snapshot!("resource_json", json);
 }
 
@@ -82,28 +98,53 @@ fn snapshots_of_the_query_interface() {
     let (tpls,) = query_set();
     let mut set = catalogue().category_set();
     set.mixins.extend(tpls.iter());
-    insta::assert_snapshot!("query_text_plain", body(&r.categories(&set, MediaType::TextPlain).unwrap()));
+    insta::assert_snapshot!(
+        "query_text_plain",
+        body(&r.categories(&set, MediaType::TextPlain).unwrap())
+    );
     let occi = r.categories(&set, MediaType::TextOcci).unwrap();
     insta::assert_snapshot!("query_text_occi", headers_text(&occi.headers));
-    let json: serde_json::Value = serde_json::from_slice(&r.categories(&set, MediaType::OcciJson).unwrap().body).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&r.categories(&set, MediaType::OcciJson).unwrap().body).unwrap();
     insta::assert_json_snapshot!("query_json", json);
 }
 
 #[test]
 fn query_interface_carries_attributes_actions_and_required_markers() {
     let r = Renderer::new(BASE);
-    let text = body(&r.categories(&catalogue().category_set(), MediaType::TextPlain).unwrap());
-    let compute = text.lines().find(|l| l.starts_with("Category: compute;")).unwrap();
+    let text = body(
+        &r.categories(&catalogue().category_set(), MediaType::TextPlain)
+            .unwrap(),
+    );
+    let compute = text
+        .lines()
+        .find(|l| l.starts_with("Category: compute;"))
+        .unwrap();
     assert!(compute.contains("location=\"/compute/\""));
     assert!(compute.contains("rel=\"http://schemas.ogf.org/occi/core#resource\""));
     assert!(compute.contains("occi.compute.state{immutable}"));
-    assert!(compute.contains("actions=\"http://schemas.ogf.org/occi/infrastructure/compute/action#start"));
-    let storage = text.lines().find(|l| l.starts_with("Category: storage;")).unwrap();
+    assert!(
+        compute
+            .contains("actions=\"http://schemas.ogf.org/occi/infrastructure/compute/action#start")
+    );
+    let storage = text
+        .lines()
+        .find(|l| l.starts_with("Category: storage;"))
+        .unwrap();
     assert!(storage.contains("occi.storage.size{required}"));
-    let entity = text.lines().find(|l| l.starts_with("Category: entity;")).unwrap();
-    assert!(!entity.contains("location="), "entity must not be bound: {entity}");
+    let entity = text
+        .lines()
+        .find(|l| l.starts_with("Category: entity;"))
+        .unwrap();
+    assert!(
+        !entity.contains("location="),
+        "entity must not be bound: {entity}"
+    );
     // Only what creation needs is required.
-    let required: Vec<&str> = text.match_indices("{required}").map(|(i, _)| &text[..i]).collect();
+    let required: Vec<&str> = text
+        .match_indices("{required}")
+        .map(|(i, _)| &text[..i])
+        .collect();
     assert_eq!(required.len(), 7, "{text}");
 }
 
@@ -111,10 +152,18 @@ fn query_interface_carries_attributes_actions_and_required_markers() {
 fn uri_list_only_for_listings() {
     let r = Renderer::new(BASE);
     assert!(r.resource(&rich_resource(), MediaType::UriList).is_err());
-    let l = r.locations(&["/compute/1", "/compute/2"], MediaType::UriList).unwrap();
-    assert_eq!(body(&l), "http://localhost:8888/compute/1\r\nhttp://localhost:8888/compute/2\r\n");
+    let l = r
+        .locations(&["/compute/1", "/compute/2"], MediaType::UriList)
+        .unwrap();
+    assert_eq!(
+        body(&l),
+        "http://localhost:8888/compute/1\r\nhttp://localhost:8888/compute/2\r\n"
+    );
     let t = r.locations(&["/compute/1"], MediaType::TextOcci).unwrap();
-    assert_eq!(t.headers["x-occi-location"], "http://localhost:8888/compute/1");
+    assert_eq!(
+        t.headers["x-occi-location"],
+        "http://localhost:8888/compute/1"
+    );
     let empty = r.collection(&[], &[], MediaType::OcciJson);
     assert_eq!(body(&empty), r#"{"resources":[]}"#);
 }
@@ -141,7 +190,11 @@ fn assert_round_trip(res: &Resource, req: &snf_occi::occi::OcciRequest) {
     for (n, v) in expected.iter() {
         assert_eq!(req.attributes.get(n), Some(v), "attribute {n}");
     }
-    assert_eq!(req.links.len(), res.links.len(), "action links are dropped, owned links kept");
+    assert_eq!(
+        req.links.len(),
+        res.links.len(),
+        "action links are dropped, owned links kept"
+    );
     for (l, p) in res.links.iter().zip(&req.links) {
         assert_eq!(p.target, format!("{BASE}{}", l.target.location));
         assert_eq!(p.kind.as_deref(), Some(l.kind.as_str()));
@@ -157,9 +210,15 @@ fn rich_resource_round_trips_in_every_rendering() {
     let r = Renderer::new(BASE);
     let res = rich_resource();
     let plain = r.resource(&res, MediaType::TextPlain).unwrap();
-    assert_round_trip(&res, &parse_request(&HeaderMap::new(), &plain.body, Some(MediaType::TextPlain)).unwrap());
+    assert_round_trip(
+        &res,
+        &parse_request(&HeaderMap::new(), &plain.body, Some(MediaType::TextPlain)).unwrap(),
+    );
     let occi = r.resource(&res, MediaType::TextOcci).unwrap();
-    assert_round_trip(&res, &parse_request(&occi.headers, &occi.body, Some(MediaType::TextOcci)).unwrap());
+    assert_round_trip(
+        &res,
+        &parse_request(&occi.headers, &occi.body, Some(MediaType::TextOcci)).unwrap(),
+    );
     let json = r.resource(&res, MediaType::OcciJson).unwrap();
     let req = parse_request(&HeaderMap::new(), &json.body, Some(MediaType::OcciJson)).unwrap();
     assert_round_trip(&res, &req);
@@ -243,10 +302,26 @@ fn parses_what_real_clients_send() {
     // The seed's curl example: headers, unquoted scheme, trailing `;`, no class,
     // spaces around `=`.
     let mut h = HeaderMap::new();
-    h.append("category", HeaderValue::from_static(r#"compute; scheme=http://schemas.ogf.org/occi/infrastructure#; class="kind";"#));
-    h.append("x-occi-attribute", HeaderValue::from_static("occi.core.title = newVM"));
-    h.append("category", HeaderValue::from_static("C2R2048D20; scheme=http://schemas.ogf.org/occi/infrastructure#; "));
-    h.append("category", HeaderValue::from_static("Debian; scheme=http://schemas.ogf.org/occi/infrastructure#;"));
+    h.append(
+        "category",
+        HeaderValue::from_static(
+            r#"compute; scheme=http://schemas.ogf.org/occi/infrastructure#; class="kind";"#,
+        ),
+    );
+    h.append(
+        "x-occi-attribute",
+        HeaderValue::from_static("occi.core.title = newVM"),
+    );
+    h.append(
+        "category",
+        HeaderValue::from_static(
+            "C2R2048D20; scheme=http://schemas.ogf.org/occi/infrastructure#; ",
+        ),
+    );
+    h.append(
+        "category",
+        HeaderValue::from_static("Debian; scheme=http://schemas.ogf.org/occi/infrastructure#;"),
+    );
     let req = parse_request(&h, b"", Some(MediaType::TextOcci)).unwrap();
     assert_eq!(req.kind().unwrap().term, "compute");
     assert_eq!(req.attributes.get_str(attr::TITLE), Some("newVM"));
@@ -262,16 +337,30 @@ Link: </compute/1?action=start>;rel=\"http://schemas.ogf.org/occi/infrastructure
 X-OCCI-Attribute: org.openstack.compute.user_data=\"I2Nsb3VkLWNvbmZpZw==\"\r\n\
 X-OCCI-Attribute: occi.compute.cores=2, occi.compute.memory=2.5\r\n";
     let req = parse_request(&HeaderMap::new(), body.as_bytes(), None).unwrap();
-    assert_eq!(req.mixins().next().unwrap().type_id(), infra::OPENSTACK_USER_DATA);
+    assert_eq!(
+        req.mixins().next().unwrap().type_id(),
+        infra::OPENSTACK_USER_DATA
+    );
     assert_eq!(req.links.len(), 1);
     assert_eq!(req.links[0].target, "/network/7");
     assert_eq!(req.links[0].kind.as_deref(), Some(infra::NETWORKINTERFACE));
-    assert_eq!(req.attributes.get(attr::COMPUTE_CORES), Some(&AttributeValue::Integer(2)));
-    assert_eq!(req.attributes.get(attr::COMPUTE_MEMORY), Some(&AttributeValue::Float(2.5)));
+    assert_eq!(
+        req.attributes.get(attr::COMPUTE_CORES),
+        Some(&AttributeValue::Integer(2))
+    );
+    assert_eq!(
+        req.attributes.get(attr::COMPUTE_MEMORY),
+        Some(&AttributeValue::Float(2.5))
+    );
 
     // Target only in occi.core.target (ooi style), X-OCCI-Category alias.
     let mut h = HeaderMap::new();
-    h.insert("x-occi-category", HeaderValue::from_static(r#"storagelink; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind""#));
+    h.insert(
+        "x-occi-category",
+        HeaderValue::from_static(
+            r#"storagelink; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind""#,
+        ),
+    );
     h.insert("x-occi-link", HeaderValue::from_static(r#"occi.core.target="/storage/3"; category="http://schemas.ogf.org/occi/infrastructure#storagelink""#));
     let req = parse_request(&h, b"", Some(MediaType::TextOcci)).unwrap();
     assert_eq!(req.kind().unwrap().term, "storagelink");
@@ -308,7 +397,10 @@ X-OCCI-Attribute: occi.compute.cores=2, occi.compute.memory=2.5\r\n";
 #[test]
 fn malformed_input_gives_errors_that_quote_it() {
     let cases: &[(&str, &str)] = &[
-        ("X-OCCI-Attribute: occi.core.title=\"unterminated\n", "unterminated"),
+        (
+            "X-OCCI-Attribute: occi.core.title=\"unterminated\n",
+            "unterminated",
+        ),
         ("Category: ; scheme=\"http://x#\"\n", "without a term"),
         ("X-OCCI-Attribute: occi.core.title\n", "occi.core.title"),
         ("Category: compute; class=\"kind\"\n", "without a scheme"),
@@ -319,13 +411,26 @@ fn malformed_input_gives_errors_that_quote_it() {
         ("Bogus: thing\n", "Bogus: thing"),
     ];
     for (input, needle) in cases {
-        let e = parse_request(&HeaderMap::new(), input.as_bytes(), Some(MediaType::TextPlain)).unwrap_err();
+        let e = parse_request(
+            &HeaderMap::new(),
+            input.as_bytes(),
+            Some(MediaType::TextPlain),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains(needle), "{input:?} -> {e}");
     }
-    let e = parse_request(&HeaderMap::new(), br#"{"kind": 3}"#, Some(MediaType::OcciJson)).unwrap_err();
+    let e = parse_request(
+        &HeaderMap::new(),
+        br#"{"kind": 3}"#,
+        Some(MediaType::OcciJson),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("\"kind\""), "{e}");
     let big = vec![b' '; 5 * 1024 * 1024];
-    assert!(matches!(parse_request(&HeaderMap::new(), &big, None), Err(ParseError::TooLarge(_))));
+    assert!(matches!(
+        parse_request(&HeaderMap::new(), &big, None),
+        Err(ParseError::TooLarge(_))
+    ));
 }
 
 #[test]
@@ -335,30 +440,54 @@ fn validation_names_attribute_value_and_rule() {
     let defs = cat.attribute_defs(compute, &[]);
     let mut a = Attributes::new();
     a.set(attr::COMPUTE_ARCHITECTURE, "arm");
-    let e = a.validate(defs.iter().copied(), Validation::Create).unwrap_err().to_string();
-    assert!(e.contains("occi.compute.architecture") && e.contains("arm") && e.contains("x86, x64"), "{e}");
+    let e = a
+        .validate(defs.iter().copied(), Validation::Create)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("occi.compute.architecture") && e.contains("arm") && e.contains("x86, x64"),
+        "{e}"
+    );
 
     let storage = cat.kind(infra::STORAGE).unwrap();
     let e = Attributes::new()
-        .validate(cat.attribute_defs(storage, &[]).iter().copied(), Validation::Create)
+        .validate(
+            cat.attribute_defs(storage, &[]).iter().copied(),
+            Validation::Create,
+        )
         .unwrap_err();
     assert!(e.to_string().contains("occi.storage.size is required"));
 
     let mut a = Attributes::new();
     a.set(attr::COMPUTE_STATE, "active");
-    let e = a.validate(defs.iter().copied(), Validation::Update).unwrap_err();
+    let e = a
+        .validate(defs.iter().copied(), Validation::Update)
+        .unwrap_err();
     assert!(e.to_string().contains("immutable"));
 
     let mut a = Attributes::new();
     a.set(attr::COMPUTE_MEMORY, 4i64);
     a.set(attr::COMPUTE_CORES, "2");
-    let ok = a.validate(defs.iter().copied(), Validation::Create).unwrap();
-    assert_eq!(ok.get(attr::COMPUTE_MEMORY), Some(&AttributeValue::Float(4.0)));
-    assert_eq!(ok.get(attr::COMPUTE_CORES), Some(&AttributeValue::Integer(2)));
+    let ok = a
+        .validate(defs.iter().copied(), Validation::Create)
+        .unwrap();
+    assert_eq!(
+        ok.get(attr::COMPUTE_MEMORY),
+        Some(&AttributeValue::Float(4.0))
+    );
+    assert_eq!(
+        ok.get(attr::COMPUTE_CORES),
+        Some(&AttributeValue::Integer(2))
+    );
 
     let net = cat.kind(infra::NETWORK).unwrap();
     let mut a = Attributes::new();
     a.set(attr::NETWORK_VLAN, 5000i64);
-    let e = a.validate(cat.attribute_defs(net, &[]).iter().copied(), Validation::Create).unwrap_err();
+    let e = a
+        .validate(
+            cat.attribute_defs(net, &[]).iter().copied(),
+            Validation::Create,
+        )
+        .unwrap_err();
     assert!(e.to_string().contains("at most 4095"));
 }

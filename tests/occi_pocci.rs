@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use snf_occi::middleware::MediaType;
-use snf_occi::occi::infrastructure::{self as infra, attr, catalogue, os_template, resource_template};
+use snf_occi::occi::infrastructure::{
+    self as infra, attr, catalogue, os_template, resource_template,
+};
 use snf_occi::occi::{EntityRef, Link, Renderer, Resource};
 
 fn pocci_parse() -> Option<PathBuf> {
@@ -22,7 +24,10 @@ fn pocci_parse() -> Option<PathBuf> {
         "SNF_OCCI_REQUIRE_POCCI is set but {} is missing",
         p.display()
     );
-    eprintln!("\n*** SKIPPED: pOCCI is not installed at {}; run scripts/pocci-parse.sh ***\n", p.display());
+    eprintln!(
+        "\n*** SKIPPED: pOCCI is not installed at {}; run scripts/pocci-parse.sh ***\n",
+        p.display()
+    );
     None
 }
 
@@ -34,7 +39,12 @@ fn run(tool: &PathBuf, mime: &str, kind: &str, input: &str) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("pOCCI-parse starts");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -46,7 +56,10 @@ fn run(tool: &PathBuf, mime: &str, kind: &str, input: &str) -> String {
 
 fn as_text(r: &snf_occi::occi::Rendered) -> String {
     if r.media == MediaType::TextOcci {
-        r.headers.iter().map(|(n, v)| format!("{}: {}\n", n, v.to_str().unwrap())).collect()
+        r.headers
+            .iter()
+            .map(|(n, v)| format!("{}: {}\n", n, v.to_str().unwrap()))
+            .collect()
     } else {
         String::from_utf8(r.body.to_vec()).unwrap()
     }
@@ -79,17 +92,29 @@ fn resource() -> Resource {
 fn pocci_parses_our_text_renderings() {
     let Some(tool) = pocci_parse() else { return };
     let r = Renderer::new("http://localhost:8888");
-    let tpls = [resource_template("3", "C2R2048D20", 2, 2.0, 20.0), os_template("img-1", "Debian")];
+    let tpls = [
+        resource_template("3", "C2R2048D20", 2, 2.0, 20.0),
+        os_template("img-1", "Debian"),
+    ];
     let mut set = catalogue().category_set();
     set.mixins.extend(tpls.iter());
-    for (mime, media) in [("text/plain", MediaType::TextPlain), ("text/occi", MediaType::TextOcci)] {
+    for (mime, media) in [
+        ("text/plain", MediaType::TextPlain),
+        ("text/occi", MediaType::TextOcci),
+    ] {
         let cats = r.categories(&set, media).unwrap();
         assert_eq!(cats.media, media);
         let out = run(&tool, mime, "categories", &as_text(&cats));
-        assert_eq!(out.lines().filter(|l| l.starts_with("Category:")).count(), set.len());
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("Category:")).count(),
+            set.len()
+        );
         let res = r.resource(&resource(), media).unwrap();
         let out = run(&tool, mime, "resource", &as_text(&res));
-        assert!(out.contains("Link: <http://localhost:8888/storage/9>"), "{out}");
+        assert!(
+            out.contains("Link: <http://localhost:8888/storage/9>"),
+            "{out}"
+        );
         let locs = r.locations(&["/compute/1", "/compute/2"], media).unwrap();
         let out = run(&tool, mime, "entities", &as_text(&locs));
         assert!(out.contains("http://localhost:8888/compute/2"), "{out}");

@@ -48,7 +48,8 @@ use crate::error_response::occi_error;
 use crate::{HttpRequest, HttpResponse, MediaType, Negotiated, SERVER_HEADER};
 
 /// Request types listed in the response `Accept` header.
-const ACCEPTED_REQUEST_TYPES: &str = "text/plain, text/occi, application/occi+json, application/json";
+const ACCEPTED_REQUEST_TYPES: &str =
+    "text/plain, text/occi, application/occi+json, application/json";
 
 /// The configuration of `occi_negotiate` (the `[filter.X]` table).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -76,7 +77,10 @@ impl NegotiateLayer {
 impl<S> Layer<S> for NegotiateLayer {
     type Service = Negotiate<S>;
     fn layer(&self, inner: S) -> Negotiate<S> {
-        Negotiate { inner, config: self.config.clone() }
+        Negotiate {
+            inner,
+            config: self.config.clone(),
+        }
     }
 }
 
@@ -91,7 +95,9 @@ pub struct Negotiate<S> {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NegotiateError {
     /// Nothing in `Accept` is supported (406).
-    #[error("none of the accepted media types is supported; supported: text/plain, text/occi, text/uri-list, application/occi+json, application/json")]
+    #[error(
+        "none of the accepted media types is supported; supported: text/plain, text/occi, text/uri-list, application/occi+json, application/json"
+    )]
     NotAcceptable,
     /// The request `Content-Type` is not an OCCI syntax (415, or 406).
     #[error("unsupported request Content-Type {0}; supported: {ACCEPTED_REQUEST_TYPES}")]
@@ -163,7 +169,9 @@ pub fn choose_response(accept: Option<&str>) -> Result<MediaType, NegotiateError
             }
             let cand = (q, spec, pref, *m);
             best = match best {
-                Some(b) if (b.0, b.1) > (q, spec) || ((b.0, b.1) == (q, spec) && b.2 <= pref) => Some(b),
+                Some(b) if (b.0, b.1) > (q, spec) || ((b.0, b.1) == (q, spec) && b.2 <= pref) => {
+                    Some(b)
+                }
                 _ => Some(cand),
             };
         }
@@ -196,7 +204,9 @@ pub fn too_new_version(user_agent: &str) -> Option<String> {
     let mut rest = user_agent;
     while let Some(at) = rest.find("OCCI/") {
         let v = &rest[at + 5..];
-        let end = v.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(v.len());
+        let end = v
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(v.len());
         let ver = &v[..end];
         let mut nums = ver.split('.').map(|n| n.parse::<u32>().ok());
         if let (Some(Some(major)), Some(Some(minor))) = (nums.next(), nums.next())
@@ -212,7 +222,10 @@ pub fn too_new_version(user_agent: &str) -> Option<String> {
 fn finish(mut res: HttpResponse) -> HttpResponse {
     let h = res.headers_mut();
     h.insert(header::SERVER, HeaderValue::from_static(SERVER_HEADER));
-    h.insert(header::ACCEPT, HeaderValue::from_static(ACCEPTED_REQUEST_TYPES));
+    h.insert(
+        header::ACCEPT,
+        HeaderValue::from_static(ACCEPTED_REQUEST_TYPES),
+    );
     res
 }
 
@@ -230,7 +243,12 @@ where
     }
 
     fn call(&mut self, mut req: HttpRequest) -> Self::Future {
-        let text = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_owned);
+        let text = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let accept = text(header::ACCEPT);
         let content_type = text(header::CONTENT_TYPE);
         let user_agent = text(header::USER_AGENT);
@@ -238,13 +256,20 @@ where
         // rendering we can tell, else text/plain.
         let response = choose_response(accept.as_deref());
         let rendering = response.clone().unwrap_or(MediaType::TextPlain);
-        let rendering = if rendering == MediaType::UriList { MediaType::TextPlain } else { rendering };
+        let rendering = if rendering == MediaType::UriList {
+            MediaType::TextPlain
+        } else {
+            rendering
+        };
         let fail = |status: StatusCode, e: NegotiateError| -> Self::Future {
             let res = finish(occi_error(status, &e.to_string(), rendering));
             Box::pin(async move { Ok(res) })
         };
         if let Some(v) = user_agent.as_deref().and_then(too_new_version) {
-            return fail(StatusCode::NOT_IMPLEMENTED, NegotiateError::VersionNotSupported(v));
+            return fail(
+                StatusCode::NOT_IMPLEMENTED,
+                NegotiateError::VersionNotSupported(v),
+            );
         }
         let response = match response {
             Ok(m) => m,
@@ -261,7 +286,8 @@ where
                 return fail(status, e);
             }
         };
-        req.extensions_mut().insert(Negotiated { response, request });
+        req.extensions_mut()
+            .insert(Negotiated { response, request });
         let fut = self.inner.call(req);
         Box::pin(async move {
             let res = fut.await?;
@@ -276,26 +302,47 @@ mod tests {
     use crate::Body;
     use tower::{ServiceExt, service_fn};
 
-    fn svc(config: NegotiateConfig) -> Negotiate<impl Service<HttpRequest, Response = HttpResponse, Error = Infallible, Future: Send> + Clone> {
+    fn svc(
+        config: NegotiateConfig,
+    ) -> Negotiate<
+        impl Service<HttpRequest, Response = HttpResponse, Error = Infallible, Future: Send> + Clone,
+    > {
         NegotiateLayer::new(config).layer(service_fn(|req: HttpRequest| async move {
             let n = req.extensions().get::<Negotiated>().copied();
             let body = match n {
-                Some(n) => format!("{}|{}", n.response, n.request.map(|m| m.as_str()).unwrap_or("-")),
+                Some(n) => format!(
+                    "{}|{}",
+                    n.response,
+                    n.request.map(|m| m.as_str()).unwrap_or("-")
+                ),
                 None => "none".into(),
             };
             Ok::<_, Infallible>(HttpResponse::new(Body::from(body)))
         }))
     }
 
-    async fn call(headers: &[(&str, &str)], config: NegotiateConfig) -> (StatusCode, http::HeaderMap, String) {
+    async fn call(
+        headers: &[(&str, &str)],
+        config: NegotiateConfig,
+    ) -> (StatusCode, http::HeaderMap, String) {
         let mut b = http::Request::builder();
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        let res = svc(config).oneshot(b.body(Body::empty()).unwrap()).await.unwrap();
+        let res = svc(config)
+            .oneshot(b.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         let (parts, body) = res.into_parts();
-        let bytes = http_body_util::BodyExt::collect(body).await.unwrap().to_bytes();
-        (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+        let bytes = http_body_util::BodyExt::collect(body)
+            .await
+            .unwrap()
+            .to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 
     #[tokio::test]
@@ -304,57 +351,107 @@ mod tests {
         assert_eq!(status, 200);
         assert_eq!(body, "text/plain|-");
         assert_eq!(headers[header::SERVER], SERVER_HEADER);
-        assert!(headers[header::ACCEPT].to_str().unwrap().contains("application/occi+json"));
+        assert!(
+            headers[header::ACCEPT]
+                .to_str()
+                .unwrap()
+                .contains("application/occi+json")
+        );
         let (_, _, body) = call(&[("accept", "*/*")], NegotiateConfig::default()).await;
         assert_eq!(body, "text/plain|-");
     }
 
     #[tokio::test]
     async fn q_values_and_wildcards() {
-        let (_, _, b) = call(&[("accept", "text/plain;q=0.5, text/occi")], NegotiateConfig::default()).await;
+        let (_, _, b) = call(
+            &[("accept", "text/plain;q=0.5, text/occi")],
+            NegotiateConfig::default(),
+        )
+        .await;
         assert_eq!(b, "text/occi|-");
-        let (_, _, b) = call(&[("accept", "text/plain,text/occi;q=0.2")], NegotiateConfig::default()).await;
+        let (_, _, b) = call(
+            &[("accept", "text/plain,text/occi;q=0.2")],
+            NegotiateConfig::default(),
+        )
+        .await;
         assert_eq!(b, "text/plain|-");
-        let (_, _, b) = call(&[("accept", "application/*, text/plain;q=0.1")], NegotiateConfig::default()).await;
+        let (_, _, b) = call(
+            &[("accept", "application/*, text/plain;q=0.1")],
+            NegotiateConfig::default(),
+        )
+        .await;
         assert_eq!(b, "application/occi+json|-");
         let (_, _, b) = call(&[("accept", "text/uri-list")], NegotiateConfig::default()).await;
         assert_eq!(b, "text/uri-list|-");
-        let (_, _, b) = call(&[("accept", "text/plain;q=0, text/occi;q=0.3")], NegotiateConfig::default()).await;
+        let (_, _, b) = call(
+            &[("accept", "text/plain;q=0, text/occi;q=0.3")],
+            NegotiateConfig::default(),
+        )
+        .await;
         assert_eq!(b, "text/occi|-");
     }
 
     #[tokio::test]
     async fn not_acceptable_lists_supported_types() {
-        let (status, headers, body) = call(&[("accept", "image/png")], NegotiateConfig::default()).await;
+        let (status, headers, body) =
+            call(&[("accept", "image/png")], NegotiateConfig::default()).await;
         assert_eq!(status, 406);
-        assert!(body.contains("text/plain") && body.contains("application/occi+json"), "{body}");
+        assert!(
+            body.contains("text/plain") && body.contains("application/occi+json"),
+            "{body}"
+        );
         assert_eq!(headers[header::SERVER], SERVER_HEADER);
     }
 
     #[tokio::test]
     async fn content_type_comma_list_and_415() {
-        let (_, _, b) = call(&[("content-type", "text/plain,text/occi")], NegotiateConfig::default()).await;
+        let (_, _, b) = call(
+            &[("content-type", "text/plain,text/occi")],
+            NegotiateConfig::default(),
+        )
+        .await;
         assert_eq!(b, "text/plain|text/plain");
-        let (_, _, b) = call(&[("content-type", "application/occi+json; charset=utf-8")], NegotiateConfig::default()).await;
+        let (_, _, b) = call(
+            &[("content-type", "application/occi+json; charset=utf-8")],
+            NegotiateConfig::default(),
+        )
+        .await;
         assert_eq!(b, "text/plain|application/occi+json");
-        let (status, _, body) = call(&[("content-type", "application/xml")], NegotiateConfig::default()).await;
+        let (status, _, body) = call(
+            &[("content-type", "application/xml")],
+            NegotiateConfig::default(),
+        )
+        .await;
         assert_eq!(status, 415);
         assert!(body.contains("application/xml"));
-        let (status, _, _) =
-            call(&[("content-type", "application/xml")], NegotiateConfig { occi_1_1_errors: true }).await;
+        let (status, _, _) = call(
+            &[("content-type", "application/xml")],
+            NegotiateConfig {
+                occi_1_1_errors: true,
+            },
+        )
+        .await;
         assert_eq!(status, 406);
     }
 
     #[tokio::test]
     async fn newer_occi_user_agent_is_501() {
-        let (status, headers, body) = call(&[("user-agent", "client/1.0 OCCI/1.3")], NegotiateConfig::default()).await;
+        let (status, headers, body) = call(
+            &[("user-agent", "client/1.0 OCCI/1.3")],
+            NegotiateConfig::default(),
+        )
+        .await;
         assert_eq!(status, 501);
         assert!(body.contains("OCCI/1.3"));
         assert_eq!(headers[header::SERVER], SERVER_HEADER);
-        let (status, _, _) =
-            call(&[("user-agent", "rOCCI-core/4.3 rOCCI-api/4.3 OCCI/1.1 ruby")], NegotiateConfig::default()).await;
+        let (status, _, _) = call(
+            &[("user-agent", "rOCCI-core/4.3 rOCCI-api/4.3 OCCI/1.1 ruby")],
+            NegotiateConfig::default(),
+        )
+        .await;
         assert_eq!(status, 200);
-        let (status, _, _) = call(&[("user-agent", "x OCCI/2.0")], NegotiateConfig::default()).await;
+        let (status, _, _) =
+            call(&[("user-agent", "x OCCI/2.0")], NegotiateConfig::default()).await;
         assert_eq!(status, 501);
     }
 

@@ -41,7 +41,10 @@ pub enum AttributeType {
 
 impl AttributeType {
     /// An integer without bounds.
-    pub const INTEGER: AttributeType = AttributeType::Integer { min: None, max: None };
+    pub const INTEGER: AttributeType = AttributeType::Integer {
+        min: None,
+        max: None,
+    };
     /// A float without bounds.
     pub const FLOAT: AttributeType = AttributeType::Float { min: None };
 
@@ -189,9 +192,10 @@ impl AttributeDef {
             (AttributeType::Integer { min, max }, v) => {
                 let n = match v {
                     AttributeValue::Integer(n) => *n,
-                    AttributeValue::String(s) => {
-                        s.trim().parse::<i64>().map_err(|_| fail("must be an integer".into()))?
-                    }
+                    AttributeValue::String(s) => s
+                        .trim()
+                        .parse::<i64>()
+                        .map_err(|_| fail("must be an integer".into()))?,
                     AttributeValue::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => *f as i64,
                     _ => return Err(fail("must be an integer".into())),
                 };
@@ -211,9 +215,10 @@ impl AttributeDef {
                 let f = match v {
                     AttributeValue::Float(f) => *f,
                     AttributeValue::Integer(n) => *n as f64,
-                    AttributeValue::String(s) => {
-                        s.trim().parse::<f64>().map_err(|_| fail("must be a number".into()))?
-                    }
+                    AttributeValue::String(s) => s
+                        .trim()
+                        .parse::<f64>()
+                        .map_err(|_| fail("must be a number".into()))?,
                     _ => return Err(fail("must be a number".into())),
                 };
                 if !f.is_finite() {
@@ -251,7 +256,9 @@ impl AttributeDef {
                 if valid_cidr(s) {
                     Ok(value.clone())
                 } else {
-                    Err(fail("must be a network in CIDR notation (10.0.0.0/24)".into()))
+                    Err(fail(
+                        "must be a network in CIDR notation (10.0.0.0/24)".into(),
+                    ))
                 }
             }
             (AttributeType::Uri | AttributeType::IpAddress | AttributeType::Cidr, _) => {
@@ -330,9 +337,11 @@ impl AttributeValue {
                 .as_i64()
                 .map(AttributeValue::Integer)
                 .or_else(|| n.as_f64().map(AttributeValue::Float)),
-            serde_json::Value::Array(items) => {
-                items.iter().map(AttributeValue::from_json).collect::<Option<Vec<_>>>().map(AttributeValue::List)
-            }
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(AttributeValue::from_json)
+                .collect::<Option<Vec<_>>>()
+                .map(AttributeValue::List),
             _ => None,
         }
     }
@@ -470,7 +479,9 @@ impl Attributes {
             let value = match def {
                 Some(def) => {
                     if mode == Validation::Update && !def.mutable && name != "occi.core.id" {
-                        return Err(ValidationError::Immutable { attribute: name.clone() });
+                        return Err(ValidationError::Immutable {
+                            attribute: name.clone(),
+                        });
                     }
                     def.check(value)?
                 }
@@ -481,7 +492,9 @@ impl Attributes {
         if mode == Validation::Create {
             for def in defs {
                 if def.required && !out.contains(&def.name) {
-                    return Err(ValidationError::Missing { attribute: def.name.clone() });
+                    return Err(ValidationError::Missing {
+                        attribute: def.name.clone(),
+                    });
                 }
             }
         }

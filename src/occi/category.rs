@@ -62,7 +62,11 @@ pub struct Category {
 impl Category {
     /// A category without a title.
     pub fn new(scheme: impl Into<String>, term: impl Into<String>) -> Self {
-        Category { scheme: scheme.into(), term: term.into(), title: None }
+        Category {
+            scheme: scheme.into(),
+            term: term.into(),
+            title: None,
+        }
     }
 
     /// Sets the title.
@@ -101,7 +105,11 @@ impl Category {
 pub fn split_type_id(type_id: &str) -> Option<(&str, &str)> {
     let at = type_id.rfind('#')?;
     let (scheme, term) = type_id.split_at(at + 1);
-    if term.is_empty() || scheme.len() < 2 { None } else { Some((scheme, term)) }
+    if term.is_empty() || scheme.len() < 2 {
+        None
+    } else {
+        Some((scheme, term))
+    }
 }
 
 /// A Kind: the type of an entity, with its parent, attributes, actions

@@ -19,7 +19,10 @@ pub struct EntityRef {
 impl EntityRef {
     /// A reference with a known kind.
     pub fn new(location: impl Into<String>, kind: impl Into<String>) -> Self {
-        EntityRef { location: location.into(), kind: Some(kind.into()) }
+        EntityRef {
+            location: location.into(),
+            kind: Some(kind.into()),
+        }
     }
 }
 
@@ -48,7 +51,11 @@ pub struct Resource {
 
 impl Resource {
     /// A resource of `kind` with `id` at `location`, nothing else set.
-    pub fn new(kind: impl Into<String>, id: impl Into<String>, location: impl Into<String>) -> Self {
+    pub fn new(
+        kind: impl Into<String>,
+        id: impl Into<String>,
+        location: impl Into<String>,
+    ) -> Self {
         Resource {
             kind: kind.into(),
             mixins: Vec::new(),

@@ -30,11 +30,14 @@ pub const CORE_SCHEME: &str = "http://schemas.ogf.org/occi/core#";
 /// Scheme of the infrastructure kinds and the template parents.
 pub const INFRA_SCHEME: &str = "http://schemas.ogf.org/occi/infrastructure#";
 /// Scheme of the compute actions.
-pub const COMPUTE_ACTION_SCHEME: &str = "http://schemas.ogf.org/occi/infrastructure/compute/action#";
+pub const COMPUTE_ACTION_SCHEME: &str =
+    "http://schemas.ogf.org/occi/infrastructure/compute/action#";
 /// Scheme of the storage actions.
-pub const STORAGE_ACTION_SCHEME: &str = "http://schemas.ogf.org/occi/infrastructure/storage/action#";
+pub const STORAGE_ACTION_SCHEME: &str =
+    "http://schemas.ogf.org/occi/infrastructure/storage/action#";
 /// Scheme of the network actions.
-pub const NETWORK_ACTION_SCHEME: &str = "http://schemas.ogf.org/occi/infrastructure/network/action#";
+pub const NETWORK_ACTION_SCHEME: &str =
+    "http://schemas.ogf.org/occi/infrastructure/network/action#";
 /// Scheme of the `ipnetwork` mixin.
 pub const IPNETWORK_SCHEME: &str = "http://schemas.ogf.org/occi/infrastructure/network#";
 /// Scheme of the `ipnetworkinterface` mixin.
@@ -213,7 +216,9 @@ fn string(name: &str) -> AttributeDef {
 }
 
 fn state(name: &str, values: &[&str], default: &str) -> AttributeDef {
-    AttributeDef::new(name, enum_of(values)).immutable().default_value(default)
+    AttributeDef::new(name, enum_of(values))
+        .immutable()
+        .default_value(default)
 }
 
 fn kind(
@@ -254,7 +259,10 @@ fn mixin(
 }
 
 fn action(scheme: &str, term: &str, title: &str, attributes: Vec<AttributeDef>) -> Action {
-    Action { category: Category::new(scheme, term).titled(title), attributes }
+    Action {
+        category: Category::new(scheme, term).titled(title),
+        attributes,
+    }
 }
 
 fn method(values: &[&str]) -> AttributeDef {
@@ -334,24 +342,39 @@ impl Catalogue {
                         .describe("CPU architecture of the instance"),
                     AttributeDef::new(
                         attr::COMPUTE_CORES,
-                        AttributeType::Integer { min: Some(1), max: None },
+                        AttributeType::Integer {
+                            min: Some(1),
+                            max: None,
+                        },
                     )
                     .describe("Number of virtual CPU cores"),
                     string(attr::COMPUTE_HOSTNAME).describe("Fully qualified DNS hostname"),
                     AttributeDef::new(
                         attr::COMPUTE_SHARE,
-                        AttributeType::Integer { min: Some(0), max: None },
+                        AttributeType::Integer {
+                            min: Some(0),
+                            max: None,
+                        },
                     )
                     .describe("Relative number of CPU shares"),
-                    AttributeDef::new(attr::COMPUTE_MEMORY, AttributeType::Float { min: Some(0.0) })
-                        .describe("Maximum RAM in gigabytes (GiB)"),
+                    AttributeDef::new(
+                        attr::COMPUTE_MEMORY,
+                        AttributeType::Float { min: Some(0.0) },
+                    )
+                    .describe("Maximum RAM in gigabytes (GiB)"),
                     state(attr::COMPUTE_STATE, &compute_states, "inactive")
                         .describe("Current state of the instance"),
                     string(attr::COMPUTE_STATE_MESSAGE)
                         .immutable()
                         .describe("Human-readable explanation of the current state"),
                 ],
-                &[COMPUTE_START, COMPUTE_STOP, COMPUTE_RESTART, COMPUTE_SUSPEND, COMPUTE_SAVE],
+                &[
+                    COMPUTE_START,
+                    COMPUTE_STOP,
+                    COMPUTE_RESTART,
+                    COMPUTE_SUSPEND,
+                    COMPUTE_SAVE,
+                ],
             ),
             kind(
                 INFRA_SCHEME,
@@ -363,8 +386,12 @@ impl Catalogue {
                     AttributeDef::new(attr::STORAGE_SIZE, AttributeType::Float { min: Some(0.0) })
                         .required()
                         .describe("Storage size of the instance in gigabytes (GiB)"),
-                    state(attr::STORAGE_STATE, &["online", "offline", "error"], "offline")
-                        .describe("Current status of the instance"),
+                    state(
+                        attr::STORAGE_STATE,
+                        &["online", "offline", "error"],
+                        "offline",
+                    )
+                    .describe("Current status of the instance"),
                     string(attr::STORAGE_STATE_MESSAGE)
                         .immutable()
                         .describe("Human-readable explanation of the current state"),
@@ -378,7 +405,8 @@ impl Catalogue {
                 Some(LINK),
                 Some("/storagelink/"),
                 vec![
-                    string(attr::SL_DEVICEID).describe("Device identifier as defined by the provider"),
+                    string(attr::SL_DEVICEID)
+                        .describe("Device identifier as defined by the provider"),
                     string(attr::SL_MOUNTPOINT).describe("Point to mount the storage device"),
                     state(attr::SL_STATE, &link_states, "inactive")
                         .describe("Current status of the link"),
@@ -397,7 +425,10 @@ impl Catalogue {
                 vec![
                     AttributeDef::new(
                         attr::NETWORK_VLAN,
-                        AttributeType::Integer { min: Some(0), max: Some(4095) },
+                        AttributeType::Integer {
+                            min: Some(0),
+                            max: Some(4095),
+                        },
                     )
                     .describe("802.1q VLAN identifier"),
                     string(attr::NETWORK_LABEL).describe("Tag based VLANs"),
@@ -416,9 +447,9 @@ impl Catalogue {
                 Some(LINK),
                 Some("/networkinterface/"),
                 vec![
-                    string(attr::NI_INTERFACE)
-                        .immutable()
-                        .describe("Identifier that relates the link to the link's device interface"),
+                    string(attr::NI_INTERFACE).immutable().describe(
+                        "Identifier that relates the link to the link's device interface",
+                    ),
                     string(attr::NI_MAC).describe("MAC address associated with the link's device"),
                     state(attr::NI_STATE, &link_states, "inactive")
                         .describe("Current status of the link"),
@@ -481,7 +512,15 @@ impl Catalogue {
                         .describe("Address allocation mechanism"),
                 ],
             ),
-            mixin(INFRA_SCHEME, "os_tpl", "OS Template", "/os_tpl/", &[], &[COMPUTE], vec![]),
+            mixin(
+                INFRA_SCHEME,
+                "os_tpl",
+                "OS Template",
+                "/os_tpl/",
+                &[],
+                &[COMPUTE],
+                vec![],
+            ),
             mixin(
                 INFRA_SCHEME,
                 "resource_tpl",
@@ -498,9 +537,11 @@ impl Catalogue {
                 "/ssh_key/",
                 &[],
                 &[COMPUTE],
-                vec![string(attr::SSH_PUBLICKEY)
-                    .required()
-                    .describe("The SSH public key installed into the instance")],
+                vec![
+                    string(attr::SSH_PUBLICKEY)
+                        .required()
+                        .describe("The SSH public key installed into the instance"),
+                ],
             ),
             mixin(
                 COMPUTE_MIXIN_SCHEME,
@@ -509,9 +550,11 @@ impl Catalogue {
                 "/user_data/",
                 &[],
                 &[COMPUTE],
-                vec![string(attr::USERDATA)
-                    .required()
-                    .describe("Base64-encoded contextualization data, supplied once")],
+                vec![
+                    string(attr::USERDATA)
+                        .required()
+                        .describe("Base64-encoded contextualization data, supplied once"),
+                ],
             ),
             mixin(
                 OPENSTACK_CREDENTIALS_SCHEME,
@@ -534,13 +577,20 @@ impl Catalogue {
                 "/openstack/user_data/",
                 &[],
                 &[COMPUTE],
-                vec![string(attr::OS_USER_DATA)
-                    .required()
-                    .describe("Base64-encoded contextualization data, supplied once")],
+                vec![
+                    string(attr::OS_USER_DATA)
+                        .required()
+                        .describe("Base64-encoded contextualization data, supplied once"),
+                ],
             ),
         ];
         let actions = vec![
-            action(COMPUTE_ACTION_SCHEME, "start", "Start the compute instance", vec![]),
+            action(
+                COMPUTE_ACTION_SCHEME,
+                "start",
+                "Start the compute instance",
+                vec![],
+            ),
             action(
                 COMPUTE_ACTION_SCHEME,
                 "stop",
@@ -568,12 +618,31 @@ impl Catalogue {
                     string(attr::NAME).describe("The name of the new OS template"),
                 ],
             ),
-            action(STORAGE_ACTION_SCHEME, "online", "Bring the storage online", vec![]),
-            action(STORAGE_ACTION_SCHEME, "offline", "Take the storage offline", vec![]),
+            action(
+                STORAGE_ACTION_SCHEME,
+                "online",
+                "Bring the storage online",
+                vec![],
+            ),
+            action(
+                STORAGE_ACTION_SCHEME,
+                "offline",
+                "Take the storage offline",
+                vec![],
+            ),
             action(NETWORK_ACTION_SCHEME, "up", "Bring the network up", vec![]),
-            action(NETWORK_ACTION_SCHEME, "down", "Take the network down", vec![]),
+            action(
+                NETWORK_ACTION_SCHEME,
+                "down",
+                "Take the network down",
+                vec![],
+            ),
         ];
-        Catalogue { kinds, mixins, actions }
+        Catalogue {
+            kinds,
+            mixins,
+            actions,
+        }
     }
 
     /// The kind with this type id.
@@ -593,7 +662,9 @@ impl Catalogue {
 
     /// The kind bound to this location (`/compute/`).
     pub fn kind_at(&self, location: &str) -> Option<&Kind> {
-        self.kinds.iter().find(|k| k.location.as_deref() == Some(location))
+        self.kinds
+            .iter()
+            .find(|k| k.location.as_deref() == Some(location))
     }
 
     /// The kind and its ancestors, the kind first.
@@ -605,15 +676,26 @@ impl Catalogue {
         std::iter::from_fn(move || {
             let k = next?;
             depth += 1;
-            next = if depth > 8 { None } else { k.parent.as_deref().and_then(|p| self.kind(p)) };
+            next = if depth > 8 {
+                None
+            } else {
+                k.parent.as_deref().and_then(|p| self.kind(p))
+            };
             Some(k)
         })
     }
 
     /// Every attribute definition that applies to an instance of `kind`
     /// (inherited ones included), plus those of `mixins`.
-    pub fn attribute_defs<'a>(&'a self, kind: &'a Kind, mixins: &[&'a Mixin]) -> Vec<&'a AttributeDef> {
-        let mut defs: Vec<&AttributeDef> = self.lineage(kind).flat_map(|k| k.attributes.iter()).collect();
+    pub fn attribute_defs<'a>(
+        &'a self,
+        kind: &'a Kind,
+        mixins: &[&'a Mixin],
+    ) -> Vec<&'a AttributeDef> {
+        let mut defs: Vec<&AttributeDef> = self
+            .lineage(kind)
+            .flat_map(|k| k.attributes.iter())
+            .collect();
         defs.extend(mixins.iter().flat_map(|m| m.attributes.iter()));
         defs
     }
@@ -639,7 +721,13 @@ impl Catalogue {
 /// assert_eq!(m.location.as_deref(), Some("/resource_tpl/3/"));
 /// assert!(m.depends_on(RESOURCE_TPL));
 /// ```
-pub fn resource_template(term: &str, title: &str, cores: i64, memory_gib: f64, disk_gib: f64) -> Mixin {
+pub fn resource_template(
+    term: &str,
+    title: &str,
+    cores: i64,
+    memory_gib: f64,
+    disk_gib: f64,
+) -> Mixin {
     let mut m = mixin(
         RESOURCE_TPL_SCHEME,
         term,
@@ -648,14 +736,23 @@ pub fn resource_template(term: &str, title: &str, cores: i64, memory_gib: f64, d
         &[RESOURCE_TPL],
         &[COMPUTE],
         vec![
-            AttributeDef::new(attr::COMPUTE_CORES, AttributeType::Integer { min: Some(1), max: None })
-                .immutable()
-                .default_value(cores)
-                .describe("Number of virtual CPU cores of this template"),
-            AttributeDef::new(attr::COMPUTE_MEMORY, AttributeType::Float { min: Some(0.0) })
-                .immutable()
-                .default_value(memory_gib)
-                .describe("RAM of this template in gigabytes (GiB)"),
+            AttributeDef::new(
+                attr::COMPUTE_CORES,
+                AttributeType::Integer {
+                    min: Some(1),
+                    max: None,
+                },
+            )
+            .immutable()
+            .default_value(cores)
+            .describe("Number of virtual CPU cores of this template"),
+            AttributeDef::new(
+                attr::COMPUTE_MEMORY,
+                AttributeType::Float { min: Some(0.0) },
+            )
+            .immutable()
+            .default_value(memory_gib)
+            .describe("RAM of this template in gigabytes (GiB)"),
             AttributeDef::new(attr::TPL_DISK, AttributeType::Float { min: Some(0.0) })
                 .immutable()
                 .default_value(disk_gib)
@@ -674,13 +771,31 @@ pub fn resource_template(term: &str, title: &str, cores: i64, memory_gib: f64, d
 /// assert!(m.depends_on(OS_TPL));
 /// ```
 pub fn os_template(term: &str, title: &str) -> Mixin {
-    mixin(OS_TPL_SCHEME, term, title, &format!("/os_tpl/{term}/"), &[OS_TPL], &[COMPUTE], vec![])
+    mixin(
+        OS_TPL_SCHEME,
+        term,
+        title,
+        &format!("/os_tpl/{term}/"),
+        &[OS_TPL],
+        &[COMPUTE],
+        vec![],
+    )
 }
 
 /// A user-defined mixin (a tag), as added through the query interface.
-pub fn user_mixin(scheme: &str, term: &str, title: Option<&str>, location: &str, depends: Vec<String>) -> Mixin {
+pub fn user_mixin(
+    scheme: &str,
+    term: &str,
+    title: Option<&str>,
+    location: &str,
+    depends: Vec<String>,
+) -> Mixin {
     Mixin {
-        category: Category { scheme: scheme.to_owned(), term: term.to_owned(), title: title.map(str::to_owned) },
+        category: Category {
+            scheme: scheme.to_owned(),
+            term: term.to_owned(),
+            title: title.map(str::to_owned),
+        },
         depends,
         applies: Vec::new(),
         attributes: Vec::new(),

@@ -18,8 +18,12 @@ pub mod infrastructure;
 pub mod parse;
 pub mod render;
 
-pub use attribute::{AttributeDef, AttributeType, AttributeValue, Attributes, Validation, ValidationError};
-pub use category::{Action, Category, CategoryClass, CategoryRef, CategorySet, Kind, Mixin, split_type_id};
+pub use attribute::{
+    AttributeDef, AttributeType, AttributeValue, Attributes, Validation, ValidationError,
+};
+pub use category::{
+    Action, Category, CategoryClass, CategoryRef, CategorySet, Kind, Mixin, split_type_id,
+};
 pub use entity::{EntityRef, Link, Resource};
 pub use parse::{LinkRequest, OcciRequest, ParseError, ParsedCategory, parse_request};
 pub use render::{RenderError, Rendered, Renderer};

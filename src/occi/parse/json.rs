@@ -27,16 +27,25 @@ fn str_list(o: &Map<String, Value>, key: &str) -> Result<Vec<String>, ParseError
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(a)) => a
             .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| err(format!("\"{key}\" must be an array of strings"))))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| err(format!("\"{key}\" must be an array of strings")))
+            })
             .collect(),
         Some(_) => Err(err(format!("member \"{key}\" must be an array of strings"))),
     }
 }
 
 fn typed(type_id: &str, class: CategoryClass) -> Result<ParsedCategory, ParseError> {
-    let (scheme, term) =
-        split_type_id(type_id).ok_or_else(|| err(format!("not a category type id: {}", excerpt(type_id))))?;
-    Ok(ParsedCategory { scheme: scheme.into(), term: term.into(), class: Some(class), ..ParsedCategory::default() })
+    let (scheme, term) = split_type_id(type_id)
+        .ok_or_else(|| err(format!("not a category type id: {}", excerpt(type_id))))?;
+    Ok(ParsedCategory {
+        scheme: scheme.into(),
+        term: term.into(),
+        class: Some(class),
+        ..ParsedCategory::default()
+    })
 }
 
 fn attributes(o: &Map<String, Value>, into: &mut Attributes) -> Result<(), ParseError> {
@@ -44,8 +53,12 @@ fn attributes(o: &Map<String, Value>, into: &mut Attributes) -> Result<(), Parse
         None | Some(Value::Null) => Ok(()),
         Some(Value::Object(m)) => {
             for (k, v) in m {
-                let value = AttributeValue::from_json(v)
-                    .ok_or_else(|| err(format!("attribute {k}: unsupported value {}", excerpt(&v.to_string()))))?;
+                let value = AttributeValue::from_json(v).ok_or_else(|| {
+                    err(format!(
+                        "attribute {k}: unsupported value {}",
+                        excerpt(&v.to_string())
+                    ))
+                })?;
                 into.set(k.clone(), value);
             }
             Ok(())
@@ -54,13 +67,20 @@ fn attributes(o: &Map<String, Value>, into: &mut Attributes) -> Result<(), Parse
     }
 }
 
-fn kinded(o: &Map<String, Value>, key: &str) -> Result<Option<(String, Option<String>)>, ParseError> {
+fn kinded(
+    o: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<(String, Option<String>)>, ParseError> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some((s.clone(), None))),
         Some(Value::Object(k)) => {
-            let loc = str_member(k, "location")?.ok_or_else(|| err(format!("\"{key}\" needs a \"location\"")))?;
-            Ok(Some((loc.to_owned(), str_member(k, "kind")?.map(str::to_owned))))
+            let loc = str_member(k, "location")?
+                .ok_or_else(|| err(format!("\"{key}\" needs a \"location\"")))?;
+            Ok(Some((
+                loc.to_owned(),
+                str_member(k, "kind")?.map(str::to_owned),
+            )))
         }
         Some(_) => Err(err(format!("member \"{key}\" must be an object"))),
     }
@@ -71,13 +91,24 @@ fn entity(o: &Map<String, Value>, req: &mut OcciRequest) -> Result<(), ParseErro
     req.categories.push(typed(kind, CategoryClass::Kind)?);
     for m in str_list(o, "mixins")? {
         let c = typed(&m, CategoryClass::Mixin)?;
-        if req.categories.iter().any(|o| o.term == c.term && o.scheme == c.scheme) {
-            return Err(ParseError::Duplicate(format!("category given twice: {}", excerpt(&m))));
+        if req
+            .categories
+            .iter()
+            .any(|o| o.term == c.term && o.scheme == c.scheme)
+        {
+            return Err(ParseError::Duplicate(format!(
+                "category given twice: {}",
+                excerpt(&m)
+            )));
         }
         req.categories.push(c);
     }
     attributes(o, &mut req.attributes)?;
-    for (key, name) in [("id", attr::ID), ("title", attr::TITLE), ("summary", attr::SUMMARY)] {
+    for (key, name) in [
+        ("id", attr::ID),
+        ("title", attr::TITLE),
+        ("summary", attr::SUMMARY),
+    ] {
         if let Some(v) = str_member(o, key)? {
             req.attributes.set(name, v);
         }
@@ -98,7 +129,9 @@ fn entity(o: &Map<String, Value>, req: &mut OcciRequest) -> Result<(), ParseErro
         None | Some(Value::Null) => {}
         Some(Value::Array(links)) => {
             for l in links {
-                let l = l.as_object().ok_or_else(|| err("\"links\" must be an array of objects"))?;
+                let l = l
+                    .as_object()
+                    .ok_or_else(|| err("\"links\" must be an array of objects"))?;
                 let (target, target_kind) =
                     kinded(l, "target")?.ok_or_else(|| err("a link needs a \"target\""))?;
                 let mut lr = LinkRequest {
@@ -126,7 +159,9 @@ fn entity(o: &Map<String, Value>, req: &mut OcciRequest) -> Result<(), ParseErro
 /// Parses a JSON request body.
 pub fn parse(body: &str) -> Result<OcciRequest, ParseError> {
     let v: Value = serde_json::from_str(body).map_err(|e| err(e.to_string()))?;
-    let o = v.as_object().ok_or_else(|| err("the body must be a JSON object"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| err("the body must be a JSON object"))?;
     let mut req = OcciRequest::default();
     if let Some(action) = str_member(o, "action")? {
         req.categories.push(typed(action, CategoryClass::Action)?);
@@ -138,21 +173,32 @@ pub fn parse(body: &str) -> Result<OcciRequest, ParseError> {
         return Ok(req);
     }
     if let Some(r) = o.get("resources").or_else(|| o.get("links")) {
-        let arr = r.as_array().ok_or_else(|| err("\"resources\" must be an array"))?;
+        let arr = r
+            .as_array()
+            .ok_or_else(|| err("\"resources\" must be an array"))?;
         return match arr.as_slice() {
             [one] => {
-                entity(one.as_object().ok_or_else(|| err("an entity must be an object"))?, &mut req)?;
+                entity(
+                    one.as_object()
+                        .ok_or_else(|| err("an entity must be an object"))?,
+                    &mut req,
+                )?;
                 Ok(req)
             }
             _ => Err(err("exactly one entity per request")),
         };
     }
     if let Some(m) = o.get("mixins") {
-        let arr = m.as_array().ok_or_else(|| err("\"mixins\" must be an array"))?;
+        let arr = m
+            .as_array()
+            .ok_or_else(|| err("\"mixins\" must be an array"))?;
         for m in arr {
-            let m = m.as_object().ok_or_else(|| err("a mixin must be an object"))?;
+            let m = m
+                .as_object()
+                .ok_or_else(|| err("a mixin must be an object"))?;
             let term = str_member(m, "term")?.ok_or_else(|| err("a mixin needs a \"term\""))?;
-            let scheme = str_member(m, "scheme")?.ok_or_else(|| err("a mixin needs a \"scheme\""))?;
+            let scheme =
+                str_member(m, "scheme")?.ok_or_else(|| err("a mixin needs a \"scheme\""))?;
             if term.is_empty() || scheme.is_empty() {
                 return Err(err("a mixin needs a non-empty term and scheme"));
             }
@@ -169,5 +215,7 @@ pub fn parse(body: &str) -> Result<OcciRequest, ParseError> {
         }
         return Ok(req);
     }
-    Err(err("expected a resource, a link, an action invocation or mixin definitions"))
+    Err(err(
+        "expected a resource, a link, an action invocation or mixin definitions",
+    ))
 }

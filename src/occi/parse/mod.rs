@@ -91,17 +91,23 @@ pub struct OcciRequest {
 impl OcciRequest {
     /// The category explicitly classed `kind`.
     pub fn kind(&self) -> Option<&ParsedCategory> {
-        self.categories.iter().find(|c| c.class == Some(CategoryClass::Kind))
+        self.categories
+            .iter()
+            .find(|c| c.class == Some(CategoryClass::Kind))
     }
 
     /// The categories explicitly classed `mixin`.
     pub fn mixins(&self) -> impl Iterator<Item = &ParsedCategory> {
-        self.categories.iter().filter(|c| c.class == Some(CategoryClass::Mixin))
+        self.categories
+            .iter()
+            .filter(|c| c.class == Some(CategoryClass::Mixin))
     }
 
     /// The category explicitly classed `action`.
     pub fn action(&self) -> Option<&ParsedCategory> {
-        self.categories.iter().find(|c| c.class == Some(CategoryClass::Action))
+        self.categories
+            .iter()
+            .find(|c| c.class == Some(CategoryClass::Action))
     }
 
     /// The categories without a class (the app resolves them by type id,
@@ -112,7 +118,10 @@ impl OcciRequest {
 
     /// Whether nothing at all was sent.
     pub fn is_empty(&self) -> bool {
-        self.categories.is_empty() && self.attributes.is_empty() && self.links.is_empty() && self.locations.is_empty()
+        self.categories.is_empty()
+            && self.attributes.is_empty()
+            && self.links.is_empty()
+            && self.locations.is_empty()
     }
 }
 
@@ -165,9 +174,16 @@ pub(crate) fn excerpt(s: &str) -> String {
 /// - `text/plain` or no media type: the body lines if the body is not
 ///   blank, else the headers (the seed's curl examples send headers);
 /// - `text/uri-list`: the lines as locations.
-pub fn parse_request(headers: &HeaderMap, body: &[u8], media: Option<MediaType>) -> Result<OcciRequest, ParseError> {
+pub fn parse_request(
+    headers: &HeaderMap,
+    body: &[u8],
+    media: Option<MediaType>,
+) -> Result<OcciRequest, ParseError> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(ParseError::TooLarge(format!("{} bytes, at most {MAX_BODY_BYTES}", body.len())));
+        return Err(ParseError::TooLarge(format!(
+            "{} bytes, at most {MAX_BODY_BYTES}",
+            body.len()
+        )));
     }
     let body = std::str::from_utf8(body).map_err(|_| ParseError::NotUtf8)?;
     let blank = body.trim().is_empty();
@@ -190,7 +206,11 @@ pub fn parse_request(headers: &HeaderMap, body: &[u8], media: Option<MediaType>)
         }),
         Some(MediaType::TextOcci) => {
             let req = text::parse_headers(headers)?;
-            if req.is_empty() && !blank && body.trim() != "OK" { text::parse_body(body) } else { Ok(req) }
+            if req.is_empty() && !blank && body.trim() != "OK" {
+                text::parse_body(body)
+            } else {
+                Ok(req)
+            }
         }
         _ => {
             if blank {

@@ -37,7 +37,10 @@ fn field_of(name: &str) -> Option<Field> {
 }
 
 fn syntax(what: &'static str, part: &str) -> ParseError {
-    ParseError::Syntax { what, part: excerpt(part) }
+    ParseError::Syntax {
+        what,
+        part: excerpt(part),
+    }
 }
 
 /// Splits `s` at `sep` outside double quotes and `<...>`; a backslash
@@ -84,7 +87,11 @@ fn value_text(raw: &str) -> Result<(String, bool), ParseError> {
         let Some(inner) = inner.strip_suffix('"') else {
             return Err(syntax("unterminated quoted string", v));
         };
-        if inner.ends_with('\\') && !inner.ends_with("\\\\") && inner.len() + 2 == v.len() && v.len() >= 2 {
+        if inner.ends_with('\\')
+            && !inner.ends_with("\\\\")
+            && inner.len() + 2 == v.len()
+            && v.len() >= 2
+        {
             // `"abc\"` : the closing quote is escaped.
             let backslashes = inner.bytes().rev().take_while(|&c| c == b'\\').count();
             if backslashes % 2 == 1 {
@@ -146,10 +153,13 @@ pub fn attribute_value(raw: &str) -> Result<AttributeValue, ParseError> {
         return Ok(AttributeValue::Bool(false));
     }
     if v.starts_with('[') {
-        let j: serde_json::Value = serde_json::from_str(v).map_err(|_| syntax("malformed list value", v))?;
+        let j: serde_json::Value =
+            serde_json::from_str(v).map_err(|_| syntax("malformed list value", v))?;
         return AttributeValue::from_json(&j).ok_or_else(|| syntax("malformed list value", v));
     }
-    let numeric = v.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
+    let numeric = v
+        .bytes()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
         && v.bytes().any(|c| c.is_ascii_digit());
     if numeric {
         if let Ok(n) = v.parse::<i64>() {
@@ -165,7 +175,9 @@ pub fn attribute_value(raw: &str) -> Result<AttributeValue, ParseError> {
 }
 
 fn valid_attr_name(n: &str) -> bool {
-    !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    !n.is_empty()
+        && n.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
 /// `name=value`.
@@ -181,7 +193,9 @@ fn attribute(s: &str) -> Result<(String, AttributeValue), ParseError> {
 }
 
 fn valid_term(t: &str) -> bool {
-    !t.is_empty() && t.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    !t.is_empty()
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
 /// One Category value.
@@ -194,7 +208,10 @@ pub fn category(s: &str) -> Result<ParsedCategory, ParseError> {
     if !valid_term(term) {
         return Err(syntax("invalid category term", s));
     }
-    let mut c = ParsedCategory { term: term.to_owned(), ..ParsedCategory::default() };
+    let mut c = ParsedCategory {
+        term: term.to_owned(),
+        ..ParsedCategory::default()
+    };
     let mut scheme = None;
     for chunk in &chunks[1..] {
         if chunk.trim().is_empty() {
@@ -207,7 +224,10 @@ pub fn category(s: &str) -> Result<ParsedCategory, ParseError> {
         match key.trim().to_ascii_lowercase().as_str() {
             "scheme" => scheme = Some(value),
             "class" => {
-                c.class = Some(CategoryClass::parse(&value).ok_or_else(|| syntax("unknown category class", chunk))?)
+                c.class = Some(
+                    CategoryClass::parse(&value)
+                        .ok_or_else(|| syntax("unknown category class", chunk))?,
+                )
             }
             "title" => c.title = Some(value),
             "rel" => c.rel = value.split_whitespace().map(str::to_owned).collect(),
@@ -228,7 +248,9 @@ fn attribute_defs(v: &str) -> Vec<(String, bool, bool)> {
     let mut out = Vec::new();
     let mut rest = v.trim();
     while !rest.is_empty() {
-        let end = rest.find(|c: char| c == '{' || c.is_whitespace()).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| c == '{' || c.is_whitespace())
+            .unwrap_or(rest.len());
         let name = &rest[..end];
         rest = &rest[end..];
         let (mut imm, mut req) = (false, false);
@@ -271,7 +293,13 @@ pub fn link(s: &str) -> Result<Option<LinkRequest>, ParseError> {
             return Err(syntax("link parameter without '='", chunk));
         };
         match key.trim() {
-            "rel" => l.target_kind = value_text(raw)?.0.split_whitespace().next().map(str::to_owned),
+            "rel" => {
+                l.target_kind = value_text(raw)?
+                    .0
+                    .split_whitespace()
+                    .next()
+                    .map(str::to_owned)
+            }
             "self" => {} // clients echo it; the server names links
             "category" => {
                 let v = value_text(raw)?.0;
@@ -282,13 +310,17 @@ pub fn link(s: &str) -> Result<Option<LinkRequest>, ParseError> {
             _ => {
                 let (n, v) = attribute(chunk)?;
                 if !l.attributes.insert_new(n.clone(), v) {
-                    return Err(ParseError::Duplicate(format!("link attribute {n} given twice")));
+                    return Err(ParseError::Duplicate(format!(
+                        "link attribute {n} given twice"
+                    )));
                 }
             }
         }
     }
     let is_action = l.target.contains("?action=")
-        || l.target_kind.as_deref().is_some_and(|r| split_type_id(r).is_some_and(|(s, _)| s.ends_with("/action#")));
+        || l.target_kind
+            .as_deref()
+            .is_some_and(|r| split_type_id(r).is_some_and(|(s, _)| s.ends_with("/action#")));
     if is_action {
         return Ok(None);
     }
@@ -311,7 +343,10 @@ struct Builder {
 
 impl Builder {
     fn new() -> Self {
-        Builder { req: OcciRequest::default(), fields: 0 }
+        Builder {
+            req: OcciRequest::default(),
+            fields: 0,
+        }
     }
 
     fn add(&mut self, field: Field, value: &str) -> Result<(), ParseError> {
@@ -321,7 +356,9 @@ impl Builder {
             }
             self.fields += 1;
             if self.fields > MAX_FIELDS {
-                return Err(ParseError::TooLarge(format!("more than {MAX_FIELDS} fields")));
+                return Err(ParseError::TooLarge(format!(
+                    "more than {MAX_FIELDS} fields"
+                )));
             }
             match field {
                 Field::Category => {
@@ -332,7 +369,12 @@ impl Builder {
                             excerpt(part.trim())
                         )));
                     }
-                    if self.req.categories.iter().any(|o| o.term == c.term && o.scheme == c.scheme) {
+                    if self
+                        .req
+                        .categories
+                        .iter()
+                        .any(|o| o.term == c.term && o.scheme == c.scheme)
+                    {
                         return Err(ParseError::Duplicate(format!(
                             "category given twice: {}",
                             excerpt(&c.type_id())
@@ -362,7 +404,9 @@ impl Builder {
 pub fn parse_headers(headers: &HeaderMap) -> Result<OcciRequest, ParseError> {
     let mut b = Builder::new();
     for (name, value) in headers {
-        let Some(field) = field_of(name.as_str()) else { continue };
+        let Some(field) = field_of(name.as_str()) else {
+            continue;
+        };
         let value = std::str::from_utf8(value.as_bytes()).map_err(|_| ParseError::NotUtf8)?;
         b.add(field, value)?;
     }

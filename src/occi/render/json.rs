@@ -12,7 +12,9 @@ fn attributes_object<'a>(
     iter: impl Iterator<Item = (&'a str, &'a crate::occi::AttributeValue)>,
     skip: &[&str],
 ) -> Map<String, Value> {
-    iter.filter(|(n, _)| !skip.contains(n)).map(|(n, v)| (n.to_owned(), v.to_json())).collect()
+    iter.filter(|(n, _)| !skip.contains(n))
+        .map(|(n, v)| (n.to_owned(), v.to_json()))
+        .collect()
 }
 
 /// A resource object.
@@ -22,7 +24,10 @@ pub fn resource(r: &Renderer, res: &Resource) -> Value {
     if !res.mixins.is_empty() {
         o.insert("mixins".into(), json!(res.mixins));
     }
-    let attrs = attributes_object(res.attributes.iter(), &[attr::ID, attr::TITLE, attr::SUMMARY]);
+    let attrs = attributes_object(
+        res.attributes.iter(),
+        &[attr::ID, attr::TITLE, attr::SUMMARY],
+    );
     if !attrs.is_empty() {
         o.insert("attributes".into(), Value::Object(attrs));
     }
@@ -37,7 +42,10 @@ pub fn resource(r: &Renderer, res: &Resource) -> Value {
         o.insert("summary".into(), s.to_json());
     }
     if !res.links.is_empty() {
-        o.insert("links".into(), Value::Array(res.links.iter().map(|l| link(r, l)).collect()));
+        o.insert(
+            "links".into(),
+            Value::Array(res.links.iter().map(|l| link(r, l)).collect()),
+        );
     }
     Value::Object(o)
 }
@@ -51,7 +59,14 @@ pub fn link(r: &Renderer, l: &Link) -> Value {
     }
     let attrs = attributes_object(
         l.attributes.iter(),
-        &[attr::ID, attr::TITLE, attr::SOURCE, attr::TARGET, attr::SOURCE_KIND, attr::TARGET_KIND],
+        &[
+            attr::ID,
+            attr::TITLE,
+            attr::SOURCE,
+            attr::TARGET,
+            attr::SOURCE_KIND,
+            attr::TARGET_KIND,
+        ],
     );
     if !attrs.is_empty() {
         o.insert("attributes".into(), Value::Object(attrs));
@@ -81,10 +96,16 @@ pub fn link(r: &Renderer, l: &Link) -> Value {
 pub fn collection(r: &Renderer, resources: &[Resource], links: &[Link]) -> Value {
     let mut o = Map::new();
     if !resources.is_empty() || links.is_empty() {
-        o.insert("resources".into(), Value::Array(resources.iter().map(|x| resource(r, x)).collect()));
+        o.insert(
+            "resources".into(),
+            Value::Array(resources.iter().map(|x| resource(r, x)).collect()),
+        );
     }
     if !links.is_empty() {
-        o.insert("links".into(), Value::Array(links.iter().map(|x| link(r, x)).collect()));
+        o.insert(
+            "links".into(),
+            Value::Array(links.iter().map(|x| link(r, x)).collect()),
+        );
     }
     Value::Object(o)
 }
@@ -117,8 +138,11 @@ pub fn category(c: CategoryRef<'_>) -> Value {
         o.insert("title".into(), json!(t));
     }
     if !c.attributes().is_empty() {
-        let defs: Map<String, Value> =
-            c.attributes().iter().map(|d| (d.name.clone(), attribute_def(d))).collect();
+        let defs: Map<String, Value> = c
+            .attributes()
+            .iter()
+            .map(|d| (d.name.clone(), attribute_def(d)))
+            .collect();
         o.insert("attributes".into(), Value::Object(defs));
     }
     if !c.actions().is_empty() {
@@ -149,11 +173,32 @@ pub fn category(c: CategoryRef<'_>) -> Value {
 /// The query interface: `{"kinds": [...], "mixins": [...], "actions": [...]}`.
 pub fn categories(set: &CategorySet<'_>) -> Value {
     let mut o = Map::new();
-    o.insert("kinds".into(), Value::Array(set.kinds.iter().map(|k| category(CategoryRef::Kind(k))).collect()));
-    o.insert("mixins".into(), Value::Array(set.mixins.iter().map(|m| category(CategoryRef::Mixin(m))).collect()));
+    o.insert(
+        "kinds".into(),
+        Value::Array(
+            set.kinds
+                .iter()
+                .map(|k| category(CategoryRef::Kind(k)))
+                .collect(),
+        ),
+    );
+    o.insert(
+        "mixins".into(),
+        Value::Array(
+            set.mixins
+                .iter()
+                .map(|m| category(CategoryRef::Mixin(m)))
+                .collect(),
+        ),
+    );
     o.insert(
         "actions".into(),
-        Value::Array(set.actions.iter().map(|a| category(CategoryRef::Action(a))).collect()),
+        Value::Array(
+            set.actions
+                .iter()
+                .map(|a| category(CategoryRef::Action(a)))
+                .collect(),
+        ),
     );
     Value::Object(o)
 }

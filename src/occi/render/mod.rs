@@ -52,7 +52,10 @@ impl Rendered {
         *response.status_mut() = status;
         let headers = response.headers_mut();
         *headers = self.headers;
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.media.as_str()));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.media.as_str()),
+        );
         headers.insert(header::SERVER, HeaderValue::from_static(SERVER_HEADER));
         response
     }
@@ -80,7 +83,10 @@ impl Renderer {
     /// A renderer whose absolute URLs start with `base_url`
     /// (`server.public_url`; a trailing `/` is ignored).
     pub fn new(base_url: &str) -> Self {
-        Renderer { base: base_url.trim_end_matches('/').to_owned(), max_header_bytes: 64 * 1024 }
+        Renderer {
+            base: base_url.trim_end_matches('/').to_owned(),
+            max_header_bytes: 64 * 1024,
+        }
     }
 
     /// Sets the text/occi header budget (see the module docs).
@@ -123,7 +129,11 @@ impl Renderer {
             return Some(url);
         }
         let rest = url.strip_prefix(self.base.as_str())?;
-        if rest.starts_with('/') { Some(rest) } else { None }
+        if rest.starts_with('/') {
+            Some(rest)
+        } else {
+            None
+        }
     }
 
     /// One resource, with its owned links and applicable action links.
@@ -146,7 +156,11 @@ impl Renderer {
 
     /// A listing of entity locations (paths or absolute URLs). JSON needs
     /// the entities: use [`Renderer::collection`].
-    pub fn locations<S: AsRef<str>>(&self, locations: &[S], media: MediaType) -> Result<Rendered, RenderError> {
+    pub fn locations<S: AsRef<str>>(
+        &self,
+        locations: &[S],
+        media: MediaType,
+    ) -> Result<Rendered, RenderError> {
         match media {
             MediaType::UriList => Ok(Rendered {
                 media,
@@ -177,7 +191,11 @@ impl Renderer {
     }
 
     /// The query interface: categories with their attributes and actions.
-    pub fn categories(&self, set: &CategorySet<'_>, media: MediaType) -> Result<Rendered, RenderError> {
+    pub fn categories(
+        &self,
+        set: &CategorySet<'_>,
+        media: MediaType,
+    ) -> Result<Rendered, RenderError> {
         match media {
             MediaType::UriList => Err(RenderError::UriListNotListing),
             m if m.is_json() => Ok(json_out(m, json::categories(set))),
@@ -188,24 +206,44 @@ impl Renderer {
     /// A success without an entity (an action): text/occi body `OK`, empty
     /// otherwise.
     pub fn ok(&self, media: MediaType) -> Rendered {
-        let media = if media == MediaType::UriList { MediaType::TextPlain } else { media };
+        let media = if media == MediaType::UriList {
+            MediaType::TextPlain
+        } else {
+            media
+        };
         let body = match media {
             MediaType::TextOcci => Bytes::from_static(b"OK"),
             m if m.is_json() => Bytes::from_static(b"{}"),
             _ => Bytes::new(),
         };
-        Rendered { media, headers: HeaderMap::new(), body }
+        Rendered {
+            media,
+            headers: HeaderMap::new(),
+            body,
+        }
     }
 
     fn text_out(&self, media: MediaType, fields: text::Fields) -> Rendered {
         if media == MediaType::TextOcci && fields.header_bytes() <= self.max_header_bytes {
-            Rendered { media, headers: fields.to_headers(), body: Bytes::from_static(b"OK") }
+            Rendered {
+                media,
+                headers: fields.to_headers(),
+                body: Bytes::from_static(b"OK"),
+            }
         } else {
-            Rendered { media: MediaType::TextPlain, headers: HeaderMap::new(), body: fields.to_body() }
+            Rendered {
+                media: MediaType::TextPlain,
+                headers: HeaderMap::new(),
+                body: fields.to_body(),
+            }
         }
     }
 }
 
 fn json_out(media: MediaType, value: serde_json::Value) -> Rendered {
-    Rendered { media, headers: HeaderMap::new(), body: Bytes::from(value.to_string()) }
+    Rendered {
+        media,
+        headers: HeaderMap::new(),
+        body: Bytes::from(value.to_string()),
+    }
 }

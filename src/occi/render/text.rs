@@ -65,8 +65,12 @@ impl Fields {
 
     /// The text/plain body: one `Name: value` line per value.
     pub fn to_body(&self) -> Bytes {
-        let size: usize =
-            self.groups().iter().flat_map(|g| g.iter()).map(|v| v.len() + 20).sum();
+        let size: usize = self
+            .groups()
+            .iter()
+            .flat_map(|g| g.iter())
+            .map(|v| v.len() + 20)
+            .sum();
         let mut out = String::with_capacity(size);
         for (name, values) in NAMES.iter().zip(self.groups()) {
             for v in values {
@@ -81,7 +85,11 @@ impl Fields {
 
     /// The size the text/occi headers would take.
     pub fn header_bytes(&self) -> usize {
-        self.groups().iter().flat_map(|g| g.iter()).map(|v| v.len() + 2).sum()
+        self.groups()
+            .iter()
+            .flat_map(|g| g.iter())
+            .map(|v| v.len() + 2)
+            .sum()
     }
 
     /// The text/occi headers: one header per field name, values joined
@@ -137,7 +145,8 @@ fn attribute(name: &str, value: &AttributeValue) -> String {
 pub fn resource(r: &Renderer, res: &Resource) -> Fields {
     let mut f = Fields::default();
     f.category.push(category_ref(&res.kind, "kind"));
-    f.category.extend(res.mixins.iter().map(|m| category_ref(m, "mixin")));
+    f.category
+        .extend(res.mixins.iter().map(|m| category_ref(m, "mixin")));
     for l in &res.links {
         f.link.push(owned_link(r, l));
     }
@@ -148,7 +157,8 @@ pub fn resource(r: &Renderer, res: &Resource) -> Fields {
         quoted(&mut s, a);
         f.link.push(s);
     }
-    f.attribute.push(attribute(attr::ID, &AttributeValue::String(res.id.clone())));
+    f.attribute
+        .push(attribute(attr::ID, &AttributeValue::String(res.id.clone())));
     for (n, v) in res.attributes.iter() {
         if n != attr::ID {
             f.attribute.push(attribute(n, v));
@@ -164,7 +174,10 @@ fn owned_link(r: &Renderer, l: &Link) -> String {
     s.push('<');
     s.push_str(&r.url(&l.target.location));
     s.push_str(">; rel=");
-    quoted(&mut s, l.target.kind.as_deref().unwrap_or(infrastructure::RESOURCE));
+    quoted(
+        &mut s,
+        l.target.kind.as_deref().unwrap_or(infrastructure::RESOURCE),
+    );
     s.push_str("; self=");
     quoted(&mut s, &r.url(&l.location));
     s.push_str("; category=");
@@ -184,17 +197,32 @@ fn owned_link(r: &Renderer, l: &Link) -> String {
 fn link_attributes(r: &Renderer, l: &Link) -> Vec<(String, AttributeValue)> {
     let mut out = vec![
         (attr::ID.to_owned(), AttributeValue::String(l.id.clone())),
-        (attr::SOURCE.to_owned(), AttributeValue::String(r.url(&l.source.location))),
-        (attr::TARGET.to_owned(), AttributeValue::String(r.url(&l.target.location))),
+        (
+            attr::SOURCE.to_owned(),
+            AttributeValue::String(r.url(&l.source.location)),
+        ),
+        (
+            attr::TARGET.to_owned(),
+            AttributeValue::String(r.url(&l.target.location)),
+        ),
     ];
     if let Some(k) = &l.source.kind {
-        out.push((attr::SOURCE_KIND.to_owned(), AttributeValue::String(k.clone())));
+        out.push((
+            attr::SOURCE_KIND.to_owned(),
+            AttributeValue::String(k.clone()),
+        ));
     }
     if let Some(k) = &l.target.kind {
-        out.push((attr::TARGET_KIND.to_owned(), AttributeValue::String(k.clone())));
+        out.push((
+            attr::TARGET_KIND.to_owned(),
+            AttributeValue::String(k.clone()),
+        ));
     }
     for (n, v) in l.attributes.iter() {
-        if !matches!(n, attr::ID | attr::SOURCE | attr::TARGET | attr::SOURCE_KIND | attr::TARGET_KIND) {
+        if !matches!(
+            n,
+            attr::ID | attr::SOURCE | attr::TARGET | attr::SOURCE_KIND | attr::TARGET_KIND
+        ) {
             out.push((n.to_owned(), v.clone()));
         }
     }
@@ -205,7 +233,8 @@ fn link_attributes(r: &Renderer, l: &Link) -> Vec<(String, AttributeValue)> {
 pub fn link(r: &Renderer, l: &Link) -> Fields {
     let mut f = Fields::default();
     f.category.push(category_ref(&l.kind, "kind"));
-    f.category.extend(l.mixins.iter().map(|m| category_ref(m, "mixin")));
+    f.category
+        .extend(l.mixins.iter().map(|m| category_ref(m, "mixin")));
     let url = r.url(&l.location);
     for a in &l.actions {
         let term = crate::occi::split_type_id(a).map(|(_, t)| t).unwrap_or(a);
@@ -213,13 +242,17 @@ pub fn link(r: &Renderer, l: &Link) -> Fields {
         quoted(&mut s, a);
         f.link.push(s);
     }
-    f.attribute.extend(link_attributes(r, l).iter().map(|(n, v)| attribute(n, v)));
+    f.attribute
+        .extend(link_attributes(r, l).iter().map(|(n, v)| attribute(n, v)));
     f
 }
 
 /// The fields of a listing.
 pub fn locations<S: AsRef<str>>(r: &Renderer, locations: &[S]) -> Fields {
-    Fields { location: locations.iter().map(|l| r.url(l.as_ref())).collect(), ..Fields::default() }
+    Fields {
+        location: locations.iter().map(|l| r.url(l.as_ref())).collect(),
+        ..Fields::default()
+    }
 }
 
 /// One full Category value of the query interface.
@@ -272,5 +305,8 @@ pub fn category_line(c: CategoryRef<'_>) -> String {
 
 /// The fields of the query interface.
 pub fn categories(set: &CategorySet<'_>) -> Fields {
-    Fields { category: set.iter().map(category_line).collect(), ..Fields::default() }
+    Fields {
+        category: set.iter().map(category_line).collect(),
+        ..Fields::default()
+    }
 }
