@@ -1,0 +1,223 @@
+//! Parsers for every request syntax real clients send, behind one entry
+//! point, [`parse_request`].
+//!
+//! ```
+//! use http::HeaderMap;
+//! use snf_occi::middleware::MediaType;
+//! use snf_occi::occi::{parse_request, CategoryClass};
+//! let body = b"Category: compute; scheme=\"http://schemas.ogf.org/occi/infrastructure#\"; class=\"kind\"\n\
+//!              X-OCCI-Attribute: occi.core.title = newVM\n";
+//! let req = parse_request(&HeaderMap::new(), body, Some(MediaType::TextPlain)).unwrap();
+//! assert_eq!(req.kind().unwrap().term, "compute");
+//! assert_eq!(req.attributes.get_str("occi.core.title"), Some("newVM"));
+//! ```
+
+pub mod json;
+pub mod text;
+
+use http::HeaderMap;
+use snf_occi_middleware::MediaType;
+
+use super::attribute::Attributes;
+use super::category::CategoryClass;
+
+/// The largest request body the parsers accept (4 MiB).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// The most fields (categories, links, attributes, locations) one request
+/// may carry.
+pub const MAX_FIELDS: usize = 20_000;
+
+/// One `Category` of a request.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ParsedCategory {
+    /// The scheme.
+    pub scheme: String,
+    /// The term.
+    pub term: String,
+    /// The class, when the client gave one (the seed's examples do not).
+    pub class: Option<CategoryClass>,
+    /// `title`.
+    pub title: Option<String>,
+    /// `rel` type ids (a mixin definition's dependencies; space-separated).
+    pub rel: Vec<String>,
+    /// `location` (mixin definitions).
+    pub location: Option<String>,
+    /// `attributes`: (name, immutable, required).
+    pub attributes: Vec<(String, bool, bool)>,
+    /// `actions` type ids.
+    pub actions: Vec<String>,
+}
+
+impl ParsedCategory {
+    /// scheme + term.
+    pub fn type_id(&self) -> String {
+        format!("{}{}", self.scheme, self.term)
+    }
+}
+
+/// An inline link of a create request (action links and `self` are
+/// dropped: clients echo them, the spec says to ignore them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LinkRequest {
+    /// The target: from `<...>`, else `occi.core.target`.
+    pub target: String,
+    /// The target kind (`rel`, else `occi.core.target.kind`).
+    pub target_kind: Option<String>,
+    /// The link kind (first type id of `category`).
+    pub kind: Option<String>,
+    /// Link mixins (other type ids of `category`).
+    pub mixins: Vec<String>,
+    /// The link's attributes (incl. `occi.core.*` ones the client sent).
+    pub attributes: Attributes,
+}
+
+/// A parsed request: everything a client may send, not yet checked against
+/// the catalogue (the app resolves classless categories and validates
+/// attributes).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OcciRequest {
+    /// Every Category, in order (kind, mixins, action, or mixin definitions).
+    pub categories: Vec<ParsedCategory>,
+    /// `X-OCCI-Attribute`s (JSON `attributes`; JSON `id`/`title`/`summary`
+    /// become `occi.core.*`; a JSON link's source/target become
+    /// `occi.core.source`/`occi.core.target`).
+    pub attributes: Attributes,
+    /// Inline links.
+    pub links: Vec<LinkRequest>,
+    /// `X-OCCI-Location`s (mixin collection updates), or uri-list lines.
+    pub locations: Vec<String>,
+}
+
+impl OcciRequest {
+    /// The category explicitly classed `kind`.
+    pub fn kind(&self) -> Option<&ParsedCategory> {
+        self.categories
+            .iter()
+            .find(|c| c.class == Some(CategoryClass::Kind))
+    }
+
+    /// The categories explicitly classed `mixin`.
+    pub fn mixins(&self) -> impl Iterator<Item = &ParsedCategory> {
+        self.categories
+            .iter()
+            .filter(|c| c.class == Some(CategoryClass::Mixin))
+    }
+
+    /// The category explicitly classed `action`.
+    pub fn action(&self) -> Option<&ParsedCategory> {
+        self.categories
+            .iter()
+            .find(|c| c.class == Some(CategoryClass::Action))
+    }
+
+    /// The categories without a class (the app resolves them by type id,
+    /// template name ...).
+    pub fn unclassified(&self) -> impl Iterator<Item = &ParsedCategory> {
+        self.categories.iter().filter(|c| c.class.is_none())
+    }
+
+    /// Whether nothing at all was sent.
+    pub fn is_empty(&self) -> bool {
+        self.categories.is_empty()
+            && self.attributes.is_empty()
+            && self.links.is_empty()
+            && self.locations.is_empty()
+    }
+}
+
+/// A request that cannot be parsed (400). Each message quotes the
+/// offending part (cut to 120 characters).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The text syntax is wrong.
+    #[error("{what}: {part}")]
+    Syntax {
+        /// What is wrong.
+        what: &'static str,
+        /// The offending part of the input.
+        part: String,
+    },
+    /// The JSON is malformed or has the wrong shape.
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// Two kinds, or one category twice.
+    #[error("{0}")]
+    Duplicate(String),
+    /// The body or the number of fields is absurd.
+    #[error("request too large: {0}")]
+    TooLarge(String),
+    /// The body is not UTF-8.
+    #[error("the request body is not valid UTF-8")]
+    NotUtf8,
+}
+
+/// Cuts `s` for quoting in an error.
+pub(crate) fn excerpt(s: &str) -> String {
+    const MAX: usize = 120;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+/// Parses a request from its headers, body and request media type
+/// (`Negotiated::request`).
+///
+/// - JSON media: the body as OCCI JSON (resource, link, action invocation,
+///   mixin definitions);
+/// - `text/occi`: the headers (the body too, if the headers carry no OCCI
+///   field and the body is not blank);
+/// - `text/plain` or no media type: the body lines if the body is not
+///   blank, else the headers (the seed's curl examples send headers);
+/// - `text/uri-list`: the lines as locations.
+pub fn parse_request(
+    headers: &HeaderMap,
+    body: &[u8],
+    media: Option<MediaType>,
+) -> Result<OcciRequest, ParseError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ParseError::TooLarge(format!(
+            "{} bytes, at most {MAX_BODY_BYTES}",
+            body.len()
+        )));
+    }
+    let body = std::str::from_utf8(body).map_err(|_| ParseError::NotUtf8)?;
+    let blank = body.trim().is_empty();
+    match media {
+        Some(m) if m.is_json() => {
+            if blank {
+                text::parse_headers(headers)
+            } else {
+                json::parse(body)
+            }
+        }
+        Some(MediaType::UriList) => Ok(OcciRequest {
+            locations: body
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect(),
+            ..OcciRequest::default()
+        }),
+        Some(MediaType::TextOcci) => {
+            let req = text::parse_headers(headers)?;
+            if req.is_empty() && !blank && body.trim() != "OK" {
+                text::parse_body(body)
+            } else {
+                Ok(req)
+            }
+        }
+        _ => {
+            if blank {
+                text::parse_headers(headers)
+            } else {
+                text::parse_body(body)
+            }
+        }
+    }
+}

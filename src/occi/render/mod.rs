@@ -1,0 +1,249 @@
+//! Renderers: one [`Renderer`] per public base URL turns model values into
+//! a [`Rendered`] (status-independent headers + body) in any media type.
+//!
+//! - `text/plain`: `Name: value` lines in the body.
+//! - `text/occi`: the same fields as HTTP headers (comma-joined, one
+//!   header per field name), body `OK`. Header values are never truncated:
+//!   when the headers would exceed [`Renderer::max_header_bytes`] (default
+//!   64 KiB; proxies such as nginx keep 4-8 KiB by default) the answer is
+//!   rendered as `text/plain` instead and [`Rendered::media`] says so.
+//! - `text/uri-list`: listings only; anything else is
+//!   [`RenderError::UriListNotListing`] (the app answers 400).
+//! - `application/occi+json` / `application/json`: the OCCI 1.2 JSON shapes.
+//!
+//! ```
+//! use snf_occi::middleware::MediaType;
+//! use snf_occi::occi::{Renderer, Resource, infrastructure::COMPUTE};
+//! let r = Renderer::new("http://localhost:8888");
+//! let vm = Resource::new(COMPUTE, "42", "/compute/42");
+//! let out = r.resource(&vm, MediaType::TextPlain).unwrap();
+//! let body = std::str::from_utf8(&out.body).unwrap();
+//! assert!(body.starts_with("Category: compute;"));
+//! assert!(body.contains("X-OCCI-Attribute: occi.core.id=\"42\""));
+//! ```
+
+pub mod json;
+pub mod text;
+pub mod uri_list;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use snf_occi_middleware::{Body, HttpResponse, MediaType, SERVER_HEADER};
+
+use super::category::CategorySet;
+use super::entity::{Link, Resource};
+
+/// A rendering, ready to become a response with any status.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    /// The media type actually rendered (text/occi may fall back to
+    /// text/plain, see the module docs).
+    pub media: MediaType,
+    /// OCCI headers (text/occi only; `Content-Type` is not included).
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Rendered {
+    /// The response with `status`, `Content-Type` and `Server` set.
+    pub fn into_response(self, status: StatusCode) -> HttpResponse {
+        let mut response = http::Response::new(Body::from(self.body));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        *headers = self.headers;
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.media.as_str()),
+        );
+        headers.insert(header::SERVER, HeaderValue::from_static(SERVER_HEADER));
+        response
+    }
+}
+
+/// Why something could not be rendered in the requested media type.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// text/uri-list was asked for something that is not a listing (400).
+    #[error("text/uri-list is only available for collections of entities")]
+    UriListNotListing,
+    /// A JSON listing needs the entities, not only their locations.
+    #[error("a JSON collection needs the entities; use Renderer::collection")]
+    JsonNeedsEntities,
+}
+
+/// Renders model values against one public base URL.
+#[derive(Clone, Debug)]
+pub struct Renderer {
+    base: String,
+    max_header_bytes: usize,
+}
+
+impl Renderer {
+    /// A renderer whose absolute URLs start with `base_url`
+    /// (`server.public_url`; a trailing `/` is ignored).
+    pub fn new(base_url: &str) -> Self {
+        Renderer {
+            base: base_url.trim_end_matches('/').to_owned(),
+            max_header_bytes: 64 * 1024,
+        }
+    }
+
+    /// Sets the text/occi header budget (see the module docs).
+    pub fn with_max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
+        self
+    }
+
+    /// The text/occi header budget in bytes.
+    pub fn max_header_bytes(&self) -> usize {
+        self.max_header_bytes
+    }
+
+    /// The base URL, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The absolute URL of a location: paths get the base URL, absolute
+    /// URLs are kept.
+    pub fn url(&self, location: &str) -> String {
+        if location.contains("://") {
+            location.to_owned()
+        } else {
+            let mut s = String::with_capacity(self.base.len() + location.len() + 1);
+            s.push_str(&self.base);
+            if !location.starts_with('/') {
+                s.push('/');
+            }
+            s.push_str(location);
+            s
+        }
+    }
+
+    /// The path of a URL in our namespace (`http://base/compute/1` ->
+    /// `/compute/1`); paths are returned unchanged; `None` for URLs of
+    /// another host.
+    pub fn path_of<'a>(&self, url: &'a str) -> Option<&'a str> {
+        if url.starts_with('/') {
+            return Some(url);
+        }
+        let rest = url.strip_prefix(self.base.as_str())?;
+        if rest.starts_with('/') {
+            Some(rest)
+        } else {
+            None
+        }
+    }
+
+    /// One resource, with its owned links and applicable action links.
+    pub fn resource(&self, r: &Resource, media: MediaType) -> Result<Rendered, RenderError> {
+        match media {
+            MediaType::UriList => Err(RenderError::UriListNotListing),
+            m if m.is_json() => Ok(json_out(m, json::resource(self, r))),
+            m => Ok(self.text_out(m, text::resource(self, r))),
+        }
+    }
+
+    /// One link entity.
+    pub fn link(&self, l: &Link, media: MediaType) -> Result<Rendered, RenderError> {
+        match media {
+            MediaType::UriList => Err(RenderError::UriListNotListing),
+            m if m.is_json() => Ok(json_out(m, json::link(self, l))),
+            m => Ok(self.text_out(m, text::link(self, l))),
+        }
+    }
+
+    /// A listing of entity locations (paths or absolute URLs). JSON needs
+    /// the entities: use [`Renderer::collection`].
+    pub fn locations<S: AsRef<str>>(
+        &self,
+        locations: &[S],
+        media: MediaType,
+    ) -> Result<Rendered, RenderError> {
+        match media {
+            MediaType::UriList => Ok(Rendered {
+                media,
+                headers: HeaderMap::new(),
+                body: uri_list::render(self, locations),
+            }),
+            m if m.is_json() => Err(RenderError::JsonNeedsEntities),
+            m => Ok(self.text_out(m, text::locations(self, locations))),
+        }
+    }
+
+    /// A collection of entities: JSON `{"resources": [...], "links": [...]}`,
+    /// their locations in the text renderings and text/uri-list.
+    pub fn collection(&self, resources: &[Resource], links: &[Link], media: MediaType) -> Rendered {
+        if media.is_json() {
+            return json_out(media, json::collection(self, resources, links));
+        }
+        let locs: Vec<&str> = resources
+            .iter()
+            .map(|r| r.location.as_str())
+            .chain(links.iter().map(|l| l.location.as_str()))
+            .collect();
+        match self.locations(&locs, media) {
+            Ok(r) => r,
+            // Unreachable for non-JSON media; render text/plain rather than fail.
+            Err(_) => self.text_out(MediaType::TextPlain, text::locations(self, &locs)),
+        }
+    }
+
+    /// The query interface: categories with their attributes and actions.
+    pub fn categories(
+        &self,
+        set: &CategorySet<'_>,
+        media: MediaType,
+    ) -> Result<Rendered, RenderError> {
+        match media {
+            MediaType::UriList => Err(RenderError::UriListNotListing),
+            m if m.is_json() => Ok(json_out(m, json::categories(set))),
+            m => Ok(self.text_out(m, text::categories(set))),
+        }
+    }
+
+    /// A success without an entity (an action): text/occi body `OK`, empty
+    /// otherwise.
+    pub fn ok(&self, media: MediaType) -> Rendered {
+        let media = if media == MediaType::UriList {
+            MediaType::TextPlain
+        } else {
+            media
+        };
+        let body = match media {
+            MediaType::TextOcci => Bytes::from_static(b"OK"),
+            m if m.is_json() => Bytes::from_static(b"{}"),
+            _ => Bytes::new(),
+        };
+        Rendered {
+            media,
+            headers: HeaderMap::new(),
+            body,
+        }
+    }
+
+    fn text_out(&self, media: MediaType, fields: text::Fields) -> Rendered {
+        if media == MediaType::TextOcci && fields.header_bytes() <= self.max_header_bytes {
+            Rendered {
+                media,
+                headers: fields.to_headers(),
+                body: Bytes::from_static(b"OK"),
+            }
+        } else {
+            Rendered {
+                media: MediaType::TextPlain,
+                headers: HeaderMap::new(),
+                body: fields.to_body(),
+            }
+        }
+    }
+}
+
+fn json_out(media: MediaType, value: serde_json::Value) -> Rendered {
+    Rendered {
+        media,
+        headers: HeaderMap::new(),
+        body: Bytes::from(value.to_string()),
+    }
+}
