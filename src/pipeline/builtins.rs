@@ -12,6 +12,7 @@ pub fn register(registry: &mut Registry) {
     registry.register_filter("body_limit", filters::body_limit);
     registry.register_filter("concurrency_limit", filters::concurrency_limit);
     registry.register_filter("cors", filters::cors);
+    registry.register_filter("occi_negotiate", filters::occi_negotiate);
     registry.register_filter("keystone_auth", auth_filters::keystone_auth);
     registry.register_filter("voms_exchange", auth_filters::voms_exchange);
     registry.register_filter("jwt_auth", auth_filters::jwt_auth);

@@ -285,3 +285,12 @@ pub fn cors(table: &FactoryTable, _ctx: &BuildContext) -> Result<BoxHttpLayer, B
         .max_age(config.max_age);
     Ok(boxed(layer))
 }
+
+/// Builds `occi_negotiate` (its table is `NegotiateConfig`).
+pub fn occi_negotiate(
+    table: &FactoryTable,
+    _ctx: &BuildContext,
+) -> Result<BoxHttpLayer, BuildError> {
+    let config: crate::middleware::negotiate::NegotiateConfig = table.deserialize()?;
+    Ok(boxed(crate::middleware::negotiate::NegotiateLayer::new(config)))
+}
