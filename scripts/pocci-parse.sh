@@ -4,5 +4,6 @@
 # tests/occi_pocci.rs with SNF_OCCI_REQUIRE_POCCI=1 so that it cannot skip.
 set -e
 cd "$(dirname "$0")/.."
-sh "${POCCI_TOOLS:-/work/shared/tools/pocci}/install.sh" target/pocci-venv
+# CI lays shared/ beside the clone; POCCI_TOOLS overrides.
+sh "${POCCI_TOOLS:-../shared/tools/pocci}/install.sh" target/pocci-venv
 SNF_OCCI_REQUIRE_POCCI=1 cargo test --test occi_pocci -- --nocapture
