@@ -27,7 +27,10 @@ pub fn occi_error(status: StatusCode, message: &str, rendering: MediaType) -> Ht
     headers.insert(header::SERVER, HeaderValue::from_static(SERVER_HEADER));
     if rendering == MediaType::TextOcci {
         // Header values cannot hold control characters; keep the message readable.
-        let clean: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let clean: String = message
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         if let Ok(v) = HeaderValue::from_str(&clean) {
             headers.insert("x-occi-error", v);
         }
@@ -37,5 +40,8 @@ pub fn occi_error(status: StatusCode, message: &str, rendering: MediaType) -> Ht
 
 /// The response rendering recorded in a request's extensions, or text/plain.
 pub fn rendering_of(extensions: &http::Extensions) -> MediaType {
-    extensions.get::<Negotiated>().map(|n| n.response).unwrap_or(MediaType::TextPlain)
+    extensions
+        .get::<Negotiated>()
+        .map(|n| n.response)
+        .unwrap_or(MediaType::TextPlain)
 }

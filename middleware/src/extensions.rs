@@ -91,7 +91,10 @@ pub struct Negotiated {
 
 impl Default for Negotiated {
     fn default() -> Self {
-        Negotiated { response: MediaType::TextPlain, request: None }
+        Negotiated {
+            response: MediaType::TextPlain,
+            request: None,
+        }
     }
 }
 

@@ -38,6 +38,24 @@ impl Expiring for Identity {
 }
 
 impl Identity {
+    /// The [`AuthContext`](crate::AuthContext) of a request authenticated
+    /// as this identity in `project` by `method`.
+    pub(crate) fn context(
+        &self,
+        project: String,
+        expires: Option<SystemTime>,
+        method: &'static str,
+    ) -> crate::AuthContext {
+        crate::AuthContext {
+            token: self.token.clone(),
+            user: self.user.clone(),
+            user_name: self.user_name.clone(),
+            project: Some(project),
+            expires,
+            method,
+        }
+    }
+
     /// The project the original snf-occi chose when the client named none:
     /// the first project that is not the user's own system project (whose
     /// id is the user's UUID), else the user's own.

@@ -75,7 +75,10 @@ use tower::{Layer, Service};
 
 use super::cache::{AuthCache, Expiring, cache_key};
 use super::identity::{Identity, parse_access, parse_expiry};
-use super::{AuthConfigError, AuthFuture, add_challenge, parse_url, ready, reject};
+use super::{
+    AuthConfigError, AuthFuture, add_challenge, call_authenticated, parse_url, project_header,
+    ready, reject,
+};
 use crate::{AuthContext, HttpRequest, HttpResponse, SecretToken};
 
 const FILTER: &str = "jwt_auth";
@@ -427,7 +430,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: HttpRequest) -> Self::Future {
+    fn call(&mut self, request: HttpRequest) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
@@ -483,34 +486,18 @@ where
             let project = project_header(request.headers())
                 .or_else(|| login.project.clone())
                 .unwrap_or_else(|| identity.default_project());
-            request.extensions_mut().insert(AuthContext {
-                token: identity.token.clone(),
-                user: identity.user.clone(),
-                user_name: identity.user_name.clone(),
-                project: Some(project),
-                expires: login.expires,
-                method: FILTER,
-            });
-            let mut response = inner.call(request).await?;
-            if response.status() == StatusCode::UNAUTHORIZED {
-                shared.cache.invalidate(&key).await;
-                tracing::info!(
-                    filter = FILTER,
-                    outcome = "evicted",
-                    reason = "backend answered 401"
-                );
-            }
-            add_challenge(&mut response, &shared.challenge);
-            Ok(response)
+            let context = identity.context(project, login.expires, FILTER);
+            call_authenticated(
+                &mut inner,
+                request,
+                context,
+                &shared.cache,
+                &key,
+                &shared.challenge,
+            )
+            .await
         })
     }
-}
-
-fn project_header(headers: &HeaderMap) -> Option<String> {
-    ["x-snf-project", "x-project-id"].iter().find_map(|name| {
-        let value = headers.get(*name)?.to_str().ok()?.trim();
-        (!value.is_empty()).then(|| value.to_owned())
-    })
 }
 
 impl Shared {

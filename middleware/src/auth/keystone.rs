@@ -54,8 +54,8 @@ use tower::{Layer, Service};
 use super::cache::{AuthCache, CacheKey, cache_key};
 use super::identity::{Identity, error_message, parse_access};
 use super::{
-    AuthConfigError, AuthFuture, add_challenge, join_url, keystone_base, keystone_challenge,
-    parse_url, ready, reject,
+    AuthConfigError, AuthFuture, add_challenge, call_authenticated, join_url, keystone_base,
+    keystone_challenge, parse_url, project_header, ready, reject,
 };
 use crate::{AuthContext, HttpRequest, HttpResponse};
 
@@ -221,14 +221,6 @@ fn token_header(headers: &HeaderMap) -> Option<&HeaderValue> {
         .or_else(|| headers.get("auth-token"))
 }
 
-/// The project the client asked for, if any.
-fn project_header(headers: &HeaderMap) -> Option<String> {
-    ["x-snf-project", "x-project-id"].iter().find_map(|name| {
-        let value = headers.get(*name)?.to_str().ok()?.trim();
-        (!value.is_empty()).then(|| value.to_owned())
-    })
-}
-
 /// A token is printable ASCII without spaces; anything else is refused
 /// before it reaches Astakos (or a log line).
 fn well_formed(value: &HeaderValue) -> Option<&str> {
@@ -251,7 +243,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: HttpRequest) -> Self::Future {
+    fn call(&mut self, request: HttpRequest) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
@@ -301,27 +293,16 @@ where
             tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
             let project =
                 project_header(request.headers()).unwrap_or_else(|| identity.default_project());
-            request.extensions_mut().insert(AuthContext {
-                token: identity.token.clone(),
-                user: identity.user.clone(),
-                user_name: identity.user_name.clone(),
-                project: Some(project),
-                expires: identity.expires,
-                method: FILTER,
-            });
-            let mut response = inner.call(request).await?;
-            if response.status() == StatusCode::UNAUTHORIZED {
-                // Cyclades refused a token Astakos vouched for (revoked,
-                // renewed): forget it so the next request asks Astakos again.
-                shared.cache.invalidate(&key).await;
-                tracing::info!(
-                    filter = FILTER,
-                    outcome = "evicted",
-                    reason = "backend answered 401"
-                );
-            }
-            add_challenge(&mut response, &shared.challenge);
-            Ok(response)
+            let context = identity.context(project, identity.expires, FILTER);
+            call_authenticated(
+                &mut inner,
+                request,
+                context,
+                &shared.cache,
+                &key,
+                &shared.challenge,
+            )
+            .await
         })
     }
 }

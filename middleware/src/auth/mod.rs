@@ -189,6 +189,43 @@ pub(crate) fn add_challenge(response: &mut HttpResponse, challenge: &HeaderValue
     }
 }
 
+/// The project the client asked for, if any: `X-Snf-Project`, else
+/// `X-Project-Id` (the original's headers).
+pub(crate) fn project_header(headers: &http::HeaderMap) -> Option<String> {
+    ["x-snf-project", "x-project-id"].iter().find_map(|name| {
+        let value = headers.get(*name)?.to_str().ok()?.trim();
+        (!value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+/// Calls `inner` as the caller `context` names, the tail every filter
+/// shares once it has found a login: if the backend then answers 401 (a
+/// token the identity service vouched for was revoked or renewed), the
+/// cached login is forgotten so the next request asks again; a bare 401
+/// gets the filter's challenge.
+pub(crate) async fn call_authenticated<S, V>(
+    inner: &mut S,
+    mut request: HttpRequest,
+    context: crate::AuthContext,
+    cache: &cache::AuthCache<V>,
+    key: &cache::CacheKey,
+    challenge: &HeaderValue,
+) -> Result<HttpResponse, S::Error>
+where
+    S: tower::Service<HttpRequest, Response = HttpResponse>,
+    V: cache::Expiring + Clone + Send + Sync + 'static,
+{
+    let filter = context.method;
+    request.extensions_mut().insert(context);
+    let mut response = inner.call(request).await?;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        cache.invalidate(key).await;
+        tracing::info!(filter, outcome = "evicted", reason = "backend answered 401");
+    }
+    add_challenge(&mut response, challenge);
+    Ok(response)
+}
+
 /// An always-ready response future for rejections.
 pub(crate) fn ready<E: Send + 'static>(response: HttpResponse) -> AuthFuture<E> {
     Box::pin(std::future::ready(Ok(response)))

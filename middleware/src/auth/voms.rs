@@ -73,8 +73,8 @@ use super::proxy_chain::{ChainError, inspect_chain, with_first_ac};
 use super::trusted::Cidr;
 use super::voms_ac::{VomsAcError, VomsTrust};
 use super::{
-    AuthConfigError, AuthFuture, add_challenge, join_url, keystone_base, keystone_challenge,
-    parse_url, ready, reject,
+    AuthConfigError, AuthFuture, add_challenge, call_authenticated, join_url, keystone_base,
+    keystone_challenge, parse_url, project_header, ready, reject,
 };
 use crate::{AuthContext, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr};
 
@@ -405,7 +405,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: HttpRequest) -> Self::Future {
+    fn call(&mut self, request: HttpRequest) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
@@ -463,34 +463,18 @@ where
             let project = project_header(request.headers())
                 .or_else(|| identity.tenant.clone())
                 .unwrap_or_else(|| identity.default_project());
-            request.extensions_mut().insert(AuthContext {
-                token: identity.token.clone(),
-                user: identity.user.clone(),
-                user_name: identity.user_name.clone(),
-                project: Some(project),
-                expires: login.expires,
-                method: FILTER,
-            });
-            let mut response = inner.call(request).await?;
-            if response.status() == StatusCode::UNAUTHORIZED {
-                shared.cache.invalidate(&key).await;
-                tracing::info!(
-                    filter = FILTER,
-                    outcome = "evicted",
-                    reason = "backend answered 401"
-                );
-            }
-            add_challenge(&mut response, &shared.challenge);
-            Ok(response)
+            let context = identity.context(project, login.expires, FILTER);
+            call_authenticated(
+                &mut inner,
+                request,
+                context,
+                &shared.cache,
+                &key,
+                &shared.challenge,
+            )
+            .await
         })
     }
-}
-
-fn project_header(headers: &HeaderMap) -> Option<String> {
-    ["x-snf-project", "x-project-id"].iter().find_map(|name| {
-        let value = headers.get(*name)?.to_str().ok()?.trim();
-        (!value.is_empty()).then(|| value.to_owned())
-    })
 }
 
 impl Shared {
