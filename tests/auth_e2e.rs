@@ -19,7 +19,9 @@ use axum::routing::get;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rcgen::{CertificateParams, KeyPair};
-use rustls_pki_types::CertificateDer;
+use rustls::client::ResolvesClientCert;
+use rustls::sign::CertifiedKey;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -510,15 +512,7 @@ use = "keystone_auth"
         .unwrap_or_else(|| panic!("a TLS listener: {}", server.url));
     let url = format!("https://localhost:{port}");
     let client_with = |chain: &[CertificateDer<'static>], key: Option<&KeyPair>| {
-        let mut builder = reqwest::Client::builder()
-            .tls_certs_only([reqwest::Certificate::from_pem(pem(&pki.ca.der).as_bytes()).unwrap()])
-            .resolve("localhost", format!("127.0.0.1:{port}").parse().unwrap());
-        if let Some(key) = key {
-            let mut identity: String = chain.iter().map(|c| pem(c)).collect();
-            identity.push_str(&key.serialize_pem());
-            builder = builder.identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap());
-        }
-        builder.build().unwrap()
+        tls_client(&pki.ca.der, chain, key, port)
     };
 
     // The proxy chain: logged in as the user its DN maps to.
@@ -590,6 +584,64 @@ use = "keystone_auth"
             &der_fragment(&stranger.chain[0]),
         ],
     );
+}
+
+/// A client trusting `ca` and presenting `chain` with `key`.
+///
+/// rustls' (and so reqwest's) `Identity` parses the leaf with webpki to
+/// match it with the key, which refuses proxy certificates (critical
+/// ProxyCertInfo) as any rustls-based grid client would meet; a resolver
+/// that just presents the chain skips that check.
+fn tls_client(
+    ca: &CertificateDer<'static>,
+    chain: &[CertificateDer<'static>],
+    key: Option<&KeyPair>,
+    port: &str,
+) -> reqwest::Client {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.clone()).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match key {
+        Some(key) => {
+            let key = provider
+                .key_provider
+                .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                    key.serialize_der(),
+                )))
+                .unwrap();
+            builder.with_client_cert_resolver(Arc::new(Presents(Arc::new(CertifiedKey::new(
+                chain.to_vec(),
+                key,
+            )))))
+        }
+        None => builder.with_no_client_auth(),
+    };
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .resolve("localhost", format!("127.0.0.1:{port}").parse().unwrap())
+        .build()
+        .unwrap()
+}
+
+#[derive(Debug)]
+struct Presents(Arc<CertifiedKey>);
+
+impl ResolvesClientCert for Presents {
+    fn resolve(
+        &self,
+        _hints: &[&[u8]],
+        _schemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 // ------------------------------------------------------------ jwt_auth
