@@ -13,48 +13,15 @@ use axum::routing::{get, post};
 use base64::Engine;
 use http::{HeaderMap, Request, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rcgen::KeyPair;
 use snf_occi_middleware::Body;
 use snf_occi_middleware::auth::jwt::StaticMapping;
 use snf_occi_middleware::auth::{JwtAuthConfig, JwtAuthLayer};
 use tower::{Layer, ServiceExt};
 
+use auth_support::signer::Signer;
 use auth_support::{echo_app, serve, text};
 
 const AUD: &str = "snf-occi";
-
-/// An ES256 signing key and its JWK.
-struct Signer {
-    kid: String,
-    key: KeyPair,
-}
-
-impl Signer {
-    fn new(kid: &str) -> Signer {
-        Signer {
-            kid: kid.into(),
-            key: KeyPair::generate().unwrap(),
-        }
-    }
-
-    fn jwk(&self) -> serde_json::Value {
-        let raw = self.key.public_key_raw(); // 0x04 || x || y
-        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-        serde_json::json!({"kty": "EC", "crv": "P-256", "x": b64(&raw[1..33]), "y": b64(&raw[33..65]),
-            "kid": self.kid, "alg": "ES256", "use": "sig"})
-    }
-
-    fn sign(&self, claims: &serde_json::Value) -> String {
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(
-            &header,
-            claims,
-            &EncodingKey::from_ec_der(&self.key.serialize_der()),
-        )
-        .unwrap()
-    }
-}
 
 #[derive(Clone)]
 struct Idp {

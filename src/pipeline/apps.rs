@@ -11,8 +11,9 @@ use tower::service_fn;
 
 use super::registry::FactoryTable;
 use super::{BuildContext, BuildError};
+use crate::middleware::error_response::{occi_error, rendering_of};
 use crate::middleware::{
-    Body, BoxHttp, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr, RequestId,
+    AuthContext, Body, BoxHttp, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr, RequestId,
 };
 
 fn text(body: String) -> HttpResponse {
@@ -42,18 +43,33 @@ pub struct EchoConfig {
     /// How long to wait before answering (to test timeouts and shutdown).
     #[serde(default, with = "humantime_serde")]
     pub delay: Duration,
+    /// Answer `401` (an OCCI error in the negotiated rendering) when no
+    /// auth filter set an [`AuthContext`], as the OCCI app does; this is
+    /// what makes `keystone_auth` add its `WWW-Authenticate` challenge.
+    #[serde(default)]
+    pub require_auth: bool,
 }
 
 /// Builds `echo`: answers `200 text/plain` with the method, the path and
 /// query, the request id, the remote address, the number of TLS peer
-/// certificates and the body length it received.
+/// certificates and the body length it received, then, when an auth
+/// filter authenticated the request, `auth: <user> <project> <method>`
+/// (never the token).
 pub async fn echo(table: FactoryTable, _ctx: BuildContext) -> Result<BoxHttp, BuildError> {
     let config: EchoConfig = table.deserialize()?;
     let delay = config.delay;
+    let require_auth = config.require_auth;
     Ok(BoxHttp::new(service_fn(
         move |req: HttpRequest| async move {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
+            }
+            if require_auth && req.extensions().get::<AuthContext>().is_none() {
+                return Ok(occi_error(
+                    http::StatusCode::UNAUTHORIZED,
+                    "Authentication required",
+                    rendering_of(req.extensions()),
+                ));
             }
             let (parts, body) = req.into_parts();
             let ext = &parts.extensions;
@@ -61,7 +77,7 @@ pub async fn echo(table: FactoryTable, _ctx: BuildContext) -> Result<BoxHttp, Bu
                 Ok(b) => b.to_bytes().len().to_string(),
                 Err(e) => format!("unreadable ({e})"),
             };
-            let out = format!(
+            let mut out = format!(
                 "{} {}\nrequest-id: {}\nremote-addr: {}\npeer-certificates: {}\nbody-bytes: {}\n",
                 parts.method,
                 parts
@@ -78,6 +94,15 @@ pub async fn echo(table: FactoryTable, _ctx: BuildContext) -> Result<BoxHttp, Bu
                     .unwrap_or(0),
                 body_len,
             );
+            if let Some(auth) = ext.get::<AuthContext>() {
+                // The token is deliberately left out: this body may be logged.
+                out.push_str(&format!(
+                    "auth: {} {} {}\n",
+                    auth.user,
+                    auth.project.as_deref().unwrap_or("-"),
+                    auth.method
+                ));
+            }
             Ok::<_, Infallible>(text(out))
         },
     )))

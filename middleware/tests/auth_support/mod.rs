@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pki;
+pub mod signer;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
