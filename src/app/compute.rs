@@ -306,7 +306,9 @@ async fn resolve(ctx: &Ctx, req: &OcciRequest) -> Result<Wanted, AppError> {
         // hold it decoded, so decode exactly once here.
         let compact: String = d.split_whitespace().collect();
         let decoded = B64.decode(compact.as_bytes()).map_err(|_| {
-            AppError::BadRequest("the user data is not valid base64 (it must be base64-encoded)".to_owned())
+            AppError::BadRequest(
+                "the user data is not valid base64 (it must be base64-encoded)".to_owned(),
+            )
         })?;
         w.user_data = Some(decoded);
     }
@@ -372,12 +374,16 @@ fn inline_links(req: &OcciRequest) -> Result<(Vec<String>, Vec<String>), AppErro
         let target = link.target.as_str();
         if let Some(id) = id_in(target, "/network/") {
             if !is_object_id(id) {
-                return Err(AppError::BadRequest(format!("invalid network id in link target {target}")));
+                return Err(AppError::BadRequest(format!(
+                    "invalid network id in link target {target}"
+                )));
             }
             networks.push(id.to_owned());
         } else if let Some(id) = id_in(target, "/storage/") {
             if !is_object_id(id) {
-                return Err(AppError::BadRequest(format!("invalid storage id in link target {target}")));
+                return Err(AppError::BadRequest(format!(
+                    "invalid storage id in link target {target}"
+                )));
             }
             volumes.push(id.to_owned());
         } else {
@@ -410,7 +416,9 @@ async fn create_server(ctx: &Ctx, new: &NewServer) -> Result<Server, AppError> {
                 ctx.client()
                     .create_floating_ip(&ctx.caller, &ip)
                     .await
-                    .map_err(|e| AppError::synnefo("reserve a floating IP for the new server", e))?;
+                    .map_err(|e| {
+                        AppError::synnefo("reserve a floating IP for the new server", e)
+                    })?;
             }
             Err(e) => return Err(AppError::synnefo("create server", e)),
         }
@@ -448,7 +456,8 @@ impl Collection for Compute {
             ctx.state.templates.flavors(ctx)
         );
         let server = server?;
-        let volumes = volumes.map_err(|e| AppError::synnefo(format!("list volumes of server {id}"), e))?;
+        let volumes =
+            volumes.map_err(|e| AppError::synnefo(format!("list volumes of server {id}"), e))?;
         let flavors = flavors?;
         to_resource(&server, Some(&flavors), Some(&volumes))
             .map(Entity::Resource)
@@ -510,7 +519,9 @@ impl Collection for Compute {
                     tracing::warn!(server = %server.id, error = %undo, "could not delete the half-created server");
                 }
                 return Err(AppError::synnefo(
-                    format!("attach storage {volume} to the new compute (the compute was deleted again)"),
+                    format!(
+                        "attach storage {volume} to the new compute (the compute was deleted again)"
+                    ),
                     e,
                 ));
             }
@@ -557,7 +568,9 @@ impl Collection for Compute {
                 (ServerAction::Reboot(reboot), ServerStatus::Active)
             }
             other => {
-                return Err(AppError::BadRequest(format!("{other} is not a compute action")));
+                return Err(AppError::BadRequest(format!(
+                    "{other} is not a compute action"
+                )));
             }
         };
         if server.status != needs {
