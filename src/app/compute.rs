@@ -143,7 +143,11 @@ pub fn to_resource(
             source.clone(),
             EntityRef::new(format!("/storage/{}", v.volume_id), STORAGE),
         );
-        l.attributes.set(attr::SL_DEVICEID, v.device.clone());
+        // Synnefo sends `""`; an empty value says nothing (and pOCCI 1.0.3
+        // crashes on an empty link attribute), so it is left out.
+        if !v.device.is_empty() {
+            l.attributes.set(attr::SL_DEVICEID, v.device.clone());
+        }
         l.attributes.set(attr::SL_STATE, "active");
         r.links.push(l);
     }
