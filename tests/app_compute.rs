@@ -359,3 +359,61 @@ async fn synnefo_calls_per_operation() {
     create(&gw, 0, "count2").await;
     assert_eq!(gw.backend_calls(), 1, "create: {:?}", gw.calls());
 }
+
+#[tokio::test]
+async fn template_collections_list_associate_and_act() {
+    let gw = start_gateway().await;
+    let id = create(&gw, 0, "tpl").await;
+    let loc = format!("{}/compute/{id}", gw.url);
+    let (status, body) = get_text(&gw, 0, "/resource_tpl/1/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(&loc), "{body}");
+    let (_, body) = get_text(&gw, 0, "/resource_tpl/2/").await;
+    assert!(!body.contains(&loc), "{body}");
+    let (status, _) = get_text(&gw, 0, "/resource_tpl/nope/").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Action on every compute of a kind.
+    let res = gw
+        .client(0)
+        .post(gw.at("/compute/?action=stop"))
+        .header("content-type", "text/plain")
+        .body("Category: stop; scheme=\"http://schemas.ogf.org/occi/infrastructure/compute/action#\"; class=\"action\"\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, body) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert!(body.contains("occi.compute.state=\"inactive\""), "{body}");
+
+    // A new resource_tpl resizes; a new os_tpl is refused.
+    let associate = |path: &'static str| {
+        gw.client(0)
+            .post(gw.at(path))
+            .header("content-type", "text/plain")
+            .body(format!("X-OCCI-Location: {loc}\n"))
+            .send()
+    };
+    let res = associate("/resource_tpl/2/").await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let (_, body) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert!(body.contains("occi.compute.cores=2"), "{body}");
+    let res = associate("/os_tpl/0e5a4c4b-d2a1-4c1d-9d2b-ubuntu000002/")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("cannot change"));
+    let res = gw
+        .client(0)
+        .delete(gw.at("/resource_tpl/2/"))
+        .body(format!("X-OCCI-Location: {loc}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+}
