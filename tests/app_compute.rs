@@ -417,3 +417,95 @@ async fn template_collections_list_associate_and_act() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn user_mixins_are_per_user_and_tag_entities() {
+    let gw = start_gateway().await;
+    let id = create(&gw, 0, "tagged").await;
+    let define = "Category: mytag; scheme=\"http://example.org/tags#\"; class=\"mixin\"; location=\"/mytag/\"\n";
+    let post = |n: usize, path: &str, body: String| {
+        gw.client(n)
+            .post(gw.at(path))
+            .header("content-type", "text/plain")
+            .body(body)
+            .send()
+    };
+    let res = post(0, "/-/", define.to_owned()).await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    // Twice: conflict. A provider location: forbidden.
+    assert_eq!(
+        post(0, "/-/", define.to_owned()).await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
+    let res = post(
+        0,
+        "/-/",
+        define
+            .replace("/mytag/", "/compute/")
+            .replace("mytag;", "other;"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Alice sees it in /-/, Bob does not.
+    let (_, alice_q) = get_text(&gw, 0, "/-/").await;
+    let (_, bob_q) = get_text(&gw, 1, "/-/").await;
+    assert!(alice_q.contains("Category: mytag;"));
+    assert!(!bob_q.contains("Category: mytag;"));
+    let (status, _) = get_text(&gw, 1, "/mytag/").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Tag the compute; it shows the mixin and the collection lists it.
+    let loc = format!("{}/compute/{id}", gw.url);
+    let res = post(0, "/mytag/", format!("X-OCCI-Location: {loc}\n"))
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let (_, body) = get_text(&gw, 0, "/mytag/").await;
+    assert!(body.contains(&loc), "{body}");
+    let (_, body) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert!(
+        body.contains("Category: mytag; scheme=\"http://example.org/tags#\""),
+        "{body}"
+    );
+    // Bob cannot tag Alice's compute with his own mixin.
+    post(1, "/-/", define.to_owned()).await.unwrap();
+    let res = post(1, "/mytag/", format!("X-OCCI-Location: {loc}\n"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // Untag, then remove the definition.
+    let res = gw
+        .client(0)
+        .delete(gw.at("/mytag/"))
+        .header("content-type", "text/plain")
+        .body(format!("X-OCCI-Location: {loc}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, body) = get_text(&gw, 0, "/mytag/").await;
+    assert!(!body.contains(&loc), "{body}");
+    let res = gw
+        .client(0)
+        .delete(gw.at("/-/"))
+        .header("content-type", "text/plain")
+        .body(define)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (status, _) = get_text(&gw, 0, "/mytag/").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -11,6 +11,7 @@ use http::StatusCode;
 
 use crate::middleware::{HttpResponse, MediaType, error_response::occi_error};
 use crate::occi::{ParseError, RenderError, ValidationError};
+use crate::store::StoreError;
 use crate::synnefo::SynnefoError;
 
 /// Why an OCCI request failed.
@@ -64,6 +65,16 @@ pub enum AppError {
     /// The mixin store failed (503: the request can be retried).
     #[error("mixin store: {0}")]
     Store(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::MixinExists(_) => AppError::Conflict(e.to_string()),
+            StoreError::NoSuchMixin(_) => AppError::NotFound(e.to_string()),
+            other => AppError::Store(other.to_string()),
+        }
+    }
 }
 
 impl From<SynnefoError> for AppError {

@@ -260,6 +260,30 @@ where
     }
 }
 
+/// Shows an entity with the caller's user mixins added (one store query,
+/// run alongside the Synnefo calls).
+pub async fn show_with_user_mixins<C: Collection>(ctx: &Ctx, id: &str) -> Result<Entity, AppError> {
+    let location = format!("/{}/{id}", C::PATH);
+    let (entity, tags) = tokio::join!(
+        C::show(ctx, id),
+        ctx.state.store.mixins_of_entity(ctx.user(), &location)
+    );
+    let mut entity = entity?;
+    for m in tags? {
+        entity.add_mixin(&m.type_id());
+    }
+    Ok(entity)
+}
+
+/// Drops a deleted entity's user mixin associations. The entity is gone
+/// already, so a store failure is logged, not reported: stale rows only
+/// name a location that answers 404.
+pub async fn forget(ctx: &Ctx, location: &str) {
+    if let Err(e) = ctx.state.store.forget_entity(ctx.user(), location).await {
+        tracing::warn!(location, error = %e, "could not drop the mixin associations of a deleted entity");
+    }
+}
+
 fn entity_id(e: &Entity) -> String {
     match e {
         Entity::Resource(r) => r.id.clone(),
@@ -326,7 +350,11 @@ async fn collection_op<C: Collection>(
                     match C::delete(ctx, &id).await {
                         // Gone meanwhile: what the client wanted.
                         Err(e) if e.is_not_found() => Ok(()),
-                        other => other,
+                        Err(e) => Err(e),
+                        Ok(()) => {
+                            forget(ctx, &format!("/{}/{id}", C::PATH)).await;
+                            Ok(())
+                        }
                     }
                 }
             })
@@ -369,7 +397,7 @@ async fn entity_op<C: Collection>(
         .to_owned();
     match parts.method {
         Method::GET | Method::HEAD => {
-            let entity = C::show(&ctx, &id).await?;
+            let entity = show_with_user_mixins::<C>(&ctx, &id).await?;
             render_entity(&ctx, &entity)
         }
         Method::POST => {
@@ -380,17 +408,18 @@ async fn entity_op<C: Collection>(
                 return Ok(ok(&ctx));
             }
             C::update(&ctx, &id, &req, false).await?;
-            let entity = C::show(&ctx, &id).await?;
+            let entity = show_with_user_mixins::<C>(&ctx, &id).await?;
             render_entity(&ctx, &entity)
         }
         Method::PUT => {
             let req = read_request(parts, body, &ctx).await?;
             C::update(&ctx, &id, &req, true).await?;
-            let entity = C::show(&ctx, &id).await?;
+            let entity = show_with_user_mixins::<C>(&ctx, &id).await?;
             render_entity(&ctx, &entity)
         }
         Method::DELETE => {
             C::delete(&ctx, &id).await?;
+            forget(&ctx, &format!("/{}/{id}", C::PATH)).await;
             Ok(ok(&ctx))
         }
         _ => Err(AppError::MethodNotAllowed {

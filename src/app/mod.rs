@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::middleware::BoxHttp;
 use crate::occi::Renderer;
 use crate::pipeline::{BuildContext, BuildError, FactoryTable};
+use crate::store::Store;
 use crate::synnefo::{Client, ClientConfig};
 
 pub use collection::{Collection, Ctx, Entity};
@@ -135,6 +136,8 @@ pub struct AppState {
     pub config: OcciAppConfig,
     /// Per-user flavor and image caches.
     pub templates: Templates,
+    /// User mixins and their associations.
+    pub store: Store,
 }
 
 impl AppState {
@@ -145,6 +148,7 @@ impl AppState {
         identity_url: String,
         public_url: &str,
         http: reqwest::Client,
+        store: Store,
     ) -> Self {
         let mut client_config = ClientConfig::new(identity_url);
         client_config.compute_url = config.compute_url.clone();
@@ -157,6 +161,7 @@ impl AppState {
             renderer: Renderer::new(public_url),
             templates: Templates::new(config.template_cache_ttl),
             config,
+            store,
         }
     }
 }
@@ -195,11 +200,18 @@ pub async fn occi(table: FactoryTable, ctx: BuildContext) -> Result<BoxHttp, Bui
     if config.collection_limit == 0 {
         return Err(table.invalid("collection_limit", "must be at least 1"));
     }
+    let store = Store::open(&ctx.config.store)
+        .await
+        .map_err(|e| BuildError::Failed {
+            key: "store.url".to_owned(),
+            reason: e.to_string(),
+        })?;
     let state = Arc::new(AppState::new(
         config,
         identity_url,
         &ctx.public_url,
         ctx.http.clone(),
+        store,
     ));
     Ok(BoxHttp::new(router(state)))
 }

@@ -62,6 +62,9 @@ pub fn occi_toml(identity_url: &str, extra: &str) -> String {
 listen = "127.0.0.1:0"
 public_url = "http://gateway.test"
 
+[store]
+url = "sqlite::memory:"
+
 [pipeline]
 filters = ["request_id", "occi_negotiate", "keystone"]
 app = "occi"
