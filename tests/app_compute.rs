@@ -437,11 +437,16 @@ async fn user_mixins_are_per_user_and_tag_entities() {
         "{}",
         res.text().await.unwrap()
     );
-    // Twice: conflict. A provider location: forbidden.
+    // The same definition again is a no-op; another one at its location
+    // is a conflict. A provider location: forbidden.
     assert_eq!(
         post(0, "/-/", define.to_owned()).await.unwrap().status(),
-        StatusCode::CONFLICT
+        StatusCode::OK
     );
+    let res = post(0, "/-/", define.replace("mytag;", "other;"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
     let res = post(
         0,
         "/-/",
