@@ -27,23 +27,58 @@ USER_UUID=a11ce000-0000-4000-8000-000000000001
 TOKEN=alice-token
 WORK=$(mktemp -d)
 LOG="$WORK/server.log"
+SERVER=
+cleanup() {
+    if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
+    SERVER=
+}
+trap 'cleanup; rm -rf "$WORK"' EXIT
 
-SNF_OCCI_SERVER__LISTEN="127.0.0.1:$PORT" \
-SNF_OCCI_SERVER__PUBLIC_URL="$URL" \
-SNF_OCCI_SIMULATOR__LISTEN="127.0.0.1:$SIM_PORT" \
-SNF_OCCI_SIMULATOR__BUILD_DELAY=0s \
-SNF_OCCI_SIMULATOR__ACTION_DELAY=0s \
-SNF_OCCI_STORE__URL="sqlite://$WORK/store.db?mode=rwc" \
-    "$BIN" serve --config snf-occi.pipeline.toml >"$LOG" 2>&1 &
-SERVER=$!
-cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+SEED_STORAGE='Category: storage; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"
+X-OCCI-Attribute: occi.core.title="pocci-disk"
+X-OCCI-Attribute: occi.storage.size=1'
+SEED_NETWORK='Category: network; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"
+Category: ipnetwork; scheme="http://schemas.ogf.org/occi/infrastructure/network#"; class="mixin"
+X-OCCI-Attribute: occi.core.title="pocci-net"
+X-OCCI-Attribute: occi.network.address="10.11.12.0/24"'
+SEED_COMPUTE='Category: compute; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"
+Category: C2R2048D20; scheme="http://schemas.ogf.org/occi/infrastructure#"
+Category: Debian; scheme="http://schemas.ogf.org/occi/infrastructure#"
+X-OCCI-Attribute: occi.core.title="pocci-vm"'
 
-for _ in $(seq 1 100); do
-    curl -sf "$URL/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -sf "$URL/healthz" >/dev/null || { echo "server did not start:"; cat "$LOG"; exit 1; }
+# One rendering against a freshly started server: pOCCI leaves what it
+# creates behind (a volume it attached stays in use), so each rendering
+# gets a clean simulator and store.
+run_one() {
+    local mime=$1
+    rm -f "$WORK/store.db"
+    SNF_OCCI_SERVER__LISTEN="127.0.0.1:$PORT" \
+    SNF_OCCI_SERVER__PUBLIC_URL="$URL" \
+    SNF_OCCI_SIMULATOR__LISTEN="127.0.0.1:$SIM_PORT" \
+    SNF_OCCI_SIMULATOR__BUILD_DELAY=0s \
+    SNF_OCCI_SIMULATOR__ACTION_DELAY=0s \
+    SNF_OCCI_STORE__URL="sqlite://$WORK/store.db?mode=rwc" \
+        "$BIN" serve --config snf-occi.pipeline.toml >"$LOG" 2>&1 &
+    SERVER=$!
+
+    for _ in $(seq 1 100); do
+        curl -sf "$URL/healthz" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    curl -sf "$URL/healthz" >/dev/null || { echo "server did not start:"; cat "$LOG"; exit 1; }
+
+    # Storage and network first: pOCCI links new computes to the first
+    # storage listed, which must not be the seeded compute's root disk.
+    post /storage/ "$SEED_STORAGE"
+    post /network/ "$SEED_NETWORK"
+    post /compute/ "$SEED_COMPUTE"
+    echo "== pOCCI --mime $mime"
+    local rc=0
+    python3 tools/pocci/run.py --url "$URL" --pocci "$VENV/bin/pOCCI" --mime "$mime" --all \
+        --auth "$USER_UUID" "$TOKEN" || rc=1
+    cleanup
+    return $rc
+}
 
 post() {
     local path=$1 body=$2 code
@@ -51,22 +86,9 @@ post() {
         -H "X-Auth-Token: $TOKEN" -H 'Content-Type: text/plain' --data-binary "$body")
     if [ "$code" != 201 ]; then echo "seeding $path failed ($code):"; cat "$WORK/out"; exit 1; fi
 }
-post /compute/ 'Category: compute; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"
-Category: C2R2048D20; scheme="http://schemas.ogf.org/occi/infrastructure#"
-Category: Debian; scheme="http://schemas.ogf.org/occi/infrastructure#"
-X-OCCI-Attribute: occi.core.title="pocci-vm"'
-post /storage/ 'Category: storage; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"
-X-OCCI-Attribute: occi.core.title="pocci-disk"
-X-OCCI-Attribute: occi.storage.size=1'
-post /network/ 'Category: network; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"
-Category: ipnetwork; scheme="http://schemas.ogf.org/occi/infrastructure/network#"; class="mixin"
-X-OCCI-Attribute: occi.core.title="pocci-net"
-X-OCCI-Attribute: occi.network.address="10.11.12.0/24"'
 
 status=0
 for mime in text/plain text/occi; do
-    echo "== pOCCI --mime $mime"
-    python3 tools/pocci/run.py --url "$URL" --pocci "$VENV/bin/pOCCI" --mime "$mime" --all \
-        --auth "$USER_UUID" "$TOKEN" || status=1
+    run_one "$mime" || status=1
 done
 exit $status
