@@ -514,3 +514,49 @@ async fn user_mixins_are_per_user_and_tag_entities() {
     let (status, _) = get_text(&gw, 0, "/mytag/").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn contextualization_and_bad_user_data() {
+    let gw = start_gateway().await;
+    // OpenStack-scheme key and OCCI user data (base64 of "hello\n").
+    let body = format!(
+        "{}Category: public_key; scheme=\"http://schemas.openstack.org/instance/credentials#\"; class=\"mixin\"\n\
+         Category: user_data; scheme=\"http://schemas.ogf.org/occi/infrastructure/compute#\"; class=\"mixin\"\n\
+         X-OCCI-Attribute: org.openstack.credentials.publickey.data=\"ssh-rsa AAAA me@host\"\n\
+         X-OCCI-Attribute: occi.compute.userdata=\"aGVsbG8K\"\n",
+        create_body("ctx")
+    );
+    let res = gw
+        .client(0)
+        .post(gw.at("/compute/"))
+        .header("content-type", "text/plain")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+    // user-data + meta-data + root's and user's authorized_keys (Debian's users).
+    let state: serde_json::Value = reqwest::get(format!("{}/_sim/state", gw.sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["personality_files"], 4, "{state}");
+    // User data that is not base64 is refused before anything is created.
+    let res = gw
+        .client(0)
+        .post(gw.at("/compute/"))
+        .header("content-type", "text/plain")
+        .body(body.replace("aGVsbG8K", "not base64!"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("base64"));
+}

@@ -644,3 +644,73 @@ impl Collection for Compute {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(users: &str) -> Image {
+        serde_json::from_value(serde_json::json!({
+            "id": "img", "name": "Debian", "metadata": {"users": users}
+        }))
+        .expect("image")
+    }
+
+    #[test]
+    fn user_data_reaches_the_file_decoded_exactly_once() {
+        let w = Wanted {
+            user_data: Some(b"#cloud-config\nruncmd: [echo hi]\n".to_vec()),
+            ..Wanted::default()
+        };
+        let files = personality(&w, &image(""));
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].path, USER_DATA_PATH);
+        // Personality contents are base64 of the file: one decode gives
+        // the user's text (not its base64 again).
+        let file = B64.decode(&files[0].contents).unwrap();
+        assert_eq!(file, b"#cloud-config\nruncmd: [echo hi]\n");
+    }
+
+    #[test]
+    fn an_ssh_key_goes_to_meta_data_and_each_image_user() {
+        let w = Wanted {
+            ssh_key: Some("ssh-ed25519 AAAA me@host".to_owned()),
+            ..Wanted::default()
+        };
+        let files = personality(&w, &image("root user"));
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                META_DATA_PATH,
+                "/root/.ssh/authorized_keys",
+                "/home/user/.ssh/authorized_keys"
+            ]
+        );
+        let user = &files[2];
+        assert_eq!(user.owner.as_deref(), Some("user"));
+        assert_eq!(user.mode, Some(0o600));
+        assert_eq!(
+            B64.decode(&user.contents).unwrap(),
+            b"ssh-ed25519 AAAA me@host\n"
+        );
+    }
+
+    #[test]
+    fn states_and_applicable_actions_follow_the_design() {
+        assert_eq!(state_of(&ServerStatus::Active), Some(("active", None)));
+        assert_eq!(state_of(&ServerStatus::Stopped), Some(("inactive", None)));
+        assert_eq!(
+            state_of(&ServerStatus::Build),
+            Some(("inactive", Some("BUILD".to_owned())))
+        );
+        assert_eq!(
+            state_of(&ServerStatus::Reboot),
+            Some(("inactive", Some("REBOOT".to_owned())))
+        );
+        assert_eq!(state_of(&ServerStatus::Error), Some(("error", None)));
+        assert_eq!(state_of(&ServerStatus::Deleted), None);
+        assert_eq!(actions_of(&ServerStatus::Stopped), [COMPUTE_START]);
+        assert!(actions_of(&ServerStatus::Build).is_empty());
+    }
+}
