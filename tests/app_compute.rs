@@ -560,3 +560,52 @@ async fn contextualization_and_bad_user_data() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.text().await.unwrap().contains("base64"));
 }
+
+#[tokio::test]
+async fn floating_ip_retry_and_rollback_of_a_failed_inline_link() {
+    let gw = common::start_gateway_with(|c| c.require_floating_ip = true, "").await;
+    gw.sim.reset_counters();
+    create(&gw, 0, "needs-ip").await;
+    let state: serde_json::Value = reqwest::get(format!("{}/_sim/state", gw.sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["floating_ips"], 1, "{state}");
+    assert_eq!(state["servers"], 1, "{state}");
+    let calls = gw.calls();
+    assert_eq!(
+        calls.get("POST /compute/v2.0/servers"),
+        Some(&2),
+        "{calls:?}"
+    );
+
+    // A storage link to a volume that does not exist: the server created
+    // first is deleted again, and the error names the step.
+    let body = format!(
+        "{}Link: <{}/storage/424242>; rel=\"http://schemas.ogf.org/occi/infrastructure#storage\"; category=\"http://schemas.ogf.org/occi/infrastructure#storagelink\"\n",
+        create_body("rollback"),
+        gw.url
+    );
+    let res = gw
+        .client(0)
+        .post(gw.at("/compute/"))
+        .header("content-type", "text/plain")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.text().await.unwrap().contains("attach storage 424242"));
+    let state: serde_json::Value = reqwest::get(format!("{}/_sim/state", gw.sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        state["servers"], 1,
+        "the half-created server is gone: {state}"
+    );
+}
