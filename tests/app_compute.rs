@@ -609,3 +609,50 @@ async fn floating_ip_retry_and_rollback_of_a_failed_inline_link() {
         "the half-created server is gone: {state}"
     );
 }
+
+#[tokio::test]
+async fn defaults_apply_to_creates_only() {
+    let gw = common::start_gateway_with(
+        |_| {},
+        "default_flavor = \"C2R2048D40drbd\"\ndefault_image = \"CentOS\"\n",
+    )
+    .await;
+    // No templates: the configured ones, by name.
+    let res = gw
+        .client(0)
+        .post(gw.at("/compute/"))
+        .header("content-type", "text/plain")
+        .body(format!("{COMPUTE_KIND}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (_, body) = get_text(
+        &gw,
+        0,
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .trim_start_matches(&gw.url),
+    )
+    .await;
+    assert!(body.contains("occi.compute.cores=2"), "{body}");
+    assert!(body.contains("centos000003"), "{body}");
+    // An update without templates keeps the compute's own (no resize, no
+    // "cannot change the OS template").
+    let id = create(&gw, 0, "explicit").await;
+    let res = gw
+        .client(0)
+        .post(gw.at(&format!("/compute/{id}")))
+        .header("content-type", "text/plain")
+        .body("X-OCCI-Attribute: occi.core.title=\"renamed\"\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("occi.core.title=\"renamed\"") && body.contains("occi.compute.cores=1"),
+        "{body}"
+    );
+}

@@ -205,7 +205,7 @@ fn is_compute_kind(c: &ParsedCategory) -> bool {
 /// Sorts the request's categories into templates, contextualization and
 /// the rest; templates may be named by id (their scheme) or, as the seed
 /// does, by flavor or image name under any scheme.
-async fn resolve(ctx: &Ctx, req: &OcciRequest) -> Result<Wanted, AppError> {
+async fn resolve(ctx: &Ctx, req: &OcciRequest, with_defaults: bool) -> Result<Wanted, AppError> {
     let (flavors, images) = tokio::try_join!(
         ctx.state.templates.flavors(ctx),
         ctx.state.templates.images(ctx)
@@ -316,13 +316,13 @@ async fn resolve(ctx: &Ctx, req: &OcciRequest) -> Result<Wanted, AppError> {
         })?;
         w.user_data = Some(decoded);
     }
-    if w.flavor.is_none() {
-        if let Some(default) = &ctx.state.config.default_flavor {
+    if with_defaults {
+        // Only a create falls back to the configured templates: an update
+        // without a template keeps the compute's own.
+        if let (None, Some(default)) = (&w.flavor, &ctx.state.config.default_flavor) {
             w.flavor = find_flavor(&flavors, default).cloned();
         }
-    }
-    if w.image.is_none() {
-        if let Some(default) = &ctx.state.config.default_image {
+        if let (None, Some(default)) = (&w.image, &ctx.state.config.default_image) {
             w.image = find_image(&images, default).cloned();
         }
     }
@@ -469,16 +469,14 @@ impl Collection for Compute {
     }
 
     async fn create(ctx: &Ctx, req: &OcciRequest) -> Result<String, AppError> {
-        if let Some(kind) = req.kind() {
-            if !is_compute_kind(kind) {
-                return Err(AppError::BadRequest(format!(
-                    "/compute/ creates {COMPUTE}, not {}",
-                    kind.type_id()
-                )));
-            }
+        if let Some(kind) = req.kind().filter(|k| !is_compute_kind(k)) {
+            return Err(AppError::BadRequest(format!(
+                "/compute/ creates {COMPUTE}, not {}",
+                kind.type_id()
+            )));
         }
         let (networks, volumes) = inline_links(req)?;
-        let w = resolve(ctx, req).await?;
+        let w = resolve(ctx, req, true).await?;
         let flavor = w.flavor.clone().ok_or_else(|| {
             AppError::BadRequest(format!(
                 "a resource template is missing: name one (scheme {RESOURCE_TPL_SCHEME}, see /-/) or configure default_flavor"
@@ -592,14 +590,14 @@ impl Collection for Compute {
 
     async fn update(ctx: &Ctx, id: &str, req: &OcciRequest, full: bool) -> Result<(), AppError> {
         let server = get_server(ctx, id).await?;
-        let w = resolve(ctx, req).await?;
-        if let (Some(image), Some(current)) = (&w.image, &server.image) {
-            if image.id != current.id {
-                return Err(AppError::BadRequest(format!(
-                    "the OS template of a compute cannot change (it would need a rebuild); create a new compute with {}",
-                    image.name
-                )));
-            }
+        let w = resolve(ctx, req, false).await?;
+        if let (Some(image), Some(current)) = (&w.image, &server.image)
+            && image.id != current.id
+        {
+            return Err(AppError::BadRequest(format!(
+                "the OS template of a compute cannot change (it would need a rebuild); create a new compute with {}",
+                image.name
+            )));
         }
         if w.ssh_key.is_some() || w.user_data.is_some() {
             return Err(AppError::BadRequest(
