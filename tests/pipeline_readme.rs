@@ -8,6 +8,7 @@ use figment::Figment;
 use figment::providers::{Format, Toml};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use snf_occi::app::OcciAppConfig;
 use snf_occi::config::{ClientAuth, Config, LogConfig, PipelineConfig, ServerConfig, TlsConfig};
 use snf_occi::pipeline::apps::EchoConfig;
 use snf_occi::pipeline::filters::{
@@ -121,6 +122,7 @@ fn every_key_is_documented_and_every_documented_key_exists() {
     ));
     code.extend(keys_of("filter.cors", &CorsConfig::default()));
     code.extend(keys_of("app.echo", &EchoConfig::default()));
+    code.extend(keys_of("app.occi", &OcciAppConfig::default()));
 
     let docs = documented();
     // `[simulator]` and `[store]` belong to other modules and are not
@@ -188,6 +190,7 @@ fn documented_defaults_are_the_code_defaults() {
                     "concurrency_limit" => default_matches::<ConcurrencyLimitConfig>(leaf, literal),
                     "cors" => default_matches::<CorsConfig>(leaf, literal),
                     "echo" => default_matches::<EchoConfig>(leaf, literal),
+                    "occi" => default_matches::<OcciAppConfig>(leaf, literal),
                     other => Err(format!("no check for factory `{other}`")),
                 }
             }

@@ -1,1 +1,217 @@
-//! (to be filled in)
+//! The OCCI app: OCCI 1.2 over HTTP, mapped onto Synnefo.
+//!
+//! - [`OcciAppConfig`] is the `[app.occi]` table; [`occi`] is the
+//!   `AppFactory` registered as `app = "occi"`.
+//! - [`AppState`] is shared by every request: the Synnefo [`Client`], the
+//!   [`Renderer`], the configuration and the per-user template caches.
+//! - [`router`] binds every path: the query interface (`/-/` and
+//!   `/.well-known/org/ogf/occi/-/`), one [`Collection`] per kind
+//!   (`/compute/`, `/storage/`, ...), the mixin collections and, as the
+//!   fallback, the namespace (any other path).
+//! - The generic handlers ([`handlers`]) do the HTTP side (methods,
+//!   parsing, status codes, rendering) for every collection.
+//!
+//! Requests must carry an [`AuthContext`](crate::middleware::AuthContext)
+//! (an auth filter in front); without one every path answers 401.
+
+pub mod collection;
+pub mod compute;
+pub mod error;
+pub mod handlers;
+pub mod ids;
+pub mod ipreservation;
+pub mod mixins;
+pub mod namespace;
+pub mod network;
+pub mod networkinterface;
+pub mod query;
+pub mod storage;
+pub mod storagelink;
+pub mod templates;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::any;
+use serde::{Deserialize, Serialize};
+
+use crate::middleware::BoxHttp;
+use crate::occi::Renderer;
+use crate::pipeline::{BuildContext, BuildError, FactoryTable};
+use crate::store::Store;
+use crate::synnefo::{Client, ClientConfig};
+
+pub use collection::{Collection, Ctx, Entity};
+pub use error::AppError;
+pub use templates::Templates;
+
+/// The `[app.occi]` table.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcciAppConfig {
+    /// Astakos identity v2.0 URL (default: the embedded simulator's; one
+    /// of the two is required).
+    #[serde(default)]
+    pub identity_url: Option<String>,
+    /// Compute endpoint override (default: from the service catalog).
+    #[serde(default)]
+    pub compute_url: Option<String>,
+    /// Network endpoint override.
+    #[serde(default)]
+    pub network_url: Option<String>,
+    /// Volume endpoint override.
+    #[serde(default)]
+    pub volume_url: Option<String>,
+    /// Image endpoint override.
+    #[serde(default)]
+    pub image_url: Option<String>,
+    /// The volume type of new storage (default: the cloud's first).
+    #[serde(default)]
+    pub volume_type: Option<String>,
+    /// The flavor (id or name) of a compute created without a
+    /// `resource_tpl` (default: none, such a create is a 400).
+    #[serde(default)]
+    pub default_flavor: Option<String>,
+    /// The image (id or name) of a compute created without an `os_tpl`
+    /// (default: none, such a create is a 400).
+    #[serde(default)]
+    pub default_image: Option<String>,
+    /// How often a server create that Synnefo refuses with 409 "Please
+    /// create a floating IP" is retried after reserving one.
+    #[serde(default = "default_create_retries")]
+    pub create_server_max_retries: u32,
+    /// The most entities one collection operation (listing, delete or
+    /// action on a collection) touches.
+    #[serde(default = "default_collection_limit")]
+    pub collection_limit: usize,
+    /// How long a user's flavors and images are cached.
+    #[serde(default = "default_template_ttl", with = "humantime_serde")]
+    pub template_cache_ttl: Duration,
+    /// The timeout of each Synnefo call.
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+fn default_create_retries() -> u32 {
+    3
+}
+fn default_collection_limit() -> usize {
+    1000
+}
+fn default_template_ttl() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+impl Default for OcciAppConfig {
+    fn default() -> Self {
+        OcciAppConfig {
+            identity_url: None,
+            compute_url: None,
+            network_url: None,
+            volume_url: None,
+            image_url: None,
+            volume_type: None,
+            default_flavor: None,
+            default_image: None,
+            create_server_max_retries: default_create_retries(),
+            collection_limit: default_collection_limit(),
+            template_cache_ttl: default_template_ttl(),
+            timeout: default_timeout(),
+        }
+    }
+}
+
+/// What every request of the app shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The Synnefo client (one connection pool).
+    pub client: Client,
+    /// Renders against `server.public_url`.
+    pub renderer: Renderer,
+    /// `[app.occi]`.
+    pub config: OcciAppConfig,
+    /// Per-user flavor and image caches.
+    pub templates: Templates,
+    /// User mixins and their associations.
+    pub store: Store,
+}
+
+impl AppState {
+    /// The state of an app with `config`, calling Synnefo through `http`
+    /// and rendering URLs under `public_url`.
+    pub fn new(
+        config: OcciAppConfig,
+        identity_url: String,
+        public_url: &str,
+        http: reqwest::Client,
+        store: Store,
+    ) -> Self {
+        let mut client_config = ClientConfig::new(identity_url);
+        client_config.compute_url = config.compute_url.clone();
+        client_config.network_url = config.network_url.clone();
+        client_config.volume_url = config.volume_url.clone();
+        client_config.image_url = config.image_url.clone();
+        client_config.timeout = config.timeout;
+        AppState {
+            client: Client::new(http, client_config),
+            renderer: Renderer::new(public_url),
+            templates: Templates::new(config.template_cache_ttl),
+            config,
+            store,
+        }
+    }
+}
+
+/// The axum router of the app over `state`: every OCCI path.
+pub fn router(state: Arc<AppState>) -> Router {
+    let router = Router::new()
+        .route("/-/", any(query::handler))
+        .route("/.well-known/org/ogf/occi/-/", any(query::handler));
+    let router = handlers::collection_routes::<compute::Compute>(router);
+    let router = handlers::collection_routes::<storage::Storage>(router);
+    let router = handlers::collection_routes::<network::Network>(router);
+    let router = handlers::collection_routes::<storagelink::StorageLink>(router);
+    let router = handlers::collection_routes::<networkinterface::NetworkInterface>(router);
+    // rOCCI-cli says `networklink`; same collection under a second path.
+    let router =
+        handlers::alias_routes::<networkinterface::NetworkInterface>(router, "networklink");
+    let router = handlers::collection_routes::<ipreservation::IpReservation>(router);
+    let router = mixins::routes(router);
+    router.fallback(namespace::handler).with_state(state)
+}
+
+/// Builds the `occi` app from its `[app.occi]` table.
+pub async fn occi(table: FactoryTable, ctx: BuildContext) -> Result<BoxHttp, BuildError> {
+    let config: OcciAppConfig = table.deserialize()?;
+    let identity_url = match (&config.identity_url, &ctx.simulator) {
+        (Some(url), _) => url.clone(),
+        (None, Some(sim)) => sim.identity_url.clone(),
+        (None, None) => {
+            return Err(table.invalid(
+                "identity_url",
+                "is required when no embedded simulator runs",
+            ));
+        }
+    };
+    if config.collection_limit == 0 {
+        return Err(table.invalid("collection_limit", "must be at least 1"));
+    }
+    let store = Store::open(&ctx.config.store)
+        .await
+        .map_err(|e| BuildError::Failed {
+            key: "store.url".to_owned(),
+            reason: e.to_string(),
+        })?;
+    let state = Arc::new(AppState::new(
+        config,
+        identity_url,
+        &ctx.public_url,
+        ctx.http.clone(),
+        store,
+    ));
+    Ok(BoxHttp::new(router(state)))
+}

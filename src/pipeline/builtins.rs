@@ -19,4 +19,5 @@ pub fn register(registry: &mut Registry) {
 
     registry.register_app("healthz", apps::healthz);
     registry.register_app("echo", apps::echo);
+    registry.register_app("occi", crate::app::occi);
 }

@@ -34,3 +34,146 @@ pub fn get(uri: &str) -> http::Request<Body> {
         .body(Body::empty())
         .expect("request")
 }
+
+/// A running simulator plus the OCCI gateway in front of it, both on
+/// 127.0.0.1:0; dropping it stops both.
+pub struct Gateway {
+    /// The simulator (counters, faults, users).
+    pub sim: snf_occi::simulator::RunningSimulator,
+    /// The gateway's base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The default pipeline's filters in front of `app = "occi"` (keystone
+/// auth on the simulator), with `extra` appended to `[app.occi]`.
+pub fn occi_toml(identity_url: &str, extra: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+public_url = "http://gateway.test"
+
+[store]
+url = "sqlite::memory:"
+
+[pipeline]
+filters = ["request_id", "occi_negotiate", "keystone"]
+app = "occi"
+
+[filter.keystone]
+use = "keystone_auth"
+identity_url = "{identity_url}"
+
+[app.occi]
+identity_url = "{identity_url}"
+{extra}
+"#
+    )
+}
+
+/// Starts an instant simulator (`adjust` may change its configuration)
+/// and the gateway (`[app.occi]` gets `extra`), with `server.public_url`
+/// set to the gateway's real address.
+pub async fn start_gateway_with(
+    adjust: impl FnOnce(&mut snf_occi::simulator::SimulatorConfig),
+    extra: &str,
+) -> Gateway {
+    use snf_occi::simulator::{SimulatorConfig, start};
+    let mut sim_config = SimulatorConfig::instant("127.0.0.1:0".parse().expect("addr"));
+    adjust(&mut sim_config);
+    let sim = start(&sim_config).await.expect("simulator starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let url = format!("http://{addr}");
+    let toml = occi_toml(&sim.identity_url(), extra).replace("http://gateway.test", &url);
+    let config = Config::from_toml_str(&toml).unwrap_or_else(|e| panic!("config rejected: {e}"));
+    let limits = config.server.limits.clone();
+    let ctx = BuildContext::new(Arc::new(config)).expect("context");
+    let service = Registry::with_builtins()
+        .build_service(&ctx)
+        .await
+        .unwrap_or_else(|e| panic!("build failed: {e}"));
+    let server = snf_occi::server::Server::from_listener(listener, service, limits);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = server
+            .serve(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    Gateway {
+        sim,
+        url,
+        stop: Some(stop),
+    }
+}
+
+/// [`start_gateway_with`] with the simulator's defaults.
+pub async fn start_gateway() -> Gateway {
+    start_gateway_with(|_| {}, "").await
+}
+
+/// An HTTP client that sends `token` as `X-Auth-Token` on every request.
+pub fn client_for(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-auth-token",
+        reqwest::header::HeaderValue::from_str(token).expect("token header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+impl Gateway {
+    /// The token of the simulator's `n`th user (0 = alice, 1 = bob).
+    pub fn token(&self, n: usize) -> String {
+        self.sim.users()[n].token.clone()
+    }
+
+    /// The uuid of the simulator's `n`th user.
+    pub fn user(&self, n: usize) -> String {
+        self.sim.users()[n].uuid.clone()
+    }
+
+    /// A client for the simulator's `n`th user.
+    pub fn client(&self, n: usize) -> reqwest::Client {
+        client_for(&self.token(n))
+    }
+
+    /// The absolute URL of `path` on the gateway.
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// Synnefo calls counted since the last reset, by `METHOD path-class`
+    /// (see `/_sim/counters`), excluding identity calls (the auth filter's
+    /// token validation is cached, but not the first time).
+    pub fn calls(&self) -> std::collections::BTreeMap<String, u64> {
+        self.sim.counters()
+    }
+
+    /// The total number of Synnefo calls (identity excluded) since the
+    /// last reset.
+    pub fn backend_calls(&self) -> u64 {
+        self.sim
+            .counters()
+            .iter()
+            .filter(|(k, _)| !k.contains("identity") && !k.contains("tokens"))
+            .map(|(_, v)| *v)
+            .sum()
+    }
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# pOCCI compliance run: starts `snf-occi serve` (the default pipeline:
+# keystone_auth on the embedded simulator) on free ports, seeds one
+# compute, one storage and one network for the first default user, runs
+# all 17 pOCCI tests in text/plain and text/occi, stops the server.
+# Exits non-zero on any failed test.
+#
+# Usage: scripts/pocci.sh [path/to/snf-occi]   (default: target/release
+# if built, else target/debug)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+BIN=${1:-}
+if [ -z "$BIN" ]; then
+    if [ -x target/release/snf-occi ]; then BIN=target/release/snf-occi; else BIN=target/debug/snf-occi; fi
+fi
+[ -x "$BIN" ] || cargo build --bin snf-occi
+VENV=target/pocci-venv
+[ -x "$VENV/bin/pOCCI" ] || sh tools/pocci/install.sh "$VENV"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+SIM_PORT=$(free_port)
+URL="http://127.0.0.1:$PORT"
+# The default simulator users (see README): alice.
+USER_UUID=a11ce000-0000-4000-8000-000000000001
+TOKEN=alice-token
+WORK=$(mktemp -d)
+LOG="$WORK/server.log"
+SERVER=
+cleanup() {
+    if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
+    SERVER=
+}
+trap 'cleanup; rm -rf "$WORK"' EXIT
+
+SEED_STORAGE='Category: storage; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"
+X-OCCI-Attribute: occi.core.title="pocci-disk"
+X-OCCI-Attribute: occi.storage.size=1'
+SEED_NETWORK='Category: network; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"
+Category: ipnetwork; scheme="http://schemas.ogf.org/occi/infrastructure/network#"; class="mixin"
+X-OCCI-Attribute: occi.core.title="pocci-net"
+X-OCCI-Attribute: occi.network.address="10.11.12.0/24"'
+SEED_COMPUTE='Category: compute; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"
+Category: C2R2048D20; scheme="http://schemas.ogf.org/occi/infrastructure#"
+Category: Debian; scheme="http://schemas.ogf.org/occi/infrastructure#"
+X-OCCI-Attribute: occi.core.title="pocci-vm"'
+
+# One rendering against a freshly started server: pOCCI leaves what it
+# creates behind (a volume it attached stays in use), so each rendering
+# gets a clean simulator and store.
+run_one() {
+    local mime=$1
+    rm -f "$WORK/store.db"
+    SNF_OCCI_SERVER__LISTEN="127.0.0.1:$PORT" \
+    SNF_OCCI_SERVER__PUBLIC_URL="$URL" \
+    SNF_OCCI_SIMULATOR__LISTEN="127.0.0.1:$SIM_PORT" \
+    SNF_OCCI_SIMULATOR__BUILD_DELAY=0s \
+    SNF_OCCI_SIMULATOR__ACTION_DELAY=0s \
+    SNF_OCCI_STORE__URL="sqlite://$WORK/store.db?mode=rwc" \
+        "$BIN" serve --config snf-occi.pipeline.toml >"$LOG" 2>&1 &
+    SERVER=$!
+
+    for _ in $(seq 1 100); do
+        curl -sf "$URL/healthz" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    curl -sf "$URL/healthz" >/dev/null || { echo "server did not start:"; cat "$LOG"; exit 1; }
+
+    # Storage and network first: pOCCI links new computes to the first
+    # storage listed, which must not be the seeded compute's root disk.
+    post /storage/ "$SEED_STORAGE"
+    post /network/ "$SEED_NETWORK"
+    post /compute/ "$SEED_COMPUTE"
+    echo "== pOCCI --mime $mime"
+    local rc=0
+    python3 tools/pocci/run.py --url "$URL" --pocci "$VENV/bin/pOCCI" --mime "$mime" --all \
+        --auth "$USER_UUID" "$TOKEN" || rc=1
+    cleanup
+    return $rc
+}
+
+post() {
+    local path=$1 body=$2 code
+    code=$(curl -s -o "$WORK/out" -w '%{http_code}' -X POST "$URL$path" \
+        -H "X-Auth-Token: $TOKEN" -H 'Content-Type: text/plain' --data-binary "$body")
+    if [ "$code" != 201 ]; then echo "seeding $path failed ($code):"; cat "$WORK/out"; exit 1; fi
+}
+
+status=0
+for mime in text/plain text/occi; do
+    run_one "$mime" || status=1
+done
+exit $status

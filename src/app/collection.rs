@@ -1,0 +1,162 @@
+//! The [`Collection`] trait every OCCI kind collection implements, the
+//! per-request context [`Ctx`] handed to it, and [`Entity`].
+//!
+//! The generic handlers in [`super::handlers`] do HTTP (methods, parsing,
+//! rendering, status codes); a collection only maps OCCI onto Synnefo.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::middleware::{AuthContext, MediaType, Negotiated, RequestId};
+use crate::occi::{Attributes, Link, OcciRequest, Resource};
+use crate::synnefo::{Caller, Client};
+
+use super::AppState;
+use super::error::AppError;
+
+/// An OCCI entity: a resource or a link.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Entity {
+    /// A resource (compute, storage, network, ipreservation).
+    Resource(Resource),
+    /// A link (storagelink, networkinterface).
+    Link(Link),
+}
+
+impl Entity {
+    /// The entity's location (`/compute/42`).
+    pub fn location(&self) -> &str {
+        match self {
+            Entity::Resource(r) => &r.location,
+            Entity::Link(l) => &l.location,
+        }
+    }
+
+    /// The entity's kind type id.
+    pub fn kind(&self) -> &str {
+        match self {
+            Entity::Resource(r) => &r.kind,
+            Entity::Link(l) => &l.kind,
+        }
+    }
+
+    /// The entity's mixin type ids.
+    pub fn mixins(&self) -> &[String] {
+        match self {
+            Entity::Resource(r) => &r.mixins,
+            Entity::Link(l) => &l.mixins,
+        }
+    }
+
+    /// Adds a mixin type id if it is not there yet (user mixins from the
+    /// store).
+    pub fn add_mixin(&mut self, type_id: &str) {
+        let mixins = match self {
+            Entity::Resource(r) => &mut r.mixins,
+            Entity::Link(l) => &mut l.mixins,
+        };
+        if !mixins.iter().any(|m| m == type_id) {
+            mixins.push(type_id.to_owned());
+        }
+    }
+}
+
+impl From<Resource> for Entity {
+    fn from(r: Resource) -> Self {
+        Entity::Resource(r)
+    }
+}
+
+impl From<Link> for Entity {
+    fn from(l: Link) -> Self {
+        Entity::Link(l)
+    }
+}
+
+/// What a collection needs to serve one request: who asks, how to call
+/// Synnefo for them, the negotiated rendering and the app's shared state.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    /// The authenticated caller (user uuid, token).
+    pub auth: AuthContext,
+    /// The Synnefo caller (the user's token and the request id).
+    pub caller: Caller,
+    /// The negotiated request and response media types.
+    pub negotiated: Negotiated,
+    /// The app's shared state.
+    pub state: Arc<AppState>,
+}
+
+impl Ctx {
+    /// A context for an authenticated request.
+    pub fn new(
+        auth: AuthContext,
+        request_id: Option<&RequestId>,
+        negotiated: Negotiated,
+        state: Arc<AppState>,
+    ) -> Self {
+        let caller = Caller::from_auth(&auth, request_id);
+        Ctx {
+            auth,
+            caller,
+            negotiated,
+            state,
+        }
+    }
+
+    /// The Synnefo client.
+    pub fn client(&self) -> &Client {
+        &self.state.client
+    }
+
+    /// The caller's user uuid (the key of every per-user cache and store
+    /// row; never the token).
+    pub fn user(&self) -> &str {
+        &self.auth.user
+    }
+
+    /// The response rendering.
+    pub fn media(&self) -> MediaType {
+        self.negotiated.response
+    }
+}
+
+/// One OCCI collection (kind location) mapped onto Synnefo.
+///
+/// Ids are Synnefo's; implementations validate an id (see
+/// [`super::ids`]) before it reaches a Synnefo path and answer
+/// [`AppError::NotFound`] for an invalid or foreign one.
+pub trait Collection: Send + Sync + 'static {
+    /// The kind's type id, e.g. `occi::infrastructure::COMPUTE`.
+    const KIND: &'static str;
+    /// The path segment, e.g. "compute" (location `/compute/`).
+    const PATH: &'static str;
+    /// Entities of this kind owned by the caller (full renderable
+    /// entities; listing handlers render only locations unless JSON).
+    fn list(ctx: &Ctx) -> impl Future<Output = Result<Vec<Entity>, AppError>> + Send;
+    /// One entity of the caller.
+    fn show(ctx: &Ctx, id: &str) -> impl Future<Output = Result<Entity, AppError>> + Send;
+    /// Creates from a parsed request; returns the new entity's id.
+    /// Must undo what it did if a later step fails.
+    fn create(
+        ctx: &Ctx,
+        req: &OcciRequest,
+    ) -> impl Future<Output = Result<String, AppError>> + Send;
+    /// Deletes one entity of the caller.
+    fn delete(ctx: &Ctx, id: &str) -> impl Future<Output = Result<(), AppError>> + Send;
+    /// Triggers `action` (a full type id, already checked to be one of the
+    /// kind's actions) with its parameters.
+    fn action(
+        ctx: &Ctx,
+        id: &str,
+        action: &str,
+        attrs: &Attributes,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
+    /// Partial (`full = false`, POST) or full (`full = true`, PUT) update.
+    fn update(
+        ctx: &Ctx,
+        id: &str,
+        req: &OcciRequest,
+        full: bool,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
+}

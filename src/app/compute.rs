@@ -1,0 +1,714 @@
+//! `/compute/`: Synnefo servers as OCCI compute resources.
+//!
+//! Synnefo calls per operation (template caches warm):
+//! - list: 1 (`GET /servers/detail`; JSON also uses the cached flavors);
+//! - show: 2, concurrent (`GET /servers/{id}`, `GET
+//!   /servers/{id}/os-volume_attachments`);
+//! - create: 1 (`POST /servers`), + 1 per storage link (attach), + 2 per
+//!   "Please create a floating IP" retry; on a failed attach the server is
+//!   deleted again;
+//! - action: 2 (`GET /servers/{id}` for the state check, `POST
+//!   /servers/{id}/action`);
+//! - delete: 1.
+//!
+//! Link ids: a storagelink is `<server id>_<volume id>`, a
+//! networkinterface `<server id>_<port id>`: both halves are Synnefo ids,
+//! so a link is found again from its id with no lookup table.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use crate::occi::infrastructure::{
+    self, COMPUTE, COMPUTE_RESTART, COMPUTE_SAVE, COMPUTE_START, COMPUTE_STOP, COMPUTE_SUSPEND,
+    IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, STORAGE,
+    STORAGELINK, attr,
+};
+use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
+use crate::synnefo::{
+    Flavor, Image, NetworkRef, NewFloatingIp, NewServer, Personality, RebootType, Server,
+    ServerAction, ServerStatus, VolumeAttachment,
+};
+
+use super::collection::{Collection, Ctx, Entity};
+use super::error::AppError;
+use super::ids::{id_in, is_object_id, is_server_id};
+
+/// Where cloud-init's NoCloud source reads user data and meta data.
+const USER_DATA_PATH: &str = "/var/lib/cloud/seed/nocloud-net/user-data";
+const META_DATA_PATH: &str = "/var/lib/cloud/seed/nocloud-net/meta-data";
+/// The server name when the client gives no title (as the original).
+const DEFAULT_NAME: &str = "OCCI_VM";
+/// Synnefo's 409 message when a server needs a floating IP first.
+const NEEDS_FLOATING_IP: &str = "Please create a floating IP";
+
+/// The `/compute/` collection.
+pub struct Compute;
+
+/// The location of server `id`.
+pub fn location(id: &str) -> String {
+    format!("/compute/{id}")
+}
+
+/// The OCCI state of a Synnefo status, and the state message (the Synnefo
+/// status) for the transitional ones; `None` for DELETED (the server is
+/// gone: 404).
+pub fn state_of(status: &ServerStatus) -> Option<(&'static str, Option<String>)> {
+    match status {
+        ServerStatus::Active => Some(("active", None)),
+        ServerStatus::Stopped => Some(("inactive", None)),
+        ServerStatus::Error => Some(("error", None)),
+        ServerStatus::Deleted => None,
+        other => Some(("inactive", Some(other.as_str().to_owned()))),
+    }
+}
+
+/// The actions applicable in `status` (suspend and save are never: 501).
+pub fn actions_of(status: &ServerStatus) -> Vec<String> {
+    match status {
+        ServerStatus::Active => vec![COMPUTE_STOP.to_owned(), COMPUTE_RESTART.to_owned()],
+        ServerStatus::Stopped => vec![COMPUTE_START.to_owned()],
+        _ => Vec::new(),
+    }
+}
+
+fn gib(mib: u64) -> f64 {
+    mib as f64 / 1024.0
+}
+
+/// The OCCI resource of a server, with its links when `volumes` is given
+/// (NICs come with the server itself).
+pub fn to_resource(
+    server: &Server,
+    flavors: Option<&[Flavor]>,
+    volumes: Option<&[VolumeAttachment]>,
+) -> Option<Resource> {
+    let (state, message) = state_of(&server.status)?;
+    let loc = location(&server.id);
+    let mut r = Resource::new(COMPUTE, server.id.clone(), loc.clone());
+    if let Some(image) = &server.image {
+        r.mixins.push(format!("{OS_TPL_SCHEME}{}", image.id));
+    }
+    if let Some(flavor) = &server.flavor {
+        r.mixins.push(format!("{RESOURCE_TPL_SCHEME}{}", flavor.id));
+    }
+    let a = &mut r.attributes;
+    a.set(attr::TITLE, server.name.clone());
+    a.set(attr::COMPUTE_HOSTNAME, server.name.clone());
+    let flavor = server
+        .flavor
+        .as_ref()
+        .and_then(|f| flavors?.iter().find(|x| x.id == f.id));
+    if let Some(f) = flavor {
+        a.set(attr::COMPUTE_CORES, f.vcpus as i64);
+        a.set(attr::COMPUTE_MEMORY, gib(f.ram));
+    }
+    a.set(attr::COMPUTE_STATE, state);
+    if let Some(m) = message {
+        a.set(attr::COMPUTE_STATE_MESSAGE, m);
+    }
+    r.actions = actions_of(&server.status);
+    let source = EntityRef::new(loc.clone(), COMPUTE);
+    for (i, nic) in server.attachments.iter().enumerate() {
+        let id = format!("{}_{}", server.id, nic.id);
+        let mut l = Link::new(
+            NETWORKINTERFACE,
+            id.clone(),
+            format!("/networkinterface/{id}"),
+            source.clone(),
+            EntityRef::new(format!("/network/{}", nic.network_id), NETWORK),
+        );
+        l.mixins.push(IPNETWORKINTERFACE.to_owned());
+        l.attributes.set(attr::NI_INTERFACE, format!("eth{i}"));
+        if let Some(mac) = &nic.mac_address {
+            l.attributes.set(attr::NI_MAC, mac.clone());
+        }
+        l.attributes.set(attr::NI_STATE, "active");
+        let address = if nic.ipv4.is_empty() {
+            &nic.ipv6
+        } else {
+            &nic.ipv4
+        };
+        if !address.is_empty() {
+            l.attributes.set(attr::NI_ADDRESS, address.clone());
+        }
+        l.attributes.set(attr::NI_ALLOCATION, "dynamic");
+        r.links.push(l);
+    }
+    for v in volumes.unwrap_or_default() {
+        let id = format!("{}_{}", server.id, v.volume_id);
+        let mut l = Link::new(
+            STORAGELINK,
+            id.clone(),
+            format!("/storagelink/{id}"),
+            source.clone(),
+            EntityRef::new(format!("/storage/{}", v.volume_id), STORAGE),
+        );
+        // Synnefo sends `""`; an empty value says nothing (and pOCCI 1.0.3
+        // crashes on an empty link attribute), so it is left out.
+        if !v.device.is_empty() {
+            l.attributes.set(attr::SL_DEVICEID, v.device.clone());
+        }
+        l.attributes.set(attr::SL_STATE, "active");
+        r.links.push(l);
+    }
+    Some(r)
+}
+
+/// Fetches the caller's server `id` (404 for an invalid id, another
+/// user's server or a deleted one).
+pub async fn get_server(ctx: &Ctx, id: &str) -> Result<Server, AppError> {
+    let not_found = || AppError::NotFound(format!("no compute {id}"));
+    if !is_server_id(id) {
+        return Err(not_found());
+    }
+    match ctx.client().get_server(&ctx.caller, id).await {
+        Ok(s) if s.status == ServerStatus::Deleted => Err(not_found()),
+        Ok(s) => Ok(s),
+        Err(e) if e.is_not_found() => Err(not_found()),
+        Err(e) => Err(AppError::synnefo(format!("get server {id}"), e)),
+    }
+}
+
+/// Finds a flavor by id or name among `flavors`.
+fn find_flavor<'a>(flavors: &'a [Flavor], key: &str) -> Option<&'a Flavor> {
+    flavors
+        .iter()
+        .find(|f| f.id == key)
+        .or_else(|| flavors.iter().find(|f| f.name == key))
+}
+
+/// Finds an image by id or name among `images`.
+fn find_image<'a>(images: &'a [Image], key: &str) -> Option<&'a Image> {
+    images
+        .iter()
+        .find(|i| i.id == key)
+        .or_else(|| images.iter().find(|i| i.name == key))
+}
+
+/// What a create (or update) request asks for, resolved against the
+/// caller's templates.
+#[derive(Debug, Default)]
+struct Wanted {
+    flavor: Option<Flavor>,
+    image: Option<Image>,
+    ssh_key: Option<String>,
+    /// Decoded user data.
+    user_data: Option<Vec<u8>>,
+    /// User mixin type ids (associated through the store).
+    others: Vec<String>,
+}
+
+fn is_compute_kind(c: &ParsedCategory) -> bool {
+    c.type_id() == COMPUTE
+}
+
+/// Sorts the request's categories into templates, contextualization and
+/// the rest; templates may be named by id (their scheme) or, as the seed
+/// does, by flavor or image name under any scheme.
+async fn resolve(ctx: &Ctx, req: &OcciRequest, with_defaults: bool) -> Result<Wanted, AppError> {
+    let (flavors, images) = tokio::try_join!(
+        ctx.state.templates.flavors(ctx),
+        ctx.state.templates.images(ctx)
+    )?;
+    let mut w = Wanted::default();
+    let set_flavor = |w: &mut Wanted, f: &Flavor| -> Result<(), AppError> {
+        match &w.flavor {
+            Some(old) if old.id != f.id => Err(AppError::BadRequest(format!(
+                "two resource templates given: {} and {}",
+                old.name, f.name
+            ))),
+            _ => {
+                w.flavor = Some(f.clone());
+                Ok(())
+            }
+        }
+    };
+    let set_image = |w: &mut Wanted, i: &Image| -> Result<(), AppError> {
+        match &w.image {
+            Some(old) if old.id != i.id => Err(AppError::BadRequest(format!(
+                "two OS templates given: {} and {}",
+                old.name, i.name
+            ))),
+            _ => {
+                w.image = Some(i.clone());
+                Ok(())
+            }
+        }
+    };
+    for c in &req.categories {
+        if is_compute_kind(c) {
+            continue;
+        }
+        let tid = c.type_id();
+        if c.scheme == RESOURCE_TPL_SCHEME {
+            let f = flavors
+                .iter()
+                .find(|f| f.id == c.term)
+                .ok_or_else(|| AppError::BadRequest(format!("unknown resource template {tid}")))?;
+            set_flavor(&mut w, f)?;
+        } else if c.scheme == OS_TPL_SCHEME {
+            let i = images
+                .iter()
+                .find(|i| i.id == c.term)
+                .ok_or_else(|| AppError::BadRequest(format!("unknown OS template {tid}")))?;
+            set_image(&mut w, i)?;
+        } else if [
+            infrastructure::SSH_KEY,
+            infrastructure::USER_DATA,
+            infrastructure::OPENSTACK_PUBLIC_KEY,
+            infrastructure::OPENSTACK_USER_DATA,
+        ]
+        .contains(&tid.as_str())
+        {
+            // Read from the attributes below.
+        } else if let Some(a) = infrastructure::catalogue().action(&tid) {
+            return Err(AppError::BadRequest(format!(
+                "the action {} cannot be part of a create",
+                a.category.type_id()
+            )));
+        } else if infrastructure::catalogue().kind(&tid).is_some() {
+            return Err(AppError::BadRequest(format!(
+                "a compute cannot be created with kind {tid}"
+            )));
+        } else if infrastructure::catalogue().mixin(&tid).is_some() {
+            // Provider mixins such as os_tpl/resource_tpl themselves: nothing to do.
+        } else if let Some(f) = flavors.iter().find(|f| f.name == c.term) {
+            set_flavor(&mut w, f)?;
+        } else if let Some(i) = images.iter().find(|i| i.name == c.term) {
+            set_image(&mut w, i)?;
+        } else {
+            w.others.push(tid);
+        }
+    }
+    let a = &req.attributes;
+    let key_occi = a.get_str(attr::SSH_PUBLICKEY);
+    let key_os = a.get_str(attr::OS_PUBLICKEY_DATA);
+    w.ssh_key = match (key_occi, key_os) {
+        (Some(x), Some(y)) if x != y => {
+            return Err(AppError::BadRequest(format!(
+                "both {} and {} given, with different keys",
+                attr::SSH_PUBLICKEY,
+                attr::OS_PUBLICKEY_DATA
+            )));
+        }
+        (k, o) => k.or(o).map(str::to_owned),
+    };
+    let data_occi = a.get_str(attr::USERDATA);
+    let data_os = a.get_str(attr::OS_USER_DATA);
+    let data = match (data_occi, data_os) {
+        (Some(x), Some(y)) if x != y => {
+            return Err(AppError::BadRequest(format!(
+                "both {} and {} given, with different data",
+                attr::USERDATA,
+                attr::OS_USER_DATA
+            )));
+        }
+        (d, o) => d.or(o),
+    };
+    if let Some(d) = data {
+        // User data arrives base64-encoded (OCCI and rOCCI); the file must
+        // hold it decoded, so decode exactly once here.
+        let compact: String = d.split_whitespace().collect();
+        let decoded = B64.decode(compact.as_bytes()).map_err(|_| {
+            AppError::BadRequest(
+                "the user data is not valid base64 (it must be base64-encoded)".to_owned(),
+            )
+        })?;
+        w.user_data = Some(decoded);
+    }
+    if with_defaults {
+        // Only a create falls back to the configured templates: an update
+        // without a template keeps the compute's own.
+        if let (None, Some(default)) = (&w.flavor, &ctx.state.config.default_flavor) {
+            w.flavor = find_flavor(&flavors, default).cloned();
+        }
+        if let (None, Some(default)) = (&w.image, &ctx.state.config.default_image) {
+            w.image = find_image(&images, default).cloned();
+        }
+    }
+    Ok(w)
+}
+
+/// The personality files of the contextualization, as the original
+/// wrote them: user data to the NoCloud seed, the key to the NoCloud
+/// meta data and to each image user's `authorized_keys` (mode 0600).
+fn personality(w: &Wanted, image: &Image) -> Vec<Personality> {
+    let mut files = Vec::new();
+    if let Some(data) = &w.user_data {
+        files.push(Personality {
+            path: USER_DATA_PATH.to_owned(),
+            contents: B64.encode(data),
+            owner: None,
+            group: None,
+            mode: None,
+        });
+    }
+    if let Some(key) = &w.ssh_key {
+        files.push(Personality {
+            path: META_DATA_PATH.to_owned(),
+            contents: B64.encode(format!("public-keys: {key}\n")),
+            owner: None,
+            group: None,
+            mode: None,
+        });
+        for user in image.users() {
+            let path = if user == "root" {
+                "/root/.ssh/authorized_keys".to_owned()
+            } else {
+                format!("/home/{user}/.ssh/authorized_keys")
+            };
+            files.push(Personality {
+                path,
+                contents: B64.encode(format!("{key}\n")),
+                owner: Some(user.to_owned()),
+                group: Some(user.to_owned()),
+                mode: Some(0o600),
+            });
+        }
+    }
+    files
+}
+
+/// The inline links of a create: networks to connect at creation, and
+/// volumes to attach once the server exists.
+fn inline_links(req: &OcciRequest) -> Result<(Vec<String>, Vec<String>), AppError> {
+    let mut networks = Vec::new();
+    let mut volumes = Vec::new();
+    for link in &req.links {
+        let target = link.target.as_str();
+        if let Some(id) = id_in(target, "/network/") {
+            if !is_object_id(id) {
+                return Err(AppError::BadRequest(format!(
+                    "invalid network id in link target {target}"
+                )));
+            }
+            networks.push(id.to_owned());
+        } else if let Some(id) = id_in(target, "/storage/") {
+            if !is_object_id(id) {
+                return Err(AppError::BadRequest(format!(
+                    "invalid storage id in link target {target}"
+                )));
+            }
+            volumes.push(id.to_owned());
+        } else {
+            return Err(AppError::BadRequest(format!(
+                "a compute can only be linked to a /network/ or /storage/ resource, not {target}"
+            )));
+        }
+    }
+    Ok((networks, volumes))
+}
+
+/// `POST /servers`, reserving a floating IP and retrying when Synnefo
+/// says the server needs one (bounded by `create_server_max_retries`).
+async fn create_server(ctx: &Ctx, new: &NewServer) -> Result<Server, AppError> {
+    let mut retries = 0;
+    loop {
+        match ctx.client().create_server(&ctx.caller, new).await {
+            Ok(s) => return Ok(s),
+            Err(e)
+                if e.status() == Some(http::StatusCode::CONFLICT)
+                    && e.user_message().contains(NEEDS_FLOATING_IP)
+                    && retries < ctx.state.config.create_server_max_retries =>
+            {
+                retries += 1;
+                let ip = NewFloatingIp {
+                    floating_network_id: None,
+                    floating_ip_address: None,
+                    project: ctx.auth.project.clone(),
+                };
+                ctx.client()
+                    .create_floating_ip(&ctx.caller, &ip)
+                    .await
+                    .map_err(|e| {
+                        AppError::synnefo("reserve a floating IP for the new server", e)
+                    })?;
+            }
+            Err(e) => return Err(AppError::synnefo("create server", e)),
+        }
+    }
+}
+
+impl Collection for Compute {
+    const KIND: &'static str = COMPUTE;
+    const PATH: &'static str = "compute";
+
+    async fn list(ctx: &Ctx) -> Result<Vec<Entity>, AppError> {
+        let servers = ctx.client().list_servers_detail(&ctx.caller);
+        // Text renderings list locations only: no flavor lookup needed.
+        let (servers, flavors) = if ctx.media().is_json() {
+            let (s, f) = tokio::join!(servers, ctx.state.templates.flavors(ctx));
+            (s, Some(f?))
+        } else {
+            (servers.await, None)
+        };
+        let servers = servers.map_err(|e| AppError::synnefo("list servers", e))?;
+        Ok(servers
+            .iter()
+            .filter_map(|s| to_resource(s, flavors.as_deref().map(Vec::as_slice), None))
+            .map(Entity::Resource)
+            .collect())
+    }
+
+    async fn show(ctx: &Ctx, id: &str) -> Result<Entity, AppError> {
+        if !is_server_id(id) {
+            return Err(AppError::NotFound(format!("no compute {id}")));
+        }
+        let (server, volumes, flavors) = tokio::join!(
+            get_server(ctx, id),
+            ctx.client().list_volume_attachments(&ctx.caller, id),
+            ctx.state.templates.flavors(ctx)
+        );
+        let server = server?;
+        let volumes =
+            volumes.map_err(|e| AppError::synnefo(format!("list volumes of server {id}"), e))?;
+        let flavors = flavors?;
+        to_resource(&server, Some(&flavors), Some(&volumes))
+            .map(Entity::Resource)
+            .ok_or_else(|| AppError::NotFound(format!("no compute {id}")))
+    }
+
+    async fn create(ctx: &Ctx, req: &OcciRequest) -> Result<String, AppError> {
+        if let Some(kind) = req.kind().filter(|k| !is_compute_kind(k)) {
+            return Err(AppError::BadRequest(format!(
+                "/compute/ creates {COMPUTE}, not {}",
+                kind.type_id()
+            )));
+        }
+        let (networks, volumes) = inline_links(req)?;
+        let w = resolve(ctx, req, true).await?;
+        let flavor = w.flavor.clone().ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "a resource template is missing: name one (scheme {RESOURCE_TPL_SCHEME}, see /-/) or configure default_flavor"
+            ))
+        })?;
+        let image = w.image.clone().ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "an OS template is missing: name one (scheme {OS_TPL_SCHEME}, see /-/) or configure default_image"
+            ))
+        })?;
+        if !flavor.allow_create {
+            return Err(AppError::BadRequest(format!(
+                "the resource template {} cannot be used for new computes",
+                flavor.name
+            )));
+        }
+        let name = req
+            .attributes
+            .get_str(attr::TITLE)
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(DEFAULT_NAME)
+            .to_owned();
+        let new = NewServer {
+            name,
+            flavor_ref: flavor.id.clone(),
+            image_ref: image.id.clone(),
+            project: ctx.auth.project.clone(),
+            personality: personality(&w, &image),
+            networks: (!networks.is_empty())
+                .then(|| networks.iter().map(NetworkRef::network).collect()),
+            ..NewServer::default()
+        };
+        let server = create_server(ctx, &new).await?;
+        for volume in &volumes {
+            if let Err(e) = ctx
+                .client()
+                .attach_volume(&ctx.caller, &server.id, volume)
+                .await
+            {
+                // Undo: the client asked for a compute with this storage.
+                if let Err(undo) = ctx.client().delete_server(&ctx.caller, &server.id).await {
+                    tracing::warn!(server = %server.id, error = %undo, "could not delete the half-created server");
+                }
+                return Err(AppError::synnefo(
+                    format!(
+                        "attach storage {volume} to the new compute (the compute was deleted again)"
+                    ),
+                    e,
+                ));
+            }
+        }
+        Ok(server.id)
+    }
+
+    async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
+        if !is_server_id(id) {
+            return Err(AppError::NotFound(format!("no compute {id}")));
+        }
+        match ctx.client().delete_server(&ctx.caller, id).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Err(AppError::NotFound(format!("no compute {id}"))),
+            Err(e) => Err(AppError::synnefo(format!("delete server {id}"), e)),
+        }
+    }
+
+    async fn action(ctx: &Ctx, id: &str, action: &str, attrs: &Attributes) -> Result<(), AppError> {
+        if action == COMPUTE_SUSPEND {
+            return Err(AppError::NotImplemented(
+                "suspend is not supported: Synnefo servers cannot be suspended".to_owned(),
+            ));
+        }
+        if action == COMPUTE_SAVE {
+            return Err(AppError::NotImplemented(
+                "save is not supported: Synnefo cannot snapshot a server into an image through this API".to_owned(),
+            ));
+        }
+        let server = get_server(ctx, id).await?;
+        let (synnefo_action, needs) = match action {
+            COMPUTE_START => (ServerAction::Start, ServerStatus::Stopped),
+            COMPUTE_STOP => (ServerAction::Shutdown, ServerStatus::Active),
+            COMPUTE_RESTART => {
+                let reboot = match attrs.get_str(attr::METHOD) {
+                    None | Some("graceful") | Some("warm") => RebootType::Soft,
+                    Some("cold") => RebootType::Hard,
+                    Some(other) => {
+                        return Err(AppError::BadRequest(format!(
+                            "restart method {other:?} is not one of graceful, warm, cold"
+                        )));
+                    }
+                };
+                (ServerAction::Reboot(reboot), ServerStatus::Active)
+            }
+            other => {
+                return Err(AppError::BadRequest(format!(
+                    "{other} is not a compute action"
+                )));
+            }
+        };
+        if server.status != needs {
+            let state = state_of(&server.status).map(|s| s.0).unwrap_or("deleted");
+            return Err(AppError::Conflict(format!(
+                "{action} does not apply: compute {id} is {state} (Synnefo status {})",
+                server.status
+            )));
+        }
+        ctx.client()
+            .server_action(&ctx.caller, id, &synnefo_action)
+            .await
+            .map_err(|e| AppError::synnefo(format!("{action} server {id}"), e))
+    }
+
+    async fn update(ctx: &Ctx, id: &str, req: &OcciRequest, full: bool) -> Result<(), AppError> {
+        let server = get_server(ctx, id).await?;
+        let w = resolve(ctx, req, false).await?;
+        if let (Some(image), Some(current)) = (&w.image, &server.image)
+            && image.id != current.id
+        {
+            return Err(AppError::BadRequest(format!(
+                "the OS template of a compute cannot change (it would need a rebuild); create a new compute with {}",
+                image.name
+            )));
+        }
+        if w.ssh_key.is_some() || w.user_data.is_some() {
+            return Err(AppError::BadRequest(
+                "contextualization applies only when a compute is created".to_owned(),
+            ));
+        }
+        // Resize first: it is the step that may be refused (409).
+        if let Some(flavor) = &w.flavor {
+            let current = server.flavor.as_ref().map(|f| f.id.as_str());
+            if current != Some(flavor.id.as_str()) {
+                if server.status != ServerStatus::Stopped {
+                    return Err(AppError::Conflict(format!(
+                        "a new resource template resizes the compute, which must be stopped first (it is {})",
+                        state_of(&server.status).map(|s| s.0).unwrap_or("deleted")
+                    )));
+                }
+                ctx.client()
+                    .server_action(
+                        &ctx.caller,
+                        id,
+                        &ServerAction::Resize {
+                            flavor_ref: flavor.id.clone(),
+                        },
+                    )
+                    .await
+                    .map_err(|e| AppError::synnefo(format!("resize server {id}"), e))?;
+            }
+        }
+        let title = req.attributes.get_str(attr::TITLE);
+        let new_name = match (title, full) {
+            (Some(t), _) => Some(t.to_owned()),
+            // A full update without a title resets it, as a create would.
+            (None, true) => Some(DEFAULT_NAME.to_owned()),
+            (None, false) => None,
+        };
+        if let Some(name) = new_name.filter(|n| *n != server.name) {
+            ctx.client()
+                .rename_server(&ctx.caller, id, &name)
+                .await
+                .map_err(|e| AppError::synnefo(format!("rename server {id}"), e))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(users: &str) -> Image {
+        serde_json::from_value(serde_json::json!({
+            "id": "img", "name": "Debian", "metadata": {"users": users}
+        }))
+        .expect("image")
+    }
+
+    #[test]
+    fn user_data_reaches_the_file_decoded_exactly_once() {
+        let w = Wanted {
+            user_data: Some(b"#cloud-config\nruncmd: [echo hi]\n".to_vec()),
+            ..Wanted::default()
+        };
+        let files = personality(&w, &image(""));
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].path, USER_DATA_PATH);
+        // Personality contents are base64 of the file: one decode gives
+        // the user's text (not its base64 again).
+        let file = B64.decode(&files[0].contents).unwrap();
+        assert_eq!(file, b"#cloud-config\nruncmd: [echo hi]\n");
+    }
+
+    #[test]
+    fn an_ssh_key_goes_to_meta_data_and_each_image_user() {
+        let w = Wanted {
+            ssh_key: Some("ssh-ed25519 AAAA me@host".to_owned()),
+            ..Wanted::default()
+        };
+        let files = personality(&w, &image("root user"));
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                META_DATA_PATH,
+                "/root/.ssh/authorized_keys",
+                "/home/user/.ssh/authorized_keys"
+            ]
+        );
+        let user = &files[2];
+        assert_eq!(user.owner.as_deref(), Some("user"));
+        assert_eq!(user.mode, Some(0o600));
+        assert_eq!(
+            B64.decode(&user.contents).unwrap(),
+            b"ssh-ed25519 AAAA me@host\n"
+        );
+    }
+
+    #[test]
+    fn states_and_applicable_actions_follow_the_design() {
+        assert_eq!(state_of(&ServerStatus::Active), Some(("active", None)));
+        assert_eq!(state_of(&ServerStatus::Stopped), Some(("inactive", None)));
+        assert_eq!(
+            state_of(&ServerStatus::Build),
+            Some(("inactive", Some("BUILD".to_owned())))
+        );
+        assert_eq!(
+            state_of(&ServerStatus::Reboot),
+            Some(("inactive", Some("REBOOT".to_owned())))
+        );
+        assert_eq!(state_of(&ServerStatus::Error), Some(("error", None)));
+        assert_eq!(state_of(&ServerStatus::Deleted), None);
+        assert_eq!(actions_of(&ServerStatus::Stopped), [COMPUTE_START]);
+        assert!(actions_of(&ServerStatus::Build).is_empty());
+    }
+}

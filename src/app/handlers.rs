@@ -1,0 +1,430 @@
+//! The generic HTTP handlers every [`Collection`] is served by, and the
+//! helpers the other handlers share (context, body parsing, action
+//! checks, rendering of entities and creations).
+//!
+//! Paths of a collection `C` (`C::PATH` = `compute`):
+//! - `/compute/` and `/compute`: GET/HEAD list (filtered by the request's
+//!   categories and attributes), POST create or `?action=` on every
+//!   entity, DELETE every entity of the caller; PUT is 405.
+//! - `/compute/{id}`: GET/HEAD show, POST `?action=` or partial update,
+//!   PUT full update, DELETE.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::routing::any;
+use futures_util::{StreamExt, stream};
+use http::{HeaderValue, Method, StatusCode, header, request::Parts};
+
+use crate::middleware::{AuthContext, HttpResponse, Negotiated, RequestId};
+use crate::occi::infrastructure::catalogue;
+use crate::occi::{CategoryClass, OcciRequest, parse::MAX_BODY_BYTES, parse_request};
+
+use super::AppState;
+use super::collection::{Collection, Ctx, Entity};
+use super::error::AppError;
+
+/// How many Synnefo operations a collection operation runs at once.
+const COLLECTION_CONCURRENCY: usize = 8;
+
+/// Adds the routes of collection `C` at `/{C::PATH}/`.
+pub fn collection_routes<C: Collection>(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
+    alias_routes::<C>(router, C::PATH)
+}
+
+/// Adds the routes of collection `C` under another path segment (the
+/// `/networklink/` alias of `/networkinterface/`).
+pub fn alias_routes<C: Collection>(
+    router: Router<Arc<AppState>>,
+    segment: &str,
+) -> Router<Arc<AppState>> {
+    router
+        .route(&format!("/{segment}/"), any(on_collection::<C>))
+        .route(&format!("/{segment}"), any(on_collection::<C>))
+        .route(&format!("/{segment}/{{id}}"), any(on_entity::<C>))
+}
+
+/// The rendering of a request (text/plain without `occi_negotiate`).
+pub fn negotiated(parts: &Parts) -> Negotiated {
+    parts
+        .extensions
+        .get::<Negotiated>()
+        .copied()
+        .unwrap_or_default()
+}
+
+/// The context of an authenticated request; 401 without an
+/// [`AuthContext`].
+pub fn context(parts: &Parts, state: &Arc<AppState>) -> Result<Ctx, AppError> {
+    let auth = parts
+        .extensions
+        .get::<AuthContext>()
+        .cloned()
+        .ok_or(AppError::Unauthenticated)?;
+    Ok(Ctx::new(
+        auth,
+        parts.extensions.get::<RequestId>(),
+        negotiated(parts),
+        Arc::clone(state),
+    ))
+}
+
+/// Reads and parses an OCCI request body (headers included, for
+/// text/occi and the seed's header-only requests).
+pub async fn read_request(
+    parts: &Parts,
+    body: axum::body::Body,
+    ctx: &Ctx,
+) -> Result<OcciRequest, AppError> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            AppError::BadRequest(format!(
+                "the request body could not be read or exceeds {MAX_BODY_BYTES} bytes"
+            ))
+        })?;
+    Ok(parse_request(
+        &parts.headers,
+        &bytes,
+        ctx.negotiated.request,
+    )?)
+}
+
+/// The value of `name` in the query string.
+pub fn query_param(parts: &Parts, name: &str) -> Option<String> {
+    let query = parts.uri.query()?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The action type id of an action invocation on an entity of `kind`:
+/// `?action=TERM` must name the action Category of the body, and that
+/// action must be one of the kind's (400 otherwise).
+pub fn action_of(req: &OcciRequest, query_action: &str, kind: &str) -> Result<String, AppError> {
+    let sent = req
+        .categories
+        .iter()
+        .find(|c| {
+            c.class == Some(CategoryClass::Action)
+                || (c.class.is_none() && catalogue().action(&c.type_id()).is_some())
+        })
+        .ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "?action={query_action} needs the action's Category in the request"
+            ))
+        })?;
+    if sent.term != query_action {
+        return Err(AppError::BadRequest(format!(
+            "?action={query_action} does not match the action Category {}",
+            sent.type_id()
+        )));
+    }
+    let type_id = sent.type_id();
+    let applies = catalogue()
+        .kind(kind)
+        .is_some_and(|k| k.actions.contains(&type_id));
+    if !applies {
+        return Err(AppError::BadRequest(format!(
+            "{type_id} is not an action of {kind}"
+        )));
+    }
+    Ok(type_id)
+}
+
+/// Renders one entity with 200.
+pub fn render_entity(ctx: &Ctx, entity: &Entity) -> Result<HttpResponse, AppError> {
+    let renderer = &ctx.state.renderer;
+    let rendered = match entity {
+        Entity::Resource(r) => renderer.resource(r, ctx.media())?,
+        Entity::Link(l) => renderer.link(l, ctx.media())?,
+    };
+    Ok(rendered.into_response(StatusCode::OK))
+}
+
+/// Renders a list of entities with 200 (locations in the text renderings,
+/// the entities in JSON).
+pub fn render_entities(ctx: &Ctx, entities: &[Entity]) -> HttpResponse {
+    let mut resources = Vec::new();
+    let mut links = Vec::new();
+    for e in entities {
+        match e {
+            Entity::Resource(r) => resources.push(r.clone()),
+            Entity::Link(l) => links.push(l.clone()),
+        }
+    }
+    ctx.state
+        .renderer
+        .collection(&resources, &links, ctx.media())
+        .into_response(StatusCode::OK)
+}
+
+/// A success without an entity (actions, deletes, updates of mixins).
+pub fn ok(ctx: &Ctx) -> HttpResponse {
+    ctx.state
+        .renderer
+        .ok(ctx.media())
+        .into_response(StatusCode::OK)
+}
+
+/// 201 with `Location` and the location in the body (JSON: the entity).
+pub fn created(
+    ctx: &Ctx,
+    location: &str,
+    entity: Option<&Entity>,
+) -> Result<HttpResponse, AppError> {
+    let renderer = &ctx.state.renderer;
+    let mut response = match (ctx.media().is_json(), entity) {
+        (true, Some(e)) => {
+            let mut r = render_entity(ctx, e)?;
+            *r.status_mut() = StatusCode::CREATED;
+            r
+        }
+        (true, None) => renderer.ok(ctx.media()).into_response(StatusCode::CREATED),
+        (false, _) => renderer
+            .locations(&[location], ctx.media())?
+            .into_response(StatusCode::CREATED),
+    };
+    if let Ok(v) = HeaderValue::from_str(&renderer.url(location)) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// Keeps the entities that carry every category the request names (kind
+/// or mixin, by type id or, for classless ones, by term) and every
+/// attribute value it gives (the filtering of OCCI HTTP rendering 3.4.2).
+pub fn filter_entities(entities: Vec<Entity>, req: &OcciRequest) -> Vec<Entity> {
+    if req.categories.is_empty() && req.attributes.is_empty() {
+        return entities;
+    }
+    entities
+        .into_iter()
+        .filter(|e| {
+            let categories_match = req.categories.iter().all(|c| {
+                let tid = c.type_id();
+                e.kind() == tid || e.mixins().contains(&tid)
+            });
+            let attrs = match e {
+                Entity::Resource(r) => &r.attributes,
+                Entity::Link(l) => &l.attributes,
+            };
+            let attributes_match = req.attributes.iter().all(|(name, want)| {
+                let have = match (name, e) {
+                    ("occi.core.id", Entity::Resource(r)) => Some(r.id.as_str()),
+                    ("occi.core.id", Entity::Link(l)) => Some(l.id.as_str()),
+                    _ => attrs.get_str(name),
+                };
+                match (have, want.as_str()) {
+                    (Some(h), Some(w)) => h == w,
+                    _ => attrs.get(name) == Some(want),
+                }
+            });
+            categories_match && attributes_match
+        })
+        .collect()
+}
+
+/// Runs `op` on every entity id (at most `collection_limit`), a few at a
+/// time; the first failure is reported with how many succeeded.
+pub async fn for_each_id<F, Fut>(
+    ctx: &Ctx,
+    ids: Vec<String>,
+    what: &str,
+    op: F,
+) -> Result<(), AppError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(), AppError>>,
+{
+    let limit = ctx.state.config.collection_limit;
+    if ids.len() > limit {
+        return Err(AppError::Conflict(format!(
+            "{what} would touch {} entities, more than collection_limit ({limit}); narrow it down",
+            ids.len()
+        )));
+    }
+    let total = ids.len();
+    let results: Vec<Result<(), AppError>> = stream::iter(ids.into_iter().map(op))
+        .buffer_unordered(COLLECTION_CONCURRENCY)
+        .collect()
+        .await;
+    let failed: Vec<AppError> = results.into_iter().filter_map(Result::err).collect();
+    match failed.into_iter().next() {
+        None => Ok(()),
+        Some(first) => {
+            tracing::info!(what, total, "collection operation partly failed");
+            Err(first)
+        }
+    }
+}
+
+/// Shows an entity with the caller's user mixins added (one store query,
+/// run alongside the Synnefo calls).
+pub async fn show_with_user_mixins<C: Collection>(ctx: &Ctx, id: &str) -> Result<Entity, AppError> {
+    let location = format!("/{}/{id}", C::PATH);
+    let (entity, tags) = tokio::join!(
+        C::show(ctx, id),
+        ctx.state.store.mixins_of_entity(ctx.user(), &location)
+    );
+    let mut entity = entity?;
+    for m in tags? {
+        entity.add_mixin(&m.type_id());
+    }
+    Ok(entity)
+}
+
+/// Drops a deleted entity's user mixin associations. The entity is gone
+/// already, so a store failure is logged, not reported: stale rows only
+/// name a location that answers 404.
+pub async fn forget(ctx: &Ctx, location: &str) {
+    if let Err(e) = ctx.state.store.forget_entity(ctx.user(), location).await {
+        tracing::warn!(location, error = %e, "could not drop the mixin associations of a deleted entity");
+    }
+}
+
+fn entity_id(e: &Entity) -> String {
+    match e {
+        Entity::Resource(r) => r.id.clone(),
+        Entity::Link(l) => l.id.clone(),
+    }
+}
+
+async fn on_collection<C: Collection>(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> HttpResponse {
+    let (parts, body) = req.into_parts();
+    let media = negotiated(&parts).response;
+    match collection_op::<C>(&state, &parts, body).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(media),
+    }
+}
+
+async fn collection_op<C: Collection>(
+    state: &Arc<AppState>,
+    parts: &Parts,
+    body: axum::body::Body,
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(parts, state)?;
+    match parts.method {
+        Method::GET | Method::HEAD => {
+            let filter = read_request(parts, body, &ctx).await?;
+            let entities = filter_entities(C::list(&ctx).await?, &filter);
+            Ok(render_entities(&ctx, &entities))
+        }
+        Method::POST => {
+            let req = read_request(parts, body, &ctx).await?;
+            if let Some(action) = query_param(parts, "action") {
+                let action = action_of(&req, &action, C::KIND)?;
+                let ids: Vec<String> = C::list(&ctx).await?.iter().map(entity_id).collect();
+                let attrs = &req.attributes;
+                for_each_id(&ctx, ids, "the action", |id| {
+                    let ctx = &ctx;
+                    let action = &action;
+                    async move { C::action(ctx, &id, action, attrs).await }
+                })
+                .await?;
+                return Ok(ok(&ctx));
+            }
+            let id = C::create(&ctx, &req).await?;
+            let location = format!("/{}/{id}", C::PATH);
+            let entity = if ctx.media().is_json() {
+                Some(C::show(&ctx, &id).await?)
+            } else {
+                None
+            };
+            created(&ctx, &location, entity.as_ref())
+        }
+        Method::DELETE => {
+            let filter = read_request(parts, body, &ctx).await?;
+            let ids: Vec<String> = filter_entities(C::list(&ctx).await?, &filter)
+                .iter()
+                .map(entity_id)
+                .collect();
+            for_each_id(&ctx, ids, "the delete", |id| {
+                let ctx = &ctx;
+                async move {
+                    match C::delete(ctx, &id).await {
+                        // Gone meanwhile: what the client wanted.
+                        Err(e) if e.is_not_found() => Ok(()),
+                        Err(e) => Err(e),
+                        Ok(()) => {
+                            forget(ctx, &format!("/{}/{id}", C::PATH)).await;
+                            Ok(())
+                        }
+                    }
+                }
+            })
+            .await?;
+            Ok(ok(&ctx))
+        }
+        _ => Err(AppError::MethodNotAllowed {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
+        }),
+    }
+}
+
+async fn on_entity<C: Collection>(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> HttpResponse {
+    let (parts, body) = req.into_parts();
+    let media = negotiated(&parts).response;
+    match entity_op::<C>(&state, &parts, body).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(media),
+    }
+}
+
+async fn entity_op<C: Collection>(
+    state: &Arc<AppState>,
+    parts: &Parts,
+    body: axum::body::Body,
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(parts, state)?;
+    // The last path segment, still percent-encoded: ids are plain ASCII,
+    // so anything encoded is simply not a valid id.
+    let id = parts
+        .uri
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    match parts.method {
+        Method::GET | Method::HEAD => {
+            let entity = show_with_user_mixins::<C>(&ctx, &id).await?;
+            render_entity(&ctx, &entity)
+        }
+        Method::POST => {
+            let req = read_request(parts, body, &ctx).await?;
+            if let Some(action) = query_param(parts, "action") {
+                let action = action_of(&req, &action, C::KIND)?;
+                C::action(&ctx, &id, &action, &req.attributes).await?;
+                return Ok(ok(&ctx));
+            }
+            C::update(&ctx, &id, &req, false).await?;
+            let entity = show_with_user_mixins::<C>(&ctx, &id).await?;
+            render_entity(&ctx, &entity)
+        }
+        Method::PUT => {
+            let req = read_request(parts, body, &ctx).await?;
+            C::update(&ctx, &id, &req, true).await?;
+            let entity = show_with_user_mixins::<C>(&ctx, &id).await?;
+            render_entity(&ctx, &entity)
+        }
+        Method::DELETE => {
+            C::delete(&ctx, &id).await?;
+            forget(&ctx, &format!("/{}/{id}", C::PATH)).await;
+            Ok(ok(&ctx))
+        }
+        _ => Err(AppError::MethodNotAllowed {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
+        }),
+    }
+}

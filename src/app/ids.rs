@@ -1,0 +1,72 @@
+//! Id validation: an id from a URL or from a link a client sent reaches a
+//! Synnefo path only if it passes these checks, so that no client input
+//! can make the gateway call another Synnefo path (`..`, `/`, `?`).
+//!
+//! An id that fails is answered like an unknown one (404): to the client
+//! there is no such entity.
+
+/// Whether `id` is a Synnefo server id (digits only, at most 20).
+///
+/// ```
+/// use snf_occi::app::ids::is_server_id;
+/// assert!(is_server_id("42"));
+/// assert!(!is_server_id("42/../7"));
+/// assert!(!is_server_id(""));
+/// ```
+pub fn is_server_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `id` is a plausible Synnefo id of any other object (volumes,
+/// networks, ports, floating IPs, images: digits or UUIDs): ASCII
+/// letters, digits, `-` and `_`, at most 64.
+///
+/// ```
+/// use snf_occi::app::ids::is_object_id;
+/// assert!(is_object_id("5e3c1b0a-1f2e-4d5c-9a8b-7c6d5e4f3a2b"));
+/// assert!(!is_object_id("a b"));
+/// assert!(!is_object_id("../x"));
+/// ```
+pub fn is_object_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Splits a link id `<server id>_<object id>` (storagelink:
+/// `<server>_<volume>`, networkinterface: `<server>_<port>`) into its
+/// validated parts.
+///
+/// ```
+/// use snf_occi::app::ids::split_link_id;
+/// assert_eq!(split_link_id("42_7"), Some(("42", "7")));
+/// assert_eq!(split_link_id("42"), None);
+/// assert_eq!(split_link_id("x_7"), None);
+/// ```
+pub fn split_link_id(id: &str) -> Option<(&str, &str)> {
+    let (server, object) = id.split_once('_')?;
+    (is_server_id(server) && is_object_id(object)).then_some((server, object))
+}
+
+/// The id at the end of a location or URL in `collection` (`/compute/`),
+/// e.g. `http://host/compute/42` -> `42`; `None` for another collection
+/// or an empty id. The id is not validated.
+///
+/// ```
+/// use snf_occi::app::ids::id_in;
+/// assert_eq!(id_in("http://h:8888/network/7", "/network/"), Some("7"));
+/// assert_eq!(id_in("/storage/7", "/network/"), None);
+/// ```
+pub fn id_in<'a>(location: &'a str, collection: &str) -> Option<&'a str> {
+    let path = match location.find("://") {
+        Some(scheme_end) => {
+            let rest = &location[scheme_end + 3..];
+            &rest[rest.find('/')?..]
+        }
+        None => location,
+    };
+    let id = path.strip_prefix(collection)?.trim_end_matches('/');
+    (!id.is_empty() && !id.contains('/')).then_some(id)
+}

@@ -1,0 +1,242 @@
+//! The query interface (`/-/` and `/.well-known/org/ogf/occi/-/`).
+//!
+//! GET/HEAD render the static catalogue plus the caller's templates (one
+//! `resource_tpl` per creatable flavor, one `os_tpl` per image; cached
+//! per user, so a warm query costs no Synnefo call), filtered to the
+//! categories the request names, if any. POST and DELETE manage user
+//! mixins (the store): 200 on success, 403 for provider categories (and
+//! provider locations), 409 for a mixin or location the user already has,
+//! 404 when removing one that does not exist.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use http::{Method, StatusCode, request::Parts};
+
+use crate::middleware::HttpResponse;
+use crate::occi::infrastructure::{catalogue, os_template, resource_template, user_mixin};
+use crate::occi::{CategoryClass, CategorySet, Mixin, ParsedCategory};
+use crate::store::UserMixin;
+
+use super::AppState;
+use super::collection::Ctx;
+use super::error::AppError;
+use super::handlers::{context, negotiated, ok, read_request};
+
+/// The caller's template mixins: resource templates of the creatable
+/// flavors, then OS templates.
+pub async fn template_mixins(ctx: &Ctx) -> Result<Vec<Mixin>, AppError> {
+    let (flavors, images) = tokio::try_join!(
+        ctx.state.templates.flavors(ctx),
+        ctx.state.templates.images(ctx)
+    )?;
+    let mut mixins: Vec<Mixin> = flavors
+        .iter()
+        .filter(|f| f.allow_create)
+        .map(|f| {
+            resource_template(
+                &f.id,
+                &f.name,
+                f.vcpus as i64,
+                f.ram as f64 / 1024.0,
+                f.disk as f64,
+            )
+        })
+        .collect();
+    mixins.extend(images.iter().map(|i| os_template(&i.id, &i.name)));
+    Ok(mixins)
+}
+
+/// The caller's own mixins, as model mixins.
+pub async fn user_mixins(ctx: &Ctx) -> Result<Vec<Mixin>, AppError> {
+    Ok(ctx
+        .state
+        .store
+        .mixins(ctx.user())
+        .await?
+        .iter()
+        .map(|m| {
+            user_mixin(
+                &m.scheme,
+                &m.term,
+                m.title.as_deref(),
+                &m.location,
+                Vec::new(),
+            )
+        })
+        .collect())
+}
+
+/// Paths a user mixin may not take: the provider collections.
+const RESERVED: &[&str] = &[
+    "/-/",
+    "/.well-known/",
+    "/os_tpl/",
+    "/resource_tpl/",
+    "/networklink/",
+    "/healthz",
+];
+
+/// A user mixin definition from a request Category: it needs a scheme
+/// ending in `#`, a term and a location (a path `/.../` of letters,
+/// digits, `-`, `_`, `.` and `/`) outside the provider's collections.
+pub fn user_mixin_of(ctx: &Ctx, c: &ParsedCategory) -> Result<UserMixin, AppError> {
+    let tid = c.type_id();
+    if matches!(
+        c.class,
+        Some(CategoryClass::Kind) | Some(CategoryClass::Action)
+    ) {
+        return Err(AppError::BadRequest(format!(
+            "{tid}: only mixins can be defined by users"
+        )));
+    }
+    if !c.scheme.ends_with('#') || c.term.is_empty() {
+        return Err(AppError::BadRequest(format!(
+            "{tid}: a mixin needs a scheme ending in '#' and a term"
+        )));
+    }
+    let location = c.location.as_deref().ok_or_else(|| {
+        AppError::BadRequest(format!("{tid}: a mixin definition needs a location"))
+    })?;
+    let path = ctx.state.renderer.path_of(location).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "{tid}: the location {location} is not on this server"
+        ))
+    })?;
+    let path = if path.ends_with('/') {
+        path.to_owned()
+    } else {
+        format!("{path}/")
+    };
+    let valid = path.len() > 2
+        && path.len() <= 200
+        && !path.contains("//")
+        && !path.contains("/../")
+        && !path.contains("/./")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
+    if !valid {
+        return Err(AppError::BadRequest(format!(
+            "{tid}: the location {location} must be a path like /my_tag/ (letters, digits, '-', '_', '.')"
+        )));
+    }
+    let taken = RESERVED.iter().any(|r| path.starts_with(r))
+        || catalogue()
+            .kinds
+            .iter()
+            .filter_map(|k| k.location.as_deref())
+            .any(|l| path.starts_with(l));
+    if taken {
+        return Err(AppError::Forbidden(format!(
+            "{tid}: the location {path} belongs to the provider"
+        )));
+    }
+    Ok(UserMixin {
+        scheme: c.scheme.clone(),
+        term: c.term.clone(),
+        title: c.title.clone(),
+        location: path,
+    })
+}
+
+/// Serves the query interface.
+pub async fn handler(State(state): State<Arc<AppState>>, req: Request) -> HttpResponse {
+    let (parts, body) = req.into_parts();
+    let media = negotiated(&parts).response;
+    match serve(&state, &parts, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(media),
+    }
+}
+
+async fn serve(
+    state: &Arc<AppState>,
+    parts: &Parts,
+    body: axum::body::Body,
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(parts, state)?;
+    match parts.method {
+        Method::GET | Method::HEAD => {
+            let filter = read_request(parts, body, &ctx).await?;
+            let (templates, user_mixins) =
+                tokio::try_join!(template_mixins(&ctx), user_mixins(&ctx))?;
+            let mut set = catalogue().category_set();
+            set.mixins.extend(templates.iter());
+            set.mixins.extend(user_mixins.iter());
+            let wanted: Vec<String> = filter.categories.iter().map(|c| c.type_id()).collect();
+            let set = if wanted.is_empty() {
+                set
+            } else {
+                let keep = |tid: String| wanted.contains(&tid);
+                CategorySet {
+                    kinds: set
+                        .kinds
+                        .into_iter()
+                        .filter(|k| keep(k.category.type_id()))
+                        .collect(),
+                    mixins: set
+                        .mixins
+                        .into_iter()
+                        .filter(|m| keep(m.category.type_id()))
+                        .collect(),
+                    actions: set
+                        .actions
+                        .into_iter()
+                        .filter(|a| keep(a.category.type_id()))
+                        .collect(),
+                }
+            };
+            Ok(ctx
+                .state
+                .renderer
+                .categories(&set, ctx.media())?
+                .into_response(StatusCode::OK))
+        }
+        Method::POST | Method::DELETE => {
+            let req = read_request(parts, body, &ctx).await?;
+            if req.categories.is_empty() {
+                return Err(AppError::BadRequest(
+                    "name the mixin to add or remove with a Category".to_owned(),
+                ));
+            }
+            let templates = template_mixins(&ctx).await?;
+            for c in &req.categories {
+                let tid = c.type_id();
+                let provider = catalogue().kind(&tid).is_some()
+                    || catalogue().mixin(&tid).is_some()
+                    || catalogue().action(&tid).is_some()
+                    || templates.iter().any(|m| m.category.type_id() == tid);
+                if provider {
+                    return Err(AppError::Forbidden(format!(
+                        "{tid} is a provider category; it cannot be added or removed"
+                    )));
+                }
+            }
+            let user = ctx.user().to_owned();
+            if parts.method == Method::DELETE {
+                for c in &req.categories {
+                    ctx.state.store.delete_mixin(&user, &c.type_id()).await?;
+                }
+            } else {
+                for c in &req.categories {
+                    let mixin = user_mixin_of(&ctx, c)?;
+                    if let Err(e) = ctx.state.store.create_mixin(&user, &mixin).await {
+                        // Defining the very same mixin again is a no-op (a
+                        // client retrying, or re-running its setup); a
+                        // different one under a taken id or location is 409.
+                        let same = ctx.state.store.mixins(&user).await?.contains(&mixin);
+                        if !same {
+                            return Err(e.into());
+                        }
+                    }
+                }
+            }
+            Ok(ok(&ctx))
+        }
+        _ => Err(AppError::MethodNotAllowed {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
+        }),
+    }
+}

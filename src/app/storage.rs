@@ -1,0 +1,230 @@
+//! `/storage/`: Synnefo volumes as OCCI storage.
+//!
+//! - list = `GET /volumes/detail` (1 call), show = `GET /volumes/{id}`.
+//! - create = `POST /volumes` with `occi.storage.size` (whole GiB: Synnefo
+//!   sizes are integers), `occi.core.title` as the name (default
+//!   `OCCI volume`), `occi.core.summary` as the description, the
+//!   configured `volume_type` (an id, or a name looked up in `GET /types`;
+//!   without one the cloud's first type) and the caller's project.
+//! - delete = `DELETE /volumes/{id}` (Synnefo refuses an attached volume;
+//!   its 409 is passed on).
+//! - `online`/`offline`: 501, Synnefo volumes have no such operation (a
+//!   volume is usable when attached: create a storagelink).
+//! - update: 501, Synnefo's volume API cannot change them here.
+//!
+//! State from the volume status: `AVAILABLE`/`IN_USE` -> online;
+//! `ERROR*` -> error; anything else (`CREATING`, `DELETING`, `ATTACHING`,
+//! ...) -> offline with the status as `occi.storage.state.message`.
+
+use crate::occi::infrastructure::{self, attr};
+use crate::occi::{AttributeValue, Attributes, OcciRequest, Resource};
+use crate::synnefo::{NewVolume, Volume};
+
+use super::collection::{Collection, Ctx, Entity};
+use super::error::AppError;
+use super::ids::is_object_id;
+
+/// `/storage/`: Synnefo volumes as OCCI storage.
+pub struct Storage;
+
+/// The OCCI state and message of a Synnefo volume status.
+///
+/// ```
+/// use snf_occi::app::storage::storage_state;
+/// assert_eq!(storage_state(Some("IN_USE")), ("online", None));
+/// assert_eq!(storage_state(Some("creating")), ("offline", Some("CREATING".to_string())));
+/// assert_eq!(storage_state(Some("ERROR_DELETING")).0, "error");
+/// ```
+pub fn storage_state(status: Option<&str>) -> (&'static str, Option<String>) {
+    let status = status.unwrap_or("UNKNOWN").to_ascii_uppercase();
+    match status.as_str() {
+        "AVAILABLE" | "IN_USE" | "IN-USE" => ("online", None),
+        s if s.starts_with("ERROR") => ("error", Some(status)),
+        _ => ("offline", Some(status)),
+    }
+}
+
+/// The OCCI storage resource of a Synnefo volume.
+pub fn volume_resource(volume: &Volume) -> Resource {
+    let location = format!("/{}/{}", Storage::PATH, volume.id);
+    let mut r = Resource::new(Storage::KIND, volume.id.clone(), location);
+    if !volume.display_name.is_empty() {
+        r.attributes.set(attr::TITLE, volume.display_name.clone());
+    }
+    if let Some(summary) = volume
+        .display_description
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
+        r.attributes.set(attr::SUMMARY, summary.to_owned());
+    }
+    r.attributes.set(
+        attr::STORAGE_SIZE,
+        AttributeValue::Float(volume.size as f64),
+    );
+    let (state, message) = storage_state(volume.status.as_deref());
+    r.attributes.set(attr::STORAGE_STATE, state);
+    if let Some(message) = message {
+        r.attributes.set(attr::STORAGE_STATE_MESSAGE, message);
+    }
+    r
+}
+
+/// `occi.storage.size` as whole GiB, or a 400 naming the problem.
+fn requested_size(attrs: &Attributes) -> Result<u64, AppError> {
+    let bad = || {
+        AppError::BadRequest(format!(
+            "{} must be a positive whole number of GiB",
+            attr::STORAGE_SIZE
+        ))
+    };
+    let size = match attrs.get(attr::STORAGE_SIZE) {
+        None => {
+            return Err(AppError::BadRequest(format!(
+                "{} is required to create storage",
+                attr::STORAGE_SIZE
+            )));
+        }
+        Some(AttributeValue::Integer(n)) => *n as f64,
+        Some(AttributeValue::Float(f)) => *f,
+        Some(AttributeValue::String(s)) => s.trim().parse::<f64>().map_err(|_| bad())?,
+        Some(_) => return Err(bad()),
+    };
+    if !(size.is_finite() && size >= 1.0 && size.fract() == 0.0 && size <= 1_000_000.0) {
+        return Err(bad());
+    }
+    Ok(size as u64)
+}
+
+/// The volume type id for new volumes: the configured id, the configured
+/// name resolved, or the cloud's first type.
+async fn volume_type(ctx: &Ctx) -> Result<Option<String>, AppError> {
+    let configured = ctx.state.config.volume_type.as_deref();
+    if let Some(id) = configured.filter(|t| t.bytes().all(|b| b.is_ascii_digit())) {
+        return Ok(Some(id.to_owned()));
+    }
+    let types = ctx
+        .client()
+        .list_volume_types(&ctx.caller)
+        .await
+        .map_err(|e| AppError::synnefo("listing volume types", e))?;
+    match configured {
+        Some(name) => types
+            .into_iter()
+            .find(|t| t.name == name)
+            .map(|t| Some(t.id))
+            .ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "the configured volume type {name:?} does not exist in this cloud"
+                ))
+            }),
+        None => Ok(types.into_iter().next().map(|t| t.id)),
+    }
+}
+
+fn not_found(id: &str) -> AppError {
+    AppError::NotFound(format!("no storage {id}"))
+}
+
+impl Collection for Storage {
+    const KIND: &'static str = infrastructure::STORAGE;
+    const PATH: &'static str = "storage";
+
+    async fn list(ctx: &Ctx) -> Result<Vec<Entity>, AppError> {
+        let volumes = ctx
+            .client()
+            .list_volumes_detail(&ctx.caller)
+            .await
+            .map_err(|e| AppError::synnefo("listing volumes", e))?;
+        Ok(volumes
+            .iter()
+            .take(ctx.state.config.collection_limit)
+            .map(|v| volume_resource(v).into())
+            .collect())
+    }
+
+    async fn show(ctx: &Ctx, id: &str) -> Result<Entity, AppError> {
+        if !is_object_id(id) {
+            return Err(not_found(id));
+        }
+        let volume = ctx
+            .client()
+            .get_volume(&ctx.caller, id)
+            .await
+            .map_err(|e| AppError::synnefo(format!("reading volume {id}"), e))?;
+        // A deleted volume may linger in listings of some Synnefo versions.
+        if volume
+            .status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("DELETED"))
+        {
+            return Err(not_found(id));
+        }
+        Ok(volume_resource(&volume).into())
+    }
+
+    async fn create(ctx: &Ctx, req: &OcciRequest) -> Result<String, AppError> {
+        if let Some(kind) = req.kind()
+            && kind.type_id() != Self::KIND
+        {
+            return Err(AppError::BadRequest(format!(
+                "kind {} cannot be created in /storage/",
+                kind.type_id()
+            )));
+        }
+        let size = requested_size(&req.attributes)?;
+        let volume = NewVolume {
+            size,
+            display_name: req
+                .attributes
+                .get_str(attr::TITLE)
+                .filter(|t| !t.is_empty())
+                .unwrap_or("OCCI volume")
+                .to_owned(),
+            volume_type: volume_type(ctx).await?,
+            project: ctx.auth.project.clone(),
+            server_id: None,
+            display_description: req.attributes.get_str(attr::SUMMARY).map(str::to_owned),
+        };
+        let created = ctx
+            .client()
+            .create_volume(&ctx.caller, &volume)
+            .await
+            .map_err(|e| AppError::synnefo("creating the volume", e))?;
+        Ok(created.id)
+    }
+
+    async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
+        if !is_object_id(id) {
+            return Err(not_found(id));
+        }
+        ctx.client()
+            .delete_volume(&ctx.caller, id)
+            .await
+            .map_err(|e| AppError::synnefo(format!("deleting volume {id}"), e))
+    }
+
+    async fn action(
+        ctx: &Ctx,
+        id: &str,
+        action: &str,
+        _attrs: &Attributes,
+    ) -> Result<(), AppError> {
+        // The entity must exist (404 first), then the action is refused.
+        Self::show(ctx, id).await?;
+        let name = action.rsplit('#').next().unwrap_or(action);
+        Err(AppError::NotImplemented(format!(
+            "storage action {name} is not supported: Synnefo volumes have no online/offline \
+             operation; a volume is usable while attached (create a storagelink)"
+        )))
+    }
+
+    async fn update(ctx: &Ctx, id: &str, _req: &OcciRequest, _full: bool) -> Result<(), AppError> {
+        Self::show(ctx, id).await?;
+        Err(AppError::NotImplemented(
+            "storage cannot be updated: Synnefo volumes are resized or renamed only through \
+             their own API"
+                .to_owned(),
+        ))
+    }
+}

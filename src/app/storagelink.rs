@@ -1,0 +1,179 @@
+//! `/storagelink/`: volume attachments as OCCI storage links.
+//!
+//! A link's id is `<server id>_<volume id>` (see [`super::ids`]): Synnefo
+//! attaches a volume to at most one server and names the attachment by
+//! the volume id, so the pair finds the attachment with no lookup table.
+//!
+//! - list = `GET /volumes/detail` (1 call): every attachment of every
+//!   volume of the caller.
+//! - show = `GET /volumes/{volume}` (1 call): 404 unless attached to
+//!   that server.
+//! - create = attach: `occi.core.source` a `/compute/<id>` and
+//!   `occi.core.target` a `/storage/<id>` (only their ids are used, the
+//!   URLs are never fetched); `POST /servers/{id}/os-volume_attachments`.
+//! - delete = detach: `DELETE /servers/{id}/os-volume_attachments/{vol}`.
+//! - No actions, no updates (501).
+
+use crate::occi::infrastructure::{self, COMPUTE, STORAGE, attr};
+use crate::occi::{Attributes, EntityRef, Link, OcciRequest};
+use crate::synnefo::Volume;
+
+use super::collection::{Collection, Ctx, Entity};
+use super::error::AppError;
+use super::ids::{id_in, is_object_id, is_server_id, split_link_id};
+
+/// `/storagelink/`: volume attachments.
+pub struct StorageLink;
+
+/// The storage link of volume `volume_id` attached to `server_id`, as
+/// rendered on its own and on its source compute. `device` is left out
+/// when empty (Synnefo sends `""`).
+pub fn storage_link(server_id: &str, volume_id: &str, device: &str) -> Link {
+    let id = format!("{server_id}_{volume_id}");
+    let mut l = Link::new(
+        infrastructure::STORAGELINK,
+        id.clone(),
+        format!("/{}/{id}", StorageLink::PATH),
+        EntityRef::new(format!("/compute/{server_id}"), COMPUTE),
+        EntityRef::new(format!("/storage/{volume_id}"), STORAGE),
+    );
+    if !device.is_empty() {
+        l.attributes.set(attr::SL_DEVICEID, device.to_owned());
+    }
+    l.attributes.set(attr::SL_STATE, "active");
+    l
+}
+
+/// The storage links of a volume (one per attachment).
+pub fn links_of_volume(volume: &Volume) -> Vec<Link> {
+    volume
+        .attachments
+        .iter()
+        .filter(|a| is_server_id(&a.server_id))
+        .map(|a| {
+            storage_link(
+                &a.server_id,
+                &volume.id,
+                a.device_index.as_deref().unwrap_or(""),
+            )
+        })
+        .collect()
+}
+
+fn not_found(id: &str) -> AppError {
+    AppError::NotFound(format!("no storagelink {id}"))
+}
+
+/// The volume of link `id` if it is attached to the link's server.
+async fn attached_volume(ctx: &Ctx, id: &str) -> Result<(String, Volume), AppError> {
+    let (server, volume_id) = split_link_id(id).ok_or_else(|| not_found(id))?;
+    let volume = match ctx.client().get_volume(&ctx.caller, volume_id).await {
+        Ok(v) => v,
+        Err(e) if e.is_not_found() => return Err(not_found(id)),
+        Err(e) => return Err(AppError::synnefo(format!("reading volume {volume_id}"), e)),
+    };
+    if !volume.attachments.iter().any(|a| a.server_id == server) {
+        return Err(not_found(id));
+    }
+    Ok((server.to_owned(), volume))
+}
+
+/// The id in a link end the client sent (`occi.core.source`/`target` or
+/// the inline link's target), checked against `collection`.
+fn end_id<'a>(value: Option<&'a str>, name: &str, collection: &str) -> Result<&'a str, AppError> {
+    let value = value.ok_or_else(|| AppError::BadRequest(format!("{name} is required")))?;
+    id_in(value, collection).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "{name} must be a {collection}<id> location, got {value:?}"
+        ))
+    })
+}
+
+impl Collection for StorageLink {
+    const KIND: &'static str = infrastructure::STORAGELINK;
+    const PATH: &'static str = "storagelink";
+
+    async fn list(ctx: &Ctx) -> Result<Vec<Entity>, AppError> {
+        let volumes = ctx
+            .client()
+            .list_volumes_detail(&ctx.caller)
+            .await
+            .map_err(|e| AppError::synnefo("listing volumes", e))?;
+        Ok(volumes
+            .iter()
+            .flat_map(links_of_volume)
+            .take(ctx.state.config.collection_limit)
+            .map(Entity::from)
+            .collect())
+    }
+
+    async fn show(ctx: &Ctx, id: &str) -> Result<Entity, AppError> {
+        let (server, volume) = attached_volume(ctx, id).await?;
+        links_of_volume(&volume)
+            .into_iter()
+            .find(|l| l.source.location == format!("/compute/{server}"))
+            .map(Entity::from)
+            .ok_or_else(|| not_found(id))
+    }
+
+    async fn create(ctx: &Ctx, req: &OcciRequest) -> Result<String, AppError> {
+        if let Some(kind) = req.kind()
+            && kind.type_id() != Self::KIND
+        {
+            return Err(AppError::BadRequest(format!(
+                "kind {} cannot be created in /storagelink/",
+                kind.type_id()
+            )));
+        }
+        let server = end_id(
+            req.attributes.get_str(attr::SOURCE),
+            attr::SOURCE,
+            "/compute/",
+        )?;
+        let volume = end_id(
+            req.attributes.get_str(attr::TARGET),
+            attr::TARGET,
+            "/storage/",
+        )?;
+        if !is_server_id(server) {
+            return Err(AppError::NotFound(format!("no compute {server}")));
+        }
+        if !is_object_id(volume) {
+            return Err(AppError::NotFound(format!("no storage {volume}")));
+        }
+        ctx.client()
+            .attach_volume(&ctx.caller, server, volume)
+            .await
+            .map_err(|e| {
+                AppError::synnefo(format!("attaching volume {volume} to server {server}"), e)
+            })?;
+        Ok(format!("{server}_{volume}"))
+    }
+
+    async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
+        let (server, volume) = attached_volume(ctx, id).await?;
+        ctx.client()
+            .detach_volume(&ctx.caller, &server, &volume.id)
+            .await
+            .map_err(|e| AppError::synnefo(format!("detaching volume {}", volume.id), e))
+    }
+
+    async fn action(
+        ctx: &Ctx,
+        id: &str,
+        action: &str,
+        _attrs: &Attributes,
+    ) -> Result<(), AppError> {
+        attached_volume(ctx, id).await?;
+        Err(AppError::NotImplemented(format!(
+            "storagelink has no action {action}"
+        )))
+    }
+
+    async fn update(ctx: &Ctx, id: &str, _req: &OcciRequest, _full: bool) -> Result<(), AppError> {
+        attached_volume(ctx, id).await?;
+        Err(AppError::NotImplemented(
+            "a storagelink cannot be updated: detach and attach again".to_owned(),
+        ))
+    }
+}

@@ -1,0 +1,427 @@
+//! End-to-end tests of `/storagelink/` (volume attachments) over real
+//! sockets: every operation in text/plain, text/occi and JSON, two users,
+//! errors.
+
+mod common;
+
+use common::{Gateway, start_gateway};
+use reqwest::StatusCode;
+
+const INFRA: &str = "http://schemas.ogf.org/occi/infrastructure#";
+const DEBIAN_ID: &str = "0e5a4c4b-d2a1-4c1d-9d2b-debian000001";
+
+async fn post(
+    gw: &Gateway,
+    n: usize,
+    path: &str,
+    body: String,
+) -> (StatusCode, Option<String>, String) {
+    let res = gw
+        .client(n)
+        .post(gw.at(path))
+        .header("content-type", "text/plain")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    (status, location, res.text().await.unwrap())
+}
+
+async fn created_id(gw: &Gateway, n: usize, path: &str, body: String) -> String {
+    let (status, location, text) = post(gw, n, path, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{path}: {text}");
+    let location = location.expect("Location");
+    location
+        .strip_prefix(&gw.at(path))
+        .expect("under the collection")
+        .to_owned()
+}
+
+async fn server(gw: &Gateway, n: usize) -> String {
+    created_id(
+        gw,
+        n,
+        "/compute/",
+        format!(
+            "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
+             Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+             Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n"
+        ),
+    )
+    .await
+}
+
+async fn volume(gw: &Gateway, n: usize) -> String {
+    created_id(
+        gw,
+        n,
+        "/storage/",
+        format!(
+            "Category: storage; scheme=\"{INFRA}\"; class=\"kind\"\nX-OCCI-Attribute: occi.storage.size=2\n"
+        ),
+    )
+    .await
+}
+
+fn link_body(source: &str, target: &str) -> String {
+    format!(
+        "Category: storagelink; scheme=\"{INFRA}\"; class=\"kind\"\n\
+         X-OCCI-Attribute: occi.core.source=\"{source}\"\n\
+         X-OCCI-Attribute: occi.core.target=\"{target}\"\n"
+    )
+}
+
+async fn get(gw: &Gateway, n: usize, path: &str, accept: &str) -> (StatusCode, String) {
+    let res = gw
+        .client(n)
+        .get(gw.at(path))
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = format!("{:?}", res.headers());
+    (status, format!("{headers}\n{}", res.text().await.unwrap()))
+}
+
+#[tokio::test]
+async fn storagelink_attach_show_list_detach() {
+    let gw = start_gateway().await;
+    let srv = server(&gw, 0).await;
+    let vol = volume(&gw, 0).await;
+    let id = created_id(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(
+            &gw.at(&format!("/compute/{srv}")),
+            &format!("/storage/{vol}"),
+        ),
+    )
+    .await;
+    assert_eq!(id, format!("{srv}_{vol}"));
+
+    for rendering in ["text/plain", "text/occi", "application/occi+json"] {
+        let (status, shown) = get(&gw, 0, &format!("/storagelink/{id}"), rendering).await;
+        assert_eq!(status, StatusCode::OK, "{shown}");
+        assert!(
+            shown.contains(&format!("/compute/{srv}")),
+            "{rendering}: {shown}"
+        );
+        assert!(
+            shown.contains(&format!("/storage/{vol}")),
+            "{rendering}: {shown}"
+        );
+        let (status, listed) = get(&gw, 0, "/storagelink/", rendering).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(listed.contains(&id), "{rendering}: {listed}");
+    }
+    // The volume is in use and the compute shows the link.
+    let (_, shown) = get(&gw, 0, &format!("/storage/{vol}"), "text/plain").await;
+    assert!(shown.contains("online"), "{shown}");
+    let (_, compute) = get(&gw, 0, &format!("/compute/{srv}"), "text/plain").await;
+    assert!(compute.contains(&format!("/storagelink/{id}")), "{compute}");
+
+    // Bob sees nothing and cannot detach.
+    let (status, _) = get(&gw, 1, &format!("/storagelink/{id}"), "text/plain").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, listed) = get(&gw, 1, "/storagelink/", "text/plain").await;
+    assert!(!listed.contains(&id), "{listed}");
+    let res = gw
+        .client(1)
+        .delete(gw.at(&format!("/storagelink/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/storagelink/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let (status, _) = get(&gw, 0, &format!("/storagelink/{id}"), "text/plain").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "detached");
+}
+
+#[tokio::test]
+async fn storagelink_errors() {
+    let gw = start_gateway().await;
+    let srv = server(&gw, 0).await;
+    let vol = volume(&gw, 0).await;
+    // Wrong collections in source/target: 400 naming the attribute.
+    let (status, _, body) = post(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(&format!("/storage/{vol}"), &format!("/storage/{vol}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("occi.core.source"), "{body}");
+    let (status, _, body) = post(
+        &gw,
+        0,
+        "/storagelink/",
+        format!("Category: storagelink; scheme=\"{INFRA}\"; class=\"kind\"\nX-OCCI-Attribute: occi.core.source=\"/compute/{srv}\"\n"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("occi.core.target"), "{body}");
+    // Bob cannot attach alice's volume to his server.
+    let bobs = server(&gw, 1).await;
+    let (status, _, body) = post(
+        &gw,
+        1,
+        "/storagelink/",
+        link_body(&format!("/compute/{bobs}"), &format!("/storage/{vol}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // Ids that are not `<server>_<volume>`.
+    for path in [
+        "/storagelink/x_1",
+        "/storagelink/12",
+        "/storagelink/1_a%20b",
+        "/storagelink/999_999",
+    ] {
+        let (status, body) = get(&gw, 0, path, "text/plain").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+}
+
+/// The public network's id (from the JSON listing: label `public`).
+async fn public_network(gw: &Gateway) -> String {
+    let res = gw
+        .client(0)
+        .get(gw.at("/network/"))
+        .header("accept", "application/occi+json")
+        .send()
+        .await
+        .unwrap();
+    let listing: serde_json::Value = res.json().await.unwrap();
+    listing["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["attributes"]["occi.network.label"] == "public")
+        .expect("a public network")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn ni_body(source: &str, target: &str) -> String {
+    format!(
+        "Category: networkinterface; scheme=\"{INFRA}\"; class=\"kind\"\n\
+         X-OCCI-Attribute: occi.core.source=\"{source}\"\n\
+         X-OCCI-Attribute: occi.core.target=\"{target}\"\n"
+    )
+}
+
+#[tokio::test]
+async fn networkinterface_private_public_and_reserved_ip() {
+    let gw = start_gateway().await;
+    let srv = server(&gw, 0).await;
+
+    // Private network.
+    let net = created_id(
+        &gw,
+        0,
+        "/network/",
+        format!(
+            "Category: network; scheme=\"{INFRA}\"; class=\"kind\"\n\
+             Category: ipnetwork; scheme=\"http://schemas.ogf.org/occi/infrastructure/network#\"; class=\"mixin\"\n\
+             X-OCCI-Attribute: occi.network.address=\"10.9.0.0/24\"\n"
+        ),
+    )
+    .await;
+    let private = created_id(
+        &gw,
+        0,
+        "/networkinterface/",
+        ni_body(&format!("/compute/{srv}"), &format!("/network/{net}")),
+    )
+    .await;
+    assert!(private.starts_with(&format!("{srv}_")), "{private}");
+    for rendering in ["text/plain", "text/occi", "application/occi+json"] {
+        let (status, shown) = get(&gw, 0, &format!("/networkinterface/{private}"), rendering).await;
+        assert_eq!(status, StatusCode::OK, "{shown}");
+        assert!(
+            shown.contains(&format!("/network/{net}")),
+            "{rendering}: {shown}"
+        );
+        assert!(
+            shown.contains("10.9.0."),
+            "{rendering}: the port's address: {shown}"
+        );
+        // The alias path serves the same link.
+        let (status, _) = get(&gw, 0, &format!("/networklink/{private}"), rendering).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, listed) = get(&gw, 0, "/networkinterface/", rendering).await;
+        assert!(listed.contains(&private), "{rendering}: {listed}");
+    }
+    // Bob sees nothing.
+    let (status, _) = get(
+        &gw,
+        1,
+        &format!("/networkinterface/{private}"),
+        "text/plain",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, listed) = get(&gw, 1, "/networkinterface/", "text/plain").await;
+    assert!(!listed.contains(&private), "{listed}");
+
+    // A reserved IP: exactly that address is used.
+    let ipr = created_id(
+        &gw,
+        0,
+        "/ipreservation/",
+        format!("Category: ipreservation; scheme=\"{INFRA}\"; class=\"kind\"\n"),
+    )
+    .await;
+    let res = gw
+        .client(0)
+        .get(gw.at(&format!("/ipreservation/{ipr}")))
+        .header("accept", "application/occi+json")
+        .send()
+        .await
+        .unwrap();
+    let ip: serde_json::Value = res.json().await.unwrap();
+    let address = ip["attributes"]["occi.ipreservation.address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A second, free IP that must NOT be taken.
+    let _other = created_id(
+        &gw,
+        0,
+        "/ipreservation/",
+        format!("Category: ipreservation; scheme=\"{INFRA}\"; class=\"kind\"\n"),
+    )
+    .await;
+    let reserved = created_id(
+        &gw,
+        0,
+        "/networkinterface/",
+        ni_body(
+            &format!("/compute/{srv}"),
+            &gw.at(&format!("/ipreservation/{ipr}")),
+        ),
+    )
+    .await;
+    let (_, shown) = get(
+        &gw,
+        0,
+        &format!("/networkinterface/{reserved}"),
+        "text/plain",
+    )
+    .await;
+    assert!(shown.contains(&address), "uses {address}: {shown}");
+    let (_, ipshown) = get(&gw, 0, &format!("/ipreservation/{ipr}"), "text/plain").await;
+    assert!(
+        ipshown.contains("occi.ipreservation.used=true"),
+        "{ipshown}"
+    );
+    // In use: linking it again is a conflict.
+    let (status, _, body) = post(
+        &gw,
+        0,
+        "/networkinterface/",
+        ni_body(&format!("/compute/{srv}"), &format!("/ipreservation/{ipr}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // Public network: the remaining free IP is reused, none allocated.
+    let public = public_network(&gw).await;
+    gw.sim.reset_counters();
+    let _public_link = created_id(
+        &gw,
+        0,
+        "/networkinterface/",
+        ni_body(&format!("/compute/{srv}"), &format!("/network/{public}")),
+    )
+    .await;
+    let calls = gw.calls();
+    assert!(
+        !calls
+            .iter()
+            .any(|(k, _)| k.starts_with("POST") && k.contains("floatingip")),
+        "a free IP is reused, not allocated: {calls:?}"
+    );
+
+    // Deleting the interface keeps the reservation; deleting it releases.
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/networkinterface/{reserved}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let (status, _) = get(
+        &gw,
+        0,
+        &format!("/networkinterface/{reserved}"),
+        "text/plain",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, ipshown) = get(&gw, 0, &format!("/ipreservation/{ipr}"), "text/plain").await;
+    assert_eq!(status, StatusCode::OK, "still reserved");
+    assert!(
+        ipshown.contains("occi.ipreservation.used=false"),
+        "{ipshown}"
+    );
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/ipreservation/{ipr}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+}
+
+#[tokio::test]
+async fn networkinterface_errors() {
+    let gw = start_gateway().await;
+    let srv = server(&gw, 0).await;
+    let (status, _, body) = post(
+        &gw,
+        0,
+        "/networkinterface/",
+        ni_body(&format!("/compute/{srv}"), "/storage/1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("occi.core.target"), "{body}");
+    // Another user's server cannot be connected.
+    let public = public_network(&gw).await;
+    let (status, _, body) = post(
+        &gw,
+        1,
+        "/networkinterface/",
+        ni_body(&format!("/compute/{srv}"), &format!("/network/{public}")),
+    )
+    .await;
+    assert!(
+        status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST,
+        "{status}: {body}"
+    );
+    for path in [
+        "/networkinterface/x_1",
+        "/networkinterface/1",
+        "/networklink/999_999",
+    ] {
+        let (status, body) = get(&gw, 0, path, "text/plain").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+}
