@@ -70,11 +70,14 @@ pub fn volume_resource(volume: &Volume) -> Resource {
     r
 }
 
-/// `occi.storage.size` as whole GiB, or a 400 naming the problem.
+/// `occi.storage.size` as whole GiB, or a 400 naming the problem. OCCI
+/// sizes are floats in GiB while Synnefo volumes are whole GiB: a
+/// fractional request is rounded up, so the volume is never smaller than
+/// asked (pOCCI asks for 0.1 GiB).
 fn requested_size(attrs: &Attributes) -> Result<u64, AppError> {
     let bad = || {
         AppError::BadRequest(format!(
-            "{} must be a positive whole number of GiB",
+            "{} must be a positive number of GiB (at most 1000000)",
             attr::STORAGE_SIZE
         ))
     };
@@ -90,10 +93,10 @@ fn requested_size(attrs: &Attributes) -> Result<u64, AppError> {
         Some(AttributeValue::String(s)) => s.trim().parse::<f64>().map_err(|_| bad())?,
         Some(_) => return Err(bad()),
     };
-    if !(size.is_finite() && size >= 1.0 && size.fract() == 0.0 && size <= 1_000_000.0) {
+    if !(size.is_finite() && size > 0.0 && size <= 1_000_000.0) {
         return Err(bad());
     }
-    Ok(size as u64)
+    Ok(size.ceil() as u64)
 }
 
 /// The volume type id for new volumes: the configured id, the configured
