@@ -381,7 +381,7 @@ impl JwtAuthLayer {
                 realm: config.realm.clone(),
                 timeout: config.timeout,
                 client,
-                cache: AuthCache::new(config.cache_capacity, config.cache_ttl),
+                cache: AuthCache::new(config.cache_capacity, config.cache_ttl).named(FILTER),
             }),
         })
     }
@@ -448,6 +448,7 @@ where
         {
             let err = JwtError::Malformed;
             tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
+            super::outcome::record(FILTER, "rejected", err.reason());
             return ready(reject(
                 &request,
                 err.status(),
@@ -465,10 +466,12 @@ where
             {
                 Ok((login, fresh)) => {
                     tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
+                    super::outcome::record(FILTER, "accepted", if fresh { "validated" } else { "cached" });
                     login
                 }
                 Err(err) => {
                     tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
+                    super::outcome::record(FILTER, "rejected", err.reason());
                     let challenge = (err.status() == StatusCode::UNAUTHORIZED)
                         .then(|| shared.error_challenge());
                     return Ok(reject(
@@ -499,6 +502,7 @@ where
                     outcome = "evicted",
                     reason = "backend answered 401"
                 );
+                super::outcome::record(FILTER, "evicted", "backend_401");
             }
             add_challenge(&mut response, &shared.challenge);
             Ok(response)

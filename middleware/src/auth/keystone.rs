@@ -190,7 +190,7 @@ impl KeystoneAuthLayer {
                 challenge: keystone_challenge("keystone_url", &keystone_url)?,
                 timeout: config.timeout,
                 client,
-                cache: AuthCache::new(config.cache_capacity, config.cache_ttl),
+                cache: AuthCache::new(config.cache_capacity, config.cache_ttl).named(FILTER),
             }),
         })
     }
@@ -275,6 +275,7 @@ where
                 reason = "malformed token"
             );
             let err = KeystoneError::MalformedToken;
+            super::outcome::record(FILTER, "rejected", err.reason());
             return ready(reject(
                 &request,
                 err.status(),
@@ -293,12 +294,14 @@ where
                 Ok(found) => found,
                 Err(err) => {
                     tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
+                    super::outcome::record(FILTER, "rejected", err.reason());
                     let challenge =
                         (err.status() == StatusCode::UNAUTHORIZED).then_some(&shared.challenge);
                     return Ok(reject(&request, err.status(), challenge, &err.to_string()));
                 }
             };
             tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
+            super::outcome::record(FILTER, "accepted", if fresh { "validated" } else { "cached" });
             let project =
                 project_header(request.headers()).unwrap_or_else(|| identity.default_project());
             request.extensions_mut().insert(AuthContext {
@@ -319,6 +322,7 @@ where
                     outcome = "evicted",
                     reason = "backend answered 401"
                 );
+                super::outcome::record(FILTER, "evicted", "backend_401");
             }
             add_challenge(&mut response, &shared.challenge);
             Ok(response)

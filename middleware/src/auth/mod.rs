@@ -49,6 +49,7 @@ mod cache;
 pub mod client_verifier;
 mod der;
 mod identity;
+mod outcome;
 pub mod jwt;
 pub mod keystone;
 pub mod proxy_chain;

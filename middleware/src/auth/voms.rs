@@ -264,7 +264,7 @@ impl VomsExchangeLayer {
                 trust,
                 timeout: config.timeout,
                 client,
-                cache: AuthCache::new(config.cache_capacity, config.cache_ttl),
+                cache: AuthCache::new(config.cache_capacity, config.cache_ttl).named(FILTER),
             }),
         })
     }
@@ -425,6 +425,7 @@ where
             }
             Some(Err(err)) => {
                 tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
+                super::outcome::record(FILTER, "rejected", err.reason());
                 return ready(reject(
                     &request,
                     err.status(),
@@ -444,16 +445,19 @@ where
             let login = match login {
                 Ok((login, fresh)) => {
                     tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
+                    super::outcome::record(FILTER, "accepted", if fresh { "validated" } else { "cached" });
                     login
                 }
                 Err(err) if matches!(*err, VomsError::NoVomsAttributes) => {
                     tracing::debug!(filter = FILTER, outcome = "passed", reason = %err);
+                    super::outcome::record(FILTER, "passed", err.reason());
                     let mut response = inner.call(request).await?;
                     add_challenge(&mut response, &shared.challenge);
                     return Ok(response);
                 }
                 Err(err) => {
                     tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
+                    super::outcome::record(FILTER, "rejected", err.reason());
                     let challenge =
                         (err.status() == StatusCode::UNAUTHORIZED).then_some(&shared.challenge);
                     return Ok(reject(&request, err.status(), challenge, &err.to_string()));
@@ -479,6 +483,7 @@ where
                     outcome = "evicted",
                     reason = "backend answered 401"
                 );
+                super::outcome::record(FILTER, "evicted", "backend_401");
             }
             add_challenge(&mut response, &shared.challenge);
             Ok(response)
