@@ -602,6 +602,7 @@ impl Shared {
         token: &str,
     ) -> Result<(Identity, Option<String>), JwtError> {
         const WHAT: &str = "token exchange service";
+        let started = std::time::Instant::now();
         let answer = self
             .client
             .post(url)
@@ -609,8 +610,9 @@ impl Shared {
             .bearer_auth(token)
             .header(header::ACCEPT, "application/json")
             .send()
-            .await
-            .map_err(|_| JwtError::Unavailable(WHAT))?;
+            .await;
+        super::outcome::upstream_call("token_exchange", "POST exchange", &answer, started);
+        let answer = answer.map_err(|_| JwtError::Unavailable(WHAT))?;
         let status = answer.status().as_u16();
         let subject_token = answer
             .headers()

@@ -334,6 +334,7 @@ impl Shared {
     /// One Astakos round trip: `POST <identity>/tokens {"auth": {"token": {"id": T}}}`.
     async fn validate(&self, token: &str) -> Result<Identity, KeystoneError> {
         let body = serde_json::json!({ "auth": { "token": { "id": token } } });
+        let started = std::time::Instant::now();
         let answer = self
             .client
             .post(&self.tokens_url)
@@ -341,8 +342,9 @@ impl Shared {
             .header(http::header::ACCEPT, "application/json")
             .json(&body)
             .send()
-            .await
-            .map_err(|_| KeystoneError::Unreachable)?;
+            .await;
+        super::outcome::upstream_call("identity", "POST /tokens", &answer, started);
+        let answer = answer.map_err(|_| KeystoneError::Unreachable)?;
         let status = answer.status();
         let bytes = answer
             .bytes()

@@ -8,6 +8,22 @@ use super::voms::VomsError;
 
 pub(crate) use crate::metrics::record_auth_outcome as record;
 
+/// Counts one call of an auth filter to its identity service, like the
+/// Synnefo client counts its own calls.
+pub(crate) fn upstream_call(
+    service: &'static str,
+    operation: &'static str,
+    answer: &Result<reqwest::Response, reqwest::Error>,
+    started: std::time::Instant,
+) {
+    crate::metrics::record_synnefo_call(
+        service,
+        operation.to_string(),
+        answer.as_ref().ok().map(|r| r.status().as_u16()),
+        started.elapsed(),
+    );
+}
+
 impl KeystoneError {
     /// A fixed word naming why, for metric labels.
     pub fn reason(&self) -> &'static str {

@@ -527,7 +527,10 @@ impl Shared {
             let value = pem_header(cert).ok_or(VomsError::BadHeader)?;
             post = post.header(format!("SSL-Client-Cert-Chain-{n}"), value);
         }
-        let answer = post.send().await.map_err(|_| VomsError::Unreachable)?;
+        let started = std::time::Instant::now();
+        let answer = post.send().await;
+        super::outcome::upstream_call("astavoms", "POST /tokens", &answer, started);
+        let answer = answer.map_err(|_| VomsError::Unreachable)?;
         let status = answer.status().as_u16();
         let body = answer.bytes().await.map_err(|_| VomsError::Unreachable)?;
         match status {
