@@ -92,10 +92,7 @@ async fn request_id_on_every_line_of_a_request() {
         .collect();
     assert_eq!(rejected.len(), 1, "{stderr}");
     assert!(rejected[0].contains("ops-log-test-7f3a"), "{stderr}");
-    let access: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("/compute/"))
-        .collect();
+    let access: Vec<&str> = stderr.lines().filter(|l| l.contains("/compute/")).collect();
     assert!(!access.is_empty(), "{stderr}");
     for line in access {
         assert!(line.contains("ops-log-test-7f3a"), "{line}");

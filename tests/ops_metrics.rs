@@ -120,11 +120,7 @@ async fn counters_after_a_known_sequence() {
     for id in ["1", "22", "333"] {
         let res = service
             .clone()
-            .oneshot(request(
-                "GET",
-                &format!("/compute/{id}"),
-                Some(&user.token),
-            ))
+            .oneshot(request("GET", &format!("/compute/{id}"), Some(&user.token)))
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);

@@ -95,8 +95,7 @@ async fn readyz_needs_an_identity_url_without_a_simulator() {
     let err = Registry::with_builtins()
         .build_service(&ctx)
         .await
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(err.contains("identity_url"), "{err}");
 }

@@ -284,9 +284,12 @@ pub async fn readyz(table: FactoryTable, ctx: BuildContext) -> Result<BoxHttp, B
 }
 
 async fn run_checks(checks: &[Arc<dyn ReadinessCheck>]) -> (StatusCode, String) {
-    let results =
-        futures_util::future::join_all(checks.iter().map(|c| async move { (c.name(), c.check().await) }))
-            .await;
+    let results = futures_util::future::join_all(
+        checks
+            .iter()
+            .map(|c| async move { (c.name(), c.check().await) }),
+    )
+    .await;
     let mut ready = true;
     let mut body = String::new();
     for (name, result) in results {
@@ -302,6 +305,9 @@ async fn run_checks(checks: &[Arc<dyn ReadinessCheck>]) -> (StatusCode, String) 
     if ready {
         (StatusCode::OK, format!("ready\n{body}"))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, format!("not ready\n{body}"))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready\n{body}"),
+        )
     }
 }

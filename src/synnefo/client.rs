@@ -599,7 +599,10 @@ mod operation_tests {
             operation_template(&Method::DELETE, "/servers/1/os-volume_attachments/9"),
             "DELETE /servers/{id}/os-volume_attachments/{id}"
         );
-        assert_eq!(operation_template(&Method::GET, "/flavors/detail"), "GET /flavors/detail");
+        assert_eq!(
+            operation_template(&Method::GET, "/flavors/detail"),
+            "GET /flavors/detail"
+        );
         assert_eq!(operation_template(&Method::GET, ""), "GET /");
         assert_eq!(
             operation_template(&Method::GET, "/servers/alice@example.org?x=secret"),

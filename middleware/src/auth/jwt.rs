@@ -466,7 +466,11 @@ where
             {
                 Ok((login, fresh)) => {
                     tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
-                    super::outcome::record(FILTER, "accepted", if fresh { "validated" } else { "cached" });
+                    super::outcome::record(
+                        FILTER,
+                        "accepted",
+                        if fresh { "validated" } else { "cached" },
+                    );
                     login
                 }
                 Err(err) => {

@@ -301,7 +301,11 @@ where
                 }
             };
             tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
-            super::outcome::record(FILTER, "accepted", if fresh { "validated" } else { "cached" });
+            super::outcome::record(
+                FILTER,
+                "accepted",
+                if fresh { "validated" } else { "cached" },
+            );
             let project =
                 project_header(request.headers()).unwrap_or_else(|| identity.default_project());
             request.extensions_mut().insert(AuthContext {

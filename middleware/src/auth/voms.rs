@@ -445,7 +445,11 @@ where
             let login = match login {
                 Ok((login, fresh)) => {
                     tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
-                    super::outcome::record(FILTER, "accepted", if fresh { "validated" } else { "cached" });
+                    super::outcome::record(
+                        FILTER,
+                        "accepted",
+                        if fresh { "validated" } else { "cached" },
+                    );
                     login
                 }
                 Err(err) if matches!(*err, VomsError::NoVomsAttributes) => {
