@@ -150,3 +150,20 @@ pub struct AuthContext {
 /// configured front ends).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemoteAddr(pub std::net::SocketAddr);
+
+/// The route template an app matched, e.g. `/compute/{id}`: set by the app
+/// as a *response* extension so the `metrics` layer can label a request by
+/// its route without ever putting an id into a label. A response without
+/// one is counted as `unmatched`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RouteTemplate(pub &'static str);
+
+impl RouteTemplate {
+    /// The label used when no app set a template.
+    pub const UNMATCHED: RouteTemplate = RouteTemplate("unmatched");
+
+    /// The template as text.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}

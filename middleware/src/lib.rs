@@ -16,6 +16,7 @@ pub mod body_limit;
 pub mod concurrency_limit;
 pub mod error_response;
 pub mod extensions;
+pub mod metrics;
 pub mod negotiate;
 pub mod request_id;
 pub mod request_log;
@@ -23,7 +24,8 @@ pub mod sensitive_headers;
 pub mod timeout;
 
 pub use extensions::{
-    AuthContext, MediaType, Negotiated, PeerCertificates, RemoteAddr, RequestId, SecretToken,
+    AuthContext, MediaType, Negotiated, PeerCertificates, RemoteAddr, RequestId, RouteTemplate,
+    SecretToken,
 };
 
 /// The body type every snf-occi service takes and returns.

@@ -105,15 +105,21 @@ where
         if let Some(h) = &header {
             req.headers_mut().insert(X_REQUEST_ID.clone(), h.clone());
         }
+        // Every log line of this request, in any layer or in the Synnefo
+        // client, carries the id through this span.
+        let span = tracing::info_span!("request", request_id = %id);
         req.extensions_mut().insert(id);
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            let mut res = fut.await?;
-            if let Some(h) = header {
-                res.headers_mut().entry(X_REQUEST_ID.clone()).or_insert(h);
-            }
-            Ok(res)
-        })
+        let fut = span.in_scope(|| self.inner.call(req));
+        Box::pin(tracing::Instrument::instrument(
+            async move {
+                let mut res = fut.await?;
+                if let Some(h) = header {
+                    res.headers_mut().entry(X_REQUEST_ID.clone()).or_insert(h);
+                }
+                Ok(res)
+            },
+            span,
+        ))
     }
 }
 

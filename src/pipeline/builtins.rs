@@ -2,7 +2,7 @@
 //! auth filters are registered here too, one line each, as they land.
 
 use super::Registry;
-use super::{apps, auth_filters, filters};
+use super::{apps, auth_filters, filters, ops};
 
 /// Registers every built-in factory into `registry`.
 pub fn register(registry: &mut Registry) {
@@ -16,8 +16,11 @@ pub fn register(registry: &mut Registry) {
     registry.register_filter("keystone_auth", auth_filters::keystone_auth);
     registry.register_filter("voms_exchange", auth_filters::voms_exchange);
     registry.register_filter("jwt_auth", auth_filters::jwt_auth);
+    registry.register_filter("metrics", ops::metrics_filter);
 
     registry.register_app("healthz", apps::healthz);
     registry.register_app("echo", apps::echo);
     registry.register_app("occi", crate::app::occi);
+    registry.register_app("metrics", ops::metrics_app);
+    registry.register_app("readyz", ops::readyz);
 }

@@ -364,10 +364,16 @@ impl Client {
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(body.clone()),
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| SendError::classify(service, e))?;
+        let started = std::time::Instant::now();
+        let sent = request.send().await;
+        // Count the call by its template (ids become `{id}`), never by URL.
+        snf_occi_middleware::metrics::record_synnefo_call(
+            service.catalog_type(),
+            operation_template(method, path),
+            sent.as_ref().ok().map(|r| r.status().as_u16()),
+            started.elapsed(),
+        );
+        let response = sent.map_err(|e| SendError::classify(service, e))?;
         let status = response.status();
         let body = response
             .bytes()
@@ -529,4 +535,78 @@ pub(crate) fn transport_error(service: Service, e: reqwest::Error) -> SynnefoErr
         };
     }
     SynnefoError::Unreachable { service, reason }
+}
+
+/// The words of Synnefo API paths; any other segment is an id or a name
+/// and becomes `{id}` in a metric label.
+const PATH_WORDS: &[&str] = &[
+    "servers",
+    "detail",
+    "flavors",
+    "images",
+    "metadata",
+    "action",
+    "os-volume_attachments",
+    "ips",
+    "networks",
+    "subnets",
+    "ports",
+    "floatingips",
+    "volumes",
+    "types",
+    "snapshots",
+    "tokens",
+    "extensions",
+];
+
+/// `GET /servers/42/metadata` -> `GET /servers/{id}/metadata`: the bounded
+/// operation label of one call.
+pub(crate) fn operation_template(method: &Method, path: &str) -> String {
+    let path = path.split('?').next().unwrap_or("");
+    let mut out = String::with_capacity(path.len() + 8);
+    out.push_str(snf_occi_middleware::metrics::method_label(method));
+    out.push(' ');
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.is_empty() {
+        out.push('/');
+    }
+    for segment in segments {
+        out.push('/');
+        out.push_str(if PATH_WORDS.contains(&segment) {
+            segment
+        } else {
+            "{id}"
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod operation_tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_become_placeholders() {
+        assert_eq!(
+            operation_template(&Method::GET, "/servers/42/metadata"),
+            "GET /servers/{id}/metadata"
+        );
+        assert_eq!(
+            operation_template(&Method::POST, "/servers/abc-def/action"),
+            "POST /servers/{id}/action"
+        );
+        assert_eq!(
+            operation_template(&Method::DELETE, "/servers/1/os-volume_attachments/9"),
+            "DELETE /servers/{id}/os-volume_attachments/{id}"
+        );
+        assert_eq!(
+            operation_template(&Method::GET, "/flavors/detail"),
+            "GET /flavors/detail"
+        );
+        assert_eq!(operation_template(&Method::GET, ""), "GET /");
+        assert_eq!(
+            operation_template(&Method::GET, "/servers/alice@example.org?x=secret"),
+            "GET /servers/{id}"
+        );
+    }
 }

@@ -216,10 +216,15 @@ impl Client {
         if let Some(id) = request_id {
             request = request.header("X-Request-Id", id.as_str());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport(Service::Identity, e))?;
+        let started = std::time::Instant::now();
+        let sent = request.send().await;
+        snf_occi_middleware::metrics::record_synnefo_call(
+            Service::Identity.catalog_type(),
+            "POST /tokens".to_string(),
+            sent.as_ref().ok().map(|r| r.status().as_u16()),
+            started.elapsed(),
+        );
+        let response = sent.map_err(|e| transport(Service::Identity, e))?;
         let status = response.status();
         let body = response
             .bytes()

@@ -32,6 +32,8 @@ pub(crate) trait Expiring {
 #[derive(Clone)]
 pub(crate) struct AuthCache<V: Clone + Send + Sync + 'static> {
     cache: moka::future::Cache<CacheKey, V>,
+    /// The `cache` label of its hit/miss counters.
+    name: &'static str,
 }
 
 impl<V> AuthCache<V>
@@ -44,7 +46,16 @@ where
             .max_capacity(capacity)
             .expire_after(CredentialExpiry { ttl })
             .build();
-        AuthCache { cache }
+        AuthCache {
+            cache,
+            name: "auth",
+        }
+    }
+
+    /// The same cache, counted under `name` (the filter's name).
+    pub(crate) fn named(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
     }
 
     /// The cached value for `key`, or the result of `init` (run once for
@@ -60,8 +71,17 @@ where
         F: Future<Output = Result<V, E>>,
         E: Send + Sync + 'static,
     {
-        let entry = self.cache.entry(key).or_try_insert_with(init).await?;
+        let entry = match self.cache.entry(key).or_try_insert_with(init).await {
+            Ok(entry) => entry,
+            Err(err) => {
+                // Validation ran and failed: a miss (errors are not cached).
+                crate::metrics::record_cache_lookup(self.name, false);
+                return Err(err);
+            }
+        };
         let fresh = entry.is_fresh();
+        // A fresh entry means this call validated upstream: a miss.
+        crate::metrics::record_cache_lookup(self.name, !fresh);
         Ok((entry.into_value(), fresh))
     }
 

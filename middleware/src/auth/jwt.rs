@@ -384,7 +384,7 @@ impl JwtAuthLayer {
                 realm: config.realm.clone(),
                 timeout: config.timeout,
                 client,
-                cache: AuthCache::new(config.cache_capacity, config.cache_ttl),
+                cache: AuthCache::new(config.cache_capacity, config.cache_ttl).named(FILTER),
             }),
         })
     }
@@ -451,6 +451,7 @@ where
         {
             let err = JwtError::Malformed;
             tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
+            super::outcome::record(FILTER, "rejected", err.reason());
             return ready(reject(
                 &request,
                 err.status(),
@@ -468,10 +469,16 @@ where
             {
                 Ok((login, fresh)) => {
                     tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
+                    super::outcome::record(
+                        FILTER,
+                        "accepted",
+                        if fresh { "validated" } else { "cached" },
+                    );
                     login
                 }
                 Err(err) => {
                     tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
+                    super::outcome::record(FILTER, "rejected", err.reason());
                     let challenge = (err.status() == StatusCode::UNAUTHORIZED)
                         .then(|| shared.error_challenge());
                     return Ok(reject(
@@ -585,6 +592,7 @@ impl Shared {
         token: &str,
     ) -> Result<(Identity, Option<String>), JwtError> {
         const WHAT: &str = "token exchange service";
+        let started = std::time::Instant::now();
         let answer = self
             .client
             .post(url)
@@ -592,8 +600,9 @@ impl Shared {
             .bearer_auth(token)
             .header(header::ACCEPT, "application/json")
             .send()
-            .await
-            .map_err(|_| JwtError::Unavailable(WHAT))?;
+            .await;
+        super::outcome::upstream_call("token_exchange", "POST exchange", &answer, started);
+        let answer = answer.map_err(|_| JwtError::Unavailable(WHAT))?;
         let status = answer.status().as_u16();
         let subject_token = answer
             .headers()

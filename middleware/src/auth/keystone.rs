@@ -190,7 +190,7 @@ impl KeystoneAuthLayer {
                 challenge: keystone_challenge("keystone_url", &keystone_url)?,
                 timeout: config.timeout,
                 client,
-                cache: AuthCache::new(config.cache_capacity, config.cache_ttl),
+                cache: AuthCache::new(config.cache_capacity, config.cache_ttl).named(FILTER),
             }),
         })
     }
@@ -267,6 +267,7 @@ where
                 reason = "malformed token"
             );
             let err = KeystoneError::MalformedToken;
+            super::outcome::record(FILTER, "rejected", err.reason());
             return ready(reject(
                 &request,
                 err.status(),
@@ -285,12 +286,18 @@ where
                 Ok(found) => found,
                 Err(err) => {
                     tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
+                    super::outcome::record(FILTER, "rejected", err.reason());
                     let challenge =
                         (err.status() == StatusCode::UNAUTHORIZED).then_some(&shared.challenge);
                     return Ok(reject(&request, err.status(), challenge, &err.to_string()));
                 }
             };
             tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
+            super::outcome::record(
+                FILTER,
+                "accepted",
+                if fresh { "validated" } else { "cached" },
+            );
             let project =
                 project_header(request.headers()).unwrap_or_else(|| identity.default_project());
             let context = identity.context(project, identity.expires, FILTER);
@@ -311,6 +318,7 @@ impl Shared {
     /// One Astakos round trip: `POST <identity>/tokens {"auth": {"token": {"id": T}}}`.
     async fn validate(&self, token: &str) -> Result<Identity, KeystoneError> {
         let body = serde_json::json!({ "auth": { "token": { "id": token } } });
+        let started = std::time::Instant::now();
         let answer = self
             .client
             .post(&self.tokens_url)
@@ -318,8 +326,9 @@ impl Shared {
             .header(http::header::ACCEPT, "application/json")
             .json(&body)
             .send()
-            .await
-            .map_err(|_| KeystoneError::Unreachable)?;
+            .await;
+        super::outcome::upstream_call("identity", "POST /tokens", &answer, started);
+        let answer = answer.map_err(|_| KeystoneError::Unreachable)?;
         let status = answer.status();
         let bytes = answer
             .bytes()

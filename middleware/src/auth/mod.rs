@@ -51,6 +51,7 @@ mod der;
 mod identity;
 pub mod jwt;
 pub mod keystone;
+mod outcome;
 pub mod proxy_chain;
 mod trusted;
 pub mod voms;
@@ -221,6 +222,7 @@ where
     if response.status() == StatusCode::UNAUTHORIZED {
         cache.invalidate(key).await;
         tracing::info!(filter, outcome = "evicted", reason = "backend answered 401");
+        outcome::record(filter, "evicted", "backend_401");
     }
     add_challenge(&mut response, challenge);
     Ok(response)

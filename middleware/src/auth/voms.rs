@@ -264,7 +264,7 @@ impl VomsExchangeLayer {
                 trust,
                 timeout: config.timeout,
                 client,
-                cache: AuthCache::new(config.cache_capacity, config.cache_ttl),
+                cache: AuthCache::new(config.cache_capacity, config.cache_ttl).named(FILTER),
             }),
         })
     }
@@ -425,6 +425,7 @@ where
             }
             Some(Err(err)) => {
                 tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
+                super::outcome::record(FILTER, "rejected", err.reason());
                 return ready(reject(
                     &request,
                     err.status(),
@@ -444,16 +445,23 @@ where
             let login = match login {
                 Ok((login, fresh)) => {
                     tracing::debug!(filter = FILTER, outcome = "authenticated", cached = !fresh);
+                    super::outcome::record(
+                        FILTER,
+                        "accepted",
+                        if fresh { "validated" } else { "cached" },
+                    );
                     login
                 }
                 Err(err) if matches!(*err, VomsError::NoVomsAttributes) => {
                     tracing::debug!(filter = FILTER, outcome = "passed", reason = %err);
+                    super::outcome::record(FILTER, "passed", err.reason());
                     let mut response = inner.call(request).await?;
                     add_challenge(&mut response, &shared.challenge);
                     return Ok(response);
                 }
                 Err(err) => {
                     tracing::info!(filter = FILTER, outcome = "rejected", reason = %err);
+                    super::outcome::record(FILTER, "rejected", err.reason());
                     let challenge =
                         (err.status() == StatusCode::UNAUTHORIZED).then_some(&shared.challenge);
                     return Ok(reject(&request, err.status(), challenge, &err.to_string()));
@@ -506,7 +514,10 @@ impl Shared {
             let value = pem_header(cert).ok_or(VomsError::BadHeader)?;
             post = post.header(format!("SSL-Client-Cert-Chain-{n}"), value);
         }
-        let answer = post.send().await.map_err(|_| VomsError::Unreachable)?;
+        let started = std::time::Instant::now();
+        let answer = post.send().await;
+        super::outcome::upstream_call("astavoms", "POST /tokens", &answer, started);
+        let answer = answer.map_err(|_| VomsError::Unreachable)?;
         let status = answer.status().as_u16();
         let body = answer.bytes().await.map_err(|_| VomsError::Unreachable)?;
         match status {
