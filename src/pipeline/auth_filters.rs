@@ -23,7 +23,8 @@ pub fn keystone_auth(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttp
     if let Some(sim) = &ctx.simulator {
         config = config.or_identity_url(sim.identity_url.clone());
     }
-    let layer = KeystoneAuthLayer::new(config, ctx.http.clone()).map_err(|e| config_error(table, e))?;
+    let layer =
+        KeystoneAuthLayer::new(config, ctx.http.clone()).map_err(|e| config_error(table, e))?;
     Ok(boxed(layer))
 }
 
@@ -33,7 +34,8 @@ pub fn voms_exchange(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttp
     if let Some(sim) = &ctx.simulator {
         config = config.or_astavoms_url(sim.astavoms_url.clone());
     }
-    let layer = VomsExchangeLayer::new(config, ctx.http.clone()).map_err(|e| config_error(table, e))?;
+    let layer =
+        VomsExchangeLayer::new(config, ctx.http.clone()).map_err(|e| config_error(table, e))?;
     Ok(boxed(layer))
 }
 

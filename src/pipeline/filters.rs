@@ -292,5 +292,7 @@ pub fn occi_negotiate(
     _ctx: &BuildContext,
 ) -> Result<BoxHttpLayer, BuildError> {
     let config: crate::middleware::negotiate::NegotiateConfig = table.deserialize()?;
-    Ok(boxed(crate::middleware::negotiate::NegotiateLayer::new(config)))
+    Ok(boxed(crate::middleware::negotiate::NegotiateLayer::new(
+        config,
+    )))
 }
