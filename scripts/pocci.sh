@@ -3,7 +3,7 @@
 # keystone_auth on the embedded simulator) on free ports, seeds one
 # compute, one storage and one network for the first default user, runs
 # all 17 pOCCI tests in text/plain and text/occi, stops the server.
-# Exits non-zero on any failed test.
+# Exits non-zero on any failed test (but the one known deviation below).
 #
 # Usage: scripts/pocci.sh [path/to/snf-occi]   (default: target/release
 # if built, else target/debug)
@@ -50,7 +50,7 @@ X-OCCI-Attribute: occi.core.title="pocci-vm"'
 # creates behind (a volume it attached stays in use), so each rendering
 # gets a clean simulator and store.
 run_one() {
-    local mime=$1
+    local mime=$1 tests=$2
     rm -f "$WORK/store.db"
     SNF_OCCI_SERVER__LISTEN="127.0.0.1:$PORT" \
     SNF_OCCI_SERVER__PUBLIC_URL="$URL" \
@@ -72,10 +72,11 @@ run_one() {
     post /storage/ "$SEED_STORAGE"
     post /network/ "$SEED_NETWORK"
     post /compute/ "$SEED_COMPUTE"
-    echo "== pOCCI --mime $mime"
+    echo "== pOCCI --mime $mime ($tests)"
     local rc=0
-    python3 tools/pocci/run.py --url "$URL" --pocci "$VENV/bin/pOCCI" --mime "$mime" --all \
-        --auth "$USER_UUID" "$TOKEN" || rc=1
+    python3 tools/pocci/run.py --url "$URL" --pocci "$VENV/bin/pOCCI" --mime "$mime" \
+        --tests "$tests" --auth "$USER_UUID" "$TOKEN" \
+        --known-failure "OCCI/CORE/MISC/001=501 Not Implemented" || rc=1
     cleanup
     return $rc
 }
@@ -87,8 +88,23 @@ post() {
     if [ "$code" != 201 ]; then echo "seeding $path failed ($code):"; cat "$WORK/out"; exit 1; fi
 }
 
+# All 17 tests, in two runs per rendering. INFRA/CREATE/005 (which pOCCI
+# itself skips by default) creates a compute linked to the first storage
+# listed, and CORE/CREATE/006 links that same storage to the first
+# compute. A Synnefo volume attaches to one server at a time, so whichever
+# runs second gets a genuine 409 Conflict; 005 therefore runs alone against
+# its own freshly seeded server.
+ALONE=OCCI/INFRA/CREATE/005
+TESTS=$("$VENV/bin/pOCCI" --list | grep -vx "$ALONE" | paste -sd, -)
+# The one documented deviation: CORE/MISC/001 asks an active compute to
+# `suspend`, which Cyclades cannot do (its server actions are start,
+# shutdown and reboot; a shutdown loses the memory a suspend keeps), so the
+# action answers 501 Not Implemented, as the original snf-occi did. The
+# run fails if that test fails any other way or starts passing.
+
 status=0
 for mime in text/plain text/occi; do
-    run_one "$mime" || status=1
+    run_one "$mime" "$TESTS" || status=1
+    run_one "$mime" "$ALONE" || status=1
 done
 exit $status

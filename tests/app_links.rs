@@ -175,6 +175,27 @@ async fn storagelink_errors() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("occi.core.target"), "{body}");
+    // A volume already linked to a compute: 409 naming the storage, and
+    // the first link stays.
+    let first = created_id(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
+    )
+    .await;
+    let other = server(&gw, 0).await;
+    let (status, _, body) = post(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(&format!("/compute/{other}"), &format!("/storage/{vol}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains(&format!("/storage/{vol}")), "{body}");
+    let (status, _) = get(&gw, 0, &format!("/storagelink/{first}"), "text/plain").await;
+    assert_eq!(status, StatusCode::OK);
     // Bob cannot attach alice's volume to his server.
     let bobs = server(&gw, 1).await;
     let (status, _, body) = post(
@@ -424,4 +445,55 @@ async fn networkinterface_errors() {
         let (status, body) = get(&gw, 0, path, "text/plain").await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
     }
+}
+
+/// A compute created with inline storage links while builds take time
+/// (as on a real cloud, where attaching to a server in BUILD is refused):
+/// the volumes go in the create itself, the new compute shows them at
+/// once, and a volume already linked elsewhere is a 409 that creates
+/// nothing.
+#[tokio::test]
+async fn inline_storage_links_during_a_slow_build() {
+    let gw = common::start_gateway_with(|c| c.build_delay = std::time::Duration::from_secs(30), "")
+        .await;
+    let first = volume(&gw, 0).await;
+    let second = volume(&gw, 0).await;
+    let with_links = |volumes: &[&str]| {
+        let mut body = format!(
+            "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
+             Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+             Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n"
+        );
+        for v in volumes {
+            body.push_str(&format!(
+                "Link: <{}>; rel=\"{INFRA}storage\"; category=\"{INFRA}storagelink\"\n",
+                gw.at(&format!("/storage/{v}"))
+            ));
+        }
+        body
+    };
+    let srv = created_id(&gw, 0, "/compute/", with_links(&[&first, &second])).await;
+    let (status, shown) = get(&gw, 0, &format!("/compute/{srv}"), "text/plain").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        shown.contains("occi.compute.state=\"inactive\""),
+        "still building: {shown}"
+    );
+    for v in [&first, &second] {
+        assert!(
+            shown.contains(&format!("/storagelink/{srv}_{v}")),
+            "{v} linked: {shown}"
+        );
+    }
+
+    let servers_before = gw.sim_state().await["servers"].clone();
+    let (status, _, body) = post(&gw, 0, "/compute/", with_links(&[&second])).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains(&format!("/storage/{second}")), "{body}");
+    assert!(body.contains(&format!("/compute/{srv}")), "{body}");
+    assert_eq!(
+        gw.sim_state().await["servers"],
+        servers_before,
+        "nothing created"
+    );
 }

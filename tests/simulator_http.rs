@@ -816,3 +816,116 @@ async fn shutdown_stops_serving() {
     sim.shutdown().await;
     assert!(reqwest::Client::new().post(&url).send().await.is_err());
 }
+
+/// `block_device_mapping_v2` as Cyclades reads it: root disk from the
+/// image first, then existing volumes attached in the server's own
+/// transaction; an unusable volume is a 400 that creates nothing.
+#[tokio::test]
+async fn block_device_mapping_attaches_volumes_at_creation() {
+    let sim = sim().await;
+    let h = Http::new(&sim);
+    let t = Some("alice-token");
+    let new_volume = || async {
+        let (s, vol) = h
+            .call(
+                "POST",
+                "/volume/v2.0/volumes",
+                t,
+                Some(json!({"volume": {"size": 1, "display_name": "v", "volume_type": 1}})),
+            )
+            .await;
+        assert_eq!(s, 202, "{vol}");
+        vol["volume"]["id"].as_str().unwrap().to_owned()
+    };
+    let vid = new_volume().await;
+    let server = |flavor: u64, bdm: Value| {
+        json!({"server": {"name": "bdm", "flavorRef": flavor, "imageRef": DEBIAN,
+                          "block_device_mapping_v2": bdm}})
+    };
+    let root = json!({"source_type": "image", "uuid": DEBIAN, "boot_index": 0,
+                      "volume_size": 20, "delete_on_termination": true});
+    let attach =
+        |v: &str| json!({"source_type": "volume", "uuid": v, "delete_on_termination": false});
+
+    let (s, created) = h
+        .call(
+            "POST",
+            "/compute/v2.0/servers",
+            t,
+            Some(server(1, json!([root, attach(&vid)]))),
+        )
+        .await;
+    assert_eq!(s, 202, "{created}");
+    let sid = created["server"]["id"].to_string();
+    let (_, vol) = h
+        .call("GET", &format!("/volume/v2.0/volumes/{vid}"), t, None)
+        .await;
+    let attached_to = &vol["volume"]["attachments"][0]["server_id"];
+    assert_eq!(attached_to.to_string().trim_matches('"'), sid, "{vol}");
+    let (_, atts) = h
+        .call(
+            "GET",
+            &format!("/compute/v2.0/servers/{sid}/os-volume_attachments"),
+            t,
+            None,
+        )
+        .await;
+    assert_eq!(
+        atts["volumeAttachments"].as_array().unwrap().len(),
+        2,
+        "{atts}"
+    );
+
+    let (_, before) = h.call("GET", "/compute/v2.0/servers", t, None).await;
+    let other = new_volume().await;
+    for (flavor, bdm, says) in [
+        (1, json!([root, attach(&vid)]), "IN_USE"),
+        (
+            1,
+            json!([root, attach("424242")]),
+            "Volume 424242 not found",
+        ),
+        (4, json!([root, attach(&other)]), "volume type"),
+        (
+            1,
+            json!([{"source_type": "blank"}]),
+            "Root volume cannot be blank",
+        ),
+        (
+            1,
+            json!([{"source_type": "image", "uuid": "another-image"}]),
+            "is different from",
+        ),
+        (
+            1,
+            json!([{"source_type": "floppy", "uuid": "x"}]),
+            "source_type",
+        ),
+        (
+            1,
+            json!({"not": "a list"}),
+            "Block Device Mapping is Invalid",
+        ),
+    ] {
+        let (s, fault) = h
+            .call(
+                "POST",
+                "/compute/v2.0/servers",
+                t,
+                Some(server(flavor, bdm.clone())),
+            )
+            .await;
+        assert_eq!(
+            (s, fault_kind(&fault)),
+            (400, Some("badRequest")),
+            "{bdm}: {fault}"
+        );
+        assert!(fault.to_string().contains(says), "{bdm}: {fault}");
+    }
+    let (_, after) = h.call("GET", "/compute/v2.0/servers", t, None).await;
+    assert_eq!(before, after, "refused creates leave no server");
+    let (_, vol) = h
+        .call("GET", &format!("/volume/v2.0/volumes/{other}"), t, None)
+        .await;
+    assert_eq!(vol["volume"]["attachments"], json!([]), "{vol}");
+}

@@ -357,6 +357,10 @@ async fn create_server_sends_what_cyclades_documents() {
         networks: Some(vec![snf_occi::synnefo::NetworkRef::network("3141")]),
         metadata: BTreeMap::from([("role".to_string(), "web".to_string())]),
         key_name: None,
+        block_device_mapping_v2: Some(vec![
+            snf_occi::synnefo::BlockDevice::root("im4g3-1d", 20),
+            snf_occi::synnefo::BlockDevice::volume("2718"),
+        ]),
     };
     let created = c.create_server(&caller(), &spec).await.unwrap();
     assert_eq!(created.id, "5678");
@@ -371,7 +375,12 @@ async fn create_server_sends_what_cyclades_documents() {
             "project": "4d3c1fa4-5b05-4a3e-8f5b-0e7e1b1d3b8c",
             "personality": [{"path": "/root/.ssh/authorized_keys", "contents": "c3NoLXJzYSBBQUFB", "owner": "root", "group": "root", "mode": 384}],
             "networks": [{"uuid": "3141"}],
-            "metadata": {"role": "web"}
+            "metadata": {"role": "web"},
+            "block_device_mapping_v2": [
+                {"source_type": "image", "uuid": "im4g3-1d", "boot_index": 0,
+                 "volume_size": 20, "delete_on_termination": true},
+                {"source_type": "volume", "uuid": "2718", "delete_on_termination": false}
+            ]
         }}))
     );
     // Without networks, the key is left out so that Synnefo applies its

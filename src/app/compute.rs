@@ -17,6 +17,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use http::StatusCode;
 
 use crate::occi::infrastructure::{
     self, COMPUTE, COMPUTE_RESTART, COMPUTE_SAVE, COMPUTE_START, COMPUTE_STOP, COMPUTE_SUSPEND,
@@ -25,8 +26,8 @@ use crate::occi::infrastructure::{
 };
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{
-    Flavor, Image, NetworkRef, NewFloatingIp, NewServer, Personality, RebootType, Server,
-    ServerAction, ServerStatus, VolumeAttachment,
+    BlockDevice, Flavor, Image, NetworkRef, NewFloatingIp, NewServer, Personality, RebootType,
+    Server, ServerAction, ServerStatus, VolumeAttachment,
 };
 
 use super::collection::{Collection, Ctx, Entity};
@@ -369,8 +370,8 @@ fn personality(w: &Wanted, image: &Image) -> Vec<Personality> {
     files
 }
 
-/// The inline links of a create: networks to connect at creation, and
-/// volumes to attach once the server exists.
+/// The inline links of a create: networks to connect and volumes to
+/// attach, both in the server create itself.
 fn inline_links(req: &OcciRequest) -> Result<(Vec<String>, Vec<String>), AppError> {
     let mut networks = Vec::new();
     let mut volumes = Vec::new();
@@ -397,6 +398,46 @@ fn inline_links(req: &OcciRequest) -> Result<(Vec<String>, Vec<String>), AppErro
         }
     }
     Ok((networks, volumes))
+}
+
+/// Why one of `volumes` cannot be linked to a new compute, if one of
+/// them is the reason: missing (404), linked elsewhere (409; Synnefo
+/// volumes attach to one server at a time) or of another volume type than
+/// the flavor's disks (400).
+async fn unusable_volume(
+    ctx: &Ctx,
+    volumes: &[String],
+    flavor_volume_type: Option<&str>,
+) -> Option<AppError> {
+    let reads = volumes
+        .iter()
+        .map(|id| async move { (id, ctx.client().get_volume(&ctx.caller, id).await) });
+    for (id, read) in futures_util::future::join_all(reads).await {
+        match read {
+            Err(e) if e.is_not_found() => {
+                return Some(AppError::NotFound(format!("no storage {id}")));
+            }
+            Err(_) => {}
+            Ok(volume) => {
+                if let Some(other) = volume.attachments.first() {
+                    return Some(AppError::Conflict(format!(
+                        "storage /storage/{id} is already linked to /compute/{}; \
+                         delete that storagelink first or link another storage",
+                        other.server_id
+                    )));
+                }
+                if let (Some(wanted), Some(has)) =
+                    (flavor_volume_type, volume.volume_type.as_deref())
+                    && wanted != has
+                {
+                    return Some(AppError::BadRequest(format!(
+                        "storage /storage/{id} has volume type {has}, the resource template's disks type {wanted}"
+                    )));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// `POST /servers`, reserving a floating IP and retrying when Synnefo
@@ -507,28 +548,28 @@ impl Collection for Compute {
             personality: personality(&w, &image),
             networks: (!networks.is_empty())
                 .then(|| networks.iter().map(NetworkRef::network).collect()),
+            // Inline storage links go in the create itself: Cyclades checks
+            // and attaches them in the server's own transaction, so there
+            // is nothing to undo when one is refused, and no waiting for
+            // the build (attaching to a server in BUILD is refused).
+            block_device_mapping_v2: (!volumes.is_empty()).then(|| {
+                std::iter::once(BlockDevice::root(image.id.clone(), flavor.disk))
+                    .chain(volumes.iter().map(BlockDevice::volume))
+                    .collect()
+            }),
             ..NewServer::default()
         };
-        let server = create_server(ctx, &new).await?;
-        for volume in &volumes {
-            if let Err(e) = ctx
-                .client()
-                .attach_volume(&ctx.caller, &server.id, volume)
-                .await
-            {
-                // Undo: the client asked for a compute with this storage.
-                if let Err(undo) = ctx.client().delete_server(&ctx.caller, &server.id).await {
-                    tracing::warn!(server = %server.id, error = %undo, "could not delete the half-created server");
-                }
-                return Err(AppError::synnefo(
-                    format!(
-                        "attach storage {volume} to the new compute (the compute was deleted again)"
-                    ),
-                    e,
-                ));
-            }
+        match create_server(ctx, &new).await {
+            Ok(server) => Ok(server.id),
+            // Cyclades answers every unusable volume with a bare 400; say
+            // which storage and why (read only on this failure path).
+            Err(e) if !volumes.is_empty() && e.status() == StatusCode::BAD_REQUEST => Err(
+                unusable_volume(ctx, &volumes, flavor.volume_type.as_deref())
+                    .await
+                    .unwrap_or(e),
+            ),
+            Err(e) => Err(e),
         }
-        Ok(server.id)
     }
 
     async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {

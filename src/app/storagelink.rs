@@ -16,7 +16,8 @@
 
 use crate::occi::infrastructure::{self, COMPUTE, STORAGE, attr};
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest};
-use crate::synnefo::Volume;
+use crate::synnefo::{SynnefoError, Volume};
+use http::StatusCode;
 
 use super::collection::{Collection, Ctx, Entity};
 use super::error::AppError;
@@ -62,6 +63,25 @@ pub fn links_of_volume(volume: &Volume) -> Vec<Link> {
 
 fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!("no storagelink {id}"))
+}
+
+/// Cyclades refuses to attach a volume that is in use with a plain 400
+/// BadRequest; to an OCCI client that is a conflict with the storage's
+/// current state (409), which it can resolve by deleting the other link.
+/// Recognised by the fault message, the only thing that tells it apart
+/// from a malformed request.
+fn attach_error(server: &str, volume: &str, e: SynnefoError) -> AppError {
+    match &e {
+        SynnefoError::Fault {
+            status, message, ..
+        } if *status == StatusCode::BAD_REQUEST && message.contains("IN_USE") => {
+            AppError::Conflict(format!(
+                "storage /storage/{volume} is already linked to a compute; \
+                 delete that storagelink before linking it to /compute/{server}"
+            ))
+        }
+        _ => AppError::synnefo(format!("attaching volume {volume} to server {server}"), e),
+    }
 }
 
 /// The volume of link `id` if it is attached to the link's server.
@@ -144,9 +164,7 @@ impl Collection for StorageLink {
         ctx.client()
             .attach_volume(&ctx.caller, server, volume)
             .await
-            .map_err(|e| {
-                AppError::synnefo(format!("attaching volume {volume} to server {server}"), e)
-            })?;
+            .map_err(|e| attach_error(server, volume, e))?;
         Ok(format!("{server}_{volume}"))
     }
 

@@ -242,6 +242,13 @@ struct Volume {
     metadata: BTreeMap<String, String>,
 }
 
+/// What a server create does with disks: the root disk's size and the
+/// existing volumes to attach after it, in order.
+struct DiskPlan {
+    root_size: u64,
+    attach: Vec<u64>,
+}
+
 /// The whole simulated cloud.
 pub struct World {
     base: String,
@@ -835,7 +842,13 @@ impl World {
                 "Resource Limit Exceeded for your account. Limit for resource 'Volume' reached",
             ));
         }
-        // Plan the network connections before changing anything.
+        // Plan the volumes and network connections before changing anything.
+        let disks = self.plan_volumes(
+            user,
+            spec.get("block_device_mapping_v2"),
+            &image_ref,
+            &flavor,
+        )?;
         let plan = self.plan_networks(user, spec.get("networks"))?;
 
         let id = self.next_server;
@@ -876,7 +889,7 @@ impl World {
                 project: server.project.clone(),
                 name: String::new(),
                 description: String::new(),
-                size: flavor.seed.disk,
+                size: disks.root_size,
                 volume_type: flavor.volume_type,
                 server: Some(id),
                 index: 0,
@@ -886,6 +899,13 @@ impl World {
             },
         );
         server.volumes.push(vol);
+        for (index, vid) in (1..).zip(disks.attach) {
+            if let Some(v) = self.volumes.get_mut(&vid) {
+                v.server = Some(id);
+                v.index = index;
+                server.volumes.push(vid);
+            }
+        }
         let mut answer = self.server_json(&server, true);
         if let Some(o) = answer.as_object_mut() {
             o.insert(
@@ -895,6 +915,94 @@ impl World {
         }
         self.servers.insert(id, server);
         Ok(json!({ "server": answer }))
+    }
+
+    /// Cyclades' `block_device_mapping_v2` (`api/servers.py`
+    /// `_parse_block_device`, `logic/servers.py` `create`): the first entry
+    /// is the root disk, made from the server's image; the others attach
+    /// existing volumes, which must be the caller's, `AVAILABLE` and of the
+    /// flavor's volume type (each refusal a 400, as Cyclades answers).
+    /// Blank and snapshot disks are not modelled.
+    fn plan_volumes(
+        &self,
+        user: &UserRec,
+        mapping: Option<&Value>,
+        image_ref: &str,
+        flavor: &Flavor,
+    ) -> Result<DiskPlan, Fault> {
+        let mut plan = DiskPlan {
+            root_size: flavor.seed.disk,
+            attach: Vec::new(),
+        };
+        let Some(mapping) = mapping.filter(|v| !v.is_null()) else {
+            return Ok(plan);
+        };
+        let invalid =
+            |why: &str| Fault::bad_request(format!("Block Device Mapping is Invalid{why}"));
+        let devices = mapping.as_array().ok_or_else(|| invalid(""))?;
+        for (index, device) in devices.iter().enumerate() {
+            if !device.is_object() {
+                return Err(invalid(""));
+            }
+            let source = str_field(device, "source_type")
+                .ok_or_else(|| invalid(": Invalid source_type field"))?;
+            if !["image", "volume", "blank"].contains(&source) {
+                return Err(invalid(": source_type must be on of image, volume, blank"));
+            }
+            let uuid = id_field(device, "uuid");
+            if uuid.is_none() && source != "blank" {
+                return Err(invalid(&format!(": uuid of {source} is missing")));
+            }
+            let size = match device.get("volume_size") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                        .ok_or_else(|| invalid(": Invalid size field"))?,
+                ),
+            };
+            if device
+                .get("delete_on_termination")
+                .is_some_and(|d| !d.is_null() && !d.is_boolean())
+            {
+                return Err(invalid(": Invalid delete_on_termination field"));
+            }
+            match (index, source, uuid) {
+                (0, "blank", _) => return Err(Fault::bad_request("Root volume cannot be blank")),
+                (0, "image", Some(image)) => {
+                    if image != image_ref {
+                        return Err(Fault::bad_request(
+                            "The specified server's image is different from the the source of the first volume.",
+                        ));
+                    }
+                    plan.root_size = size.unwrap_or(flavor.seed.disk);
+                }
+                (i, "volume", Some(vid)) if i > 0 => {
+                    let volume = num_id(&vid)
+                        .and_then(|n| self.volumes.get(&n))
+                        .filter(|v| v.owner == user.uuid)
+                        .ok_or_else(|| Fault::bad_request(format!("Volume {vid} not found")))?;
+                    if volume.volume_type != flavor.volume_type {
+                        return Err(Fault::bad_request(format!(
+                            "Volume '{}' has type '{}' while flavor's volume type is '{}'",
+                            volume.id, volume.volume_type, flavor.volume_type
+                        )));
+                    }
+                    if volume.server.is_some() || plan.attach.contains(&volume.id) {
+                        return Err(Fault::bad_request(
+                            "Cannot use volume while it is in IN_USE status",
+                        ));
+                    }
+                    plan.attach.push(volume.id);
+                }
+                _ => {
+                    return Err(Fault::bad_request(format!(
+                        "the simulator models a root disk from the server's image followed by existing volumes, not a {source} disk at index {index}"
+                    )));
+                }
+            }
+        }
+        Ok(plan)
     }
 
     fn plan_networks(

@@ -296,6 +296,50 @@ impl NetworkRef {
     }
 }
 
+/// One disk of a new server (`block_device_mapping_v2`). Cyclades reads
+/// the first entry as the root disk and creates, checks and attaches all
+/// of them in the same transaction as the server.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct BlockDevice {
+    /// `image` (a new disk filled from an image) or `volume` (an
+    /// existing, available volume).
+    pub source_type: &'static str,
+    /// The image or volume id.
+    pub uuid: String,
+    /// Index in the boot order (0 for the root disk).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boot_index: Option<u32>,
+    /// Size in GiB of a new disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_size: Option<u64>,
+    /// Whether the disk goes away with the server.
+    pub delete_on_termination: bool,
+}
+
+impl BlockDevice {
+    /// The root disk, filled from `image`, of the flavor's size.
+    pub fn root(image: impl Into<String>, size_gib: u64) -> Self {
+        BlockDevice {
+            source_type: "image",
+            uuid: image.into(),
+            boot_index: Some(0),
+            volume_size: Some(size_gib),
+            delete_on_termination: true,
+        }
+    }
+
+    /// An existing volume, kept when the server is deleted.
+    pub fn volume(id: impl Into<String>) -> Self {
+        BlockDevice {
+            source_type: "volume",
+            uuid: id.into(),
+            boot_index: None,
+            volume_size: None,
+            delete_on_termination: false,
+        }
+    }
+}
+
 /// What to create a server with.
 #[derive(Clone, Debug, Serialize, Default)]
 pub struct NewServer {
@@ -323,6 +367,10 @@ pub struct NewServer {
     /// A key pair name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_name: Option<String>,
+    /// The disks, root first; `None` lets Cyclades make the root disk from
+    /// `imageRef` and the flavor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_device_mapping_v2: Option<Vec<BlockDevice>>,
 }
 
 /// SOFT or HARD reboot.

@@ -32,8 +32,8 @@ pub mod volume;
 
 pub use client::{Caller, Client, ClientConfig, Service};
 pub use compute::{
-    Flavor, IdRef, Image, NetworkRef, NewServer, Personality, RebootType, Server, ServerAction,
-    ServerAddress, ServerAttachment, ServerStatus, Summary, VolumeAttachment,
+    BlockDevice, Flavor, IdRef, Image, NetworkRef, NewServer, Personality, RebootType, Server,
+    ServerAction, ServerAddress, ServerAttachment, ServerStatus, Summary, VolumeAttachment,
 };
 pub use error::{FaultKind, SynnefoError};
 pub use identity::{Access, CatalogEndpoint, CatalogService, Tenant, Token, User};

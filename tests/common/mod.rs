@@ -166,6 +166,17 @@ impl Gateway {
         self.sim.counters()
     }
 
+    /// The simulator's `/_sim/state` summary (counts of servers, volumes,
+    /// floating IPs, ...).
+    pub async fn sim_state(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/_sim/state", self.sim.url()))
+            .await
+            .expect("simulator state")
+            .json()
+            .await
+            .expect("state JSON")
+    }
+
     /// The total number of Synnefo calls (identity excluded) since the
     /// last reset.
     pub fn backend_calls(&self) -> u64 {
