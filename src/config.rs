@@ -72,6 +72,10 @@ pub struct Config {
     /// `[log]`: log format and level.
     #[serde(default)]
     pub log: LogConfig,
+    /// `[backend]`: the one outgoing HTTP client (Synnefo, identity
+    /// providers).
+    #[serde(default)]
+    pub backend: BackendConfig,
     /// Where each value came from, to name the file or variable in errors.
     #[serde(skip)]
     pub sources: Sources,
@@ -88,6 +92,7 @@ impl Default for Config {
             simulator: None,
             store: StoreConfig::default(),
             log: LogConfig::default(),
+            backend: BackendConfig::default(),
             sources: Sources::default(),
         }
     }
@@ -214,6 +219,44 @@ impl Default for PipelineConfig {
         PipelineConfig {
             filters: Vec::new(),
             app: default_app(),
+        }
+    }
+}
+
+/// The `[backend]` table: the connection pool every filter and app shares
+/// for its calls to Synnefo and identity providers.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    /// Most idle keep-alive connections kept per backend host. Size it to
+    /// the concurrent requests the gateway serves: a request whose
+    /// connection is not pooled pays a new TCP (and TLS) handshake.
+    #[serde(default = "default_pool_max_idle")]
+    pub pool_max_idle_per_host: usize,
+    /// How long an idle pooled connection is kept.
+    #[serde(default = "default_pool_idle_timeout", with = "humantime_serde")]
+    pub pool_idle_timeout: Duration,
+    /// How long a new backend connection may take to establish.
+    #[serde(default = "default_connect_timeout", with = "humantime_serde")]
+    pub connect_timeout: Duration,
+}
+
+fn default_pool_max_idle() -> usize {
+    64
+}
+fn default_pool_idle_timeout() -> Duration {
+    Duration::from_secs(90)
+}
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        BackendConfig {
+            pool_max_idle_per_host: default_pool_max_idle(),
+            pool_idle_timeout: default_pool_idle_timeout(),
+            connect_timeout: default_connect_timeout(),
         }
     }
 }
@@ -410,6 +453,7 @@ const TABLES: &[&str] = &[
     "simulator",
     "store",
     "log",
+    "backend",
 ];
 
 impl Config {
@@ -521,6 +565,7 @@ impl Config {
             section(&figment, &root, "simulator", &sources, &mut errors);
         let store: StoreConfig = section(&figment, &root, "store", &sources, &mut errors);
         let log: LogConfig = section(&figment, &root, "log", &sources, &mut errors);
+        let backend: BackendConfig = section(&figment, &root, "backend", &sources, &mut errors);
 
         if let Some(url) = &server.public_url
             && let Err(e) = url::Url::parse(url)
@@ -558,6 +603,7 @@ impl Config {
                 simulator,
                 store,
                 log,
+                backend,
                 sources,
             },
             errors,

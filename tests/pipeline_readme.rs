@@ -9,7 +9,9 @@ use figment::providers::{Format, Toml};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use snf_occi::app::OcciAppConfig;
-use snf_occi::config::{ClientAuth, Config, LogConfig, PipelineConfig, ServerConfig, TlsConfig};
+use snf_occi::config::{
+    BackendConfig, ClientAuth, Config, LogConfig, PipelineConfig, ServerConfig, TlsConfig,
+};
 use snf_occi::pipeline::apps::EchoConfig;
 use snf_occi::pipeline::filters::{
     BodyLimitConfig, ConcurrencyLimitConfig, CorsConfig, RequestLogConfig, TimeoutConfig,
@@ -113,6 +115,7 @@ fn every_key_is_documented_and_every_documented_key_exists() {
     code.extend(keys_of("server", &sample_tls));
     code.extend(keys_of("pipeline", &PipelineConfig::default()));
     code.extend(keys_of("log", &LogConfig::default()));
+    code.extend(keys_of("backend", &BackendConfig::default()));
     code.extend(keys_of("filter.request_log", &RequestLogConfig::default()));
     code.extend(keys_of("filter.timeout", &TimeoutConfig::default()));
     code.extend(keys_of("filter.body_limit", &BodyLimitConfig::default()));
@@ -174,6 +177,7 @@ fn documented_defaults_are_the_code_defaults() {
             "server" => default_matches::<ServerConfig>(rest, literal),
             "pipeline" => default_matches::<PipelineConfig>(rest, literal),
             "log" => default_matches::<LogConfig>(rest, literal),
+            "backend" => default_matches::<BackendConfig>(rest, literal),
             "store" => {
                 let toml = format!("[store]\n{rest} = {literal}\n");
                 match Config::from_toml_str(&toml) {

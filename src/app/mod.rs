@@ -88,6 +88,10 @@ pub struct OcciAppConfig {
     /// How long a user's flavors and images are cached.
     #[serde(default = "default_template_ttl", with = "humantime_serde")]
     pub template_cache_ttl: Duration,
+    /// How many users' flavor (and, separately, image) lists are cached at
+    /// most; the least recently used go first.
+    #[serde(default = "default_template_capacity")]
+    pub template_cache_capacity: u64,
     /// The timeout of each Synnefo call.
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
@@ -101,6 +105,9 @@ fn default_collection_limit() -> usize {
 }
 fn default_template_ttl() -> Duration {
     Duration::from_secs(60)
+}
+fn default_template_capacity() -> u64 {
+    10_000
 }
 fn default_timeout() -> Duration {
     Duration::from_secs(30)
@@ -120,6 +127,7 @@ impl Default for OcciAppConfig {
             create_server_max_retries: default_create_retries(),
             collection_limit: default_collection_limit(),
             template_cache_ttl: default_template_ttl(),
+            template_cache_capacity: default_template_capacity(),
             timeout: default_timeout(),
         }
     }
@@ -159,7 +167,7 @@ impl AppState {
         AppState {
             client: Client::new(http, client_config),
             renderer: Renderer::new(public_url),
-            templates: Templates::new(config.template_cache_ttl),
+            templates: Templates::new(config.template_cache_ttl, config.template_cache_capacity),
             config,
             store,
         }

@@ -20,16 +20,17 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// Empty caches whose entries live `ttl`.
-    pub fn new(ttl: Duration) -> Self {
+    /// Empty caches whose entries live `ttl`, of at most `capacity` users
+    /// each.
+    pub fn new(ttl: Duration, capacity: u64) -> Self {
         Templates {
             flavors: Cache::builder()
                 .time_to_live(ttl)
-                .max_capacity(10_000)
+                .max_capacity(capacity)
                 .build(),
             images: Cache::builder()
                 .time_to_live(ttl)
-                .max_capacity(10_000)
+                .max_capacity(capacity)
                 .build(),
         }
     }

@@ -46,8 +46,12 @@ pub struct BuildContext {
 impl BuildContext {
     /// A context for `config`, with a fresh shared HTTP client.
     pub fn new(config: Arc<Config>) -> Result<Self, BuildError> {
+        let backend = &config.backend;
         let http = reqwest::Client::builder()
             .user_agent(concat!("snf-occi/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(backend.pool_max_idle_per_host)
+            .pool_idle_timeout(backend.pool_idle_timeout)
+            .connect_timeout(backend.connect_timeout)
             .build()
             .map_err(|e| BuildError::Failed {
                 key: "http client".to_string(),
