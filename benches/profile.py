@@ -68,6 +68,9 @@ def main():
         f.write(load.gateway_toml(gw_port, sim).replace("{store}",
                                                         os.path.join(tmp, "store.db")))
     out = os.path.join(ROOT, "target", f"callgrind.{a.scenario}.out")
+    for old in os.listdir(os.path.dirname(out)):
+        if old.startswith(os.path.basename(out)):
+            os.remove(os.path.join(os.path.dirname(out), old))
     procs = []
     try:
         procs.append(load.start(["simulator"], sim_cfg))
@@ -114,9 +117,9 @@ def main():
                 p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    dumps = sorted(f for f in os.listdir(os.path.dirname(out))
-                   if f.startswith(os.path.basename(out)))
-    dump = os.path.join(os.path.dirname(out), dumps[0])
+    # `--dump` writes OUT.1 (the measured requests); OUT itself is the
+    # empty dump at exit (instrumentation was off by then).
+    dump = out + ".1"
     ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", dump],
                          capture_output=True, text=True).stdout
     m = re.search(r"^([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", ann, re.M)

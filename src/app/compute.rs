@@ -2,11 +2,10 @@
 //!
 //! Synnefo calls per operation (template caches warm):
 //! - list: 1 (`GET /servers/detail`; JSON also uses the cached flavors);
-//! - show: 2, concurrent (`GET /servers/{id}`, `GET
-//!   /servers/{id}/os-volume_attachments`);
-//! - create: 1 (`POST /servers`), + 1 per storage link (attach), + 2 per
-//!   "Please create a floating IP" retry; on a failed attach the server is
-//!   deleted again;
+//! - show: 1 (`GET /servers/{id}`: NICs and volume ids come with it);
+//! - create: 1 (`POST /servers`, inline storage links included as
+//!   `block_device_mapping_v2`), + 2 per "Please create a floating IP"
+//!   retry; a refused create reads the linked volumes to say why;
 //! - action: 2 (`GET /servers/{id}` for the state check, `POST
 //!   /servers/{id}/action`);
 //! - delete: 1.
@@ -27,7 +26,7 @@ use crate::occi::infrastructure::{
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{
     BlockDevice, Flavor, Image, NetworkRef, NewFloatingIp, NewServer, Personality, RebootType,
-    Server, ServerAction, ServerStatus, VolumeAttachment,
+    Server, ServerAction, ServerStatus,
 };
 
 use super::collection::{Collection, Ctx, Entity};
@@ -76,13 +75,9 @@ fn gib(mib: u64) -> f64 {
     mib as f64 / 1024.0
 }
 
-/// The OCCI resource of a server, with its links when `volumes` is given
-/// (NICs come with the server itself).
-pub fn to_resource(
-    server: &Server,
-    flavors: Option<&[Flavor]>,
-    volumes: Option<&[VolumeAttachment]>,
-) -> Option<Resource> {
+/// The OCCI resource of a server with its links: NICs and volumes both
+/// come with the server itself, so one Synnefo call shows a compute.
+pub fn to_resource(server: &Server, flavors: Option<&[Flavor]>) -> Option<Resource> {
     let (state, message) = state_of(&server.status)?;
     let loc = location(&server.id);
     let mut r = Resource::new(COMPUTE, server.id.clone(), loc.clone());
@@ -135,20 +130,18 @@ pub fn to_resource(
         l.attributes.set(attr::NI_ALLOCATION, "dynamic");
         r.links.push(l);
     }
-    for v in volumes.unwrap_or_default() {
-        let id = format!("{}_{}", server.id, v.volume_id);
+    for volume in &server.volumes {
+        let id = format!("{}_{volume}", server.id);
         let mut l = Link::new(
             STORAGELINK,
             id.clone(),
             format!("/storagelink/{id}"),
             source.clone(),
-            EntityRef::new(format!("/storage/{}", v.volume_id), STORAGE),
+            EntityRef::new(format!("/storage/{volume}"), STORAGE),
         );
-        // Synnefo sends `""`; an empty value says nothing (and pOCCI 1.0.3
-        // crashes on an empty link attribute), so it is left out.
-        if !v.device.is_empty() {
-            l.attributes.set(attr::SL_DEVICEID, v.device.clone());
-        }
+        // No `occi.storagelink.deviceid`: Cyclades' attachment `device` is
+        // always `""`, which says nothing (and pOCCI 1.0.3 crashes on an
+        // empty link attribute).
         l.attributes.set(attr::SL_STATE, "active");
         r.links.push(l);
     }
@@ -486,7 +479,7 @@ impl Collection for Compute {
         let servers = servers.map_err(|e| AppError::synnefo("list servers", e))?;
         Ok(servers
             .iter()
-            .filter_map(|s| to_resource(s, flavors.as_deref().map(Vec::as_slice), None))
+            .filter_map(|s| to_resource(s, flavors.as_deref().map(Vec::as_slice)))
             .map(Entity::Resource)
             .collect())
     }
@@ -495,16 +488,9 @@ impl Collection for Compute {
         if !is_server_id(id) {
             return Err(AppError::NotFound(format!("no compute {id}")));
         }
-        let (server, volumes, flavors) = tokio::join!(
-            get_server(ctx, id),
-            ctx.client().list_volume_attachments(&ctx.caller, id),
-            ctx.state.templates.flavors(ctx)
-        );
-        let server = server?;
-        let volumes =
-            volumes.map_err(|e| AppError::synnefo(format!("list volumes of server {id}"), e))?;
-        let flavors = flavors?;
-        to_resource(&server, Some(&flavors), Some(&volumes))
+        let (server, flavors) = tokio::join!(get_server(ctx, id), ctx.state.templates.flavors(ctx));
+        let (server, flavors) = (server?, flavors?);
+        to_resource(&server, Some(&flavors))
             .map(Entity::Resource)
             .ok_or_else(|| AppError::NotFound(format!("no compute {id}")))
     }

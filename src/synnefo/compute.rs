@@ -7,7 +7,7 @@ use std::fmt;
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use super::serde_util::{id, null_default, number, opt_id};
+use super::serde_util::{id, ids, null_default, number, opt_id};
 use super::{Caller, Client, Result, Service};
 
 /// An `{id, name}` entry of a non-detailed listing.
@@ -161,6 +161,11 @@ pub struct Server {
     /// NICs.
     #[serde(default, deserialize_with = "null_default")]
     pub attachments: Vec<ServerAttachment>,
+    /// The ids of the attached volumes, root disk first (Cyclades'
+    /// `volumes`; the attachment details add nothing but an always-empty
+    /// `device`).
+    #[serde(default, deserialize_with = "ids")]
+    pub volumes: Vec<String>,
     /// User metadata.
     #[serde(default, deserialize_with = "null_default")]
     pub metadata: BTreeMap<String, String>,
