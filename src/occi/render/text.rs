@@ -1,7 +1,13 @@
 //! The OCCI text rendering (`text/plain` body lines, `text/occi`
 //! headers): Category, Link, X-OCCI-Attribute and X-OCCI-Location fields.
+//!
+//! Every value of a rendering is written into one buffer ([`Fields`]),
+//! remembered as a span; the text/plain body and the text/occi headers
+//! are then made from the spans with one copy, so no value costs an
+//! allocation of its own.
 
 use std::fmt::{self, Write as _};
+use std::ops::Range;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -16,23 +22,36 @@ use crate::occi::infrastructure::{self, attr};
 /// backslash, CR, LF and tab become `\r`, `\n`, `\t`, other control
 /// characters `\uXXXX`, so that one value always stays on one line.
 pub fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let esc: Option<&str> = match c {
-            '"' => Some("\\\""),
-            '\\' => Some("\\\\"),
-            '\n' => Some("\\n"),
-            '\r' => Some("\\r"),
-            '\t' => Some("\\t"),
-            c if c.is_control() => None,
-            _ => continue,
+    let mut i = 0;
+    // Scans bytes: every character that needs escaping is ASCII, or a C1
+    // control (U+0080..U+009F, encoded 0xC2 0x80..0x9F).
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (esc, len): (Option<&str>, usize) = match b {
+            b'"' => (Some("\\\""), 1),
+            b'\\' => (Some("\\\\"), 1),
+            b'\n' => (Some("\\n"), 1),
+            b'\r' => (Some("\\r"), 1),
+            b'\t' => (Some("\\t"), 1),
+            0..=0x1f | 0x7f => (None, 1),
+            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => (None, 2),
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.write_str(&s[start..i])?;
         match esc {
             Some(e) => out.write_str(e)?,
-            None => write!(out, "\\u{:04x}", c as u32)?,
+            None => {
+                let c = s[i..].chars().next().map_or(0, |c| c as u32);
+                write!(out, "\\u{c:04x}")?;
+            }
         }
-        start = i + c.len_utf8();
+        i += len;
+        start = i;
     }
     out.write_str(&s[start..])
 }
@@ -43,38 +62,86 @@ fn quoted(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// The text fields of one message, in rendering order.
-#[derive(Debug, Default)]
-pub struct Fields {
-    /// `Category` values.
-    pub category: Vec<String>,
-    /// `Link` values.
-    pub link: Vec<String>,
-    /// `X-OCCI-Attribute` values.
-    pub attribute: Vec<String>,
-    /// `X-OCCI-Location` values.
-    pub location: Vec<String>,
+/// The four text field names, in rendering order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// `Category`.
+    Category,
+    /// `Link`.
+    Link,
+    /// `X-OCCI-Attribute`.
+    Attribute,
+    /// `X-OCCI-Location`.
+    Location,
 }
 
-const NAMES: [&str; 4] = ["Category", "Link", "X-OCCI-Attribute", "X-OCCI-Location"];
+impl Field {
+    const ALL: [Field; 4] = [
+        Field::Category,
+        Field::Link,
+        Field::Attribute,
+        Field::Location,
+    ];
 
-impl Fields {
-    fn groups(&self) -> [&Vec<String>; 4] {
-        [&self.category, &self.link, &self.attribute, &self.location]
+    fn name(self) -> &'static str {
+        match self {
+            Field::Category => "Category",
+            Field::Link => "Link",
+            Field::Attribute => "X-OCCI-Attribute",
+            Field::Location => "X-OCCI-Location",
+        }
     }
 
-    /// The text/plain body: one `Name: value` line per value.
-    pub fn to_body(&self) -> Bytes {
-        let size: usize = self
-            .groups()
+    fn header(self) -> HeaderName {
+        HeaderName::from_static(match self {
+            Field::Category => "category",
+            Field::Link => "link",
+            Field::Attribute => "x-occi-attribute",
+            Field::Location => "x-occi-location",
+        })
+    }
+}
+
+/// The text fields of one message: every value in one buffer, each known
+/// by its field and byte range.
+#[derive(Debug, Default)]
+pub struct Fields {
+    buf: String,
+    spans: Vec<(Field, Range<usize>)>,
+}
+
+impl Fields {
+    /// Room for about `values` values of `bytes` bytes in all.
+    pub fn with_capacity(values: usize, bytes: usize) -> Self {
+        Fields {
+            buf: String::with_capacity(bytes),
+            spans: Vec::with_capacity(values),
+        }
+    }
+
+    /// Appends one value of `field`, written by `write` into the buffer.
+    pub fn push(&mut self, field: Field, write: impl FnOnce(&mut String)) {
+        let start = self.buf.len();
+        write(&mut self.buf);
+        self.spans.push((field, start..self.buf.len()));
+    }
+
+    /// The values of `field`, in order.
+    pub fn values(&self, field: Field) -> impl Iterator<Item = &str> {
+        self.spans
             .iter()
-            .flat_map(|g| g.iter())
-            .map(|v| v.len() + 20)
-            .sum();
+            .filter(move |(f, _)| *f == field)
+            .map(|(_, r)| &self.buf[r.clone()])
+    }
+
+    /// The text/plain body: one `Name: value` line per value, fields in
+    /// the order Category, Link, X-OCCI-Attribute, X-OCCI-Location.
+    pub fn to_body(&self) -> Bytes {
+        let size = self.buf.len() + self.spans.len() * 20;
         let mut out = String::with_capacity(size);
-        for (name, values) in NAMES.iter().zip(self.groups()) {
-            for v in values {
-                out.push_str(name);
+        for field in Field::ALL {
+            for v in self.values(field) {
+                out.push_str(field.name());
                 out.push_str(": ");
                 out.push_str(v);
                 out.push('\n');
@@ -85,83 +152,131 @@ impl Fields {
 
     /// The size the text/occi headers would take.
     pub fn header_bytes(&self) -> usize {
-        self.groups()
-            .iter()
-            .flat_map(|g| g.iter())
-            .map(|v| v.len() + 2)
-            .sum()
+        self.buf.len() + self.spans.len() * 2
     }
 
     /// The text/occi headers: one header per field name, values joined
     /// with `, ` (the recommended form; parsers split quote-aware).
     pub fn to_headers(&self) -> HeaderMap {
         let mut map = HeaderMap::new();
-        for (name, values) in NAMES.iter().zip(self.groups()) {
-            if values.is_empty() {
+        for field in Field::ALL {
+            let mut joined = String::new();
+            for v in self.values(field) {
+                if !joined.is_empty() {
+                    joined.push_str(", ");
+                }
+                joined.push_str(v);
+            }
+            if joined.is_empty() {
                 continue;
             }
-            let joined = values.join(", ");
             // Values are built from escaped text; a value the http crate
             // still rejects (none known) is skipped rather than panicking.
-            if let Ok(v) = HeaderValue::from_str(&joined) {
-                map.append(HeaderName::from_static(lower(name)), v);
+            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(joined)) {
+                map.append(field.header(), v);
             }
         }
         map
     }
 }
 
-fn lower(name: &str) -> &'static str {
-    match name {
-        "Category" => "category",
-        "Link" => "link",
-        "X-OCCI-Attribute" => "x-occi-attribute",
-        _ => "x-occi-location",
+/// Writes the absolute URL of `location` (see [`Renderer::url`]).
+fn write_url(out: &mut String, r: &Renderer, location: &str) {
+    if location.contains("://") {
+        out.push_str(location);
+    } else {
+        out.push_str(r.base_url());
+        if !location.starts_with('/') {
+            out.push('/');
+        }
+        out.push_str(location);
+    }
+}
+
+/// `"<absolute url>"`, escaped.
+fn quoted_url(out: &mut String, r: &Renderer, location: &str) {
+    if location.contains('"')
+        || location.contains('\\')
+        || location.contains(|c: char| c.is_control())
+    {
+        quoted(out, &r.url(location));
+    } else {
+        out.push('"');
+        write_url(out, r, location);
+        out.push('"');
     }
 }
 
 /// `term; scheme="..."; class="..."` for a type id.
-fn category_ref(type_id: &str, class: &str) -> String {
+fn category_ref(s: &mut String, type_id: &str, class: &str) {
     let (scheme, term) = crate::occi::split_type_id(type_id).unwrap_or(("", type_id));
-    let mut s = String::with_capacity(type_id.len() + 32);
     s.push_str(term);
     s.push_str("; scheme=");
-    quoted(&mut s, scheme);
+    quoted(s, scheme);
     s.push_str("; class=\"");
     s.push_str(class);
     s.push('"');
-    s
 }
 
-fn attribute(name: &str, value: &AttributeValue) -> String {
-    let mut s = String::with_capacity(name.len() + 16);
+/// `name=value`, the value in its text form.
+fn attribute(s: &mut String, name: &str, value: &AttributeValue) {
     s.push_str(name);
     s.push('=');
-    let _ = write!(s, "{value}");
-    s
+    match value {
+        AttributeValue::String(v) => quoted(s, v),
+        other => {
+            let _ = write!(s, "{other}");
+        }
+    }
+}
+
+/// `name="<absolute url>"`.
+fn url_attribute(s: &mut String, r: &Renderer, name: &str, location: &str) {
+    s.push_str(name);
+    s.push('=');
+    quoted_url(s, r, location);
+}
+
+/// `<url?action=term>; rel="type id"` for each action.
+fn action_links(f: &mut Fields, r: &Renderer, location: &str, actions: &[String]) {
+    for a in actions {
+        let term = crate::occi::split_type_id(a).map(|(_, t)| t).unwrap_or(a);
+        f.push(Field::Link, |s| {
+            s.push('<');
+            write_url(s, r, location);
+            s.push_str("?action=");
+            s.push_str(term);
+            s.push_str(">; rel=");
+            quoted(s, a);
+        });
+    }
 }
 
 /// The fields of a resource rendering.
 pub fn resource(r: &Renderer, res: &Resource) -> Fields {
-    let mut f = Fields::default();
-    f.category.push(category_ref(&res.kind, "kind"));
-    f.category
-        .extend(res.mixins.iter().map(|m| category_ref(m, "mixin")));
+    let values = 1
+        + res.mixins.len()
+        + res.links.len()
+        + res.actions.len()
+        + 1
+        + res.attributes.iter().count();
+    let mut f = Fields::with_capacity(values, 96 * values + 300 * res.links.len());
+    f.push(Field::Category, |s| category_ref(s, &res.kind, "kind"));
+    for m in &res.mixins {
+        f.push(Field::Category, |s| category_ref(s, m, "mixin"));
+    }
     for l in &res.links {
-        f.link.push(owned_link(r, l));
+        f.push(Field::Link, |s| owned_link(s, r, l));
     }
-    let url = r.url(&res.location);
-    for a in &res.actions {
-        let term = crate::occi::split_type_id(a).map(|(_, t)| t).unwrap_or(a);
-        let mut s = format!("<{url}?action={term}>; rel=");
-        quoted(&mut s, a);
-        f.link.push(s);
-    }
-    f.attribute
-        .push(attribute(attr::ID, &AttributeValue::String(res.id.clone())));
+    action_links(&mut f, r, &res.location, &res.actions);
+    f.push(Field::Attribute, |s| {
+        s.push_str(attr::ID);
+        s.push('=');
+        quoted(s, &res.id);
+    });
     for (n, v) in res.attributes.iter() {
         if n != attr::ID {
-            f.attribute.push(attribute(n, v));
+            f.push(Field::Attribute, |s| attribute(s, n, v));
         }
     }
     f
@@ -169,144 +284,187 @@ pub fn resource(r: &Renderer, res: &Resource) -> Fields {
 
 /// `Link: <target>; rel=...; self=...; category=...; attributes` for a link
 /// owned by a resource.
-fn owned_link(r: &Renderer, l: &Link) -> String {
-    let mut s = String::with_capacity(256);
+fn owned_link(s: &mut String, r: &Renderer, l: &Link) {
     s.push('<');
-    s.push_str(&r.url(&l.target.location));
+    write_url(s, r, &l.target.location);
     s.push_str(">; rel=");
     quoted(
-        &mut s,
+        s,
         l.target.kind.as_deref().unwrap_or(infrastructure::RESOURCE),
     );
     s.push_str("; self=");
-    quoted(&mut s, &r.url(&l.location));
-    s.push_str("; category=");
-    let mut cat = l.kind.clone();
+    quoted_url(s, r, &l.location);
+    s.push_str("; category=\"");
+    let _ = write_escaped(s, &l.kind);
     for m in &l.mixins {
-        cat.push(' ');
-        cat.push_str(m);
+        s.push(' ');
+        let _ = write_escaped(s, m);
     }
-    quoted(&mut s, &cat);
-    for (n, v) in link_attributes(r, l) {
+    s.push('"');
+    link_attributes(r, l, |write| {
         s.push_str("; ");
-        s.push_str(&attribute(&n, &v));
-    }
-    s
+        write(s);
+    });
 }
 
-fn link_attributes(r: &Renderer, l: &Link) -> Vec<(String, AttributeValue)> {
-    let mut out = vec![
-        (attr::ID.to_owned(), AttributeValue::String(l.id.clone())),
-        (
-            attr::SOURCE.to_owned(),
-            AttributeValue::String(r.url(&l.source.location)),
-        ),
-        (
-            attr::TARGET.to_owned(),
-            AttributeValue::String(r.url(&l.target.location)),
-        ),
-    ];
+/// Calls `each` with a writer of every attribute of a link: id, source,
+/// target, their kinds, then the link's own.
+fn link_attributes(r: &Renderer, l: &Link, mut each: impl FnMut(&dyn Fn(&mut String))) {
+    each(&|s| {
+        s.push_str(attr::ID);
+        s.push('=');
+        quoted(s, &l.id);
+    });
+    each(&|s| url_attribute(s, r, attr::SOURCE, &l.source.location));
+    each(&|s| url_attribute(s, r, attr::TARGET, &l.target.location));
     if let Some(k) = &l.source.kind {
-        out.push((
-            attr::SOURCE_KIND.to_owned(),
-            AttributeValue::String(k.clone()),
-        ));
+        each(&|s| {
+            s.push_str(attr::SOURCE_KIND);
+            s.push('=');
+            quoted(s, k);
+        });
     }
     if let Some(k) = &l.target.kind {
-        out.push((
-            attr::TARGET_KIND.to_owned(),
-            AttributeValue::String(k.clone()),
-        ));
+        each(&|s| {
+            s.push_str(attr::TARGET_KIND);
+            s.push('=');
+            quoted(s, k);
+        });
     }
     for (n, v) in l.attributes.iter() {
         if !matches!(
             n,
             attr::ID | attr::SOURCE | attr::TARGET | attr::SOURCE_KIND | attr::TARGET_KIND
         ) {
-            out.push((n.to_owned(), v.clone()));
+            each(&|s| attribute(s, n, v));
         }
     }
-    out
 }
 
 /// The fields of a link entity rendering.
 pub fn link(r: &Renderer, l: &Link) -> Fields {
-    let mut f = Fields::default();
-    f.category.push(category_ref(&l.kind, "kind"));
-    f.category
-        .extend(l.mixins.iter().map(|m| category_ref(m, "mixin")));
-    let url = r.url(&l.location);
-    for a in &l.actions {
-        let term = crate::occi::split_type_id(a).map(|(_, t)| t).unwrap_or(a);
-        let mut s = format!("<{url}?action={term}>; rel=");
-        quoted(&mut s, a);
-        f.link.push(s);
+    let values = 1 + l.mixins.len() + l.actions.len() + 5 + l.attributes.iter().count();
+    let mut f = Fields::with_capacity(values, 96 * values);
+    f.push(Field::Category, |s| category_ref(s, &l.kind, "kind"));
+    for m in &l.mixins {
+        f.push(Field::Category, |s| category_ref(s, m, "mixin"));
     }
-    f.attribute
-        .extend(link_attributes(r, l).iter().map(|(n, v)| attribute(n, v)));
+    action_links(&mut f, r, &l.location, &l.actions);
+    link_attributes(r, l, |write| f.push(Field::Attribute, write));
     f
 }
 
 /// The fields of a listing.
 pub fn locations<S: AsRef<str>>(r: &Renderer, locations: &[S]) -> Fields {
-    Fields {
-        location: locations.iter().map(|l| r.url(l.as_ref())).collect(),
-        ..Fields::default()
+    let mut f = Fields::with_capacity(locations.len(), locations.len() * (r.base_url().len() + 24));
+    for l in locations {
+        f.push(Field::Location, |s| write_url(s, r, l.as_ref()));
     }
+    f
 }
 
 /// One full Category value of the query interface.
 pub fn category_line(c: CategoryRef<'_>) -> String {
-    let cat = c.category();
     let mut s = String::with_capacity(256);
+    write_category_line(&mut s, c);
+    s
+}
+
+fn write_category_line(s: &mut String, c: CategoryRef<'_>) {
+    let cat = c.category();
     s.push_str(&cat.term);
     s.push_str("; scheme=");
-    quoted(&mut s, &cat.scheme);
+    quoted(s, &cat.scheme);
     s.push_str("; class=\"");
     s.push_str(c.class().as_str());
     s.push('"');
     if let Some(t) = &cat.title {
         s.push_str("; title=");
-        quoted(&mut s, t);
+        quoted(s, t);
     }
     if let Some(rel) = c.rel() {
         s.push_str("; rel=");
-        quoted(&mut s, rel);
+        quoted(s, rel);
     }
     if let Some(loc) = c.location() {
         s.push_str("; location=");
-        quoted(&mut s, loc);
+        quoted(s, loc);
     }
     let defs = c.attributes();
     if !defs.is_empty() {
-        let mut a = String::new();
+        s.push_str("; attributes=\"");
         for (i, d) in defs.iter().enumerate() {
             if i > 0 {
-                a.push(' ');
+                s.push(' ');
             }
-            a.push_str(&d.name);
+            let _ = write_escaped(s, &d.name);
             match (!d.mutable, d.required) {
-                (true, true) => a.push_str("{immutable required}"),
-                (true, false) => a.push_str("{immutable}"),
-                (false, true) => a.push_str("{required}"),
+                (true, true) => s.push_str("{immutable required}"),
+                (true, false) => s.push_str("{immutable}"),
+                (false, true) => s.push_str("{required}"),
                 (false, false) => {}
             }
         }
-        s.push_str("; attributes=");
-        quoted(&mut s, &a);
+        s.push('"');
     }
     let actions = c.actions();
     if !actions.is_empty() {
-        s.push_str("; actions=");
-        quoted(&mut s, &actions.join(" "));
+        s.push_str("; actions=\"");
+        for (i, a) in actions.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            let _ = write_escaped(s, a);
+        }
+        s.push('"');
     }
-    s
 }
 
 /// The fields of the query interface.
 pub fn categories(set: &CategorySet<'_>) -> Fields {
-    Fields {
-        category: set.iter().map(category_line).collect(),
-        ..Fields::default()
+    let n = set.iter().count();
+    let mut f = Fields::with_capacity(n, n * 400);
+    for c in set.iter() {
+        f.push(Field::Category, |s| write_category_line(s, c));
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The escaping rule stated char by char, to check the byte scanner.
+    fn escaped_by_chars(s: &str) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn escapes_quotes_controls_and_c1_controls() {
+        let mut out = String::new();
+        write_escaped(&mut out, "a\"b\\c\nd\u{7f}e\u{85}f\u{a0}g").unwrap();
+        assert_eq!(out, "a\\\"b\\\\c\\nd\\u007fe\\u0085f\u{a0}g");
+    }
+
+    proptest! {
+        #[test]
+        fn byte_scanner_matches_the_char_rule(s in any::<String>()) {
+            let mut out = String::new();
+            write_escaped(&mut out, &s).unwrap();
+            prop_assert_eq!(out, escaped_by_chars(&s));
+        }
     }
 }
