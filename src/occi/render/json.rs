@@ -1,113 +1,169 @@
 //! The OCCI 1.2 JSON rendering (`application/occi+json`).
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::Renderer;
-use crate::occi::attribute::AttributeDef;
+use crate::occi::attribute::{AttributeDef, AttributeValue, Attributes};
 use crate::occi::category::{CategoryRef, CategorySet};
-use crate::occi::entity::{Link, Resource};
+use crate::occi::entity::{EntityRef, Link, Resource};
 use crate::occi::infrastructure::attr;
 
-fn attributes_object<'a>(
-    iter: impl Iterator<Item = (&'a str, &'a crate::occi::AttributeValue)>,
-    skip: &[&str],
-) -> Map<String, Value> {
-    iter.filter(|(n, _)| !skip.contains(n))
-        .map(|(n, v)| (n.to_owned(), v.to_json()))
-        .collect()
+/// An attribute value as JSON (non-finite floats, which JSON cannot
+/// hold, as `null`).
+struct JsonValue<'a>(&'a AttributeValue);
+
+impl Serialize for JsonValue<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            AttributeValue::String(v) => s.serialize_str(v),
+            AttributeValue::Integer(n) => s.serialize_i64(*n),
+            AttributeValue::Float(x) if x.is_finite() => s.serialize_f64(*x),
+            AttributeValue::Float(_) => s.serialize_unit(),
+            AttributeValue::Bool(b) => s.serialize_bool(*b),
+            AttributeValue::List(items) => s.collect_seq(items.iter().map(JsonValue)),
+        }
+    }
 }
 
-/// A resource object.
-pub fn resource(r: &Renderer, res: &Resource) -> Value {
-    let mut o = Map::new();
-    o.insert("kind".into(), json!(res.kind));
-    if !res.mixins.is_empty() {
-        o.insert("mixins".into(), json!(res.mixins));
+/// The `attributes` object: every attribute but `skip`, sorted by name.
+struct AttributesJson<'a>(Vec<(&'a str, &'a AttributeValue)>);
+
+impl<'a> AttributesJson<'a> {
+    fn new(attributes: &'a Attributes, skip: &[&str]) -> Self {
+        let mut v: Vec<_> = attributes
+            .iter()
+            .filter(|(n, _)| !skip.contains(n))
+            .collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        AttributesJson(v)
     }
-    let attrs = attributes_object(
-        res.attributes.iter(),
-        &[attr::ID, attr::TITLE, attr::SUMMARY],
-    );
-    if !attrs.is_empty() {
-        o.insert("attributes".into(), Value::Object(attrs));
+}
+
+impl Serialize for AttributesJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(n, v)| (*n, JsonValue(v))))
     }
-    if !res.actions.is_empty() {
-        o.insert("actions".into(), json!(res.actions));
+}
+
+/// `{"kind": ..., "location": "<absolute url>"}` of a link end.
+struct EndJson<'a>(&'a Renderer, &'a EntityRef);
+
+impl Serialize for EndJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        if let Some(kind) = &self.1.kind {
+            m.serialize_entry("kind", kind)?;
+        }
+        m.serialize_entry("location", &self.0.url(&self.1.location))?;
+        m.end()
     }
-    o.insert("id".into(), json!(res.id));
-    if let Some(t) = res.attributes.get(attr::TITLE) {
-        o.insert("title".into(), t.to_json());
+}
+
+/// A resource object (keys in sorted order, as clients diffing the
+/// output expect a stable order).
+pub struct ResourceJson<'a>(pub &'a Renderer, pub &'a Resource);
+
+impl Serialize for ResourceJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (r, res) = (self.0, self.1);
+        let mut m = s.serialize_map(None)?;
+        if !res.actions.is_empty() {
+            m.serialize_entry("actions", &res.actions)?;
+        }
+        let attrs = AttributesJson::new(&res.attributes, &[attr::ID, attr::TITLE, attr::SUMMARY]);
+        if !attrs.0.is_empty() {
+            m.serialize_entry("attributes", &attrs)?;
+        }
+        m.serialize_entry("id", &res.id)?;
+        m.serialize_entry("kind", &res.kind)?;
+        if !res.links.is_empty() {
+            m.serialize_entry("links", &Seq(&res.links, |l| LinkJson(r, l)))?;
+        }
+        if !res.mixins.is_empty() {
+            m.serialize_entry("mixins", &res.mixins)?;
+        }
+        if let Some(v) = res.attributes.get(attr::SUMMARY) {
+            m.serialize_entry("summary", &JsonValue(v))?;
+        }
+        if let Some(v) = res.attributes.get(attr::TITLE) {
+            m.serialize_entry("title", &JsonValue(v))?;
+        }
+        m.end()
     }
-    if let Some(s) = res.attributes.get(attr::SUMMARY) {
-        o.insert("summary".into(), s.to_json());
-    }
-    if !res.links.is_empty() {
-        o.insert(
-            "links".into(),
-            Value::Array(res.links.iter().map(|l| link(r, l)).collect()),
-        );
-    }
-    Value::Object(o)
 }
 
 /// A link object.
-pub fn link(r: &Renderer, l: &Link) -> Value {
-    let mut o = Map::new();
-    o.insert("kind".into(), json!(l.kind));
-    if !l.mixins.is_empty() {
-        o.insert("mixins".into(), json!(l.mixins));
-    }
-    let attrs = attributes_object(
-        l.attributes.iter(),
-        &[
-            attr::ID,
-            attr::TITLE,
-            attr::SOURCE,
-            attr::TARGET,
-            attr::SOURCE_KIND,
-            attr::TARGET_KIND,
-        ],
-    );
-    if !attrs.is_empty() {
-        o.insert("attributes".into(), Value::Object(attrs));
-    }
-    if !l.actions.is_empty() {
-        o.insert("actions".into(), json!(l.actions));
-    }
-    o.insert("id".into(), json!(l.id));
-    if let Some(t) = l.attributes.get(attr::TITLE) {
-        o.insert("title".into(), t.to_json());
-    }
-    let kinded = |loc: &str, kind: &Option<String>| {
-        let mut k = Map::new();
-        k.insert("location".into(), json!(r.url(loc)));
-        if let Some(kind) = kind {
-            k.insert("kind".into(), json!(kind));
+pub struct LinkJson<'a>(pub &'a Renderer, pub &'a Link);
+
+impl Serialize for LinkJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (r, l) = (self.0, self.1);
+        let mut m = s.serialize_map(None)?;
+        if !l.actions.is_empty() {
+            m.serialize_entry("actions", &l.actions)?;
         }
-        Value::Object(k)
-    };
-    o.insert("source".into(), kinded(&l.source.location, &l.source.kind));
-    o.insert("target".into(), kinded(&l.target.location, &l.target.kind));
-    Value::Object(o)
+        let attrs = AttributesJson::new(
+            &l.attributes,
+            &[
+                attr::ID,
+                attr::TITLE,
+                attr::SOURCE,
+                attr::TARGET,
+                attr::SOURCE_KIND,
+                attr::TARGET_KIND,
+            ],
+        );
+        if !attrs.0.is_empty() {
+            m.serialize_entry("attributes", &attrs)?;
+        }
+        m.serialize_entry("id", &l.id)?;
+        m.serialize_entry("kind", &l.kind)?;
+        if !l.mixins.is_empty() {
+            m.serialize_entry("mixins", &l.mixins)?;
+        }
+        m.serialize_entry("source", &EndJson(r, &l.source))?;
+        m.serialize_entry("target", &EndJson(r, &l.target))?;
+        if let Some(v) = l.attributes.get(attr::TITLE) {
+            m.serialize_entry("title", &JsonValue(v))?;
+        }
+        m.end()
+    }
 }
 
-/// A collection: `{"resources": [...]}` and/or `{"links": [...]}`;
-/// an empty collection is `{"resources": []}`.
-pub fn collection(r: &Renderer, resources: &[Resource], links: &[Link]) -> Value {
-    let mut o = Map::new();
-    if !resources.is_empty() || links.is_empty() {
-        o.insert(
-            "resources".into(),
-            Value::Array(resources.iter().map(|x| resource(r, x)).collect()),
-        );
+/// A sequence serialized through a per-item wrapper.
+struct Seq<'a, T, W, F: Fn(&'a T) -> W>(&'a [T], F);
+
+impl<'a, T, W: Serialize, F: Fn(&'a T) -> W> Serialize for Seq<'a, T, W, F> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(&self.1))
     }
-    if !links.is_empty() {
-        o.insert(
-            "links".into(),
-            Value::Array(links.iter().map(|x| link(r, x)).collect()),
-        );
+}
+
+/// A collection: `{"links": [...], "resources": [...]}`, either part only
+/// when non-empty; an empty collection is `{"resources": []}`.
+pub struct CollectionJson<'a>(pub &'a Renderer, pub &'a [Resource], pub &'a [Link]);
+
+impl Serialize for CollectionJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (r, resources, links) = (self.0, self.1, self.2);
+        let mut m = s.serialize_map(None)?;
+        if !links.is_empty() {
+            m.serialize_entry("links", &Seq(links, |l| LinkJson(r, l)))?;
+        }
+        if !resources.is_empty() || links.is_empty() {
+            m.serialize_entry("resources", &Seq(resources, |x| ResourceJson(r, x)))?;
+        }
+        m.end()
     }
-    Value::Object(o)
+}
+
+/// Serializes `value` into one buffer.
+pub fn to_bytes(value: &impl Serialize) -> bytes::Bytes {
+    let mut out = Vec::with_capacity(1024);
+    // Writing to a Vec cannot fail, and our Serialize impls never do.
+    let _ = serde_json::to_writer(&mut out, value);
+    bytes::Bytes::from(out)
 }
 
 /// An attribute description.

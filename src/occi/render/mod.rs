@@ -140,7 +140,7 @@ impl Renderer {
     pub fn resource(&self, r: &Resource, media: MediaType) -> Result<Rendered, RenderError> {
         match media {
             MediaType::UriList => Err(RenderError::UriListNotListing),
-            m if m.is_json() => Ok(json_out(m, json::resource(self, r))),
+            m if m.is_json() => Ok(json_bytes(m, json::to_bytes(&json::ResourceJson(self, r)))),
             m => Ok(self.text_out(m, text::resource(self, r))),
         }
     }
@@ -149,7 +149,7 @@ impl Renderer {
     pub fn link(&self, l: &Link, media: MediaType) -> Result<Rendered, RenderError> {
         match media {
             MediaType::UriList => Err(RenderError::UriListNotListing),
-            m if m.is_json() => Ok(json_out(m, json::link(self, l))),
+            m if m.is_json() => Ok(json_bytes(m, json::to_bytes(&json::LinkJson(self, l)))),
             m => Ok(self.text_out(m, text::link(self, l))),
         }
     }
@@ -176,7 +176,10 @@ impl Renderer {
     /// their locations in the text renderings and text/uri-list.
     pub fn collection(&self, resources: &[Resource], links: &[Link], media: MediaType) -> Rendered {
         if media.is_json() {
-            return json_out(media, json::collection(self, resources, links));
+            return json_bytes(
+                media,
+                json::to_bytes(&json::CollectionJson(self, resources, links)),
+            );
         }
         let locs: Vec<&str> = resources
             .iter()
@@ -241,9 +244,13 @@ impl Renderer {
 }
 
 fn json_out(media: MediaType, value: serde_json::Value) -> Rendered {
+    json_bytes(media, Bytes::from(value.to_string()))
+}
+
+fn json_bytes(media: MediaType, body: Bytes) -> Rendered {
     Rendered {
         media,
         headers: HeaderMap::new(),
-        body: Bytes::from(value.to_string()),
+        body,
     }
 }
