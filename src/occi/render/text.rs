@@ -29,6 +29,10 @@ pub fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
     // control (U+0080..U+009F, encoded 0xC2 0x80..0x9F).
     while i < bytes.len() {
         let b = bytes[i];
+        if !SPECIAL[b as usize] {
+            i += 1;
+            continue;
+        }
         let (esc, len): (Option<&str>, usize) = match b {
             b'"' => (Some("\\\""), 1),
             b'\\' => (Some("\\\\"), 1),
@@ -55,6 +59,22 @@ pub fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
     }
     out.write_str(&s[start..])
 }
+
+/// The bytes [`write_escaped`] must look at: ASCII controls, `"`, `\`
+/// and 0xC2 (the lead byte of the C1 controls).
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0x7f] = true;
+    t[0xc2] = true;
+    t
+};
 
 fn quoted(out: &mut String, s: &str) {
     out.push('"');
