@@ -386,7 +386,7 @@ impl Store {
 
 /// A PostgreSQL advisory lock key ("snfocci" in ASCII) serializing
 /// schema changes between replicas.
-const MIGRATION_LOCK: i64 = 0x736e_666f_6363_69;
+const MIGRATION_LOCK: i64 = 0x0073_6e66_6f63_6369;
 
 /// On PostgreSQL, holds the migration lock until `tx` ends: replicas that
 /// start together on an empty database would otherwise race in
