@@ -43,6 +43,11 @@ use crate::store::StoreConfig;
 pub const DEFAULT_CONFIG_FILE: &str = "snf-occi.pipeline.toml";
 /// The prefix of environment overrides (`SNF_OCCI_SERVER__LISTEN=...`).
 pub const ENV_PREFIX: &str = "SNF_OCCI_";
+/// Environment variables under this prefix belong to the test suite
+/// (`SNF_OCCI_TEST_POSTGRES_URL`), not to the configuration: they are
+/// ignored, so a shell or CI job that exports one can still run the
+/// server and its configuration tests.
+pub const TEST_ENV_PREFIX: &str = "SNF_OCCI_TEST_";
 
 /// The whole configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -459,9 +464,15 @@ const TABLES: &[&str] = &[
 impl Config {
     /// The figment of a file plus the `SNF_OCCI_*` environment.
     pub fn figment(path: &Path) -> Figment {
-        Figment::new()
-            .merge(Toml::file_exact(path))
-            .merge(Env::prefixed(ENV_PREFIX).split("__"))
+        Figment::new().merge(Toml::file_exact(path)).merge(
+            Env::prefixed(ENV_PREFIX)
+                .filter(|key| {
+                    !key.as_str()
+                        .to_ascii_uppercase()
+                        .starts_with(&TEST_ENV_PREFIX[ENV_PREFIX.len()..])
+                })
+                .split("__"),
+        )
     }
 
     /// Reads `path` and the environment.
@@ -715,6 +726,21 @@ mod tests {
             let config = Config::load(Path::new("c.toml")).map_err(|e| e.to_string())?;
             assert_eq!(config.server.listen, "127.0.0.1:9000".parse().unwrap());
             assert_eq!(config.server.limits.max_headers, 7);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn test_suite_variables_are_not_configuration() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "")?;
+            jail.set_env("SNF_OCCI_TEST_POSTGRES_URL", "postgres://u:p@h/db");
+            jail.set_env("SNF_OCCI_TESTS__X", "1");
+            let errors = Config::load(Path::new("c.toml"))
+                .expect_err("only the TEST_ prefix is reserved")
+                .0;
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].key.starts_with("tests"), "{errors:?}");
             Ok(())
         });
     }

@@ -284,3 +284,63 @@ async fn postgres_every_operation_and_concurrency() {
         vec![tag("prod")]
     );
 }
+
+/// Replicas started together on an empty database all come up, and the
+/// schema is applied once. Runs only with `SNF_OCCI_TEST_POSTGRES_URL`
+/// set; it creates (and drops) a database of its own, so the role needs
+/// CREATEDB (`scripts/postgres.sh` grants it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replicas_starting_at_once_on_an_empty_database() {
+    use sqlx::Connection;
+    let Ok(url) = std::env::var("SNF_OCCI_TEST_POSTGRES_URL") else {
+        eprintln!("SNF_OCCI_TEST_POSTGRES_URL not set: PostgreSQL first-start test NOT run");
+        return;
+    };
+    let name = format!(
+        "snf_occi_first_start_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut fresh = reqwest::Url::parse(&url).unwrap();
+    fresh.set_path(&format!("/{name}"));
+    let config = StoreConfig {
+        url: fresh.to_string(),
+    };
+
+    let mut opens = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let config = config.clone();
+        opens.spawn(async move { Store::open(&config).await });
+    }
+    let mut stores = Vec::new();
+    while let Some(opened) = opens.join_next().await {
+        stores.push(opened.unwrap().expect("every replica opens the store"));
+    }
+    stores[0].create_mixin("u", &tag("first")).await.unwrap();
+    assert_eq!(stores[5].mixins("u").await.unwrap(), vec![tag("first")]);
+    let mut db = sqlx::PgConnection::connect(fresh.as_str()).await.unwrap();
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM snf_occi_schema ORDER BY version")
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(versions, vec![1]);
+    db.close().await.unwrap();
+    for store in stores {
+        store.close().await;
+    }
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+}

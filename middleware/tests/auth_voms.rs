@@ -196,6 +196,125 @@ async fn forwarded_headers_count_only_from_trusted_front_ends() {
     assert_eq!(astavoms.calls.load(Ordering::SeqCst), 1);
 }
 
+/// A certificate as Apache sends it with the docs/deployment.md snippet
+/// (`RequestHeader set SSL-Client-Cert "%{SSL_CLIENT_CERT}s"`): mod_headers
+/// turns the PEM's line breaks into spaces; HTTP drops the trailing one.
+fn apache_header(der: &CertificateDer<'_>) -> String {
+    pem(der).replace('\n', " ").trim_end().to_owned()
+}
+
+/// A certificate as nginx's `$ssl_client_escaped_cert` holds it: the PEM
+/// with every byte but `A-Za-z0-9-._~` escaped as `%XX`, upper-case hex
+/// (nginx's NGX_ESCAPE_URI_COMPONENT).
+fn nginx_escaped(der: &CertificateDer<'_>) -> String {
+    pem(der)
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// A request from the trusted front end 10.0.0.5 with these headers.
+fn from_front_end(headers: &[(&str, String)]) -> Request<Body> {
+    let mut builder = Request::get("/compute/");
+    for (name, value) in headers {
+        builder = builder.header(*name, value);
+    }
+    let mut req = builder.body(Body::empty()).unwrap();
+    req.extensions_mut()
+        .insert(RemoteAddr("10.0.0.5:41000".parse().unwrap()));
+    req
+}
+
+#[tokio::test]
+async fn the_deployment_snippets_header_formats_are_accepted() {
+    let pki = Pki::new();
+    let chain = voms_proxy(&pki);
+    let (url, astavoms) = astavoms(Mode::Accept).await;
+    let svc = layer(&url).layer(echo_app());
+    let accepted = "voms-user-uuid vo-project voms_exchange voms-token";
+
+    // Apache: leaf and chain flattened; the chain variables the client's
+    // chain does not fill arrive as "(null)".
+    let apache = vec![
+        ("SSL-Client-Cert", apache_header(&chain[0])),
+        ("SSL-Client-Cert-Chain-0", apache_header(&chain[1])),
+        ("SSL-Client-Cert-Chain-1", "(null)".to_owned()),
+        ("SSL-Client-Cert-Chain-2", "(null)".to_owned()),
+        ("SSL-Client-S-DN", "/CN=whoever".to_owned()),
+    ];
+    let response = svc.clone().oneshot(from_front_end(&apache)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(text(response).await, accepted);
+    // astavoms got the real chain, not the client's DN header.
+    {
+        let seen = astavoms.seen.lock().unwrap();
+        assert_eq!(seen[0]["ssl-client-s-dn"], USER_DN);
+        assert_eq!(
+            seen[0]["ssl-client-cert"],
+            apache_header(&chain[0]).as_str()
+        );
+        assert_eq!(
+            seen[0]["ssl-client-cert-chain-0"],
+            apache_header(&chain[1]).as_str()
+        );
+        assert!(!seen[0].contains_key("ssl-client-cert-chain-1"));
+    }
+
+    // nginx's escaping of real certificates decodes to the same chain
+    // (a fresh Pki: a new proxy, so no cached exchange answers).
+    let pki = Pki::new();
+    let chain = voms_proxy(&pki);
+    let escaped = vec![
+        ("SSL-Client-Cert", nginx_escaped(&chain[0])),
+        ("SSL-Client-Cert-Chain-0", nginx_escaped(&chain[1])),
+    ];
+    assert!(escaped[0].1.starts_with("-----BEGIN%20CERTIFICATE-----%0A"));
+    let response = svc.clone().oneshot(from_front_end(&escaped)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(text(response).await, accepted);
+    assert_eq!(
+        astavoms.seen.lock().unwrap()[1]["ssl-client-cert"],
+        apache_header(&chain[0]).as_str()
+    );
+
+    // What nginx's http module alone can forward: the leaf, no chain. A
+    // proxy without the user certificate it hangs from is refused, saying
+    // so (docs/deployment.md sends VOMS clients through TLS passthrough).
+    let pki = Pki::new();
+    let chain = voms_proxy(&pki);
+    let response = svc
+        .clone()
+        .oneshot(from_front_end(&[(
+            "SSL-Client-Cert",
+            nginx_escaped(&chain[0]),
+        )]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        text(response)
+            .await
+            .contains("the chain has no end-entity certificate")
+    );
+
+    // A client smuggling someone else's (public) chain in the other
+    // spelling past Apache, which overwrites only the spelling it sets,
+    // is refused, not believed.
+    let victim = voms_proxy(&Pki::new());
+    let mut smuggled = apache.clone();
+    smuggled.push(("SSL_CLIENT_CERT", apache_header(&victim[0])));
+    smuggled.push(("SSL_CLIENT_CERT_CHAIN_0", apache_header(&victim[1])));
+    let response = svc.oneshot(from_front_end(&smuggled)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(text(response).await.contains("headers are ambiguous"));
+    assert_eq!(astavoms.calls.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn bad_chains_are_401_naming_the_reason() {
     let pki = Pki::new();

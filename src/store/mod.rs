@@ -144,6 +144,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let url = config.url.trim();
         let scheme = url.split(':').next().unwrap_or_default();
+        let postgres = matches!(scheme, "postgres" | "postgresql");
         let (url, max) = match scheme {
             "sqlite" => {
                 // One connection: an in-memory database exists per
@@ -172,20 +173,28 @@ impl Store {
             .await
             .map_err(StoreError::Open)?;
         let store = Store { pool };
-        store.migrate().await?;
+        store.migrate(postgres).await?;
         Ok(store)
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::query("CREATE TABLE IF NOT EXISTS snf_occi_schema (version BIGINT PRIMARY KEY)")
-            .execute(&self.pool)
+    async fn migrate(&self, postgres: bool) -> Result<(), StoreError> {
+        let bootstrap = |source| StoreError::Migrate { version: 0, source };
+        let mut tx = self.pool.begin().await.map_err(bootstrap)?;
+        lock_migrations(&mut tx, postgres)
             .await
-            .map_err(|source| StoreError::Migrate { version: 0, source })?;
+            .map_err(bootstrap)?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS snf_occi_schema (version BIGINT PRIMARY KEY)")
+            .execute(&mut *tx)
+            .await
+            .map_err(bootstrap)?;
+        tx.commit().await.map_err(bootstrap)?;
         for &(version, sql) in MIGRATIONS {
             let fail = |source| StoreError::Migrate { version, source };
             let mut tx = self.pool.begin().await.map_err(fail)?;
+            lock_migrations(&mut tx, postgres).await.map_err(fail)?;
             // Claiming the version first makes two replicas starting at
-            // once agree: the loser's insert conflicts and it skips.
+            // once agree: the loser waits for the winner's commit, its
+            // insert then conflicts and it skips.
             let claimed = sqlx::query(
                 "INSERT INTO snf_occi_schema (version) VALUES ($1) ON CONFLICT DO NOTHING",
             )
@@ -373,6 +382,29 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A PostgreSQL advisory lock key ("snfocci" in ASCII) serializing
+/// schema changes between replicas.
+const MIGRATION_LOCK: i64 = 0x0073_6e66_6f63_6369;
+
+/// On PostgreSQL, holds the migration lock until `tx` ends: replicas that
+/// start together on an empty database would otherwise race in
+/// `CREATE TABLE IF NOT EXISTS`, which checks the catalog and inserts
+/// into it non-atomically (the loser fails with a duplicate `pg_type`
+/// key). SQLite needs nothing: the store holds one connection and the
+/// database file is locked by its writer.
+async fn lock_migrations(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    postgres: bool,
+) -> Result<(), sqlx::Error> {
+    if postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 fn mixin_from_row(row: &AnyRow) -> Result<UserMixin, StoreError> {

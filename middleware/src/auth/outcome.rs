@@ -44,6 +44,7 @@ impl VomsError {
             VomsError::Chain(_) => "bad_chain",
             VomsError::Voms(_) => "bad_voms_attributes",
             VomsError::BadHeader => "bad_forwarded_header",
+            VomsError::AmbiguousHeader => "ambiguous_forwarded_header",
             VomsError::NoVomsAttributes => "no_voms_attributes",
             VomsError::Rejected(_) => "rejected_by_astavoms",
             VomsError::Unreachable => "astavoms_unreachable",

@@ -9,6 +9,9 @@
 //!   `SSL-Client-Cert`, `SSL-Client-Cert-Chain-N` spelling; PEM with
 //!   newlines flattened to spaces, or URL-escaped as nginx's
 //!   `$ssl_client_escaped_cert`). Anyone else's such headers are ignored.
+//!   A header present twice, or in both spellings, with different values
+//!   is refused (401): a front end overwrites only its own spelling, so
+//!   the other one came from the client.
 //!   The TLS chain is trusted as the server's verifier left it, so serve
 //!   TLS with [`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)
 //!   (never with a verifier that accepts any certificate).
@@ -155,6 +158,13 @@ pub enum VomsError {
     /// A trusted front end forwarded an unreadable certificate.
     #[error("the forwarded client certificate header is malformed")]
     BadHeader,
+    /// A trusted front end's request carries a certificate header twice
+    /// (or in both spellings) with different values: one came from the
+    /// client.
+    #[error(
+        "the forwarded client certificate headers are ambiguous (sent twice with different values)"
+    )]
+    AmbiguousHeader,
     /// The chain has no VOMS attributes: not this filter's credential.
     #[error("the client certificate carries no VOMS attributes")]
     NoVomsAttributes,
@@ -310,8 +320,10 @@ impl Shared {
 
 /// `SSL_CLIENT_CERT` (+ chain) headers, either spelling.
 fn forwarded_chain(headers: &HeaderMap) -> Option<Result<Vec<CertificateDer<'static>>, VomsError>> {
-    let get = |underscore: &str, dash: &str| headers.get(underscore).or_else(|| headers.get(dash));
-    let leaf = get("ssl_client_cert", "ssl-client-cert")?;
+    let leaf = match forwarded_header(headers, "ssl_client_cert", "ssl-client-cert") {
+        Ok(leaf) => leaf?,
+        Err(err) => return Some(Err(err)),
+    };
     let mut chain = Vec::new();
     match decode_pem_header(leaf) {
         Some(Some(der)) => chain.push(der),
@@ -319,11 +331,15 @@ fn forwarded_chain(headers: &HeaderMap) -> Option<Result<Vec<CertificateDer<'sta
         None => return Some(Err(VomsError::BadHeader)),
     }
     for n in 0..MAX_CHAIN {
-        let Some(value) = get(
+        let value = forwarded_header(
+            headers,
             &format!("ssl_client_cert_chain_{n}"),
             &format!("ssl-client-cert-chain-{n}"),
-        ) else {
-            break;
+        );
+        let value = match value {
+            Ok(Some(value)) => value,
+            Ok(None) => break,
+            Err(err) => return Some(Err(err)),
         };
         match decode_pem_header(value) {
             Some(Some(der)) => chain.push(der),
@@ -332,6 +348,30 @@ fn forwarded_chain(headers: &HeaderMap) -> Option<Result<Vec<CertificateDer<'sta
         }
     }
     Some(Ok(chain))
+}
+
+/// One forwarded certificate header, in either spelling. A front end
+/// sets one spelling once; a second value (repeated, or the other spelling
+/// with a different value) can only come from the client, passed on by a
+/// front end that overwrote just its own spelling (Apache forwards
+/// `SSL_CLIENT_CERT` from a client untouched while it sets
+/// `SSL-Client-Cert`), so it is refused rather than guessed between.
+fn forwarded_header<'a>(
+    headers: &'a HeaderMap,
+    underscore: &str,
+    dash: &str,
+) -> Result<Option<&'a HeaderValue>, VomsError> {
+    let mut values = headers
+        .get_all(underscore)
+        .iter()
+        .chain(headers.get_all(dash).iter());
+    let first = values.next();
+    if let Some(first) = first
+        && values.any(|other| other != first)
+    {
+        return Err(VomsError::AmbiguousHeader);
+    }
+    Ok(first)
 }
 
 /// One PEM certificate from a header value: `Some(None)` for an empty or
@@ -604,10 +644,44 @@ mod tests {
         );
         let chain = forwarded_chain(&headers).unwrap().unwrap();
         assert_eq!(chain.len(), 2, "reading stops at (null)");
+        // The other spelling with the same value is the same header.
+        headers.insert("ssl_client_cert", pem_header(&[0x30, 0x00]).unwrap());
+        assert_eq!(forwarded_chain(&headers).unwrap().unwrap().len(), 2);
+        // With another value it is ambiguous, whichever it is.
         headers.insert("ssl_client_cert", HeaderValue::from_static("garbage"));
         assert!(matches!(
             forwarded_chain(&headers),
+            Some(Err(VomsError::AmbiguousHeader))
+        ));
+        headers.remove("ssl-client-cert");
+        assert!(matches!(
+            forwarded_chain(&headers),
             Some(Err(VomsError::BadHeader))
+        ));
+        // A chain header sent twice, or smuggled in the other spelling
+        // where the front end said "(null)".
+        let mut headers = HeaderMap::new();
+        headers.insert("ssl-client-cert", pem_header(&[0x30, 0x00]).unwrap());
+        headers.insert(
+            "ssl-client-cert-chain-0",
+            HeaderValue::from_static("(null)"),
+        );
+        headers.insert(
+            "ssl_client_cert_chain_0",
+            pem_header(&[0x30, 0x01, 0x00]).unwrap(),
+        );
+        assert!(matches!(
+            forwarded_chain(&headers),
+            Some(Err(VomsError::AmbiguousHeader))
+        ));
+        headers.remove("ssl_client_cert_chain_0");
+        headers.append(
+            "ssl-client-cert-chain-0",
+            pem_header(&[0x30, 0x01, 0x00]).unwrap(),
+        );
+        assert!(matches!(
+            forwarded_chain(&headers),
+            Some(Err(VomsError::AmbiguousHeader))
         ));
     }
 
