@@ -40,6 +40,8 @@ async fn readiness_fails_without_the_simulator_and_recovers() {
         identity_url = "{identity}"
         timeout = "1s"
         cache_for = "0s"
+        [store]
+        url = "sqlite::memory:"
         [urlmap]
         "/" = "pipeline"
         "/healthz" = "healthz"
@@ -51,7 +53,7 @@ async fn readiness_fails_without_the_simulator_and_recovers() {
 
     let (status, body) = get(&service, "/readyz").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, "ready\nastakos: ok\ncyclades: ok\n");
+    assert_eq!(body, "ready\nastakos: ok\ncyclades: ok\nstore: ok\n");
 
     sim.shutdown().await;
     let (status, body) = get(&service, "/readyz").await;
@@ -59,6 +61,10 @@ async fn readiness_fails_without_the_simulator_and_recovers() {
     assert!(body.starts_with("not ready\n"), "{body}");
     assert!(body.contains("astakos: unreachable"), "{body}");
     assert!(body.contains("cyclades: unreachable"), "{body}");
+    assert!(
+        body.contains("store: ok"),
+        "the store is not Synnefo: {body}"
+    );
     // It names the dependencies, never where they are.
     assert!(!body.contains(&addr.port().to_string()), "{body}");
     assert!(!body.contains("127.0.0.1"), "{body}");

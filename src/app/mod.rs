@@ -208,12 +208,10 @@ pub async fn occi(table: FactoryTable, ctx: BuildContext) -> Result<BoxHttp, Bui
     if config.collection_limit == 0 {
         return Err(table.invalid("collection_limit", "must be at least 1"));
     }
-    let store = Store::open(&ctx.config.store)
-        .await
-        .map_err(|e| BuildError::Failed {
-            key: "store.url".to_owned(),
-            reason: e.to_string(),
-        })?;
+    let store = ctx.store().await.map_err(|e| BuildError::Failed {
+        key: "store.url".to_owned(),
+        reason: e.to_string(),
+    })?;
     let state = Arc::new(AppState::new(
         config,
         identity_url,

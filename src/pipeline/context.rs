@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::pipeline::BuildError;
 use crate::simulator::RunningSimulator;
+use crate::store::{Store, StoreError};
 
 /// The URLs of the embedded simulator, when `serve` started one; factories
 /// default their Synnefo endpoints to these.
@@ -41,6 +42,10 @@ pub struct BuildContext {
     pub http: reqwest::Client,
     /// The embedded simulator, when it runs.
     pub simulator: Option<SimulatorUrls>,
+    /// The user-mixin store, opened by the first factory that needs it
+    /// and shared by all (the occi app, the readiness probe): one pool,
+    /// one in-memory database when `store.url` is `sqlite::memory:`.
+    store: Arc<tokio::sync::OnceCell<Store>>,
 }
 
 impl BuildContext {
@@ -62,7 +67,16 @@ impl BuildContext {
             config,
             http,
             simulator: None,
+            store: Arc::default(),
         })
+    }
+
+    /// The `[store]` of this build, opened (and migrated) on first use.
+    pub async fn store(&self) -> Result<Store, StoreError> {
+        self.store
+            .get_or_try_init(|| Store::open(&self.config.store))
+            .await
+            .cloned()
     }
 
     /// The same context, knowing the embedded simulator's URLs.

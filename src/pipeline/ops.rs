@@ -31,6 +31,7 @@ use super::registry::FactoryTable;
 use super::{BuildContext, BuildError, boxed};
 use crate::middleware::metrics::{HISTOGRAMS, LATENCY_BUCKETS, MetricsLayer};
 use crate::middleware::{Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse, RouteTemplate};
+use crate::store::Store;
 use crate::synnefo::{Client, ClientConfig, Service};
 
 /// `[filter.NAME]` of `metrics` (no options).
@@ -211,14 +212,35 @@ impl ReadinessCheck for SynnefoCheck {
     }
 }
 
-/// The checks `readyz` runs for this build: Astakos and Cyclades.
-///
-/// TODO(store): when the user-mixin store lands in the shared build
-/// context, add its check here (a `SELECT 1` on the pool), named `store`.
+/// Checks the user-mixin store answers a trivial query.
+struct StoreCheck {
+    store: Store,
+    timeout: Duration,
+}
+
+impl ReadinessCheck for StoreCheck {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), &'static str>> {
+        Box::pin(async move {
+            match tokio::time::timeout(self.timeout, self.store.ping()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err("failing"),
+                Err(_) => Err("timeout"),
+            }
+        })
+    }
+}
+
+/// The checks `readyz` runs for this build: Astakos, Cyclades and, when
+/// given, the user-mixin store.
 pub fn readiness_checks(
     config: &ReadyzConfig,
     ctx: &BuildContext,
     identity_url: String,
+    store: Option<Store>,
 ) -> Vec<Arc<dyn ReadinessCheck>> {
     let mut client_config = ClientConfig::new(identity_url);
     client_config.compute_url = config.compute_url.clone();
@@ -234,6 +256,12 @@ pub fn readiness_checks(
                 cyclades,
             }) as Arc<dyn ReadinessCheck>
         })
+        .chain(store.map(|store| {
+            Arc::new(StoreCheck {
+                store,
+                timeout: config.timeout,
+            }) as Arc<dyn ReadinessCheck>
+        }))
         .collect()
 }
 
@@ -252,7 +280,13 @@ pub async fn readyz(table: FactoryTable, ctx: BuildContext) -> Result<BoxHttp, B
                 "is required (there is no embedded simulator to default to)",
             )
         })?;
-    let checks = Arc::new(readiness_checks(&config, &ctx, identity_url));
+    // A store that cannot be opened fails the build (as it fails the
+    // occi app's): the probe then checks that it keeps answering.
+    let store = ctx.store().await.map_err(|e| BuildError::Failed {
+        key: "store.url".to_owned(),
+        reason: e.to_string(),
+    })?;
+    let checks = Arc::new(readiness_checks(&config, &ctx, identity_url, Some(store)));
     let cache: Arc<Mutex<Option<(Instant, StatusCode, String)>>> = Arc::new(Mutex::new(None));
     let cache_for = config.cache_for;
     Ok(BoxHttp::new(service_fn(move |req: HttpRequest| {

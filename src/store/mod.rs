@@ -217,6 +217,15 @@ impl Store {
         Ok(())
     }
 
+    /// A trivial query: `Ok` when the database answers (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::Query)
+    }
+
     /// Defines a mixin for `user`; [`StoreError::MixinExists`] if the type
     /// id or the location is taken.
     pub async fn create_mixin(&self, user: &str, mixin: &UserMixin) -> Result<(), StoreError> {
