@@ -134,6 +134,18 @@ pub trait Collection: Send + Sync + 'static {
     /// Entities of this kind owned by the caller (full renderable
     /// entities; listing handlers render only locations unless JSON).
     fn list(ctx: &Ctx) -> impl Future<Output = Result<Vec<Entity>, AppError>> + Send;
+    /// The locations of [`Collection::list`]'s entities (what an
+    /// unfiltered text listing shows); override when Synnefo has a cheaper
+    /// call for ids alone.
+    fn locations(ctx: &Ctx) -> impl Future<Output = Result<Vec<String>, AppError>> + Send {
+        async move {
+            Ok(Self::list(ctx)
+                .await?
+                .iter()
+                .map(|e| e.location().to_owned())
+                .collect())
+        }
+    }
     /// One entity of the caller.
     fn show(ctx: &Ctx, id: &str) -> impl Future<Output = Result<Entity, AppError>> + Send;
     /// Creates from a parsed request; returns the new entity's id.

@@ -480,7 +480,24 @@ impl Collection for Compute {
         Ok(servers
             .iter()
             .filter_map(|s| to_resource(s, flavors.as_deref().map(Vec::as_slice)))
+            .take(ctx.state.config.collection_limit)
             .map(Entity::Resource)
+            .collect())
+    }
+
+    async fn locations(ctx: &Ctx) -> Result<Vec<String>, AppError> {
+        // `GET /servers` (id, name, links) instead of the details: the
+        // listing shows locations only, and Cyclades leaves deleted
+        // servers out of both.
+        let servers = ctx
+            .client()
+            .list_servers(&ctx.caller)
+            .await
+            .map_err(|e| AppError::synnefo("list servers", e))?;
+        Ok(servers
+            .iter()
+            .take(ctx.state.config.collection_limit)
+            .map(|s| location(&s.id))
             .collect())
     }
 

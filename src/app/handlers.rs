@@ -145,19 +145,31 @@ pub fn render_entity(ctx: &Ctx, entity: &Entity) -> Result<HttpResponse, AppErro
 
 /// Renders a list of entities with 200 (locations in the text renderings,
 /// the entities in JSON).
-pub fn render_entities(ctx: &Ctx, entities: &[Entity]) -> HttpResponse {
+pub fn render_entities(ctx: &Ctx, entities: Vec<Entity>) -> HttpResponse {
+    if !ctx.media().is_json() {
+        let locations: Vec<&str> = entities.iter().map(Entity::location).collect();
+        return render_locations(ctx, &locations);
+    }
     let mut resources = Vec::new();
     let mut links = Vec::new();
     for e in entities {
         match e {
-            Entity::Resource(r) => resources.push(r.clone()),
-            Entity::Link(l) => links.push(l.clone()),
+            Entity::Resource(r) => resources.push(r),
+            Entity::Link(l) => links.push(l),
         }
     }
     ctx.state
         .renderer
         .collection(&resources, &links, ctx.media())
         .into_response(StatusCode::OK)
+}
+
+/// Renders a listing of locations with 200 (text renderings only).
+pub fn render_locations<S: AsRef<str>>(ctx: &Ctx, locations: &[S]) -> HttpResponse {
+    match ctx.state.renderer.locations(locations, ctx.media()) {
+        Ok(rendered) => rendered.into_response(StatusCode::OK),
+        Err(e) => AppError::Render(e).into_response(ctx.media()),
+    }
 }
 
 /// A success without an entity (actions, deletes, updates of mixins).
@@ -312,8 +324,16 @@ async fn collection_op<C: Collection>(
     match parts.method {
         Method::GET | Method::HEAD => {
             let filter = read_request(parts, body, &ctx).await?;
+            // Unfiltered text listings need locations only, which some
+            // collections get from a cheaper Synnefo call.
+            if !ctx.media().is_json()
+                && filter.categories.is_empty()
+                && filter.attributes.is_empty()
+            {
+                return Ok(render_locations(&ctx, &C::locations(&ctx).await?));
+            }
             let entities = filter_entities(C::list(&ctx).await?, &filter);
-            Ok(render_entities(&ctx, &entities))
+            Ok(render_entities(&ctx, entities))
         }
         Method::POST => {
             let req = read_request(parts, body, &ctx).await?;

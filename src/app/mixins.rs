@@ -140,7 +140,7 @@ async fn serve(
     }
     let req = read_request(parts, body, &ctx).await?;
     match parts.method {
-        Method::GET | Method::HEAD => Ok(render_entities(&ctx, &members(&ctx, &target).await?)),
+        Method::GET | Method::HEAD => Ok(render_entities(&ctx, members(&ctx, &target).await?)),
         Method::POST if query_param(parts, "action").is_some() => {
             let action = query_param(parts, "action").unwrap_or_default();
             let action = action_of(&req, &action, COMPUTE)?;

@@ -75,7 +75,7 @@ async fn serve(
                 ipreservation::IpReservation::list(&ctx),
             )?;
             let all: Vec<Entity> = [c, s, n, sl, ni, ip].into_iter().flatten().collect();
-            Ok(render_entities(&ctx, &filter_entities(all, &filter)))
+            Ok(render_entities(&ctx, filter_entities(all, &filter)))
         }
         _ => Err(AppError::MethodNotAllowed {
             method: parts.method.clone(),
@@ -179,7 +179,7 @@ async fn user_mixin_collection(
                         Err(e) => return Err(e),
                     }
                 }
-                return Ok(render_entities(ctx, &filter_entities(entities, &req)));
+                return Ok(render_entities(ctx, filter_entities(entities, &req)));
             }
             Ok(ctx
                 .state
