@@ -14,7 +14,7 @@ use axum::extract::{Request, State};
 use http::{Method, StatusCode, request::Parts};
 
 use crate::middleware::HttpResponse;
-use crate::occi::infrastructure::{catalogue, os_template, resource_template, user_mixin};
+use crate::occi::infrastructure::{catalogue, user_mixin};
 use crate::occi::{CategoryClass, CategorySet, Mixin, ParsedCategory};
 use crate::store::UserMixin;
 
@@ -24,27 +24,9 @@ use super::error::AppError;
 use super::handlers::{context, negotiated, ok, read_request};
 
 /// The caller's template mixins: resource templates of the creatable
-/// flavors, then OS templates.
-pub async fn template_mixins(ctx: &Ctx) -> Result<Vec<Mixin>, AppError> {
-    let (flavors, images) = tokio::try_join!(
-        ctx.state.templates.flavors(ctx),
-        ctx.state.templates.images(ctx)
-    )?;
-    let mut mixins: Vec<Mixin> = flavors
-        .iter()
-        .filter(|f| f.allow_create)
-        .map(|f| {
-            resource_template(
-                &f.id,
-                &f.name,
-                f.vcpus as i64,
-                f.ram as f64 / 1024.0,
-                f.disk as f64,
-            )
-        })
-        .collect();
-    mixins.extend(images.iter().map(|i| os_template(&i.id, &i.name)));
-    Ok(mixins)
+/// flavors, then OS templates (cached per user).
+pub async fn template_mixins(ctx: &Ctx) -> Result<Arc<Vec<Mixin>>, AppError> {
+    ctx.state.templates.mixins(ctx).await
 }
 
 /// The caller's own mixins, as model mixins.

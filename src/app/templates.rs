@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use moka::future::Cache;
 
+use crate::occi::Mixin;
+use crate::occi::infrastructure::{os_template, resource_template};
 use crate::synnefo::{Flavor, Image};
 
 use super::collection::Ctx;
@@ -17,6 +19,10 @@ use super::error::AppError;
 pub struct Templates {
     flavors: Cache<String, Arc<Vec<Flavor>>>,
     images: Cache<String, Arc<Vec<Image>>>,
+    // The query interface's template mixins, built from the two lists
+    // above (hundreds of categories with attribute definitions: building
+    // them on every `/-/` cost more than rendering them).
+    mixins: Cache<String, Arc<BuiltMixins>>,
 }
 
 impl Templates {
@@ -29,6 +35,10 @@ impl Templates {
                 .max_capacity(capacity)
                 .build(),
             images: Cache::builder()
+                .time_to_live(ttl)
+                .max_capacity(capacity)
+                .build(),
+            mixins: Cache::builder()
                 .time_to_live(ttl)
                 .max_capacity(capacity)
                 .build(),
@@ -60,4 +70,52 @@ impl Templates {
             .await
             .map_err(|e| AppError::synnefo_shared("list images", e))
     }
+
+    /// The caller's template mixins: resource templates of the creatable
+    /// flavors, then OS templates. Built once per pair of cached lists:
+    /// an entry remembers the lists it was built from and is rebuilt as
+    /// soon as either was reloaded, so it is never staler than they are.
+    pub async fn mixins(&self, ctx: &Ctx) -> Result<Arc<Vec<Mixin>>, AppError> {
+        let (flavors, images) = tokio::try_join!(self.flavors(ctx), self.images(ctx))?;
+        if let Some(built) = self.mixins.get(ctx.user()).await
+            && Arc::ptr_eq(&built.flavors, &flavors)
+            && Arc::ptr_eq(&built.images, &images)
+        {
+            return Ok(built.mixins.clone());
+        }
+        let mut mixins: Vec<Mixin> = flavors
+            .iter()
+            .filter(|f| f.allow_create)
+            .map(|f| {
+                resource_template(
+                    &f.id,
+                    &f.name,
+                    f.vcpus as i64,
+                    f.ram as f64 / 1024.0,
+                    f.disk as f64,
+                )
+            })
+            .collect();
+        mixins.extend(images.iter().map(|i| os_template(&i.id, &i.name)));
+        let mixins = Arc::new(mixins);
+        self.mixins
+            .insert(
+                ctx.user().to_owned(),
+                Arc::new(BuiltMixins {
+                    flavors,
+                    images,
+                    mixins: mixins.clone(),
+                }),
+            )
+            .await;
+        Ok(mixins)
+    }
+}
+
+/// Template mixins and the lists they were built from.
+#[derive(Debug)]
+struct BuiltMixins {
+    flavors: Arc<Vec<Flavor>>,
+    images: Arc<Vec<Image>>,
+    mixins: Arc<Vec<Mixin>>,
 }
