@@ -300,51 +300,25 @@ impl Server {
             let builder = builder.clone();
             let service = self.service.clone();
             let tls = self.tls.clone();
-            tokio::spawn(async move {
-                match tls {
-                    None => {
-                        let conn = builder
-                            .serve_connection(
-                                TokioIo::new(stream),
-                                hyper_service(service, remote, None),
-                            )
-                            .into_owned();
-                        if let Err(e) = watcher.watch(conn).await {
-                            tracing::debug!(%remote, "connection ended: {e}");
-                        }
-                    }
-                    Some(acceptor) => {
-                        let stream =
-                            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream))
-                                .await
-                            {
-                                Ok(Ok(s)) => s,
-                                Ok(Err(e)) => {
-                                    tracing::debug!(%remote, "TLS handshake failed: {e}");
-                                    return;
-                                }
-                                Err(_) => {
-                                    tracing::debug!(%remote, "TLS handshake timed out");
-                                    return;
-                                }
-                            };
-                        let certs = stream
-                            .get_ref()
-                            .1
-                            .peer_certificates()
-                            .map(|c| PeerCertificates(Arc::new(c.to_vec())));
-                        let conn = builder
-                            .serve_connection(
-                                TokioIo::new(stream),
-                                hyper_service(service, remote, certs),
-                            )
-                            .into_owned();
-                        if let Err(e) = watcher.watch(conn).await {
-                            tracing::debug!(%remote, "connection ended: {e}");
-                        }
-                    }
+            // One task shape per transport: a plain connection's task does
+            // not reserve room for the TLS branch's state (thousands of idle
+            // keep-alive connections each hold one task).
+            match tls {
+                None => {
+                    tokio::spawn(serve_plain(builder, stream, remote, service, watcher));
                 }
-            });
+                Some(acceptor) => {
+                    tokio::spawn(serve_tls(
+                        builder,
+                        acceptor,
+                        handshake_timeout,
+                        stream,
+                        remote,
+                        service,
+                        watcher,
+                    ));
+                }
+            }
         }
         drop(self.listener);
         tracing::info!(
@@ -382,6 +356,57 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
             req.extensions_mut().insert(certs.clone());
         }
         self.service.clone().oneshot(req)
+    }
+}
+
+/// Serves one plain-HTTP connection until it ends or shutdown drains it.
+async fn serve_plain(
+    builder: auto::Builder<TokioExecutor>,
+    stream: tokio::net::TcpStream,
+    remote: SocketAddr,
+    service: BoxHttp,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let conn = builder
+        .serve_connection(TokioIo::new(stream), hyper_service(service, remote, None))
+        .into_owned();
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(%remote, "connection ended: {e}");
+    }
+}
+
+/// Completes the TLS handshake (bounded by `handshake_timeout`), then
+/// serves the connection with the client's certificates attached.
+async fn serve_tls(
+    builder: auto::Builder<TokioExecutor>,
+    acceptor: TlsAcceptor,
+    handshake_timeout: Duration,
+    stream: tokio::net::TcpStream,
+    remote: SocketAddr,
+    service: BoxHttp,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(%remote, "TLS handshake failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%remote, "TLS handshake timed out");
+            return;
+        }
+    };
+    let certs = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .map(|c| PeerCertificates(Arc::new(c.to_vec())));
+    let conn = builder
+        .serve_connection(TokioIo::new(stream), hyper_service(service, remote, certs))
+        .into_owned();
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(%remote, "connection ended: {e}");
     }
 }
 
