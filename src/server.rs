@@ -35,6 +35,7 @@ use rustls::server::danger::ClientCertVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use snf_occi_middleware::auth::{ClientAuth as ProxyClientAuth, ProxyClientCertVerifier};
+use snf_occi_middleware::body_timeout::TimedBody;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
@@ -280,6 +281,7 @@ impl Server {
         let builder = Server::builder(&self.limits);
         let graceful = GracefulShutdown::new();
         let handshake_timeout = self.limits.header_read_timeout;
+        let body_read_timeout = self.limits.body_read_timeout;
         tokio::pin!(signal);
         loop {
             let (stream, remote) = tokio::select! {
@@ -306,7 +308,7 @@ impl Server {
                         let conn = builder
                             .serve_connection(
                                 TokioIo::new(stream),
-                                hyper_service(service, remote, None),
+                                hyper_service(service, remote, None, body_read_timeout),
                             )
                             .into_owned();
                         if let Err(e) = watcher.watch(conn).await {
@@ -336,7 +338,7 @@ impl Server {
                         let conn = builder
                             .serve_connection(
                                 TokioIo::new(stream),
-                                hyper_service(service, remote, certs),
+                                hyper_service(service, remote, certs, body_read_timeout),
                             )
                             .into_owned();
                         if let Err(e) = watcher.watch(conn).await {
@@ -368,6 +370,7 @@ struct ConnectionService {
     service: BoxHttp,
     remote: SocketAddr,
     certs: Option<PeerCertificates>,
+    body_read_timeout: Duration,
 }
 
 impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
@@ -376,7 +379,9 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
     type Future = tower::util::Oneshot<BoxHttp, crate::middleware::HttpRequest>;
 
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
-        let mut req = req.map(Body::new);
+        // A client trickling its body is cut off (the app answers 408).
+        let limit = self.body_read_timeout;
+        let mut req = req.map(|body| Body::new(TimedBody::new(body, limit)));
         req.extensions_mut().insert(RemoteAddr(self.remote));
         if let Some(certs) = &self.certs {
             req.extensions_mut().insert(certs.clone());
@@ -389,10 +394,12 @@ fn hyper_service(
     service: BoxHttp,
     remote: SocketAddr,
     certs: Option<PeerCertificates>,
+    body_read_timeout: Duration,
 ) -> ConnectionService {
     ConnectionService {
         service,
         remote,
         certs,
+        body_read_timeout,
     }
 }
