@@ -372,19 +372,19 @@ fn personality(w: &Wanted, image: &Image) -> Vec<Personality> {
 
 /// The inline links of a create: networks to connect and volumes to
 /// attach, both in the server create itself.
-fn inline_links(req: &OcciRequest) -> Result<(Vec<String>, Vec<String>), AppError> {
+fn inline_links(base: &str, req: &OcciRequest) -> Result<(Vec<String>, Vec<String>), AppError> {
     let mut networks = Vec::new();
     let mut volumes = Vec::new();
     for link in &req.links {
         let target = link.target.as_str();
-        if let Some(id) = id_in(target, "/network/") {
+        if let Some(id) = id_in(target, base, "/network/") {
             if !is_object_id(id) {
                 return Err(AppError::BadRequest(format!(
                     "invalid network id in link target {target}"
                 )));
             }
             networks.push(id.to_owned());
-        } else if let Some(id) = id_in(target, "/storage/") {
+        } else if let Some(id) = id_in(target, base, "/storage/") {
             if !is_object_id(id) {
                 return Err(AppError::BadRequest(format!(
                     "invalid storage id in link target {target}"
@@ -531,7 +531,7 @@ impl Collection for Compute {
                 kind.type_id()
             )));
         }
-        let (networks, volumes) = inline_links(req)?;
+        let (networks, volumes) = inline_links(ctx.state.renderer.base_url(), req)?;
         let w = resolve(ctx, req, true).await?;
         let flavor = w.flavor.clone().ok_or_else(|| {
             AppError::BadRequest(format!(
