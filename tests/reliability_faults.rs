@@ -592,7 +592,25 @@ async fn sigterm_under_load_drains_exits_0_and_mixins_survive_a_restart() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // SIGTERM once every one of them is in Synnefo's hands (the one
+    // listing before the load counted too).
+    let waited = Instant::now();
+    loop {
+        let counters: Value = reqwest::get(format!("http://127.0.0.1:{sim_port}/_sim/counters"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if counters["counters"][LIST_SERVERS].as_u64().unwrap_or(0) >= 17 {
+            break;
+        }
+        assert!(
+            waited.elapsed() < HANG,
+            "the load never arrived: {counters}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     sigterm(&server.child);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
