@@ -181,6 +181,11 @@ pub struct LimitsConfig {
     /// handshake) before the connection is closed.
     #[serde(default = "default_header_read_timeout", with = "humantime_serde")]
     pub header_read_timeout: Duration,
+    /// Time a client has, from the end of the request head, to send the
+    /// whole body; a slower body is answered `408` and the connection
+    /// closed.
+    #[serde(default = "default_body_read_timeout", with = "humantime_serde")]
+    pub body_read_timeout: Duration,
     /// Most header fields in one request (more: 431).
     #[serde(default = "default_max_headers")]
     pub max_headers: usize,
@@ -199,6 +204,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             header_read_timeout: default_header_read_timeout(),
+            body_read_timeout: default_body_read_timeout(),
             max_headers: default_max_headers(),
             max_header_bytes: default_max_header_bytes(),
             shutdown_grace: default_shutdown_grace(),
@@ -303,6 +309,9 @@ fn default_listen() -> SocketAddr {
 }
 fn default_header_read_timeout() -> Duration {
     Duration::from_secs(10)
+}
+fn default_body_read_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 fn default_max_headers() -> usize {
     100

@@ -35,6 +35,7 @@ use rustls::server::danger::ClientCertVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use snf_occi_middleware::auth::{ClientAuth as ProxyClientAuth, ProxyClientCertVerifier};
+use snf_occi_middleware::body_timeout::TimedBody;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
@@ -280,6 +281,7 @@ impl Server {
         let builder = Server::builder(&self.limits);
         let graceful = GracefulShutdown::new();
         let handshake_timeout = self.limits.header_read_timeout;
+        let body_read_timeout = self.limits.body_read_timeout;
         tokio::pin!(signal);
         loop {
             let (stream, remote) = tokio::select! {
@@ -303,20 +305,20 @@ impl Server {
             // One task shape per transport: a plain connection's task does
             // not reserve room for the TLS branch's state (thousands of idle
             // keep-alive connections each hold one task).
+            let conn = Accepted {
+                builder,
+                stream,
+                remote,
+                service,
+                watcher,
+                body_read_timeout,
+            };
             match tls {
                 None => {
-                    tokio::spawn(serve_plain(builder, stream, remote, service, watcher));
+                    tokio::spawn(serve_plain(conn));
                 }
                 Some(acceptor) => {
-                    tokio::spawn(serve_tls(
-                        builder,
-                        acceptor,
-                        handshake_timeout,
-                        stream,
-                        remote,
-                        service,
-                        watcher,
-                    ));
+                    tokio::spawn(serve_tls(conn, acceptor, handshake_timeout));
                 }
             }
         }
@@ -342,6 +344,7 @@ struct ConnectionService {
     service: BoxHttp,
     remote: SocketAddr,
     certs: Option<PeerCertificates>,
+    body_read_timeout: Duration,
 }
 
 impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
@@ -350,7 +353,9 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
     type Future = tower::util::Oneshot<BoxHttp, crate::middleware::HttpRequest>;
 
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
-        let mut req = req.map(Body::new);
+        // A client trickling its body is cut off (the app answers 408).
+        let limit = self.body_read_timeout;
+        let mut req = req.map(|body| Body::new(TimedBody::new(body, limit)));
         req.extensions_mut().insert(RemoteAddr(self.remote));
         if let Some(certs) = &self.certs {
             req.extensions_mut().insert(certs.clone());
@@ -359,34 +364,35 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
     }
 }
 
-/// Serves one plain-HTTP connection until it ends or shutdown drains it.
-async fn serve_plain(
+/// An accepted connection and what serving it needs.
+struct Accepted {
     builder: auto::Builder<TokioExecutor>,
     stream: tokio::net::TcpStream,
     remote: SocketAddr,
     service: BoxHttp,
     watcher: hyper_util::server::graceful::Watcher,
-) {
-    let conn = builder
-        .serve_connection(TokioIo::new(stream), hyper_service(service, remote, None))
+    body_read_timeout: Duration,
+}
+
+/// Serves one plain-HTTP connection until it ends or shutdown drains it.
+async fn serve_plain(c: Accepted) {
+    let conn = c
+        .builder
+        .serve_connection(
+            TokioIo::new(c.stream),
+            hyper_service(c.service, c.remote, None, c.body_read_timeout),
+        )
         .into_owned();
-    if let Err(e) = watcher.watch(conn).await {
-        tracing::debug!(%remote, "connection ended: {e}");
+    if let Err(e) = c.watcher.watch(conn).await {
+        tracing::debug!(remote = %c.remote, "connection ended: {e}");
     }
 }
 
 /// Completes the TLS handshake (bounded by `handshake_timeout`), then
 /// serves the connection with the client's certificates attached.
-async fn serve_tls(
-    builder: auto::Builder<TokioExecutor>,
-    acceptor: TlsAcceptor,
-    handshake_timeout: Duration,
-    stream: tokio::net::TcpStream,
-    remote: SocketAddr,
-    service: BoxHttp,
-    watcher: hyper_util::server::graceful::Watcher,
-) {
-    let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+async fn serve_tls(c: Accepted, acceptor: TlsAcceptor, handshake_timeout: Duration) {
+    let remote = c.remote;
+    let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(c.stream)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::debug!(%remote, "TLS handshake failed: {e}");
@@ -402,10 +408,14 @@ async fn serve_tls(
         .1
         .peer_certificates()
         .map(|c| PeerCertificates(Arc::new(c.to_vec())));
-    let conn = builder
-        .serve_connection(TokioIo::new(stream), hyper_service(service, remote, certs))
+    let conn = c
+        .builder
+        .serve_connection(
+            TokioIo::new(stream),
+            hyper_service(c.service, remote, certs, c.body_read_timeout),
+        )
         .into_owned();
-    if let Err(e) = watcher.watch(conn).await {
+    if let Err(e) = c.watcher.watch(conn).await {
         tracing::debug!(%remote, "connection ended: {e}");
     }
 }
@@ -414,10 +424,12 @@ fn hyper_service(
     service: BoxHttp,
     remote: SocketAddr,
     certs: Option<PeerCertificates>,
+    body_read_timeout: Duration,
 ) -> ConnectionService {
     ConnectionService {
         service,
         remote,
         certs,
+        body_read_timeout,
     }
 }

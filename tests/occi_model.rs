@@ -252,6 +252,44 @@ prop_compose! {
     }
 }
 
+/// Arbitrary JSON with OCCI's member names in it (kind, mixins,
+/// attributes, links, actions, source, target, ...), nested a few levels.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(serde_json::Value::from),
+        "[a-z:/#.]{0,30}".prop_map(serde_json::Value::from),
+        Just(serde_json::Value::from(
+            "http://schemas.ogf.org/occi/infrastructure#compute"
+        )),
+    ];
+    let keys = prop_oneof![
+        Just("kind".to_owned()),
+        Just("mixins".to_owned()),
+        Just("attributes".to_owned()),
+        Just("links".to_owned()),
+        Just("actions".to_owned()),
+        Just("action".to_owned()),
+        Just("id".to_owned()),
+        Just("source".to_owned()),
+        Just("target".to_owned()),
+        Just("location".to_owned()),
+        Just("scheme".to_owned()),
+        Just("term".to_owned()),
+        Just("occi.core.title".to_owned()),
+        "[a-z.]{1,12}",
+    ];
+    leaf.prop_recursive(4, 64, 8, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map(keys.clone(), inner, 0..6)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
 proptest! {
     #[test]
     fn text_plain_round_trip(res in resource_strategy()) {
@@ -281,6 +319,14 @@ proptest! {
     fn parsers_never_panic_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         for m in [None, Some(MediaType::TextPlain), Some(MediaType::TextOcci), Some(MediaType::OcciJson), Some(MediaType::UriList)] {
             let _ = parse_request(&HeaderMap::new(), &bytes, m);
+        }
+    }
+
+    #[test]
+    fn json_parser_never_panics_on_json_values(value in json_value()) {
+        let body = value.to_string();
+        for m in [MediaType::OcciJson, MediaType::Json] {
+            let _ = parse_request(&HeaderMap::new(), body.as_bytes(), Some(m));
         }
     }
 

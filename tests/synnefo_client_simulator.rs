@@ -790,6 +790,8 @@ async fn injected_faults_map_to_gateway_statuses() {
     let sim = sim().await;
     let mut config = ClientConfig::new(sim.identity_url());
     config.timeout = Duration::from_millis(200);
+    // Each failure as it is: retries are tested in reliability_faults.rs.
+    config.read_retries = 0;
     let c = Client::new(reqwest::Client::new(), config);
     let alice = caller(ALICE);
     c.list_servers(&alice).await.unwrap();

@@ -13,6 +13,7 @@ use std::convert::Infallible;
 
 pub mod auth;
 pub mod body_limit;
+pub mod body_timeout;
 pub mod concurrency_limit;
 pub mod error_response;
 pub mod extensions;

@@ -462,4 +462,33 @@ mod tests {
         let ok: NegotiateConfig = serde_json::from_str(r#"{"occi_1_1_errors": true}"#).unwrap();
         assert!(ok.occi_1_1_errors);
     }
+
+    mod never_panics {
+        use super::super::{choose_request, choose_response, too_new_version};
+        use crate::MediaType;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn on_any_header_text(accept in ".{0,200}", content_type in ".{0,200}", agent in ".{0,100}") {
+                if let Ok(media) = choose_response(Some(&accept)) {
+                    prop_assert!(MediaType::ALL.contains(&media));
+                }
+                if let Ok(Some(media)) = choose_request(Some(&content_type)) {
+                    prop_assert!(MediaType::ALL.contains(&media));
+                }
+                let _ = too_new_version(&agent);
+            }
+
+            #[test]
+            fn on_media_range_like_text(
+                accept in "([a-z*+/.-]{0,20}(;[ ]?[a-z]{1,5}=[0-9.a-z\"]{0,6}){0,3},? ?){0,6}",
+            ) {
+                if let Ok(media) = choose_response(Some(&accept)) {
+                    prop_assert!(MediaType::ALL.contains(&media));
+                }
+                let _ = choose_request(Some(&accept));
+            }
+        }
+    }
 }

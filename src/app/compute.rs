@@ -365,19 +365,19 @@ fn personality(w: &Wanted, image: &Image) -> Vec<Personality> {
 
 /// The inline links of a create: networks to connect and volumes to
 /// attach, both in the server create itself.
-fn inline_links(req: &OcciRequest) -> Result<(Vec<String>, Vec<String>), AppError> {
+fn inline_links(base: &str, req: &OcciRequest) -> Result<(Vec<String>, Vec<String>), AppError> {
     let mut networks = Vec::new();
     let mut volumes = Vec::new();
     for link in &req.links {
         let target = link.target.as_str();
-        if let Some(id) = id_in(target, "/network/") {
+        if let Some(id) = id_in(target, base, "/network/") {
             if !is_object_id(id) {
                 return Err(AppError::BadRequest(format!(
                     "invalid network id in link target {target}"
                 )));
             }
             networks.push(id.to_owned());
-        } else if let Some(id) = id_in(target, "/storage/") {
+        } else if let Some(id) = id_in(target, base, "/storage/") {
             if !is_object_id(id) {
                 return Err(AppError::BadRequest(format!(
                     "invalid storage id in link target {target}"
@@ -435,32 +435,47 @@ async fn unusable_volume(
 
 /// `POST /servers`, reserving a floating IP and retrying when Synnefo
 /// says the server needs one (bounded by `create_server_max_retries`).
+///
+/// When the create fails in the end, the floating IPs reserved for it
+/// are released again: a failed create leaves nothing behind.
 async fn create_server(ctx: &Ctx, new: &NewServer) -> Result<Server, AppError> {
-    let mut retries = 0;
-    loop {
+    let mut reserved: Vec<String> = Vec::new();
+    let result = loop {
         match ctx.client().create_server(&ctx.caller, new).await {
-            Ok(s) => return Ok(s),
+            Ok(s) => break Ok(s),
             Err(e)
                 if e.status() == Some(http::StatusCode::CONFLICT)
                     && e.user_message().contains(NEEDS_FLOATING_IP)
-                    && retries < ctx.state.config.create_server_max_retries =>
+                    && (reserved.len() as u64)
+                        < u64::from(ctx.state.config.create_server_max_retries) =>
             {
-                retries += 1;
                 let ip = NewFloatingIp {
                     floating_network_id: None,
                     floating_ip_address: None,
                     project: ctx.auth.project.clone(),
                 };
-                ctx.client()
-                    .create_floating_ip(&ctx.caller, &ip)
-                    .await
-                    .map_err(|e| {
-                        AppError::synnefo("reserve a floating IP for the new server", e)
-                    })?;
+                match ctx.client().create_floating_ip(&ctx.caller, &ip).await {
+                    Ok(created) => reserved.push(created.id),
+                    Err(e) => {
+                        break Err(AppError::synnefo(
+                            "reserve a floating IP for the new server",
+                            e,
+                        ));
+                    }
+                }
             }
-            Err(e) => return Err(AppError::synnefo("create server", e)),
+            Err(e) => break Err(AppError::synnefo("create server", e)),
+        }
+    };
+    if result.is_err() {
+        for id in &reserved {
+            if let Err(undo) = ctx.client().delete_floating_ip(&ctx.caller, id).await {
+                tracing::warn!(floating_ip = %id, error = %undo,
+                    "could not release the floating IP reserved for a failed create");
+            }
         }
     }
+    result
 }
 
 impl Collection for Compute {
@@ -519,7 +534,7 @@ impl Collection for Compute {
                 kind.type_id()
             )));
         }
-        let (networks, volumes) = inline_links(req)?;
+        let (networks, volumes) = inline_links(ctx.state.renderer.base_url(), req)?;
         let w = resolve(ctx, req, true).await?;
         let flavor = w.flavor.clone().ok_or_else(|| {
             AppError::BadRequest(format!(

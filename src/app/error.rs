@@ -31,6 +31,9 @@ pub enum AppError {
     /// The request is well-formed but wrong (400), with the reason.
     #[error("{0}")]
     BadRequest(String),
+    /// The client did not send its body in time (408).
+    #[error("{0}")]
+    RequestTimeout(String),
     /// The entity or path does not exist for this caller (404).
     #[error("{0}")]
     NotFound(String),
@@ -120,6 +123,7 @@ impl AppError {
             | AppError::BadRequest(_)
             | AppError::Render(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,

@@ -79,10 +79,14 @@ pub async fn read_request(
 ) -> Result<OcciRequest, AppError> {
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| {
-            AppError::BadRequest(format!(
-                "the request body could not be read or exceeds {MAX_BODY_BYTES} bytes"
-            ))
+        .map_err(|e| {
+            if snf_occi_middleware::body_timeout::is_body_timeout(&e) {
+                AppError::RequestTimeout(e.to_string())
+            } else {
+                AppError::BadRequest(format!(
+                    "the request body could not be read or exceeds {MAX_BODY_BYTES} bytes"
+                ))
+            }
         })?;
     Ok(parse_request(
         &parts.headers,

@@ -51,21 +51,31 @@ pub fn split_link_id(id: &str) -> Option<(&str, &str)> {
 }
 
 /// The id at the end of a location or URL in `collection` (`/compute/`),
-/// e.g. `http://host/compute/42` -> `42`; `None` for another collection
-/// or an empty id. The id is not validated.
+/// e.g. `http://host/compute/42` -> `42`; `None` for another collection,
+/// an empty id, or an absolute URL that is not under `base` (this
+/// server's `public_url`): a client's URL is only ever read for an id of
+/// ours, never fetched or followed to another host. The id's characters
+/// are not validated (callers check them before any Synnefo call).
 ///
 /// ```
 /// use snf_occi::app::ids::id_in;
-/// assert_eq!(id_in("http://h:8888/network/7", "/network/"), Some("7"));
-/// assert_eq!(id_in("/storage/7", "/network/"), None);
+/// let base = "http://h:8888";
+/// assert_eq!(id_in("http://h:8888/network/7", base, "/network/"), Some("7"));
+/// assert_eq!(id_in("/network/7", base, "/network/"), Some("7"));
+/// assert_eq!(id_in("/storage/7", base, "/network/"), None);
+/// assert_eq!(id_in("http://evil.example/network/7", base, "/network/"), None);
+/// assert_eq!(id_in("http://h:8888.evil/network/7", base, "/network/"), None);
+/// assert_eq!(id_in("/storage/../../servers", base, "/storage/"), None);
 /// ```
-pub fn id_in<'a>(location: &'a str, collection: &str) -> Option<&'a str> {
-    let path = match location.find("://") {
-        Some(scheme_end) => {
-            let rest = &location[scheme_end + 3..];
-            &rest[rest.find('/')?..]
+pub fn id_in<'a>(location: &'a str, base: &str, collection: &str) -> Option<&'a str> {
+    let path = if location.contains("://") {
+        let rest = location.strip_prefix(base.trim_end_matches('/'))?;
+        if !rest.starts_with('/') {
+            return None;
         }
-        None => location,
+        rest
+    } else {
+        location
     };
     let id = path.strip_prefix(collection)?.trim_end_matches('/');
     (!id.is_empty() && !id.contains('/')).then_some(id)

@@ -92,11 +92,11 @@ async fn members(ctx: &Ctx, target: &Target) -> Result<Vec<Entity>, AppError> {
         .collect())
 }
 
-fn compute_ids(req: &OcciRequest) -> Result<Vec<String>, AppError> {
+fn compute_ids(base: &str, req: &OcciRequest) -> Result<Vec<String>, AppError> {
     req.locations
         .iter()
         .map(|loc| {
-            id_in(loc, "/compute/")
+            id_in(loc, base, "/compute/")
                 .filter(|id| is_server_id(id))
                 .map(str::to_owned)
                 .ok_or_else(|| {
@@ -165,7 +165,7 @@ async fn serve(
                     target.family, target.family
                 ))
             })?;
-            let ids = compute_ids(&req)?;
+            let ids = compute_ids(ctx.state.renderer.base_url(), &req)?;
             if parts.method == Method::PUT {
                 let current = members(&ctx, &target).await?;
                 if let Some(left) = current.iter().find(|e| {

@@ -95,6 +95,13 @@ pub struct OcciAppConfig {
     /// The timeout of each Synnefo call.
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// How often a Synnefo read (GET) that failed to connect, lost its
+    /// connection or got 502/503/504 is sent again (writes never are).
+    #[serde(default = "default_read_retries")]
+    pub read_retries: u32,
+    /// The most a retry waits first (a random delay up to this).
+    #[serde(default = "default_retry_jitter", with = "humantime_serde")]
+    pub retry_jitter: Duration,
 }
 
 fn default_create_retries() -> u32 {
@@ -111,6 +118,12 @@ fn default_template_capacity() -> u64 {
 }
 fn default_timeout() -> Duration {
     Duration::from_secs(30)
+}
+fn default_read_retries() -> u32 {
+    crate::synnefo::DEFAULT_READ_RETRIES
+}
+fn default_retry_jitter() -> Duration {
+    crate::synnefo::DEFAULT_RETRY_JITTER
 }
 
 impl Default for OcciAppConfig {
@@ -129,6 +142,8 @@ impl Default for OcciAppConfig {
             template_cache_ttl: default_template_ttl(),
             template_cache_capacity: default_template_capacity(),
             timeout: default_timeout(),
+            read_retries: default_read_retries(),
+            retry_jitter: default_retry_jitter(),
         }
     }
 }
@@ -164,6 +179,8 @@ impl AppState {
         client_config.volume_url = config.volume_url.clone();
         client_config.image_url = config.image_url.clone();
         client_config.timeout = config.timeout;
+        client_config.read_retries = config.read_retries;
+        client_config.retry_jitter = config.retry_jitter;
         AppState {
             client: Client::new(http, client_config),
             renderer: Renderer::new(public_url),

@@ -186,16 +186,19 @@ impl Collection for NetworkInterface {
             .attributes
             .get_str(attr::TARGET)
             .ok_or_else(|| AppError::BadRequest(format!("{} is required", attr::TARGET)))?;
-        let server = id_in(source, "/compute/").ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "{} must be a /compute/<id> location, got {source:?}",
-                attr::SOURCE
-            ))
-        })?;
+        let server =
+            id_in(source, ctx.state.renderer.base_url(), "/compute/").ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "{} must be a /compute/<id> location, got {source:?}",
+                    attr::SOURCE
+                ))
+            })?;
         if !is_server_id(server) {
             return Err(AppError::NotFound(format!("no compute {server}")));
         }
-        let port = if let Some(ip_id) = id_in(target, "/ipreservation/") {
+        let port = if let Some(ip_id) =
+            id_in(target, ctx.state.renderer.base_url(), "/ipreservation/")
+        {
             let ip = floating_ip(ctx, ip_id).await?;
             if ip.port_id.is_some() || ip.instance_id.is_some() {
                 return Err(AppError::Conflict(format!(
@@ -204,7 +207,7 @@ impl Collection for NetworkInterface {
                 )));
             }
             attach_ip(ctx, server, &ip).await?
-        } else if let Some(network_id) = id_in(target, "/network/") {
+        } else if let Some(network_id) = id_in(target, ctx.state.renderer.base_url(), "/network/") {
             if !is_object_id(network_id) {
                 return Err(AppError::NotFound(format!("no network {network_id}")));
             }

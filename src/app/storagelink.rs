@@ -100,9 +100,14 @@ async fn attached_volume(ctx: &Ctx, id: &str) -> Result<(String, Volume), AppErr
 
 /// The id in a link end the client sent (`occi.core.source`/`target` or
 /// the inline link's target), checked against `collection`.
-fn end_id<'a>(value: Option<&'a str>, name: &str, collection: &str) -> Result<&'a str, AppError> {
+fn end_id<'a>(
+    base: &str,
+    value: Option<&'a str>,
+    name: &str,
+    collection: &str,
+) -> Result<&'a str, AppError> {
     let value = value.ok_or_else(|| AppError::BadRequest(format!("{name} is required")))?;
-    id_in(value, collection).ok_or_else(|| {
+    id_in(value, base, collection).ok_or_else(|| {
         AppError::BadRequest(format!(
             "{name} must be a {collection}<id> location, got {value:?}"
         ))
@@ -146,11 +151,13 @@ impl Collection for StorageLink {
             )));
         }
         let server = end_id(
+            ctx.state.renderer.base_url(),
             req.attributes.get_str(attr::SOURCE),
             attr::SOURCE,
             "/compute/",
         )?;
         let volume = end_id(
+            ctx.state.renderer.base_url(),
             req.attributes.get_str(attr::TARGET),
             attr::TARGET,
             "/storage/",

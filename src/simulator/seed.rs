@@ -143,6 +143,11 @@ pub struct FaultSettings {
     /// Services that are down (their requests get no answer):
     /// `identity`, `compute`, `network`, `volume`, `image`, `astavoms`.
     pub down: Vec<String>,
+    /// When not empty, `latency`, `error_rate` and `drop_rate` apply only
+    /// to these operations, named as the counters name them
+    /// (`"POST /network/v2.0/subnets"`,
+    /// `"GET /compute/v2.0/servers/{id}"`).
+    pub routes: Vec<String>,
 }
 
 fn yes() -> bool {

@@ -123,11 +123,56 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-/// Counts each routed request as `"<METHOD> <route>"`.
+/// The counter key of a routed request: `"<METHOD> <route>"`.
+fn operation(request: &Request) -> Option<String> {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|route| format!("{} {}", request.method(), route.as_str()))
+}
+
+/// Counts each routed request as `"<METHOD> <route>"`, faulted or not.
 async fn count(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
-    if let Some(route) = request.extensions().get::<MatchedPath>() {
-        let key = format!("{} {}", request.method(), route.as_str());
+    if let Some(key) = operation(&request) {
         sim.count(&key);
+    }
+    next.run(request).await
+}
+
+/// Marks an answer that [`handle`] turns into a dropped connection.
+#[derive(Clone, Copy, Debug)]
+struct Dropped;
+
+/// Injects the configured drops, latency and errors into routed requests
+/// (after [`count`]: a faulted call is still counted, so that tests can
+/// see how often a client tried).
+async fn inject(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
+    let faults = sim.faults();
+    if !faults.routes.is_empty() {
+        let applies = operation(&request).is_some_and(|key| faults.routes.contains(&key));
+        if !applies {
+            return next.run(request).await;
+        }
+    }
+    if in_share(&sim.drop_seq, faults.drop_rate) {
+        let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        response.extensions_mut().insert(Dropped);
+        return response;
+    }
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    if in_share(&sim.error_seq, faults.error_rate) {
+        let status = faults
+            .error_status
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let kind = match status.as_u16() {
+            503 => "serviceUnavailable",
+            501 => "notImplemented",
+            _ => "computeFault",
+        };
+        return Fault::new(status, kind, "Injected failure").into_response();
     }
     next.run(request).await
 }
@@ -151,6 +196,7 @@ fn router(sim: Arc<Sim>) -> Router {
         .merge(super::identity::routes())
         .merge(super::api::routes())
         .method_not_allowed_fallback(not_allowed)
+        .route_layer(axum::middleware::from_fn_with_state(sim.clone(), inject))
         .route_layer(axum::middleware::from_fn_with_state(sim.clone(), count))
         .fallback(not_found);
     services
@@ -208,27 +254,10 @@ async fn handle(
         if !faults.down.is_empty() && faults.down.iter().any(|s| s == service_of(path)) {
             return Err(DropConnection);
         }
-        if in_share(&sim.drop_seq, faults.drop_rate) {
-            return Err(DropConnection);
-        }
-        if !faults.latency.is_zero() {
-            tokio::time::sleep(faults.latency).await;
-        }
-        if in_share(&sim.error_seq, faults.error_rate) {
-            let status = faults
-                .error_status
-                .and_then(|s| StatusCode::from_u16(s).ok())
-                .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let kind = match status.as_u16() {
-                503 => "serviceUnavailable",
-                501 => "notImplemented",
-                _ => "computeFault",
-            };
-            return Ok(Fault::new(status, kind, "Injected failure").into_response());
-        }
     }
     let response: Result<Response, Infallible> = app.oneshot(request).await;
     match response {
+        Ok(r) if r.extensions().get::<Dropped>().is_some() => Err(DropConnection),
         Ok(r) => Ok(r),
         Err(never) => match never {},
     }

@@ -48,6 +48,11 @@ impl fmt::Display for Service {
     }
 }
 
+/// The default [`ClientConfig::read_retries`]: one retry.
+pub const DEFAULT_READ_RETRIES: u32 = 1;
+/// The default [`ClientConfig::retry_jitter`]: up to 100 ms.
+pub const DEFAULT_RETRY_JITTER: Duration = Duration::from_millis(100);
+
 /// How to reach Synnefo.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -63,10 +68,19 @@ pub struct ClientConfig {
     pub image_url: Option<String>,
     /// The timeout of each call (the whole exchange, body included).
     pub timeout: Duration,
+    /// How often an idempotent read (GET) is sent again after a failed
+    /// connection, a dropped connection or a 502/503/504 answer. Writes
+    /// (POST, PUT, DELETE) are never sent twice; a timeout is not retried
+    /// (it already took the whole `timeout`).
+    pub read_retries: u32,
+    /// The most a retry waits first: a random delay between zero and this
+    /// (jitter, so that many callers do not retry in step).
+    pub retry_jitter: Duration,
 }
 
 impl ClientConfig {
-    /// A configuration with endpoints from the catalog and a 30 s timeout.
+    /// A configuration with endpoints from the catalog, a 30 s timeout and
+    /// one retry of failed reads.
     pub fn new(identity_url: impl Into<String>) -> Self {
         ClientConfig {
             identity_url: identity_url.into(),
@@ -75,6 +89,8 @@ impl ClientConfig {
             volume_url: None,
             image_url: None,
             timeout: Duration::from_secs(30),
+            read_retries: DEFAULT_READ_RETRIES,
+            retry_jitter: DEFAULT_RETRY_JITTER,
         }
     }
 
@@ -295,8 +311,9 @@ impl Client {
 
     /// Sends one call to a service and returns the successful body.
     ///
-    /// A connection failure on a discovered endpoint refreshes the catalog
-    /// and, when the endpoint moved, retries once (the request never left).
+    /// A failed idempotent read (GET: connection refused or dropped, or a
+    /// 502/503/504 answer) is sent again up to `read_retries` times after
+    /// a random delay of at most `retry_jitter`; a write never is.
     pub(crate) async fn call(
         &self,
         service: Service,
@@ -306,10 +323,50 @@ impl Client {
         caller: Option<&Caller>,
         payload: Payload,
     ) -> Result<Bytes, SynnefoError> {
+        let retries = if method == Method::GET || method == Method::HEAD {
+            self.inner.config.read_retries
+        } else {
+            0
+        };
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .call_once(service, &method, path, query, caller, &payload)
+                .await;
+            match result {
+                Err(err) if attempt < retries && retryable(&err) => {
+                    attempt += 1;
+                    tracing::debug!(
+                        %service,
+                        operation = %operation_template(&method, path),
+                        attempt,
+                        error = %err,
+                        "retrying a failed Synnefo read"
+                    );
+                    tokio::time::sleep(jitter(self.inner.config.retry_jitter)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt of [`Client::call`].
+    ///
+    /// A connection failure on a discovered endpoint refreshes the catalog
+    /// and, when the endpoint moved, retries once (the request never left).
+    async fn call_once(
+        &self,
+        service: Service,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        caller: Option<&Caller>,
+        payload: &Payload,
+    ) -> Result<Bytes, SynnefoError> {
         let request_id = caller.and_then(|c| c.request_id.as_ref());
         let (base, from_catalog) = self.resolve(service, request_id).await?;
         match self
-            .send(service, &base, &method, path, query, caller, &payload)
+            .send(service, &base, method, path, query, caller, payload)
             .await
         {
             Err(SendError::Connect(err)) => {
@@ -321,7 +378,7 @@ impl Client {
                 if fresh == base {
                     return Err(err);
                 }
-                self.send(service, &fresh, &method, path, query, caller, &payload)
+                self.send(service, &fresh, method, path, query, caller, payload)
                     .await
                     .map_err(SendError::into_inner)
             }
@@ -443,6 +500,27 @@ impl Client {
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
+}
+
+/// Whether a failed read may be sent again: the service was not reached,
+/// dropped the connection, or said it is (temporarily) unavailable.
+fn retryable(err: &SynnefoError) -> bool {
+    match err {
+        SynnefoError::Unreachable { .. } => true,
+        SynnefoError::Fault { status, .. } => matches!(status.as_u16(), 502..=504),
+        SynnefoError::Timeout { .. }
+        | SynnefoError::InvalidResponse { .. }
+        | SynnefoError::NoEndpoint { .. } => false,
+    }
+}
+
+/// A random delay in `[0, max]`.
+fn jitter(max: Duration) -> Duration {
+    use std::hash::BuildHasher;
+    // Each RandomState has fresh keys: a cheap random number without a
+    // dependency.
+    let r = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    max.mul_f64((r % 1_000_001) as f64 / 1_000_000.0)
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(

@@ -30,7 +30,9 @@ pub mod serde_util;
 pub mod timestamp;
 pub mod volume;
 
-pub use client::{Caller, Client, ClientConfig, Service};
+pub use client::{
+    Caller, Client, ClientConfig, DEFAULT_READ_RETRIES, DEFAULT_RETRY_JITTER, Service,
+};
 pub use compute::{
     BlockDevice, Flavor, IdRef, Image, NetworkRef, NewServer, Personality, RebootType, Server,
     ServerAction, ServerAddress, ServerAttachment, ServerStatus, Summary, VolumeAttachment,

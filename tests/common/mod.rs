@@ -87,6 +87,16 @@ pub async fn start_gateway_with(
     adjust: impl FnOnce(&mut snf_occi::simulator::SimulatorConfig),
     extra: &str,
 ) -> Gateway {
+    start_gateway_config(adjust, |identity_url| occi_toml(identity_url, extra)).await
+}
+
+/// [`start_gateway_with`] with the whole gateway configuration written by
+/// `toml` (given the simulator's identity URL); `http://gateway.test` in
+/// it becomes the gateway's real address.
+pub async fn start_gateway_config(
+    adjust: impl FnOnce(&mut snf_occi::simulator::SimulatorConfig),
+    toml: impl FnOnce(&str) -> String,
+) -> Gateway {
     use snf_occi::simulator::{SimulatorConfig, start};
     let mut sim_config = SimulatorConfig::instant("127.0.0.1:0".parse().expect("addr"));
     adjust(&mut sim_config);
@@ -96,7 +106,7 @@ pub async fn start_gateway_with(
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let url = format!("http://{addr}");
-    let toml = occi_toml(&sim.identity_url(), extra).replace("http://gateway.test", &url);
+    let toml = toml(&sim.identity_url()).replace("http://gateway.test", &url);
     let config = Config::from_toml_str(&toml).unwrap_or_else(|e| panic!("config rejected: {e}"));
     let limits = config.server.limits.clone();
     let ctx = BuildContext::new(Arc::new(config)).expect("context");

@@ -26,6 +26,16 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// The most fields (categories, links, attributes, locations) one request
 /// may carry.
 pub const MAX_FIELDS: usize = 20_000;
+/// The most attributes one request (or one link of it) may carry: no
+/// OCCI kind has more than a few dozen.
+pub const MAX_ATTRIBUTES: usize = 1_000;
+/// The longest attribute value (128 KiB: room for 64 KiB of base64 user
+/// data, OpenStack's own limit, and more).
+pub const MAX_VALUE_BYTES: usize = 128 * 1024;
+/// The longest category term or attribute name.
+pub const MAX_NAME_BYTES: usize = 256;
+/// The longest category scheme.
+pub const MAX_SCHEME_BYTES: usize = 1024;
 
 /// One `Category` of a request.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -149,6 +159,70 @@ pub enum ParseError {
     /// The body is not UTF-8.
     #[error("the request body is not valid UTF-8")]
     NotUtf8,
+    /// A header the parser reads is not UTF-8.
+    #[error("the {0} header is not valid UTF-8")]
+    HeaderNotUtf8(String),
+}
+
+/// Checks the sizes of what a request carries (attribute count, name and
+/// value lengths): absurd ones are refused whatever the rendering.
+pub(crate) fn check_attributes(attributes: &Attributes) -> Result<(), ParseError> {
+    if attributes.len() > MAX_ATTRIBUTES {
+        return Err(ParseError::TooLarge(format!(
+            "{} attributes, at most {MAX_ATTRIBUTES}",
+            attributes.len()
+        )));
+    }
+    for (name, value) in attributes.iter() {
+        if name.len() > MAX_NAME_BYTES {
+            return Err(ParseError::TooLarge(format!(
+                "attribute name {} is {} bytes, at most {MAX_NAME_BYTES}",
+                excerpt(name),
+                name.len()
+            )));
+        }
+        if let Some(text) = value.as_str()
+            && text.len() > MAX_VALUE_BYTES
+        {
+            return Err(ParseError::TooLarge(format!(
+                "attribute {name} is {} bytes long, at most {MAX_VALUE_BYTES}",
+                text.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the lengths of a category's term and scheme.
+pub(crate) fn check_category(c: &ParsedCategory) -> Result<(), ParseError> {
+    if c.term.len() > MAX_NAME_BYTES {
+        return Err(ParseError::TooLarge(format!(
+            "category term {} is {} bytes, at most {MAX_NAME_BYTES}",
+            excerpt(&c.term),
+            c.term.len()
+        )));
+    }
+    if c.scheme.len() > MAX_SCHEME_BYTES {
+        return Err(ParseError::TooLarge(format!(
+            "category scheme {} is {} bytes, at most {MAX_SCHEME_BYTES}",
+            excerpt(&c.scheme),
+            c.scheme.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Applies [`check_attributes`] and [`check_category`] to a parsed
+/// request.
+fn check_sizes(req: OcciRequest) -> Result<OcciRequest, ParseError> {
+    for c in &req.categories {
+        check_category(c)?;
+    }
+    check_attributes(&req.attributes)?;
+    for l in &req.links {
+        check_attributes(&l.attributes)?;
+    }
+    Ok(req)
 }
 
 /// Cuts `s` for quoting in an error.
@@ -187,7 +261,7 @@ pub fn parse_request(
     }
     let body = std::str::from_utf8(body).map_err(|_| ParseError::NotUtf8)?;
     let blank = body.trim().is_empty();
-    match media {
+    let parsed = match media {
         Some(m) if m.is_json() => {
             if blank {
                 text::parse_headers(headers)
@@ -219,5 +293,6 @@ pub fn parse_request(
                 text::parse_body(body)
             }
         }
-    }
+    };
+    check_sizes(parsed?)
 }

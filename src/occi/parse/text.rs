@@ -350,6 +350,15 @@ impl Builder {
     }
 
     fn add(&mut self, field: Field, value: &str) -> Result<(), ParseError> {
+        if value.trim().is_empty() {
+            let name = match field {
+                Field::Category => "Category",
+                Field::Link => "Link",
+                Field::Attribute => "X-OCCI-Attribute",
+                Field::Location => "X-OCCI-Location",
+            };
+            return Err(syntax("empty field", name));
+        }
         for part in split_outside(value, b',')? {
             if part.trim().is_empty() {
                 continue;
@@ -407,7 +416,8 @@ pub fn parse_headers(headers: &HeaderMap) -> Result<OcciRequest, ParseError> {
         let Some(field) = field_of(name.as_str()) else {
             continue;
         };
-        let value = std::str::from_utf8(value.as_bytes()).map_err(|_| ParseError::NotUtf8)?;
+        let value = std::str::from_utf8(value.as_bytes())
+            .map_err(|_| ParseError::HeaderNotUtf8(name.as_str().to_owned()))?;
         b.add(field, value)?;
     }
     Ok(b.req)
