@@ -16,20 +16,7 @@ async fn post(
     path: &str,
     body: String,
 ) -> (StatusCode, Option<String>, String) {
-    let res = gw
-        .client(n)
-        .post(gw.at(path))
-        .header("content-type", "text/plain")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let location = res
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_owned());
-    (status, location, res.text().await.unwrap())
+    gw.post_text(n, path, body).await
 }
 
 async fn created_id(gw: &Gateway, n: usize, path: &str, body: String) -> String {

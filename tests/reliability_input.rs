@@ -398,16 +398,8 @@ async fn a_corpus_of_hostile_requests_gets_explained_4xx_answers() {
 }
 
 async fn post(gw: &Gateway, n: usize, path: &str, body: String) -> (StatusCode, String) {
-    let res = gw
-        .client(n)
-        .post(gw.at(path))
-        .header("content-type", "text/plain")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.text().await.unwrap())
+    let (status, _, body) = gw.post_text(n, path, body).await;
+    (status, body)
 }
 
 async fn created(gw: &Gateway, n: usize, collection: &str, body: String) -> String {

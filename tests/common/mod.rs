@@ -176,6 +176,31 @@ impl Gateway {
         self.sim.counters()
     }
 
+    /// `POST path` as user `n` with a text/plain OCCI body: the status,
+    /// the `Location` header and the body.
+    pub async fn post_text(
+        &self,
+        n: usize,
+        path: &str,
+        body: String,
+    ) -> (reqwest::StatusCode, Option<String>, String) {
+        let res = self
+            .client(n)
+            .post(self.at(path))
+            .header("content-type", "text/plain")
+            .body(body)
+            .send()
+            .await
+            .expect("POST reaches the gateway");
+        let status = res.status();
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        (status, location, res.text().await.expect("body"))
+    }
+
     /// The simulator's `/_sim/state` summary (counts of servers, volumes,
     /// floating IPs, ...).
     pub async fn sim_state(&self) -> serde_json::Value {
