@@ -663,3 +663,29 @@ async fn sigterm_under_load_drains_exits_0_and_mixins_survive_a_restart() {
         .unwrap();
     assert!(exit.success());
 }
+
+/// A create that Synnefo carries out but answers after the gateway's
+/// timeout: 504, and the server it made (found by the create's one-time
+/// metadata tag) is deleted again and named, so nothing is left that the
+/// user was told failed.
+#[tokio::test]
+async fn a_create_answered_too_late_leaves_no_server_behind() {
+    let gw = common::start_gateway_with(|_| {}, "timeout = \"700ms\"\n").await;
+    assert_eq!(get_as(&gw, 0, "/compute/").await.status, StatusCode::OK);
+    set_faults(
+        &gw,
+        json!({"answer_latency": "1500ms", "routes": [CREATE_SERVER]}),
+    )
+    .await;
+    let a = post_text(&gw, 0, "/compute/", compute_body("late", "")).await;
+    assert_occi_error(&a, 504, "was deleted again");
+    assert_eq!(
+        count(&gw, CREATE_SERVER),
+        1,
+        "never sent twice: {:?}",
+        gw.calls()
+    );
+    let state = gw.sim_state().await;
+    assert_eq!(state["servers"], 0, "no live server: {state}");
+    assert_eq!(state["servers_deleted"], 1, "the one it made: {state}");
+}

@@ -14,6 +14,8 @@
 //! networkinterface `<server id>_<port id>`: both halves are Synnefo ids,
 //! so a link is found again from its id with no lookup table.
 
+use std::collections::BTreeMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use http::StatusCode;
@@ -26,7 +28,7 @@ use crate::occi::infrastructure::{
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{
     BlockDevice, Flavor, Image, NetworkRef, NewFloatingIp, NewServer, Personality, RebootType,
-    Server, ServerAction, ServerStatus,
+    Server, ServerAction, ServerStatus, SynnefoError,
 };
 
 use super::collection::{Collection, Ctx, Entity};
@@ -438,6 +440,44 @@ async fn unusable_volume(
 ///
 /// When the create fails in the end, the floating IPs reserved for it
 /// are released again: a failed create leaves nothing behind.
+/// The server metadata key of a create's one-time tag: when Synnefo does
+/// not answer a create in time, the tag finds the server it may have made.
+pub const CREATE_TAG: &str = "snf-occi-create";
+
+/// After a create that timed out: finds the server tagged `tag`, if
+/// Synnefo made it, and deletes it again. The answer says which.
+async fn undo_timed_out_create(ctx: &Ctx, tag: &str, e: SynnefoError) -> AppError {
+    let made = match ctx.client().list_servers_detail(&ctx.caller).await {
+        Ok(servers) => servers
+            .into_iter()
+            .find(|s| s.metadata.get(CREATE_TAG).is_some_and(|t| t == tag)),
+        Err(list) => {
+            tracing::warn!(error = %list, "could not look for the server of a timed-out create");
+            return AppError::synnefo(
+                "create server (Synnefo did not answer in time and could not be asked whether it made the server)",
+                e,
+            );
+        }
+    };
+    let step = match made {
+        None => "create server (Synnefo did not answer in time; it made no server)".to_owned(),
+        Some(server) => match ctx.client().delete_server(&ctx.caller, &server.id).await {
+            Ok(()) => format!(
+                "create server (Synnefo did not answer in time; the server it made, {}, was deleted again)",
+                server.id
+            ),
+            Err(undo) => {
+                tracing::warn!(server = %server.id, error = %undo, "could not delete the server of a timed-out create");
+                format!(
+                    "create server (Synnefo did not answer in time; it made server {}, which could not be deleted: /compute/{} exists)",
+                    server.id, server.id
+                )
+            }
+        },
+    };
+    AppError::synnefo(step, e)
+}
+
 async fn create_server(ctx: &Ctx, new: &NewServer) -> Result<Server, AppError> {
     let mut reserved: Vec<String> = Vec::new();
     let result = loop {
@@ -463,6 +503,10 @@ async fn create_server(ctx: &Ctx, new: &NewServer) -> Result<Server, AppError> {
                         ));
                     }
                 }
+            }
+            Err(e @ SynnefoError::Timeout { .. }) => {
+                let tag = new.metadata.get(CREATE_TAG).map_or("", String::as_str);
+                break Err(undo_timed_out_create(ctx, tag, e).await);
             }
             Err(e) => break Err(AppError::synnefo("create server", e)),
         }
@@ -570,6 +614,7 @@ impl Collection for Compute {
             // and attaches them in the server's own transaction, so there
             // is nothing to undo when one is refused, and no waiting for
             // the build (attaching to a server in BUILD is refused).
+            metadata: BTreeMap::from([(CREATE_TAG.to_owned(), uuid::Uuid::new_v4().to_string())]),
             block_device_mapping_v2: (!volumes.is_empty()).then(|| {
                 std::iter::once(BlockDevice::root(image.id.clone(), flavor.disk))
                     .chain(volumes.iter().map(BlockDevice::volume))

@@ -133,6 +133,11 @@ pub struct FaultSettings {
     /// Added before every answer (e.g. `"200ms"`).
     #[serde(with = "humantime_serde")]
     pub latency: Duration,
+    /// Added after the request was carried out, before its answer: a
+    /// backend that did the work but answers too late (a client that
+    /// gives up meanwhile does not know the outcome).
+    #[serde(with = "humantime_serde")]
+    pub answer_latency: Duration,
     /// Share of requests answered with `error_status` (0.0 to 1.0);
     /// exact: of every N requests, round(N x share) fail.
     pub error_rate: f64,
@@ -143,7 +148,8 @@ pub struct FaultSettings {
     /// Services that are down (their requests get no answer):
     /// `identity`, `compute`, `network`, `volume`, `image`, `astavoms`.
     pub down: Vec<String>,
-    /// When not empty, `latency`, `error_rate` and `drop_rate` apply only
+    /// When not empty, `latency`, `answer_latency`, `error_rate` and
+    /// `drop_rate` apply only
     /// to these operations, named as the counters name them
     /// (`"POST /network/v2.0/subnets"`,
     /// `"GET /compute/v2.0/servers/{id}"`).

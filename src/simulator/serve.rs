@@ -174,7 +174,16 @@ async fn inject(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Re
         };
         return Fault::new(status, kind, "Injected failure").into_response();
     }
-    next.run(request).await
+    if faults.answer_latency.is_zero() {
+        return next.run(request).await;
+    }
+    // Carry the request out even if the client gives up meanwhile (hyper
+    // drops a handler whose connection closed), then answer late.
+    let response = tokio::spawn(next.run(request))
+        .await
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    tokio::time::sleep(faults.answer_latency).await;
+    response
 }
 
 async fn not_found(State(sim): State<Arc<Sim>>, request: Request) -> Response {
