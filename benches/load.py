@@ -104,8 +104,8 @@ def raise_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
 
 
-def start(args, cfg):
-    proc = subprocess.Popen([BIN, *args, "--config", cfg], stdout=subprocess.PIPE,
+def start(args, cfg, binary=BIN):
+    proc = subprocess.Popen([binary, *args, "--config", cfg], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, preexec_fn=raise_nofile)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -147,7 +147,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def rss_kib(pid, key):
+def rss_kib(pid, key="VmRSS"):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith(key + ":"):

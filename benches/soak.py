@@ -42,14 +42,15 @@ import http.client
 import json
 import os
 import random
-import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import load  # noqa: E402  (process helpers shared with the load benchmark)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "snf-occi")
@@ -68,48 +69,9 @@ CREATE_BODY = (
 )
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def raise_nofile():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
-
-
-def start(binary, args, cfg):
-    proc = subprocess.Popen([binary, *args, "--config", cfg], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, preexec_fn=raise_nofile)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if "listening on" in line:
-            return proc
-    proc.kill()
-    raise SystemExit(f"{' '.join(args)} did not start")
-
-
 def get_json(url):
     with urllib.request.urlopen(url, timeout=30) as r:
         return json.loads(r.read())
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class Stats:
@@ -261,9 +223,9 @@ def main():
     binary = args.bin or BIN
     if not args.no_build and args.bin is None:
         subprocess.run(["cargo", "build", "--release", "--bin", "snf-occi"], cwd=ROOT, check=True)
-    raise_nofile()
+    load.raise_nofile()
     tmp = tempfile.mkdtemp(prefix="snf-occi-soak-")
-    sim_port, gw_port = free_port(), free_port()
+    sim_port, gw_port = load.free_port(), load.free_port()
     sim_url = f"http://127.0.0.1:{sim_port}"
     sim_cfg = os.path.join(tmp, "sim.toml")
     with open(sim_cfg, "w") as f:
@@ -292,12 +254,12 @@ url = "sqlite://{tmp}/store.db?mode=rwc"
 [log]
 level = "warn"
 """)
-    sim = start(binary, ["simulator"], sim_cfg)
-    gw = start(binary, ["serve"], gw_cfg)
+    sim = load.start(["simulator"], sim_cfg, binary)
+    gw = load.start(["serve"], gw_cfg, binary)
     failures = []
     try:
         stats = Stats()
-        cpu0 = {"gateway": cpu_seconds(gw.pid), "simulator": cpu_seconds(sim.pid)}
+        cpu0 = {"gateway": load.cpu_seconds(gw.pid), "simulator": load.cpu_seconds(sim.pid)}
         self_cpu0 = time.process_time()
         started = time.monotonic()
         stop_at = started + args.seconds
@@ -306,15 +268,15 @@ level = "warn"
             c.start()
         rss = []
         while time.monotonic() < stop_at:
-            rss.append((round(time.monotonic() - started, 1), rss_kib(gw.pid)))
+            rss.append((round(time.monotonic() - started, 1), load.rss_kib(gw.pid)))
             time.sleep(1)
         for c in clients:
             c.join(timeout=120)
             if c.is_alive():
                 failures.append("a client hung past the end of the run")
         elapsed = time.monotonic() - started
-        cpu = {"gateway": round(cpu_seconds(gw.pid) - cpu0["gateway"], 1),
-               "simulator": round(cpu_seconds(sim.pid) - cpu0["simulator"], 1),
+        cpu = {"gateway": round(load.cpu_seconds(gw.pid) - cpu0["gateway"], 1),
+               "simulator": round(load.cpu_seconds(sim.pid) - cpu0["simulator"], 1),
                "clients": round(time.process_time() - self_cpu0, 1)}
 
         # The simulator's state against the successful answers.
