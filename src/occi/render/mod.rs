@@ -108,16 +108,22 @@ impl Renderer {
     /// The absolute URL of a location: paths get the base URL, absolute
     /// URLs are kept.
     pub fn url(&self, location: &str) -> String {
+        let mut s = String::with_capacity(self.base.len() + location.len() + 1);
+        self.write_url(&mut s, location);
+        s
+    }
+
+    /// Appends the absolute URL of `location` (see [`Renderer::url`]) to
+    /// `out`, for renderings that write into one buffer.
+    pub fn write_url(&self, out: &mut String, location: &str) {
         if location.contains("://") {
-            location.to_owned()
+            out.push_str(location);
         } else {
-            let mut s = String::with_capacity(self.base.len() + location.len() + 1);
-            s.push_str(&self.base);
+            out.push_str(&self.base);
             if !location.starts_with('/') {
-                s.push('/');
+                out.push('/');
             }
-            s.push_str(location);
-            s
+            out.push_str(location);
         }
     }
 

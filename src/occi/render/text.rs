@@ -200,19 +200,6 @@ impl Fields {
     }
 }
 
-/// Writes the absolute URL of `location` (see [`Renderer::url`]).
-fn write_url(out: &mut String, r: &Renderer, location: &str) {
-    if location.contains("://") {
-        out.push_str(location);
-    } else {
-        out.push_str(r.base_url());
-        if !location.starts_with('/') {
-            out.push('/');
-        }
-        out.push_str(location);
-    }
-}
-
 /// `"<absolute url>"`, escaped.
 fn quoted_url(out: &mut String, r: &Renderer, location: &str) {
     if location.contains('"')
@@ -222,7 +209,7 @@ fn quoted_url(out: &mut String, r: &Renderer, location: &str) {
         quoted(out, &r.url(location));
     } else {
         out.push('"');
-        write_url(out, r, location);
+        r.write_url(out, location);
         out.push('"');
     }
 }
@@ -263,7 +250,7 @@ fn action_links(f: &mut Fields, r: &Renderer, location: &str, actions: &[String]
         let term = crate::occi::split_type_id(a).map(|(_, t)| t).unwrap_or(a);
         f.push(Field::Link, |s| {
             s.push('<');
-            write_url(s, r, location);
+            r.write_url(s, location);
             s.push_str("?action=");
             s.push_str(term);
             s.push_str(">; rel=");
@@ -306,7 +293,7 @@ pub fn resource(r: &Renderer, res: &Resource) -> Fields {
 /// owned by a resource.
 fn owned_link(s: &mut String, r: &Renderer, l: &Link) {
     s.push('<');
-    write_url(s, r, &l.target.location);
+    r.write_url(s, &l.target.location);
     s.push_str(">; rel=");
     quoted(
         s,
@@ -378,7 +365,7 @@ pub fn link(r: &Renderer, l: &Link) -> Fields {
 pub fn locations<S: AsRef<str>>(r: &Renderer, locations: &[S]) -> Fields {
     let mut f = Fields::with_capacity(locations.len(), locations.len() * (r.base_url().len() + 24));
     for l in locations {
-        f.push(Field::Location, |s| write_url(s, r, l.as_ref()));
+        f.push(Field::Location, |s| r.write_url(s, l.as_ref()));
     }
     f
 }
