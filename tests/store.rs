@@ -344,3 +344,99 @@ async fn postgres_replicas_starting_at_once_on_an_empty_database() {
     .await
     .unwrap();
 }
+
+/// The cached view: reads come from the user's snapshot (a write made
+/// behind its back, straight to the database, is not seen), writes
+/// through it are seen at once, and users never share a snapshot.
+#[tokio::test]
+async fn cached_store_serves_snapshots_and_refreshes_on_its_own_writes() {
+    use snf_occi::store::CachedStore;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let behind = sqlite_store(&dir).await;
+    let cached = CachedStore::new(behind.clone(), None, 100);
+    let prod = tag("prod");
+    cached.create_mixin("alice", &prod).await.unwrap();
+    cached
+        .associate("alice", &prod.type_id(), &locs(&["/compute/1"]))
+        .await
+        .unwrap();
+    let tags = cached.tags("alice").await.unwrap();
+    assert_eq!(tags.mixins(), std::slice::from_ref(&prod));
+    assert_eq!(tags.associations(&prod.type_id()).unwrap(), ["/compute/1"]);
+    assert_eq!(tags.mixins_of("/compute/1").collect::<Vec<_>>(), [&prod]);
+    assert_eq!(tags.mixins_of("/compute/2").count(), 0);
+    assert!(matches!(
+        tags.associations("http://example.com/tags#nope"),
+        Err(StoreError::NoSuchMixin(_))
+    ));
+    // Bob has his own (empty) snapshot.
+    assert!(cached.tags("bob").await.unwrap().mixins().is_empty());
+
+    // Behind the cache's back: the snapshot still answers (no query).
+    behind
+        .associate("alice", &prod.type_id(), &locs(&["/compute/2"]))
+        .await
+        .unwrap();
+    let tags = cached.tags("alice").await.unwrap();
+    assert_eq!(tags.associations(&prod.type_id()).unwrap(), ["/compute/1"]);
+
+    // Through the cache: seen at once, with what was written behind it.
+    cached
+        .dissociate("alice", &prod.type_id(), &locs(&["/compute/1"]))
+        .await
+        .unwrap();
+    let tags = cached.tags("alice").await.unwrap();
+    assert_eq!(tags.associations(&prod.type_id()).unwrap(), ["/compute/2"]);
+    assert_eq!(tags.mixins_of("/compute/1").count(), 0);
+    cached.forget_entity("alice", "/compute/2").await.unwrap();
+    assert!(
+        cached
+            .tags("alice")
+            .await
+            .unwrap()
+            .associations(&prod.type_id())
+            .unwrap()
+            .is_empty()
+    );
+    cached.delete_mixin("alice", &prod.type_id()).await.unwrap();
+    assert!(cached.tags("alice").await.unwrap().mixins().is_empty());
+
+    // A zero TTL reads the database every time.
+    let uncached = CachedStore::new(behind.clone(), Some(Duration::ZERO), 100);
+    assert!(uncached.tags("carol").await.unwrap().mixins().is_empty());
+    behind.create_mixin("carol", &prod).await.unwrap();
+    assert_eq!(uncached.tags("carol").await.unwrap().mixins(), [prod]);
+}
+
+/// On a shared (PostgreSQL) store the default is no caching: a write by
+/// another replica is seen by the next read. Runs only with
+/// `SNF_OCCI_TEST_POSTGRES_URL` set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_store_on_postgres_sees_other_replicas_writes() {
+    use snf_occi::store::CachedStore;
+    let Ok(url) = std::env::var("SNF_OCCI_TEST_POSTGRES_URL") else {
+        eprintln!("SNF_OCCI_TEST_POSTGRES_URL not set: PostgreSQL cache test NOT run");
+        return;
+    };
+    let user = format!(
+        "cache-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let mine = Store::open(&StoreConfig { url: url.clone() })
+        .await
+        .unwrap();
+    assert!(mine.is_shared());
+    let cached = CachedStore::new(mine, None, 100);
+    let other_replica = Store::open(&StoreConfig { url }).await.unwrap();
+    assert!(cached.tags(&user).await.unwrap().mixins().is_empty());
+    other_replica
+        .create_mixin(&user, &tag("prod"))
+        .await
+        .unwrap();
+    assert_eq!(cached.tags(&user).await.unwrap().mixins(), [tag("prod")]);
+}

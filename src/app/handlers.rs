@@ -276,16 +276,13 @@ where
     }
 }
 
-/// Shows an entity with the caller's user mixins added (one store query,
-/// run alongside the Synnefo calls).
+/// Shows an entity with the caller's user mixins added (read from the
+/// user's cached tags, or one store query run alongside the Synnefo calls).
 pub async fn show_with_user_mixins<C: Collection>(ctx: &Ctx, id: &str) -> Result<Entity, AppError> {
-    let location = format!("/{}/{id}", C::PATH);
-    let (entity, tags) = tokio::join!(
-        C::show(ctx, id),
-        ctx.state.store.mixins_of_entity(ctx.user(), &location)
-    );
+    let (entity, tags) = tokio::join!(C::show(ctx, id), ctx.state.store.tags(ctx.user()));
     let mut entity = entity?;
-    for m in tags? {
+    let location = format!("/{}/{id}", C::PATH);
+    for m in tags?.mixins_of(&location) {
         entity.add_mixin(&m.type_id());
     }
     Ok(entity)

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::middleware::BoxHttp;
 use crate::occi::Renderer;
 use crate::pipeline::{BuildContext, BuildError, FactoryTable};
-use crate::store::Store;
+use crate::store::{CachedStore, Store};
 use crate::synnefo::{Client, ClientConfig};
 
 pub use collection::{Collection, Ctx, Entity};
@@ -92,6 +92,13 @@ pub struct OcciAppConfig {
     /// most; the least recently used go first.
     #[serde(default = "default_template_capacity")]
     pub template_cache_capacity: u64,
+    /// How long a user's mixins and associations are served from memory
+    /// (writes through this process refresh them at once). Default: one
+    /// minute on SQLite; on PostgreSQL no caching, so replicas see each
+    /// other's writes at once. A longer value there trades that for one
+    /// database query less per show. `0s` disables the cache.
+    #[serde(default, with = "humantime_serde")]
+    pub user_mixin_cache_ttl: Option<Duration>,
     /// The timeout of each Synnefo call.
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
@@ -141,6 +148,7 @@ impl Default for OcciAppConfig {
             collection_limit: default_collection_limit(),
             template_cache_ttl: default_template_ttl(),
             template_cache_capacity: default_template_capacity(),
+            user_mixin_cache_ttl: None,
             timeout: default_timeout(),
             read_retries: default_read_retries(),
             retry_jitter: default_retry_jitter(),
@@ -160,7 +168,7 @@ pub struct AppState {
     /// Per-user flavor and image caches.
     pub templates: Templates,
     /// User mixins and their associations.
-    pub store: Store,
+    pub store: CachedStore,
 }
 
 impl AppState {
@@ -185,8 +193,12 @@ impl AppState {
             client: Client::new(http, client_config),
             renderer: Renderer::new(public_url),
             templates: Templates::new(config.template_cache_ttl, config.template_cache_capacity),
+            store: CachedStore::new(
+                store,
+                config.user_mixin_cache_ttl,
+                config.template_cache_capacity,
+            ),
             config,
-            store,
         }
     }
 }

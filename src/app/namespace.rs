@@ -53,15 +53,17 @@ async fn serve(
         } else {
             format!("{path}/")
         };
-        let mixin = ctx
+        let type_id = ctx
             .state
             .store
-            .mixins(ctx.user())
+            .tags(ctx.user())
             .await?
-            .into_iter()
+            .mixins()
+            .iter()
             .find(|m| m.location == wanted)
+            .map(|m| m.type_id())
             .ok_or_else(|| AppError::NotFound(format!("{path} is not an OCCI path")))?;
-        return user_mixin_collection(&ctx, parts, body, &mixin.type_id()).await;
+        return user_mixin_collection(&ctx, parts, body, &type_id).await;
     }
     match parts.method {
         Method::GET | Method::HEAD => {
@@ -165,7 +167,7 @@ async fn user_mixin_collection(
     let user = ctx.user();
     match parts.method {
         Method::GET | Method::HEAD => {
-            let locations = store.associations(user, type_id).await?;
+            let locations = store.tags(user).await?.associations(type_id)?.to_vec();
             if ctx.media().is_json() {
                 let mut entities = Vec::new();
                 for l in &locations {
@@ -189,7 +191,7 @@ async fn user_mixin_collection(
         }
         Method::POST if query_param(parts, "action").is_some() => {
             let action = query_param(parts, "action").unwrap_or_default();
-            let locations = store.associations(user, type_id).await?;
+            let locations = store.tags(user).await?.associations(type_id)?.to_vec();
             for_each_id(ctx, locations, "the action", |l| {
                 let action = &action;
                 let req = &req;
@@ -212,7 +214,7 @@ async fn user_mixin_collection(
         }
         Method::DELETE => {
             let locations: Vec<String> = if req.locations.is_empty() {
-                store.associations(user, type_id).await?
+                store.tags(user).await?.associations(type_id)?.to_vec()
             } else {
                 req.locations
                     .iter()

@@ -34,8 +34,9 @@ pub async fn user_mixins(ctx: &Ctx) -> Result<Vec<Mixin>, AppError> {
     Ok(ctx
         .state
         .store
-        .mixins(ctx.user())
+        .tags(ctx.user())
         .await?
+        .mixins()
         .iter()
         .map(|m| {
             user_mixin(
@@ -207,7 +208,7 @@ async fn serve(
                         // Defining the very same mixin again is a no-op (a
                         // client retrying, or re-running its setup); a
                         // different one under a taken id or location is 409.
-                        let same = ctx.state.store.mixins(&user).await?.contains(&mixin);
+                        let same = ctx.state.store.tags(&user).await?.mixins().contains(&mixin);
                         if !same {
                             return Err(e.into());
                         }

@@ -32,6 +32,10 @@
 //! # });
 //! ```
 
+mod cache;
+
+pub use cache::{CachedStore, UserTags};
+
 use serde::Deserialize;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
@@ -85,6 +89,9 @@ pub enum StoreError {
     /// The user has no mixin with that type id.
     #[error("no user mixin {0}")]
     NoSuchMixin(String),
+    /// A read shared by concurrent requests of one user failed.
+    #[error(transparent)]
+    Shared(std::sync::Arc<StoreError>),
 }
 
 /// A user-defined mixin.
@@ -135,6 +142,7 @@ const MIGRATIONS: &[(i64, &str)] = &[(
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    shared: bool,
 }
 
 impl Store {
@@ -172,7 +180,10 @@ impl Store {
             .connect(&url)
             .await
             .map_err(StoreError::Open)?;
-        let store = Store { pool };
+        let store = Store {
+            pool,
+            shared: postgres,
+        };
         store.migrate(postgres).await?;
         Ok(store)
     }
@@ -215,6 +226,48 @@ impl Store {
             tx.commit().await.map_err(fail)?;
         }
         Ok(())
+    }
+
+    /// Whether other processes may write this database too (PostgreSQL,
+    /// shared by replicas). A SQLite store belongs to one process.
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// Everything `user` has: their mixins ordered by type id, and their
+    /// associations as `(type id, entity)` pairs ordered by entity. One
+    /// query for a user without mixins, two in one transaction otherwise.
+    pub async fn user_tags(
+        &self,
+        user: &str,
+    ) -> Result<(Vec<UserMixin>, Vec<(String, String)>), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "SELECT scheme, term, title, location FROM user_mixins
+             WHERE user_id = $1 ORDER BY type_id",
+        )
+        .bind(user)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mixins = rows
+            .iter()
+            .map(mixin_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut associations = Vec::new();
+        if !mixins.is_empty() {
+            let rows = sqlx::query(
+                "SELECT type_id, entity FROM mixin_associations
+                 WHERE user_id = $1 ORDER BY entity",
+            )
+            .bind(user)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                associations.push((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?));
+            }
+        }
+        tx.commit().await?;
+        Ok((mixins, associations))
     }
 
     /// A trivial query: `Ok` when the database answers (readiness).
