@@ -7,6 +7,7 @@
 //! configured Tower layers around the app, and [`server`] serves them.
 
 pub mod app;
+mod cache;
 pub mod config;
 pub mod occi;
 pub mod pipeline;

@@ -336,37 +336,46 @@ async fn collection_op<C: Collection>(
             let entities = filter_entities(C::list(&ctx).await?, &filter);
             Ok(render_entities(&ctx, entities))
         }
+        // Writes are boxed (see entity_op).
+        _ => Box::pin(collection_write::<C>(&ctx, parts, body)).await,
+    }
+}
+
+async fn collection_write<C: Collection>(
+    ctx: &Ctx,
+    parts: &Parts,
+    body: axum::body::Body,
+) -> Result<HttpResponse, AppError> {
+    match parts.method {
         Method::POST => {
-            let req = read_request(parts, body, &ctx).await?;
+            let req = read_request(parts, body, ctx).await?;
             if let Some(action) = query_param(parts, "action") {
                 let action = action_of(&req, &action, C::KIND)?;
-                let ids: Vec<String> = C::list(&ctx).await?.iter().map(entity_id).collect();
+                let ids: Vec<String> = C::list(ctx).await?.iter().map(entity_id).collect();
                 let attrs = &req.attributes;
-                for_each_id(&ctx, ids, "the action", |id| {
-                    let ctx = &ctx;
+                for_each_id(ctx, ids, "the action", |id| {
                     let action = &action;
                     async move { C::action(ctx, &id, action, attrs).await }
                 })
                 .await?;
-                return Ok(ok(&ctx));
+                return Ok(ok(ctx));
             }
-            let id = C::create(&ctx, &req).await?;
+            let id = C::create(ctx, &req).await?;
             let location = format!("/{}/{id}", C::PATH);
             let entity = if ctx.media().is_json() {
-                Some(C::show(&ctx, &id).await?)
+                Some(C::show(ctx, &id).await?)
             } else {
                 None
             };
-            created(&ctx, &location, entity.as_ref())
+            created(ctx, &location, entity.as_ref())
         }
         Method::DELETE => {
-            let filter = read_request(parts, body, &ctx).await?;
-            let ids: Vec<String> = filter_entities(C::list(&ctx).await?, &filter)
+            let filter = read_request(parts, body, ctx).await?;
+            let ids: Vec<String> = filter_entities(C::list(ctx).await?, &filter)
                 .iter()
                 .map(entity_id)
                 .collect();
-            for_each_id(&ctx, ids, "the delete", |id| {
-                let ctx = &ctx;
+            for_each_id(ctx, ids, "the delete", |id| {
                 async move {
                     match C::delete(ctx, &id).await {
                         // Gone meanwhile: what the client wanted.
@@ -380,7 +389,7 @@ async fn collection_op<C: Collection>(
                 }
             })
             .await?;
-            Ok(ok(&ctx))
+            Ok(ok(ctx))
         }
         _ => Err(AppError::MethodNotAllowed {
             method: parts.method.clone(),
@@ -421,27 +430,40 @@ async fn entity_op<C: Collection>(
             let entity = show_with_user_mixins::<C>(&ctx, &id).await?;
             render_entity(&ctx, &entity)
         }
+        // Writes are boxed: an async fn is as large as its largest state,
+        // and this one is moved into a box on every request, reads too.
+        _ => Box::pin(entity_write::<C>(&ctx, parts, body, &id)).await,
+    }
+}
+
+async fn entity_write<C: Collection>(
+    ctx: &Ctx,
+    parts: &Parts,
+    body: axum::body::Body,
+    id: &str,
+) -> Result<HttpResponse, AppError> {
+    match parts.method {
         Method::POST => {
-            let req = read_request(parts, body, &ctx).await?;
+            let req = read_request(parts, body, ctx).await?;
             if let Some(action) = query_param(parts, "action") {
                 let action = action_of(&req, &action, C::KIND)?;
-                C::action(&ctx, &id, &action, &req.attributes).await?;
-                return Ok(ok(&ctx));
+                C::action(ctx, id, &action, &req.attributes).await?;
+                return Ok(ok(ctx));
             }
-            C::update(&ctx, &id, &req, false).await?;
-            let entity = show_with_user_mixins::<C>(&ctx, &id).await?;
-            render_entity(&ctx, &entity)
+            C::update(ctx, id, &req, false).await?;
+            let entity = show_with_user_mixins::<C>(ctx, id).await?;
+            render_entity(ctx, &entity)
         }
         Method::PUT => {
-            let req = read_request(parts, body, &ctx).await?;
-            C::update(&ctx, &id, &req, true).await?;
-            let entity = show_with_user_mixins::<C>(&ctx, &id).await?;
-            render_entity(&ctx, &entity)
+            let req = read_request(parts, body, ctx).await?;
+            C::update(ctx, id, &req, true).await?;
+            let entity = show_with_user_mixins::<C>(ctx, id).await?;
+            render_entity(ctx, &entity)
         }
         Method::DELETE => {
-            C::delete(&ctx, &id).await?;
-            forget(&ctx, &format!("/{}/{id}", C::PATH)).await;
-            Ok(ok(&ctx))
+            C::delete(ctx, id).await?;
+            forget(ctx, &format!("/{}/{id}", C::PATH)).await;
+            Ok(ok(ctx))
         }
         _ => Err(AppError::MethodNotAllowed {
             method: parts.method.clone(),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use moka::future::Cache;
 
+use crate::cache::get_or_load;
 use crate::occi::Mixin;
 use crate::occi::infrastructure::{os_template, resource_template};
 use crate::synnefo::{Flavor, Image};
@@ -47,28 +48,26 @@ impl Templates {
 
     /// The caller's flavors (one Synnefo call on a miss).
     pub async fn flavors(&self, ctx: &Ctx) -> Result<Arc<Vec<Flavor>>, AppError> {
-        self.flavors
-            .try_get_with(ctx.user().to_owned(), async {
-                ctx.client()
-                    .list_flavors_detail(&ctx.caller)
-                    .await
-                    .map(Arc::new)
-            })
-            .await
-            .map_err(|e| AppError::synnefo_shared("list flavors", e))
+        get_or_load(&self.flavors, ctx.user(), || async {
+            ctx.client()
+                .list_flavors_detail(&ctx.caller)
+                .await
+                .map(Arc::new)
+        })
+        .await
+        .map_err(|e| AppError::synnefo_shared("list flavors", e))
     }
 
     /// The caller's images (one Synnefo call on a miss).
     pub async fn images(&self, ctx: &Ctx) -> Result<Arc<Vec<Image>>, AppError> {
-        self.images
-            .try_get_with(ctx.user().to_owned(), async {
-                ctx.client()
-                    .list_images_detail(&ctx.caller)
-                    .await
-                    .map(Arc::new)
-            })
-            .await
-            .map_err(|e| AppError::synnefo_shared("list images", e))
+        get_or_load(&self.images, ctx.user(), || async {
+            ctx.client()
+                .list_images_detail(&ctx.caller)
+                .await
+                .map(Arc::new)
+        })
+        .await
+        .map_err(|e| AppError::synnefo_shared("list images", e))
     }
 
     /// The caller's template mixins: resource templates of the creatable

@@ -23,6 +23,7 @@ use std::time::Duration;
 use moka::future::Cache;
 
 use super::{Store, StoreError, UserMixin};
+use crate::cache::get_or_load;
 
 /// One user's mixins and associations, as read at one moment.
 #[derive(Debug, Default)]
@@ -151,14 +152,15 @@ impl CachedStore {
     /// snapshot is there, else one read (single-flight per user).
     pub async fn tags(&self, user: &str) -> Result<Arc<UserTags>, StoreError> {
         let Some(cache) = &self.snapshots else {
-            return self.load(user).await.map(Arc::new);
+            return Box::pin(self.load(user)).await.map(Arc::new);
         };
         loop {
             let epoch = self.epoch.load(Ordering::Acquire);
-            let tags = cache
-                .try_get_with_by_ref(user, async { self.load(user).await.map(Arc::new) })
-                .await
-                .map_err(StoreError::Shared)?;
+            let tags = get_or_load(cache, user, || async {
+                self.load(user).await.map(Arc::new)
+            })
+            .await
+            .map_err(StoreError::Shared)?;
             if tags.epoch >= epoch {
                 return Ok(tags);
             }
