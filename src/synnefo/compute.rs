@@ -245,6 +245,11 @@ pub struct Image {
     /// Whether everybody may use it.
     #[serde(default)]
     pub public: Option<bool>,
+    /// Whether it is a volume snapshot (`api/images.py` `image_to_dict`):
+    /// a snapshot is an image private to its owner, `SAVING` while it is
+    /// taken and `ACTIVE` after.
+    #[serde(default)]
+    pub is_snapshot: Option<bool>,
 }
 
 impl Image {
