@@ -832,6 +832,10 @@ impl World {
             Status::Build => 0,
             _ => 100,
         };
+        // Cyclades sorts them by id (`api/servers.py` `vm_to_dict`), so a
+        // volume attached at create comes before the newer root disk.
+        let mut volumes = s.volumes.clone();
+        volumes.sort_unstable();
         json!({
             "id": s.id, "name": s.name, "status": s.status.as_str(), "progress": progress,
             "user_id": s.owner, "tenant_id": s.project,
@@ -839,7 +843,7 @@ impl World {
             "flavor": {"id": s.flavor, "links": self.link(format!("/compute/v2.0/flavors/{}", s.flavor))},
             "image": {"id": s.image, "links": self.link(format!("/compute/v2.0/images/{}", s.image))},
             "metadata": s.metadata, "addresses": addresses, "attachments": attachments,
-            "volumes": s.volumes, "links": links, "hostId": "", "accessIPv4": "", "accessIPv6": "",
+            "volumes": volumes, "links": links, "hostId": "", "accessIPv4": "", "accessIPv6": "",
             "config_drive": "", "key_name": s.key_name, "SNF:key_names": s.key_name.iter().collect::<Vec<_>>(),
             "SNF:fqdn": format!("snf-{}.vm.example.org", s.id), "SNF:task_state": s.task(),
             "SNF:port_forwarding": {}, "suspended": false, "security_groups": [{"name": "default"}],

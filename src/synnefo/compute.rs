@@ -161,9 +161,11 @@ pub struct Server {
     /// NICs.
     #[serde(default, deserialize_with = "null_default")]
     pub attachments: Vec<ServerAttachment>,
-    /// The ids of the attached volumes, root disk first (Cyclades'
-    /// `volumes`; the attachment details add nothing but an always-empty
-    /// `device`).
+    /// The ids of the attached volumes (Cyclades' `volumes`; the
+    /// attachment details add nothing but an always-empty `device`),
+    /// sorted by id (`api/servers.py` `vm_to_dict`), not by disk index:
+    /// the root disk comes first only when no older volume was attached
+    /// at create. The volume details' `device_index` 0 marks the root.
     #[serde(default, deserialize_with = "ids")]
     pub volumes: Vec<String>,
     /// User metadata.
