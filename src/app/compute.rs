@@ -31,7 +31,7 @@ use crate::synnefo::{
     Server, ServerAction, ServerStatus, SynnefoError,
 };
 
-use super::collection::{Collection, Ctx, Entity};
+use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id};
 
@@ -646,7 +646,12 @@ impl Collection for Compute {
         }
     }
 
-    async fn action(ctx: &Ctx, id: &str, action: &str, attrs: &Attributes) -> Result<(), AppError> {
+    async fn action(
+        ctx: &Ctx,
+        id: &str,
+        action: &str,
+        attrs: &Attributes,
+    ) -> Result<ActionOutcome, AppError> {
         if action == COMPUTE_SUSPEND {
             return Err(AppError::NotImplemented(
                 "suspend is not supported: Synnefo servers cannot be suspended".to_owned(),
@@ -689,7 +694,8 @@ impl Collection for Compute {
         ctx.client()
             .server_action(&ctx.caller, id, &synnefo_action)
             .await
-            .map_err(|e| AppError::synnefo(format!("{action} server {id}"), e))
+            .map_err(|e| AppError::synnefo(format!("{action} server {id}"), e))?;
+        Ok(ActionOutcome::Done)
     }
 
     async fn update(ctx: &Ctx, id: &str, req: &OcciRequest, full: bool) -> Result<(), AppError> {
