@@ -534,7 +534,7 @@ fn save_name(attrs: &Attributes, server: &Server) -> Result<String, AppError> {
 async fn root_volume(ctx: &Ctx, server: &Server) -> Result<String, AppError> {
     match server.volumes.as_slice() {
         [] => Err(AppError::Conflict(format!(
-            "save does not apply: compute {} has no disk",
+            "{COMPUTE_SAVE} does not apply: compute {} has no disk",
             server.id
         ))),
         [only] => Ok(only.clone()),
@@ -555,7 +555,7 @@ async fn root_volume(ctx: &Ctx, server: &Server) -> Result<String, AppError> {
                 .map(|v| v.id.clone())
                 .ok_or_else(|| {
                     AppError::Conflict(format!(
-                        "save does not apply: no volume of compute {} is its root disk (device index 0)",
+                        "{COMPUTE_SAVE} does not apply: no volume of compute {} is its root disk (device index 0)",
                         server.id
                     ))
                 })
