@@ -638,3 +638,391 @@ async fn defaults_apply_to_creates_only() {
         "{body}"
     );
 }
+
+const OS_TPL: &str = "http://schemas.openstack.org/template/os#";
+
+/// Creates a compute of flavor 4 (`C2R2048D20`, whose disks are
+/// `ext_archipelago`: Cyclades snapshots only `ext_*` disks) as user `n`.
+async fn create_snapshottable(gw: &Gateway, n: usize, title: &str, extra: &str) -> String {
+    let (status, location, body) = gw
+        .post_text(
+            n,
+            "/compute/",
+            format!(
+                "{}{extra}",
+                create_body(title).replace("Category: 1;", "Category: 4;")
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    location
+        .expect("Location")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The term of the one os_tpl `Category` a text rendering carries.
+fn os_tpl_term(text: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!("scheme=\"{OS_TPL}\"")))
+        .unwrap_or_else(|| panic!("an os_tpl Category in {text}"));
+    let start = line
+        .find("Category: ")
+        .map_or(0, |i| i + "Category: ".len());
+    line[start..].split(';').next().unwrap().trim().to_owned()
+}
+
+/// OCCI 1.2 `save`: a Synnefo snapshot of the root disk, answered with
+/// the new OS template, which its owner (only) sees at once and creates
+/// computes from.
+#[tokio::test]
+async fn save_makes_an_os_template_its_owner_creates_computes_from() {
+    let gw = start_gateway().await;
+    let id = create_snapshottable(&gw, 0, "golden-src", "").await;
+    let (_, shown) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert!(
+        shown.contains(&format!("/compute/{id}?action=save")),
+        "save applies to an active compute: {shown}"
+    );
+    // Warm the template caches, then count what save takes.
+    get_text(&gw, 0, "/-/").await;
+    gw.sim.reset_counters();
+    let (status, body) = action(
+        &gw,
+        0,
+        &id,
+        "save",
+        "X-OCCI-Attribute: name=\"golden\"\nX-OCCI-Attribute: method=\"hot\"\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let calls = gw.calls();
+    assert_eq!(gw.backend_calls(), 2, "save: {calls:?}");
+    assert_eq!(calls.get("GET /compute/v2.0/servers/{id}"), Some(&1));
+    assert_eq!(calls.get("POST /volume/v2.0/snapshots"), Some(&1));
+    let tpl = os_tpl_term(&body);
+    assert!(
+        body.starts_with(&format!(
+            "Category: {tpl}; scheme=\"{OS_TPL}\"; class=\"mixin\"; title=\"golden\"; \
+             rel=\"http://schemas.ogf.org/occi/infrastructure#os_tpl\"; location=\"/os_tpl/{tpl}/\""
+        )),
+        "{body}"
+    );
+
+    // The owner's query interface lists it right away (the image list is
+    // read again once); nobody else's does.
+    gw.sim.reset_counters();
+    let (_, alice_q) = get_text(&gw, 0, "/-/").await;
+    assert!(
+        alice_q.contains(&format!("Category: {tpl}; scheme=\"{OS_TPL}\"")),
+        "{alice_q}"
+    );
+    assert_eq!(gw.calls().get("GET /compute/v2.0/images/detail"), Some(&1));
+    let (_, bob_q) = get_text(&gw, 1, "/-/").await;
+    assert!(!bob_q.contains(&tpl), "{bob_q}");
+
+    // It creates computes, by id or by its name; not for another user.
+    let from_tpl = |n: usize, category: String| {
+        gw.post_text(
+            n,
+            "/compute/",
+            format!(
+                "{COMPUTE_KIND}\n\
+                 Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+                 {category}\n"
+            ),
+        )
+    };
+    let (status, location, body) = from_tpl(
+        0,
+        format!("Category: {tpl}; scheme=\"{OS_TPL}\"; class=\"mixin\""),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let clone = location.unwrap().rsplit('/').next().unwrap().to_owned();
+    let (_, shown) = get_text(&gw, 0, &format!("/compute/{clone}")).await;
+    assert!(
+        shown.contains(&format!("Category: {tpl}; scheme=\"{OS_TPL}\"")),
+        "{shown}"
+    );
+    let (_, members) = get_text(&gw, 0, &format!("/os_tpl/{tpl}/")).await;
+    assert!(members.contains(&format!("/compute/{clone}")), "{members}");
+    let (status, _, _) = from_tpl(
+        0,
+        "Category: golden; scheme=\"http://schemas.ogf.org/occi/infrastructure#\"".to_owned(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "by name, as the seed names Debian"
+    );
+    let (status, _, body) = from_tpl(
+        1,
+        format!("Category: {tpl}; scheme=\"{OS_TPL}\"; class=\"mixin\""),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("unknown OS template"), "{body}");
+    let (status, _) = get_text(&gw, 1, &format!("/os_tpl/{tpl}/")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A stopped compute saves too (method deferred); the new template
+    // outlives the compute it was saved from.
+    let (status, body) = action(&gw, 0, &id, "stop", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, shown) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert!(
+        shown.contains(&format!("/compute/{id}?action=save")),
+        "{shown}"
+    );
+    let (status, body) = action(
+        &gw,
+        0,
+        &id,
+        "save",
+        "X-OCCI-Attribute: method=\"deferred\"\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("title=\"golden-src snapshot 20"),
+        "default name: {body}"
+    );
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/compute/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, alice_q) = get_text(&gw, 0, "/-/").await;
+    assert!(alice_q.contains(&format!("Category: {tpl};")), "{alice_q}");
+}
+
+/// The save answer in every rendering an action answers in: the new
+/// os_tpl as a Category line (text/plain), a Category header with body
+/// `OK` (text/occi), `{"mixins": [...]}` (JSON); text/uri-list, which
+/// has no category form, gets text/plain as every action answer does.
+#[tokio::test]
+async fn save_answers_in_every_rendering() {
+    let gw = start_gateway().await;
+    let id = create_snapshottable(&gw, 0, "render-save", "").await;
+    let category = "Category: save; scheme=\"http://schemas.ogf.org/occi/infrastructure/compute/action#\"; class=\"action\"";
+    for accept in [
+        "text/plain",
+        "text/occi",
+        "application/occi+json",
+        "application/json",
+        "text/uri-list",
+    ] {
+        let name = format!("as {accept}");
+        let req = gw
+            .client(0)
+            .post(gw.at(&format!("/compute/{id}?action=save")))
+            .header("accept", accept);
+        let req = if accept.contains("json") {
+            req.header("content-type", "application/occi+json").body(format!(
+                r#"{{"action": "http://schemas.ogf.org/occi/infrastructure/compute/action#save", "attributes": {{"name": "{name}"}}}}"#
+            ))
+        } else {
+            req.header("content-type", "text/occi")
+                .header("category", category.trim_start_matches("Category: "))
+                .header("x-occi-attribute", format!("name=\"{name}\""))
+        };
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{accept}");
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+        let header = res
+            .headers()
+            .get("category")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = res.text().await.unwrap();
+        match accept {
+            "text/occi" => {
+                assert_eq!(body, "OK");
+                let header = header.expect("a Category header");
+                assert!(header.contains(&format!("scheme=\"{OS_TPL}\"")), "{header}");
+                assert!(header.contains(&format!("title=\"{name}\"")), "{header}");
+            }
+            a if a.contains("json") => {
+                let v: serde_json::Value = serde_json::from_str(&body).expect(&body);
+                let m = &v["mixins"][0];
+                assert_eq!(v["mixins"].as_array().unwrap().len(), 1, "{body}");
+                assert_eq!(m["scheme"], OS_TPL, "{body}");
+                assert_eq!(m["title"], name.as_str(), "{body}");
+                let term = m["term"].as_str().unwrap();
+                assert_eq!(m["location"], format!("/os_tpl/{term}/"), "{body}");
+                assert_eq!(
+                    m["depends"],
+                    serde_json::json!(["http://schemas.ogf.org/occi/infrastructure#os_tpl"])
+                );
+            }
+            _ => {
+                assert!(
+                    content_type.starts_with("text/plain"),
+                    "{accept}: {content_type}"
+                );
+                assert!(
+                    body.contains(&format!("title=\"{name}\"")),
+                    "{accept}: {body}"
+                );
+                assert!(!os_tpl_term(&body).is_empty());
+            }
+        }
+    }
+}
+
+/// What save refuses, each with a 4xx that names the problem and before
+/// Synnefo is asked to snapshot anything it would refuse.
+#[tokio::test]
+async fn save_refusals_are_clear_4xx() {
+    let gw = start_gateway().await;
+    let id = create_snapshottable(&gw, 0, "careful", "").await;
+    let snapshots = || async { gw.sim_state().await["snapshots"].clone() };
+
+    let (status, body) = action(&gw, 0, &id, "save", "X-OCCI-Attribute: method=\"cold\"\n").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("\"cold\"") && body.contains("hot, deferred"),
+        "{body}"
+    );
+    let (status, body) = action(&gw, 0, &id, "save", "X-OCCI-Attribute: name=\"  \"\n").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("name"), "{body}");
+    let (status, body) = action(
+        &gw,
+        0,
+        &id,
+        "save",
+        &format!("X-OCCI-Attribute: name=\"{}\"\n", "n".repeat(300)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Another user's compute does not exist for Bob.
+    let (status, _) = action(&gw, 1, &id, "save", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A compute whose disk template Cyclades cannot snapshot (drbd):
+    // Synnefo's reason, as a conflict of that compute.
+    let drbd = create(&gw, 0, "drbd").await;
+    let (status, body) = action(&gw, 0, &drbd, "save", "").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("'drbd' disk template"), "{body}");
+
+    // Building (and failed) computes: 409 naming the state; no snapshot
+    // attempted, and save is not among their actions.
+    let force = |status: &'static str| {
+        let url = format!("{}/_sim/servers/{id}/status", gw.sim.url());
+        async move {
+            reqwest::Client::new()
+                .put(url)
+                .json(&serde_json::json!({ "status": status }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for (status_name, says) in [("BUILD", "BUILD"), ("ERROR", "error")] {
+        assert_eq!(force(status_name).await.status(), 204);
+        gw.sim.reset_counters();
+        let (status, body) = action(&gw, 0, &id, "save", "").await;
+        assert_eq!(status, StatusCode::CONFLICT, "{status_name}: {body}");
+        assert!(body.contains(says), "{status_name}: {body}");
+        assert_eq!(gw.calls().get("POST /volume/v2.0/snapshots"), None);
+        let (_, shown) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+        assert!(!shown.contains("action=save"), "{status_name}: {shown}");
+    }
+    assert_eq!(snapshots().await, 0);
+
+    // A deleted compute is gone: 404, like every action on it.
+    assert_eq!(force("ACTIVE").await.status(), 204);
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/compute/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (status, _) = action(&gw, 0, &id, "save", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(snapshots().await, 0);
+}
+
+/// With a volume attached at create, the server's `volumes` (sorted by
+/// id) start with that older volume: save asks the volume details which
+/// disk is the root one (device index 0), and snapshots that.
+#[tokio::test]
+async fn save_snapshots_the_root_disk_among_several() {
+    let gw = common::start_gateway_with(|_| {}, "volume_type = \"ext_archipelago\"\n").await;
+    let (status, location, body) = gw
+        .post_text(
+            0,
+            "/storage/",
+            "Category: storage; scheme=\"http://schemas.ogf.org/occi/infrastructure#\"; class=\"kind\"\n\
+             X-OCCI-Attribute: occi.storage.size=2\n"
+                .to_owned(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let data = location.unwrap().rsplit('/').next().unwrap().to_owned();
+    let id = create_snapshottable(
+        &gw,
+        0,
+        "two-disks",
+        &format!(
+            "Link: <{}>; rel=\"http://schemas.ogf.org/occi/infrastructure#storage\"; \
+             category=\"http://schemas.ogf.org/occi/infrastructure#storagelink\"\n",
+            gw.at(&format!("/storage/{data}"))
+        ),
+    )
+    .await;
+    gw.sim.reset_counters();
+    let (status, body) = action(&gw, 0, &id, "save", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let calls = gw.calls();
+    assert_eq!(gw.backend_calls(), 3, "{calls:?}");
+    assert_eq!(calls.get("GET /volume/v2.0/volumes/detail"), Some(&1));
+    let tpl = os_tpl_term(&body);
+    let snapshot: serde_json::Value = gw
+        .client(0)
+        .get(format!("{}/volume/v2.0/snapshots/{tpl}", gw.sim.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let volume = snapshot["snapshot"]["volume_id"].as_str().unwrap();
+    assert_ne!(volume, data, "not the attached data volume: {snapshot}");
+}
+
+/// `save` on a collection saves every member and answers every new OS
+/// template.
+#[tokio::test]
+async fn save_on_a_collection_answers_each_new_template() {
+    let gw = start_gateway().await;
+    tokio::join!(
+        create_snapshottable(&gw, 0, "one", ""),
+        create_snapshottable(&gw, 0, "two", "")
+    );
+    let res = gw
+        .client(0)
+        .post(gw.at("/compute/?action=save"))
+        .header("content-type", "text/plain")
+        .body("Category: save; scheme=\"http://schemas.ogf.org/occi/infrastructure/compute/action#\"; class=\"action\"\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    assert_eq!(body.matches("Category: ").count(), 2, "{body}");
+    for name in ["one snapshot", "two snapshot"] {
+        assert!(body.contains(&format!("title=\"{name} ")), "{name}: {body}");
+    }
+    assert_eq!(gw.sim_state().await["snapshots"], 2);
+}

@@ -929,3 +929,224 @@ async fn block_device_mapping_attaches_volumes_at_creation() {
         .await;
     assert_eq!(vol["volume"]["attachments"], json!([]), "{vol}");
 }
+
+/// Volume snapshots as Cyclades makes them (`volume/views.py`
+/// `create_snapshot`, `volume/snapshots.py` `create`): 202 `CREATING`,
+/// then a private image of its owner that boots new servers; refusals
+/// are 400s naming the volume's problem.
+#[tokio::test]
+async fn snapshots_become_private_bootable_images() {
+    let sim = sim().await;
+    let h = Http::new(&sim);
+    let (alice, bob) = (Some("alice-token"), Some("bob-token"));
+    // Flavor 4 is ext_archipelago (snapshots work), 1 is drbd.
+    let h = &h;
+    let server = |flavor: u64| async move {
+        let (s, created) = h
+            .call(
+                "POST",
+                "/compute/v2.0/servers",
+                alice,
+                Some(
+                    json!({"server": {"name": "src", "flavorRef": flavor, "imageRef": DEBIAN,
+                                       "metadata": {"OS": "debian", "users": "root user"}}}),
+                ),
+            )
+            .await;
+        assert_eq!(s, 202, "{created}");
+        let id = created["server"]["id"].as_u64().unwrap();
+        let (_, detail) = h
+            .call("GET", &format!("/compute/v2.0/servers/{id}"), alice, None)
+            .await;
+        let root = detail["server"]["volumes"][0].to_string();
+        (id, root.trim_matches('"').to_owned())
+    };
+    let snapshot = |token, body: Value| h.call("POST", "/volume/v2.0/snapshots", token, Some(body));
+
+    let (_, root) = server(4).await;
+    let (s, made) = snapshot(
+        alice,
+        json!({"snapshot": {"volume_id": root, "display_name": "saved", "display_description": "d"}}),
+    )
+    .await;
+    assert_eq!(s, 202, "{made}");
+    let snap = &made["snapshot"];
+    assert_eq!(snap["status"], "CREATING", "{made}");
+    assert_eq!(snap["display_name"], "saved");
+    assert_eq!(snap["volume_id"], json!(root));
+    assert_eq!(snap["size"], 20, "the volume's GB");
+    assert_eq!(snap["user_id"], sim.users()[0].uuid);
+    let id = snap["id"].as_str().expect("string id").to_owned();
+
+    // The snapshot id is an image id: its owner lists and shows it.
+    let (_, images) = h
+        .call("GET", "/compute/v2.0/images/detail", alice, None)
+        .await;
+    let image = images["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == json!(id))
+        .unwrap_or_else(|| panic!("{id} among alice's images: {images}"))
+        .clone();
+    assert_eq!(image["name"], "saved");
+    assert_eq!(image["is_snapshot"], true);
+    assert_eq!(image["public"], false);
+    assert_eq!(image["status"], "ACTIVE", "instant simulator: done");
+    assert_eq!(image["metadata"]["exclude_all_tasks"], "yes");
+    assert_eq!(
+        image["metadata"]["users"], "root user",
+        "root volume: the server's users"
+    );
+    let (s, _) = h
+        .call("GET", &format!("/compute/v2.0/images/{id}"), alice, None)
+        .await;
+    assert_eq!(s, 200);
+    let (s, shown) = h
+        .call("GET", &format!("/volume/v2.0/snapshots/{id}"), alice, None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(shown["snapshot"]["status"], "AVAILABLE");
+    assert_eq!(
+        shown["snapshot"]["os-extended-snapshot-attribute:progress"],
+        "100%"
+    );
+    let (_, plankton) = h
+        .call("GET", "/image/v1.0/images/detail", alice, None)
+        .await;
+    assert!(plankton.to_string().contains(&id), "{plankton}");
+
+    // Nobody else sees it or boots it.
+    let (_, theirs) = h
+        .call("GET", "/compute/v2.0/images/detail", bob, None)
+        .await;
+    assert!(!theirs.to_string().contains(&id), "{theirs}");
+    for path in [
+        format!("/compute/v2.0/images/{id}"),
+        format!("/volume/v2.0/snapshots/{id}"),
+    ] {
+        let (s, fault) = h.call("GET", &path, bob, None).await;
+        assert_eq!(
+            (s, fault_kind(&fault)),
+            (404, Some("itemNotFound")),
+            "{path}"
+        );
+    }
+    let boot = |token| {
+        h.call(
+            "POST",
+            "/compute/v2.0/servers",
+            token,
+            Some(json!({"server": {"name": "clone", "flavorRef": 4, "imageRef": id}})),
+        )
+    };
+    let (s, fault) = boot(bob).await;
+    assert_eq!((s, fault_kind(&fault)), (404, Some("itemNotFound")));
+    let (s, clone) = boot(alice).await;
+    assert_eq!(s, 202, "{clone}");
+    assert_eq!(clone["server"]["image"]["id"], json!(id));
+
+    // Refusals, all 400 as Cyclades answers them.
+    let (_, drbd_root) = server(1).await;
+    let (ext_server, ext_root) = server(4).await;
+    let (s, detached) = h
+        .call(
+            "POST",
+            "/volume/v2.0/volumes",
+            alice,
+            Some(json!({"volume": {"size": 1, "display_name": "loose", "volume_type": 2}})),
+        )
+        .await;
+    assert_eq!(s, 202, "{detached}");
+    let detached = detached["volume"]["id"].as_str().unwrap().to_owned();
+    let cases: Vec<(Option<&str>, Value, &str)> = vec![
+        (bob, json!({"snapshot": {"volume_id": root}}), "not found"),
+        (
+            alice,
+            json!({"snapshot": {"volume_id": "424242"}}),
+            "Volume 424242 not found",
+        ),
+        (
+            alice,
+            json!({"snapshot": {"volume_id": "abc"}}),
+            "Invalid volume id",
+        ),
+        (alice, json!({"volume_id": root}), "snapshot"),
+        (alice, json!({"snapshot": {}}), "volume_id"),
+        (
+            alice,
+            json!({"snapshot": {"volume_id": root, "display_name": 7}}),
+            "display_name",
+        ),
+        (
+            alice,
+            json!({"snapshot": {"volume_id": drbd_root}}),
+            "'drbd' disk template",
+        ),
+        (
+            alice,
+            json!({"snapshot": {"volume_id": detached}}),
+            "detached",
+        ),
+    ];
+    for (token, body, says) in cases {
+        let (s, fault) = snapshot(token, body.clone()).await;
+        assert_eq!(
+            (s, fault_kind(&fault)),
+            (400, Some("badRequest")),
+            "{body}: {fault}"
+        );
+        assert!(fault.to_string().contains(says), "{body}: {fault}");
+    }
+    // A building server's disk is CREATING; a deleted server's is gone.
+    let force = |status: &str| {
+        reqwest::Client::new()
+            .put(format!("{}/_sim/servers/{ext_server}/status", sim.url()))
+            .json(&json!({ "status": status }))
+            .send()
+    };
+    assert_eq!(force("BUILD").await.unwrap().status(), 204);
+    let (s, fault) = snapshot(alice, json!({"snapshot": {"volume_id": ext_root}})).await;
+    assert_eq!(s, 400, "{fault}");
+    assert!(fault.to_string().contains("'CREATING' status"), "{fault}");
+    assert_eq!(force("ERROR").await.unwrap().status(), 204);
+    let (s, fault) = snapshot(alice, json!({"snapshot": {"volume_id": ext_root}})).await;
+    assert_eq!(s, 400, "{fault}");
+    assert!(fault.to_string().contains("'ERROR' status"), "{fault}");
+    let (s, _) = h
+        .call(
+            "DELETE",
+            &format!("/compute/v2.0/servers/{ext_server}"),
+            alice,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, fault) = snapshot(alice, json!({"snapshot": {"volume_id": ext_root}})).await;
+    assert_eq!(s, 400, "{fault}");
+    assert!(fault.to_string().contains("not found"), "{fault}");
+
+    // Deleting the snapshot deletes the image.
+    let (s, _) = h
+        .call(
+            "DELETE",
+            &format!("/volume/v2.0/snapshots/{id}"),
+            alice,
+            None,
+        )
+        .await;
+    assert_eq!(s, 202);
+    let (_, images) = h
+        .call("GET", "/compute/v2.0/images/detail", alice, None)
+        .await;
+    assert!(!images.to_string().contains(&id), "{images}");
+    let (s, _) = h
+        .call(
+            "DELETE",
+            &format!("/volume/v2.0/snapshots/{id}"),
+            alice,
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+}

@@ -9,8 +9,8 @@ use snf_occi::simulator::{self, FaultSettings, RunningSimulator, SimulatorConfig
 use snf_occi::synnefo::network::FixedIpRequest;
 use snf_occi::synnefo::{
     Caller, Client, ClientConfig, FaultKind, NetworkRef, NewFloatingIp, NewNetwork, NewPort,
-    NewServer, NewSubnet, NewVolume, Personality, RebootType, ServerAction, ServerStatus, Service,
-    SynnefoError,
+    NewServer, NewSnapshot, NewSubnet, NewVolume, Personality, RebootType, ServerAction,
+    ServerStatus, Service, SynnefoError,
 };
 
 const ALICE: &str = "alice-token";
@@ -442,6 +442,79 @@ async fn volumes_attach_detach_and_delete() {
         .unwrap_err();
     assert_eq!(err.gateway_status(), 400);
     assert_eq!(c.list_volume_types(&alice).await.unwrap()[0].name, "drbd");
+}
+
+#[tokio::test]
+async fn a_snapshot_of_a_root_volume_is_an_image_of_its_owner() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let (alice, bob) = (caller(ALICE), caller(BOB));
+    // Flavor 4 keeps its disks on ext_archipelago, which snapshots.
+    let server = c
+        .create_server(
+            &alice,
+            &NewServer {
+                flavor_ref: "4".into(),
+                ..new_server("source")
+            },
+        )
+        .await
+        .unwrap();
+    let server = c.get_server(&alice, &server.id).await.unwrap();
+    let root = server.volumes[0].clone();
+    let new = NewSnapshot {
+        volume_id: root.clone(),
+        display_name: Some("golden".into()),
+        display_description: None,
+    };
+    let snap = c.create_snapshot(&alice, &new).await.unwrap();
+    assert_eq!(snap.status.as_deref(), Some("CREATING"));
+    assert_eq!(snap.volume_id.as_deref(), Some(root.as_str()));
+    let image = c.get_image(&alice, &snap.id).await.unwrap();
+    assert_eq!(image.name, "golden");
+    assert_eq!(image.is_snapshot, Some(true));
+    assert_eq!(image.public, Some(false));
+    assert!(
+        c.list_images_detail(&alice)
+            .await
+            .unwrap()
+            .iter()
+            .any(|i| i.id == snap.id)
+    );
+    assert!(
+        !c.list_images_detail(&bob)
+            .await
+            .unwrap()
+            .iter()
+            .any(|i| i.id == snap.id)
+    );
+    let shown = c.get_snapshot(&alice, &snap.id).await.unwrap();
+    assert_eq!(shown.status.as_deref(), Some("AVAILABLE"));
+    assert!(
+        c.get_snapshot(&bob, &snap.id)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    // Bob cannot snapshot Alice's volume: Cyclades says 400, not 404.
+    let err = c.create_snapshot(&bob, &new).await.unwrap_err();
+    assert_eq!(err.fault_kind(), Some(&FaultKind::BadRequest));
+    // The snapshot boots a new server.
+    let clone = c
+        .create_server(
+            &alice,
+            &NewServer {
+                flavor_ref: "4".into(),
+                image_ref: snap.id.clone(),
+                ..new_server("clone")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        clone.image.as_ref().map(|i| i.id.as_str()),
+        Some(snap.id.as_str())
+    );
 }
 
 #[tokio::test]

@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 
 use snf_occi::middleware::{RequestId, SecretToken};
 use snf_occi::synnefo::{
-    Caller, Client, ClientConfig, FaultKind, NewFloatingIp, NewNetwork, NewServer, NewSubnet,
-    NewVolume, Personality, RebootType, ServerAction, ServerStatus, Service, SynnefoError,
+    Caller, Client, ClientConfig, FaultKind, NewFloatingIp, NewNetwork, NewServer, NewSnapshot,
+    NewSubnet, NewVolume, Personality, RebootType, ServerAction, ServerStatus, Service,
+    SynnefoError,
 };
 
 /// One request the fake Synnefo saw.
@@ -176,6 +177,7 @@ async fn fake(extra: &[(&str, u16, &'static str)]) -> (Fake, Client) {
         ),
         (format!("POST {V}/volumes"), 202, "volume_create.json"),
         (format!("DELETE {V}/volumes/42"), 202, ""),
+        (format!("POST {V}/snapshots"), 202, "snapshot_create.json"),
     ];
     for (k, s, f) in defaults {
         routes.insert(k, (s, f));
@@ -678,6 +680,40 @@ async fn volumes_as_block_storage_documents_them() {
         )
     );
     c.delete_volume(&caller(), "42").await.unwrap();
+}
+
+#[tokio::test]
+async fn snapshots_as_block_storage_documents_them() {
+    let (documented, c) = fake(&[]).await;
+    let new = NewSnapshot {
+        volume_id: "123".into(),
+        display_name: Some("Snapshot Three".into()),
+        display_description: None,
+    };
+    let s = c.create_snapshot(&caller(), &new).await.unwrap();
+    assert_eq!(s.id, "44");
+    assert_eq!(s.display_name, "Snapshot Three");
+    assert_eq!(s.status.as_deref(), Some("CREATING"));
+    assert_eq!(s.volume_id.as_deref(), Some("123"));
+    assert_eq!(s.size, Some(10));
+    assert_eq!(
+        documented.last("POST", &format!("{V}/snapshots")).body,
+        Some(json!({"snapshot": {"volume_id": "123", "display_name": "Snapshot Three"}}))
+    );
+    // A refusal keeps Cyclades' status, kind and message; a write is
+    // sent once.
+    let refused = format!("POST {V}/snapshots");
+    let (refusing, c) = fake(&[(&refused, 400, "fault_snapshot_refused.json")]).await;
+    let err = c.create_snapshot(&caller(), &new).await.unwrap_err();
+    assert_eq!(err.fault_kind(), Some(&FaultKind::BadRequest));
+    assert_eq!(err.gateway_status(), 400);
+    assert!(err.user_message().contains("'drbd' disk template"), "{err}");
+    let sent = refusing
+        .seen()
+        .iter()
+        .filter(|s| s.method == "POST" && s.path.ends_with("/snapshots"))
+        .count();
+    assert_eq!(sent, 1);
 }
 
 #[tokio::test]

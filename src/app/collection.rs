@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::middleware::{AuthContext, MediaType, Negotiated, RequestId};
-use crate::occi::{Attributes, Link, OcciRequest, Resource};
+use crate::occi::{Attributes, Link, Mixin, OcciRequest, Resource};
 use crate::synnefo::{Caller, Client};
 
 use super::AppState;
@@ -71,6 +71,17 @@ impl From<Link> for Entity {
     fn from(l: Link) -> Self {
         Entity::Link(l)
     }
+}
+
+/// What a successful action made, for its answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionOutcome {
+    /// Done; nothing new to show (200 with the empty rendering).
+    Done,
+    /// A new provider mixin, rendered in the answer: compute `save`
+    /// makes an OS template (OCCI 1.2 INFRA 3.1: `save` MUST answer with
+    /// the new OS template mixin).
+    Mixin(Mixin),
 }
 
 /// What a collection needs to serve one request: who asks, how to call
@@ -157,13 +168,13 @@ pub trait Collection: Send + Sync + 'static {
     /// Deletes one entity of the caller.
     fn delete(ctx: &Ctx, id: &str) -> impl Future<Output = Result<(), AppError>> + Send;
     /// Triggers `action` (a full type id, already checked to be one of the
-    /// kind's actions) with its parameters.
+    /// kind's actions) with its parameters; says what it made.
     fn action(
         ctx: &Ctx,
         id: &str,
         action: &str,
         attrs: &Attributes,
-    ) -> impl Future<Output = Result<(), AppError>> + Send;
+    ) -> impl Future<Output = Result<ActionOutcome, AppError>> + Send;
     /// Partial (`full = false`, POST) or full (`full = true`, PUT) update.
     fn update(
         ctx: &Ctx,

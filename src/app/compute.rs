@@ -8,6 +8,10 @@
 //!   retry; a refused create reads the linked volumes to say why;
 //! - action: 2 (`GET /servers/{id}` for the state check, `POST
 //!   /servers/{id}/action`);
+//! - save: 2 (`GET /servers/{id}`, whose `volumes` name the disks, and
+//!   `POST /volume/v2.0/snapshots`), 3 when the server has more than one
+//!   volume (`GET /volumes/detail` says which is the root disk); the
+//!   caller's image list is reloaded (1) on the next template lookup;
 //! - delete: 1.
 //!
 //! Link ids: a storagelink is `<server id>_<volume id>`, a
@@ -23,15 +27,15 @@ use http::StatusCode;
 use crate::occi::infrastructure::{
     self, COMPUTE, COMPUTE_RESTART, COMPUTE_SAVE, COMPUTE_START, COMPUTE_STOP, COMPUTE_SUSPEND,
     IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, STORAGE,
-    STORAGELINK, attr,
+    STORAGELINK, attr, os_template,
 };
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{
-    BlockDevice, Flavor, Image, NetworkRef, NewFloatingIp, NewServer, Personality, RebootType,
-    Server, ServerAction, ServerStatus, SynnefoError,
+    BlockDevice, Flavor, Image, NetworkRef, NewFloatingIp, NewServer, NewSnapshot, Personality,
+    RebootType, Server, ServerAction, ServerStatus, SynnefoError,
 };
 
-use super::collection::{Collection, Ctx, Entity};
+use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id};
 
@@ -42,6 +46,10 @@ const META_DATA_PATH: &str = "/var/lib/cloud/seed/nocloud-net/meta-data";
 const DEFAULT_NAME: &str = "OCCI_VM";
 /// Synnefo's 409 message when a server needs a floating IP first.
 const NEEDS_FLOATING_IP: &str = "Please create a floating IP";
+/// The longest `name` a `save` takes, in characters. Our bound, not
+/// Synnefo's (which stores it as Pithos metadata): as long as a server
+/// name may be, so that an absurd name is a clear 400 here.
+const MAX_SAVE_NAME: usize = 255;
 
 /// The `/compute/` collection.
 pub struct Compute;
@@ -64,11 +72,17 @@ pub fn state_of(status: &ServerStatus) -> Option<(&'static str, Option<String>)>
     }
 }
 
-/// The actions applicable in `status` (suspend and save are never: 501).
+/// The actions applicable in `status`: `save` wherever start, stop or
+/// restart applies (a running or a stopped server's disk can be
+/// snapshotted); `suspend` never (501: Cyclades cannot suspend).
 pub fn actions_of(status: &ServerStatus) -> Vec<String> {
     match status {
-        ServerStatus::Active => vec![COMPUTE_STOP.to_owned(), COMPUTE_RESTART.to_owned()],
-        ServerStatus::Stopped => vec![COMPUTE_START.to_owned()],
+        ServerStatus::Active => vec![
+            COMPUTE_STOP.to_owned(),
+            COMPUTE_RESTART.to_owned(),
+            COMPUTE_SAVE.to_owned(),
+        ],
+        ServerStatus::Stopped => vec![COMPUTE_START.to_owned(), COMPUTE_SAVE.to_owned()],
         _ => Vec::new(),
     }
 }
@@ -478,6 +492,157 @@ async fn undo_timed_out_create(ctx: &Ctx, tag: &str, e: SynnefoError) -> AppErro
     AppError::synnefo(step, e)
 }
 
+/// The name of a `save`'s OS template: the action's `name`, else
+/// "<server name> snapshot <UTC time>".
+fn save_name(attrs: &Attributes, server: &Server) -> Result<String, AppError> {
+    let Some(value) = attrs.get(attr::NAME) else {
+        let now = crate::synnefo::timestamp::format_rfc3339(std::time::SystemTime::now());
+        // "2024-05-01T12:00:00.123456+00:00" -> "2024-05-01T12:00:00Z"
+        let stamp = now.get(..19).unwrap_or(&now);
+        return Ok(format!("{} snapshot {stamp}Z", server.name));
+    };
+    let name = value.as_str().ok_or_else(|| {
+        AppError::BadRequest(format!("the save name must be a string, not {value}"))
+    })?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::BadRequest(
+            "the save name is empty; give the new OS template a name or leave name out".to_owned(),
+        ));
+    }
+    if name.chars().count() > MAX_SAVE_NAME {
+        return Err(AppError::BadRequest(format!(
+            "the save name is longer than {MAX_SAVE_NAME} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(
+            "the save name contains control characters".to_owned(),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The root disk of `server`: the volume at device index 0.
+///
+/// Server details list volume ids sorted by id (`api/servers.py`
+/// `vm_to_dict`), not by index: a volume attached at create
+/// (`block_device_mapping_v2`) is older than the root disk made with the
+/// server. One volume is the root; with more, the volume details say
+/// (`attachments[].device_index`, `volume/views.py`
+/// `get_volume_attachments`).
+async fn root_volume(ctx: &Ctx, server: &Server) -> Result<String, AppError> {
+    match server.volumes.as_slice() {
+        [] => Err(AppError::Conflict(format!(
+            "{COMPUTE_SAVE} does not apply: compute {} has no disk",
+            server.id
+        ))),
+        [only] => Ok(only.clone()),
+        _ => {
+            let volumes = ctx
+                .client()
+                .list_volumes_detail(&ctx.caller)
+                .await
+                .map_err(|e| AppError::synnefo("list volumes", e))?;
+            volumes
+                .iter()
+                .find(|v| {
+                    server.volumes.contains(&v.id)
+                        && v.attachments.iter().any(|a| {
+                            a.server_id == server.id && a.device_index.as_deref() == Some("0")
+                        })
+                })
+                .map(|v| v.id.clone())
+                .ok_or_else(|| {
+                    AppError::Conflict(format!(
+                        "{COMPUTE_SAVE} does not apply: no volume of compute {} is its root disk (device index 0)",
+                        server.id
+                    ))
+                })
+        }
+    }
+}
+
+/// `save`: snapshots the compute's root disk and answers with the new OS
+/// template.
+///
+/// Why a volume snapshot (grnet/synnefo, Synnefo 0.16+):
+/// `snf-cyclades-app/synnefo/volume/snapshots.py` `create` registers the
+/// snapshot in Pithos as a Plankton image whose id is the snapshot id
+/// (`is_snapshot`, `exclude_all_tasks`; the server's `OS` and `users`
+/// metadata copied for a root disk), `api/images.py` lists it among its
+/// owner's images only (`SAVING`, then `ACTIVE`) and `logic/servers.py`
+/// `create` boots it like any image: it is an os_tpl of that user.
+///
+/// `method`: Cyclades snapshots the disk of a running server as it is,
+/// without stopping it (`docs/design/volume-snapshots.rst`: the user is
+/// accountable for the volume's consistency), so `hot` and `deferred`
+/// both mean "now"; any other method is a 400.
+///
+/// States: Cyclades refuses the disk of a building server (`CREATING`)
+/// or of a failed one (`ERROR`): "Cannot create snapshot while volume is
+/// in '...' status"; a deleted server's disk is gone (404 here, as for
+/// every action). We take `save` where start/stop/restart apply (active,
+/// stopped), so that it is listed exactly where it works, and answer 409
+/// in the transitional states too. Cyclades' own refusals (a disk
+/// template other than `ext_*`, a volume it finds busy) are 400
+/// `badRequest` about the compute, not about the request: 409 with its
+/// message.
+async fn save(ctx: &Ctx, id: &str, attrs: &Attributes) -> Result<ActionOutcome, AppError> {
+    if let Some(method) = attrs.get(attr::METHOD)
+        && !matches!(method.as_str(), Some("hot" | "deferred"))
+    {
+        return Err(AppError::BadRequest(format!(
+            "save method {method} is not one of hot, deferred"
+        )));
+    }
+    let server = get_server(ctx, id).await?;
+    let name = save_name(attrs, &server)?;
+    if !matches!(server.status, ServerStatus::Active | ServerStatus::Stopped) {
+        let state = state_of(&server.status).map(|s| s.0).unwrap_or("deleted");
+        return Err(AppError::Conflict(format!(
+            "{COMPUTE_SAVE} does not apply: compute {id} is {state} (Synnefo status {}); \
+             only an active or stopped compute can be saved",
+            server.status
+        )));
+    }
+    let volume = root_volume(ctx, &server).await?;
+    let new = NewSnapshot {
+        volume_id: volume.clone(),
+        display_name: Some(name),
+        display_description: Some(format!(
+            "Saved from compute {id} ({}) through OCCI",
+            server.name
+        )),
+    };
+    let snapshot = match ctx.client().create_snapshot(&ctx.caller, &new).await {
+        Ok(s) => s,
+        Err(e) if e.fault_kind() == Some(&crate::synnefo::FaultKind::BadRequest) => {
+            return Err(AppError::Conflict(format!(
+                "{COMPUTE_SAVE} of compute {id} is refused by Synnefo (snapshot of volume {volume}): {}",
+                e.user_message()
+            )));
+        }
+        Err(e) => {
+            // A timeout or a lost answer may still have made one.
+            ctx.state.templates.forget_images(ctx.user()).await;
+            return Err(AppError::synnefo(
+                format!("snapshot volume {volume} of compute {id}"),
+                e,
+            ));
+        }
+    };
+    // The snapshot is an image now: the caller's OS templates must show
+    // it (and a create must accept it) at once.
+    ctx.state.templates.forget_images(ctx.user()).await;
+    let title = if snapshot.display_name.is_empty() {
+        new.display_name.unwrap_or_default()
+    } else {
+        snapshot.display_name
+    };
+    Ok(ActionOutcome::Mixin(os_template(&snapshot.id, &title)))
+}
+
 async fn create_server(ctx: &Ctx, new: &NewServer) -> Result<Server, AppError> {
     let mut reserved: Vec<String> = Vec::new();
     let result = loop {
@@ -646,16 +811,19 @@ impl Collection for Compute {
         }
     }
 
-    async fn action(ctx: &Ctx, id: &str, action: &str, attrs: &Attributes) -> Result<(), AppError> {
+    async fn action(
+        ctx: &Ctx,
+        id: &str,
+        action: &str,
+        attrs: &Attributes,
+    ) -> Result<ActionOutcome, AppError> {
         if action == COMPUTE_SUSPEND {
             return Err(AppError::NotImplemented(
                 "suspend is not supported: Synnefo servers cannot be suspended".to_owned(),
             ));
         }
         if action == COMPUTE_SAVE {
-            return Err(AppError::NotImplemented(
-                "save is not supported: Synnefo cannot snapshot a server into an image through this API".to_owned(),
-            ));
+            return save(ctx, id, attrs).await;
         }
         let server = get_server(ctx, id).await?;
         let (synnefo_action, needs) = match action {
@@ -689,7 +857,8 @@ impl Collection for Compute {
         ctx.client()
             .server_action(&ctx.caller, id, &synnefo_action)
             .await
-            .map_err(|e| AppError::synnefo(format!("{action} server {id}"), e))
+            .map_err(|e| AppError::synnefo(format!("{action} server {id}"), e))?;
+        Ok(ActionOutcome::Done)
     }
 
     async fn update(ctx: &Ctx, id: &str, req: &OcciRequest, full: bool) -> Result<(), AppError> {
@@ -798,6 +967,43 @@ mod tests {
         );
     }
 
+    fn server(name: &str) -> Server {
+        serde_json::from_value(serde_json::json!({
+            "id": 7, "name": name, "status": "ACTIVE"
+        }))
+        .expect("server")
+    }
+
+    #[test]
+    fn save_names_default_to_the_server_and_the_time_and_are_checked() {
+        let vm = server("web");
+        let default = save_name(&Attributes::new(), &vm).unwrap();
+        assert!(default.starts_with("web snapshot 20"), "{default}");
+        assert!(default.ends_with('Z') && default.len() == "web snapshot ".len() + 20);
+        let named = |v: crate::occi::AttributeValue| {
+            let mut a = Attributes::new();
+            a.set(attr::NAME, v);
+            save_name(&a, &vm)
+        };
+        assert_eq!(named("  golden ".into()).unwrap(), "golden");
+        for bad in [
+            crate::occi::AttributeValue::from("   "),
+            "x".repeat(MAX_SAVE_NAME + 1).into(),
+            "two\nlines".into(),
+            7i64.into(),
+        ] {
+            let err = named(bad.clone()).unwrap_err();
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{bad}");
+        }
+        assert_eq!(
+            named("é".repeat(MAX_SAVE_NAME).into())
+                .unwrap()
+                .chars()
+                .count(),
+            MAX_SAVE_NAME
+        );
+    }
+
     #[test]
     fn states_and_applicable_actions_follow_the_design() {
         assert_eq!(state_of(&ServerStatus::Active), Some(("active", None)));
@@ -812,7 +1018,15 @@ mod tests {
         );
         assert_eq!(state_of(&ServerStatus::Error), Some(("error", None)));
         assert_eq!(state_of(&ServerStatus::Deleted), None);
-        assert_eq!(actions_of(&ServerStatus::Stopped), [COMPUTE_START]);
+        assert_eq!(
+            actions_of(&ServerStatus::Stopped),
+            [COMPUTE_START, COMPUTE_SAVE]
+        );
+        assert_eq!(
+            actions_of(&ServerStatus::Active),
+            [COMPUTE_STOP, COMPUTE_RESTART, COMPUTE_SAVE]
+        );
         assert!(actions_of(&ServerStatus::Build).is_empty());
+        assert!(actions_of(&ServerStatus::Error).is_empty());
     }
 }

@@ -22,7 +22,7 @@ use crate::occi::infrastructure::catalogue;
 use crate::occi::{CategoryClass, OcciRequest, parse::MAX_BODY_BYTES, parse_request};
 
 use super::AppState;
-use super::collection::{Collection, Ctx, Entity};
+use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 
 /// How many Synnefo operations a collection operation runs at once.
@@ -184,6 +184,26 @@ pub fn ok(ctx: &Ctx) -> HttpResponse {
         .into_response(StatusCode::OK)
 }
 
+/// The 200 answer of actions (on one entity or a collection): the mixins
+/// they made (a `save`'s new OS templates) when there are any, else the
+/// empty success of [`ok`].
+pub fn render_outcomes(ctx: &Ctx, outcomes: Vec<ActionOutcome>) -> HttpResponse {
+    let made: Vec<_> = outcomes
+        .into_iter()
+        .filter_map(|o| match o {
+            ActionOutcome::Mixin(m) => Some(m),
+            ActionOutcome::Done => None,
+        })
+        .collect();
+    if made.is_empty() {
+        return ok(ctx);
+    }
+    ctx.state
+        .renderer
+        .mixins(&made, ctx.media())
+        .into_response(StatusCode::OK)
+}
+
 /// 201 with `Location` and the location in the body (JSON: the entity).
 pub fn created(
     ctx: &Ctx,
@@ -243,16 +263,16 @@ pub fn filter_entities(entities: Vec<Entity>, req: &OcciRequest) -> Vec<Entity> 
 }
 
 /// Runs `op` on every entity id (at most `collection_limit`), a few at a
-/// time; the first failure is reported with how many succeeded.
-pub async fn for_each_id<F, Fut>(
+/// time, and returns what each made; the first failure is reported.
+pub async fn for_each_id<F, Fut, T>(
     ctx: &Ctx,
     ids: Vec<String>,
     what: &str,
     op: F,
-) -> Result<(), AppError>
+) -> Result<Vec<T>, AppError>
 where
     F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = Result<(), AppError>>,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
 {
     let limit = ctx.state.config.collection_limit;
     if ids.len() > limit {
@@ -262,15 +282,29 @@ where
         )));
     }
     let total = ids.len();
-    let results: Vec<Result<(), AppError>> = stream::iter(ids.into_iter().map(op))
+    let results: Vec<Result<T, AppError>> = stream::iter(ids.into_iter().map(op))
         .buffer_unordered(COLLECTION_CONCURRENCY)
         .collect()
         .await;
-    let failed: Vec<AppError> = results.into_iter().filter_map(Result::err).collect();
-    match failed.into_iter().next() {
-        None => Ok(()),
+    let mut done = Vec::with_capacity(total);
+    let mut first_failure = None;
+    for r in results {
+        match r {
+            Ok(t) => done.push(t),
+            Err(e) => {
+                first_failure.get_or_insert(e);
+            }
+        }
+    }
+    match first_failure {
+        None => Ok(done),
         Some(first) => {
-            tracing::info!(what, total, "collection operation partly failed");
+            tracing::info!(
+                what,
+                total,
+                succeeded = done.len(),
+                "collection operation partly failed"
+            );
             Err(first)
         }
     }
@@ -353,12 +387,12 @@ async fn collection_write<C: Collection>(
                 let action = action_of(&req, &action, C::KIND)?;
                 let ids: Vec<String> = C::list(ctx).await?.iter().map(entity_id).collect();
                 let attrs = &req.attributes;
-                for_each_id(ctx, ids, "the action", |id| {
+                let outcomes = for_each_id(ctx, ids, "the action", |id| {
                     let action = &action;
                     async move { C::action(ctx, &id, action, attrs).await }
                 })
                 .await?;
-                return Ok(ok(ctx));
+                return Ok(render_outcomes(ctx, outcomes));
             }
             let id = C::create(ctx, &req).await?;
             let location = format!("/{}/{id}", C::PATH);
@@ -447,8 +481,8 @@ async fn entity_write<C: Collection>(
             let req = read_request(parts, body, ctx).await?;
             if let Some(action) = query_param(parts, "action") {
                 let action = action_of(&req, &action, C::KIND)?;
-                C::action(ctx, id, &action, &req.attributes).await?;
-                return Ok(ok(ctx));
+                let outcome = C::action(ctx, id, &action, &req.attributes).await?;
+                return Ok(render_outcomes(ctx, vec![outcome]));
             }
             C::update(ctx, id, &req, false).await?;
             let entity = show_with_user_mixins::<C>(ctx, id).await?;

@@ -16,7 +16,7 @@ use crate::occi::infrastructure::{self, attr};
 use crate::occi::{Attributes, OcciRequest, Resource};
 use crate::synnefo::{FloatingIp, NewFloatingIp};
 
-use super::collection::{Collection, Ctx, Entity};
+use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::is_object_id;
 
@@ -115,7 +115,7 @@ impl Collection for IpReservation {
         id: &str,
         action: &str,
         _attrs: &Attributes,
-    ) -> Result<(), AppError> {
+    ) -> Result<ActionOutcome, AppError> {
         floating_ip(ctx, id).await?;
         Err(AppError::NotImplemented(format!(
             "ipreservation has no action {action}"

@@ -28,6 +28,7 @@ use super::compute::Compute;
 use super::error::AppError;
 use super::handlers::{
     action_of, context, for_each_id, negotiated, ok, query_param, read_request, render_entities,
+    render_outcomes,
 };
 use super::ids::{id_in, is_server_id};
 
@@ -150,13 +151,13 @@ async fn serve(
                 .map(|e| e.location().trim_start_matches("/compute/").to_owned())
                 .collect();
             let attrs = &req.attributes;
-            for_each_id(&ctx, ids, "the action", |id| {
+            let outcomes = for_each_id(&ctx, ids, "the action", |id| {
                 let ctx = &ctx;
                 let action = &action;
                 async move { Compute::action(ctx, &id, action, attrs).await }
             })
             .await?;
-            Ok(ok(&ctx))
+            Ok(render_outcomes(&ctx, outcomes))
         }
         Method::POST | Method::PUT => {
             let term = target.term.clone().ok_or_else(|| {

@@ -42,7 +42,7 @@ use crate::pipeline::{BuildContext, BuildError, FactoryTable};
 use crate::store::{CachedStore, Store};
 use crate::synnefo::{Client, ClientConfig};
 
-pub use collection::{Collection, Ctx, Entity};
+pub use collection::{ActionOutcome, Collection, Ctx, Entity};
 pub use error::AppError;
 pub use templates::Templates;
 

@@ -22,11 +22,11 @@ use http::{Method, request::Parts};
 use crate::middleware::HttpResponse;
 
 use super::AppState;
-use super::collection::{Collection, Ctx, Entity};
+use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::handlers::{
     action_of, context, filter_entities, for_each_id, negotiated, ok, query_param, read_request,
-    render_entities,
+    render_entities, render_outcomes,
 };
 use super::{compute, ipreservation, network, networkinterface, storage, storagelink};
 
@@ -118,7 +118,7 @@ async fn action_any(
     location: &str,
     action_term: &str,
     req: &crate::occi::OcciRequest,
-) -> Result<(), AppError> {
+) -> Result<ActionOutcome, AppError> {
     let (collection, id) = location
         .trim_start_matches('/')
         .split_once('/')
@@ -192,13 +192,13 @@ async fn user_mixin_collection(
         Method::POST if query_param(parts, "action").is_some() => {
             let action = query_param(parts, "action").unwrap_or_default();
             let locations = store.tags(user).await?.associations(type_id)?.to_vec();
-            for_each_id(ctx, locations, "the action", |l| {
+            let outcomes = for_each_id(ctx, locations, "the action", |l| {
                 let action = &action;
                 let req = &req;
                 async move { action_any(ctx, &l, action, req).await }
             })
             .await?;
-            Ok(ok(ctx))
+            Ok(render_outcomes(ctx, outcomes))
         }
         Method::POST => {
             let locations = owned_locations(ctx, &req).await?;

@@ -21,7 +21,7 @@ use crate::occi::infrastructure::{self, attr};
 use crate::occi::{Attributes, OcciRequest, Resource};
 use crate::synnefo::{Network as SnfNetwork, NewNetwork, NewSubnet, Subnet};
 
-use super::collection::{Collection, Ctx, Entity};
+use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::is_object_id;
 
@@ -207,7 +207,7 @@ impl Collection for Network {
         id: &str,
         action: &str,
         _attrs: &Attributes,
-    ) -> Result<(), AppError> {
+    ) -> Result<ActionOutcome, AppError> {
         network(ctx, id).await?;
         let name = action.rsplit('#').next().unwrap_or(action);
         Err(AppError::NotImplemented(format!(

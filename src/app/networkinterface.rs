@@ -26,7 +26,7 @@ use crate::occi::infrastructure::{
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest};
 use crate::synnefo::{FloatingIp, NewFloatingIp, NewPort, Port};
 
-use super::collection::{Collection, Ctx, Entity};
+use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id, split_link_id};
 use super::ipreservation::floating_ip;
@@ -255,7 +255,7 @@ impl Collection for NetworkInterface {
         id: &str,
         action: &str,
         _attrs: &Attributes,
-    ) -> Result<(), AppError> {
+    ) -> Result<ActionOutcome, AppError> {
         linked_port(ctx, id).await?;
         Err(AppError::NotImplemented(format!(
             "networkinterface has no action {action}"

@@ -20,7 +20,7 @@ use crate::occi::infrastructure::{self, attr};
 use crate::occi::{AttributeValue, Attributes, OcciRequest, Resource};
 use crate::synnefo::{NewVolume, Volume};
 
-use super::collection::{Collection, Ctx, Entity};
+use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::is_object_id;
 
@@ -212,7 +212,7 @@ impl Collection for Storage {
         id: &str,
         action: &str,
         _attrs: &Attributes,
-    ) -> Result<(), AppError> {
+    ) -> Result<ActionOutcome, AppError> {
         // The entity must exist (404 first), then the action is refused.
         Self::show(ctx, id).await?;
         let name = action.rsplit('#').next().unwrap_or(action);

@@ -19,7 +19,7 @@ use crate::occi::{Attributes, EntityRef, Link, OcciRequest};
 use crate::synnefo::{SynnefoError, Volume};
 use http::StatusCode;
 
-use super::collection::{Collection, Ctx, Entity};
+use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id, split_link_id};
 
@@ -188,7 +188,7 @@ impl Collection for StorageLink {
         id: &str,
         action: &str,
         _attrs: &Attributes,
-    ) -> Result<(), AppError> {
+    ) -> Result<ActionOutcome, AppError> {
         attached_volume(ctx, id).await?;
         Err(AppError::NotImplemented(format!(
             "storagelink has no action {action}"

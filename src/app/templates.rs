@@ -70,6 +70,17 @@ impl Templates {
         .map_err(|e| AppError::synnefo_shared("list images", e))
     }
 
+    /// Forgets `user`'s cached images (and the template mixins built from
+    /// them): after a compute `save` the new snapshot is an image, and
+    /// the next `/-/` or create must see it as an OS template at once,
+    /// not after the TTL. The next read reloads the list (one call). (A
+    /// load already in flight when this runs still stores what it read;
+    /// that list may predate the snapshot until the TTL ends.)
+    pub async fn forget_images(&self, user: &str) {
+        self.images.invalidate(user).await;
+        self.mixins.invalidate(user).await;
+    }
+
     /// The caller's template mixins: resource templates of the creatable
     /// flavors, then OS templates. Built once per pair of cached lists:
     /// an entry remembers the lists it was built from and is rebuilt as

@@ -1,5 +1,6 @@
-//! Cyclades compute, network and volume v2.0, and Plankton image
-//! listing: thin HTTP handlers over [`World`](super::state::World).
+//! Cyclades compute, network and volume v2.0 (snapshots included), and
+//! Plankton image listing: thin HTTP handlers over
+//! [`World`](super::state::World).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -136,6 +137,15 @@ pub(crate) fn routes() -> Router<Arc<Sim>> {
         .route(
             "/volume/v2.0/volumes/{id}",
             get(get_volume).delete(delete_volume),
+        )
+        .route(
+            "/volume/v2.0/snapshots",
+            get(list_snapshots).post(create_snapshot),
+        )
+        .route("/volume/v2.0/snapshots/detail", get(list_snapshots))
+        .route(
+            "/volume/v2.0/snapshots/{id}",
+            get(get_snapshot).delete(delete_snapshot),
         )
         .route("/volume/v2.0/types", get(volume_types))
         // image (Plankton)
@@ -332,16 +342,25 @@ async fn get_flavor(State(sim): S, Authed(_): Authed, Path(id): Path<String>) ->
     reply(StatusCode::OK, sim.world().get_flavor(&id))
 }
 
-async fn list_images(State(sim): S, Authed(_): Authed) -> Response {
-    json(StatusCode::OK, sim.world().list_images(false))
+async fn list_images(State(sim): S, Authed(u): Authed) -> Response {
+    json(
+        StatusCode::OK,
+        sim.world().list_images(&u.uuid, false, Instant::now()),
+    )
 }
 
-async fn list_images_detail(State(sim): S, Authed(_): Authed) -> Response {
-    json(StatusCode::OK, sim.world().list_images(true))
+async fn list_images_detail(State(sim): S, Authed(u): Authed) -> Response {
+    json(
+        StatusCode::OK,
+        sim.world().list_images(&u.uuid, true, Instant::now()),
+    )
 }
 
-async fn get_image(State(sim): S, Authed(_): Authed, Path(id): Path<String>) -> Response {
-    reply(StatusCode::OK, sim.world().get_image(&id))
+async fn get_image(State(sim): S, Authed(u): Authed, Path(id): Path<String>) -> Response {
+    reply(
+        StatusCode::OK,
+        sim.world().get_image(&u.uuid, &id, Instant::now()),
+    )
 }
 
 // ------------------------------------------------------------------ network
@@ -463,16 +482,50 @@ async fn delete_volume(State(sim): S, Authed(u): Authed, Path(id): Path<String>)
     )
 }
 
+async fn create_snapshot(State(sim): S, Authed(u): Authed, b: Bytes) -> Response {
+    reply(
+        StatusCode::ACCEPTED,
+        body(&b).and_then(|v| sim.world().create_snapshot(&u, &v, Instant::now())),
+    )
+}
+
+async fn list_snapshots(State(sim): S, Authed(u): Authed) -> Response {
+    json(
+        StatusCode::OK,
+        sim.world().list_snapshots(&u.uuid, Instant::now()),
+    )
+}
+
+async fn get_snapshot(State(sim): S, Authed(u): Authed, Path(id): Path<String>) -> Response {
+    reply(
+        StatusCode::OK,
+        sim.world().get_snapshot(&u.uuid, &id, Instant::now()),
+    )
+}
+
+async fn delete_snapshot(State(sim): S, Authed(u): Authed, Path(id): Path<String>) -> Response {
+    done(
+        StatusCode::ACCEPTED,
+        sim.world().delete_snapshot(&u.uuid, &id),
+    )
+}
+
 async fn volume_types(State(sim): S, Authed(_): Authed) -> Response {
     json(StatusCode::OK, sim.world().volume_types())
 }
 
 // -------------------------------------------------------------------- image
 
-async fn plankton_images(State(sim): S, Authed(_): Authed) -> Response {
-    json(StatusCode::OK, sim.world().plankton_images(false))
+async fn plankton_images(State(sim): S, Authed(u): Authed) -> Response {
+    json(
+        StatusCode::OK,
+        sim.world().plankton_images(&u.uuid, false, Instant::now()),
+    )
 }
 
-async fn plankton_images_detail(State(sim): S, Authed(_): Authed) -> Response {
-    json(StatusCode::OK, sim.world().plankton_images(true))
+async fn plankton_images_detail(State(sim): S, Authed(u): Authed) -> Response {
+    json(
+        StatusCode::OK,
+        sim.world().plankton_images(&u.uuid, true, Instant::now()),
+    )
 }

@@ -11,14 +11,16 @@
 //! | `/account/v1.0` | Astakos: `POST /user_catalogs` |
 //! | `/compute/v2.0` | Cyclades compute: servers, flavors, images |
 //! | `/network/v2.0` | Cyclades network: networks, subnets, ports, floating IPs |
-//! | `/volume/v2.0` | Cyclades block storage: volumes, types |
+//! | `/volume/v2.0` | Cyclades block storage: volumes, snapshots, types |
 //! | `/image/v1.0` | Plankton image listing |
 //! | `/astavoms` | astavoms' Keystone v2.0 facade for VOMS proxies |
 //! | `/_sim` | admin: counters, fault injection, bulk seeding (see [`admin`]) |
 //!
 //! Every Cyclades and tenants call needs a valid `X-Auth-Token` (401
 //! `unauthorized` otherwise) and sees only its user's servers, volumes,
-//! private networks, ports and floating IPs.
+//! snapshots, private networks, ports and floating IPs. A snapshot is
+//! also an image (as in Synnefo, where it is registered in Plankton):
+//! listed among its owner's images only, and bootable by them.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -240,6 +240,36 @@ struct Volume {
     root: bool,
     created: SystemTime,
     metadata: BTreeMap<String, String>,
+    /// Snapshots taken so far (names the Pithos file of the next one).
+    snapshot_counter: u64,
+}
+
+/// A volume snapshot. Cyclades registers it in Pithos as a Plankton
+/// image (`volume/snapshots.py` `create`), so its id is an image id: it
+/// is listed among its owner's images and boots new servers.
+#[derive(Clone, Debug)]
+struct Snapshot {
+    id: String,
+    owner: String,
+    name: String,
+    description: String,
+    volume: u64,
+    /// The Pithos file, `snf-snap-<volume id>-<counter>`.
+    file_name: String,
+    /// GB, the volume's size.
+    size: u64,
+    created: SystemTime,
+    /// `CREATING` until then (the Ganeti snapshot job), `AVAILABLE` after.
+    ready_at: Instant,
+    /// The image properties (`exclude_all_tasks`, `description`, and the
+    /// server's `OS` and `users` for a root volume).
+    properties: BTreeMap<String, String>,
+}
+
+impl Snapshot {
+    fn ready(&self, now: Instant) -> bool {
+        now >= self.ready_at
+    }
 }
 
 /// What a server create does with disks: the root disk's size and the
@@ -269,6 +299,8 @@ pub struct World {
     floating_ips: BTreeMap<u64, FloatingIp>,
     servers: BTreeMap<u64, Server>,
     volumes: BTreeMap<u64, Volume>,
+    /// By id: Cyclades lists images sorted by id.
+    snapshots: BTreeMap<String, Snapshot>,
     next_server: u64,
     next_net: u64,
     next_port: u64,
@@ -365,6 +397,7 @@ impl World {
             floating_ips: BTreeMap::new(),
             servers: BTreeMap::new(),
             volumes: BTreeMap::new(),
+            snapshots: BTreeMap::new(),
             next_server: 101,
             next_net: 1000,
             next_port: 1,
@@ -662,13 +695,58 @@ impl World {
         v
     }
 
-    /// `GET /images[/detail]`.
-    pub fn list_images(&self, detail: bool) -> Value {
-        json!({"images": self.images.iter().map(|i| self.image_json(i, detail)).collect::<Vec<_>>()})
+    /// A snapshot as Cyclades' image API shows it (`api/images.py`
+    /// `image_to_dict`: Plankton status `CREATING` is `SAVING`,
+    /// `AVAILABLE` is `ACTIVE`; `is_snapshot` true; private to its owner).
+    fn snapshot_image_json(&self, s: &Snapshot, detail: bool, now: Instant) -> Value {
+        let mut v = json!({"id": s.id, "name": s.name, "links": self.link(format!("/compute/v2.0/images/{}", s.id))});
+        if detail && let Some(o) = v.as_object_mut() {
+            let ready = s.ready(now);
+            let created = format_rfc3339(s.created);
+            o.insert(
+                "status".into(),
+                json!(if ready { "ACTIVE" } else { "SAVING" }),
+            );
+            o.insert("progress".into(), json!(if ready { 100 } else { 0 }));
+            o.insert("created".into(), json!(created));
+            o.insert("updated".into(), json!(created));
+            o.insert("user_id".into(), json!(s.owner));
+            o.insert("tenant_id".into(), json!(s.owner));
+            o.insert("public".into(), json!(false));
+            o.insert("is_snapshot".into(), json!(true));
+            o.insert("metadata".into(), json!(s.properties));
+        }
+        v
+    }
+
+    /// The caller's snapshot `id`, if any (another user's is invisible).
+    fn own_snapshot(&self, user: &str, id: &str) -> Option<&Snapshot> {
+        self.snapshots.get(id).filter(|s| s.owner == user)
+    }
+
+    /// Whether `user` may boot `id`: a public image or one of their
+    /// snapshots.
+    fn usable_image(&self, user: &str, id: &str) -> bool {
+        self.images.iter().any(|i| i.id == id) || self.own_snapshot(user, id).is_some()
+    }
+
+    /// `GET /images[/detail]`: the public images, then the caller's own
+    /// snapshots (Plankton lists every image the user may read).
+    pub fn list_images(&self, user: &str, detail: bool, now: Instant) -> Value {
+        let public = self.images.iter().map(|i| self.image_json(i, detail));
+        let own = self
+            .snapshots
+            .values()
+            .filter(|s| s.owner == user)
+            .map(|s| self.snapshot_image_json(s, detail, now));
+        json!({"images": public.chain(own).collect::<Vec<_>>()})
     }
 
     /// `GET /images/{id}`.
-    pub fn get_image(&self, id: &str) -> Result<Value, Fault> {
+    pub fn get_image(&self, user: &str, id: &str, now: Instant) -> Result<Value, Fault> {
+        if let Some(s) = self.own_snapshot(user, id) {
+            return Ok(json!({"image": self.snapshot_image_json(s, true, now)}));
+        }
         let i = self
             .images
             .iter()
@@ -677,28 +755,42 @@ impl World {
         Ok(json!({"image": self.image_json(i, true)}))
     }
 
-    /// Plankton `GET /image/v1.0/images[/detail]`: a bare JSON list.
-    pub fn plankton_images(&self, detail: bool) -> Value {
-        Value::Array(
-            self.images
-                .iter()
-                .map(|i| {
-                    let mut v = json!({"id": i.id, "name": i.name, "container_format": "bare", "disk_format": "diskdump", "size": i.size, "status": "available"});
-                    if detail && let Some(o) = v.as_object_mut() {
-                        let t = format_rfc3339(self.token_issued);
-                        o.insert("is_public".into(), json!(true));
-                        o.insert("owner".into(), json!("snf-images"));
-                        o.insert("created_at".into(), json!(t));
-                        o.insert("updated_at".into(), json!(t));
-                        o.insert("deleted_at".into(), json!(""));
-                        o.insert("checksum".into(), json!(""));
-                        o.insert("location".into(), json!(format!("pithos://snf-images/images/{}", i.name)));
-                        o.insert("properties".into(), json!({"os": i.os, "users": i.users, "osfamily": i.osfamily, "ROOT_PARTITION": "1"}));
-                    }
-                    v
-                })
-                .collect(),
-        )
+    /// Plankton `GET /image/v1.0/images[/detail]`: a bare JSON list, the
+    /// public images then the caller's snapshots.
+    pub fn plankton_images(&self, user: &str, detail: bool, now: Instant) -> Value {
+        let public = self.images.iter().map(|i| {
+            let mut v = json!({"id": i.id, "name": i.name, "container_format": "bare", "disk_format": "diskdump", "size": i.size, "status": "available"});
+            if detail && let Some(o) = v.as_object_mut() {
+                let t = format_rfc3339(self.token_issued);
+                o.insert("is_public".into(), json!(true));
+                o.insert("owner".into(), json!("snf-images"));
+                o.insert("created_at".into(), json!(t));
+                o.insert("updated_at".into(), json!(t));
+                o.insert("deleted_at".into(), json!(""));
+                o.insert("checksum".into(), json!(""));
+                o.insert("location".into(), json!(format!("pithos://snf-images/images/{}", i.name)));
+                o.insert("properties".into(), json!({"os": i.os, "users": i.users, "osfamily": i.osfamily, "ROOT_PARTITION": "1"}));
+            }
+            v
+        });
+        let own = self.snapshots.values().filter(|s| s.owner == user).map(|s| {
+            let status = if s.ready(now) { "AVAILABLE" } else { "CREATING" };
+            let mut v = json!({"id": s.id, "name": s.name, "container_format": "bare", "disk_format": "diskdump", "size": s.size << 30, "status": status});
+            if detail && let Some(o) = v.as_object_mut() {
+                let t = format_rfc3339(s.created);
+                o.insert("is_public".into(), json!(false));
+                o.insert("is_snapshot".into(), json!(true));
+                o.insert("owner".into(), json!(s.owner));
+                o.insert("created_at".into(), json!(t));
+                o.insert("updated_at".into(), json!(t));
+                o.insert("deleted_at".into(), json!(""));
+                o.insert("checksum".into(), json!(""));
+                o.insert("location".into(), json!(format!("pithos://{}/snapshots/{}", s.owner, s.file_name)));
+                o.insert("properties".into(), json!(s.properties));
+            }
+            v
+        });
+        Value::Array(public.chain(own).collect())
     }
 
     // ----------------------------------------------------------------- servers
@@ -740,6 +832,10 @@ impl World {
             Status::Build => 0,
             _ => 100,
         };
+        // Cyclades sorts them by id (`api/servers.py` `vm_to_dict`), so a
+        // volume attached at create comes before the newer root disk.
+        let mut volumes = s.volumes.clone();
+        volumes.sort_unstable();
         json!({
             "id": s.id, "name": s.name, "status": s.status.as_str(), "progress": progress,
             "user_id": s.owner, "tenant_id": s.project,
@@ -747,7 +843,7 @@ impl World {
             "flavor": {"id": s.flavor, "links": self.link(format!("/compute/v2.0/flavors/{}", s.flavor))},
             "image": {"id": s.image, "links": self.link(format!("/compute/v2.0/images/{}", s.image))},
             "metadata": s.metadata, "addresses": addresses, "attachments": attachments,
-            "volumes": s.volumes, "links": links, "hostId": "", "accessIPv4": "", "accessIPv6": "",
+            "volumes": volumes, "links": links, "hostId": "", "accessIPv4": "", "accessIPv6": "",
             "config_drive": "", "key_name": s.key_name, "SNF:key_names": s.key_name.iter().collect::<Vec<_>>(),
             "SNF:fqdn": format!("snf-{}.vm.example.org", s.id), "SNF:task_state": s.task(),
             "SNF:port_forwarding": {}, "suspended": false, "security_groups": [{"name": "default"}],
@@ -804,7 +900,9 @@ impl World {
                 flavor.seed.name
             )));
         }
-        if !self.images.iter().any(|i| i.id == image_ref) {
+        // A snapshot boots while still CREATING: Cyclades' server create
+        // (`logic/servers.py` `create`) does not look at the image status.
+        if !self.usable_image(&user.uuid, &image_ref) {
             return Err(Fault::not_found(format!("Image {image_ref} not found")));
         }
         let project = self.project_for(user, spec.get("project"))?;
@@ -896,6 +994,7 @@ impl World {
                 root: true,
                 created,
                 metadata: BTreeMap::new(),
+                snapshot_counter: 0,
             },
         );
         server.volumes.push(vol);
@@ -2139,6 +2238,7 @@ impl World {
             root: false,
             created: SystemTime::now(),
             metadata,
+            snapshot_counter: 0,
         };
         let answer = self.volume_json(&volume, true);
         self.volumes.insert(id, volume);
@@ -2164,6 +2264,185 @@ impl World {
             s.volumes.retain(|x| *x != vid);
         }
         self.volumes.remove(&vid);
+        Ok(())
+    }
+
+    // --------------------------------------------------------------- snapshots
+
+    /// A snapshot as the block storage API shows it (`volume/views.py`
+    /// `snapshot_to_dict`, the same with or without detail). Its
+    /// `progress` is `"100%"` once available and the number `0` before,
+    /// exactly as Cyclades' expression yields.
+    fn snapshot_json(&self, s: &Snapshot, ready: bool) -> Value {
+        let progress = if ready { json!("100%") } else { json!(0) };
+        json!({
+            "id": s.id, "size": s.size, "display_name": s.name,
+            "display_description": s.description,
+            "status": if ready { "AVAILABLE" } else { "CREATING" },
+            "user_id": s.owner, "tenant_id": s.owner,
+            "os-extended-snapshot-attribute:progress": progress,
+            "created_at": format_rfc3339(s.created), "metadata": s.properties,
+            "volume_id": s.volume.to_string(),
+            "links": self.link(format!("/volume/v2.0/snapshots/{}", s.id)),
+        })
+    }
+
+    /// The status Cyclades would give a volume: the simulator derives it
+    /// from the server it is attached to (a building server's disks are
+    /// `CREATING`, a failed one's `ERROR`).
+    fn volume_status(&mut self, v: u64, now: Instant) -> &'static str {
+        let Some(server) = self.volumes.get(&v).and_then(|v| v.server) else {
+            return "AVAILABLE";
+        };
+        match self.servers.get_mut(&server) {
+            Some(s) => {
+                s.settle(now);
+                match s.status {
+                    Status::Build => "CREATING",
+                    Status::Error => "ERROR",
+                    Status::Deleted => "DELETED",
+                    _ => "IN_USE",
+                }
+            }
+            None => "AVAILABLE",
+        }
+    }
+
+    /// `POST /snapshots` (202): Cyclades' `volume/views.py`
+    /// `create_snapshot` and `volume/snapshots.py` `create`, in their
+    /// order. An unknown, foreign or deleted volume is a 400 (`get_volume`
+    /// is called with `exception=faults.BadRequest`), as are a detached
+    /// volume, a volume that is not `AVAILABLE`/`IN_USE` and a disk
+    /// template other than `ext_*`. The snapshot is `CREATING` until the
+    /// action delay has passed (the Ganeti job), then `AVAILABLE`.
+    pub fn create_snapshot(
+        &mut self,
+        user: &UserRec,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Value, Fault> {
+        let spec = body
+            .get("snapshot")
+            .filter(|v| v.is_object())
+            .ok_or_else(|| Fault::bad_request("Malformed request: no snapshot"))?;
+        let vid = id_field(spec, "volume_id")
+            .ok_or_else(|| Fault::bad_request("Malformed request: volume_id missing"))?;
+        let n =
+            num_id(&vid).ok_or_else(|| Fault::bad_request(format!("Invalid volume id: {vid}")))?;
+        let volume = self
+            .volumes
+            .get(&n)
+            .filter(|v| v.owner == user.uuid)
+            .ok_or_else(|| Fault::bad_request(format!("Volume {vid} not found")))?
+            .clone();
+        let string = |key: &str| -> Result<Option<String>, Fault> {
+            match spec.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(Fault::bad_request(format!(
+                    "Malformed request: {key} must be a string"
+                ))),
+            }
+        };
+        let name = string("display_name")?.unwrap_or_else(|| format!("Snapshot of volume '{vid}'"));
+        let description = string("display_description")?.unwrap_or_default();
+        let mut properties = match spec.get("metadata") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(_)) => parse_metadata(spec)?,
+            Some(_) => {
+                return Err(Fault::bad_request(
+                    "Malformed request: metadata must be an object",
+                ));
+            }
+        };
+        // Cyclades reads `force` from the top of the body, not from
+        // `snapshot` (and ignores it), but refuses a non-boolean there.
+        if body.get("force").is_some_and(|f| !f.is_boolean()) {
+            return Err(Fault::bad_request("Invalid value for 'force' attribute."));
+        }
+        let Some(server_id) = volume.server else {
+            return Err(Fault::bad_request("Cannot snapshot a detached volume!"));
+        };
+        let status = self.volume_status(volume.id, now);
+        if !matches!(status, "AVAILABLE" | "IN_USE") {
+            return Err(Fault::bad_request(format!(
+                "Cannot create snapshot while volume is in '{status}' status"
+            )));
+        }
+        let template = self
+            .volume_types
+            .iter()
+            .find(|(id, _)| *id == volume.volume_type)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default();
+        if !template.starts_with("ext_") {
+            return Err(Fault::bad_request(format!(
+                "Cannot take a snapshot from a volume with volume type '{}' and '{template}' disk template",
+                volume.volume_type
+            )));
+        }
+        properties.insert("exclude_all_tasks".into(), "yes".into());
+        properties.insert("description".into(), description.clone());
+        if volume.index == 0
+            && let Some(server) = self.servers.get(&server_id)
+        {
+            for key in ["OS", "users"] {
+                if let Some(v) = server.metadata.get(key) {
+                    properties.insert(key.into(), v.clone());
+                }
+            }
+        }
+        let counter = match self.volumes.get_mut(&volume.id) {
+            Some(v) => {
+                v.snapshot_counter += 1;
+                v.snapshot_counter
+            }
+            None => 1,
+        };
+        let snapshot = Snapshot {
+            id: uuid::Uuid::new_v4().to_string(),
+            owner: user.uuid.clone(),
+            name,
+            description,
+            volume: volume.id,
+            file_name: format!("snf-snap-{}-{counter}", volume.id),
+            size: volume.size,
+            created: SystemTime::now(),
+            ready_at: now + self.action_delay,
+            properties,
+        };
+        // Cyclades answers before the Ganeti job has run: always CREATING.
+        let answer = self.snapshot_json(&snapshot, false);
+        self.snapshots.insert(snapshot.id.clone(), snapshot);
+        Ok(json!({"snapshot": answer}))
+    }
+
+    /// `GET /snapshots[/detail]`: the caller's snapshots, by id (both
+    /// forms carry every attribute, as Cyclades' do).
+    pub fn list_snapshots(&self, user: &str, now: Instant) -> Value {
+        let list: Vec<Value> = self
+            .snapshots
+            .values()
+            .filter(|s| s.owner == user)
+            .map(|s| self.snapshot_json(s, s.ready(now)))
+            .collect();
+        json!({"snapshots": list})
+    }
+
+    /// `GET /snapshots/{id}`.
+    pub fn get_snapshot(&self, user: &str, id: &str, now: Instant) -> Result<Value, Fault> {
+        let s = self
+            .own_snapshot(user, id)
+            .ok_or_else(|| Fault::not_found(format!("Snapshot {id} not found")))?;
+        Ok(json!({"snapshot": self.snapshot_json(s, s.ready(now))}))
+    }
+
+    /// `DELETE /snapshots/{id}` (202): the image goes with it.
+    pub fn delete_snapshot(&mut self, user: &str, id: &str) -> Result<(), Fault> {
+        if self.own_snapshot(user, id).is_none() {
+            return Err(Fault::not_found(format!("Snapshot {id} not found")));
+        }
+        self.snapshots.remove(id);
         Ok(())
     }
 
@@ -2247,7 +2526,7 @@ impl World {
             .count();
         json!({
             "users": self.users.len(), "servers": live, "servers_deleted": self.servers.len() - live,
-            "volumes": self.volumes.len(), "networks": self.networks.len(), "subnets": self.subnets.len(),
+            "volumes": self.volumes.len(), "snapshots": self.snapshots.len(), "networks": self.networks.len(), "subnets": self.subnets.len(),
             "ports": self.ports.len(), "floating_ips": self.floating_ips.len(),
             "personality_files": self.servers.values().map(|s| s.personality_files).sum::<usize>(),
         })

@@ -161,9 +161,11 @@ pub struct Server {
     /// NICs.
     #[serde(default, deserialize_with = "null_default")]
     pub attachments: Vec<ServerAttachment>,
-    /// The ids of the attached volumes, root disk first (Cyclades'
-    /// `volumes`; the attachment details add nothing but an always-empty
-    /// `device`).
+    /// The ids of the attached volumes (Cyclades' `volumes`; the
+    /// attachment details add nothing but an always-empty `device`),
+    /// sorted by id (`api/servers.py` `vm_to_dict`), not by disk index:
+    /// the root disk comes first only when no older volume was attached
+    /// at create. The volume details' `device_index` 0 marks the root.
     #[serde(default, deserialize_with = "ids")]
     pub volumes: Vec<String>,
     /// User metadata.
@@ -245,6 +247,11 @@ pub struct Image {
     /// Whether everybody may use it.
     #[serde(default)]
     pub public: Option<bool>,
+    /// Whether it is a volume snapshot (`api/images.py` `image_to_dict`):
+    /// a snapshot is an image private to its owner, `SAVING` while it is
+    /// taken and `ACTIVE` after.
+    #[serde(default)]
+    pub is_snapshot: Option<bool>,
 }
 
 impl Image {

@@ -1,5 +1,6 @@
 //! A typed client for the Synnefo API: Astakos identity v2.0, Cyclades
-//! compute v2.0, network v2.0 and volume (block storage) v2.0.
+//! compute v2.0, network v2.0 and volume (block storage) v2.0, snapshots
+//! included.
 //!
 //! It knows nothing of OCCI. Every call carries the caller's own token and
 //! request id ([`Caller`]); one [`Client`] (cheap to clone) shares one
@@ -43,7 +44,7 @@ pub use network::{
     FixedIp, FixedIpRequest, FloatingIp, Network, NewFloatingIp, NewNetwork, NewPort, NewSubnet,
     Port, Subnet,
 };
-pub use volume::{NewVolume, Volume, VolumeServerAttachment, VolumeType};
+pub use volume::{NewSnapshot, NewVolume, Snapshot, Volume, VolumeServerAttachment, VolumeType};
 
 /// The result type of every client call.
 pub type Result<T, E = SynnefoError> = std::result::Result<T, E>;

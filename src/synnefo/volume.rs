@@ -1,4 +1,11 @@
-//! Cyclades block storage (volume) v2.0.
+//! Cyclades block storage (volume) v2.0: volumes, volume types and
+//! snapshots.
+//!
+//! A Synnefo snapshot is more than a backup: Cyclades registers it in
+//! Plankton as an image whose id is the snapshot id
+//! (`snf-cyclades-app/synnefo/volume/snapshots.py` `create`), so it is
+//! listed among its owner's images (`GET /images/detail`, with
+//! `is_snapshot: true`) and boots new servers like any image.
 
 use std::collections::BTreeMap;
 
@@ -92,6 +99,54 @@ pub struct NewVolume {
     pub display_description: Option<String>,
 }
 
+/// A volume snapshot, as `POST /snapshots` and `GET /snapshots/{id}`
+/// answer (`snf-cyclades-app/synnefo/volume/views.py`
+/// `snapshot_to_dict`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Snapshot {
+    /// Id: also the id of the Plankton image the snapshot is (a UUID).
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    /// Name (the image's name too).
+    #[serde(default, deserialize_with = "null_default")]
+    pub display_name: String,
+    /// Description.
+    #[serde(default)]
+    pub display_description: Option<String>,
+    /// `CREATING` (the Ganeti snapshot job is running; a create always
+    /// answers this), then `AVAILABLE`, or `ERROR`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The volume it was taken from.
+    #[serde(default, deserialize_with = "opt_id")]
+    pub volume_id: Option<String>,
+    /// Size in GB (the volume's).
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Owner.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// What to snapshot (`POST /snapshots`).
+#[derive(Clone, Debug, Serialize)]
+pub struct NewSnapshot {
+    /// The volume to snapshot: the caller's, attached to a server.
+    pub volume_id: String,
+    /// The name of the snapshot (and of its image). Cyclades names an
+    /// unnamed one "Snapshot of volume '<id>'".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OneSnapshot {
+    snapshot: Snapshot,
+}
+
 #[derive(Deserialize)]
 struct Volumes<T> {
     volumes: Vec<T>,
@@ -165,6 +220,35 @@ impl Client {
         let path = format!("/volumes/{}", seg(volume_id));
         self.send_empty::<()>(Service::Volume, Method::DELETE, &path, caller, None)
             .await
+    }
+
+    /// `POST /snapshots` (202): snapshots a volume; the answer is
+    /// `CREATING` and its id is already a usable image id.
+    ///
+    /// Cyclades refuses with 400 `badRequest` a volume that is unknown,
+    /// another user's or deleted ("Volume N not found": `get_volume` is
+    /// called with `exception=faults.BadRequest`), detached, not
+    /// `AVAILABLE`/`IN_USE` (e.g. `CREATING` while its server builds), or
+    /// of a disk template other than `ext_*`; a full Pithos quota is 413
+    /// `overLimit` (`volume/views.py` `create_snapshot`,
+    /// `volume/snapshots.py` `create`). A write: never retried.
+    pub async fn create_snapshot(
+        &self,
+        caller: &Caller,
+        snapshot: &NewSnapshot,
+    ) -> Result<Snapshot> {
+        let body = serde_json::json!({ "snapshot": snapshot });
+        let r: OneSnapshot = self
+            .send_json(Service::Volume, Method::POST, "/snapshots", caller, &body)
+            .await?;
+        Ok(r.snapshot)
+    }
+
+    /// `GET /snapshots/{id}` (404 for another user's).
+    pub async fn get_snapshot(&self, caller: &Caller, snapshot_id: &str) -> Result<Snapshot> {
+        let path = format!("/snapshots/{}", seg(snapshot_id));
+        let r: OneSnapshot = self.get_json(Service::Volume, &path, &[], caller).await?;
+        Ok(r.snapshot)
     }
 
     /// `GET /types`: the volume types.

@@ -30,7 +30,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use snf_occi_middleware::{Body, HttpResponse, MediaType, SERVER_HEADER};
 
-use super::category::CategorySet;
+use super::category::{CategoryRef, CategorySet, Mixin};
 use super::entity::{Link, Resource};
 
 /// A rendering, ready to become a response with any status.
@@ -212,6 +212,32 @@ impl Renderer {
         }
     }
 
+    /// Mixins an operation made (the OS template of a compute `save`):
+    /// `Category` lines in the text renderings, as the query interface
+    /// shows them; `{"mixins": [...]}` in JSON (OCCI JSON's mixin
+    /// collection). Like [`Renderer::ok`], text/uri-list (not a listing)
+    /// is answered in text/plain.
+    pub fn mixins(&self, mixins: &[Mixin], media: MediaType) -> Rendered {
+        if media.is_json() {
+            let list: Vec<serde_json::Value> = mixins
+                .iter()
+                .map(|m| json::category(CategoryRef::Mixin(m)))
+                .collect();
+            return json_out(media, serde_json::json!({ "mixins": list }));
+        }
+        let media = if media == MediaType::UriList {
+            MediaType::TextPlain
+        } else {
+            media
+        };
+        let set = CategorySet {
+            kinds: Vec::new(),
+            mixins: mixins.iter().collect(),
+            actions: Vec::new(),
+        };
+        self.text_out(media, text::categories(&set))
+    }
+
     /// A success without an entity (an action): text/occi body `OK`, empty
     /// otherwise.
     pub fn ok(&self, media: MediaType) -> Rendered {
@@ -258,5 +284,40 @@ fn json_bytes(media: MediaType, body: Bytes) -> Rendered {
         media,
         headers: HeaderMap::new(),
         body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::occi::infrastructure::os_template;
+
+    #[test]
+    fn made_mixins_render_as_categories_in_text_and_a_mixin_collection_in_json() {
+        let r = Renderer::new("http://localhost:8888");
+        let made = [os_template("img-1", "golden")];
+        let line = "img-1; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"; \
+                    title=\"golden\"; rel=\"http://schemas.ogf.org/occi/infrastructure#os_tpl\"; \
+                    location=\"/os_tpl/img-1/\"";
+        let plain = r.mixins(&made, MediaType::TextPlain);
+        assert_eq!(plain.body, format!("Category: {line}\n"));
+        let occi = r.mixins(&made, MediaType::TextOcci);
+        assert_eq!(occi.body, "OK");
+        assert_eq!(occi.headers["category"], line);
+        let uri = r.mixins(&made, MediaType::UriList);
+        assert_eq!(uri.media, MediaType::TextPlain);
+        let json: serde_json::Value =
+            serde_json::from_slice(&r.mixins(&made, MediaType::OcciJson).body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"mixins": [{
+                "term": "img-1",
+                "scheme": "http://schemas.openstack.org/template/os#",
+                "title": "golden",
+                "depends": ["http://schemas.ogf.org/occi/infrastructure#os_tpl"],
+                "applies": ["http://schemas.ogf.org/occi/infrastructure#compute"],
+                "location": "/os_tpl/img-1/",
+            }]})
+        );
     }
 }
