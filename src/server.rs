@@ -40,6 +40,10 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+mod explain;
+
+use explain::{ExplainParseErrors, HeadLimits};
+
 use crate::config::{ClientAuth, LimitsConfig, ServerConfig, TlsConfig};
 use crate::middleware::{Body, BoxHttp, PeerCertificates, RemoteAddr};
 
@@ -282,6 +286,10 @@ impl Server {
         let graceful = GracefulShutdown::new();
         let handshake_timeout = self.limits.header_read_timeout;
         let body_read_timeout = self.limits.body_read_timeout;
+        let head_limits = HeadLimits {
+            max_headers: self.limits.max_headers,
+            max_header_bytes: self.limits.max_header_bytes,
+        };
         tokio::pin!(signal);
         loop {
             let (stream, remote) = tokio::select! {
@@ -312,6 +320,7 @@ impl Server {
                 service,
                 watcher,
                 body_read_timeout,
+                head_limits,
             };
             match tls {
                 None => {
@@ -372,6 +381,7 @@ struct Accepted {
     service: BoxHttp,
     watcher: hyper_util::server::graceful::Watcher,
     body_read_timeout: Duration,
+    head_limits: HeadLimits,
 }
 
 /// Serves one plain-HTTP connection until it ends or shutdown drains it.
@@ -379,7 +389,7 @@ async fn serve_plain(c: Accepted) {
     let conn = c
         .builder
         .serve_connection(
-            TokioIo::new(c.stream),
+            TokioIo::new(ExplainParseErrors::new(c.stream, c.head_limits)),
             hyper_service(c.service, c.remote, None, c.body_read_timeout),
         )
         .into_owned();
@@ -411,7 +421,7 @@ async fn serve_tls(c: Accepted, acceptor: TlsAcceptor, handshake_timeout: Durati
     let conn = c
         .builder
         .serve_connection(
-            TokioIo::new(stream),
+            TokioIo::new(ExplainParseErrors::new(stream, c.head_limits)),
             hyper_service(c.service, remote, certs, c.body_read_timeout),
         )
         .into_owned();

@@ -57,6 +57,7 @@ async fn too_many_headers_get_431() {
     req.push_str("\r\n");
     let answer = raw(addr, req.as_bytes(), Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    assert!(answer.contains("the request head is too large"), "{answer}");
 
     let ok = raw(
         addr,
@@ -82,6 +83,7 @@ async fn an_oversized_head_gets_431() {
     );
     let answer = raw(addr, req.as_bytes(), Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    assert!(answer.contains("the request head is too large"), "{answer}");
     stop.send(()).unwrap();
     task.await.unwrap();
 }
