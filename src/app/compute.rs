@@ -555,11 +555,6 @@ async fn unusable_volume(
     None
 }
 
-/// `POST /servers`, reserving a floating IP and retrying when Synnefo
-/// says the server needs one (bounded by `create_server_max_retries`).
-///
-/// When the create fails in the end, the floating IPs reserved for it
-/// are released again: a failed create leaves nothing behind.
 /// The server metadata key of a create's one-time tag: when Synnefo does
 /// not answer a create in time, the tag finds the server it may have made.
 pub const CREATE_TAG: &str = "snf-occi-create";
@@ -749,6 +744,11 @@ async fn save(ctx: &Ctx, id: &str, attrs: &Attributes) -> Result<ActionOutcome, 
     Ok(ActionOutcome::Mixin(os_template(&snapshot.id, &title)))
 }
 
+/// `POST /servers`, reserving a floating IP and retrying when Synnefo
+/// says the server needs one (bounded by `create_server_max_retries`).
+///
+/// When the create fails in the end, the floating IPs reserved for it
+/// are released again: a failed create leaves nothing behind.
 async fn create_server(ctx: &Ctx, new: &NewServer) -> Result<Server, AppError> {
     let mut reserved: Vec<String> = Vec::new();
     let result = loop {
