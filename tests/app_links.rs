@@ -484,3 +484,323 @@ async fn inline_storage_links_during_a_slow_build() {
         "nothing created"
     );
 }
+
+/// Reserves a floating IP as user `n`: its id and address.
+async fn ip_reservation(gw: &Gateway, n: usize) -> (String, String) {
+    let id = created_id(
+        gw,
+        n,
+        "/ipreservation/",
+        format!("Category: ipreservation; scheme=\"{INFRA}\"; class=\"kind\"\n"),
+    )
+    .await;
+    let res = gw
+        .client(n)
+        .get(gw.at(&format!("/ipreservation/{id}")))
+        .header("accept", "application/occi+json")
+        .send()
+        .await
+        .unwrap();
+    let ip: serde_json::Value = res.json().await.unwrap();
+    let address = ip["attributes"]["occi.ipreservation.address"]
+        .as_str()
+        .expect("an address")
+        .to_owned();
+    (id, address)
+}
+
+/// A text/plain compute create with one inline networkinterface link to
+/// `target`.
+fn compute_linked_to(target: &str) -> String {
+    format!(
+        "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
+         Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+         Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n\
+         Link: <{target}>; rel=\"{INFRA}ipreservation\"; category=\"{INFRA}networkinterface\"\n"
+    )
+}
+
+/// The networkinterface links of compute `srv` in its JSON rendering.
+async fn interfaces(gw: &Gateway, srv: &str) -> Vec<serde_json::Value> {
+    let res = gw
+        .client(0)
+        .get(gw.at(&format!("/compute/{srv}")))
+        .header("accept", "application/occi+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let compute: serde_json::Value = res.json().await.unwrap();
+    compute["links"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| l["kind"] == format!("{INFRA}networkinterface"))
+        .collect()
+}
+
+/// A compute created with an inline networkinterface link to an IP
+/// reservation takes exactly that floating IP, in the one server create
+/// (1 read of the floating IP + 1 create), and shows it the way a compute
+/// linked afterwards does; the reservation shows it is used, and outlives
+/// the compute. An unknown or another user's reservation is a 404, one in
+/// use a 409 naming its compute, and none of them creates anything.
+#[tokio::test]
+async fn inline_ipreservation_link_attaches_that_floating_ip() {
+    let gw = start_gateway().await;
+    let (ipr, address) = ip_reservation(&gw, 0).await;
+    let (other, _) = ip_reservation(&gw, 0).await;
+    // Warm the template caches so that the calls below are the create's.
+    let _ = server(&gw, 0).await;
+
+    gw.sim.reset_counters();
+    let srv = created_id(
+        &gw,
+        0,
+        "/compute/",
+        compute_linked_to(&gw.at(&format!("/ipreservation/{ipr}"))),
+    )
+    .await;
+    let calls = gw.calls();
+    assert_eq!(
+        calls.get("GET /network/v2.0/floatingips/{id}"),
+        Some(&1),
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.get("POST /compute/v2.0/servers"),
+        Some(&1),
+        "{calls:?}"
+    );
+    assert_eq!(gw.backend_calls(), 2, "1 read + 1 create: {calls:?}");
+
+    // The compute: one interface, on the floating IP's network, with its
+    // address; the same link a networkinterface created afterwards gives.
+    let nics = interfaces(&gw, &srv).await;
+    assert_eq!(
+        nics.len(),
+        1,
+        "only the linked IP, no default NIC: {nics:?}"
+    );
+    let nic = &nics[0];
+    assert_eq!(
+        nic["attributes"]["occi.networkinterface.address"], address,
+        "{nic}"
+    );
+    let link_id = nic["id"].as_str().unwrap().to_owned();
+    assert!(link_id.starts_with(&format!("{srv}_")), "{link_id}");
+    let later = server(&gw, 0).await;
+    let after = created_id(
+        &gw,
+        0,
+        "/networkinterface/",
+        format!(
+            "Category: networkinterface; scheme=\"{INFRA}\"; class=\"kind\"\n\
+             X-OCCI-Attribute: occi.core.source=\"/compute/{later}\"\n\
+             X-OCCI-Attribute: occi.core.target=\"/ipreservation/{other}\"\n"
+        ),
+    )
+    .await;
+    let later_nic = interfaces(&gw, &later)
+        .await
+        .into_iter()
+        .find(|l| l["id"] == after.as_str())
+        .expect("the networkinterface made afterwards");
+    assert_eq!(nic["target"], later_nic["target"], "same network target");
+    assert_eq!(nic["mixins"], later_nic["mixins"]);
+    let keys = |l: &serde_json::Value| {
+        l["attributes"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(nic), keys(&later_nic), "{nic} vs {later_nic}");
+    for rendering in ["text/plain", "text/occi"] {
+        let (status, shown) = get(&gw, 0, &format!("/compute/{srv}"), rendering).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            shown.contains(&format!("/networkinterface/{link_id}")) && shown.contains(&address),
+            "{rendering}: {shown}"
+        );
+    }
+    let (status, shown) = get(
+        &gw,
+        0,
+        &format!("/networkinterface/{link_id}"),
+        "text/plain",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(shown.contains(&address), "{shown}");
+    let (_, ipshown) = get(&gw, 0, &format!("/ipreservation/{ipr}"), "text/plain").await;
+    assert!(
+        ipshown.contains("occi.ipreservation.used=true"),
+        "{ipshown}"
+    );
+
+    // Refusals: nothing is created, only the reservation is read.
+    let before = gw.sim_state().await;
+    let (bobs, _) = ip_reservation(&gw, 1).await;
+    gw.sim.reset_counters();
+    for (n, target, status, says) in [
+        (
+            1,
+            format!("/ipreservation/{ipr}"),
+            StatusCode::NOT_FOUND,
+            format!("/ipreservation/{ipr}"),
+        ),
+        (
+            0,
+            format!("/ipreservation/{bobs}"),
+            StatusCode::NOT_FOUND,
+            format!("/ipreservation/{bobs}"),
+        ),
+        (
+            0,
+            "/ipreservation/424242".to_owned(),
+            StatusCode::NOT_FOUND,
+            "/ipreservation/424242".to_owned(),
+        ),
+        (
+            0,
+            gw.at(&format!("/ipreservation/{ipr}")),
+            StatusCode::CONFLICT,
+            format!("/compute/{srv}"),
+        ),
+    ] {
+        let (got, _, body) = post(&gw, n, "/compute/", compute_linked_to(&target)).await;
+        assert_eq!(got, status, "{target}: {body}");
+        assert!(body.contains(&says), "{target}: {body}");
+    }
+    let calls = gw.calls();
+    assert_eq!(calls.get("POST /compute/v2.0/servers"), None, "{calls:?}");
+    let mut state = gw.sim_state().await;
+    state["floating_ips"] = before["floating_ips"].clone();
+    assert_eq!(state, before, "refused creates leave nothing behind");
+
+    // Deleting the compute keeps the reservation, free for another.
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/compute/{srv}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let (status, ipshown) = get(&gw, 0, &format!("/ipreservation/{ipr}"), "text/plain").await;
+    assert_eq!(status, StatusCode::OK, "still reserved: {ipshown}");
+    assert!(
+        ipshown.contains("occi.ipreservation.used=false"),
+        "{ipshown}"
+    );
+    let again = created_id(
+        &gw,
+        0,
+        "/compute/",
+        compute_linked_to(&format!("/ipreservation/{ipr}")),
+    )
+    .await;
+    assert_eq!(interfaces(&gw, &again).await.len(), 1);
+}
+
+/// The same inline link in a text/occi request (a `Link` header) and in
+/// a JSON one (`links`, with a kinded target).
+#[tokio::test]
+async fn inline_ipreservation_link_in_text_occi_and_json() {
+    let gw = start_gateway().await;
+    let (first, first_address) = ip_reservation(&gw, 0).await;
+    let res = gw
+        .client(0)
+        .post(gw.at("/compute/"))
+        .header("content-type", "text/occi")
+        .header("category", format!("compute; scheme=\"{INFRA}\"; class=\"kind\""))
+        .header(
+            "category",
+            "1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"",
+        )
+        .header(
+            "category",
+            format!("{DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\""),
+        )
+        .header(
+            "link",
+            format!(
+                "</ipreservation/{first}>; rel=\"{INFRA}ipreservation\"; category=\"{INFRA}networkinterface\""
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let srv = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let nics = interfaces(&gw, &srv).await;
+    assert_eq!(
+        nics[0]["attributes"]["occi.networkinterface.address"], first_address,
+        "{nics:?}"
+    );
+
+    let (second, second_address) = ip_reservation(&gw, 0).await;
+    let json_create = |target: String| {
+        serde_json::json!({
+            "kind": format!("{INFRA}compute"),
+            "mixins": [
+                "http://schemas.openstack.org/template/resource#1",
+                format!("http://schemas.openstack.org/template/os#{DEBIAN_ID}"),
+            ],
+            "attributes": {"occi.core.title": "json-linked"},
+            "links": [{
+                "kind": format!("{INFRA}networkinterface"),
+                "target": {"location": target, "kind": format!("{INFRA}ipreservation")},
+            }],
+        })
+        .to_string()
+    };
+    let send_json = |body: String| {
+        gw.client(0)
+            .post(gw.at("/compute/"))
+            .header("content-type", "application/occi+json")
+            .header("accept", "application/occi+json")
+            .body(body)
+            .send()
+    };
+    let res = send_json(json_create(gw.at(&format!("/ipreservation/{second}"))))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let srv = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let nics = interfaces(&gw, &srv).await;
+    assert_eq!(
+        nics[0]["attributes"]["occi.networkinterface.address"], second_address,
+        "{nics:?}"
+    );
+    // In use now: a JSON 409 naming the compute, nothing created.
+    let before = gw.sim_state().await;
+    let res = send_json(json_create(format!("/ipreservation/{second}")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body = res.text().await.unwrap();
+    assert!(body.contains(&format!("/compute/{srv}")), "{body}");
+    assert_eq!(gw.sim_state().await, before);
+    // A URL on another host is never read.
+    let res = send_json(json_create(format!(
+        "http://evil.example/ipreservation/{second}"
+    )))
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}

@@ -1150,3 +1150,277 @@ async fn snapshots_become_private_bootable_images() {
         .await;
     assert_eq!(s, 404);
 }
+
+/// `networks[].fixed_ip` of a server create as Cyclades reads it
+/// (`logic/servers.py` `_port_for_request`): on a public network the
+/// address of one of the caller's free floating IPs of that network,
+/// attached to the new server in the create's own transaction; every
+/// refusal (another user's or an unknown address 404, another network's
+/// or a used one 409) creates nothing. On a private network, that
+/// address of its subnet.
+#[tokio::test]
+async fn fixed_ip_attaches_a_floating_ip_at_creation() {
+    let mut config = SimulatorConfig::instant("127.0.0.1:0".parse().unwrap());
+    let mut nets = simulator::seed::default_networks();
+    nets.push(simulator::seed::NetworkSeed {
+        id: 2,
+        name: "Second public network".into(),
+        cidr: "83.212.8.0/24".into(),
+        gateway: None,
+        floating_ip_pool: true,
+    });
+    config.networks = Some(nets);
+    let sim = simulator::start(&config).await.unwrap();
+    let h = Http::new(&sim);
+    let (alice, bob) = (Some("alice-token"), Some("bob-token"));
+    let reserve = |network: u64| {
+        let h = &h;
+        async move {
+            let (s, fip) = h
+                .call(
+                    "POST",
+                    "/network/v2.0/floatingips",
+                    alice,
+                    Some(json!({"floatingip": {"floating_network_id": network.to_string()}})),
+                )
+                .await;
+            assert_eq!(s, 200, "{fip}");
+            let fip = &fip["floatingip"];
+            (
+                fip["id"].as_str().unwrap().to_owned(),
+                fip["floating_ip_address"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    let server = |networks: Value| json!({"server": {"name": "fip", "flavorRef": 1, "imageRef": DEBIAN, "networks": networks}});
+    let (fid, address) = reserve(1).await;
+    let (_, free) = reserve(1).await;
+
+    let (s, created) = h
+        .call(
+            "POST",
+            "/compute/v2.0/servers",
+            alice,
+            Some(server(json!([{"uuid": "1", "fixed_ip": address}]))),
+        )
+        .await;
+    assert_eq!(s, 202, "{created}");
+    let sid = created["server"]["id"].to_string();
+    let nics = created["server"]["attachments"].as_array().unwrap();
+    assert_eq!(nics.len(), 1, "only the requested NIC: {created}");
+    assert_eq!(nics[0]["network_id"], "1");
+    assert_eq!(nics[0]["ipv4"], address.as_str());
+    assert_eq!(nics[0]["OS-EXT-IPS:type"], "floating");
+    let (_, fip) = h
+        .call(
+            "GET",
+            &format!("/network/v2.0/floatingips/{fid}"),
+            alice,
+            None,
+        )
+        .await;
+    assert_eq!(fip["floatingip"]["instance_id"], sid.as_str(), "{fip}");
+    assert_eq!(fip["floatingip"]["port_id"], nics[0]["id"], "{fip}");
+
+    let state = || async {
+        reqwest::get(format!("{}/_sim/state", sim.url()))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let before = state().await;
+    let (_, other_net) = reserve(2).await;
+    for (token, networks, status, kind, says) in [
+        (
+            alice,
+            json!([{"uuid": "1", "fixed_ip": address}]),
+            409,
+            "conflict",
+            format!("IP address '{address}' is already in use"),
+        ),
+        (
+            bob,
+            json!([{"uuid": "1", "fixed_ip": free}]),
+            404,
+            "itemNotFound",
+            "Floating IP does not exist.".to_owned(),
+        ),
+        (
+            alice,
+            json!([{"uuid": "1", "fixed_ip": "83.212.3.250"}]),
+            404,
+            "itemNotFound",
+            "Floating IP does not exist.".to_owned(),
+        ),
+        (
+            alice,
+            json!([{"uuid": "1", "fixed_ip": other_net}]),
+            409,
+            "conflict",
+            format!("IP Address {other_net} does not belong to network 1"),
+        ),
+        (
+            alice,
+            json!([{"uuid": "1", "fixed_ip": free}, {"uuid": "1", "fixed_ip": free}]),
+            409,
+            "conflict",
+            format!("IP address '{free}' is already in use"),
+        ),
+        (
+            alice,
+            json!([{"uuid": "1", "fixed_ip": null}]),
+            400,
+            "badRequest",
+            "Cannot connect to public network".to_owned(),
+        ),
+        (
+            alice,
+            json!([{"uuid": "1", "fixed_ip": 7}]),
+            400,
+            "badRequest",
+            "networks".to_owned(),
+        ),
+    ] {
+        let (s, fault) = h
+            .call(
+                "POST",
+                "/compute/v2.0/servers",
+                token,
+                Some(server(networks.clone())),
+            )
+            .await;
+        assert_eq!(
+            (s, fault_kind(&fault)),
+            (status, Some(kind)),
+            "{networks}: {fault}"
+        );
+        assert!(fault.to_string().contains(&says), "{networks}: {fault}");
+    }
+    let mut after = state().await;
+    after["floating_ips"] = before["floating_ips"].clone();
+    assert_eq!(after, before, "refused creates make no server or port");
+    let (_, fips) = h
+        .call("GET", "/network/v2.0/floatingips", alice, None)
+        .await;
+    let used = fips["floatingips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["port_id"].is_null())
+        .count();
+    assert_eq!(used, 1, "only the first create took one: {fips}");
+
+    // Deleting the server keeps the reservation, free again
+    // (`logic/backend.py` `remove_nic_ips`).
+    let (s, _) = h
+        .call(
+            "DELETE",
+            &format!("/compute/v2.0/servers/{sid}"),
+            alice,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, fip) = h
+        .call(
+            "GET",
+            &format!("/network/v2.0/floatingips/{fid}"),
+            alice,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "still reserved: {fip}");
+    assert!(fip["floatingip"]["port_id"].is_null(), "{fip}");
+    assert!(fip["floatingip"]["instance_id"].is_null(), "{fip}");
+
+    // A private network: that address of its subnet.
+    let (s, net) = h
+        .call(
+            "POST",
+            "/network/v2.0/networks",
+            alice,
+            Some(json!({"network": {"name": "lan", "type": "MAC_FILTERED"}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{net}");
+    let nid = net["network"]["id"].as_str().unwrap().to_owned();
+    let (s, sub) = h
+        .call(
+            "POST",
+            "/network/v2.0/subnets",
+            alice,
+            Some(json!({"subnet": {"network_id": nid, "cidr": "10.7.0.0/24"}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{sub}");
+    let (s, created) = h
+        .call(
+            "POST",
+            "/compute/v2.0/servers",
+            alice,
+            Some(server(
+                json!([{"uuid": nid, "fixed_ip": "10.7.0.9"}, {"uuid": nid}]),
+            )),
+        )
+        .await;
+    assert_eq!(s, 202, "{created}");
+    let nics = created["server"]["attachments"].as_array().unwrap();
+    assert_eq!(nics[0]["ipv4"], "10.7.0.9", "{created}");
+    assert_ne!(nics[1]["ipv4"], "10.7.0.9", "{created}");
+    for (fixed, status, says) in [
+        ("10.7.0.9", 409, "IP address 10.7.0.9 is already used."),
+        ("10.7.0.1", 409, "already used"),
+        ("10.8.0.9", 400, "does not belong to network"),
+        ("not-an-ip", 400, "does not belong to network"),
+    ] {
+        let (s, fault) = h
+            .call(
+                "POST",
+                "/compute/v2.0/servers",
+                alice,
+                Some(server(json!([{"uuid": nid, "fixed_ip": fixed}]))),
+            )
+            .await;
+        assert_eq!(s, status, "{fixed}: {fault}");
+        assert!(fault.to_string().contains(says), "{fixed}: {fault}");
+    }
+}
+
+/// With `require_floating_ip`, a public network named without `fixed_ip`
+/// takes a free floating IP of the caller's on it
+/// (`ips.get_free_floating_ip`), else 409 "Please create a floating IP".
+#[tokio::test]
+async fn a_public_network_without_fixed_ip_takes_a_free_floating_ip() {
+    let mut config = SimulatorConfig::instant("127.0.0.1:0".parse().unwrap());
+    config.require_floating_ip = true;
+    let sim = simulator::start(&config).await.unwrap();
+    let h = Http::new(&sim);
+    let t = Some("alice-token");
+    let server = json!({"server": {"name": "pub", "flavorRef": 1, "imageRef": DEBIAN,
+                                   "networks": [{"uuid": "1"}]}});
+    let (s, fault) = h
+        .call("POST", "/compute/v2.0/servers", t, Some(server.clone()))
+        .await;
+    assert_eq!((s, fault_kind(&fault)), (409, Some("conflict")), "{fault}");
+    assert!(
+        fault.to_string().contains("Please create a floating IP"),
+        "{fault}"
+    );
+    let (s, fip) = h
+        .call(
+            "POST",
+            "/network/v2.0/floatingips",
+            t,
+            Some(json!({"floatingip": {}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{fip}");
+    let address = fip["floatingip"]["floating_ip_address"].clone();
+    let (s, created) = h
+        .call("POST", "/compute/v2.0/servers", t, Some(server))
+        .await;
+    assert_eq!(s, 202, "{created}");
+    assert_eq!(created["server"]["attachments"][0]["ipv4"], address);
+}

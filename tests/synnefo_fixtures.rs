@@ -356,7 +356,10 @@ async fn create_server_sends_what_cyclades_documents() {
             group: Some("root".into()),
             mode: Some(384),
         }],
-        networks: Some(vec![snf_occi::synnefo::NetworkRef::network("3141")]),
+        networks: Some(vec![
+            snf_occi::synnefo::NetworkRef::network("3141"),
+            snf_occi::synnefo::NetworkRef::floating_ip("2718", "83.212.0.5"),
+        ]),
         metadata: BTreeMap::from([("role".to_string(), "web".to_string())]),
         key_name: None,
         block_device_mapping_v2: Some(vec![
@@ -376,7 +379,7 @@ async fn create_server_sends_what_cyclades_documents() {
             "name": "OCCI test VM", "flavorRef": "1", "imageRef": "im4g3-1d",
             "project": "4d3c1fa4-5b05-4a3e-8f5b-0e7e1b1d3b8c",
             "personality": [{"path": "/root/.ssh/authorized_keys", "contents": "c3NoLXJzYSBBQUFB", "owner": "root", "group": "root", "mode": 384}],
-            "networks": [{"uuid": "3141"}],
+            "networks": [{"uuid": "3141"}, {"uuid": "2718", "fixed_ip": "83.212.0.5"}],
             "metadata": {"role": "web"},
             "block_device_mapping_v2": [
                 {"source_type": "image", "uuid": "im4g3-1d", "boot_index": 0,

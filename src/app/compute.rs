@@ -4,8 +4,11 @@
 //! - list: 1 (`GET /servers/detail`; JSON also uses the cached flavors);
 //! - show: 1 (`GET /servers/{id}`: NICs and volume ids come with it);
 //! - create: 1 (`POST /servers`, inline storage links included as
-//!   `block_device_mapping_v2`), + 2 per "Please create a floating IP"
-//!   retry; a refused create reads the linked volumes to say why;
+//!   `block_device_mapping_v2`, inline network links as `networks`), + 1
+//!   read per inline link to an IP reservation (`GET /floatingips/{id}`:
+//!   its address and network, sent as `networks[].fixed_ip`), + 2 per
+//!   "Please create a floating IP" retry; a refused create reads the
+//!   linked volumes (or IP reservations) to say why;
 //! - action: 2 (`GET /servers/{id}` for the state check, `POST
 //!   /servers/{id}/action`);
 //! - save: 2 (`GET /servers/{id}`, whose `volumes` name the disks, and
@@ -13,6 +16,15 @@
 //!   volume (`GET /volumes/detail` says which is the root disk); the
 //!   caller's image list is reloaded (1) on the next template lookup;
 //! - delete: 1.
+//!
+//! Inline links of a create (`Link:` in text, `links` in JSON) may
+//! target `/network/<id>`, `/storage/<id>` and `/ipreservation/<id>`
+//! (relative, or absolute under `server.public_url`); they all go in the
+//! one `POST /servers`, so a refused link creates nothing. A link to an
+//! IP reservation attaches that floating IP to the new compute exactly as
+//! a networkinterface created afterwards would, and the compute renders
+//! it the same way; deleting the compute keeps the reservation (Synnefo
+//! only disassociates a floating IP from a deleted server's port).
 //!
 //! Link ids: a storagelink is `<server id>_<volume id>`, a
 //! networkinterface `<server id>_<port id>`: both halves are Synnefo ids,
@@ -31,8 +43,8 @@ use crate::occi::infrastructure::{
 };
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{
-    BlockDevice, Flavor, Image, NetworkRef, NewFloatingIp, NewServer, NewSnapshot, Personality,
-    RebootType, Server, ServerAction, ServerStatus, SynnefoError,
+    BlockDevice, Flavor, FloatingIp, Image, NetworkRef, NewFloatingIp, NewServer, NewSnapshot,
+    Personality, RebootType, Server, ServerAction, ServerStatus, Service, SynnefoError,
 };
 
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
@@ -379,34 +391,128 @@ fn personality(w: &Wanted, image: &Image) -> Vec<Personality> {
     files
 }
 
-/// The inline links of a create: networks to connect and volumes to
-/// attach, both in the server create itself.
-fn inline_links(base: &str, req: &OcciRequest) -> Result<(Vec<String>, Vec<String>), AppError> {
-    let mut networks = Vec::new();
-    let mut volumes = Vec::new();
+/// The inline links of a create, by target: all of them go in the server
+/// create itself.
+#[derive(Debug, Default)]
+struct InlineLinks {
+    /// Networks to connect (`networks[].uuid`).
+    networks: Vec<String>,
+    /// Volumes to attach (`block_device_mapping_v2`).
+    volumes: Vec<String>,
+    /// IP reservations (floating IPs) to attach (`networks[].fixed_ip`).
+    ip_reservations: Vec<String>,
+}
+
+/// Sorts the inline links of a create by target; a target outside these
+/// collections, an absolute URL not under `base`, an invalid id or an IP
+/// reservation linked twice is a 400 naming it.
+fn inline_links(base: &str, req: &OcciRequest) -> Result<InlineLinks, AppError> {
+    let mut links = InlineLinks::default();
     for link in &req.links {
         let target = link.target.as_str();
+        let valid = |id: &str, what: &str| -> Result<String, AppError> {
+            if is_object_id(id) {
+                Ok(id.to_owned())
+            } else {
+                Err(AppError::BadRequest(format!(
+                    "invalid {what} id in link target {target}"
+                )))
+            }
+        };
         if let Some(id) = id_in(target, base, "/network/") {
-            if !is_object_id(id) {
-                return Err(AppError::BadRequest(format!(
-                    "invalid network id in link target {target}"
-                )));
-            }
-            networks.push(id.to_owned());
+            links.networks.push(valid(id, "network")?);
         } else if let Some(id) = id_in(target, base, "/storage/") {
-            if !is_object_id(id) {
+            links.volumes.push(valid(id, "storage")?);
+        } else if let Some(id) = id_in(target, base, "/ipreservation/") {
+            let id = valid(id, "ipreservation")?;
+            if links.ip_reservations.contains(&id) {
+                // One floating IP holds one port: Cyclades would refuse
+                // the second (409 "already in use").
                 return Err(AppError::BadRequest(format!(
-                    "invalid storage id in link target {target}"
+                    "the ipreservation /ipreservation/{id} is linked twice; a floating IP connects one interface"
                 )));
             }
-            volumes.push(id.to_owned());
+            links.ip_reservations.push(id);
         } else {
             return Err(AppError::BadRequest(format!(
-                "a compute can only be linked to a /network/ or /storage/ resource, not {target}"
+                "a compute can only be linked to a /network/, /storage/ or /ipreservation/ resource, not {target}"
             )));
         }
     }
-    Ok((networks, volumes))
+    Ok(links)
+}
+
+/// The 409 for IP reservation `id` when its floating IP is in use:
+/// naming the compute (and its networkinterface) that holds it.
+fn ip_in_use(id: &str, ip: &FloatingIp) -> Option<AppError> {
+    let address = &ip.floating_ip_address;
+    let holder = match (&ip.instance_id, &ip.port_id) {
+        (Some(server), Some(port)) => format!(
+            "is already linked to /compute/{server} (/networkinterface/{server}_{port}); \
+             delete that networkinterface first or link another ipreservation"
+        ),
+        (Some(server), None) => format!(
+            "is already linked to /compute/{server}; \
+             delete that networkinterface first or link another ipreservation"
+        ),
+        (None, Some(port)) => format!("is already in use by port {port}"),
+        (None, None) => return None,
+    };
+    Some(AppError::Conflict(format!(
+        "ipreservation /ipreservation/{id} ({address}) {holder}"
+    )))
+}
+
+/// The `networks` entries that attach the IP reservations `ids` to a new
+/// server: each floating IP is read (1 call each, concurrently) for its
+/// address and network, and must be the caller's (404 naming it: Synnefo
+/// shows nobody another user's floating IP) and free (409 naming the
+/// compute that holds it).
+///
+/// The entry is `{"uuid": <floating_network_id>, "fixed_ip": <address>}`,
+/// what kamaki's `server create --network NET,IP` and `snf-manage
+/// server-create --port floatingip:<id>` send (grnet/kamaki
+/// `kamaki/cli/cmds/cyclades.py` `NetworkArgument`; grnet/synnefo
+/// `snf-cyclades-app/synnefo/logic/management/commands/server-create.py`
+/// `parse_connections`). Cyclades' server create
+/// (`snf-cyclades-app/synnefo/logic/servers.py` `create` ->
+/// `create_instance_ports` -> `_port_for_request` ->
+/// `create_public_ipv4_port`) looks the address up among the caller's
+/// floating IPs (`api/util.py` `get_floating_ip_by_address`: 404
+/// "Floating IP does not exist."), and `_create_port` refuses one of
+/// another network (409 "IP Address <ip> does not belong to network
+/// <id>") or in use (409 "IP address '<ip>' is already in use"), all in
+/// the create's one transaction: a refusal leaves no server.
+async fn floating_ip_networks(ctx: &Ctx, ids: &[String]) -> Result<Vec<NetworkRef>, AppError> {
+    let reads = ids
+        .iter()
+        .map(|id| async move { (id, ctx.client().get_floating_ip(&ctx.caller, id).await) });
+    let mut networks = Vec::with_capacity(ids.len());
+    for (id, read) in futures_util::future::join_all(reads).await {
+        let ip = match read {
+            Ok(ip) => ip,
+            Err(e) if e.is_not_found() => {
+                return Err(AppError::NotFound(format!(
+                    "no ipreservation {id}: /ipreservation/{id} is not an IP reservation of yours"
+                )));
+            }
+            Err(e) => return Err(AppError::synnefo(format!("reading floating IP {id}"), e)),
+        };
+        if let Some(conflict) = ip_in_use(id, &ip) {
+            return Err(conflict);
+        }
+        let Some(network) = ip.floating_network_id.clone() else {
+            return Err(AppError::synnefo(
+                format!("reading floating IP {id}"),
+                SynnefoError::InvalidResponse {
+                    service: Service::Network,
+                    reason: format!("floating IP {id} has no floating_network_id"),
+                },
+            ));
+        };
+        networks.push(NetworkRef::floating_ip(network, ip.floating_ip_address));
+    }
+    Ok(networks)
 }
 
 /// Why one of `volumes` cannot be linked to a new compute, if one of
@@ -449,11 +555,6 @@ async fn unusable_volume(
     None
 }
 
-/// `POST /servers`, reserving a floating IP and retrying when Synnefo
-/// says the server needs one (bounded by `create_server_max_retries`).
-///
-/// When the create fails in the end, the floating IPs reserved for it
-/// are released again: a failed create leaves nothing behind.
 /// The server metadata key of a create's one-time tag: when Synnefo does
 /// not answer a create in time, the tag finds the server it may have made.
 pub const CREATE_TAG: &str = "snf-occi-create";
@@ -643,6 +744,11 @@ async fn save(ctx: &Ctx, id: &str, attrs: &Attributes) -> Result<ActionOutcome, 
     Ok(ActionOutcome::Mixin(os_template(&snapshot.id, &title)))
 }
 
+/// `POST /servers`, reserving a floating IP and retrying when Synnefo
+/// says the server needs one (bounded by `create_server_max_retries`).
+///
+/// When the create fails in the end, the floating IPs reserved for it
+/// are released again: a failed create leaves nothing behind.
 async fn create_server(ctx: &Ctx, new: &NewServer) -> Result<Server, AppError> {
     let mut reserved: Vec<String> = Vec::new();
     let result = loop {
@@ -743,7 +849,11 @@ impl Collection for Compute {
                 kind.type_id()
             )));
         }
-        let (networks, volumes) = inline_links(ctx.state.renderer.base_url(), req)?;
+        let InlineLinks {
+            networks,
+            volumes,
+            ip_reservations,
+        } = inline_links(ctx.state.renderer.base_url(), req)?;
         let w = resolve(ctx, req, true).await?;
         let flavor = w.flavor.clone().ok_or_else(|| {
             AppError::BadRequest(format!(
@@ -767,14 +877,15 @@ impl Collection for Compute {
             .filter(|t| !t.trim().is_empty())
             .unwrap_or(DEFAULT_NAME)
             .to_owned();
+        let mut network_refs: Vec<NetworkRef> = networks.iter().map(NetworkRef::network).collect();
+        network_refs.extend(floating_ip_networks(ctx, &ip_reservations).await?);
         let new = NewServer {
             name,
             flavor_ref: flavor.id.clone(),
             image_ref: image.id.clone(),
             project: ctx.auth.project.clone(),
             personality: personality(&w, &image),
-            networks: (!networks.is_empty())
-                .then(|| networks.iter().map(NetworkRef::network).collect()),
+            networks: (!network_refs.is_empty()).then_some(network_refs),
             // Inline storage links go in the create itself: Cyclades checks
             // and attaches them in the server's own transaction, so there
             // is nothing to undo when one is refused, and no waiting for
@@ -796,6 +907,17 @@ impl Collection for Compute {
                     .await
                     .unwrap_or(e),
             ),
+            // A floating IP taken or released since it was read: say which
+            // (read again only on this failure path).
+            Err(e)
+                if !ip_reservations.is_empty()
+                    && matches!(e.status(), StatusCode::NOT_FOUND | StatusCode::CONFLICT) =>
+            {
+                Err(floating_ip_networks(ctx, &ip_reservations)
+                    .await
+                    .err()
+                    .unwrap_or(e))
+            }
             Err(e) => Err(e),
         }
     }
@@ -1002,6 +1124,83 @@ mod tests {
                 .count(),
             MAX_SAVE_NAME
         );
+    }
+
+    fn linking(targets: &[&str]) -> OcciRequest {
+        OcciRequest {
+            links: targets
+                .iter()
+                .map(|t| crate::occi::LinkRequest {
+                    target: (*t).to_owned(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..OcciRequest::default()
+        }
+    }
+
+    #[test]
+    fn inline_links_sort_targets_and_take_ip_reservations() {
+        let base = "http://gw:8888";
+        let links = inline_links(
+            base,
+            &linking(&[
+                "/network/7",
+                "http://gw:8888/storage/8",
+                "/ipreservation/9",
+                "http://gw:8888/ipreservation/10/",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(links.networks, ["7"]);
+        assert_eq!(links.volumes, ["8"]);
+        assert_eq!(links.ip_reservations, ["9", "10"]);
+
+        for (targets, says) in [
+            (
+                &["http://evil.example/ipreservation/9"][..],
+                "/network/, /storage/ or /ipreservation/",
+            ),
+            (&["/ipreservation/a%20b"][..], "invalid ipreservation id"),
+            (
+                &["/ipreservation/9", "http://gw:8888/ipreservation/9"][..],
+                "linked twice",
+            ),
+            (
+                &["/compute/1"][..],
+                "/ipreservation/ resource, not /compute/1",
+            ),
+        ] {
+            let err = inline_links(base, &linking(targets)).unwrap_err();
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{targets:?}");
+            assert!(err.to_string().contains(says), "{targets:?}: {err}");
+        }
+    }
+
+    fn floating(instance: Option<&str>, port: Option<&str>) -> FloatingIp {
+        serde_json::from_value(serde_json::json!({
+            "id": "9", "floating_ip_address": "83.212.0.5", "floating_network_id": "1",
+            "instance_id": instance, "port_id": port,
+        }))
+        .expect("floating IP")
+    }
+
+    #[test]
+    fn an_ip_reservation_in_use_names_its_compute() {
+        assert!(ip_in_use("9", &floating(None, None)).is_none());
+        let err = ip_in_use("9", &floating(Some("42"), Some("77"))).unwrap();
+        assert_eq!(err.status(), StatusCode::CONFLICT);
+        let text = err.to_string();
+        for part in [
+            "/ipreservation/9",
+            "83.212.0.5",
+            "/compute/42",
+            "/networkinterface/42_77",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        let err = ip_in_use("9", &floating(None, Some("77"))).unwrap();
+        assert!(err.to_string().contains("port 77"), "{err}");
     }
 
     #[test]

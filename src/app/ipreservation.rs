@@ -6,6 +6,10 @@
 //! - delete = `DELETE /floatingips/{id}`: releases the address. Synnefo
 //!   refuses it while the IP is attached; detach first (delete the
 //!   networkinterface).
+//! - linking: a networkinterface to `/ipreservation/<id>`, created on its
+//!   own ([`super::networkinterface`]) or inline in a compute create
+//!   ([`super::compute`]), attaches exactly this address; deleting the
+//!   interface or the compute keeps the reservation.
 //! - No actions (the kind defines none) and no updates (501).
 //!
 //! Attributes: `occi.ipreservation.address`, `occi.ipreservation.used`

@@ -71,9 +71,9 @@ pub struct SimulatorConfig {
     /// How long tokens are valid (their `expires`).
     #[serde(default = "default_token_lifetime", with = "humantime_serde")]
     pub token_lifetime: Duration,
-    /// When true, a server created without `networks` needs a free
-    /// floating IP of its user (409 "Please create a floating IP" else),
-    /// as on ~okeanos.
+    /// When true, a server created without `networks`, or with a public
+    /// network and no `fixed_ip`, needs a free floating IP of its user
+    /// (409 "Please create a floating IP" else), as on ~okeanos.
     #[serde(default)]
     pub require_floating_ip: bool,
     /// `[[simulator.users]]`.

@@ -973,6 +973,15 @@ impl World {
             volumes: Vec::new(),
             personality_files,
         };
+        // Requested private addresses first, so that no port of this
+        // server takes one as its next free address.
+        for step in &plan {
+            if let Connect::Fixed(_, sid, address) = *step
+                && let Some(subnet) = self.subnets.get_mut(&sid)
+            {
+                subnet.reserve(address);
+            }
+        }
         for step in plan {
             let port = self.connect(&user.uuid, id, step)?;
             server.ports.push(port);
@@ -1104,6 +1113,38 @@ impl World {
         Ok(plan)
     }
 
+    /// Cyclades' `networks` of a server create, checked before anything
+    /// is made (grnet/synnefo `snf-cyclades-app/synnefo/logic/servers.py`:
+    /// `create` -> `create_instance_ports` -> `create_ports_for_request`
+    /// -> `_port_for_request`, all in the create's one transaction, so a
+    /// refusal leaves nothing behind). Per entry `{"uuid", "fixed_ip"}`:
+    ///
+    /// - a network the caller cannot see: 404 (`api/util.py`
+    ///   `get_network`);
+    /// - a public network with `fixed_ip`: that address must be one of
+    ///   the caller's floating IPs (`create_public_ipv4_port` ->
+    ///   `api/util.py` `get_floating_ip_by_address`: else 404 "Floating IP
+    ///   does not exist."), of this network (`_create_port`: else 409 "IP
+    ///   Address <ip> does not belong to network <id>") and unused (else
+    ///   409 "IP address '<ip>' is already in use"); the port gets it, and
+    ///   the floating IP shows the new server (`instance_id`, `port_id`).
+    ///   This is how kamaki's `server create --network NET,IP` and
+    ///   `snf-manage server-create --port floatingip:<id>` (which sends
+    ///   `{"uuid": fip.network_id, "fixed_ip": fip.address}`) attach a
+    ///   floating IP at creation;
+    /// - a public network without `fixed_ip`: a free floating IP of the
+    ///   caller's on it (`ips.get_free_floating_ip`: else 409 "... Please
+    ///   create a floating IP.") when `require_floating_ip` is set; without
+    ///   it the simulator hands out a public address directly;
+    /// - a public network with `"fixed_ip": null`: 400 (Cyclades means to
+    ///   answer "Cannot connect to public network");
+    /// - a private network with `fixed_ip`: that address of its IPv4
+    ///   subnet (`ips.allocate_ip`: 400 "Address <ip> does not belong to
+    ///   network <id>" outside the pool, 409 "IP address <ip> is already
+    ///   used." when taken), without: the next free one.
+    ///
+    /// An address asked for twice in one create is "in use" the second
+    /// time, as the first port already holds it in Cyclades' transaction.
     fn plan_networks(
         &self,
         user: &UserRec,
@@ -1128,50 +1169,119 @@ impl World {
             }
             return Ok(vec![Connect::Network(public.id)]);
         };
-        let list = networks
-            .as_array()
-            .ok_or_else(|| Fault::bad_request("Malformed networks"))?;
+        let malformed = || Fault::bad_request("Malformed request. Invalid 'networks' field");
+        let list = networks.as_array().ok_or_else(malformed)?;
         let mut plan = Vec::new();
         for entry in list {
+            if !entry.is_object() {
+                return Err(malformed());
+            }
             if let Some(port) = id_field(entry, "port") {
                 return Err(Fault::bad_request(format!(
                     "Port {port} cannot be used: connect servers by network"
                 )));
             }
-            let net_id = id_field(entry, "uuid")
-                .ok_or_else(|| Fault::bad_request("Malformed network: uuid missing"))?;
+            let net_id = id_field(entry, "uuid").ok_or_else(|| {
+                Fault::bad_request("Network 'uuid' or 'port' attribute is required.")
+            })?;
             let net = num_id(&net_id)
                 .and_then(|n| self.networks.get(&n))
                 .filter(|n| n.visible_to(&user.uuid))
                 .ok_or_else(|| Fault::not_found(format!("Network {net_id} not found")))?;
-            match str_field(entry, "fixed_ip") {
-                Some(ip) if net.public() => {
-                    let fip = self
-                        .floating_ips
-                        .values()
-                        .find(|f| f.owner == user.uuid && f.address == ip && f.network == net.id)
-                        .ok_or_else(|| Fault::bad_request(format!("Floating IP {ip} not found")))?;
-                    if fip.port.is_some() {
-                        return Err(Fault::conflict(format!(
-                            "Floating IP {ip} is already in use"
-                        )));
+            // Absent, `null` or an address.
+            let fixed = match entry.get("fixed_ip") {
+                None => None,
+                Some(Value::Null) => Some(None),
+                Some(Value::String(ip)) => Some(Some(ip.as_str())),
+                Some(_) => return Err(malformed()),
+            };
+            let step = if net.public() {
+                match fixed {
+                    None if self.require_floating_ip => {
+                        let fip = self
+                            .floating_ips
+                            .values()
+                            .find(|f| {
+                                f.owner == user.uuid
+                                    && f.network == net.id
+                                    && f.port.is_none()
+                                    && !plan.contains(&Connect::Floating(f.id))
+                            })
+                            .ok_or_else(|| {
+                                Fault::conflict(format!(
+                                    "Cannot find an unused floating IP to connect server to network '{}'. Please create a floating IP.",
+                                    net.id
+                                ))
+                            })?;
+                        Connect::Floating(fip.id)
                     }
-                    plan.push(Connect::Floating(fip.id));
+                    None => Connect::Network(net.id),
+                    Some(None) => {
+                        return Err(Fault::bad_request("Cannot connect to public network"));
+                    }
+                    Some(Some(ip)) => {
+                        let fip = self
+                            .floating_ips
+                            .values()
+                            .find(|f| f.owner == user.uuid && f.address == ip)
+                            .ok_or_else(|| Fault::not_found("Floating IP does not exist."))?;
+                        if fip.network != net.id {
+                            return Err(Fault::conflict(format!(
+                                "IP Address {ip} does not belong to network {}",
+                                net.id
+                            )));
+                        }
+                        if fip.port.is_some() || plan.contains(&Connect::Floating(fip.id)) {
+                            return Err(Fault::conflict(format!(
+                                "IP address '{ip}' is already in use"
+                            )));
+                        }
+                        Connect::Floating(fip.id)
+                    }
                 }
-                Some(_) => {
-                    return Err(Fault::bad_request(
-                        "fixed_ip is only allowed with a floating IP of a public network",
-                    ));
+            } else {
+                match fixed {
+                    None | Some(None) => Connect::Network(net.id),
+                    Some(Some(ip)) => self.plan_fixed_ip(net, ip, &plan)?,
                 }
-                None if net.public() && self.require_floating_ip => {
-                    return Err(Fault::bad_request(
-                        "A floating IP is required to connect to a public network",
-                    ));
-                }
-                None => plan.push(Connect::Network(net.id)),
-            }
+            };
+            plan.push(step);
         }
         Ok(plan)
+    }
+
+    /// A requested address on a private network (`ips.allocate_ip`).
+    fn plan_fixed_ip(&self, net: &Network, ip: &str, plan: &[Connect]) -> Result<Connect, Fault> {
+        let mut v4 = net
+            .subnets
+            .iter()
+            .filter_map(|s| self.subnets.get(s))
+            .filter(|s| s.ip_version == 4)
+            .peekable();
+        if v4.peek().is_none() {
+            return Err(Fault::bad_request(format!(
+                "Address {ip} is not a valid IP for the defined network subnets"
+            )));
+        }
+        let outside = || {
+            Fault::bad_request(format!(
+                "Address {ip} does not belong to network {}",
+                net.id
+            ))
+        };
+        let address: Ipv4Addr = ip.parse().map_err(|_| outside())?;
+        let n = u32::from(address);
+        let subnet = v4
+            .find(|s| {
+                s.pool
+                    .is_some_and(|(first, last)| (first..=last).contains(&n))
+            })
+            .ok_or_else(outside)?;
+        let step = Connect::Fixed(net.id, subnet.id, address);
+        if subnet.used.contains(&n) || plan.contains(&step) {
+            return Err(Fault::conflict(format!("IP address {ip} is already used.")));
+        }
+        Ok(step)
     }
 
     /// Creates a port for a server and returns its id.
@@ -1191,6 +1301,13 @@ impl World {
                     vec![(fip.address.clone(), fip.subnet)],
                     Some(fid),
                 )
+            }
+            Connect::Fixed(nid, sid, address) => {
+                // Checked free by the plan (and reserved before any port).
+                if let Some(subnet) = self.subnets.get_mut(&sid) {
+                    subnet.reserve(address);
+                }
+                (nid, vec![(address.to_string(), sid)], None)
             }
             Connect::Network(nid) => {
                 let net = self
@@ -2534,10 +2651,14 @@ impl World {
 }
 
 /// How a new port connects.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Connect {
+    /// The next free address of each of the network's subnets.
     Network(u64),
+    /// Through this floating IP (on its network).
     Floating(u64),
+    /// This address of this subnet of a private network.
+    Fixed(u64, u64, Ipv4Addr),
 }
 
 fn parse_metadata(body: &Value) -> Result<BTreeMap<String, String>, Fault> {

@@ -283,13 +283,18 @@ pub struct Personality {
     pub mode: Option<u32>,
 }
 
-/// A network to connect a new server to.
+/// A network to connect a new server to: one entry of a server create's
+/// `networks` (grnet/synnefo `snf-cyclades-app/synnefo/logic/servers.py`
+/// `_port_for_request`).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct NetworkRef {
     /// The network id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
-    /// A specific IP (a floating IP on a public network).
+    /// A specific address: on a public network the address of one of the
+    /// caller's floating IPs of that network, which the new server's port
+    /// takes (see [`NetworkRef::floating_ip`]); on a private network an
+    /// address of its subnet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed_ip: Option<String>,
     /// An existing port instead.
@@ -303,6 +308,32 @@ impl NetworkRef {
         NetworkRef {
             uuid: Some(id.into()),
             fixed_ip: None,
+            port: None,
+        }
+    }
+
+    /// Connect through a floating IP the caller has reserved: its
+    /// network (`floating_network_id`) and its address, the way kamaki's
+    /// `server create --network NET,IP` (`kamaki/cli/cmds/cyclades.py`
+    /// `NetworkArgument`) and `snf-manage server-create --port
+    /// floatingip:<id>` (which sends `{"uuid": fip.network_id,
+    /// "fixed_ip": fip.address}`) do. Cyclades attaches it in the
+    /// server's own create; it answers 404 "Floating IP does not exist."
+    /// for an address that is not one of the caller's floating IPs, 409
+    /// when it is in use or on another network.
+    ///
+    /// ```
+    /// use snf_occi::synnefo::NetworkRef;
+    /// let r = NetworkRef::floating_ip("1", "83.212.0.5");
+    /// assert_eq!(
+    ///     serde_json::to_value(&r).unwrap(),
+    ///     serde_json::json!({"uuid": "1", "fixed_ip": "83.212.0.5"})
+    /// );
+    /// ```
+    pub fn floating_ip(network: impl Into<String>, address: impl Into<String>) -> Self {
+        NetworkRef {
+            uuid: Some(network.into()),
+            fixed_ip: Some(address.into()),
             port: None,
         }
     }
