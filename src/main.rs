@@ -14,7 +14,9 @@ use snf_occi::simulator;
 
 // glibc's malloc and free were a fifth of the instructions of a request
 // (callgrind, benches/README.md); mimalloc's thread-local free lists make
-// the many small, short-lived allocations of a request cheap.
+// the many small, short-lived allocations of a request cheap. Without
+// transparent huge pages (`no_thp`): with them its arenas put 17 MiB more
+// in RSS at start and 1 KiB more per idle connection than glibc.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
