@@ -430,6 +430,23 @@ async fn user_mixins_are_per_user_and_tag_entities() {
             .body(body)
             .send()
     };
+    // The query interface is rendered (and kept) before the definition,
+    // in text and JSON; a second look is the same document.
+    let gw_ref = &gw;
+    let query_json = |n: usize| async move {
+        let res = gw_ref
+            .client(n)
+            .get(gw_ref.at("/-/"))
+            .header("accept", "application/occi+json")
+            .send()
+            .await
+            .unwrap();
+        res.text().await.unwrap()
+    };
+    let (_, first) = get_text(&gw, 0, "/-/").await;
+    assert!(!first.contains("Category: mytag;"));
+    assert_eq!(get_text(&gw, 0, "/-/").await.1, first);
+    assert!(!query_json(0).await.contains("\"term\":\"mytag\""));
     let res = post(0, "/-/", define.to_owned()).await.unwrap();
     assert_eq!(
         res.status(),
@@ -437,6 +454,7 @@ async fn user_mixins_are_per_user_and_tag_entities() {
         "{}",
         res.text().await.unwrap()
     );
+    assert!(query_json(0).await.contains("\"term\":\"mytag\""));
     // The same definition again is a no-op; another one at its location
     // is a conflict. A provider location: forbidden.
     assert_eq!(
@@ -513,6 +531,9 @@ async fn user_mixins_are_per_user_and_tag_entities() {
     assert_eq!(res.status(), StatusCode::OK);
     let (status, _) = get_text(&gw, 0, "/mytag/").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Gone from the query interface, in both renderings.
+    assert_eq!(get_text(&gw, 0, "/-/").await.1, first);
+    assert!(!query_json(0).await.contains("\"term\":\"mytag\""));
 }
 
 #[tokio::test]

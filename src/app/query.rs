@@ -16,7 +16,7 @@ use http::{Method, StatusCode, request::Parts};
 use crate::middleware::HttpResponse;
 use crate::occi::infrastructure::{catalogue, user_mixin};
 use crate::occi::{CategoryClass, CategorySet, Mixin, ParsedCategory};
-use crate::store::UserMixin;
+use crate::store::{UserMixin, UserTags};
 
 use super::AppState;
 use super::collection::Ctx;
@@ -31,12 +31,11 @@ pub async fn template_mixins(ctx: &Ctx) -> Result<Arc<Vec<Mixin>>, AppError> {
 
 /// The caller's own mixins, as model mixins.
 pub async fn user_mixins(ctx: &Ctx) -> Result<Vec<Mixin>, AppError> {
-    Ok(ctx
-        .state
-        .store
-        .tags(ctx.user())
-        .await?
-        .mixins()
+    Ok(as_model_mixins(&*ctx.state.store.tags(ctx.user()).await?))
+}
+
+fn as_model_mixins(tags: &UserTags) -> Vec<Mixin> {
+    tags.mixins()
         .iter()
         .map(|m| {
             user_mixin(
@@ -47,7 +46,7 @@ pub async fn user_mixins(ctx: &Ctx) -> Result<Vec<Mixin>, AppError> {
                 Vec::new(),
             )
         })
-        .collect())
+        .collect()
 }
 
 /// Paths a user mixin may not take: the provider collections.
@@ -142,12 +141,26 @@ async fn serve(
     match parts.method {
         Method::GET | Method::HEAD => {
             let filter = read_request(parts, body, &ctx).await?;
-            let (templates, user_mixins) =
-                tokio::try_join!(template_mixins(&ctx), user_mixins(&ctx))?;
+            let (templates, tags) = tokio::try_join!(template_mixins(&ctx), async {
+                ctx.state
+                    .store
+                    .tags(ctx.user())
+                    .await
+                    .map_err(AppError::from)
+            })?;
+            let wanted: Vec<String> = filter.categories.iter().map(|c| c.type_id()).collect();
+            let cache = &ctx.state.templates;
+            if wanted.is_empty()
+                && let Some(hit) = cache
+                    .rendered_query(&ctx, ctx.media(), &templates, &tags)
+                    .await
+            {
+                return Ok(hit.into_response(StatusCode::OK));
+            }
+            let user_mixins = as_model_mixins(&tags);
             let mut set = catalogue().category_set();
             set.mixins.extend(templates.iter());
             set.mixins.extend(user_mixins.iter());
-            let wanted: Vec<String> = filter.categories.iter().map(|c| c.type_id()).collect();
             let set = if wanted.is_empty() {
                 set
             } else {
@@ -170,11 +183,19 @@ async fn serve(
                         .collect(),
                 }
             };
-            Ok(ctx
-                .state
-                .renderer
-                .categories(&set, ctx.media())?
-                .into_response(StatusCode::OK))
+            let rendered = ctx.state.renderer.categories(&set, ctx.media())?;
+            if wanted.is_empty() {
+                cache
+                    .keep_rendered_query(
+                        &ctx,
+                        ctx.media(),
+                        templates.clone(),
+                        tags.clone(),
+                        &rendered,
+                    )
+                    .await;
+            }
+            Ok(rendered.into_response(StatusCode::OK))
         }
         Method::POST | Method::DELETE => {
             let req = read_request(parts, body, &ctx).await?;

@@ -8,8 +8,11 @@ use std::time::Duration;
 use moka::future::Cache;
 
 use crate::cache::get_or_load;
+use crate::middleware::MediaType;
 use crate::occi::Mixin;
 use crate::occi::infrastructure::{os_template, resource_template};
+use crate::occi::render::Rendered;
+use crate::store::UserTags;
 use crate::synnefo::{Flavor, Image};
 
 use super::collection::Ctx;
@@ -24,7 +27,15 @@ pub struct Templates {
     // above (hundreds of categories with attribute definitions: building
     // them on every `/-/` cost more than rendering them).
     mixins: Cache<String, Arc<BuiltMixins>>,
+    // The rendered, unfiltered query interface per user and media type
+    // (rendering 300 categories was nearly all of a `GET /-/`), valid
+    // while the template mixins and the user's mixins it shows are the
+    // very ones cached; bounded by bytes, not entries (~100 KB each).
+    rendered: Cache<(String, MediaType), Arc<RenderedQuery>>,
 }
+
+/// The most bytes of rendered query interfaces kept.
+const RENDERED_QUERY_BYTES: u64 = 64 << 20;
 
 impl Templates {
     /// Empty caches whose entries live `ttl`, of at most `capacity` users
@@ -43,7 +54,56 @@ impl Templates {
                 .time_to_live(ttl)
                 .max_capacity(capacity)
                 .build(),
+            rendered: Cache::builder()
+                .time_to_live(ttl)
+                .weigher(|_, r: &Arc<RenderedQuery>| {
+                    u32::try_from(r.rendered.body.len() + r.header_bytes).unwrap_or(u32::MAX)
+                })
+                .max_capacity(RENDERED_QUERY_BYTES)
+                .build(),
         }
+    }
+
+    /// The caller's query interface in `media`, if it was rendered from
+    /// exactly `templates` and `tags`.
+    pub async fn rendered_query(
+        &self,
+        ctx: &Ctx,
+        media: MediaType,
+        templates: &Arc<Vec<Mixin>>,
+        tags: &Arc<UserTags>,
+    ) -> Option<Rendered> {
+        let hit = self.rendered.get(&(ctx.user().to_owned(), media)).await?;
+        (Arc::ptr_eq(&hit.templates, templates) && Arc::ptr_eq(&hit.tags, tags))
+            .then(|| hit.rendered.clone())
+    }
+
+    /// Keeps the caller's query interface rendered for `media` from
+    /// `templates` and `tags`.
+    pub async fn keep_rendered_query(
+        &self,
+        ctx: &Ctx,
+        media: MediaType,
+        templates: Arc<Vec<Mixin>>,
+        tags: Arc<UserTags>,
+        rendered: &Rendered,
+    ) {
+        let header_bytes = rendered
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum();
+        self.rendered
+            .insert(
+                (ctx.user().to_owned(), media),
+                Arc::new(RenderedQuery {
+                    templates,
+                    tags,
+                    rendered: rendered.clone(),
+                    header_bytes,
+                }),
+            )
+            .await;
     }
 
     /// The caller's flavors (one Synnefo call on a miss).
@@ -120,6 +180,15 @@ impl Templates {
             .await;
         Ok(mixins)
     }
+}
+
+/// A rendered query interface and what it was rendered from.
+#[derive(Debug)]
+struct RenderedQuery {
+    templates: Arc<Vec<Mixin>>,
+    tags: Arc<UserTags>,
+    rendered: Rendered,
+    header_bytes: usize,
 }
 
 /// Template mixins and the lists they were built from.
