@@ -743,7 +743,10 @@ mod url_tests {
                 "http://cyclades.example.org:8443/compute/v2.0/servers/42"
             );
             assert_eq!(
-                client.url(base, "/servers?changes-since=x").unwrap().as_str(),
+                client
+                    .url(base, "/servers?changes-since=x")
+                    .unwrap()
+                    .as_str(),
                 "http://cyclades.example.org:8443/compute/v2.0/servers?changes-since=x"
             );
         }
