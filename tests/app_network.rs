@@ -261,3 +261,213 @@ async fn ipnetwork_without_address_is_400_and_a_failing_subnet_is_rolled_back() 
     let (_, after) = get(&gw, 0, "/network/", "text/plain").await;
     assert_eq!(network_count(&after), network_count(&before), "{after}");
 }
+
+/// `POST <path>` or `PUT` as user `n` with a body in `content_type`.
+async fn update(
+    gw: &Gateway,
+    n: usize,
+    full: bool,
+    path: &str,
+    content_type: &str,
+    body: String,
+) -> (StatusCode, String) {
+    let req = if full {
+        gw.client(n).put(gw.at(path))
+    } else {
+        gw.client(n).post(gw.at(path))
+    };
+    let res = req
+        .header("content-type", content_type)
+        .header("accept", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+/// A network is renamed by a partial update (one Synnefo `PUT
+/// /networks/{id}`), reset by a full one without a title; its subnet's
+/// address and gateway pass unchanged and are a 409 naming them when
+/// changed; the public network cannot be renamed (403).
+#[tokio::test]
+async fn network_rename_and_its_subnet_cannot_change() {
+    let gw = start_gateway().await;
+    let (status, location, body) = create_network(
+        &gw,
+        0,
+        format!(
+            "Category: {NET_KIND}\nCategory: {IPNETWORK}\n\
+             X-OCCI-Attribute: occi.core.title=\"lan\"\n\
+             X-OCCI-Attribute: occi.network.address=\"192.168.9.0/24\"\n\
+             X-OCCI-Attribute: occi.network.gateway=\"192.168.9.1\"\n"
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let path = location.unwrap().strip_prefix(&gw.url).unwrap().to_owned();
+
+    gw.sim.reset_counters();
+    let (status, answer) = update(
+        &gw,
+        0,
+        false,
+        &path,
+        "text/plain",
+        "X-OCCI-Attribute: occi.core.title=\"backbone\"\n".to_owned(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(answer.contains("occi.core.title=\"backbone\""), "{answer}");
+    assert_eq!(
+        gw.calls().get("PUT /network/v2.0/networks/{id}"),
+        Some(&1),
+        "{:?}",
+        gw.calls()
+    );
+    // Bob cannot rename it.
+    let (status, _) = update(
+        &gw,
+        1,
+        false,
+        &path,
+        "text/plain",
+        "X-OCCI-Attribute: occi.core.title=\"bob's\"\n".to_owned(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The full rendering sent back with a new title passes.
+    let (_, shown) = get(&gw, 0, &path, "text/plain").await;
+    let rendering: String = shown
+        .lines()
+        .filter(|l| l.starts_with("Category:") || l.starts_with("X-OCCI-Attribute:"))
+        .map(|l| {
+            if l.contains("occi.core.title") {
+                "X-OCCI-Attribute: occi.core.title=\"resent\"\n".to_owned()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    assert!(rendering.contains("192.168.9.1"), "{rendering}");
+    let (status, answer) = update(&gw, 0, true, &path, "text/plain", rendering).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(
+        answer.contains("resent") && answer.contains("192.168.9.0/24"),
+        "{answer}"
+    );
+
+    for (attribute, value) in [
+        ("occi.network.address", "10.0.0.0/8"),
+        ("occi.network.gateway", "192.168.9.254"),
+    ] {
+        gw.sim.reset_counters();
+        let (status, answer) = update(
+            &gw,
+            0,
+            false,
+            &path,
+            "text/plain",
+            format!(
+                "X-OCCI-Attribute: occi.core.title=\"moved\"\nX-OCCI-Attribute: {attribute}=\"{value}\"\n"
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{attribute}: {answer}");
+        assert!(answer.contains(attribute), "{answer}");
+        assert_eq!(gw.calls().get("PUT /network/v2.0/networks/{id}"), None);
+    }
+
+    // JSON: renames; a full update without a title resets it.
+    let (status, answer) = update(
+        &gw,
+        0,
+        false,
+        &path,
+        "application/occi+json",
+        r#"{"kind": "http://schemas.ogf.org/occi/infrastructure#network", "title": "json-net"}"#
+            .to_owned(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(json["title"], "json-net", "{json}");
+    let (status, answer) = update(
+        &gw,
+        0,
+        true,
+        &path,
+        "application/occi+json",
+        r#"{"kind": "http://schemas.ogf.org/occi/infrastructure#network"}"#.to_owned(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(json["title"], "OCCI network", "{json}");
+    assert_eq!(
+        json["attributes"]["occi.network.address"], "192.168.9.0/24",
+        "a full update keeps the subnet: {json}"
+    );
+
+    // A network without a subnet cannot get one by an update.
+    let (_, location, _) = create_network(
+        &gw,
+        0,
+        format!("Category: {NET_KIND}\nX-OCCI-Attribute: occi.core.title=\"bare\"\n"),
+    )
+    .await;
+    let bare = location.unwrap().strip_prefix(&gw.url).unwrap().to_owned();
+    let (status, answer) = update(
+        &gw,
+        0,
+        false,
+        &bare,
+        "text/plain",
+        format!("Category: {IPNETWORK}\nX-OCCI-Attribute: occi.network.address=\"10.1.0.0/24\"\n"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(answer.contains("ipnetwork"), "{answer}");
+
+    // The public network: its own title passes, another is 403.
+    let (_, listed) = get(&gw, 0, "/network/", "text/plain").await;
+    let mut public = None;
+    for line in listed.lines() {
+        let Some(url) = line.strip_prefix("X-OCCI-Location: ") else {
+            continue;
+        };
+        let p = url.trim().strip_prefix(&gw.url).unwrap().to_owned();
+        let (_, shown) = get(&gw, 0, &p, "text/plain").await;
+        if shown.contains("occi.network.label=\"public\"") {
+            public = Some((p, shown));
+        }
+    }
+    let (public, shown) = public.expect("a public network");
+    let title_line = shown
+        .lines()
+        .find(|l| l.contains("occi.core.title"))
+        .expect("a title")
+        .to_owned();
+    let (status, answer) = update(
+        &gw,
+        0,
+        false,
+        &public,
+        "text/plain",
+        format!("{title_line}\n"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the same title: {answer}");
+    let (status, answer) = update(
+        &gw,
+        0,
+        false,
+        &public,
+        "text/plain",
+        "X-OCCI-Attribute: occi.core.title=\"mine\"\n".to_owned(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(answer.contains("public"), "{answer}");
+}

@@ -197,3 +197,194 @@ async fn online_and_offline_are_501_with_a_reason() {
         assert!(res.text().await.unwrap().contains("storagelink"));
     }
 }
+
+/// `POST /storage/<id>` or `PUT` as user 0 with a body in `content_type`.
+async fn update(
+    gw: &Gateway,
+    full: bool,
+    id: &str,
+    content_type: &str,
+    body: String,
+) -> (StatusCode, String) {
+    let url = gw.at(&format!("/storage/{id}"));
+    let req = if full {
+        gw.client(0).put(url)
+    } else {
+        gw.client(0).post(url)
+    };
+    let res = req
+        .header("content-type", content_type)
+        .header("accept", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+/// A partial update renames the volume and sets its description (one
+/// Synnefo `PUT /volumes/{id}`); a full update without them resets both
+/// to what a create without them gives.
+#[tokio::test]
+async fn storage_is_renamed_by_post_and_reset_by_put() {
+    let gw = start_gateway().await;
+    let id = create(&gw, 0, "text/plain", "disk", "3").await;
+    gw.sim.reset_counters();
+    let (status, answer) = update(
+        &gw,
+        false,
+        &id,
+        "text/plain",
+        "X-OCCI-Attribute: occi.core.title=\"renamed\"\n\
+         X-OCCI-Attribute: occi.core.summary=\"scratch space\"\n"
+            .to_owned(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(answer.contains("occi.core.title=\"renamed\""), "{answer}");
+    assert!(
+        answer.contains("occi.core.summary=\"scratch space\""),
+        "{answer}"
+    );
+    assert_eq!(
+        gw.calls().get("PUT /volume/v2.0/volumes/{id}"),
+        Some(&1),
+        "{:?}",
+        gw.calls()
+    );
+    let (_, shown) = get(&gw, 0, &format!("/storage/{id}"), "text/plain").await;
+    assert!(shown.contains("occi.core.title=\"renamed\""), "{shown}");
+
+    // The same again changes nothing: no write at all.
+    gw.sim.reset_counters();
+    let (status, _) = update(
+        &gw,
+        false,
+        &id,
+        "text/plain",
+        "X-OCCI-Attribute: occi.core.title=\"renamed\"\n".to_owned(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(gw.calls().get("PUT /volume/v2.0/volumes/{id}"), None);
+
+    // Full update with the kind only: the create defaults.
+    let (status, answer) = update(
+        &gw,
+        true,
+        &id,
+        "text/plain",
+        format!("Category: {STORAGE_KIND}\n"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(
+        answer.contains("occi.core.title=\"OCCI volume\""),
+        "{answer}"
+    );
+    assert!(!answer.contains("occi.core.summary"), "{answer}");
+    assert!(
+        answer.contains("occi.storage.size=3"),
+        "the size stays: {answer}"
+    );
+
+    // JSON: a partial update renames.
+    let (status, answer) = update(
+        &gw,
+        false,
+        &id,
+        "application/occi+json",
+        format!(r#"{{"kind": "{INFRA}storage", "title": "json-name", "summary": "from json"}}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(json["title"], "json-name", "{json}");
+    assert_eq!(json["summary"], "from json", "{json}");
+}
+
+/// Synnefo cannot resize a volume: the current size (which full updates
+/// resend) passes, another one is a 409 naming `occi.storage.size`, and
+/// nothing of that update is done.
+#[tokio::test]
+async fn unchanged_size_passes_and_a_new_size_is_409() {
+    let gw = start_gateway().await;
+    let id = create(&gw, 0, "text/plain", "disk", "3").await;
+    // pOCCI's full update: the entity's own rendering with a new title.
+    let (_, shown) = get(&gw, 0, &format!("/storage/{id}"), "text/plain").await;
+    let rendering = shown
+        .lines()
+        .filter(|l| l.starts_with("Category:") || l.starts_with("X-OCCI-Attribute:"))
+        .map(|l| {
+            if l.contains("occi.core.title") {
+                "X-OCCI-Attribute: occi.core.title=\"pocci-style\"".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(rendering.contains("occi.storage.size"), "{rendering}");
+    let (status, answer) = update(&gw, true, &id, "text/plain", rendering).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(answer.contains("pocci-style"), "{answer}");
+
+    for (content_type, body) in [
+        (
+            "text/plain",
+            "X-OCCI-Attribute: occi.core.title=\"bigger\"\nX-OCCI-Attribute: occi.storage.size=5\n"
+                .to_owned(),
+        ),
+        (
+            "application/occi+json",
+            format!(
+                r#"{{"kind": "{INFRA}storage", "title": "bigger", "attributes": {{"occi.storage.size": 5.0}}}}"#
+            ),
+        ),
+    ] {
+        gw.sim.reset_counters();
+        let (status, answer) = update(&gw, false, &id, content_type, body).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{content_type}: {answer}");
+        assert!(answer.contains("occi.storage.size"), "{answer}");
+        assert!(answer.contains("resize"), "says why: {answer}");
+        assert_eq!(gw.calls().get("PUT /volume/v2.0/volumes/{id}"), None);
+    }
+    // The same size as a float, in JSON: unchanged, passes.
+    let (status, answer) = update(
+        &gw,
+        false,
+        &id,
+        "application/occi+json",
+        format!(r#"{{"kind": "{INFRA}storage", "attributes": {{"occi.storage.size": 3.0}}}}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (_, shown) = get(&gw, 0, &format!("/storage/{id}"), "text/plain").await;
+    assert!(
+        shown.contains("pocci-style") && !shown.contains("bigger"),
+        "{shown}"
+    );
+    assert!(shown.contains("occi.storage.size=3"), "{shown}");
+
+    // Bad values are 400s naming the attribute; another user's is 404.
+    for body in [
+        "X-OCCI-Attribute: occi.storage.size=\"big\"\n".to_owned(),
+        format!(
+            "X-OCCI-Attribute: occi.core.title=\"{}\"\n",
+            "x".repeat(256)
+        ),
+    ] {
+        let (status, answer) = update(&gw, false, &id, "text/plain", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(answer.contains("occi.storage.size") || answer.contains("occi.core.title"));
+    }
+    let res = gw
+        .client(1)
+        .post(gw.at(&format!("/storage/{id}")))
+        .header("content-type", "text/plain")
+        .body("X-OCCI-Attribute: occi.core.title=\"bob's\"\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}

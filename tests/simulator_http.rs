@@ -349,6 +349,236 @@ async fn faults_for_bad_input() {
     assert_eq!(response.status(), 400);
 }
 
+/// `PUT /volumes/{id}` and `PUT /networks/{id}` as Cyclades answers them
+/// (`volume/views.py` `update_volume`, `api/networks.py`
+/// `update_network`): 200 with the changed object; 404 for another
+/// user's or an unknown id; 400 for nothing to update, bad fields and
+/// names that are too long; 403 for the public network.
+#[tokio::test]
+async fn volumes_and_networks_are_renamed_as_cyclades_does() {
+    let sim = sim().await;
+    let h = Http::new(&sim);
+    let (alice, bob) = (Some("alice-token"), Some("bob-token"));
+    let (s, vol) = h
+        .call(
+            "POST",
+            "/volume/v2.0/volumes",
+            alice,
+            Some(json!({"volume": {"size": 2, "display_name": "v", "volume_type": 1}})),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let vid = vol["volume"]["id"].as_str().unwrap().to_owned();
+    let vpath = format!("/volume/v2.0/volumes/{vid}");
+    let (s, updated) = h
+        .call(
+            "PUT",
+            &vpath,
+            alice,
+            Some(json!({"volume": {"display_name": "renamed", "display_description": "d"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{updated}");
+    assert_eq!(updated["volume"]["display_name"], "renamed");
+    assert_eq!(updated["volume"]["display_description"], "d");
+    assert_eq!(updated["volume"]["size"], 2, "the size is untouched");
+    let (_, shown) = h.call("GET", &vpath, alice, None).await;
+    assert_eq!(shown["volume"]["display_name"], "renamed");
+    // Only the description: the name stays.
+    let (s, updated) = h
+        .call(
+            "PUT",
+            &vpath,
+            alice,
+            Some(json!({"volume": {"display_description": ""}})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(updated["volume"]["display_name"], "renamed");
+    assert_eq!(updated["volume"]["display_description"], "");
+
+    let long = "x".repeat(256);
+    let volume_cases: Vec<(Option<&str>, &str, Value, u16, &str)> = vec![
+        (
+            bob,
+            vpath.as_str(),
+            json!({"volume": {"display_name": "b"}}),
+            404,
+            "itemNotFound",
+        ),
+        (
+            alice,
+            "/volume/v2.0/volumes/424242",
+            json!({"volume": {"display_name": "b"}}),
+            404,
+            "itemNotFound",
+        ),
+        (
+            alice,
+            vpath.as_str(),
+            json!({"volume": {}}),
+            400,
+            "badRequest",
+        ),
+        (
+            alice,
+            vpath.as_str(),
+            json!({"display_name": "unwrapped"}),
+            400,
+            "badRequest",
+        ),
+        (
+            alice,
+            vpath.as_str(),
+            json!({"volume": "x"}),
+            400,
+            "badRequest",
+        ),
+        (
+            alice,
+            vpath.as_str(),
+            json!({"volume": {"size": 5}}),
+            400,
+            "badRequest",
+        ),
+        (
+            alice,
+            vpath.as_str(),
+            json!({"volume": {"display_name": long}}),
+            400,
+            "badRequest",
+        ),
+        (
+            alice,
+            vpath.as_str(),
+            json!({"volume": {"display_description": long}}),
+            400,
+            "badRequest",
+        ),
+        (
+            alice,
+            vpath.as_str(),
+            json!({"volume": {"delete_on_termination": "yes"}}),
+            400,
+            "badRequest",
+        ),
+    ];
+    for (token, path, body, status, kind) in volume_cases {
+        let (s, answer) = h.call("PUT", path, token, Some(body.clone())).await;
+        assert_eq!(
+            (s, fault_kind(&answer)),
+            (status, Some(kind)),
+            "PUT {path} {body}: {answer}"
+        );
+    }
+    let (_, shown) = h.call("GET", &vpath, alice, None).await;
+    assert_eq!(
+        shown["volume"]["display_name"], "renamed",
+        "refusals change nothing"
+    );
+    assert_eq!(shown["volume"]["size"], 2);
+    let name255 = "é".repeat(255);
+    let (s, updated) = h
+        .call(
+            "PUT",
+            &vpath,
+            alice,
+            Some(json!({"volume": {"display_name": name255, "delete_on_termination": true}})),
+        )
+        .await;
+    assert_eq!(s, 200, "255 characters (not bytes) fit: {updated}");
+    assert_eq!(updated["volume"]["delete_on_termination"], true);
+
+    let (s, net) = h
+        .call(
+            "POST",
+            "/network/v2.0/networks",
+            alice,
+            Some(json!({"network": {"type": "MAC_FILTERED", "name": "n"}})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let nid = net["network"]["id"].as_str().unwrap().to_owned();
+    let npath = format!("/network/v2.0/networks/{nid}");
+    let (s, renamed) = h
+        .call(
+            "PUT",
+            &npath,
+            alice,
+            Some(json!({"network": {"name": "lan"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{renamed}");
+    assert_eq!(renamed["network"]["name"], "lan");
+    assert_eq!(renamed["network"]["id"], nid.as_str());
+    let (_, shown) = h.call("GET", &npath, alice, None).await;
+    assert_eq!(shown["network"]["name"], "lan");
+    let long = "n".repeat(129);
+    let network_cases: Vec<(Option<&str>, &str, Value, u16, &str)> = vec![
+        (
+            bob,
+            npath.as_str(),
+            json!({"network": {"name": "b"}}),
+            404,
+            "itemNotFound",
+        ),
+        (
+            alice,
+            "/network/v2.0/networks/424242",
+            json!({"network": {"name": "b"}}),
+            404,
+            "itemNotFound",
+        ),
+        (
+            alice,
+            "/network/v2.0/networks/1",
+            json!({"network": {"name": "mine"}}),
+            403,
+            "forbidden",
+        ),
+        (
+            alice,
+            npath.as_str(),
+            json!({"network": {}}),
+            400,
+            "badRequest",
+        ),
+        (
+            alice,
+            npath.as_str(),
+            json!({"network": {"name": 7}}),
+            400,
+            "badRequest",
+        ),
+        (
+            alice,
+            npath.as_str(),
+            json!({"name": "unwrapped"}),
+            400,
+            "badRequest",
+        ),
+        (
+            alice,
+            npath.as_str(),
+            json!({"network": {"name": long}}),
+            400,
+            "badRequest",
+        ),
+    ];
+    for (token, path, body, status, kind) in network_cases {
+        let (s, answer) = h.call("PUT", path, token, Some(body.clone())).await;
+        assert_eq!(
+            (s, fault_kind(&answer)),
+            (status, Some(kind)),
+            "PUT {path} {body}: {answer}"
+        );
+    }
+    let (_, shown) = h.call("GET", &npath, alice, None).await;
+    assert_eq!(shown["network"]["name"], "lan", "refusals change nothing");
+    let (_, public) = h.call("GET", "/network/v2.0/networks/1", alice, None).await;
+    assert_ne!(public["network"]["name"], "mine");
+}
+
 #[tokio::test]
 async fn unknown_actions_on_a_real_server_are_bad_requests() {
     let sim = sim().await;

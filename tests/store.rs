@@ -114,6 +114,67 @@ async fn exercise(store: &Store, user_a: &str, user_b: &str) {
             .is_empty()
     );
 
+    // One entity's mixins: added to (partial update), then replaced (full
+    // update); an unknown mixin among them changes nothing.
+    store
+        .tag_entity(user_a, "/storage/7", &[prod.type_id()], false)
+        .await
+        .unwrap();
+    store
+        .tag_entity(user_a, "/storage/7", &[web.type_id()], false)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.mixins_of_entity(user_a, "/storage/7").await.unwrap(),
+        vec![prod.clone(), web.clone()]
+    );
+    assert!(matches!(
+        store
+            .tag_entity(
+                user_a,
+                "/storage/7",
+                &[prod.type_id(), "http://example.com/tags#unknown".into()],
+                true
+            )
+            .await,
+        Err(StoreError::NoSuchMixin(_))
+    ));
+    assert_eq!(
+        store.mixins_of_entity(user_a, "/storage/7").await.unwrap(),
+        vec![prod.clone(), web.clone()],
+        "a refused replace changes nothing"
+    );
+    store
+        .tag_entity(user_a, "/storage/7", &[web.type_id()], true)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.mixins_of_entity(user_a, "/storage/7").await.unwrap(),
+        vec![web.clone()]
+    );
+    // user_b tagging the same location with their own `prod` leaves
+    // user_a's tags alone.
+    store
+        .tag_entity(user_b, "/storage/7", &[prod.type_id()], true)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.mixins_of_entity(user_a, "/storage/7").await.unwrap(),
+        vec![web.clone()]
+    );
+    store
+        .tag_entity(user_a, "/storage/7", &[], true)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .mixins_of_entity(user_a, "/storage/7")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.forget_entity(user_b, "/storage/7").await.unwrap();
+
     store.forget_entity(user_a, "/compute/1").await.unwrap();
     assert!(
         store

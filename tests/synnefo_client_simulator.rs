@@ -10,7 +10,7 @@ use snf_occi::synnefo::network::FixedIpRequest;
 use snf_occi::synnefo::{
     Caller, Client, ClientConfig, FaultKind, NetworkRef, NewFloatingIp, NewNetwork, NewPort,
     NewServer, NewSnapshot, NewSubnet, NewVolume, Personality, RebootType, ServerAction,
-    ServerStatus, Service, SynnefoError,
+    ServerStatus, Service, SynnefoError, VolumeUpdate,
 };
 
 const ALICE: &str = "alice-token";
@@ -807,6 +807,105 @@ async fn require_floating_ip_answers_the_conflict_the_original_retried_on() {
         .await
         .unwrap();
     assert_eq!(s.addresses["1"][0].addr, fip.floating_ip_address);
+}
+
+#[tokio::test]
+async fn volumes_and_networks_are_renamed_and_the_writes_never_retried() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let (alice, bob) = (caller(ALICE), caller(BOB));
+    let volume = c
+        .create_volume(
+            &alice,
+            &NewVolume {
+                size: 3,
+                display_name: "data".into(),
+                volume_type: Some("1".into()),
+                project: None,
+                server_id: None,
+                display_description: None,
+            },
+        )
+        .await
+        .unwrap();
+    let update = VolumeUpdate {
+        display_name: Some("renamed".into()),
+        display_description: Some("scratch space".into()),
+    };
+    let updated = c.update_volume(&alice, &volume.id, &update).await.unwrap();
+    assert_eq!(updated.display_name, "renamed");
+    assert_eq!(
+        updated.display_description.as_deref(),
+        Some("scratch space")
+    );
+    assert_eq!(updated.size, 3);
+    assert_eq!(
+        c.get_volume(&alice, &volume.id).await.unwrap().display_name,
+        "renamed"
+    );
+    let err = c
+        .update_volume(&bob, &volume.id, &update)
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    let err = c
+        .update_volume(&alice, &volume.id, &VolumeUpdate::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err:?}");
+
+    let net = c
+        .create_network(
+            &alice,
+            &NewNetwork {
+                network_type: "MAC_FILTERED".into(),
+                name: "n".into(),
+                project: None,
+                shared: false,
+                admin_state_up: true,
+            },
+        )
+        .await
+        .unwrap();
+    let renamed = c.rename_network(&alice, &net.id, "lan").await.unwrap();
+    assert_eq!(
+        (renamed.id.as_str(), renamed.name.as_str()),
+        (net.id.as_str(), "lan")
+    );
+    assert!(
+        c.rename_network(&bob, &net.id, "x")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    let public = c
+        .list_networks(&alice)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.public)
+        .unwrap();
+    let err = c
+        .rename_network(&alice, &public.id, "mine")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403), "{err:?}");
+
+    // A refused write is not sent again (reads are, once).
+    sim.set_faults(FaultSettings {
+        error_rate: 1.0,
+        routes: vec![
+            "PUT /volume/v2.0/volumes/{id}".into(),
+            "PUT /network/v2.0/networks/{id}".into(),
+        ],
+        ..FaultSettings::default()
+    });
+    sim.reset_counters();
+    assert!(c.update_volume(&alice, &volume.id, &update).await.is_err());
+    assert!(c.rename_network(&alice, &net.id, "again").await.is_err());
+    let counters = sim.counters();
+    assert_eq!(counters.get("PUT /volume/v2.0/volumes/{id}"), Some(&1));
+    assert_eq!(counters.get("PUT /network/v2.0/networks/{id}"), Some(&1));
 }
 
 #[tokio::test]

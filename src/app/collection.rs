@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::middleware::{AuthContext, MediaType, Negotiated, RequestId};
-use crate::occi::{Attributes, Link, Mixin, OcciRequest, Resource};
+use crate::occi::{Attributes, Link, Mixin, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{Caller, Client};
 
 use super::AppState;
@@ -45,6 +45,22 @@ impl Entity {
         match self {
             Entity::Resource(r) => &r.mixins,
             Entity::Link(l) => &l.mixins,
+        }
+    }
+
+    /// The entity's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Entity::Resource(r) => &r.id,
+            Entity::Link(l) => &l.id,
+        }
+    }
+
+    /// The entity's attributes.
+    pub fn attributes(&self) -> &Attributes {
+        match self {
+            Entity::Resource(r) => &r.attributes,
+            Entity::Link(l) => &l.attributes,
         }
     }
 
@@ -175,11 +191,51 @@ pub trait Collection: Send + Sync + 'static {
         action: &str,
         attrs: &Attributes,
     ) -> impl Future<Output = Result<ActionOutcome, AppError>> + Send;
-    /// Partial (`full = false`, POST) or full (`full = true`, PUT) update.
+    /// What [`Collection::plan_update`] found to change, for
+    /// [`Collection::apply_update`].
+    type Update: Send + Sync;
+    /// Checks a partial (`full = false`, POST) or full (`full = true`,
+    /// PUT) update of entity `id` against the entity as it is, and says
+    /// what would change. Reads only: 404 for an entity that is not the
+    /// caller's, a 4xx naming the attribute for a change the kind cannot
+    /// make, so that nothing is written when any part of the update is
+    /// wrong. `req` holds no user mixins (the generic update handler
+    /// stores those, see [`super::handlers`]).
+    fn plan_update(
+        ctx: &Ctx,
+        id: &str,
+        req: &OcciRequest,
+        full: bool,
+    ) -> impl Future<Output = Result<Self::Update, AppError>> + Send;
+    /// Makes the changes [`Collection::plan_update`] found (the Synnefo
+    /// writes, if any).
+    fn apply_update(
+        ctx: &Ctx,
+        id: &str,
+        update: Self::Update,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
+    /// [`Collection::plan_update`] then [`Collection::apply_update`]: an
+    /// update without user mixins (the template collections' resizes).
     fn update(
         ctx: &Ctx,
         id: &str,
         req: &OcciRequest,
         full: bool,
-    ) -> impl Future<Output = Result<(), AppError>> + Send;
+    ) -> impl Future<Output = Result<(), AppError>> + Send {
+        async move {
+            let update = Self::plan_update(ctx, id, req, full).await?;
+            Self::apply_update(ctx, id, update).await
+        }
+    }
+    /// Whether an update's Category that is neither a catalogue category,
+    /// a template nor one of the caller's mixins still means something to
+    /// this kind (compute: a template named by flavor or image name, as
+    /// the seed document does). Anything else such is a 400 "no mixin".
+    fn understands(
+        ctx: &Ctx,
+        category: &ParsedCategory,
+    ) -> impl Future<Output = Result<bool, AppError>> + Send {
+        let _ = (ctx, category);
+        async { Ok(false) }
+    }
 }

@@ -15,6 +15,11 @@
 //!   `POST /volume/v2.0/snapshots`), 3 when the server has more than one
 //!   volume (`GET /volumes/detail` says which is the root disk); the
 //!   caller's image list is reloaded (1) on the next template lookup;
+//! - update: 1 (`GET /servers/{id}`), + 1 per change (`POST
+//!   /servers/{id}/action` resize, `PUT /servers/{id}` rename), + the
+//!   show of the answer (1). A new resource template resizes a stopped
+//!   compute (409 otherwise), a different OS template is a 400, the title
+//!   renames (a full update without one resets it to `OCCI_VM`);
 //! - delete: 1.
 //!
 //! Inline links of a create (`Link:` in text, `links` in JSON) may
@@ -50,6 +55,7 @@ use crate::synnefo::{
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id};
+use super::update::new_title;
 
 /// Where cloud-init's NoCloud source reads user data and meta data.
 const USER_DATA_PATH: &str = "/var/lib/cloud/seed/nocloud-net/user-data";
@@ -62,6 +68,9 @@ const NEEDS_FLOATING_IP: &str = "Please create a floating IP";
 /// Synnefo's (which stores it as Pithos metadata): as long as a server
 /// name may be, so that an absurd name is a clear 400 here.
 const MAX_SAVE_NAME: usize = 255;
+/// The longest server name Cyclades keeps, in characters
+/// (`db/models.py` `VirtualMachine.VIRTUAL_MACHINE_NAME_LENGTH`).
+const MAX_SERVER_NAME: usize = 255;
 
 /// The `/compute/` collection.
 pub struct Compute;
@@ -983,7 +992,14 @@ impl Collection for Compute {
         Ok(ActionOutcome::Done)
     }
 
-    async fn update(ctx: &Ctx, id: &str, req: &OcciRequest, full: bool) -> Result<(), AppError> {
+    type Update = ComputeUpdate;
+
+    async fn plan_update(
+        ctx: &Ctx,
+        id: &str,
+        req: &OcciRequest,
+        full: bool,
+    ) -> Result<ComputeUpdate, AppError> {
         let server = get_server(ctx, id).await?;
         let w = resolve(ctx, req, false).await?;
         if let (Some(image), Some(current)) = (&w.image, &server.image)
@@ -999,7 +1015,7 @@ impl Collection for Compute {
                 "contextualization applies only when a compute is created".to_owned(),
             ));
         }
-        // Resize first: it is the step that may be refused (409).
+        let mut update = ComputeUpdate::default();
         if let Some(flavor) = &w.flavor {
             let current = server.flavor.as_ref().map(|f| f.id.as_str());
             if current != Some(flavor.id.as_str()) {
@@ -1009,26 +1025,24 @@ impl Collection for Compute {
                         state_of(&server.status).map(|s| s.0).unwrap_or("deleted")
                     )));
                 }
-                ctx.client()
-                    .server_action(
-                        &ctx.caller,
-                        id,
-                        &ServerAction::Resize {
-                            flavor_ref: flavor.id.clone(),
-                        },
-                    )
-                    .await
-                    .map_err(|e| AppError::synnefo(format!("resize server {id}"), e))?;
+                update.resize = Some(flavor.id.clone());
             }
         }
-        let title = req.attributes.get_str(attr::TITLE);
-        let new_name = match (title, full) {
-            (Some(t), _) => Some(t.to_owned()),
-            // A full update without a title resets it, as a create would.
-            (None, true) => Some(DEFAULT_NAME.to_owned()),
-            (None, false) => None,
-        };
-        if let Some(name) = new_name.filter(|n| *n != server.name) {
+        // A full update without a title resets it, as a create would.
+        update.rename = new_title(&req.attributes, full, DEFAULT_NAME, MAX_SERVER_NAME)?
+            .filter(|name| *name != server.name);
+        Ok(update)
+    }
+
+    async fn apply_update(ctx: &Ctx, id: &str, update: ComputeUpdate) -> Result<(), AppError> {
+        // Resize first: it is the step Synnefo may still refuse (409).
+        if let Some(flavor_ref) = update.resize {
+            ctx.client()
+                .server_action(&ctx.caller, id, &ServerAction::Resize { flavor_ref })
+                .await
+                .map_err(|e| AppError::synnefo(format!("resize server {id}"), e))?;
+        }
+        if let Some(name) = update.rename {
             ctx.client()
                 .rename_server(&ctx.caller, id, &name)
                 .await
@@ -1036,6 +1050,26 @@ impl Collection for Compute {
         }
         Ok(())
     }
+
+    /// A template named by flavor or image name (the seed's
+    /// `Category: Debian; scheme="...infrastructure#"`), as creates take.
+    async fn understands(ctx: &Ctx, category: &ParsedCategory) -> Result<bool, AppError> {
+        let (flavors, images) = tokio::try_join!(
+            ctx.state.templates.flavors(ctx),
+            ctx.state.templates.images(ctx)
+        )?;
+        Ok(flavors.iter().any(|f| f.name == category.term)
+            || images.iter().any(|i| i.name == category.term))
+    }
+}
+
+/// What a compute update changes (see [`Compute`]'s `plan_update`).
+#[derive(Debug, Default)]
+pub struct ComputeUpdate {
+    /// The flavor to resize to (the compute is stopped).
+    resize: Option<String>,
+    /// The new server name.
+    rename: Option<String>,
 }
 
 #[cfg(test)]

@@ -8,6 +8,16 @@
 //!   entity, DELETE every entity of the caller; PUT is 405.
 //! - `/compute/{id}`: GET/HEAD show, POST `?action=` or partial update,
 //!   PUT full update, DELETE.
+//!
+//! Entity updates ([`update_entity`]) treat the caller's user mixins the
+//! same way for every kind: a partial update (POST) tags the entity with
+//! the user mixins it names, a full update (PUT) makes them exactly the
+//! entity's user mixins. Everything is checked before anything is
+//! written: the categories (a mixin that is neither the provider's nor
+//! one of the caller's is a 400), then the collection's own part
+//! ([`Collection::plan_update`]: 404, refused changes); only then are the
+//! mixins stored and the Synnefo changes made, and if Synnefo then fails
+//! the entity's mixins are put back as they were.
 
 use std::sync::Arc;
 
@@ -18,8 +28,9 @@ use futures_util::{StreamExt, stream};
 use http::{HeaderValue, Method, StatusCode, header, request::Parts};
 
 use crate::middleware::{AuthContext, HttpResponse, Negotiated, RequestId};
-use crate::occi::infrastructure::catalogue;
+use crate::occi::infrastructure::{COMPUTE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, catalogue};
 use crate::occi::{CategoryClass, OcciRequest, parse::MAX_BODY_BYTES, parse_request};
+use crate::store::{StoreError, UserTags};
 
 use super::AppState;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
@@ -331,6 +342,122 @@ pub async fn forget(ctx: &Ctx, location: &str) {
     }
 }
 
+/// The 400 of an update naming a mixin the caller does not have.
+fn no_mixin(type_id: &str) -> AppError {
+    AppError::BadRequest(format!("no mixin {type_id}: define it with POST /-/ first"))
+}
+
+/// Sorts the categories of an update of the entity at `location` of
+/// collection `C` into the caller's user mixins (returned as type ids, in
+/// order, once each) and the rest, left in the returned request for
+/// [`Collection::plan_update`]: `C`'s own kind, provider mixins that
+/// apply to `C` (templates: computes only) and what `C`
+/// [understands](Collection::understands). Another kind, an action, a
+/// provider mixin for another kind or any other category is a 400 naming
+/// it: OCCI makes a mixin that cannot be associated a bad request, and a
+/// silently dropped one looks done. Another user's mixin of the same type
+/// id is not the caller's: "no mixin".
+pub async fn sort_update<C: Collection>(
+    ctx: &Ctx,
+    location: &str,
+    tags: &UserTags,
+    mut req: OcciRequest,
+) -> Result<(Vec<String>, OcciRequest), AppError> {
+    let catalogue = catalogue();
+    let mut user_mixins: Vec<String> = Vec::new();
+    let categories = std::mem::take(&mut req.categories);
+    for c in categories {
+        let tid = c.type_id();
+        if c.class == Some(CategoryClass::Kind) || catalogue.kind(&tid).is_some() {
+            if tid != C::KIND {
+                return Err(AppError::BadRequest(format!(
+                    "{location} is a {}; an update cannot make it a {tid}",
+                    C::KIND
+                )));
+            }
+            req.categories.push(c);
+        } else if c.class == Some(CategoryClass::Action) || catalogue.action(&tid).is_some() {
+            return Err(AppError::BadRequest(format!(
+                "the action {tid} is triggered with POST {location}?action={}, not by an update",
+                c.term
+            )));
+        } else if tags.mixins().iter().any(|m| m.type_id() == tid) {
+            if !user_mixins.contains(&tid) {
+                user_mixins.push(tid);
+            }
+        } else if let Some(m) = catalogue.mixin(&tid) {
+            if !m.applies.is_empty() && !m.applies.iter().any(|k| k == C::KIND) {
+                return Err(AppError::BadRequest(format!(
+                    "the mixin {tid} does not apply to {}",
+                    C::KIND
+                )));
+            }
+            req.categories.push(c);
+        } else if c.scheme == OS_TPL_SCHEME || c.scheme == RESOURCE_TPL_SCHEME {
+            if C::KIND != COMPUTE {
+                return Err(AppError::BadRequest(format!(
+                    "the template {tid} applies to computes only, not to {}",
+                    C::KIND
+                )));
+            }
+            req.categories.push(c);
+        } else if C::understands(ctx, &c).await? {
+            req.categories.push(c);
+        } else {
+            return Err(no_mixin(&tid));
+        }
+    }
+    Ok((user_mixins, req))
+}
+
+/// A partial (`full = false`, POST) or full (`full = true`, PUT) update
+/// of entity `id` of `C` (see the module docs): the categories are
+/// sorted ([`sort_update`]) and the collection plans its part before
+/// anything is written; then the user mixins are stored (added, or made
+/// exactly the entity's) and the collection applies its part. When that
+/// fails the entity's user mixins are restored, so a failed update leaves
+/// nothing behind.
+pub async fn update_entity<C: Collection>(
+    ctx: &Ctx,
+    id: &str,
+    req: OcciRequest,
+    full: bool,
+) -> Result<(), AppError> {
+    let store = &ctx.state.store;
+    let user = ctx.user();
+    let location = format!("/{}/{id}", C::PATH);
+    let tags = store.tags(user).await?;
+    let (wanted, rest) = sort_update::<C>(ctx, &location, &tags, req).await?;
+    let update = C::plan_update(ctx, id, &rest, full).await?;
+    let before: Vec<String> = tags.mixins_of(&location).map(|m| m.type_id()).collect();
+    let retag = if full {
+        before.len() != wanted.len() || before.iter().any(|t| !wanted.contains(t))
+    } else {
+        wanted.iter().any(|t| !before.contains(t))
+    };
+    if retag {
+        store
+            .tag_entity(user, &location, &wanted, full)
+            .await
+            .map_err(|e| match e {
+                // Deleted since it was read: as if never defined.
+                StoreError::NoSuchMixin(tid) => no_mixin(&tid),
+                other => other.into(),
+            })?;
+    }
+    if let Err(e) = C::apply_update(ctx, id, update).await {
+        // Back to the mixins read before (a concurrent retag of this very
+        // entity in between would be undone too; rare, and harmless
+        // next to an update half-done).
+        if retag && let Err(undo) = store.tag_entity(user, &location, &before, true).await {
+            tracing::warn!(location, error = %undo,
+                "could not restore the user mixins of an entity whose update failed");
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
 fn entity_id(e: &Entity) -> String {
     match e {
         Entity::Resource(r) => r.id.clone(),
@@ -484,13 +611,13 @@ async fn entity_write<C: Collection>(
                 let outcome = C::action(ctx, id, &action, &req.attributes).await?;
                 return Ok(render_outcomes(ctx, vec![outcome]));
             }
-            C::update(ctx, id, &req, false).await?;
+            update_entity::<C>(ctx, id, req, false).await?;
             let entity = show_with_user_mixins::<C>(ctx, id).await?;
             render_entity(ctx, &entity)
         }
         Method::PUT => {
             let req = read_request(parts, body, ctx).await?;
-            C::update(ctx, id, &req, true).await?;
+            update_entity::<C>(ctx, id, req, true).await?;
             let entity = show_with_user_mixins::<C>(ctx, id).await?;
             render_entity(ctx, &entity)
         }

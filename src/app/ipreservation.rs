@@ -10,7 +10,9 @@
 //!   own ([`super::networkinterface`]) or inline in a compute create
 //!   ([`super::compute`]), attaches exactly this address; deleting the
 //!   interface or the compute keeps the reservation.
-//! - No actions (the kind defines none) and no updates (501).
+//! - No actions (the kind defines none). An update may tag the floating
+//!   IP with the caller's mixins (see [`super::handlers`]) and resend its
+//!   current attributes; any other value is a 409: its address is fixed.
 //!
 //! Attributes: `occi.ipreservation.address`, `occi.ipreservation.used`
 //! (attached to a server) and `occi.ipreservation.state` (`active` while
@@ -23,6 +25,7 @@ use crate::synnefo::{FloatingIp, NewFloatingIp};
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::is_object_id;
+use super::update::refuse_changes;
 
 /// `/ipreservation/`: floating IPs.
 pub struct IpReservation;
@@ -126,10 +129,25 @@ impl Collection for IpReservation {
         )))
     }
 
-    async fn update(ctx: &Ctx, id: &str, _req: &OcciRequest, _full: bool) -> Result<(), AppError> {
-        floating_ip(ctx, id).await?;
-        Err(AppError::NotImplemented(
-            "an ipreservation cannot be updated: a floating IP's address is fixed".to_owned(),
-        ))
+    /// Nothing to change in Synnefo.
+    type Update = ();
+
+    async fn plan_update(
+        ctx: &Ctx,
+        id: &str,
+        req: &OcciRequest,
+        _full: bool,
+    ) -> Result<(), AppError> {
+        let current = Self::show(ctx, id).await?;
+        refuse_changes(
+            &current,
+            &req.attributes,
+            &ctx.state.renderer,
+            "a floating IP's address is fixed and it has no name (its title is the address); its use changes by creating or deleting networkinterfaces",
+        )
+    }
+
+    async fn apply_update(_ctx: &Ctx, _id: &str, _update: ()) -> Result<(), AppError> {
+        Ok(())
     }
 }

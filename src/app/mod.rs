@@ -28,6 +28,7 @@ pub mod query;
 pub mod storage;
 pub mod storagelink;
 pub mod templates;
+pub mod update;
 
 use std::sync::Arc;
 use std::time::Duration;

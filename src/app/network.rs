@@ -11,6 +11,18 @@
 //! - delete = `DELETE /networks/{id}` (Synnefo refuses the public network
 //!   and networks with ports; its status is passed on).
 //! - `up`/`down`: 501, Synnefo networks have no such operation.
+//! - update = `PUT /networks/{id}` (after `GET /networks/{id}`, and its
+//!   subnet when the update names subnet attributes), only when the name
+//!   changes: `occi.core.title` renames the network (at most 128
+//!   characters; the public network cannot be renamed, 403, as Synnefo
+//!   answers); a full update (PUT) without a title resets it to `OCCI
+//!   network`. `occi.network.address`, `occi.network.gateway` and
+//!   `occi.network.allocation` cannot change (Synnefo cannot change a
+//!   subnet's CIDR, and OCCI cannot say what to do with the ports on
+//!   it), nor can the `ipnetwork` mixin be added to a network without a
+//!   subnet: the current values pass (full updates resend them), others
+//!   are a 409 naming them (see [`super::update`]). `occi.core.summary`
+//!   has no place in a Synnefo network and is ignored, as creates do.
 //!
 //! State from the network status (not a constant, unlike the original):
 //! `ACTIVE` -> active, anything else -> inactive with the status as
@@ -24,6 +36,13 @@ use crate::synnefo::{Network as SnfNetwork, NewNetwork, NewSubnet, Subnet};
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::is_object_id;
+use super::update::{new_title, same_value};
+
+/// The name of a network created without a title.
+const DEFAULT_TITLE: &str = "OCCI network";
+/// The longest network name Cyclades keeps, in characters (`db/models.py`
+/// `Network.NETWORK_NAME_LENGTH`).
+const MAX_NETWORK_NAME: usize = 128;
 
 /// `/network/`: Synnefo networks.
 pub struct Network;
@@ -75,6 +94,19 @@ pub async fn network(ctx: &Ctx, id: &str) -> Result<SnfNetwork, AppError> {
         .map_err(|e| AppError::synnefo(format!("reading network {id}"), e))
 }
 
+/// The first subnet of `net` (the one OCCI shows), if it has one.
+async fn first_subnet(ctx: &Ctx, net: &SnfNetwork) -> Result<Option<Subnet>, AppError> {
+    match net.subnets.first() {
+        Some(subnet_id) => Ok(Some(
+            ctx.client()
+                .get_subnet(&ctx.caller, subnet_id)
+                .await
+                .map_err(|e| AppError::synnefo(format!("reading subnet {subnet_id}"), e))?,
+        )),
+        None => Ok(None),
+    }
+}
+
 impl Collection for Network {
     const KIND: &'static str = infrastructure::NETWORK;
     const PATH: &'static str = "network";
@@ -107,15 +139,7 @@ impl Collection for Network {
 
     async fn show(ctx: &Ctx, id: &str) -> Result<Entity, AppError> {
         let net = network(ctx, id).await?;
-        let subnet = match net.subnets.first() {
-            Some(subnet_id) => Some(
-                ctx.client()
-                    .get_subnet(&ctx.caller, subnet_id)
-                    .await
-                    .map_err(|e| AppError::synnefo(format!("reading subnet {subnet_id}"), e))?,
-            ),
-            None => None,
-        };
+        let subnet = first_subnet(ctx, &net).await?;
         Ok(network_resource(&net, subnet.as_ref()).into())
     }
 
@@ -150,7 +174,7 @@ impl Collection for Network {
             .attributes
             .get_str(attr::TITLE)
             .filter(|t| !t.is_empty())
-            .unwrap_or("OCCI network")
+            .unwrap_or(DEFAULT_TITLE)
             .to_owned();
         let created = ctx
             .client()
@@ -215,10 +239,78 @@ impl Collection for Network {
         )))
     }
 
-    async fn update(ctx: &Ctx, id: &str, _req: &OcciRequest, _full: bool) -> Result<(), AppError> {
-        network(ctx, id).await?;
-        Err(AppError::NotImplemented(
-            "a network cannot be updated through OCCI".to_owned(),
-        ))
+    /// The new name, if it changes.
+    type Update = Option<String>;
+
+    async fn plan_update(
+        ctx: &Ctx,
+        id: &str,
+        req: &OcciRequest,
+        full: bool,
+    ) -> Result<Option<String>, AppError> {
+        let net = network(ctx, id).await?;
+        let attrs = &req.attributes;
+        let adds_ipnetwork = req
+            .categories
+            .iter()
+            .any(|c| c.type_id() == infrastructure::IPNETWORK);
+        let subnet_attrs = [
+            attr::NETWORK_ADDRESS,
+            attr::NETWORK_GATEWAY,
+            attr::NETWORK_ALLOCATION,
+        ];
+        if adds_ipnetwork || subnet_attrs.iter().any(|a| attrs.contains(a)) {
+            // What the network shows now: the subnet attributes come from
+            // its first subnet, as in `show`.
+            let current = network_resource(&net, first_subnet(ctx, &net).await?.as_ref());
+            if adds_ipnetwork
+                && !current
+                    .mixins
+                    .iter()
+                    .any(|m| m == infrastructure::IPNETWORK)
+            {
+                return Err(AppError::Conflict(format!(
+                    "the mixin {} cannot be added to network {id}: Synnefo cannot give an \
+                     existing network a subnet here; create a network with it instead",
+                    infrastructure::IPNETWORK
+                )));
+            }
+            for name in subnet_attrs {
+                let Some(wanted) = attrs.get(name) else {
+                    continue;
+                };
+                if !current
+                    .attributes
+                    .get(name)
+                    .is_some_and(|value| same_value(value, wanted))
+                {
+                    return Err(AppError::Conflict(format!(
+                        "{name} of network {id} cannot change: Synnefo cannot change a \
+                         network's subnet; create a new network instead"
+                    )));
+                }
+            }
+        }
+        let Some(name) = new_title(attrs, full, DEFAULT_TITLE, MAX_NETWORK_NAME)?
+            .filter(|name| *name != net.name)
+        else {
+            return Ok(None);
+        };
+        if net.public {
+            return Err(AppError::Forbidden(format!(
+                "network {id} is the public network: it cannot be renamed"
+            )));
+        }
+        Ok(Some(name))
+    }
+
+    async fn apply_update(ctx: &Ctx, id: &str, update: Option<String>) -> Result<(), AppError> {
+        if let Some(name) = update {
+            ctx.client()
+                .rename_network(&ctx.caller, id, &name)
+                .await
+                .map_err(|e| AppError::synnefo(format!("renaming network {id}"), e))?;
+        }
+        Ok(())
     }
 }

@@ -18,7 +18,10 @@
 //! - delete = detach: `DELETE /ports/{port}`. A floating IP stays
 //!   reserved to the user after its interface is deleted; release it with
 //!   `DELETE /ipreservation/<id>` (explicitly, never as a side effect).
-//! - No actions, no updates (501).
+//! - No actions. An update may tag the link with the caller's mixins
+//!   (see [`super::handlers`]) and resend its current attributes; any
+//!   other value is a 409: a port cannot be changed, only deleted and
+//!   created again.
 
 use crate::occi::infrastructure::{
     self, COMPUTE, IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE, attr,
@@ -31,6 +34,7 @@ use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id, split_link_id};
 use super::ipreservation::floating_ip;
 use super::network::network;
+use super::update::refuse_changes;
 
 /// `/networkinterface/`: server ports.
 pub struct NetworkInterface;
@@ -262,10 +266,25 @@ impl Collection for NetworkInterface {
         )))
     }
 
-    async fn update(ctx: &Ctx, id: &str, _req: &OcciRequest, _full: bool) -> Result<(), AppError> {
-        linked_port(ctx, id).await?;
-        Err(AppError::NotImplemented(
-            "a networkinterface cannot be updated: delete it and create another".to_owned(),
-        ))
+    /// Nothing to change in Synnefo.
+    type Update = ();
+
+    async fn plan_update(
+        ctx: &Ctx,
+        id: &str,
+        req: &OcciRequest,
+        _full: bool,
+    ) -> Result<(), AppError> {
+        let current = Self::show(ctx, id).await?;
+        refuse_changes(
+            &current,
+            &req.attributes,
+            &ctx.state.renderer,
+            "a networkinterface is a Synnefo port, whose network, server and addresses cannot be changed; delete it and create another",
+        )
+    }
+
+    async fn apply_update(_ctx: &Ctx, _id: &str, _update: ()) -> Result<(), AppError> {
+        Ok(())
     }
 }

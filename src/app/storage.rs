@@ -10,7 +10,14 @@
 //!   its 409 is passed on).
 //! - `online`/`offline`: 501, Synnefo volumes have no such operation (a
 //!   volume is usable when attached: create a storagelink).
-//! - update: 501, Synnefo's volume API cannot change them here.
+//! - update = `PUT /volumes/{id}` (after `GET /volumes/{id}`), only when
+//!   something changes: `occi.core.title` renames the volume, and
+//!   `occi.core.summary` is its description; a full update (PUT) without
+//!   them resets both to what a create without them gives (`OCCI volume`,
+//!   no description). `occi.storage.size` cannot change (Cyclades cannot
+//!   resize a volume): the current size passes (full updates resend it), a
+//!   different one is a 409 naming it (see [`super::update`]). State
+//!   attributes a client resends are ignored.
 //!
 //! State from the volume status: `AVAILABLE`/`IN_USE` -> online;
 //! `ERROR*` -> error; anything else (`CREATING`, `DELETING`, `ATTACHING`,
@@ -18,11 +25,18 @@
 
 use crate::occi::infrastructure::{self, attr};
 use crate::occi::{AttributeValue, Attributes, OcciRequest, Resource};
-use crate::synnefo::{NewVolume, Volume};
+use crate::synnefo::{NewVolume, Volume, VolumeUpdate};
 
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::is_object_id;
+use super::update::{new_summary, new_title};
+
+/// The name of a volume created without a title.
+const DEFAULT_TITLE: &str = "OCCI volume";
+/// The longest volume name and description Cyclades keeps, in characters
+/// (`db/models.py` `Volume.NAME_LENGTH`, `DESCRIPTION_LENGTH`).
+const MAX_VOLUME_TEXT: usize = 255;
 
 /// `/storage/`: Synnefo volumes as OCCI storage.
 pub struct Storage;
@@ -75,6 +89,18 @@ pub fn volume_resource(volume: &Volume) -> Resource {
 /// fractional request is rounded up, so the volume is never smaller than
 /// asked (pOCCI asks for 0.1 GiB).
 fn requested_size(attrs: &Attributes) -> Result<u64, AppError> {
+    if !attrs.contains(attr::STORAGE_SIZE) {
+        return Err(AppError::BadRequest(format!(
+            "{} is required to create storage",
+            attr::STORAGE_SIZE
+        )));
+    }
+    size_of(attrs)
+}
+
+/// `occi.storage.size` (which must be there) as whole GiB, rounded up as
+/// a create rounds it, or a 400 naming the problem.
+fn size_of(attrs: &Attributes) -> Result<u64, AppError> {
     let bad = || {
         AppError::BadRequest(format!(
             "{} must be a positive number of GiB (at most 1000000)",
@@ -82,12 +108,7 @@ fn requested_size(attrs: &Attributes) -> Result<u64, AppError> {
         ))
     };
     let size = match attrs.get(attr::STORAGE_SIZE) {
-        None => {
-            return Err(AppError::BadRequest(format!(
-                "{} is required to create storage",
-                attr::STORAGE_SIZE
-            )));
-        }
+        None => return Err(bad()),
         Some(AttributeValue::Integer(n)) => *n as f64,
         Some(AttributeValue::Float(f)) => *f,
         Some(AttributeValue::String(s)) => s.trim().parse::<f64>().map_err(|_| bad())?,
@@ -129,6 +150,28 @@ fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!("no storage {id}"))
 }
 
+/// The caller's volume `id` (404 for an invalid id, another user's or a
+/// deleted volume).
+async fn volume(ctx: &Ctx, id: &str) -> Result<Volume, AppError> {
+    if !is_object_id(id) {
+        return Err(not_found(id));
+    }
+    let volume = ctx
+        .client()
+        .get_volume(&ctx.caller, id)
+        .await
+        .map_err(|e| AppError::synnefo(format!("reading volume {id}"), e))?;
+    // A deleted volume may linger in listings of some Synnefo versions.
+    if volume
+        .status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("DELETED"))
+    {
+        return Err(not_found(id));
+    }
+    Ok(volume)
+}
+
 impl Collection for Storage {
     const KIND: &'static str = infrastructure::STORAGE;
     const PATH: &'static str = "storage";
@@ -147,23 +190,7 @@ impl Collection for Storage {
     }
 
     async fn show(ctx: &Ctx, id: &str) -> Result<Entity, AppError> {
-        if !is_object_id(id) {
-            return Err(not_found(id));
-        }
-        let volume = ctx
-            .client()
-            .get_volume(&ctx.caller, id)
-            .await
-            .map_err(|e| AppError::synnefo(format!("reading volume {id}"), e))?;
-        // A deleted volume may linger in listings of some Synnefo versions.
-        if volume
-            .status
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("DELETED"))
-        {
-            return Err(not_found(id));
-        }
-        Ok(volume_resource(&volume).into())
+        Ok(volume_resource(&volume(ctx, id).await?).into())
     }
 
     async fn create(ctx: &Ctx, req: &OcciRequest) -> Result<String, AppError> {
@@ -182,7 +209,7 @@ impl Collection for Storage {
                 .attributes
                 .get_str(attr::TITLE)
                 .filter(|t| !t.is_empty())
-                .unwrap_or("OCCI volume")
+                .unwrap_or(DEFAULT_TITLE)
                 .to_owned(),
             volume_type: volume_type(ctx).await?,
             project: ctx.auth.project.clone(),
@@ -222,12 +249,46 @@ impl Collection for Storage {
         )))
     }
 
-    async fn update(ctx: &Ctx, id: &str, _req: &OcciRequest, _full: bool) -> Result<(), AppError> {
-        Self::show(ctx, id).await?;
-        Err(AppError::NotImplemented(
-            "storage cannot be updated: Synnefo volumes are resized or renamed only through \
-             their own API"
-                .to_owned(),
-        ))
+    type Update = VolumeUpdate;
+
+    async fn plan_update(
+        ctx: &Ctx,
+        id: &str,
+        req: &OcciRequest,
+        full: bool,
+    ) -> Result<VolumeUpdate, AppError> {
+        let volume = volume(ctx, id).await?;
+        if req.attributes.contains(attr::STORAGE_SIZE) {
+            let size = size_of(&req.attributes)?;
+            if size != volume.size {
+                return Err(AppError::Conflict(format!(
+                    "{} cannot change from {} to {size} GiB: Synnefo cannot resize a volume; \
+                     create a new storage of that size instead",
+                    attr::STORAGE_SIZE,
+                    volume.size
+                )));
+            }
+        }
+        let name = new_title(&req.attributes, full, DEFAULT_TITLE, MAX_VOLUME_TEXT)?
+            .filter(|name| *name != volume.display_name);
+        let current = volume.display_description.as_deref().unwrap_or("");
+        let description = new_summary(&req.attributes, full, MAX_VOLUME_TEXT)?
+            .filter(|summary| summary != current);
+        Ok(VolumeUpdate {
+            display_name: name,
+            display_description: description,
+        })
+    }
+
+    async fn apply_update(ctx: &Ctx, id: &str, update: VolumeUpdate) -> Result<(), AppError> {
+        // Cyclades refuses an update that changes nothing.
+        if update.is_empty() {
+            return Ok(());
+        }
+        ctx.client()
+            .update_volume(&ctx.caller, id, &update)
+            .await
+            .map_err(|e| AppError::synnefo(format!("updating volume {id}"), e))?;
+        Ok(())
     }
 }

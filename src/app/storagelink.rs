@@ -12,7 +12,10 @@
 //!   `occi.core.target` a `/storage/<id>` (only their ids are used, the
 //!   URLs are never fetched); `POST /servers/{id}/os-volume_attachments`.
 //! - delete = detach: `DELETE /servers/{id}/os-volume_attachments/{vol}`.
-//! - No actions, no updates (501).
+//! - No actions. An update may tag the link with the caller's mixins
+//!   (see [`super::handlers`]) and resend its current attributes; any
+//!   other value is a 409: an attachment cannot be changed, only detached
+//!   and attached again.
 
 use crate::occi::infrastructure::{self, COMPUTE, STORAGE, attr};
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest};
@@ -22,6 +25,7 @@ use http::StatusCode;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id, split_link_id};
+use super::update::refuse_changes;
 
 /// `/storagelink/`: volume attachments.
 pub struct StorageLink;
@@ -195,10 +199,25 @@ impl Collection for StorageLink {
         )))
     }
 
-    async fn update(ctx: &Ctx, id: &str, _req: &OcciRequest, _full: bool) -> Result<(), AppError> {
-        attached_volume(ctx, id).await?;
-        Err(AppError::NotImplemented(
-            "a storagelink cannot be updated: detach and attach again".to_owned(),
-        ))
+    /// Nothing to change in Synnefo.
+    type Update = ();
+
+    async fn plan_update(
+        ctx: &Ctx,
+        id: &str,
+        req: &OcciRequest,
+        _full: bool,
+    ) -> Result<(), AppError> {
+        let current = Self::show(ctx, id).await?;
+        refuse_changes(
+            &current,
+            &req.attributes,
+            &ctx.state.renderer,
+            "a storagelink is a Synnefo volume attachment, which cannot be changed; detach the volume (delete the storagelink) and attach it again",
+        )
+    }
+
+    async fn apply_update(_ctx: &Ctx, _id: &str, _update: ()) -> Result<(), AppError> {
+        Ok(())
     }
 }

@@ -111,7 +111,7 @@ pub(crate) fn routes() -> Router<Arc<Sim>> {
         .route("/network/v2.0/ports/detail", get(list_ports))
         .route(
             "/network/v2.0/networks/{id}",
-            get(get_network).delete(delete_network),
+            get(get_network).put(rename_network).delete(delete_network),
         )
         .route(
             "/network/v2.0/subnets",
@@ -136,7 +136,7 @@ pub(crate) fn routes() -> Router<Arc<Sim>> {
         .route("/volume/v2.0/volumes/detail", get(list_volumes_detail))
         .route(
             "/volume/v2.0/volumes/{id}",
-            get(get_volume).delete(delete_volume),
+            get(get_volume).put(update_volume).delete(delete_volume),
         )
         .route(
             "/volume/v2.0/snapshots",
@@ -380,6 +380,18 @@ async fn create_network(State(sim): S, Authed(u): Authed, b: Bytes) -> Response 
     )
 }
 
+async fn rename_network(
+    State(sim): S,
+    Authed(u): Authed,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Response {
+    reply(
+        StatusCode::OK,
+        body(&b).and_then(|v| sim.world().rename_network(&u.uuid, &id, &v)),
+    )
+}
+
 async fn delete_network(State(sim): S, Authed(u): Authed, Path(id): Path<String>) -> Response {
     done(
         StatusCode::NO_CONTENT,
@@ -472,6 +484,18 @@ async fn create_volume(State(sim): S, Authed(u): Authed, b: Bytes) -> Response {
     reply(
         StatusCode::ACCEPTED,
         body(&b).and_then(|v| sim.world().create_volume(&u, &v, Instant::now())),
+    )
+}
+
+async fn update_volume(
+    State(sim): S,
+    Authed(u): Authed,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> Response {
+    reply(
+        StatusCode::OK,
+        body(&b).and_then(|v| sim.world().update_volume(&u.uuid, &id, &v)),
     )
 }
 

@@ -238,6 +238,9 @@ struct Volume {
     server: Option<u64>,
     index: u32,
     root: bool,
+    /// Whether deleting its server deletes it too (Cyclades' default:
+    /// true for a root disk).
+    delete_on_termination: bool,
     created: SystemTime,
     metadata: BTreeMap<String, String>,
     /// Snapshots taken so far (names the Pithos file of the next one).
@@ -333,6 +336,12 @@ pub struct WorldSeed {
     /// VOMS mapping.
     pub voms_users: Vec<VomsUserSeed>,
 }
+
+/// The longest volume name and description, in characters (Cyclades'
+/// `Volume.NAME_LENGTH` and `DESCRIPTION_LENGTH`).
+const VOLUME_TEXT_LENGTH: usize = 255;
+/// The longest network name, in characters (`Network.NETWORK_NAME_LENGTH`).
+const NETWORK_NAME_LENGTH: usize = 128;
 
 fn invalid(reason: String) -> SimulatorError {
     SimulatorError::Seed { reason }
@@ -1001,6 +1010,7 @@ impl World {
                 server: Some(id),
                 index: 0,
                 root: true,
+                delete_on_termination: true,
                 created,
                 metadata: BTreeMap::new(),
                 snapshot_counter: 0,
@@ -1799,6 +1809,55 @@ impl World {
         Ok(json!({"network": answer}))
     }
 
+    /// `PUT /networks/{id}`: renames one of the caller's networks
+    /// (Cyclades' `api/networks.py` `update_network` and
+    /// `logic/networks.py` `rename`): the body needs a `network` object
+    /// with a string `name` (400), the network must be visible (404), not
+    /// public (403) and the name at most 128 characters (400). Nothing
+    /// else about a network changes through this call.
+    pub fn rename_network(&mut self, user: &str, id: &str, body: &Value) -> Result<Value, Fault> {
+        let spec = match body.get("network") {
+            None | Some(Value::Null) => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Missing attribute 'network'.",
+                ));
+            }
+            Some(v) if !v.is_object() => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Invalid 'network' field",
+                ));
+            }
+            Some(v) => v,
+        };
+        let name = match spec.get("name") {
+            None | Some(Value::Null) => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Missing attribute 'name'.",
+                ));
+            }
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Invalid 'name' field",
+                ));
+            }
+        };
+        let nid = self.network_ref(user, id)?.id;
+        let network = self
+            .networks
+            .get_mut(&nid)
+            .ok_or_else(|| Fault::not_found(format!("Network {id} not found")))?;
+        if network.public() {
+            return Err(Fault::forbidden("Cannot rename the public network."));
+        }
+        if name.chars().count() > NETWORK_NAME_LENGTH {
+            return Err(Fault::bad_request("Network name is too long"));
+        }
+        network.name = name;
+        let network = network.clone();
+        Ok(json!({"network": self.network_json(&network)}))
+    }
+
     /// `DELETE /networks/{id}`.
     pub fn delete_network(&mut self, user: &str, id: &str) -> Result<(), Fault> {
         let net = self.network_ref(user, id)?;
@@ -2235,7 +2294,7 @@ impl World {
             "snapshot_id": null, "source_volid": null, "image_id": null, "user_id": v.owner,
             "project": v.project, "tenant_id": v.project,
             "created_at": format_rfc3339(v.created), "metadata": v.metadata, "links": links,
-            "delete_on_termination": v.root, "bootable": v.root,
+            "delete_on_termination": v.delete_on_termination, "bootable": v.root,
         })
     }
 
@@ -2257,6 +2316,84 @@ impl World {
             .filter(|v| v.owner == user)
             .ok_or_else(|| Fault::not_found(format!("Volume {id} not found")))?;
         Ok(json!({"volume": self.volume_json(v, true)}))
+    }
+
+    /// `PUT /volumes/{id}`: a new `display_name`, `display_description`
+    /// or `delete_on_termination` (Cyclades' `volume/views.py`
+    /// `update_volume` and `volume/volumes.py` `update`): the volume must
+    /// be the caller's (404 otherwise), the body must carry a `volume`
+    /// object with at least one of the three ("Nothing to update."), names
+    /// and descriptions hold at most 255 characters. Sizes never change:
+    /// Cyclades cannot resize a volume. Here names must be strings, where
+    /// Cyclades would store any JSON value's text.
+    pub fn update_volume(&mut self, user: &str, id: &str, body: &Value) -> Result<Value, Fault> {
+        // Cyclades looks the volume up before it reads the body.
+        let vid = num_id(id)
+            .filter(|n| self.volumes.get(n).is_some_and(|v| v.owner == user))
+            .ok_or_else(|| Fault::not_found(format!("Volume {id} not found")))?;
+        let spec = match body.get("volume") {
+            None | Some(Value::Null) => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Missing attribute 'volume'.",
+                ));
+            }
+            Some(v) if !v.is_object() => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Invalid 'volume' field",
+                ));
+            }
+            Some(v) => v,
+        };
+        let text = |key: &str| -> Result<Option<String>, Fault> {
+            match spec.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(Fault::bad_request(format!(
+                    "Malformed request. Invalid '{key}' field"
+                ))),
+            }
+        };
+        let name = text("display_name")?;
+        let description = text("display_description")?;
+        let delete_on_termination = match spec.get("delete_on_termination") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Invalid 'delete_on_termination' field",
+                ));
+            }
+        };
+        if name.is_none() && description.is_none() && delete_on_termination.is_none() {
+            return Err(Fault::bad_request("Nothing to update."));
+        }
+        if name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > VOLUME_TEXT_LENGTH)
+        {
+            return Err(Fault::bad_request("Volume name is too long"));
+        }
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > VOLUME_TEXT_LENGTH)
+        {
+            return Err(Fault::bad_request("Volume description is too long"));
+        }
+        let volume = self
+            .volumes
+            .get_mut(&vid)
+            .ok_or_else(|| Fault::not_found(format!("Volume {id} not found")))?;
+        if let Some(name) = name {
+            volume.name = name;
+        }
+        if let Some(description) = description {
+            volume.description = description;
+        }
+        if let Some(d) = delete_on_termination {
+            volume.delete_on_termination = d;
+        }
+        let volume = volume.clone();
+        Ok(json!({"volume": self.volume_json(&volume, true)}))
     }
 
     /// `POST /volumes`.
@@ -2353,6 +2490,7 @@ impl World {
             server,
             index,
             root: false,
+            delete_on_termination: false,
             created: SystemTime::now(),
             metadata,
             snapshot_counter: 0,

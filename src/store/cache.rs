@@ -227,6 +227,19 @@ impl CachedStore {
         result
     }
 
+    /// See [`Store::tag_entity`].
+    pub async fn tag_entity(
+        &self,
+        user: &str,
+        entity: &str,
+        type_ids: &[String],
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        let result = self.store.tag_entity(user, entity, type_ids, replace).await;
+        self.changed(user).await;
+        result
+    }
+
     /// See [`Store::dissociate`].
     pub async fn dissociate(
         &self,

@@ -369,6 +369,55 @@ impl Store {
         Ok(())
     }
 
+    /// Tags one entity with `type_ids` (OCCI partial update of an entity:
+    /// `replace = false`, its other mixins stay) or makes them exactly its
+    /// mixins (full update: `replace = true`, every other association of
+    /// the entity is dropped), in one transaction: if any of `type_ids` is
+    /// not one of `user`'s mixins ([`StoreError::NoSuchMixin`]) nothing
+    /// changes.
+    pub async fn tag_entity(
+        &self,
+        user: &str,
+        entity: &str,
+        type_ids: &[String],
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for type_id in type_ids {
+            require_mixin(&mut tx, user, type_id).await?;
+        }
+        if replace {
+            let rows = sqlx::query(
+                "SELECT type_id FROM mixin_associations WHERE user_id = $1 AND entity = $2",
+            )
+            .bind(user)
+            .bind(entity)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                let type_id: String = row.try_get(0)?;
+                if type_ids.contains(&type_id) {
+                    continue;
+                }
+                sqlx::query(
+                    "DELETE FROM mixin_associations
+                     WHERE user_id = $1 AND type_id = $2 AND entity = $3",
+                )
+                .bind(user)
+                .bind(&type_id)
+                .bind(entity)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let entity = [entity.to_owned()];
+        for type_id in type_ids {
+            insert_associations(&mut tx, user, type_id, &entity).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Removes the mixin from `entities` (untagged ones are ignored).
     pub async fn dissociate(
         &self,

@@ -44,7 +44,9 @@ pub use network::{
     FixedIp, FixedIpRequest, FloatingIp, Network, NewFloatingIp, NewNetwork, NewPort, NewSubnet,
     Port, Subnet,
 };
-pub use volume::{NewSnapshot, NewVolume, Snapshot, Volume, VolumeServerAttachment, VolumeType};
+pub use volume::{
+    NewSnapshot, NewVolume, Snapshot, Volume, VolumeServerAttachment, VolumeType, VolumeUpdate,
+};
 
 /// The result type of every client call.
 pub type Result<T, E = SynnefoError> = std::result::Result<T, E>;

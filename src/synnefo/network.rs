@@ -257,6 +257,31 @@ impl Client {
         Ok(r.network)
     }
 
+    /// `PUT /networks/{id}` with a new name (200, the network): a network's
+    /// name is the one thing Cyclades lets its owner change.
+    ///
+    /// Cyclades answers 404 `itemNotFound` for a network that is unknown,
+    /// another user's or deleted, 403 `forbidden` for a public network
+    /// ("Cannot rename the public network."), and 400 `badRequest` for a
+    /// missing or non-string `name` or one longer than 128 characters
+    /// (`snf-cyclades-app/synnefo/api/networks.py` `update_network`,
+    /// `logic/networks.py` `rename`, `db/models.py`
+    /// `Network.NETWORK_NAME_LENGTH`; kamaki's `NetworkClient.update_network`
+    /// sends the same body). A write: never retried.
+    pub async fn rename_network(
+        &self,
+        caller: &Caller,
+        network_id: &str,
+        name: &str,
+    ) -> Result<Network> {
+        let path = format!("/networks/{}", seg(network_id));
+        let body = serde_json::json!({ "network": { "name": name } });
+        let r: OneNetwork = self
+            .send_json(Service::Network, Method::PUT, &path, caller, &body)
+            .await?;
+        Ok(r.network)
+    }
+
     /// `DELETE /networks/{id}` (204).
     pub async fn delete_network(&self, caller: &Caller, network_id: &str) -> Result<()> {
         let path = format!("/networks/{}", seg(network_id));

@@ -142,6 +142,27 @@ pub struct NewSnapshot {
     pub display_description: Option<String>,
 }
 
+/// What `PUT /volumes/{id}` changes: only the fields that are set are
+/// sent (Cyclades changes just those and refuses a body with none, 400
+/// "Nothing to update.").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VolumeUpdate {
+    /// The new name (at most 255 characters, Cyclades' `Volume.NAME_LENGTH`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The new description (at most 255 characters,
+    /// `Volume.DESCRIPTION_LENGTH`); `""` clears it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_description: Option<String>,
+}
+
+impl VolumeUpdate {
+    /// Whether nothing would change (Cyclades refuses such a request).
+    pub fn is_empty(&self) -> bool {
+        self.display_name.is_none() && self.display_description.is_none()
+    }
+}
+
 #[derive(Deserialize)]
 struct OneSnapshot {
     snapshot: Snapshot,
@@ -220,6 +241,33 @@ impl Client {
         let path = format!("/volumes/{}", seg(volume_id));
         self.send_empty::<()>(Service::Volume, Method::DELETE, &path, caller, None)
             .await
+    }
+
+    /// `PUT /volumes/{id}` (200, the volume in detail): renames a volume
+    /// or changes its description. Nothing else about a volume can
+    /// change: Cyclades has no resize (its update takes `display_name`,
+    /// `display_description` and `delete_on_termination` only).
+    ///
+    /// Cyclades answers 404 `itemNotFound` for a volume that is unknown,
+    /// another user's or deleted (`util.get_volume(..., non_deleted=True)`),
+    /// and 400 `badRequest` for an empty update ("Nothing to update.") or a
+    /// name or description longer than 255 characters
+    /// (`snf-cyclades-app/synnefo/volume/views.py` `update_volume`,
+    /// `volume/volumes.py` `update`, `db/models.py` `Volume.NAME_LENGTH`,
+    /// `DESCRIPTION_LENGTH`; kamaki's `BlockStorageClient.update_volume`
+    /// sends the same body). A write: never retried.
+    pub async fn update_volume(
+        &self,
+        caller: &Caller,
+        volume_id: &str,
+        update: &VolumeUpdate,
+    ) -> Result<Volume> {
+        let path = format!("/volumes/{}", seg(volume_id));
+        let body = serde_json::json!({ "volume": update });
+        let r: OneVolume = self
+            .send_json(Service::Volume, Method::PUT, &path, caller, &body)
+            .await?;
+        Ok(r.volume)
     }
 
     /// `POST /snapshots` (202): snapshots a volume; the answer is
