@@ -25,7 +25,7 @@ use crate::synnefo::{FloatingIp, NewFloatingIp};
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::is_object_id;
-use super::update::refuse_changes;
+use super::update::fixed_entity;
 
 /// `/ipreservation/`: floating IPs.
 pub struct IpReservation;
@@ -138,13 +138,13 @@ impl Collection for IpReservation {
         req: &OcciRequest,
         _full: bool,
     ) -> Result<(), AppError> {
-        let current = Self::show(ctx, id).await?;
-        refuse_changes(
-            &current,
-            &req.attributes,
-            &ctx.state.renderer,
+        fixed_entity::<Self>(
+            ctx,
+            id,
+            req,
             "a floating IP's address is fixed and it has no name (its title is the address); its use changes by creating or deleting networkinterfaces",
         )
+        .await
     }
 
     async fn apply_update(_ctx: &Ctx, _id: &str, _update: ()) -> Result<(), AppError> {

@@ -34,7 +34,7 @@ use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id, split_link_id};
 use super::ipreservation::floating_ip;
 use super::network::network;
-use super::update::refuse_changes;
+use super::update::fixed_entity;
 
 /// `/networkinterface/`: server ports.
 pub struct NetworkInterface;
@@ -275,13 +275,13 @@ impl Collection for NetworkInterface {
         req: &OcciRequest,
         _full: bool,
     ) -> Result<(), AppError> {
-        let current = Self::show(ctx, id).await?;
-        refuse_changes(
-            &current,
-            &req.attributes,
-            &ctx.state.renderer,
+        fixed_entity::<Self>(
+            ctx,
+            id,
+            req,
             "a networkinterface is a Synnefo port, whose network, server and addresses cannot be changed; delete it and create another",
         )
+        .await
     }
 
     async fn apply_update(_ctx: &Ctx, _id: &str, _update: ()) -> Result<(), AppError> {

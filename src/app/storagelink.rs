@@ -25,7 +25,7 @@ use http::StatusCode;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id, split_link_id};
-use super::update::refuse_changes;
+use super::update::fixed_entity;
 
 /// `/storagelink/`: volume attachments.
 pub struct StorageLink;
@@ -208,13 +208,13 @@ impl Collection for StorageLink {
         req: &OcciRequest,
         _full: bool,
     ) -> Result<(), AppError> {
-        let current = Self::show(ctx, id).await?;
-        refuse_changes(
-            &current,
-            &req.attributes,
-            &ctx.state.renderer,
+        fixed_entity::<Self>(
+            ctx,
+            id,
+            req,
             "a storagelink is a Synnefo volume attachment, which cannot be changed; detach the volume (delete the storagelink) and attach it again",
         )
+        .await
     }
 
     async fn apply_update(_ctx: &Ctx, _id: &str, _update: ()) -> Result<(), AppError> {

@@ -14,8 +14,9 @@
 use crate::occi::infrastructure::attr;
 use crate::occi::{AttributeValue, Attributes, Renderer};
 
-use super::collection::Entity;
+use super::collection::{Collection, Ctx, Entity};
 use super::error::AppError;
+use crate::occi::OcciRequest;
 
 /// Whether `wanted` (as a client sent it) is the value `current` (as the
 /// gateway renders it): numbers compare by value whatever their type or
@@ -124,6 +125,19 @@ fn check_length(name: &str, value: &str, max_chars: usize) -> Result<(), AppErro
         )));
     }
     Ok(())
+}
+
+/// The `plan_update` of a kind Synnefo cannot change at all: the entity
+/// must exist (404), and every attribute of the request must be its
+/// current value (else 409, see [`refuse_changes`]).
+pub async fn fixed_entity<C: Collection>(
+    ctx: &Ctx,
+    id: &str,
+    req: &OcciRequest,
+    why: &str,
+) -> Result<(), AppError> {
+    let current = C::show(ctx, id).await?;
+    refuse_changes(&current, &req.attributes, &ctx.state.renderer, why)
 }
 
 /// Refuses (409, naming the attribute and `why`) every attribute of an

@@ -1816,32 +1816,11 @@ impl World {
     /// public (403) and the name at most 128 characters (400). Nothing
     /// else about a network changes through this call.
     pub fn rename_network(&mut self, user: &str, id: &str, body: &Value) -> Result<Value, Fault> {
-        let spec = match body.get("network") {
-            None | Some(Value::Null) => {
-                return Err(Fault::bad_request(
-                    "Malformed request. Missing attribute 'network'.",
-                ));
-            }
-            Some(v) if !v.is_object() => {
-                return Err(Fault::bad_request(
-                    "Malformed request. Invalid 'network' field",
-                ));
-            }
-            Some(v) => v,
-        };
-        let name = match spec.get("name") {
-            None | Some(Value::Null) => {
-                return Err(Fault::bad_request(
-                    "Malformed request. Missing attribute 'name'.",
-                ));
-            }
-            Some(Value::String(s)) => s.clone(),
-            Some(_) => {
-                return Err(Fault::bad_request(
-                    "Malformed request. Invalid 'name' field",
-                ));
-            }
-        };
+        let spec = attribute(body, "network", Value::is_object)?;
+        let name = attribute(spec, "name", Value::is_string)?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let nid = self.network_ref(user, id)?.id;
         let network = self
             .networks
@@ -2331,19 +2310,7 @@ impl World {
         let vid = num_id(id)
             .filter(|n| self.volumes.get(n).is_some_and(|v| v.owner == user))
             .ok_or_else(|| Fault::not_found(format!("Volume {id} not found")))?;
-        let spec = match body.get("volume") {
-            None | Some(Value::Null) => {
-                return Err(Fault::bad_request(
-                    "Malformed request. Missing attribute 'volume'.",
-                ));
-            }
-            Some(v) if !v.is_object() => {
-                return Err(Fault::bad_request(
-                    "Malformed request. Invalid 'volume' field",
-                ));
-            }
-            Some(v) => v,
-        };
+        let spec = attribute(body, "volume", Value::is_object)?;
         let text = |key: &str| -> Result<Option<String>, Fault> {
             match spec.get(key) {
                 None | Some(Value::Null) => Ok(None),
@@ -2852,4 +2819,23 @@ fn check_personality(p: Option<&Value>) -> Result<usize, Fault> {
         }
     }
     Ok(list.len())
+}
+
+/// `body[key]` as Synnefo's `api.utils.get_attribute` reads it: missing or
+/// null is "Missing attribute", a value failing `valid` "Invalid ... field"
+/// (both 400).
+fn attribute<'a>(
+    body: &'a Value,
+    key: &str,
+    valid: fn(&Value) -> bool,
+) -> Result<&'a Value, Fault> {
+    match body.get(key) {
+        None | Some(Value::Null) => Err(Fault::bad_request(format!(
+            "Malformed request. Missing attribute '{key}'."
+        ))),
+        Some(v) if !valid(v) => Err(Fault::bad_request(format!(
+            "Malformed request. Invalid '{key}' field"
+        ))),
+        Some(v) => Ok(v),
+    }
 }
