@@ -474,7 +474,7 @@ async fn creates_tag_the_new_compute_and_storage_with_user_mixins() {
     let mut want = vec![vm.clone(), disk.clone()];
     want.sort();
     assert_eq!(prod, want);
-    assert_eq!(tagged(&gw, 0, "web").await, [vm.clone()]);
+    assert_eq!(tagged(&gw, 0, "web").await, std::slice::from_ref(&vm));
     // Deleting the entity drops its associations.
     let res = gw.client(0).delete(gw.at(&disk)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
