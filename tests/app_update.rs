@@ -1,7 +1,9 @@
 //! End-to-end tests of entity updates over real sockets: the caller's own
 //! mixins added by a partial update (POST /<kind>/<id>) and replaced by a
 //! full one (PUT) on every kind, unknown and other users' mixins refused
-//! with nothing changed, and a Synnefo failure undoing the mixins.
+//! with nothing changed, and a Synnefo failure undoing the mixins. Also
+//! creates naming the caller's mixins: the new entity is tagged, and an
+//! unknown or another user's mixin is a 400 before anything is created.
 
 mod common;
 
@@ -42,33 +44,32 @@ async fn created(gw: &Gateway, n: usize, collection: &str, body: String) -> Stri
         .to_owned()
 }
 
-async fn compute(gw: &Gateway, n: usize, title: &str) -> String {
-    created(
-        gw,
-        n,
-        "/compute/",
-        format!(
-            "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
-             Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n\
-             X-OCCI-Attribute: occi.core.title=\"{title}\"\n"
-        ),
+/// The text/plain body of a compute create (flavor 1, Debian) with
+/// `extra` categories.
+fn compute_body(title: &str, extra: &str) -> String {
+    format!(
+        "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
+         Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+         Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n\
+         {extra}X-OCCI-Attribute: occi.core.title=\"{title}\"\n"
     )
-    .await
+}
+
+/// The text/plain body of a 2 GB storage create with `extra` categories.
+fn storage_body(title: &str, extra: &str) -> String {
+    format!(
+        "Category: storage; scheme=\"{INFRA}\"; class=\"kind\"\n\
+         {extra}X-OCCI-Attribute: occi.core.title=\"{title}\"\n\
+         X-OCCI-Attribute: occi.storage.size=2\n"
+    )
+}
+
+async fn compute(gw: &Gateway, n: usize, title: &str) -> String {
+    created(gw, n, "/compute/", compute_body(title, "")).await
 }
 
 async fn storage(gw: &Gateway, n: usize, title: &str) -> String {
-    created(
-        gw,
-        n,
-        "/storage/",
-        format!(
-            "Category: storage; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             X-OCCI-Attribute: occi.core.title=\"{title}\"\n\
-             X-OCCI-Attribute: occi.storage.size=2\n"
-        ),
-    )
-    .await
+    created(gw, n, "/storage/", storage_body(title, "")).await
 }
 
 async fn get(gw: &Gateway, n: usize, path: &str) -> (StatusCode, String) {
@@ -446,4 +447,192 @@ async fn a_failed_synnefo_update_restores_the_mixins() {
     gw.sim.set_faults(FaultSettings::default());
     let (_, shown) = get(&gw, 0, &disk).await;
     assert!(shown.contains("\"disk\""), "{shown}");
+}
+
+/// A create naming the caller's mixins (text/plain) tags the new compute
+/// and storage: a later GET shows the mixins and `GET /<term>/` lists the
+/// entities; the compute's templates keep their meaning.
+#[tokio::test]
+async fn creates_tag_the_new_compute_and_storage_with_user_mixins() {
+    let gw = start_gateway().await;
+    define(&gw, 0, "prod").await;
+    define(&gw, 0, "web").await;
+    let both = format!("{}{}", tag("prod"), tag("web"));
+    let vm = created(&gw, 0, "/compute/", compute_body("vm", &both)).await;
+    let disk = created(&gw, 0, "/storage/", storage_body("disk", &tag("prod"))).await;
+    assert!(vm.starts_with("/compute/") && disk.starts_with("/storage/"));
+    let (_, shown) = get(&gw, 0, &vm).await;
+    assert!(carries(&shown, "prod") && carries(&shown, "web"), "{shown}");
+    assert!(shown.contains(DEBIAN_ID), "templates kept: {shown}");
+    let (_, shown) = get(&gw, 0, &disk).await;
+    assert!(
+        carries(&shown, "prod") && !carries(&shown, "web"),
+        "{shown}"
+    );
+    let mut prod = tagged(&gw, 0, "prod").await;
+    prod.sort();
+    let mut want = vec![vm.clone(), disk.clone()];
+    want.sort();
+    assert_eq!(prod, want);
+    assert_eq!(tagged(&gw, 0, "web").await, std::slice::from_ref(&vm));
+    // Deleting the entity drops its associations.
+    let res = gw.client(0).delete(gw.at(&disk)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(tagged(&gw, 0, "prod").await, [vm]);
+}
+
+/// A text/occi create (categories in headers) tags the new entity too.
+#[tokio::test]
+async fn text_occi_creates_take_user_mixins() {
+    let gw = start_gateway().await;
+    define(&gw, 0, "prod").await;
+    let res = gw
+        .client(0)
+        .post(gw.at("/storage/"))
+        .header("content-type", "text/occi")
+        .header(
+            "category",
+            format!(
+                "storage; scheme=\"{INFRA}\"; class=\"kind\", \
+                 prod; scheme=\"{TAGS}\"; class=\"mixin\""
+            ),
+        )
+        .header("x-occi-attribute", "occi.storage.size=2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let disk = location.strip_prefix(&gw.url).unwrap().to_owned();
+    let res = gw
+        .client(0)
+        .get(gw.at(&disk))
+        .header("accept", "text/occi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let categories: Vec<_> = res
+        .headers()
+        .get_all("category")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        categories
+            .iter()
+            .any(|c| c.contains(&format!("prod; scheme=\"{TAGS}\""))),
+        "{categories:?}"
+    );
+    assert_eq!(tagged(&gw, 0, "prod").await, [disk]);
+}
+
+/// A create naming a mixin the caller has not defined (another user's of
+/// the same scheme and term included) is a 400 naming it, and nothing is
+/// created: no Synnefo write, no server or volume, no mixin stored.
+#[tokio::test]
+async fn a_create_with_an_unknown_or_another_users_mixin_is_400_and_creates_nothing() {
+    let gw = start_gateway().await;
+    define(&gw, 0, "web").await;
+    define(&gw, 1, "prod").await; // bob's, not alice's
+    let before = gw.sim_state().await;
+    for (collection, body) in [
+        (
+            "/compute/",
+            compute_body("vm", &format!("{}{}", tag("web"), tag("prod"))),
+        ),
+        (
+            "/storage/",
+            storage_body("disk", &format!("{}{}", tag("web"), tag("prod"))),
+        ),
+        ("/storage/", storage_body("disk", &tag("nope"))),
+        (
+            "/network/",
+            format!(
+                "Category: network; scheme=\"{INFRA}\"; class=\"kind\"\n{}",
+                tag("prod")
+            ),
+        ),
+        (
+            "/ipreservation/",
+            format!(
+                "Category: ipreservation; scheme=\"{INFRA}\"; class=\"kind\"\n{}",
+                tag("prod")
+            ),
+        ),
+    ] {
+        gw.sim.reset_counters();
+        let (status, location, answer) = gw.post_text(0, collection, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{collection}: {answer}");
+        assert!(location.is_none());
+        assert!(
+            answer.contains(&format!("no mixin {TAGS}"))
+                && answer.contains("define it with POST /-/ first"),
+            "{collection}: {answer}"
+        );
+        let writes: Vec<_> = gw
+            .calls()
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("GET"))
+            .collect();
+        assert!(writes.is_empty(), "nothing sent to Synnefo: {writes:?}");
+    }
+    assert_eq!(gw.sim_state().await, before, "nothing created");
+    assert!(tagged(&gw, 0, "web").await.is_empty());
+    assert!(tagged(&gw, 1, "prod").await.is_empty(), "bob's untouched");
+}
+
+/// A JSON create (`"mixins": [...]`) tags the new entity: the 201 answer
+/// and a later GET carry the mixin; an unknown one is a 400.
+#[tokio::test]
+async fn json_creates_take_user_mixins() {
+    let gw = start_gateway().await;
+    define(&gw, 0, "prod").await;
+    let create = |body: String| {
+        gw.client(0)
+            .post(gw.at("/compute/"))
+            .header("content-type", "application/occi+json")
+            .header("accept", "application/occi+json")
+            .body(body)
+            .send()
+    };
+    let body = |mixin: &str| {
+        format!(
+            r#"{{"kind": "{INFRA}compute", "title": "json-vm", "mixins": ["http://schemas.openstack.org/template/resource#1", "http://schemas.openstack.org/template/os#{DEBIAN_ID}", "{TAGS}{mixin}"]}}"#
+        )
+    };
+    let res = create(body("prod")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let vm = location.strip_prefix(&gw.url).unwrap().to_owned();
+    let answer: serde_json::Value = res.json().await.unwrap();
+    let has_prod = |v: &serde_json::Value| {
+        v["mixins"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| *m == format!("{TAGS}prod")))
+    };
+    assert!(has_prod(&answer), "{answer}");
+    let shown: serde_json::Value = gw
+        .client(0)
+        .get(gw.at(&vm))
+        .header("accept", "application/occi+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(has_prod(&shown), "{shown}");
+    assert_eq!(tagged(&gw, 0, "prod").await, std::slice::from_ref(&vm));
+
+    let servers = gw.sim_state().await["servers"].clone();
+    let res = create(body("nope")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains(&format!("no mixin {TAGS}nope"))
+    );
+    assert_eq!(gw.sim_state().await["servers"], servers, "nothing created");
 }

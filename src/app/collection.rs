@@ -176,7 +176,10 @@ pub trait Collection: Send + Sync + 'static {
     /// One entity of the caller.
     fn show(ctx: &Ctx, id: &str) -> impl Future<Output = Result<Entity, AppError>> + Send;
     /// Creates from a parsed request; returns the new entity's id.
-    /// Must undo what it did if a later step fails.
+    /// Must undo what it did if a later step fails. `req` holds no user
+    /// mixins and no unknown mixins (the generic create handler sorts the
+    /// categories first and tags the new entity, see
+    /// [`super::handlers::create_entity`]).
     fn create(
         ctx: &Ctx,
         req: &OcciRequest,

@@ -225,8 +225,6 @@ struct Wanted {
     ssh_key: Option<String>,
     /// Decoded user data.
     user_data: Option<Vec<u8>>,
-    /// User mixin type ids (associated through the store).
-    others: Vec<String>,
 }
 
 fn is_compute_kind(c: &ParsedCategory) -> bool {
@@ -308,7 +306,12 @@ async fn resolve(ctx: &Ctx, req: &OcciRequest, with_defaults: bool) -> Result<Wa
         } else if let Some(i) = images.iter().find(|i| i.name == c.term) {
             set_image(&mut w, i)?;
         } else {
-            w.others.push(tid);
+            // The generic handlers take the caller's user mixins out and
+            // refuse unknown ones before this (`sort_create`,
+            // `sort_update`); never drop one silently all the same.
+            return Err(AppError::BadRequest(format!(
+                "no mixin {tid}: define it with POST /-/ first"
+            )));
         }
     }
     let a = &req.attributes;

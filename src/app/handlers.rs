@@ -18,6 +18,11 @@
 //! ([`Collection::plan_update`]: 404, refused changes); only then are the
 //! mixins stored and the Synnefo changes made, and if Synnefo then fails
 //! the entity's mixins are put back as they were.
+//!
+//! Creates ([`create_entity`]) sort the categories the same way before
+//! any Synnefo call (an unknown mixin is a 400 and nothing is made), then
+//! tag the new entity with the caller's user mixins it names; if that
+//! store write fails the new entity is deleted again.
 
 use std::sync::Arc;
 
@@ -342,7 +347,7 @@ pub async fn forget(ctx: &Ctx, location: &str) {
     }
 }
 
-/// The 400 of an update naming a mixin the caller does not have.
+/// The 400 of a create or update naming a mixin the caller does not have.
 fn no_mixin(type_id: &str) -> AppError {
     AppError::BadRequest(format!("no mixin {type_id}: define it with POST /-/ first"))
 }
@@ -361,6 +366,37 @@ pub async fn sort_update<C: Collection>(
     ctx: &Ctx,
     location: &str,
     tags: &UserTags,
+    req: OcciRequest,
+) -> Result<(Vec<String>, OcciRequest), AppError> {
+    sort_categories::<C>(ctx, Some(location), tags, req).await
+}
+
+/// Sorts the categories of a create in collection `C` as
+/// [`sort_update`] does an update's: the caller's user mixins (returned
+/// as type ids, in order, once each) are taken out, a mixin that is
+/// neither a provider category, a template, one `C`
+/// [understands](Collection::understands) nor one of the caller's is a
+/// 400 "no mixin" (another user's mixin of the same type id included),
+/// and the rest is left in the returned request for
+/// [`Collection::create`] with its current meaning: kinds (each create
+/// checks its own), actions and provider mixins (templates, `ipnetwork`,
+/// contextualization) are its to read or refuse. Reads only, so that a
+/// create naming a wrong mixin makes nothing.
+pub async fn sort_create<C: Collection>(
+    ctx: &Ctx,
+    tags: &UserTags,
+    req: OcciRequest,
+) -> Result<(Vec<String>, OcciRequest), AppError> {
+    sort_categories::<C>(ctx, None, tags, req).await
+}
+
+/// [`sort_update`] (`location` is the updated entity's) and
+/// [`sort_create`] (`location` is `None`): one classification of provider
+/// categories, the caller's user mixins and unknown ones.
+async fn sort_categories<C: Collection>(
+    ctx: &Ctx,
+    location: Option<&str>,
+    tags: &UserTags,
     mut req: OcciRequest,
 ) -> Result<(Vec<String>, OcciRequest), AppError> {
     let catalogue = catalogue();
@@ -369,7 +405,9 @@ pub async fn sort_update<C: Collection>(
     for c in categories {
         let tid = c.type_id();
         if c.class == Some(CategoryClass::Kind) || catalogue.kind(&tid).is_some() {
-            if tid != C::KIND {
+            if let Some(location) = location
+                && tid != C::KIND
+            {
                 return Err(AppError::BadRequest(format!(
                     "{location} is a {}; an update cannot make it a {tid}",
                     C::KIND
@@ -377,16 +415,22 @@ pub async fn sort_update<C: Collection>(
             }
             req.categories.push(c);
         } else if c.class == Some(CategoryClass::Action) || catalogue.action(&tid).is_some() {
-            return Err(AppError::BadRequest(format!(
-                "the action {tid} is triggered with POST {location}?action={}, not by an update",
-                c.term
-            )));
+            if let Some(location) = location {
+                return Err(AppError::BadRequest(format!(
+                    "the action {tid} is triggered with POST {location}?action={}, not by an update",
+                    c.term
+                )));
+            }
+            req.categories.push(c);
         } else if tags.mixins().iter().any(|m| m.type_id() == tid) {
             if !user_mixins.contains(&tid) {
                 user_mixins.push(tid);
             }
         } else if let Some(m) = catalogue.mixin(&tid) {
-            if !m.applies.is_empty() && !m.applies.iter().any(|k| k == C::KIND) {
+            if location.is_some()
+                && !m.applies.is_empty()
+                && !m.applies.iter().any(|k| k == C::KIND)
+            {
                 return Err(AppError::BadRequest(format!(
                     "the mixin {tid} does not apply to {}",
                     C::KIND
@@ -394,7 +438,7 @@ pub async fn sort_update<C: Collection>(
             }
             req.categories.push(c);
         } else if c.scheme == OS_TPL_SCHEME || c.scheme == RESOURCE_TPL_SCHEME {
-            if C::KIND != COMPUTE {
+            if location.is_some() && C::KIND != COMPUTE {
                 return Err(AppError::BadRequest(format!(
                     "the template {tid} applies to computes only, not to {}",
                     C::KIND
@@ -408,6 +452,43 @@ pub async fn sort_update<C: Collection>(
         }
     }
     Ok((user_mixins, req))
+}
+
+/// Creates an entity of `C` from `req`: the categories are sorted
+/// ([`sort_create`]) before any Synnefo call, then `C` creates the entity
+/// and it is tagged with the caller's user mixins the request named.
+/// Returns the new entity's id.
+///
+/// When that store write fails, the entity is deleted again (the create
+/// of `C` undoes its own failures the same way) and the store error is
+/// the answer: a create either makes a tagged entity or nothing.
+pub async fn create_entity<C: Collection>(ctx: &Ctx, req: OcciRequest) -> Result<String, AppError> {
+    let store = &ctx.state.store;
+    let user = ctx.user();
+    let tags = store.tags(user).await?;
+    let (wanted, rest) = sort_create::<C>(ctx, &tags, req).await?;
+    let id = C::create(ctx, &rest).await?;
+    if wanted.is_empty() {
+        return Ok(id);
+    }
+    let location = format!("/{}/{id}", C::PATH);
+    // `replace`: the new entity's user mixins are exactly the ones named,
+    // whatever stale rows an earlier entity at this location left.
+    if let Err(e) = store.tag_entity(user, &location, &wanted, true).await {
+        // Not left half-made: an untagged entity the client was told
+        // nothing about would look like a failed create that still made
+        // something. Undo the Synnefo create, then report the store error.
+        if let Err(undo) = C::delete(ctx, &id).await {
+            tracing::warn!(location, error = %undo,
+                "could not delete a new entity whose user mixins could not be stored");
+        }
+        return Err(match e {
+            // Deleted since it was read: as if never defined.
+            StoreError::NoSuchMixin(tid) => no_mixin(&tid),
+            other => other.into(),
+        });
+    }
+    Ok(id)
 }
 
 /// A partial (`full = false`, POST) or full (`full = true`, PUT) update
@@ -521,10 +602,10 @@ async fn collection_write<C: Collection>(
                 .await?;
                 return Ok(render_outcomes(ctx, outcomes));
             }
-            let id = C::create(ctx, &req).await?;
+            let id = create_entity::<C>(ctx, req).await?;
             let location = format!("/{}/{id}", C::PATH);
             let entity = if ctx.media().is_json() {
-                Some(C::show(ctx, &id).await?)
+                Some(show_with_user_mixins::<C>(ctx, &id).await?)
             } else {
                 None
             };
