@@ -324,11 +324,18 @@ def main():
                     d, script, f"{sim}/compute/v2.0/servers/{sid}", tok),
             create_delete(gw, sim, tok, gateway.pid),
         ]
-        scale = {}
+        # Linearity: the median of three p50s for each size, through the
+        # gateway and straight from the simulator (its own answer is most
+        # of the time, and it scales on its own).
+        scale, scale_direct = {}, {}
         for name in ("carol", "dave"):
             h = {"X-Auth-Token": USERS[name][1]}
-            r = wrk(f"{gw}/compute/", h, 1, d, script)
-            scale[USERS[name][2]] = r["p50_us"] / 1000
+            size = USERS[name][2]
+            runs = sorted(wrk(f"{gw}/compute/", h, 1, d, script)["p50_us"] for _ in range(3))
+            scale[size] = runs[1] / 1000
+            runs = sorted(wrk(f"{sim}/compute/v2.0/servers", h, 1, d, script)["p50_us"]
+                          for _ in range(3))
+            scale_direct[size] = runs[1] / 1000
         idle = idle_connections(gw_port, gateway.pid)
         peak = rss_kib(gateway.pid, "VmHWM") / 1024
     finally:
@@ -347,12 +354,20 @@ def main():
     for r in rows:
         print(" | ".join(str(r.get(c, "")) for c in cols))
     ratio = scale[10000] / scale[400] if scale.get(400) else None
-    print(f"GET /compute/ p50: 400 servers {scale[400]} ms, 10000 servers {scale[10000]} ms,"
-          f" ratio {ratio:.1f} (target <= 25)")
+    direct_ratio = scale_direct[10000] / scale_direct[400] if scale_direct.get(400) else None
+    added = {n: round(scale[n] - scale_direct[n], 3) for n in scale}
+    added_ratio = added[10000] / added[400] if added.get(400, 0) > 0 else None
+    print(f"GET /compute/ p50 (median of 3): 400 servers {scale[400]} ms, 10000 servers"
+          f" {scale[10000]} ms, ratio {ratio:.1f} (target <= 25); the simulator alone"
+          f" {scale_direct[400]} -> {scale_direct[10000]} ms, ratio {direct_ratio:.1f}; the"
+          f" gateway's added time {added[400]} -> {added[10000]} ms, ratio"
+          f" {added_ratio if added_ratio is None else round(added_ratio, 1)}")
     print(f"idle keep-alive: {idle['connections']} connections held, RSS {idle['rss_before_mib']}"
           f" -> {idle['rss_held_mib']} MiB (target < 150)")
     print(f"gateway peak RSS: {peak:.1f} MiB")
     result = {"rows": rows, "list_scale_p50_ms": scale, "list_scale_ratio": ratio,
+              "list_scale_direct_p50_ms": scale_direct, "list_scale_direct_ratio": direct_ratio,
+              "list_scale_added_ms": added, "list_scale_added_ratio": added_ratio,
               "idle": idle, "peak_rss_mib": round(peak, 1)}
     os.makedirs(os.path.dirname(a.json), exist_ok=True)
     with open(a.json, "w") as f:
