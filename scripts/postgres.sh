@@ -42,8 +42,11 @@ as_owner() {
     fi
 }
 
+# A port someone listens on, or that a socket holds as its local address
+# (a connection's ephemeral port): PostgreSQL could not bind it.
 port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    ! python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
 }
 
 BIN=$(pg_bin_dir || true)
@@ -81,7 +84,9 @@ if [ ! -f "$DATA/PG_VERSION" ]; then
 fi
 
 if [ ! -f "$PG_DIR/port" ]; then
-    port=54329
+    # Below Linux's ephemeral range (32768-60999), where outgoing
+    # connections (a load test's thousands) take their local ports.
+    port=15432
     while port_in_use "$port"; do port=$((port + 1)); done
     as_owner sh -c "echo $port > '$PG_DIR/port'"
 fi
