@@ -352,6 +352,15 @@ fn no_mixin(type_id: &str) -> AppError {
     AppError::BadRequest(format!("no mixin {type_id}: define it with POST /-/ first"))
 }
 
+/// The answer when tagging an entity with the caller's mixins failed.
+fn tagging_failed(e: StoreError) -> AppError {
+    match e {
+        // Deleted since it was read: as if never defined.
+        StoreError::NoSuchMixin(tid) => no_mixin(&tid),
+        other => other.into(),
+    }
+}
+
 /// Sorts the categories of an update of the entity at `location` of
 /// collection `C` into the caller's user mixins (returned as type ids, in
 /// order, once each) and the rest, left in the returned request for
@@ -482,11 +491,7 @@ pub async fn create_entity<C: Collection>(ctx: &Ctx, req: OcciRequest) -> Result
             tracing::warn!(location, error = %undo,
                 "could not delete a new entity whose user mixins could not be stored");
         }
-        return Err(match e {
-            // Deleted since it was read: as if never defined.
-            StoreError::NoSuchMixin(tid) => no_mixin(&tid),
-            other => other.into(),
-        });
+        return Err(tagging_failed(e));
     }
     Ok(id)
 }
@@ -520,11 +525,7 @@ pub async fn update_entity<C: Collection>(
         store
             .tag_entity(user, &location, &wanted, full)
             .await
-            .map_err(|e| match e {
-                // Deleted since it was read: as if never defined.
-                StoreError::NoSuchMixin(tid) => no_mixin(&tid),
-                other => other.into(),
-            })?;
+            .map_err(tagging_failed)?;
     }
     if let Err(e) = C::apply_update(ctx, id, update).await {
         // Back to the mixins read before (a concurrent retag of this very
