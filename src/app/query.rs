@@ -150,7 +150,10 @@ async fn serve(
             })?;
             let wanted: Vec<String> = filter.categories.iter().map(|c| c.type_id()).collect();
             let cache = &ctx.state.templates;
-            if wanted.is_empty()
+            // Without snapshots every read makes new tags, so a kept
+            // rendering could never be served again: neither look nor keep.
+            let keep = wanted.is_empty() && ctx.state.store.caches();
+            if keep
                 && let Some(hit) = cache
                     .rendered_query(&ctx, ctx.media(), &templates, &tags)
                     .await
@@ -184,7 +187,7 @@ async fn serve(
                 }
             };
             let rendered = ctx.state.renderer.categories(&set, ctx.media())?;
-            if wanted.is_empty() {
+            if keep {
                 cache
                     .keep_rendered_query(
                         &ctx,

@@ -143,6 +143,13 @@ impl CachedStore {
         }
     }
 
+    /// Whether snapshots are kept: a [`UserTags`] from [`CachedStore::tags`]
+    /// is then the same `Arc` until the user's data changes, so what is
+    /// built from it can be kept as long as the `Arc` is.
+    pub fn caches(&self) -> bool {
+        self.snapshots.is_some()
+    }
+
     /// The store underneath (for readiness checks).
     pub fn inner(&self) -> &Store {
         &self.store
