@@ -262,7 +262,7 @@ impl CachedStore {
     /// See [`Store::forget_entity`]; a no-op when the cached snapshot
     /// shows the entity carries no user mixin (the common delete).
     pub async fn forget_entity(&self, user: &str, entity: &str) -> Result<(), StoreError> {
-        if self.snapshots.is_some() && self.tags(user).await?.mixins_of(entity).next().is_none() {
+        if self.caches() && self.tags(user).await?.mixins_of(entity).next().is_none() {
             return Ok(());
         }
         let result = self.store.forget_entity(user, entity).await;
