@@ -41,7 +41,7 @@ use crate::middleware::BoxHttp;
 use crate::occi::Renderer;
 use crate::pipeline::{BuildContext, BuildError, FactoryTable};
 use crate::store::{CachedStore, Store};
-use crate::synnefo::{Client, ClientConfig};
+use crate::synnefo::{Client, ClientConfig, Transport};
 
 pub use collection::{ActionOutcome, Collection, Ctx, Entity};
 pub use error::AppError;
@@ -173,13 +173,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of an app with `config`, calling Synnefo through `http`
-    /// and rendering URLs under `public_url`.
+    /// The state of an app with `config`, calling Synnefo through
+    /// `transport` and rendering URLs under `public_url`.
     pub fn new(
         config: OcciAppConfig,
         identity_url: String,
         public_url: &str,
-        http: reqwest::Client,
+        transport: Transport,
         store: Store,
     ) -> Self {
         let mut client_config = ClientConfig::new(identity_url);
@@ -191,7 +191,7 @@ impl AppState {
         client_config.read_retries = config.read_retries;
         client_config.retry_jitter = config.retry_jitter;
         AppState {
-            client: Client::new(http, client_config),
+            client: Client::new(transport, client_config),
             renderer: Renderer::new(public_url),
             templates: Templates::new(config.template_cache_ttl, config.template_cache_capacity),
             store: CachedStore::new(
@@ -246,7 +246,7 @@ pub async fn occi(table: FactoryTable, ctx: BuildContext) -> Result<BoxHttp, Bui
         config,
         identity_url,
         &ctx.public_url,
-        ctx.http.clone(),
+        ctx.backend.clone(),
         store,
     ));
     Ok(BoxHttp::new(router(state)))

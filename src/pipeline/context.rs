@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::pipeline::BuildError;
 use crate::simulator::RunningSimulator;
 use crate::store::{Store, StoreError};
+use crate::synnefo::{Transport, TransportConfig};
 
 /// The URLs of the embedded simulator, when `serve` started one; factories
 /// default their Synnefo endpoints to these.
@@ -37,9 +38,12 @@ pub struct BuildContext {
     pub config: Arc<Config>,
     /// `server.public_url` without a trailing slash: the base of rendered URLs.
     pub public_url: String,
-    /// The one HTTP client (one connection pool, rustls) every filter and
-    /// app uses for outgoing calls.
+    /// The HTTP client (one connection pool, rustls) of the auth filters'
+    /// calls to identity providers: few, and cached.
     pub http: reqwest::Client,
+    /// The transport (one connection pool, rustls) of every Synnefo call:
+    /// the hot path, with no per-call layers.
+    pub backend: Transport,
     /// The embedded simulator, when it runs.
     pub simulator: Option<SimulatorUrls>,
     /// The user-mixin store, opened by the first factory that needs it
@@ -62,10 +66,20 @@ impl BuildContext {
                 key: "http client".to_string(),
                 reason: e.to_string(),
             })?;
+        let backend = Transport::new(TransportConfig {
+            pool_max_idle_per_host: backend.pool_max_idle_per_host,
+            pool_idle_timeout: backend.pool_idle_timeout,
+            connect_timeout: backend.connect_timeout,
+        })
+        .map_err(|e| BuildError::Failed {
+            key: "backend transport".to_string(),
+            reason: e.to_string(),
+        })?;
         Ok(BuildContext {
             public_url: config.server.public_url(),
             config,
             http,
+            backend,
             simulator: None,
             store: Arc::default(),
         })

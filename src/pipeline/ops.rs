@@ -32,7 +32,7 @@ use super::{BuildContext, BuildError, boxed};
 use crate::middleware::metrics::{HISTOGRAMS, LATENCY_BUCKETS, MetricsLayer};
 use crate::middleware::{Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse, RouteTemplate};
 use crate::store::Store;
-use crate::synnefo::{Client, ClientConfig, Service};
+use crate::synnefo::{Client, ClientConfig, Service, SynnefoError};
 
 /// `[filter.NAME]` of `metrics` (no options).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
@@ -170,8 +170,6 @@ pub trait ReadinessCheck: Send + Sync + 'static {
 /// endpoint answers HTTP at all: a 401 without a token still proves it up).
 struct SynnefoCheck {
     client: Client,
-    http: reqwest::Client,
-    timeout: Duration,
     cyclades: bool,
 }
 
@@ -188,20 +186,10 @@ impl ReadinessCheck for SynnefoCheck {
                     Err(_) => Err("unreachable"),
                 };
             }
-            let base = self
-                .client
-                .endpoint(Service::Compute, None)
-                .await
-                .map_err(|_| "no endpoint")?;
-            match self
-                .http
-                .get(format!("{}/flavors", base.trim_end_matches('/')))
-                .timeout(self.timeout)
-                .send()
-                .await
-            {
-                Ok(res) if !res.status().is_server_error() => Ok(()),
+            match self.client.probe(Service::Compute, "/flavors").await {
+                Ok(status) if !status.is_server_error() => Ok(()),
                 Ok(_) => Err("failing"),
+                Err(SynnefoError::NoEndpoint { .. }) => Err("no endpoint"),
                 Err(_) => {
                     // The endpoint may have moved: rediscover next time.
                     self.client.forget_endpoints();
@@ -245,14 +233,12 @@ pub fn readiness_checks(
     let mut client_config = ClientConfig::new(identity_url);
     client_config.compute_url = config.compute_url.clone();
     client_config.timeout = config.timeout;
-    let client = Client::new(ctx.http.clone(), client_config);
+    let client = Client::new(ctx.backend.clone(), client_config);
     [false, true]
         .into_iter()
         .map(|cyclades| {
             Arc::new(SynnefoCheck {
                 client: client.clone(),
-                http: ctx.http.clone(),
-                timeout: config.timeout,
                 cyclades,
             }) as Arc<dyn ReadinessCheck>
         })

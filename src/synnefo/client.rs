@@ -11,8 +11,12 @@ use serde::de::DeserializeOwned;
 
 use snf_occi_middleware::{AuthContext, RequestId, SecretToken};
 
+use http::HeaderValue;
+use http_body_util::Full;
+
 use super::error::{SynnefoError, parse_fault};
 use super::identity::Access;
+use super::transport::{Transport, TransportError};
 
 /// The Synnefo services the client talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -178,17 +182,13 @@ fn trim(url: &str) -> &str {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    transport: Transport,
     config: ClientConfig,
     identity_url: String,
     endpoints: RwLock<Option<Arc<Endpoints>>>,
     // Serialises discovery so that concurrent first calls make one
     // catalog request (single flight).
     discovery: tokio::sync::Mutex<()>,
-    // The endpoint base URLs, parsed once: parsing a whole URL (scheme,
-    // host through IDNA, path) per call was a tenth of a compute show's
-    // instructions; a parsed base only needs its path extended.
-    bases: RwLock<Vec<(String, reqwest::Url)>>,
 }
 
 /// The Synnefo client: cheap to clone, one shared connection pool.
@@ -208,13 +208,14 @@ impl fmt::Debug for Client {
 /// A request body, already serialized.
 pub(crate) enum Payload {
     None,
-    Json(Vec<u8>),
+    // Bytes: a retried or re-routed call sends the same body uncopied.
+    Json(Bytes),
 }
 
 impl Payload {
     pub(crate) fn json<T: Serialize>(service: Service, value: &T) -> Result<Payload, SynnefoError> {
         serde_json::to_vec(value)
-            .map(Payload::Json)
+            .map(|v| Payload::Json(v.into()))
             .map_err(|e| SynnefoError::InvalidResponse {
                 service,
                 reason: format!("cannot encode request: {e}"),
@@ -223,17 +224,16 @@ impl Payload {
 }
 
 impl Client {
-    /// Builds a client on a shared `reqwest::Client` (the gateway's pool).
-    pub fn new(http: reqwest::Client, config: ClientConfig) -> Self {
+    /// Builds a client on a shared [`Transport`] (the gateway's pool).
+    pub fn new(transport: Transport, config: ClientConfig) -> Self {
         let identity_url = trim(&config.identity_url).to_owned();
         Client {
             inner: Arc::new(Inner {
-                http,
+                transport,
                 config,
                 identity_url,
                 endpoints: RwLock::new(None),
                 discovery: tokio::sync::Mutex::new(()),
-                bases: RwLock::new(Vec::new()),
             }),
         }
     }
@@ -391,43 +391,26 @@ impl Client {
         }
     }
 
-    /// `base` + `path` (which may carry a query) as a URL, from the parsed
-    /// base when `base` parses (else as one string, for reqwest to refuse).
-    fn url(&self, base: &str, path: &str) -> Result<reqwest::Url, String> {
-        let cached = self.inner.bases.read().ok().and_then(|b| {
-            b.iter()
-                .find(|(text, _)| text == base)
-                .map(|(_, u)| u.clone())
-        });
-        let mut url = match cached {
-            Some(url) => url,
-            None => match reqwest::Url::parse(base) {
-                Ok(url) => {
-                    if let Ok(mut bases) = self.inner.bases.write() {
-                        // A handful of endpoints; a catalog that keeps
-                        // changing must not grow this without bound.
-                        if bases.len() >= 16 {
-                            bases.clear();
-                        }
-                        bases.push((base.to_owned(), url.clone()));
-                    }
-                    url
-                }
-                Err(_) => return Err(format!("{base}{path}")),
-            },
-        };
-        let (path, query) = match path.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (path, None),
-        };
-        let joined = format!("{}{path}", url.path().trim_end_matches('/'));
-        url.set_path(&joined);
-        url.set_query(query);
-        Ok(url)
+    /// `base` + `path` (which may carry a query) + `query`, as a URI.
+    /// Paths come from this client with their ids checked and encoded;
+    /// the base is an endpoint from the config or the catalog.
+    fn uri(base: &str, path: &str, query: &[(&str, &str)]) -> Result<http::Uri, TransportError> {
+        let mut text = String::with_capacity(base.len() + path.len() + 32);
+        text.push_str(base);
+        text.push_str(path);
+        if !query.is_empty() {
+            text.push(if path.contains('?') { '&' } else { '?' });
+            let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+            pairs.extend_pairs(query);
+            text.push_str(&pairs.finish());
+        }
+        http::Uri::try_from(text).map_err(|_| TransportError::InvalidUrl(format!("{base}{path}")))
     }
 
+    /// Sends one request to `base` + `path` and returns the successful
+    /// body; any other answer is a [`SynnefoError::Fault`].
     #[allow(clippy::too_many_arguments)]
-    async fn send(
+    pub(super) async fn send(
         &self,
         service: Service,
         base: &str,
@@ -437,48 +420,92 @@ impl Client {
         caller: Option<&Caller>,
         payload: &Payload,
     ) -> Result<Bytes, SendError> {
-        let mut request = match self.url(base, path) {
-            Ok(url) => self.inner.http.request(method.clone(), url),
-            Err(text) => self.inner.http.request(method.clone(), text),
-        }
-        .timeout(self.inner.config.timeout)
-        .header(http::header::ACCEPT, "application/json");
-        if !query.is_empty() {
-            request = request.query(query);
-        }
-        if let Some(caller) = caller {
-            if !caller.token.expose().is_empty() {
-                request = request.header("X-Auth-Token", caller.token.expose());
-            }
-            if let Some(id) = &caller.request_id {
-                request = request.header("X-Request-Id", id.as_str());
-            }
-        }
-        request = match payload {
-            Payload::None => request,
-            Payload::Json(body) => request
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body.clone()),
-        };
+        let request = Self::request(base, method, path, query, caller, payload)
+            .map_err(|e| SendError::Other(transport_error(service, e)))?;
         let started = std::time::Instant::now();
-        let sent = request.send().await;
+        let sent = self
+            .inner
+            .transport
+            .send(request, self.inner.config.timeout)
+            .await;
         // Count the call by its template (ids become `{id}`), never by URL.
         snf_occi_middleware::metrics::record_synnefo_call(
             service.catalog_type(),
             operation_template(method, path),
-            sent.as_ref().ok().map(|r| r.status().as_u16()),
+            sent.as_ref().ok().map(|(status, _)| status.as_u16()),
             started.elapsed(),
         );
-        let response = sent.map_err(|e| SendError::classify(service, e))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| SendError::Other(transport_error(service, e)))?;
+        let (status, body) = sent.map_err(|e| SendError::classify(service, e))?;
         if status.is_success() {
             return Ok(body);
         }
         Err(SendError::Other(fault(service, status, &body, caller)))
+    }
+
+    fn request(
+        base: &str,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        caller: Option<&Caller>,
+        payload: &Payload,
+    ) -> Result<http::Request<Full<Bytes>>, TransportError> {
+        let mut request = http::Request::new(Full::default());
+        *request.method_mut() = method.clone();
+        *request.uri_mut() = Self::uri(base, path, query)?;
+        let headers = request.headers_mut();
+        headers.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(caller) = caller {
+            let token = caller.token.expose();
+            if !token.is_empty() {
+                let mut value = HeaderValue::from_str(token)
+                    .map_err(|_| TransportError::InvalidHeader("X-Auth-Token"))?;
+                value.set_sensitive(true);
+                headers.insert("x-auth-token", value);
+            }
+            if let Some(id) = &caller.request_id {
+                let value = HeaderValue::from_str(id.as_str())
+                    .map_err(|_| TransportError::InvalidHeader("X-Request-Id"))?;
+                headers.insert("x-request-id", value);
+            }
+        }
+        match payload {
+            Payload::None => {
+                // A POST or PUT without a body still says so: some
+                // front ends refuse one without a length (411).
+                if method == Method::POST || method == Method::PUT {
+                    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+                }
+            }
+            Payload::Json(body) => {
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                *request.body_mut() = Full::new(body.clone());
+            }
+        }
+        Ok(request)
+    }
+
+    /// Whether `service` answers HTTP at all: the status of an anonymous
+    /// `GET path` (a 401 still proves it up). For readiness probes.
+    pub async fn probe(&self, service: Service, path: &str) -> Result<StatusCode, SynnefoError> {
+        let (base, _) = self.resolve(service, None).await?;
+        let request = Self::request(&base, &Method::GET, path, &[], None, &Payload::None)
+            .map_err(|e| transport_error(service, e))?;
+        match self
+            .inner
+            .transport
+            .send(request, self.inner.config.timeout)
+            .await
+        {
+            Ok((status, _)) => Ok(status),
+            Err(e) => Err(transport_error(service, e)),
+        }
     }
 
     /// GET a JSON document.
@@ -536,9 +563,6 @@ impl Client {
             .map(drop)
     }
 
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.inner.http
-    }
 }
 
 /// Whether a failed read may be sent again: the service was not reached,
@@ -614,8 +638,8 @@ pub(crate) enum SendError {
 }
 
 impl SendError {
-    fn classify(service: Service, e: reqwest::Error) -> SendError {
-        let connect = e.is_connect();
+    fn classify(service: Service, e: TransportError) -> SendError {
+        let connect = matches!(e, TransportError::Connect(_));
         let err = transport_error(service, e);
         if connect {
             SendError::Connect(err)
@@ -624,34 +648,28 @@ impl SendError {
         }
     }
 
-    fn into_inner(self) -> SynnefoError {
+    pub(super) fn into_inner(self) -> SynnefoError {
         match self {
             SendError::Connect(e) | SendError::Other(e) => e,
         }
     }
 }
 
-/// Classifies a reqwest failure: timeout, or unreachable with the
-/// innermost cause (reqwest's own text includes the URL; ours carries no
-/// credentials, but the cause is what an operator needs).
-pub(crate) fn transport_error(service: Service, e: reqwest::Error) -> SynnefoError {
-    if e.is_timeout() {
-        return SynnefoError::Timeout { service };
+/// Maps a transport failure to the client's error: a timeout, or an
+/// unreachable service with the cause an operator needs (never the URL's
+/// query or a header).
+pub(crate) fn transport_error(service: Service, e: TransportError) -> SynnefoError {
+    match e {
+        TransportError::Timeout => SynnefoError::Timeout { service },
+        TransportError::TooLarge => SynnefoError::InvalidResponse {
+            service,
+            reason: e.to_string(),
+        },
+        other => SynnefoError::Unreachable {
+            service,
+            reason: other.to_string(),
+        },
     }
-    let mut reason = String::new();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        reason = s.to_string();
-        source = s.source();
-    }
-    if reason.is_empty() {
-        reason = if e.is_connect() {
-            "connection failed".into()
-        } else {
-            "request failed".into()
-        };
-    }
-    SynnefoError::Unreachable { service, reason }
 }
 
 /// The words of Synnefo API paths; any other segment is an id or a name
@@ -729,34 +747,52 @@ mod operation_tests {
 }
 
 #[cfg(test)]
-mod url_tests {
+mod uri_tests {
     use super::*;
 
     #[test]
-    fn paths_extend_the_parsed_base_and_keep_their_query() {
-        let client = Client::new(reqwest::Client::new(), ClientConfig::new("http://id/"));
+    fn paths_extend_the_base_and_queries_are_encoded() {
         let base = "http://cyclades.example.org:8443/compute/v2.0";
-        for _ in 0..2 {
-            // The second round comes from the parsed-base cache.
-            assert_eq!(
-                client.url(base, "/servers/42").unwrap().as_str(),
-                "http://cyclades.example.org:8443/compute/v2.0/servers/42"
-            );
-            assert_eq!(
-                client
-                    .url(base, "/servers?changes-since=x")
-                    .unwrap()
-                    .as_str(),
-                "http://cyclades.example.org:8443/compute/v2.0/servers?changes-since=x"
-            );
+        assert_eq!(
+            Client::uri(base, "/servers/42", &[]).unwrap(),
+            "http://cyclades.example.org:8443/compute/v2.0/servers/42"
+        );
+        assert_eq!(
+            Client::uri(base, "/servers?changes-since=x", &[]).unwrap(),
+            "http://cyclades.example.org:8443/compute/v2.0/servers?changes-since=x"
+        );
+        assert_eq!(
+            Client::uri("http://h", "/ports", &[("device_id", "4 2&x")]).unwrap(),
+            "http://h/ports?device_id=4+2%26x"
+        );
+        assert_eq!(
+            Client::uri("http://h", "/p?a=1", &[("b", "2")]).unwrap(),
+            "http://h/p?a=1&b=2"
+        );
+        match Client::uri("not a url", "/servers", &[]) {
+            Err(TransportError::InvalidUrl(text)) => assert_eq!(text, "not a url/servers"),
+            other => panic!("{other:?}"),
         }
-        assert_eq!(
-            client.url("http://h", "/servers").unwrap().as_str(),
-            "http://h/servers"
-        );
-        assert_eq!(
-            client.url("not a url", "/servers").unwrap_err(),
-            "not a url/servers"
-        );
+    }
+
+    #[test]
+    fn the_token_header_is_marked_sensitive_and_bodyless_posts_say_so() {
+        let caller = Caller::new(SecretToken::new("tok"));
+        let r = Client::request(
+            "http://h",
+            &Method::POST,
+            "/tokens",
+            &[],
+            Some(&caller),
+            &Payload::None,
+        )
+        .unwrap();
+        assert!(r.headers()["x-auth-token"].is_sensitive());
+        assert_eq!(r.headers()[http::header::CONTENT_LENGTH], "0");
+        let bad = Caller::new(SecretToken::new("a\nb"));
+        assert!(matches!(
+            Client::request("http://h", &Method::GET, "/", &[], Some(&bad), &Payload::None),
+            Err(TransportError::InvalidHeader("X-Auth-Token"))
+        ));
     }
 }

@@ -207,32 +207,23 @@ impl Client {
 
     /// The public service catalog: `POST /tokens` with no body.
     pub async fn public_catalog(&self, request_id: Option<&RequestId>) -> Result<Access> {
-        let mut request = self
-            .http()
-            .request(Method::POST, format!("{}/tokens", self.identity_url()))
-            .timeout(self.config().timeout)
-            .header(http::header::ACCEPT, "application/json")
-            .header(http::header::CONTENT_LENGTH, "0");
-        if let Some(id) = request_id {
-            request = request.header("X-Request-Id", id.as_str());
-        }
-        let started = std::time::Instant::now();
-        let sent = request.send().await;
-        snf_occi_middleware::metrics::record_synnefo_call(
-            Service::Identity.catalog_type(),
-            "POST /tokens".to_string(),
-            sent.as_ref().ok().map(|r| r.status().as_u16()),
-            started.elapsed(),
-        );
-        let response = sent.map_err(|e| transport(Service::Identity, e))?;
-        let status = response.status();
-        let body = response
-            .bytes()
+        // Straight to the identity URL: no discovery, no retry (a POST).
+        let anonymous = Caller {
+            token: SecretToken::new(""),
+            request_id: request_id.cloned(),
+        };
+        let body = self
+            .send(
+                Service::Identity,
+                self.identity_url(),
+                &Method::POST,
+                "/tokens",
+                &[],
+                Some(&anonymous),
+                &Payload::None,
+            )
             .await
-            .map_err(|e| transport(Service::Identity, e))?;
-        if !status.is_success() {
-            return Err(super::client::fault(Service::Identity, status, &body, None));
-        }
+            .map_err(super::client::SendError::into_inner)?;
         decode::<AccessEnvelope>(Service::Identity, &body).map(|e| e.access)
     }
 
@@ -283,8 +274,4 @@ fn scrub(e: super::SynnefoError, caller: Option<&Caller>) -> super::SynnefoError
         },
         other => other,
     }
-}
-
-fn transport(service: Service, e: reqwest::Error) -> super::SynnefoError {
-    super::client::transport_error(service, e)
 }

@@ -4,17 +4,18 @@
 //!
 //! It knows nothing of OCCI. Every call carries the caller's own token and
 //! request id ([`Caller`]); one [`Client`] (cheap to clone) shares one
-//! `reqwest` connection pool. Endpoints come from the Astakos service
+//! [`Transport`] (hyper's connection pool, rustls). Endpoints come from the Astakos service
 //! catalog, discovered once and rediscovered when a call cannot connect;
 //! an endpoint given in [`ClientConfig`] wins over discovery.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), snf_occi::synnefo::SynnefoError> {
 //! use snf_occi::middleware::SecretToken;
-//! use snf_occi::synnefo::{Caller, Client, ClientConfig};
+//! use snf_occi::synnefo::{Caller, Client, ClientConfig, Transport, TransportConfig};
 //!
 //! let config = ClientConfig::new("http://127.0.0.1:8890/identity/v2.0");
-//! let client = Client::new(reqwest::Client::new(), config);
+//! let transport = Transport::new(TransportConfig::default()).expect("TLS roots load");
+//! let client = Client::new(transport, config);
 //! let caller = Caller::new(SecretToken::new("user-token"));
 //! for server in client.list_servers_detail(&caller).await? {
 //!     println!("{} {} {}", server.id, server.name, server.status);
@@ -23,6 +24,7 @@
 //! ```
 
 mod client;
+pub mod transport;
 pub mod compute;
 pub mod error;
 pub mod identity;
@@ -39,6 +41,7 @@ pub use compute::{
     ServerAction, ServerAddress, ServerAttachment, ServerStatus, Summary, VolumeAttachment,
 };
 pub use error::{FaultKind, SynnefoError};
+pub use transport::{Transport, TransportConfig, TransportError};
 pub use identity::{Access, CatalogEndpoint, CatalogService, Tenant, Token, User};
 pub use network::{
     FixedIp, FixedIpRequest, FloatingIp, Network, NewFloatingIp, NewNetwork, NewPort, NewSubnet,

@@ -1,0 +1,222 @@
+//! The backend transport: hyper's pooled HTTP/1.1 and HTTP/2 client over
+//! rustls, with nothing between a Synnefo call and the connection.
+//!
+//! The Synnefo client used reqwest, whose layers (URL re-parsing with IDNA
+//! host mapping, a redirect policy that parses the URL again, a retry
+//! layer, boxed futures) were a fifth of the instructions of a compute
+//! show (callgrind, `benches/README.md`). Synnefo calls need none of them:
+//! the client builds each URI itself, follows no redirect and retries by
+//! its own rule. reqwest stays for the auth filters' rare, cached calls.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// The most a Synnefo answer body may hold: a listing of 10,000 servers
+/// is about 20 MiB; anything past this is a broken or hostile backend,
+/// not a larger cloud.
+pub const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
+
+/// The `User-Agent` of every backend call.
+const USER_AGENT: &str = concat!("snf-occi/", env!("CARGO_PKG_VERSION"));
+
+/// How the transport's connection pool behaves (the `[backend]` table).
+#[derive(Clone, Copy, Debug)]
+pub struct TransportConfig {
+    /// Most idle keep-alive connections kept per backend host.
+    pub pool_max_idle_per_host: usize,
+    /// How long an idle pooled connection is kept.
+    pub pool_idle_timeout: Duration,
+    /// How long a new connection (TCP, then TLS) may take.
+    pub connect_timeout: Duration,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            pool_max_idle_per_host: 64,
+            pool_idle_timeout: Duration::from_secs(90),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a call got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The URI did not parse (an endpoint in the catalog or config that is
+    /// not a URL).
+    #[error("not a valid URL: {0}")]
+    InvalidUrl(String),
+    /// A credential or request id that cannot be an HTTP header value
+    /// (named by the header, never quoted).
+    #[error("the {0} header value is not valid in HTTP")]
+    InvalidHeader(&'static str),
+    /// No connection could be made: the request never left.
+    #[error("{0}")]
+    Connect(String),
+    /// The whole exchange took longer than its timeout.
+    #[error("timed out")]
+    Timeout,
+    /// The answer body was larger than [`MAX_ANSWER_BYTES`].
+    #[error("the answer is larger than {MAX_ANSWER_BYTES} bytes")]
+    TooLarge,
+    /// The connection failed after the request was sent, or the answer
+    /// was not HTTP.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A pooled HTTP client for Synnefo: cheap to clone, one pool.
+///
+/// ```
+/// use snf_occi::synnefo::{Transport, TransportConfig};
+/// let transport = Transport::new(TransportConfig::default()).expect("TLS roots load");
+/// let _same_pool = transport.clone();
+/// ```
+#[derive(Clone)]
+pub struct Transport {
+    client: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    user_agent: HeaderValue,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport").finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// A transport verifying servers against the platform's roots (as
+    /// reqwest does), speaking HTTP/2 where TLS negotiates it.
+    pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
+        use rustls_platform_verifier::BuilderVerifierExt;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TransportError::Failed(format!("TLS setup: {e}")))?
+            .with_platform_verifier()
+            .map_err(|e| TransportError::Failed(format!("TLS roots: {e}")))?
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        // Requests are small and answered at once: no Nagle delay.
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(config.connect_timeout));
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = HyperClient::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(config.pool_max_idle_per_host)
+            .pool_idle_timeout(config.pool_idle_timeout)
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .build(connector);
+        Ok(Transport {
+            client,
+            user_agent: HeaderValue::from_static(USER_AGENT),
+        })
+    }
+
+    /// Sends `request` and reads the whole answer, all within `timeout`.
+    pub async fn send(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        timeout: Duration,
+    ) -> Result<(StatusCode, Bytes), TransportError> {
+        request
+            .headers_mut()
+            .insert(http::header::USER_AGENT, self.user_agent.clone());
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(classify)?;
+            read_answer(response).await
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(answer) => answer,
+            Err(_) => Err(TransportError::Timeout),
+        }
+    }
+}
+
+async fn read_answer(response: Response<Incoming>) -> Result<(StatusCode, Bytes), TransportError> {
+    let status = response.status();
+    let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                TransportError::TooLarge
+            } else {
+                TransportError::Failed(innermost(e.as_ref()))
+            }
+        })?;
+    Ok((status, body.to_bytes()))
+}
+
+fn classify(e: hyper_util::client::legacy::Error) -> TransportError {
+    let reason = innermost(&e);
+    if e.is_connect() {
+        TransportError::Connect(reason)
+    } else {
+        TransportError::Failed(reason)
+    }
+}
+
+/// The innermost cause's text: what an operator needs ("Connection
+/// refused"), not the wrappers around it.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last: &dyn std::error::Error = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    let text = last.to_string();
+    if text.is_empty() { e.to_string() } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_closed_port_is_a_connect_error() {
+        let transport = Transport::new(TransportConfig::default()).unwrap();
+        // Bind then drop: a port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let request = Request::get(format!("http://127.0.0.1:{port}/x"))
+            .body(Full::default())
+            .unwrap();
+        match transport.send(request, Duration::from_secs(5)).await {
+            Err(TransportError::Connect(reason)) => assert!(!reason.is_empty()),
+            other => panic!("expected a connect error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_past_the_timeout_is_a_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Accepts and never answers.
+        let held = tokio::spawn(async move { listener.accept().await.map(|(s, _)| s) });
+        let transport = Transport::new(TransportConfig::default()).unwrap();
+        let request = Request::get(format!("http://{addr}/slow"))
+            .body(Full::default())
+            .unwrap();
+        let answer = transport.send(request, Duration::from_millis(200)).await;
+        assert!(matches!(answer, Err(TransportError::Timeout)), "{answer:?}");
+        drop(held);
+    }
+}
