@@ -32,7 +32,7 @@ fn fixture() -> &'static Fixture {
                 .await
                 .unwrap();
             let id = seeded["ids"][0].to_string();
-            let client = Client::new(reqwest::Client::new(), ClientConfig::new(sim.identity_url()));
+            let client = Client::new(snf_occi::synnefo::Transport::new(Default::default()).unwrap(), ClientConfig::new(sim.identity_url()));
             client.list_flavors(&caller()).await.unwrap();
             (sim, client, id)
         });

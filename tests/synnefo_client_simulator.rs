@@ -26,7 +26,8 @@ async fn sim() -> RunningSimulator {
 }
 
 fn client(sim: &RunningSimulator) -> Client {
-    Client::new(snf_occi::synnefo::Transport::new(Default::default()).unwrap(),
+    Client::new(
+        snf_occi::synnefo::Transport::new(Default::default()).unwrap(),
         ClientConfig::new(sim.identity_url()),
     )
 }
@@ -947,7 +948,10 @@ async fn explicit_endpoints_win_over_the_catalog() {
     let sim = sim().await;
     let mut config = ClientConfig::new(sim.identity_url());
     config.compute_url = Some(format!("{}/compute/v2.0/", sim.url()));
-    let c = Client::new(snf_occi::synnefo::Transport::new(Default::default()).unwrap(), config);
+    let c = Client::new(
+        snf_occi::synnefo::Transport::new(Default::default()).unwrap(),
+        config,
+    );
     c.list_servers(&caller(ALICE)).await.unwrap();
     assert_eq!(sim.counters().get("POST /identity/v2.0/tokens"), None);
     assert_eq!(
@@ -963,7 +967,10 @@ async fn injected_faults_map_to_gateway_statuses() {
     config.timeout = Duration::from_millis(200);
     // Each failure as it is: retries are tested in reliability_faults.rs.
     config.read_retries = 0;
-    let c = Client::new(snf_occi::synnefo::Transport::new(Default::default()).unwrap(), config);
+    let c = Client::new(
+        snf_occi::synnefo::Transport::new(Default::default()).unwrap(),
+        config,
+    );
     let alice = caller(ALICE);
     c.list_servers(&alice).await.unwrap();
 
@@ -1024,7 +1031,8 @@ async fn an_unreachable_identity_service_is_502() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let c = Client::new(snf_occi::synnefo::Transport::new(Default::default()).unwrap(),
+    let c = Client::new(
+        snf_occi::synnefo::Transport::new(Default::default()).unwrap(),
         ClientConfig::new(format!("http://{dead}/identity/v2.0")),
     );
     let err = c.list_servers(&caller(ALICE)).await.unwrap_err();
@@ -1079,7 +1087,8 @@ async fn a_moved_compute_endpoint_is_rediscovered_after_a_connection_error() {
             let _ = stream.write_all(response.as_bytes()).await;
         }
     });
-    let c = Client::new(snf_occi::synnefo::Transport::new(Default::default()).unwrap(),
+    let c = Client::new(
+        snf_occi::synnefo::Transport::new(Default::default()).unwrap(),
         ClientConfig::new(format!("http://{identity}/identity/v2.0")),
     );
     let servers = c

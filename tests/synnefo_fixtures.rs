@@ -194,7 +194,8 @@ async fn fake(extra: &[(&str, u16, &'static str)]) -> (Fake, Client) {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let client = Client::new(snf_occi::synnefo::Transport::new(Default::default()).unwrap(),
+    let client = Client::new(
+        snf_occi::synnefo::Transport::new(Default::default()).unwrap(),
         ClientConfig::new(format!("{base}/account/v2.0")),
     );
     (fake, client)
@@ -785,7 +786,10 @@ async fn catalog_problems_are_clear_errors() {
     assert_eq!(err.gateway_status(), 502);
     let mut config = ClientConfig::new("http://127.0.0.1:9/identity/v2.0");
     config.compute_url = Some("http://127.0.0.1:9/compute/v2.0".into());
-    let c = Client::new(snf_occi::synnefo::Transport::new(Default::default()).unwrap(), config);
+    let c = Client::new(
+        snf_occi::synnefo::Transport::new(Default::default()).unwrap(),
+        config,
+    );
     // The explicit endpoint is used without discovery; nothing listens.
     let err = c.list_servers(&caller()).await.unwrap_err();
     assert!(

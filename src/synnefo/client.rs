@@ -562,7 +562,6 @@ impl Client {
             .await
             .map(drop)
     }
-
 }
 
 /// Whether a failed read may be sent again: the service was not reached,
@@ -791,7 +790,14 @@ mod uri_tests {
         assert_eq!(r.headers()[http::header::CONTENT_LENGTH], "0");
         let bad = Caller::new(SecretToken::new("a\nb"));
         assert!(matches!(
-            Client::request("http://h", &Method::GET, "/", &[], Some(&bad), &Payload::None),
+            Client::request(
+                "http://h",
+                &Method::GET,
+                "/",
+                &[],
+                Some(&bad),
+                &Payload::None
+            ),
             Err(TransportError::InvalidHeader("X-Auth-Token"))
         ));
     }

@@ -24,13 +24,13 @@
 //! ```
 
 mod client;
-pub mod transport;
 pub mod compute;
 pub mod error;
 pub mod identity;
 pub mod network;
 pub mod serde_util;
 pub mod timestamp;
+pub mod transport;
 pub mod volume;
 
 pub use client::{
@@ -41,12 +41,12 @@ pub use compute::{
     ServerAction, ServerAddress, ServerAttachment, ServerStatus, Summary, VolumeAttachment,
 };
 pub use error::{FaultKind, SynnefoError};
-pub use transport::{Transport, TransportConfig, TransportError};
 pub use identity::{Access, CatalogEndpoint, CatalogService, Tenant, Token, User};
 pub use network::{
     FixedIp, FixedIpRequest, FloatingIp, Network, NewFloatingIp, NewNetwork, NewPort, NewSubnet,
     Port, Subnet,
 };
+pub use transport::{Transport, TransportConfig, TransportError};
 pub use volume::{
     NewSnapshot, NewVolume, Snapshot, Volume, VolumeServerAttachment, VolumeType, VolumeUpdate,
 };
