@@ -1654,3 +1654,58 @@ async fn a_public_network_without_fixed_ip_takes_a_free_floating_ip() {
     assert_eq!(s, 202, "{created}");
     assert_eq!(created["server"]["attachments"][0]["ipv4"], address);
 }
+
+#[tokio::test]
+async fn the_server_listing_names_each_own_live_server_with_its_links() {
+    let sim = sim().await;
+    let h = Http::new(&sim);
+    let (alice, bob) = (Some("alice-token"), Some("bob-token"));
+    let create = |name: &str| json!({"server": {"name": name, "flavorRef": 1, "imageRef": DEBIAN, "project": DEMO}});
+    let (_, kept) = h
+        .call("POST", "/compute/v2.0/servers", alice, Some(create("kept")))
+        .await;
+    let (_, gone) = h
+        .call("POST", "/compute/v2.0/servers", alice, Some(create("gone")))
+        .await;
+    let gone_id = gone["server"]["id"].as_u64().unwrap();
+    let (s, _) = h
+        .call(
+            "DELETE",
+            &format!("/compute/v2.0/servers/{gone_id}"),
+            alice,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, listed) = h.call("GET", "/compute/v2.0/servers", alice, None).await;
+    assert_eq!(s, 200);
+    let servers = listed["servers"].as_array().unwrap();
+    let kept_id = kept["server"]["id"].as_u64().unwrap();
+    let entry = servers
+        .iter()
+        .find(|s| s["id"] == kept_id)
+        .expect("the live server is listed");
+    assert_eq!(entry["name"], "kept");
+    let href = format!("{}/compute/v2.0/servers/{kept_id}", sim.url());
+    assert_eq!(
+        entry["links"],
+        json!([{"href": href, "rel": "self"}, {"href": href, "rel": "bookmark"}])
+    );
+    assert_eq!(
+        entry.as_object().unwrap().len(),
+        3,
+        "id, name and links only: {entry}"
+    );
+    assert!(
+        servers.iter().all(|s| s["id"] != gone_id),
+        "a deleted server is not listed"
+    );
+    let (_, theirs) = h.call("GET", "/compute/v2.0/servers", bob, None).await;
+    assert!(
+        theirs["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["id"] != kept_id)
+    );
+}

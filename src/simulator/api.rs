@@ -15,7 +15,7 @@ use http::StatusCode;
 use http::request::Parts;
 use serde_json::Value;
 
-use super::fault::{Fault, json, parse_body};
+use super::fault::{Fault, json, json_text, parse_body};
 use super::serve::Sim;
 use super::state::UserRec;
 
@@ -156,10 +156,8 @@ pub(crate) fn routes() -> Router<Arc<Sim>> {
 // ------------------------------------------------------------------ compute
 
 async fn list_servers(State(sim): S, Authed(u): Authed) -> Response {
-    json(
-        StatusCode::OK,
-        sim.world().list_servers(&u.uuid, false, Instant::now()),
-    )
+    let text = sim.world().list_servers_text(&u.uuid, Instant::now());
+    json_text(StatusCode::OK, text)
 }
 
 async fn list_servers_detail(State(sim): S, Authed(u): Authed) -> Response {

@@ -79,7 +79,12 @@ pub const JSON: &str = "application/json; charset=UTF-8";
 
 /// A JSON answer with a status.
 pub fn json(status: StatusCode, value: serde_json::Value) -> Response {
-    let mut response = (status, value.to_string()).into_response();
+    json_text(status, value.to_string())
+}
+
+/// A JSON answer already serialized.
+pub fn json_text(status: StatusCode, text: String) -> Response {
+    let mut response = (status, text).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
