@@ -1047,3 +1047,45 @@ async fn save_on_a_collection_answers_each_new_template() {
     }
     assert_eq!(gw.sim_state().await["snapshots"], 2);
 }
+
+/// A `/-/` whose image list was read before a save and arrives after it
+/// answers with what it read, but the next `/-/` shows the new template:
+/// the stale list is not left in the cache until its TTL.
+#[tokio::test]
+async fn an_image_list_read_across_a_save_is_not_kept() {
+    let gw = start_gateway().await;
+    let id = create_snapshottable(&gw, 0, "racing", "").await;
+    // A first save leaves the image cache empty.
+    let (status, body) = action(&gw, 0, &id, "save", "X-OCCI-Attribute: name=\"first\"\n").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The next image list is read now and answered 1.5 s later.
+    let mut faults = snf_occi::simulator::FaultSettings::default();
+    faults.answer_latency = std::time::Duration::from_millis(1500);
+    faults.routes = vec!["GET /compute/v2.0/images/detail".to_owned()];
+    gw.sim.set_faults(faults);
+    gw.sim.reset_counters();
+    let slow = {
+        let (client, url) = (gw.client(0), gw.at("/-/"));
+        tokio::spawn(async move { client.get(url).send().await.unwrap().text().await.unwrap() })
+    };
+    let started = std::time::Instant::now();
+    while gw.calls().get("GET /compute/v2.0/images/detail").is_none() {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the image list was never read"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    gw.sim.set_faults(Default::default());
+    let (status, body) = action(&gw, 0, &id, "save", "X-OCCI-Attribute: name=\"second\"\n").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = os_tpl_term(&body);
+    let stale = slow.await.unwrap();
+    assert!(stale.contains("title=\"first\""), "{stale}");
+    assert!(!stale.contains(&second), "read before the save: {stale}");
+    let (_, fresh) = get_text(&gw, 0, "/-/").await;
+    assert!(
+        fresh.contains(&format!("Category: {second}; scheme=\"{OS_TPL}\"")),
+        "{fresh}"
+    );
+}

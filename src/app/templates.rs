@@ -3,6 +3,7 @@
 //! single-flight (concurrent misses of one user make one Synnefo call).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache;
@@ -32,6 +33,9 @@ pub struct Templates {
     // while the template mixins and the user's mixins it shows are the
     // very ones cached; bounded by bytes, not entries (~100 KB each).
     rendered: Cache<(String, MediaType), Arc<RenderedQuery>>,
+    // Counts `forget_images` calls: an image list read while one ran may
+    // predate the snapshot it was for, and is dropped once read.
+    images_forgotten: AtomicU64,
 }
 
 /// The most bytes of rendered query interfaces kept.
@@ -61,6 +65,7 @@ impl Templates {
                 })
                 .max_capacity(RENDERED_QUERY_BYTES)
                 .build(),
+            images_forgotten: AtomicU64::new(0),
         }
     }
 
@@ -120,23 +125,35 @@ impl Templates {
 
     /// The caller's images (one Synnefo call on a miss).
     pub async fn images(&self, ctx: &Ctx) -> Result<Arc<Vec<Image>>, AppError> {
-        get_or_load(&self.images, ctx.user(), || async {
+        let forgotten = self.images_forgotten.load(Ordering::Acquire);
+        let images = get_or_load(&self.images, ctx.user(), || async {
             ctx.client()
                 .list_images_detail(&ctx.caller)
                 .await
                 .map(Arc::new)
         })
         .await
-        .map_err(|e| AppError::synnefo_shared("list images", e))
+        .map_err(|e| AppError::synnefo_shared("list images", e))?;
+        if self.images_forgotten.load(Ordering::Acquire) != forgotten {
+            // A save forgot the lists while this one was read: it may
+            // predate the new snapshot. It answers this request, but the
+            // cache must not keep it (the load stored it after the
+            // forgetting). Any user's save counts: rare, and one reload.
+            self.images.invalidate(ctx.user()).await;
+        }
+        Ok(images)
     }
 
     /// Forgets `user`'s cached images (and the template mixins built from
     /// them): after a compute `save` the new snapshot is an image, and
     /// the next `/-/` or create must see it as an OS template at once,
-    /// not after the TTL. The next read reloads the list (one call). (A
-    /// load already in flight when this runs still stores what it read;
-    /// that list may predate the snapshot until the TTL ends.)
+    /// not after the TTL. The next read reloads the list (one call); a
+    /// read already in flight answers with what it read but does not
+    /// leave it cached.
     pub async fn forget_images(&self, user: &str) {
+        // Counted first: a load finishing after this either is removed
+        // below or sees the count change and removes itself.
+        self.images_forgotten.fetch_add(1, Ordering::AcqRel);
         self.images.invalidate(user).await;
         self.mixins.invalidate(user).await;
     }
