@@ -636,3 +636,60 @@ async fn json_creates_take_user_mixins() {
     );
     assert_eq!(gw.sim_state().await["servers"], servers, "nothing created");
 }
+
+/// A create whose user-mixin write fails after Synnefo made the entity
+/// deletes it again: the answer is the store's 5xx and nothing is left.
+/// The store fails for real: its association table is dropped behind the
+/// gateway's back, through a second connection to the same SQLite file.
+#[tokio::test]
+async fn a_create_whose_tagging_fails_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("store.db").display()
+    );
+    let gw = common::start_gateway_config(
+        |_| {},
+        |identity| common::occi_toml(identity, "").replace("sqlite::memory:", &db),
+    )
+    .await;
+    define(&gw, 0, "prod").await;
+    // Read once, so the user's mixins are held in memory (the SQLite
+    // default) and the create gets as far as Synnefo before the store
+    // fails.
+    let (status, _) = get(&gw, 0, "/-/").await;
+    assert_eq!(status, StatusCode::OK);
+    let behind = sqlx::SqlitePool::connect(&db).await.unwrap();
+    sqlx::query("DROP TABLE mixin_associations")
+        .execute(&behind)
+        .await
+        .unwrap();
+    for (collection, body) in [
+        ("/compute/", compute_body("vm", &tag("prod"))),
+        ("/storage/", storage_body("disk", &tag("prod"))),
+    ] {
+        let (status, location, text) = gw.post_text(0, collection, body).await;
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{collection}: {text}"
+        );
+        assert!(text.contains("mixin store"), "names what failed: {text}");
+        assert!(
+            location.is_none(),
+            "{collection}: no Location for what was undone"
+        );
+        assert!(!text.contains("alice-token"), "{text}");
+    }
+    let state = gw.sim_state().await;
+    assert_eq!(
+        state["servers"], 0,
+        "the compute was deleted again: {state}"
+    );
+    assert_eq!(state["servers_deleted"], 1, "{state}");
+    let (_, listed) = get(&gw, 0, "/storage/").await;
+    assert!(
+        !listed.contains("disk"),
+        "the volume was deleted again: {listed}"
+    );
+}
