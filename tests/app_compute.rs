@@ -1059,17 +1059,18 @@ async fn an_image_list_read_across_a_save_is_not_kept() {
     let (status, body) = action(&gw, 0, &id, "save", "X-OCCI-Attribute: name=\"first\"\n").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // The next image list is read now and answered 1.5 s later.
-    let mut faults = snf_occi::simulator::FaultSettings::default();
-    faults.answer_latency = std::time::Duration::from_millis(1500);
-    faults.routes = vec!["GET /compute/v2.0/images/detail".to_owned()];
-    gw.sim.set_faults(faults);
+    gw.sim.set_faults(snf_occi::simulator::FaultSettings {
+        answer_latency: std::time::Duration::from_millis(1500),
+        routes: vec!["GET /compute/v2.0/images/detail".to_owned()],
+        ..Default::default()
+    });
     gw.sim.reset_counters();
     let slow = {
         let (client, url) = (gw.client(0), gw.at("/-/"));
         tokio::spawn(async move { client.get(url).send().await.unwrap().text().await.unwrap() })
     };
     let started = std::time::Instant::now();
-    while gw.calls().get("GET /compute/v2.0/images/detail").is_none() {
+    while !gw.calls().contains_key("GET /compute/v2.0/images/detail") {
         assert!(
             started.elapsed().as_secs() < 10,
             "the image list was never read"
