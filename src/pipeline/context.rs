@@ -70,6 +70,7 @@ impl BuildContext {
             pool_max_idle_per_host: backend.pool_max_idle_per_host,
             pool_idle_timeout: backend.pool_idle_timeout,
             connect_timeout: backend.connect_timeout,
+            ..TransportConfig::default()
         })
         .map_err(|e| BuildError::Failed {
             key: "backend transport".to_string(),

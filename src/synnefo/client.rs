@@ -667,7 +667,7 @@ impl SendError {
 pub(crate) fn transport_error(service: Service, e: TransportError) -> SynnefoError {
     match e {
         TransportError::Timeout => SynnefoError::Timeout { service },
-        TransportError::TooLarge => SynnefoError::InvalidResponse {
+        TransportError::TooLarge(_) => SynnefoError::InvalidResponse {
             service,
             reason: e.to_string(),
         },

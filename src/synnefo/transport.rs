@@ -37,6 +37,8 @@ pub struct TransportConfig {
     pub pool_idle_timeout: Duration,
     /// How long a new connection (TCP, then TLS) may take.
     pub connect_timeout: Duration,
+    /// The most an answer body may hold ([`MAX_ANSWER_BYTES`] by default).
+    pub max_answer_bytes: usize,
 }
 
 impl Default for TransportConfig {
@@ -45,6 +47,7 @@ impl Default for TransportConfig {
             pool_max_idle_per_host: 64,
             pool_idle_timeout: Duration::from_secs(90),
             connect_timeout: Duration::from_secs(5),
+            max_answer_bytes: MAX_ANSWER_BYTES,
         }
     }
 }
@@ -66,9 +69,10 @@ pub enum TransportError {
     /// The whole exchange took longer than its timeout.
     #[error("timed out")]
     Timeout,
-    /// The answer body was larger than [`MAX_ANSWER_BYTES`].
-    #[error("the answer is larger than {MAX_ANSWER_BYTES} bytes")]
-    TooLarge,
+    /// The answer body was larger than the configured most
+    /// ([`TransportConfig::max_answer_bytes`]).
+    #[error("the answer is larger than {0} bytes")]
+    TooLarge(usize),
     /// The connection failed after the request was sent, or the answer
     /// was not HTTP.
     #[error("{0}")]
@@ -86,6 +90,7 @@ pub enum TransportError {
 pub struct Transport {
     client: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
     user_agent: HeaderValue,
+    max_answer_bytes: usize,
 }
 
 impl std::fmt::Debug for Transport {
@@ -111,6 +116,12 @@ impl Transport {
         // Requests are small and answered at once: no Nagle delay.
         http.set_nodelay(true);
         http.set_connect_timeout(Some(config.connect_timeout));
+        // A pooled connection may sit idle for `pool_idle_timeout`; probe
+        // it so a peer or NAT that silently dropped it is noticed (the
+        // keep-alive reqwest sets too: 15 s, then every 15 s, 3 tries).
+        http.set_keepalive(Some(Duration::from_secs(15)));
+        http.set_keepalive_interval(Some(Duration::from_secs(15)));
+        http.set_keepalive_retries(Some(3));
         let connector = HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -125,6 +136,7 @@ impl Transport {
         Ok(Transport {
             client,
             user_agent: HeaderValue::from_static(USER_AGENT),
+            max_answer_bytes: config.max_answer_bytes,
         })
     }
 
@@ -139,7 +151,7 @@ impl Transport {
             .insert(http::header::USER_AGENT, self.user_agent.clone());
         let exchange = async {
             let response = self.client.request(request).await.map_err(classify)?;
-            read_answer(response).await
+            read_answer(response, self.max_answer_bytes).await
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(answer) => answer,
@@ -148,14 +160,17 @@ impl Transport {
     }
 }
 
-async fn read_answer(response: Response<Incoming>) -> Result<(StatusCode, Bytes), TransportError> {
+async fn read_answer(
+    response: Response<Incoming>,
+    max: usize,
+) -> Result<(StatusCode, Bytes), TransportError> {
     let status = response.status();
-    let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+    let body = Limited::new(response.into_body(), max)
         .collect()
         .await
         .map_err(|e| {
             if e.is::<http_body_util::LengthLimitError>() {
-                TransportError::TooLarge
+                TransportError::TooLarge(max)
             } else {
                 TransportError::Failed(innermost(e.as_ref()))
             }
@@ -218,5 +233,36 @@ mod tests {
         let answer = transport.send(request, Duration::from_millis(200)).await;
         assert!(matches!(answer, Err(TransportError::Timeout)), "{answer:?}");
         drop(held);
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_the_cap_is_refused_whole() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 1024];
+            let _ = s.read(&mut head).await;
+            let body = "x".repeat(1000);
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(answer.as_bytes()).await;
+        });
+        let transport = Transport::new(TransportConfig {
+            max_answer_bytes: 100,
+            ..TransportConfig::default()
+        })
+        .unwrap();
+        let request = Request::get(format!("http://{addr}/big"))
+            .body(Full::default())
+            .unwrap();
+        let answer = transport.send(request, Duration::from_secs(5)).await;
+        assert!(
+            matches!(answer, Err(TransportError::TooLarge(100))),
+            "{answer:?}"
+        );
     }
 }
