@@ -26,9 +26,17 @@ pub fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
     let mut start = 0;
     let mut i = 0;
     // Scans bytes: every character that needs escaping is ASCII, or a C1
-    // control (U+0080..U+009F, encoded 0xC2 0x80..0x9F).
+    // control (U+0080..U+009F, encoded 0xC2 0x80..0x9F). Eight at a time
+    // while none of them is special (most values have nothing to escape).
     while i < bytes.len() {
-        let b = bytes[i];
+        while let Some(word) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            if may_be_special(word) {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&b) = bytes.get(i) else { break };
         if !SPECIAL[b as usize] {
             i += 1;
             continue;
@@ -58,6 +66,21 @@ pub fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
         start = i;
     }
     out.write_str(&s[start..])
+}
+
+/// Whether any of the eight bytes of `word` may be [`SPECIAL`] (never
+/// false when one is; the byte loop then decides): the bit tricks of
+/// "has a zero byte" and "has a byte less than n" (n <= 128), per byte.
+#[inline]
+fn may_be_special(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has = |byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    (control | has(b'"') | has(b'\\') | has(0x7f) | has(0xc2)) != 0
 }
 
 /// The bytes [`write_escaped`] must look at: ASCII controls, `"`, `\`
@@ -202,10 +225,9 @@ impl Fields {
 
 /// `"<absolute url>"`, escaped.
 fn quoted_url(out: &mut String, r: &Renderer, location: &str) {
-    if location.contains('"')
-        || location.contains('\\')
-        || location.contains(|c: char| c.is_control())
-    {
+    // Any byte that may need escaping (a superset of `"`, `\` and the
+    // control characters) takes the escaping path.
+    if location.bytes().any(|b| SPECIAL[usize::from(b)]) {
         quoted(out, &r.url(location));
     } else {
         out.push('"');
@@ -466,9 +488,34 @@ mod tests {
         assert_eq!(out, "a\\\"b\\\\c\\nd\\u007fe\\u0085f\u{a0}g");
     }
 
+    #[test]
+    fn the_word_test_finds_every_special_byte_at_every_place() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = [b'a'; 8];
+                word[at] = b;
+                assert_eq!(
+                    may_be_special(u64::from_le_bytes(word)),
+                    SPECIAL[usize::from(b)],
+                    "byte {b:#04x} at {at}"
+                );
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn byte_scanner_matches_the_char_rule(s in any::<String>()) {
+            let mut out = String::new();
+            write_escaped(&mut out, &s).unwrap();
+            prop_assert_eq!(out, escaped_by_chars(&s));
+        }
+
+        // Mostly plain text with a few specials: the eight-byte skips run.
+        #[test]
+        fn byte_scanner_matches_the_char_rule_in_plain_text(
+            s in "[a-z0-9 ./:-]{0,40}([\"\\\\\n\t\u{7f}\u{85}\u{a0}é\u{1}][a-z0-9 ./:-]{0,40}){0,4}"
+        ) {
             let mut out = String::new();
             write_escaped(&mut out, &s).unwrap();
             prop_assert_eq!(out, escaped_by_chars(&s));
