@@ -250,6 +250,12 @@ pub struct BackendConfig {
     /// How long a new backend connection may take to establish.
     #[serde(default = "default_connect_timeout", with = "humantime_serde")]
     pub connect_timeout: Duration,
+    /// A PEM file of CA certificates trusted for backend TLS besides the
+    /// platform's store: a site whose Synnefo or identity hosts carry
+    /// certificates of a CA the platform does not know (IGTF grid CAs,
+    /// an in-house CA).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_pool_max_idle() -> usize {
@@ -268,6 +274,7 @@ impl Default for BackendConfig {
             pool_max_idle_per_host: default_pool_max_idle(),
             pool_idle_timeout: default_pool_idle_timeout(),
             connect_timeout: default_connect_timeout(),
+            ca_file: None,
         }
     }
 }

@@ -156,3 +156,142 @@ async fn a_missing_key_file_is_named() {
         "{error}"
     );
 }
+
+/// A TLS front for the simulator (as a site's Apache in front of
+/// Cyclades): terminates TLS with `pki`'s server certificate and relays
+/// the bytes to the upstream the test names once it is known.
+fn tls_front(
+    pki: &Pki,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::OnceLock<std::net::SocketAddr>>,
+) {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use std::sync::{Arc, OnceLock};
+    let certs = CertificateDer::pem_slice_iter(pki.server_cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let upstream: Arc<OnceLock<std::net::SocketAddr>> = Arc::default();
+    let target = upstream.clone();
+    tokio::spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, target) = (acceptor.clone(), target.clone());
+            tokio::spawn(async move {
+                let (Ok(mut tls), Some(to)) = (acceptor.accept(tcp).await, target.get()) else {
+                    return;
+                };
+                if let Ok(mut up) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+                }
+            });
+        }
+    });
+    (addr, upstream)
+}
+
+/// A gateway whose every Synnefo and identity call goes through the TLS
+/// front at `front`, trusting `ca_file` when given.
+async fn gateway_behind_tls(
+    front: std::net::SocketAddr,
+    upstream: &std::sync::OnceLock<std::net::SocketAddr>,
+    ca_file: Option<&Path>,
+) -> common::Gateway {
+    common::start_gateway_config(
+        |_| {},
+        |identity| {
+            let plain = identity
+                .strip_prefix("http://")
+                .and_then(|rest| rest.split('/').next())
+                .unwrap();
+            let _ = upstream.set(plain.parse().unwrap());
+            let tls = format!("https://{front}");
+            let ca = ca_file.map_or(String::new(), |p| {
+                format!("[backend]\nca_file = \"{}\"\n", p.display())
+            });
+            format!(
+                "{ca}{}",
+                common::occi_toml(
+                    &format!("{tls}/identity/v2.0"),
+                    &format!(
+                        "compute_url = \"{tls}/compute/v2.0\"\n\
+                         network_url = \"{tls}/network/v2.0\"\n\
+                         volume_url = \"{tls}/volume/v2.0\"\n\
+                         image_url = \"{tls}/image/v1.0\"\n"
+                    )
+                )
+            )
+        },
+    )
+    .await
+}
+
+/// With `backend.ca_file` naming the site CA, identity and Cyclades calls
+/// over TLS work (both pools: the auth filter's and Synnefo's); without
+/// it the same site is refused as untrusted, with a clear 5xx.
+#[tokio::test]
+async fn backend_tls_trusts_the_site_ca_from_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki();
+    let ca = dir.path().join("site-ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let (front, upstream) = tls_front(&pki);
+
+    let gw = gateway_behind_tls(front, &upstream, Some(&ca)).await;
+    for path in ["/compute/", "/-/"] {
+        let res = gw.client(0).get(gw.at(path)).send().await.unwrap();
+        let status = res.status();
+        assert_eq!(status, 200, "{path}: {}", res.text().await.unwrap());
+    }
+    let calls = gw.calls();
+    assert!(calls.contains_key("GET /compute/v2.0/servers"), "{calls:?}");
+    assert!(
+        calls.contains_key("GET /compute/v2.0/images/detail"),
+        "{calls:?}"
+    );
+
+    let untrusting = gateway_behind_tls(front, &upstream, None).await;
+    let res = untrusting
+        .client(0)
+        .get(untrusting.at("/compute/"))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = res.text().await.unwrap();
+    assert!(status.is_server_error(), "{status}: {body}");
+    assert!(!body.contains(&untrusting.token(0)), "{body}");
+}
+
+/// A `backend.ca_file` that holds no certificate stops the build, naming
+/// the key.
+#[tokio::test]
+async fn a_ca_file_without_certificates_is_a_build_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let toml = format!(
+        "[backend]\nca_file = \"{}\"\n{}",
+        empty.display(),
+        common::occi_toml("http://127.0.0.1:9/identity/v2.0", "")
+    );
+    let config = snf_occi::config::Config::from_toml_str(&toml).unwrap();
+    let err = snf_occi::pipeline::BuildContext::new(std::sync::Arc::new(config)).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("backend.ca_file"), "{text}");
+    assert!(text.contains("no certificate"), "{text}");
+}

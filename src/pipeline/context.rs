@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::pipeline::BuildError;
 use crate::simulator::RunningSimulator;
 use crate::store::{Store, StoreError};
+use crate::synnefo::transport::load_ca_file;
 use crate::synnefo::{Transport, TransportConfig};
 
 /// The URLs of the embedded simulator, when `serve` started one; factories
@@ -56,26 +57,35 @@ impl BuildContext {
     /// A context for `config`, with a fresh shared HTTP client.
     pub fn new(config: Arc<Config>) -> Result<Self, BuildError> {
         let backend = &config.backend;
-        let http = reqwest::Client::builder()
+        let failed = |key: &str, reason: String| BuildError::Failed {
+            key: key.to_string(),
+            reason,
+        };
+        let extra_roots = match &backend.ca_file {
+            Some(path) => load_ca_file(path).map_err(|e| failed("backend.ca_file", e))?,
+            None => Vec::new(),
+        };
+        let mut http = reqwest::Client::builder()
             .user_agent(concat!("snf-occi/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(backend.pool_max_idle_per_host)
             .pool_idle_timeout(backend.pool_idle_timeout)
-            .connect_timeout(backend.connect_timeout)
+            .connect_timeout(backend.connect_timeout);
+        for der in &extra_roots {
+            let cert = reqwest::Certificate::from_der(der)
+                .map_err(|e| failed("backend.ca_file", e.to_string()))?;
+            http = http.add_root_certificate(cert);
+        }
+        let http = http
             .build()
-            .map_err(|e| BuildError::Failed {
-                key: "http client".to_string(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| failed("http client", e.to_string()))?;
         let backend = Transport::new(TransportConfig {
             pool_max_idle_per_host: backend.pool_max_idle_per_host,
             pool_idle_timeout: backend.pool_idle_timeout,
             connect_timeout: backend.connect_timeout,
+            extra_roots,
             ..TransportConfig::default()
         })
-        .map_err(|e| BuildError::Failed {
-            key: "backend transport".to_string(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| failed("backend transport", e.to_string()))?;
         Ok(BuildContext {
             public_url: config.server.public_url(),
             config,

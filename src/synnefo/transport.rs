@@ -19,6 +19,8 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 /// The most a Synnefo answer body may hold: a listing of 10,000 servers
 /// is about 20 MiB; anything past this is a broken or hostile backend,
@@ -29,7 +31,7 @@ pub const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
 const USER_AGENT: &str = concat!("snf-occi/", env!("CARGO_PKG_VERSION"));
 
 /// How the transport's connection pool behaves (the `[backend]` table).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct TransportConfig {
     /// Most idle keep-alive connections kept per backend host.
     pub pool_max_idle_per_host: usize,
@@ -39,6 +41,9 @@ pub struct TransportConfig {
     pub connect_timeout: Duration,
     /// The most an answer body may hold ([`MAX_ANSWER_BYTES`] by default).
     pub max_answer_bytes: usize,
+    /// CA certificates trusted besides the platform's store (see
+    /// [`load_ca_file`]).
+    pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
 impl Default for TransportConfig {
@@ -48,6 +53,7 @@ impl Default for TransportConfig {
             pool_idle_timeout: Duration::from_secs(90),
             connect_timeout: Duration::from_secs(5),
             max_answer_bytes: MAX_ANSWER_BYTES,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -101,15 +107,26 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     /// A transport verifying servers against the platform's roots (as
-    /// reqwest does), speaking HTTP/2 where TLS negotiates it.
+    /// reqwest does) and `config.extra_roots`, speaking HTTP/2 where TLS
+    /// negotiates it.
     pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
-        use rustls_platform_verifier::BuilderVerifierExt;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier = if config.extra_roots.is_empty() {
+            rustls_platform_verifier::Verifier::new(provider.clone())
+        } else {
+            rustls_platform_verifier::Verifier::new_with_extra_roots(
+                config.extra_roots.iter().cloned(),
+                provider.clone(),
+            )
+        }
+        .map_err(|e| TransportError::Failed(format!("TLS roots: {e}")))?;
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| TransportError::Failed(format!("TLS setup: {e}")))?
-            .with_platform_verifier()
-            .map_err(|e| TransportError::Failed(format!("TLS roots: {e}")))?
+            .dangerous()
+            // The platform verifier: not dangerous, but rustls names
+            // every custom verifier so.
+            .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
         let mut http = HttpConnector::new();
         http.enforce_http(false);
@@ -176,6 +193,19 @@ async fn read_answer(
             }
         })?;
     Ok((status, body.to_bytes()))
+}
+
+/// The CA certificates of a PEM file (`backend.ca_file`); an unreadable
+/// file or one without a certificate is an error naming the file.
+pub fn load_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate in the file", path.display()));
+    }
+    Ok(certs)
 }
 
 fn classify(e: hyper_util::client::legacy::Error) -> TransportError {
