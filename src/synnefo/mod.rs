@@ -46,7 +46,7 @@ pub use network::{
     FixedIp, FixedIpRequest, FloatingIp, Network, NewFloatingIp, NewNetwork, NewPort, NewSubnet,
     Port, Subnet,
 };
-pub use transport::{Transport, TransportConfig, TransportError};
+pub use transport::{ProxySetting, Transport, TransportConfig, TransportError};
 pub use volume::{
     NewSnapshot, NewVolume, Snapshot, Volume, VolumeServerAttachment, VolumeType, VolumeUpdate,
 };
