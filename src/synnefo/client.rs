@@ -205,6 +205,18 @@ impl fmt::Debug for Client {
     }
 }
 
+/// One Synnefo call as the client sends it, and sends it again (a retried
+/// read, a moved endpoint).
+#[derive(Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub(crate) method: &'a Method,
+    /// Below the service's base URL; may carry a query.
+    pub(crate) path: &'a str,
+    pub(crate) query: &'a [(&'a str, &'a str)],
+    pub(crate) caller: Option<&'a Caller>,
+    pub(crate) payload: &'a Payload,
+}
+
 /// A request body, already serialized.
 pub(crate) enum Payload {
     None,
@@ -333,11 +345,16 @@ impl Client {
         } else {
             0
         };
+        let call = Call {
+            method: &method,
+            path,
+            query,
+            caller,
+            payload: &payload,
+        };
         let mut attempt = 0;
         loop {
-            let result = self
-                .call_once(service, &method, path, query, caller, &payload)
-                .await;
+            let result = self.call_once(service, &call).await;
             match result {
                 Err(err) if attempt < retries && retryable(&err) => {
                     attempt += 1;
@@ -359,21 +376,10 @@ impl Client {
     ///
     /// A connection failure on a discovered endpoint refreshes the catalog
     /// and, when the endpoint moved, retries once (the request never left).
-    async fn call_once(
-        &self,
-        service: Service,
-        method: &Method,
-        path: &str,
-        query: &[(&str, &str)],
-        caller: Option<&Caller>,
-        payload: &Payload,
-    ) -> Result<Bytes, SynnefoError> {
-        let request_id = caller.and_then(|c| c.request_id.as_ref());
+    async fn call_once(&self, service: Service, call: &Call<'_>) -> Result<Bytes, SynnefoError> {
+        let request_id = call.caller.and_then(|c| c.request_id.as_ref());
         let (base, from_catalog) = self.resolve(service, request_id).await?;
-        match self
-            .send(service, &base, method, path, query, caller, payload)
-            .await
-        {
+        match self.send(service, &base, call).await {
             Err(SendError::Connect(err)) => {
                 let Some(used) = from_catalog else {
                     return Err(err);
@@ -383,7 +389,7 @@ impl Client {
                 if fresh == base {
                     return Err(err);
                 }
-                self.send(service, &fresh, method, path, query, caller, payload)
+                self.send(service, &fresh, call)
                     .await
                     .map_err(SendError::into_inner)
             }
@@ -407,21 +413,22 @@ impl Client {
         http::Uri::try_from(text).map_err(|_| TransportError::InvalidUrl(format!("{base}{path}")))
     }
 
-    /// Sends one request to `base` + `path` and returns the successful
-    /// body; any other answer is a [`SynnefoError::Fault`].
-    #[allow(clippy::too_many_arguments)]
+    /// Sends `call` to `base` once and returns the successful body; any
+    /// other answer is a [`SynnefoError::Fault`].
     pub(super) async fn send(
         &self,
         service: Service,
         base: &str,
-        method: &Method,
-        path: &str,
-        query: &[(&str, &str)],
-        caller: Option<&Caller>,
-        payload: &Payload,
+        call: &Call<'_>,
     ) -> Result<Bytes, SendError> {
-        let request = Self::request(base, method, path, query, caller, payload)
-            .map_err(|e| SendError::Other(transport_error(service, e)))?;
+        let request =
+            Self::request(base, call).map_err(|e| SendError::Other(transport_error(service, e)))?;
+        let Call {
+            method,
+            path,
+            caller,
+            ..
+        } = *call;
         let started = std::time::Instant::now();
         let sent = self
             .inner
@@ -442,14 +449,14 @@ impl Client {
         Err(SendError::Other(fault(service, status, &body, caller)))
     }
 
-    fn request(
-        base: &str,
-        method: &Method,
-        path: &str,
-        query: &[(&str, &str)],
-        caller: Option<&Caller>,
-        payload: &Payload,
-    ) -> Result<http::Request<Full<Bytes>>, TransportError> {
+    fn request(base: &str, call: &Call<'_>) -> Result<http::Request<Full<Bytes>>, TransportError> {
+        let Call {
+            method,
+            path,
+            query,
+            caller,
+            payload,
+        } = *call;
         let mut request = http::Request::new(Full::default());
         *request.method_mut() = method.clone();
         *request.uri_mut() = Self::uri(base, path, query)?;
@@ -495,8 +502,14 @@ impl Client {
     /// `GET path` (a 401 still proves it up). For readiness probes.
     pub async fn probe(&self, service: Service, path: &str) -> Result<StatusCode, SynnefoError> {
         let (base, _) = self.resolve(service, None).await?;
-        let request = Self::request(&base, &Method::GET, path, &[], None, &Payload::None)
-            .map_err(|e| transport_error(service, e))?;
+        let probe = Call {
+            method: &Method::GET,
+            path,
+            query: &[],
+            caller: None,
+            payload: &Payload::None,
+        };
+        let request = Self::request(&base, &probe).map_err(|e| transport_error(service, e))?;
         match self
             .inner
             .transport
@@ -784,27 +797,19 @@ mod uri_tests {
     #[test]
     fn the_token_header_is_marked_sensitive_and_bodyless_posts_say_so() {
         let caller = Caller::new(SecretToken::new("tok"));
-        let r = Client::request(
-            "http://h",
-            &Method::POST,
-            "/tokens",
-            &[],
-            Some(&caller),
-            &Payload::None,
-        )
-        .unwrap();
+        let call = |method, caller| Call {
+            method,
+            path: "/tokens",
+            query: &[],
+            caller,
+            payload: &Payload::None,
+        };
+        let r = Client::request("http://h", &call(&Method::POST, Some(&caller))).unwrap();
         assert!(r.headers()["x-auth-token"].is_sensitive());
         assert_eq!(r.headers()[http::header::CONTENT_LENGTH], "0");
         let bad = Caller::new(SecretToken::new("a\nb"));
         assert!(matches!(
-            Client::request(
-                "http://h",
-                &Method::GET,
-                "/",
-                &[],
-                Some(&bad),
-                &Payload::None
-            ),
+            Client::request("http://h", &call(&Method::GET, Some(&bad))),
             Err(TransportError::InvalidHeader("X-Auth-Token"))
         ));
     }

@@ -212,16 +212,15 @@ impl Client {
             token: SecretToken::new(""),
             request_id: request_id.cloned(),
         };
+        let call = super::client::Call {
+            method: &Method::POST,
+            path: "/tokens",
+            query: &[],
+            caller: Some(&anonymous),
+            payload: &Payload::None,
+        };
         let body = self
-            .send(
-                Service::Identity,
-                self.identity_url(),
-                &Method::POST,
-                "/tokens",
-                &[],
-                Some(&anonymous),
-                &Payload::None,
-            )
+            .send(Service::Identity, self.identity_url(), &call)
             .await
             .map_err(super::client::SendError::into_inner)?;
         decode::<AccessEnvelope>(Service::Identity, &body).map(|e| e.access)
