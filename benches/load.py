@@ -12,7 +12,9 @@ then measures each scenario with wrk (Debian package `wrk`):
 - Synnefo calls per OCCI request (the simulator's exact counters),
 - the same for the equivalent direct Synnefo call, and the added p50,
 - peak RSS, RSS with 5,000 idle keep-alive connections,
-- GET /compute/ with 400 and 10,000 servers (linearity).
+- GET /compute/ with 400 and 10,000 servers (linearity),
+- the floor: the same show through a do-nothing hyper proxy
+  (examples/floor_proxy.rs), measured the same way.
 
 Prints one table and writes it as JSON (default target/bench-load.json).
 Usage: python3 benches/load.py [--no-build] [--duration 5] [--repeat 1] [--json PATH]
@@ -33,6 +35,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "snf-occi")
+FLOOR = os.path.join(ROOT, "target", "release", "examples", "floor_proxy")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 REPEAT = 1  # --repeat: loaded runs per scenario, the median kept
 
@@ -297,7 +300,8 @@ def main():
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
     if not a.no_build:
-        subprocess.run(["cargo", "build", "--release", "--bin", "snf-occi"], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--release", "--bin", "snf-occi", "--example",
+                        "floor_proxy"], cwd=ROOT, check=True)
     raise_nofile()
     tmp = tempfile.mkdtemp(prefix="snf-occi-bench-")
     sim_port, gw_port = free_port(), free_port()
@@ -347,6 +351,23 @@ def main():
                     d, script, f"{sim}/compute/v2.0/servers/{sid}", tok, sim_pid),
             create_delete(gw, sim, tok, gateway.pid),
         ]
+        # The floor: a do-nothing hyper proxy (examples/floor_proxy.rs)
+        # relaying the same show, measured the same way.
+        if os.path.exists(FLOOR):
+            floor_port = free_port()
+            floor = subprocess.Popen([FLOOR, f"127.0.0.1:{floor_port}", sim],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                     preexec_fn=raise_nofile)
+            procs.append(floor)
+            floor.stdout.readline()
+            floor_url = f"http://127.0.0.1:{floor_port}/compute/v2.0/servers/{sid}"
+            wait_http(floor_url, headers=tok)
+            rows.append(measure("floor proxy: same show, relayed", floor_url, tok, floor.pid,
+                                sim, d, script, f"{sim}/compute/v2.0/servers/{sid}", tok,
+                                sim_pid))
+        else:
+            print(f"no {FLOOR}: build it (cargo build --release --example floor_proxy) for"
+                  " the floor row")
         # Linearity: the median of three p50s for each size, through the
         # gateway and straight from the simulator (its own answer is most
         # of the time, and it scales on its own).
