@@ -134,7 +134,7 @@ pub struct NewSnapshot {
     /// The volume to snapshot: the caller's, attached to a server.
     pub volume_id: String,
     /// The name of the snapshot (and of its image). Cyclades names an
-    /// unnamed one "Snapshot of volume '<id>'".
+    /// unnamed one `Snapshot of volume '<id>'`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// Description.
