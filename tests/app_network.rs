@@ -262,30 +262,6 @@ async fn ipnetwork_without_address_is_400_and_a_failing_subnet_is_rolled_back() 
     assert_eq!(network_count(&after), network_count(&before), "{after}");
 }
 
-/// `POST <path>` or `PUT` as user `n` with a body in `content_type`.
-async fn update(
-    gw: &Gateway,
-    n: usize,
-    full: bool,
-    path: &str,
-    content_type: &str,
-    body: String,
-) -> (StatusCode, String) {
-    let req = if full {
-        gw.client(n).put(gw.at(path))
-    } else {
-        gw.client(n).post(gw.at(path))
-    };
-    let res = req
-        .header("content-type", content_type)
-        .header("accept", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (res.status(), res.text().await.unwrap())
-}
-
 /// A network is renamed by a partial update (one Synnefo `PUT
 /// /networks/{id}`), reset by a full one without a title; its subnet's
 /// address and gateway pass unchanged and are a 409 naming them when
@@ -308,15 +284,15 @@ async fn network_rename_and_its_subnet_cannot_change() {
     let path = location.unwrap().strip_prefix(&gw.url).unwrap().to_owned();
 
     gw.sim.reset_counters();
-    let (status, answer) = update(
-        &gw,
-        0,
-        false,
-        &path,
-        "text/plain",
-        "X-OCCI-Attribute: occi.core.title=\"backbone\"\n".to_owned(),
-    )
-    .await;
+    let (status, answer) = gw
+        .update(
+            0,
+            false,
+            &path,
+            "text/plain",
+            "X-OCCI-Attribute: occi.core.title=\"backbone\"\n".to_owned(),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert!(answer.contains("occi.core.title=\"backbone\""), "{answer}");
     assert_eq!(
@@ -326,15 +302,15 @@ async fn network_rename_and_its_subnet_cannot_change() {
         gw.calls()
     );
     // Bob cannot rename it.
-    let (status, _) = update(
-        &gw,
-        1,
-        false,
-        &path,
-        "text/plain",
-        "X-OCCI-Attribute: occi.core.title=\"bob's\"\n".to_owned(),
-    )
-    .await;
+    let (status, _) = gw
+        .update(
+            1,
+            false,
+            &path,
+            "text/plain",
+            "X-OCCI-Attribute: occi.core.title=\"bob's\"\n".to_owned(),
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // The full rendering sent back with a new title passes.
@@ -351,7 +327,7 @@ async fn network_rename_and_its_subnet_cannot_change() {
         })
         .collect();
     assert!(rendering.contains("192.168.9.1"), "{rendering}");
-    let (status, answer) = update(&gw, 0, true, &path, "text/plain", rendering).await;
+    let (status, answer) = gw.update(0, true, &path, "text/plain", rendering).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert!(
         answer.contains("resent") && answer.contains("192.168.9.0/24"),
@@ -363,9 +339,7 @@ async fn network_rename_and_its_subnet_cannot_change() {
         ("occi.network.gateway", "192.168.9.254"),
     ] {
         gw.sim.reset_counters();
-        let (status, answer) = update(
-            &gw,
-            0,
+        let (status, answer) = gw.update(0,
             false,
             &path,
             "text/plain",
@@ -380,9 +354,7 @@ async fn network_rename_and_its_subnet_cannot_change() {
     }
 
     // JSON: renames; a full update without a title resets it.
-    let (status, answer) = update(
-        &gw,
-        0,
+    let (status, answer) = gw.update(0,
         false,
         &path,
         "application/occi+json",
@@ -393,15 +365,15 @@ async fn network_rename_and_its_subnet_cannot_change() {
     assert_eq!(status, StatusCode::OK, "{answer}");
     let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
     assert_eq!(json["title"], "json-net", "{json}");
-    let (status, answer) = update(
-        &gw,
-        0,
-        true,
-        &path,
-        "application/occi+json",
-        r#"{"kind": "http://schemas.ogf.org/occi/infrastructure#network"}"#.to_owned(),
-    )
-    .await;
+    let (status, answer) = gw
+        .update(
+            0,
+            true,
+            &path,
+            "application/occi+json",
+            r#"{"kind": "http://schemas.ogf.org/occi/infrastructure#network"}"#.to_owned(),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let json: serde_json::Value = serde_json::from_str(&answer).unwrap();
     assert_eq!(json["title"], "OCCI network", "{json}");
@@ -418,15 +390,17 @@ async fn network_rename_and_its_subnet_cannot_change() {
     )
     .await;
     let bare = location.unwrap().strip_prefix(&gw.url).unwrap().to_owned();
-    let (status, answer) = update(
-        &gw,
-        0,
-        false,
-        &bare,
-        "text/plain",
-        format!("Category: {IPNETWORK}\nX-OCCI-Attribute: occi.network.address=\"10.1.0.0/24\"\n"),
-    )
-    .await;
+    let (status, answer) = gw
+        .update(
+            0,
+            false,
+            &bare,
+            "text/plain",
+            format!(
+                "Category: {IPNETWORK}\nX-OCCI-Attribute: occi.network.address=\"10.1.0.0/24\"\n"
+            ),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     assert!(answer.contains("ipnetwork"), "{answer}");
 
@@ -449,25 +423,19 @@ async fn network_rename_and_its_subnet_cannot_change() {
         .find(|l| l.contains("occi.core.title"))
         .expect("a title")
         .to_owned();
-    let (status, answer) = update(
-        &gw,
-        0,
-        false,
-        &public,
-        "text/plain",
-        format!("{title_line}\n"),
-    )
-    .await;
+    let (status, answer) = gw
+        .update(0, false, &public, "text/plain", format!("{title_line}\n"))
+        .await;
     assert_eq!(status, StatusCode::OK, "the same title: {answer}");
-    let (status, answer) = update(
-        &gw,
-        0,
-        false,
-        &public,
-        "text/plain",
-        "X-OCCI-Attribute: occi.core.title=\"mine\"\n".to_owned(),
-    )
-    .await;
+    let (status, answer) = gw
+        .update(
+            0,
+            false,
+            &public,
+            "text/plain",
+            "X-OCCI-Attribute: occi.core.title=\"mine\"\n".to_owned(),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
     assert!(answer.contains("public"), "{answer}");
 }

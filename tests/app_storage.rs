@@ -206,20 +206,8 @@ async fn update(
     content_type: &str,
     body: String,
 ) -> (StatusCode, String) {
-    let url = gw.at(&format!("/storage/{id}"));
-    let req = if full {
-        gw.client(0).put(url)
-    } else {
-        gw.client(0).post(url)
-    };
-    let res = req
-        .header("content-type", content_type)
-        .header("accept", content_type)
-        .body(body)
-        .send()
+    gw.update(0, full, &format!("/storage/{id}"), content_type, body)
         .await
-        .unwrap();
-    (res.status(), res.text().await.unwrap())
 }
 
 /// A partial update renames the volume and sets its description (one

@@ -85,19 +85,7 @@ async fn update(
     path: &str,
     body: String,
 ) -> (StatusCode, String) {
-    let client = gw.client(n);
-    let req = if full {
-        client.put(gw.at(path))
-    } else {
-        client.post(gw.at(path))
-    };
-    let res = req
-        .header("content-type", "text/plain")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (res.status(), res.text().await.unwrap())
+    gw.update(n, full, path, "text/plain", body).await
 }
 
 /// The locations `GET /<term>/` lists (as paths).

@@ -201,6 +201,33 @@ impl Gateway {
         (status, location, res.text().await.expect("body"))
     }
 
+    /// An OCCI update of `path` as user `n`: full (`PUT`) or partial
+    /// (`POST`), the body in `content_type`, which is also the rendering
+    /// asked for. The status and the body.
+    pub async fn update(
+        &self,
+        n: usize,
+        full: bool,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> (reqwest::StatusCode, String) {
+        let client = self.client(n);
+        let req = if full {
+            client.put(self.at(path))
+        } else {
+            client.post(self.at(path))
+        };
+        let res = req
+            .header("content-type", content_type)
+            .header("accept", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("the update reaches the gateway");
+        (res.status(), res.text().await.expect("body"))
+    }
+
     /// The simulator's `/_sim/state` summary (counts of servers, volumes,
     /// floating IPs, ...).
     pub async fn sim_state(&self) -> serde_json::Value {
