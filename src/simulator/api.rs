@@ -163,7 +163,7 @@ async fn list_servers(State(sim): S, Authed(u): Authed) -> Response {
 async fn list_servers_detail(State(sim): S, Authed(u): Authed) -> Response {
     json(
         StatusCode::OK,
-        sim.world().list_servers(&u.uuid, true, Instant::now()),
+        sim.world().list_servers_detail(&u.uuid, Instant::now()),
     )
 }
 

@@ -804,11 +804,9 @@ impl World {
 
     // ----------------------------------------------------------------- servers
 
-    fn server_json(&self, s: &Server, detail: bool) -> Value {
+    /// A server in detail (`GET /servers/{id}`, `/servers/detail`).
+    fn server_json(&self, s: &Server) -> Value {
         let links = self.link(format!("/compute/v2.0/servers/{}", s.id));
-        if !detail {
-            return json!({"id": s.id, "name": s.name, "links": links});
-        }
         let mut addresses = serde_json::Map::new();
         let mut attachments = Vec::new();
         for port in s.ports.iter().filter_map(|p| self.ports.get(p)) {
@@ -882,14 +880,8 @@ impl World {
         struct List<'a> {
             servers: Vec<Summary<'a>>,
         }
-        for s in self.servers.values_mut().filter(|s| s.owner == user) {
-            s.settle(now);
-        }
-        let listed: Vec<&Server> = self
-            .servers
-            .values()
-            .filter(|s| s.owner == user && s.status != Status::Deleted)
-            .collect();
+        self.settle_servers_of(user, now);
+        let listed: Vec<&Server> = self.live_servers_of(user).collect();
         let hrefs: Vec<String> = listed
             .iter()
             .map(|s| format!("{}/compute/v2.0/servers/{}", self.base, s.id))
@@ -912,26 +904,34 @@ impl World {
         serde_json::to_string(&List { servers }).unwrap_or_else(|_| r#"{"servers":[]}"#.into())
     }
 
-    /// `GET /servers[/detail]`: the user's servers that are not deleted.
-    pub fn list_servers(&mut self, user: &str, detail: bool, now: Instant) -> Value {
-        let mut list = Vec::new();
+    /// `GET /servers/detail`: the user's servers that are not deleted.
+    pub fn list_servers_detail(&mut self, user: &str, now: Instant) -> Value {
+        self.settle_servers_of(user, now);
+        let list: Vec<Value> = self
+            .live_servers_of(user)
+            .map(|s| self.server_json(s))
+            .collect();
+        json!({ "servers": list })
+    }
+
+    /// Brings `user`'s servers up to `now` (builds and actions finish).
+    fn settle_servers_of(&mut self, user: &str, now: Instant) {
         for s in self.servers.values_mut().filter(|s| s.owner == user) {
             s.settle(now);
         }
-        for s in self
-            .servers
+    }
+
+    /// `user`'s servers that are not deleted: what a listing shows.
+    fn live_servers_of<'a>(&'a self, user: &'a str) -> impl Iterator<Item = &'a Server> {
+        self.servers
             .values()
-            .filter(|s| s.owner == user && s.status != Status::Deleted)
-        {
-            list.push(self.server_json(s, detail));
-        }
-        json!({ "servers": list })
+            .filter(move |s| s.owner == user && s.status != Status::Deleted)
     }
 
     /// `GET /servers/{id}` (deleted servers still show, as DELETED).
     pub fn get_server(&mut self, user: &str, id: &str, now: Instant) -> Result<Value, Fault> {
         let s = self.server_mut(user, id, now)?.clone();
-        Ok(json!({"server": self.server_json(&s, true)}))
+        Ok(json!({"server": self.server_json(&s)}))
     }
 
     /// `POST /servers`.
@@ -1076,7 +1076,7 @@ impl World {
                 server.volumes.push(vid);
             }
         }
-        let mut answer = self.server_json(&server, true);
+        let mut answer = self.server_json(&server);
         if let Some(o) = answer.as_object_mut() {
             o.insert(
                 "adminPass".into(),
