@@ -5,14 +5,12 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, StatusCode};
+use http::{HeaderValue, Method, StatusCode};
+use http_body_util::Full;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use snf_occi_middleware::{AuthContext, RequestId, SecretToken};
-
-use http::HeaderValue;
-use http_body_util::Full;
 
 use super::error::{SynnefoError, parse_fault};
 use super::identity::Access;
