@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::pipeline::BuildError;
 use crate::simulator::RunningSimulator;
 use crate::store::{Store, StoreError};
-use crate::synnefo::transport::load_ca_file;
+use crate::synnefo::transport::{USER_AGENT, load_ca_file};
 use crate::synnefo::{Transport, TransportConfig};
 
 /// The URLs of the embedded simulator, when `serve` started one; factories
@@ -66,7 +66,7 @@ impl BuildContext {
             None => Vec::new(),
         };
         let mut http = reqwest::Client::builder()
-            .user_agent(concat!("snf-occi/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .pool_max_idle_per_host(backend.pool_max_idle_per_host)
             .pool_idle_timeout(backend.pool_idle_timeout)
             .connect_timeout(backend.connect_timeout);
@@ -79,11 +79,8 @@ impl BuildContext {
             .build()
             .map_err(|e| failed("http client", e.to_string()))?;
         let backend = Transport::new(TransportConfig {
-            pool_max_idle_per_host: backend.pool_max_idle_per_host,
-            pool_idle_timeout: backend.pool_idle_timeout,
-            connect_timeout: backend.connect_timeout,
             extra_roots,
-            ..TransportConfig::default()
+            ..TransportConfig::from(backend)
         })
         .map_err(|e| failed("backend transport", e.to_string()))?;
         Ok(BuildContext {

@@ -24,13 +24,16 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
+use crate::config::BackendConfig;
+
 /// The most a Synnefo answer body may hold: a listing of 10,000 servers
 /// is about 20 MiB; anything past this is a broken or hostile backend,
 /// not a larger cloud.
 pub const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
 
-/// The `User-Agent` of every backend call.
-const USER_AGENT: &str = concat!("snf-occi/", env!("CARGO_PKG_VERSION"));
+/// The `User-Agent` of every backend call (the auth filters' reqwest
+/// client sends the same).
+pub const USER_AGENT: &str = concat!("snf-occi/", env!("CARGO_PKG_VERSION"));
 
 /// How the transport's connection pool behaves (the `[backend]` table).
 #[derive(Clone, Debug)]
@@ -64,16 +67,25 @@ pub enum ProxySetting {
     None,
 }
 
-impl Default for TransportConfig {
-    fn default() -> Self {
+impl From<&BackendConfig> for TransportConfig {
+    /// The pool settings of `[backend]`; no extra roots (its `ca_file` is
+    /// read by whoever builds the transport, see [`load_ca_file`]).
+    fn from(backend: &BackendConfig) -> Self {
         TransportConfig {
-            pool_max_idle_per_host: 64,
-            pool_idle_timeout: Duration::from_secs(90),
-            connect_timeout: Duration::from_secs(5),
+            pool_max_idle_per_host: backend.pool_max_idle_per_host,
+            pool_idle_timeout: backend.pool_idle_timeout,
+            connect_timeout: backend.connect_timeout,
             max_answer_bytes: MAX_ANSWER_BYTES,
             extra_roots: Vec::new(),
             proxy: ProxySetting::Environment,
         }
+    }
+}
+
+impl Default for TransportConfig {
+    /// `[backend]`'s defaults.
+    fn default() -> Self {
+        TransportConfig::from(&BackendConfig::default())
     }
 }
 
