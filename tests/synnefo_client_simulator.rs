@@ -63,12 +63,17 @@ async fn authenticate_gives_user_projects_expiry_and_catalog() {
     let expires = token.expires_at().expect("expiry parses");
     assert!(expires > std::time::SystemTime::now() + Duration::from_secs(24 * 3600));
     assert_eq!(
-        access.endpoint("compute"),
+        access.endpoint("compute").as_deref(),
         Some(format!("{}/compute/v2.0", sim.url()).as_str())
     );
     assert_eq!(
-        access.endpoint("volume"),
-        Some(format!("{}/volume/v2.0", sim.url()).as_str())
+        access.endpoint("volume").as_deref(),
+        Some(format!("{}/volume/v2.0", sim.url()).as_str()),
+        "published bare with SNF:exposeVersion False, versioned by the client"
+    );
+    assert_eq!(
+        access.endpoint("network").as_deref(),
+        Some(format!("{}/network/v2.0", sim.url()).as_str())
     );
 
     let by_password = c

@@ -261,7 +261,7 @@ async fn authenticate_reads_the_documented_access_answer() {
         Some("4d3c1fa4-5b05-4a3e-8f5b-0e7e1b1d3b8c")
     );
     assert_eq!(
-        access.endpoint("compute"),
+        access.endpoint("compute").as_deref(),
         Some(format!("{}{C}", fake.base).as_str())
     );
 

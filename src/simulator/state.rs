@@ -550,46 +550,59 @@ impl World {
 
     // ---------------------------------------------------------------- identity
 
-    /// The service catalog with absolute endpoint URLs.
+    /// The service catalog with absolute endpoint URLs, published as
+    /// Astakos does (`snf_service_export`): compute, identity and account
+    /// URLs end with their version (`SNF:exposeVersion` `"True"`), while
+    /// network, volume and image are published bare (`http://host/network`)
+    /// with `"False"`, and clients append `versionId` themselves.
     pub fn catalog(&self) -> Value {
         let b = &self.base;
-        let entry = |t: &str, name: &str, version: &str, url: String| json!({"endpoints_links": [], "endpoints": [{"SNF:uiURL": format!("{b}/ui"), "versionId": version, "publicURL": url}], "type": t, "name": name});
+        let entry = |t: &str, name: &str, version: &str, url: String, exposed: bool| {
+            let expose = if exposed { "True" } else { "False" };
+            json!({"endpoints_links": [], "endpoints": [{"SNF:uiURL": format!("{b}/ui"), "region": "default", "versionId": version, "SNF:exposeVersion": expose, "publicURL": url}], "type": t, "name": name})
+        };
         json!([
             entry(
                 "identity",
                 "astakos_identity",
                 "v2.0",
-                format!("{b}/identity/v2.0")
+                format!("{b}/identity/v2.0"),
+                true
             ),
             entry(
                 "account",
                 "astakos_account",
                 "v1.0",
-                format!("{b}/account/v1.0")
+                format!("{b}/account/v1.0"),
+                true
             ),
             entry(
                 "compute",
                 "cyclades_compute",
                 "v2.0",
-                format!("{b}/compute/v2.0")
+                format!("{b}/compute/v2.0"),
+                true
             ),
             entry(
                 "network",
                 "cyclades_network",
                 "v2.0",
-                format!("{b}/network/v2.0")
+                format!("{b}/network"),
+                false
             ),
             entry(
                 "volume",
                 "cyclades_volume",
                 "v2.0",
-                format!("{b}/volume/v2.0")
+                format!("{b}/volume"),
+                false
             ),
             entry(
                 "image",
                 "cyclades_plankton",
                 "v1.0",
-                format!("{b}/image/v1.0")
+                format!("{b}/image"),
+                false
             ),
         ])
     }

@@ -151,11 +151,7 @@ pub(crate) struct Endpoints {
 
 impl Endpoints {
     fn from_access(access: &Access) -> Endpoints {
-        let find = |service: Service| {
-            access
-                .endpoint(service.catalog_type())
-                .map(|u| trim(u).to_owned())
-        };
+        let find = |service: Service| access.endpoint(service.catalog_type());
         Endpoints {
             compute: find(Service::Compute),
             network: find(Service::Network),

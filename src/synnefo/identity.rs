@@ -27,13 +27,15 @@ pub struct Access {
 }
 
 impl Access {
-    /// The `publicURL` of the first endpoint of the service of this type.
-    pub fn endpoint(&self, service_type: &str) -> Option<&str> {
+    /// The URL to call for the service of this type: the first endpoint
+    /// with a `publicURL`, versioned as Synnefo's own clients do it
+    /// ([`CatalogEndpoint::versioned_url`]).
+    pub fn endpoint(&self, service_type: &str) -> Option<String> {
         self.service_catalog
             .iter()
             .filter(|s| s.service_type == service_type)
             .flat_map(|s| s.endpoints.iter())
-            .find_map(|e| e.public_url.as_deref())
+            .find_map(CatalogEndpoint::versioned_url)
     }
 
     /// The project resources should go to when the caller names none, as
@@ -124,6 +126,40 @@ pub struct CatalogEndpoint {
     /// The API version (`v2.0`).
     #[serde(rename = "versionId", default)]
     pub version_id: Option<String>,
+    /// Whether `publicURL` already ends with the version. Synnefo
+    /// publishes its network, volume and image endpoints without it
+    /// (`http://host/network`, `versionId` `v2.0`, `SNF:exposeVersion`
+    /// `"False"`); absent means true. Astakos writes it as a string
+    /// (`"True"`/`"False"`), other catalogs as a JSON boolean.
+    #[serde(rename = "SNF:exposeVersion", default, deserialize_with = "loose_bool")]
+    pub expose_version: Option<bool>,
+}
+
+impl CatalogEndpoint {
+    /// The base URL of the API, as Synnefo's clients build it
+    /// (`synnefo/lib/services.py`, `get_versioned_public_url`): the
+    /// `publicURL`, joined with `versionId` when the endpoint does not
+    /// expose its version, without a trailing slash.
+    pub fn versioned_url(&self) -> Option<String> {
+        let public = self.public_url.as_deref()?.trim_end_matches('/');
+        match (self.expose_version, self.version_id.as_deref()) {
+            (Some(false), Some(version)) if !version.trim_matches('/').is_empty() => {
+                Some(format!("{public}/{}", version.trim_matches('/')))
+            }
+            _ => Some(public.to_owned()),
+        }
+    }
+}
+
+/// A boolean as JSON `true`/`false` or the strings `"True"`/`"False"`
+/// (any case); anything else is treated as absent.
+fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<bool>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => Some(b),
+        serde_json::Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        serde_json::Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    })
 }
 
 #[derive(Serialize)]
@@ -272,5 +308,50 @@ fn scrub(e: super::SynnefoError, caller: Option<&Caller>) -> super::SynnefoError
             details: details.replace(secret, "***"),
         },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(json: serde_json::Value) -> CatalogEndpoint {
+        serde_json::from_value(json).expect("endpoint")
+    }
+
+    #[test]
+    fn unexposed_versions_are_appended_as_synnefo_clients_do() {
+        // Astakos' own rendering: strings, not booleans.
+        let network = endpoint(serde_json::json!({
+            "publicURL": "http://h/network", "versionId": "v2.0", "SNF:exposeVersion": "False"
+        }));
+        assert_eq!(
+            network.versioned_url().as_deref(),
+            Some("http://h/network/v2.0")
+        );
+        let compute = endpoint(serde_json::json!({
+            "publicURL": "http://h/compute/v2.0/", "versionId": "v2.0", "SNF:exposeVersion": "True"
+        }));
+        assert_eq!(
+            compute.versioned_url().as_deref(),
+            Some("http://h/compute/v2.0")
+        );
+        // JSON booleans, and no flag at all (exposed by default).
+        let volume = endpoint(serde_json::json!({
+            "publicURL": "http://h/volume/", "versionId": "v2.0", "SNF:exposeVersion": false
+        }));
+        assert_eq!(
+            volume.versioned_url().as_deref(),
+            Some("http://h/volume/v2.0")
+        );
+        let plain = endpoint(serde_json::json!({"publicURL": "http://h/x/v1", "versionId": "v1"}));
+        assert_eq!(plain.versioned_url().as_deref(), Some("http://h/x/v1"));
+        let weblogin = endpoint(serde_json::json!({
+            "publicURL": "http://h/weblogin", "versionId": "", "SNF:exposeVersion": "False"
+        }));
+        assert_eq!(
+            weblogin.versioned_url().as_deref(),
+            Some("http://h/weblogin")
+        );
     }
 }
