@@ -384,6 +384,8 @@ async fn volumes_attach_detach_and_delete() {
         )
         .await
         .unwrap();
+    assert_eq!(volume.name, "My Test Volume");
+    let volume = c.get_volume(&alice, &volume.id).await.unwrap();
     assert_eq!(volume.size, 10);
     assert_eq!(volume.project(), Some(DEMO_PROJECT));
     assert!(volume.attachments.is_empty());

@@ -2527,7 +2527,9 @@ impl World {
             metadata,
             snapshot_counter: 0,
         };
-        let answer = self.volume_json(&volume, true);
+        // Cyclades answers a create in brief (`volume/views.py`
+        // `create_volume`: `volume_to_dict(volume, detail=False)`).
+        let answer = self.volume_json(&volume, false);
         self.volumes.insert(id, volume);
         if let Some(s) = server.and_then(|s| self.servers.get_mut(&s)) {
             s.volumes.push(id);
