@@ -577,9 +577,50 @@ async fn contextualization_and_bad_user_data() {
     assert!(res.text().await.unwrap().contains("base64"));
 }
 
+/// On a site whose default networks are public (`SNF:ANY_PUBLIC_IPV4`),
+/// each create reserves a floating IP after Synnefo's 409 and names it
+/// in its second create: concurrent creates of one user never take each
+/// other's address, every one succeeds, and no address is left over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_each_name_the_floating_ip_they_reserved() {
+    let gw = common::start_gateway_with(
+        |c| c.default_server_networks = vec!["SNF:ANY_PUBLIC_IPV4".into()],
+        "",
+    )
+    .await;
+    gw.sim.reset_counters();
+    const N: usize = 16;
+    let ids = futures_util::future::join_all((0..N).map(|i| {
+        let gw = &gw;
+        async move { create(gw, 0, &format!("parallel-{i}")).await }
+    }))
+    .await;
+    let mut addresses = std::collections::BTreeSet::new();
+    for id in &ids {
+        let (status, body) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let address = body
+            .lines()
+            .find_map(|l| l.split("occi.networkinterface.address=\"").nth(1))
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("compute {id} has a public address: {body}"))
+            .to_owned();
+        assert!(addresses.insert(address.clone()), "{address} given twice");
+    }
+    let state = gw.sim_state().await;
+    assert_eq!(state["servers"], N, "{state}");
+    assert_eq!(state["floating_ips"], N, "one address per compute, none left over: {state}");
+    let calls = gw.calls();
+    assert_eq!(calls.get("POST /network/v2.0/floatingips"), Some(&(N as u64)), "{calls:?}");
+}
+
 #[tokio::test]
 async fn floating_ip_retry_and_nothing_left_by_a_refused_inline_link() {
-    let gw = common::start_gateway_with(|c| c.require_floating_ip = true, "").await;
+    let gw = common::start_gateway_with(
+        |c| c.default_server_networks = vec!["SNF:ANY_PUBLIC_IPV4".into()],
+        "",
+    )
+    .await;
     gw.sim.reset_counters();
     create(&gw, 0, "needs-ip").await;
     let state = gw.sim_state().await;

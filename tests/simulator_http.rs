@@ -1618,13 +1618,12 @@ async fn fixed_ip_attaches_a_floating_ip_at_creation() {
     }
 }
 
-/// With `require_floating_ip`, a public network named without `fixed_ip`
-/// takes a free floating IP of the caller's on it
-/// (`ips.get_free_floating_ip`), else 409 "Please create a floating IP".
+/// A public network named without `fixed_ip` takes a free floating IP of
+/// the caller's on it (`ips.get_free_floating_ip`), else 409 "Please
+/// create a floating IP".
 #[tokio::test]
 async fn a_public_network_without_fixed_ip_takes_a_free_floating_ip() {
-    let mut config = SimulatorConfig::instant("127.0.0.1:0".parse().unwrap());
-    config.require_floating_ip = true;
+    let config = SimulatorConfig::instant("127.0.0.1:0".parse().unwrap());
     let sim = simulator::start(&config).await.unwrap();
     let h = Http::new(&sim);
     let t = Some("alice-token");

@@ -289,7 +289,7 @@ pub struct World {
     action_delay: Duration,
     token_lifetime: Duration,
     quotas: Quotas,
-    require_floating_ip: bool,
+    default_server_networks: Vec<String>,
     users: HashMap<String, UserRec>,
     tokens: HashMap<String, String>,
     voms: Vec<VomsUserSeed>,
@@ -323,8 +323,8 @@ pub struct WorldSeed {
     pub token_lifetime: Duration,
     /// Quotas.
     pub quotas: Quotas,
-    /// Whether servers without networks need a free floating IP.
-    pub require_floating_ip: bool,
+    /// The site's `CYCLADES_DEFAULT_SERVER_NETWORKS`.
+    pub default_server_networks: Vec<String>,
     /// Users.
     pub users: Vec<UserSeed>,
     /// Flavors.
@@ -393,7 +393,7 @@ impl World {
             action_delay: seed.action_delay,
             token_lifetime: seed.token_lifetime,
             quotas: seed.quotas,
-            require_floating_ip: seed.require_floating_ip,
+            default_server_networks: seed.default_server_networks.clone(),
             users: HashMap::new(),
             tokens: HashMap::new(),
             voms: seed.voms_users,
@@ -1209,8 +1209,7 @@ impl World {
     ///   floating IP at creation;
     /// - a public network without `fixed_ip`: a free floating IP of the
     ///   caller's on it (`ips.get_free_floating_ip`: else 409 "... Please
-    ///   create a floating IP.") when `require_floating_ip` is set; without
-    ///   it the simulator hands out a public address directly;
+    ///   create a floating IP.");
     /// - a public network with `"fixed_ip": null`: 400 (Cyclades means to
     ///   answer "Cannot connect to public network");
     /// - a private network with `fixed_ip`: that address of its IPv4
@@ -1226,23 +1225,7 @@ impl World {
         networks: Option<&Value>,
     ) -> Result<Vec<Connect>, Fault> {
         let Some(networks) = networks.filter(|v| !v.is_null()) else {
-            // Synnefo's default policy: a public IPv4 address.
-            let public = self
-                .networks
-                .values()
-                .find(|n| n.public() && n.floating_ip_pool)
-                .ok_or_else(|| Fault::conflict("No public network available"))?;
-            if self.require_floating_ip {
-                let fip = self
-                    .floating_ips
-                    .values()
-                    .find(|f| f.owner == user.uuid && f.port.is_none())
-                    .ok_or_else(|| {
-                        Fault::conflict("No available floating IP. Please create a floating IP.")
-                    })?;
-                return Ok(vec![Connect::Floating(fip.id)]);
-            }
-            return Ok(vec![Connect::Network(public.id)]);
+            return self.plan_default_networks(user);
         };
         let malformed = || Fault::bad_request("Malformed request. Invalid 'networks' field");
         let list = networks.as_array().ok_or_else(malformed)?;
@@ -1272,7 +1255,7 @@ impl World {
             };
             let step = if net.public() {
                 match fixed {
-                    None if self.require_floating_ip => {
+                    None => {
                         let fip = self
                             .floating_ips
                             .values()
@@ -1290,7 +1273,6 @@ impl World {
                             })?;
                         Connect::Floating(fip.id)
                     }
-                    None => Connect::Network(net.id),
                     Some(None) => {
                         return Err(Fault::bad_request("Cannot connect to public network"));
                     }
@@ -1318,6 +1300,49 @@ impl World {
                 match fixed {
                     None | Some(None) => Connect::Network(net.id),
                     Some(Some(ip)) => self.plan_fixed_ip(net, ip, &plan)?,
+                }
+            };
+            plan.push(step);
+        }
+        Ok(plan)
+    }
+
+    /// The connections of a server created without `networks`: the site's
+    /// `CYCLADES_DEFAULT_SERVER_NETWORKS` (`logic/servers.py`
+    /// `create_ports_for_setting`, category "default"). Cyclades' own
+    /// default is empty: such a server gets no NIC at all. Entries:
+    /// - `SNF:ANY_PUBLIC_IPV4`: a free floating IP of the caller's, else
+    ///   409 "Cannot find an unused floating IP to connect server to a
+    ///   public network. Please create a floating IP.";
+    /// - `SNF:ANY_PUBLIC`: the same, but as there is no IPv6-only network
+    ///   here the refusal is 409 "Cannot connect server to a public IPv4
+    ///   or IPv6 network.";
+    /// - a network id: as if the request had named it.
+    fn plan_default_networks(&self, user: &UserRec) -> Result<Vec<Connect>, Fault> {
+        let mut plan = Vec::new();
+        for entry in &self.default_server_networks {
+            let step = match entry.as_str() {
+                "SNF:ANY_PUBLIC_IPV4" | "SNF:ANY_PUBLIC" => {
+                    let fip = self
+                        .floating_ips
+                        .values()
+                        .find(|f| {
+                            f.owner == user.uuid
+                                && f.port.is_none()
+                                && !plan.contains(&Connect::Floating(f.id))
+                        })
+                        .ok_or_else(|| {
+                            Fault::conflict(if entry == "SNF:ANY_PUBLIC" {
+                                "Cannot connect server to a public IPv4 or IPv6 network."
+                            } else {
+                                "Cannot find an unused floating IP to connect server to a public network. Please create a floating IP."
+                            })
+                        })?;
+                    Connect::Floating(fip.id)
+                }
+                id => {
+                    let mut planned = self.plan_networks(user, Some(&json!([{ "uuid": id }])))?;
+                    planned.remove(0)
                 }
             };
             plan.push(step);
