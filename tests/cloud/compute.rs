@@ -198,16 +198,7 @@ async fn a_compute_deleted_right_after_its_create_goes_and_a_second_delete_is_40
 async fn concurrent_creates_on_the_public_network_each_get_their_own_address() {
     let cloud = Cloud::start().await;
     const BOB: usize = 1;
-    let networks = cloud.get(BOB, "/network/", JSON).await.json();
-    let public = networks["resources"]
-        .as_array()
-        .expect("resources")
-        .iter()
-        .find(|r| r["attributes"]["occi.network.label"] == "public")
-        .expect("a public network")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let public = cloud.public_network(BOB).await;
     let link = format!(
         "Link: </network/{public}>; rel=\"{INFRA}network\"; category=\"{INFRA}networkinterface\"\n"
     );

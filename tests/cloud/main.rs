@@ -10,3 +10,6 @@
 mod support;
 
 mod compute;
+mod links;
+mod network;
+mod storage;

@@ -427,6 +427,16 @@ identity_url = "{identity_url}"
         id
     }
 
+    /// Marks storage `id` of user `n` as made by this test.
+    pub fn made_storage(&self, n: usize, id: &str) {
+        self.remember(Made::Storage(n, id.to_owned()));
+    }
+
+    /// Marks network `id` of user `n` as made by this test.
+    pub fn made_network(&self, n: usize, id: &str) {
+        self.remember(Made::Network(n, id.to_owned()));
+    }
+
     /// Creates a private network with `cidr` as user `n`; deleted at the
     /// end.
     pub async fn create_network(&self, n: usize, title: &str, cidr: &str) -> String {
@@ -468,6 +478,21 @@ identity_url = "{identity_url}"
         self.remember(Made::Mixin(n, format!("{scheme}{term}")));
     }
 
+    /// The id of the public network (labelled `public`), as user `n`
+    /// sees it.
+    pub async fn public_network(&self, n: usize) -> String {
+        let networks = self.get(n, "/network/", JSON).await.json();
+        networks["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .find(|r| r["attributes"]["occi.network.label"] == "public")
+            .unwrap_or_else(|| panic!("a public network: {networks}"))["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
     // --------------------------------------------------------------- states
 
     /// A resource of user `n` in JSON.
@@ -478,7 +503,14 @@ identity_url = "{identity_url}"
     }
 
     /// Polls `path` until its attribute `key` is `value`.
-    pub async fn wait_state(&self, n: usize, path: &str, key: &str, value: &str) -> Value {
+    pub async fn wait_state(
+        &self,
+        n: usize,
+        path: &str,
+        key: &str,
+        value: impl Into<Value>,
+    ) -> Value {
+        let value = value.into();
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {
