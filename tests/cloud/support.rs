@@ -74,8 +74,7 @@ impl Answer {
 
     /// The body as JSON (panics with the body when it is not).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
     /// Asserts the status, showing the body when it differs.
@@ -554,9 +553,7 @@ identity_url = "{identity_url}"
             let answer = self.delete(n, path).await;
             match answer.status {
                 s if s.is_success() || s == StatusCode::NOT_FOUND => break,
-                StatusCode::CONFLICT | StatusCode::BAD_REQUEST
-                    if started.elapsed() < PATIENCE =>
-                {
+                StatusCode::CONFLICT | StatusCode::BAD_REQUEST if started.elapsed() < PATIENCE => {
                     tokio::time::sleep(Duration::from_millis(300)).await;
                 }
                 other => panic!("DELETE {path}: {other} {}", answer.body),
