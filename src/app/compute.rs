@@ -4,8 +4,8 @@
 //! - list: 1 (`GET /servers/detail`; JSON also uses the cached flavors);
 //! - show: 1 (`GET /servers/{id}`: NICs and volume ids come with it);
 //! - create: 1 (`POST /servers`, inline network links as `networks`),
-//!   + 1 read per inline link to a storage (checked before the create)
-//!   and per inline link to an IP reservation (`GET /floatingips/{id}`:
+//!   plus 1 read per inline link to a storage (checked before the create,
+//!   with one server listing) and per inline link to an IP reservation (`GET /floatingips/{id}`:
 //!   its address and network, sent as `networks[].fixed_ip`), + 2 per
 //!   "Please create a floating IP" retry; inline storage is attached in
 //!   the background once the compute is built (see [`super::attach`]);
