@@ -1116,7 +1116,8 @@ async fn block_device_mapping_checks_volumes_and_then_fails_as_cyclades_does() {
         (500, Some("computeFault")),
         "{fault}"
     );
-    let (_, before) = h.call("GET", "/compute/v2.0/servers", t, None).await;
+    let (_, now) = h.call("GET", "/compute/v2.0/servers", t, None).await;
+    assert_eq!(before, now, "the failed create leaves no server");
     let other = new_volume().await;
     for (flavor, bdm, says) in [
         (1, json!([root, attach(&vid)]), "IN_USE"),
