@@ -192,11 +192,11 @@ async fn a_compute_is_renamed_by_partial_and_full_update() {
 }
 
 /// Synnefo refuses to destroy a server while it is being built; the
-/// gateway waits for the build (within `delete_build_wait`), so a client
+/// gateway waits for the build (within `busy_wait`), so a client
 /// can delete what it has just made. A second delete is 404.
 #[tokio::test]
 async fn a_compute_deleted_right_after_its_create_goes_and_a_second_delete_is_404() {
-    let cloud = Cloud::start_with("delete_build_wait = \"60s\"").await;
+    let cloud = Cloud::start_with("busy_wait = \"60s\"").await;
     let id = cloud.create_compute(0, "short-lived", "").await;
     let path = format!("/compute/{id}");
     let answer = cloud.delete(0, &path).await;
