@@ -1197,7 +1197,10 @@ async fn a_build_longer_than_the_wait_is_409_with_retry_after() {
     let (status, retry_after, body) = delete(&gw, 0, &id).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(retry_after.as_deref(), Some("5"));
-    assert!(body.contains("busy") && body.contains("being build"), "{body}");
+    assert!(
+        body.contains("busy") && body.contains("being build"),
+        "{body}"
+    );
     let (status, _) = get_text(&gw, 0, &format!("/compute/{id}")).await;
     assert_eq!(status, StatusCode::OK, "nothing was deleted");
 }
