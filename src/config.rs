@@ -256,8 +256,26 @@ pub struct BackendConfig {
     /// an in-house CA).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// The most one listing answer (`/servers/detail`, `/volumes/detail`,
+    /// ...) may hold, in bytes: Cyclades sends about 2 KiB per server,
+    /// so the default takes some 30,000. One entity's answer may hold at
+    /// most 4 MiB, a fault 64 KiB; a larger answer is a 502 naming it,
+    /// and is not read further.
+    #[serde(default = "default_max_listing_bytes")]
+    pub max_listing_bytes: usize,
+    /// The most all answers being read at once may hold together, in
+    /// bytes: past it, a call fails at once with 503 (try again) instead
+    /// of the process growing with every concurrent large answer.
+    #[serde(default = "default_max_answer_bytes_in_flight")]
+    pub max_answer_bytes_in_flight: usize,
 }
 
+fn default_max_listing_bytes() -> usize {
+    crate::synnefo::transport::MAX_LISTING_BYTES
+}
+fn default_max_answer_bytes_in_flight() -> usize {
+    crate::synnefo::transport::MAX_BYTES_IN_FLIGHT
+}
 fn default_pool_max_idle() -> usize {
     64
 }
@@ -275,6 +293,8 @@ impl Default for BackendConfig {
             pool_idle_timeout: default_pool_idle_timeout(),
             connect_timeout: default_connect_timeout(),
             ca_file: None,
+            max_listing_bytes: default_max_listing_bytes(),
+            max_answer_bytes_in_flight: default_max_answer_bytes_in_flight(),
         }
     }
 }

@@ -148,6 +148,14 @@ pub enum SynnefoError {
         /// What was wrong with it.
         reason: String,
     },
+    /// Too many large answers were being read at once
+    /// (`backend.max_answer_bytes_in_flight`): this call's was not (503;
+    /// the client may try again).
+    #[error("the gateway is reading too many large {service} answers at once")]
+    Busy {
+        /// Which service.
+        service: Service,
+    },
     /// The service catalog has no endpoint for a service the call needs,
     /// and the configuration names none.
     #[error("no {service} endpoint in the service catalog or the configuration")]
@@ -176,6 +184,7 @@ impl SynnefoError {
                 }
             }
             SynnefoError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            SynnefoError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             SynnefoError::Unreachable { .. }
             | SynnefoError::InvalidResponse { .. }
             | SynnefoError::NoEndpoint { .. } => StatusCode::BAD_GATEWAY,
