@@ -45,9 +45,9 @@
 //! filter's `[filter.NAME]` table (`deny_unknown_fields`, durations in
 //! humantime: `"5m"`, `"30s"`); their module docs list every key.
 
+mod asn1;
 mod cache;
 pub mod client_verifier;
-mod der;
 mod identity;
 pub mod jwt;
 pub mod keystone;

@@ -17,10 +17,11 @@
 
 use std::time::SystemTime;
 
+use asn1_rs::{Oid, Tag};
 use rustls_pki_types::CertificateDer;
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 
-use super::der;
+use super::asn1::only_element;
 use super::voms_ac::{
     AttributeCertificate, OID_VOMS_AC_SEQUENCE, VomsAcError, VomsAttributes, parse_ac_sequence,
 };
@@ -122,6 +123,48 @@ fn unix(t: SystemTime) -> i64 {
     }
 }
 
+/// A ProxyCertInfo extension value: `(path length constraint, policy
+/// language)`. RFC 3820 3.8:
+///
+/// ```text
+/// ProxyCertInfo ::= SEQUENCE { pCPathLenConstraint INTEGER (0..MAX) OPTIONAL,
+///                              proxyPolicy ProxyPolicy }
+/// ProxyPolicy ::= SEQUENCE { policyLanguage OBJECT IDENTIFIER,
+///                            policy OCTET STRING OPTIONAL }
+/// ```
+///
+/// The pre-RFC (GT3) layout puts the policy first and the constraint
+/// after it as `[1] EXPLICIT INTEGER`. Nothing else may follow.
+fn decode_proxy_cert_info(value: &[u8]) -> Option<(Option<u64>, Oid<'_>)> {
+    let info = only_element(value).filter(|i| i.is_universal(Tag::Sequence))?;
+    let parts = info.children()?;
+    let (path_len, policy) = match &parts[..] {
+        [policy] => (None, policy),
+        [len, policy] if len.is_universal(Tag::Integer) => (Some(len.raw), policy),
+        [policy, len] if len.is_context(1) => (Some(len.value.data), policy),
+        _ => return None,
+    };
+    let path_len = match path_len {
+        Some(raw) => match u64::from_der(raw) {
+            Ok(([], n)) => Some(n),
+            _ => return None,
+        },
+        None => None,
+    };
+    let policy = policy
+        .children()
+        .filter(|_| policy.is_universal(Tag::Sequence))?;
+    let language = match &policy[..] {
+        [language] => language,
+        [language, body] if body.is_universal(Tag::OctetString) => language,
+        _ => return None,
+    };
+    match Oid::from_der(language.raw) {
+        Ok(([], language)) => Some((path_len, language)),
+        _ => None,
+    }
+}
+
 /// The ProxyCertInfo extension of a certificate: `None` if it is not a
 /// proxy, `Some(path length constraint)` if it is.
 fn proxy_cert_info(
@@ -134,42 +177,9 @@ fn proxy_cert_info(
     }) else {
         return Ok(None);
     };
-    let bad = ChainError::BadProxyCertInfo(index);
-    let info = der::read_all(ext.value)
-        .filter(|t| t.tag == der::SEQUENCE)
-        .ok_or(bad.clone())?;
-    let parts = der::children(info.content).ok_or(bad.clone())?;
-    let mut path_len = None;
-    let mut policy = false;
-    for part in parts {
-        match part.tag {
-            der::INTEGER => path_len = Some(small_uint(part.content).ok_or(bad.clone())?),
-            // GT3 drafts wrapped the constraint as [1] EXPLICIT INTEGER.
-            0xa1 => {
-                let int = der::read_all(part.content)
-                    .filter(|t| t.tag == der::INTEGER)
-                    .ok_or(bad.clone())?;
-                path_len = Some(small_uint(int.content).ok_or(bad.clone())?);
-            }
-            der::SEQUENCE => policy = true,
-            _ => return Err(bad),
-        }
-    }
-    if !policy {
-        return Err(bad);
-    }
+    let (path_len, _language) =
+        decode_proxy_cert_info(ext.value).ok_or(ChainError::BadProxyCertInfo(index))?;
     Ok(Some(path_len))
-}
-
-fn small_uint(content: &[u8]) -> Option<u64> {
-    if content.is_empty() || content.len() > 8 || content[0] & 0x80 != 0 {
-        return None;
-    }
-    Some(
-        content
-            .iter()
-            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
-    )
 }
 
 /// RDNs as comparable (type, value) lists.
@@ -325,11 +335,51 @@ mod tests {
         );
     }
 
+    /// DER of `SEQUENCE { [INTEGER n,] SEQUENCE { OID language } }`.
+    fn info(path_len: Option<&[u8]>, language: &[u8]) -> Vec<u8> {
+        let tlv = |tag: u8, content: &[u8]| [&[tag, content.len() as u8][..], content].concat();
+        let policy = tlv(0x30, &tlv(0x06, language));
+        let mut body = path_len.map(|n| tlv(0x02, n)).unwrap_or_default();
+        body.extend(policy);
+        tlv(0x30, &body)
+    }
+
+    const INHERIT_ALL: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 21, 1];
+
     #[test]
-    fn path_length_integers() {
-        assert_eq!(small_uint(&[0]), Some(0));
-        assert_eq!(small_uint(&[1, 0]), Some(256));
-        assert_eq!(small_uint(&[0x80]), None);
-        assert_eq!(small_uint(&[]), None);
+    fn proxy_cert_info_layouts_and_path_lengths() {
+        let decode = |v: &[u8]| decode_proxy_cert_info(v).map(|(n, l)| (n, l.to_id_string()));
+        let inherit = "1.3.6.1.5.5.7.21.1".to_owned();
+        assert_eq!(
+            decode(&info(None, INHERIT_ALL)),
+            Some((None, inherit.clone()))
+        );
+        assert_eq!(
+            decode(&info(Some(&[0]), INHERIT_ALL)),
+            Some((Some(0), inherit.clone()))
+        );
+        assert_eq!(
+            decode(&info(Some(&[1, 0]), INHERIT_ALL)),
+            Some((Some(256), inherit.clone()))
+        );
+        // Negative, empty or non-minimal integers are not DER path lengths.
+        assert_eq!(decode(&info(Some(&[0x80]), INHERIT_ALL)), None);
+        assert_eq!(decode(&info(Some(&[]), INHERIT_ALL)), None);
+        assert_eq!(decode(&info(Some(&[0, 1]), INHERIT_ALL)), None);
+        // GT3: the policy first, then [1] EXPLICIT INTEGER.
+        let policy = [&[0x30, 10, 0x06, 8][..], INHERIT_ALL].concat();
+        let gt3 = [&[0x30, 17][..], &policy, &[0xa1, 3, 0x02, 1, 2]].concat();
+        assert_eq!(decode(&gt3), Some((Some(2), inherit)));
+        // No policy, trailing bytes, or not a sequence at all.
+        assert_eq!(decode(&[0x30, 3, 0x02, 1, 1]), None);
+        assert_eq!(decode(&[info(None, INHERIT_ALL), vec![0]].concat()), None);
+        assert_eq!(decode(&[0x04, 0]), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn proxy_cert_info_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = decode_proxy_cert_info(&bytes);
+        }
     }
 }
