@@ -12,11 +12,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use http::{HeaderMap, Request, StatusCode};
 use rustls_pki_types::CertificateDer;
-use snf_occi_middleware::auth::{VomsExchangeConfig, VomsExchangeLayer};
+use snf_occi_middleware::auth::{LimitedProxies, VomsExchangeConfig, VomsExchangeLayer};
 use snf_occi_middleware::{Body, PeerCertificates, RemoteAddr};
 use tower::{Layer, Service, ServiceExt};
 
-use auth_support::pki::{AcSpec, CA_DN, Pki, ProxySpec, USER_DN, VO, VOMS_DN, pem};
+use auth_support::pki::{
+    AcSpec, CA_DN, PPL_INDEPENDENT, PPL_LIMITED, Pki, ProxySpec, USER_DN, VO, VOMS_DN, pem,
+};
 use auth_support::{access, echo_app, serve, text};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -342,8 +344,16 @@ async fn bad_chains_are_401_naming_the_reason() {
             ..Default::default()
         })
         .chain;
+    let independent = pki
+        .proxy(&ProxySpec {
+            ac: Some(pki.ac(&AcSpec::default())),
+            policy: Some(PPL_INDEPENDENT),
+            ..Default::default()
+        })
+        .chain;
     for (chain, reason) in [
         (expired, "has expired"),
+        (independent, "is an independent proxy"),
         (forged, "was not issued by the next certificate"),
         (broken_ac, "malformed VOMS attribute certificate"),
     ] {
@@ -375,6 +385,55 @@ async fn bad_chains_are_401_naming_the_reason() {
             .contains("forwarded client certificate header is malformed")
     );
     assert_eq!(astavoms.calls.load(Ordering::SeqCst), 0);
+}
+
+/// Issue 16 item 2: a limited proxy is refused unless the site chose
+/// `limited_proxies = "accept"`; astavoms is not asked.
+#[tokio::test]
+async fn limited_proxies_are_a_configured_choice() {
+    let pki = Pki::new();
+    let limited = pki
+        .proxy(&ProxySpec {
+            ac: Some(pki.ac(&AcSpec::default())),
+            policy: Some(PPL_LIMITED),
+            ..Default::default()
+        })
+        .chain;
+    let (url, astavoms) = astavoms(Mode::Accept).await;
+    assert_eq!(
+        VomsExchangeConfig::default().limited_proxies,
+        LimitedProxies::Refuse
+    );
+    let response = layer(&url)
+        .layer(echo_app())
+        .oneshot(over_tls(&limited))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        text(response)
+            .await
+            .contains("limited proxies are not accepted here")
+    );
+    assert_eq!(astavoms.calls.load(Ordering::SeqCst), 0);
+
+    let accepting = VomsExchangeConfig {
+        limited_proxies: LimitedProxies::Accept,
+        ..config(&url)
+    };
+    let response = VomsExchangeLayer::new(accepting, reqwest::Client::new())
+        .unwrap()
+        .layer(echo_app())
+        .oneshot(over_tls(&limited))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        text(response)
+            .await
+            .starts_with("voms-user-uuid vo-project")
+    );
+    assert_eq!(astavoms.calls.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

@@ -65,7 +65,7 @@ use http::{HeaderValue, StatusCode, header};
 pub use client_verifier::{ClientAuth, ProxyClientCertVerifier, VerifierError};
 pub use jwt::{JwtAuth, JwtAuthConfig, JwtAuthLayer};
 pub use keystone::{KeystoneAuth, KeystoneAuthConfig, KeystoneAuthLayer};
-pub use voms::{VomsExchange, VomsExchangeConfig, VomsExchangeLayer};
+pub use voms::{LimitedProxies, VomsExchange, VomsExchangeConfig, VomsExchangeLayer};
 
 use crate::error_response::{occi_error, rendering_of};
 use crate::{HttpRequest, HttpResponse};

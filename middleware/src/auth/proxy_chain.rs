@@ -6,11 +6,31 @@
 //! extension (1.3.6.1.5.5.7.1.14; the pre-RFC GT3 OID
 //! 1.3.6.1.4.1.3536.1.222 is accepted too). [`inspect_chain`] checks
 //! every proxy link (issuer name, subject = issuer + one CN, signature,
-//! validity, not a CA, issuer allowed to sign, path length) and the end-entity certificate's validity, and
-//! reads the VOMS attributes. It does not check the end-entity
-//! certificate against a CA: the TLS verifier
-//! ([`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)) or the
-//! trusted front end did that.
+//! validity, not a CA, issuer allowed to sign, path length, proxy
+//! policy) and the end-entity certificate's validity, and reads the VOMS
+//! attributes. It does not check the end-entity certificate against a
+//! CA: the TLS verifier
+//! ([`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)) or
+//! `voms_exchange` (for a trusted front end's headers) do that.
+//!
+//! Proxy policies (the ProxyCertInfo's policy language, RFC 3820 3.8):
+//!
+//! - `id-ppl-inheritAll` (1.3.6.1.5.5.7.21.1): an impersonation proxy,
+//!   acting with all of its issuer's rights. Accepted.
+//! - `id-ppl-independent` (1.3.6.1.5.5.7.21.2): a proxy that carries
+//!   *none* of its issuer's rights, only its own (new) identity. Refused
+//!   ([`ChainError::IndependentProxy`]): the user's DN must not be
+//!   derived from it.
+//! - the Globus limited-proxy language (1.3.6.1.4.1.3536.1.1.1.9, what
+//!   `voms-proxy-init -limited` and `grid-proxy-init -limited` make): the
+//!   issuer's identity, restricted by convention to data access (GRAM
+//!   refuses it for job submission). Read as [`ProxyChain::limited`];
+//!   whether such a chain may log in is the relying filter's choice
+//!   (`voms_exchange`'s `limited_proxies`).
+//! - anything else (`id-ppl-anyLanguage` with a policy, site-specific
+//!   languages): a restriction this server cannot interpret, so it cannot
+//!   honour it. Refused ([`ChainError::UnknownProxyPolicy`]), as RFC 3820
+//!   asks of relying parties that do not understand a policy.
 //!
 //! Legacy (GT2, pre-RFC) proxies without the extension are not
 //! recognised as proxies.
@@ -29,6 +49,12 @@ use super::voms_ac::{
 const OID_PROXY_CERT_INFO: &str = "1.3.6.1.5.5.7.1.14";
 const OID_PROXY_CERT_INFO_GT3: &str = "1.3.6.1.4.1.3536.1.222";
 const OID_COMMON_NAME: &str = "2.5.4.3";
+/// `id-ppl-inheritAll`: an impersonation proxy.
+const OID_PPL_INHERIT_ALL: Oid<'static> = asn1_rs::oid!(1.3.6.1.5.5.7.21.1);
+/// `id-ppl-independent`: a proxy with none of its issuer's rights.
+const OID_PPL_INDEPENDENT: Oid<'static> = asn1_rs::oid!(1.3.6.1.5.5.7.21.2);
+/// Globus' limited-proxy policy language.
+const OID_PPL_LIMITED: Oid<'static> = asn1_rs::oid!(1.3.6.1.4.1.3536.1.1.1.9);
 
 /// What a verified-shape proxy chain says.
 #[derive(Clone, Debug)]
@@ -43,6 +69,9 @@ pub struct ProxyChain {
     pub not_after: SystemTime,
     /// The VOMS attributes of the first AC found (leaf first), if any.
     pub voms: Option<VomsAttributes>,
+    /// Whether a proxy of the chain is a (Globus) limited proxy: every
+    /// proxy it issued is limited too, so the whole chain is.
+    pub limited: bool,
 }
 
 /// Why a chain was refused. Messages name the position, never the DN.
@@ -79,6 +108,16 @@ pub enum ChainError {
     /// More proxies below a proxy than its path length allows.
     #[error("proxy certificate {0} allows fewer delegations than the chain has")]
     PathLength(usize),
+    /// An independent proxy (`id-ppl-independent`) carries none of its
+    /// issuer's rights, so it names nobody this server knows.
+    #[error(
+        "proxy certificate {0} is an independent proxy, which carries none of its issuer's identity"
+    )]
+    IndependentProxy(usize),
+    /// A proxy policy language this server cannot interpret, so it cannot
+    /// honour the restriction.
+    #[error("proxy certificate {0} has a proxy policy this server does not understand")]
+    UnknownProxyPolicy(usize),
     /// The VOMS extension is there but unreadable.
     #[error("{0}")]
     Voms(#[from] VomsAcError),
@@ -165,21 +204,38 @@ fn decode_proxy_cert_info(value: &[u8]) -> Option<(Option<u64>, Oid<'_>)> {
     }
 }
 
+/// What a proxy's ProxyCertInfo allows.
+struct ProxyInfo {
+    /// Most proxies it may issue below it (`None`: unlimited).
+    path_len: Option<u64>,
+    /// Whether it is a limited proxy.
+    limited: bool,
+}
+
 /// The ProxyCertInfo extension of a certificate: `None` if it is not a
-/// proxy, `Some(path length constraint)` if it is.
+/// proxy; an error for a policy this server refuses (see the module docs).
 fn proxy_cert_info(
     cert: &X509Certificate<'_>,
     index: usize,
-) -> Result<Option<Option<u64>>, ChainError> {
+) -> Result<Option<ProxyInfo>, ChainError> {
     let Some(ext) = cert.extensions().iter().find(|e| {
         let id = e.oid.to_id_string();
         id == OID_PROXY_CERT_INFO || id == OID_PROXY_CERT_INFO_GT3
     }) else {
         return Ok(None);
     };
-    let (path_len, _language) =
+    let (path_len, language) =
         decode_proxy_cert_info(ext.value).ok_or(ChainError::BadProxyCertInfo(index))?;
-    Ok(Some(path_len))
+    let limited = if language == OID_PPL_INHERIT_ALL {
+        false
+    } else if language == OID_PPL_LIMITED {
+        true
+    } else if language == OID_PPL_INDEPENDENT {
+        return Err(ChainError::IndependentProxy(index));
+    } else {
+        return Err(ChainError::UnknownProxyPolicy(index));
+    };
+    Ok(Some(ProxyInfo { path_len, limited }))
 }
 
 /// RDNs as comparable (type, value) lists.
@@ -224,7 +280,7 @@ pub fn inspect_chain(
     let mut end_entity = None;
     for (i, cert) in certs.iter().enumerate() {
         match proxy_cert_info(cert, i)? {
-            Some(limit) => limits.push(limit),
+            Some(info) => limits.push(info),
             None => {
                 end_entity = Some(i);
                 break;
@@ -270,7 +326,7 @@ pub fn inspect_chain(
             return Err(ChainError::BadProxyUsage(i));
         }
         // Proxy i has i proxies below it (those closer to the leaf).
-        if limits[i].is_some_and(|limit| (i as u64) > limit) {
+        if limits[i].path_len.is_some_and(|limit| (i as u64) > limit) {
             return Err(ChainError::PathLength(i));
         }
     }
@@ -293,6 +349,7 @@ pub fn inspect_chain(
         end_entity_issuer_dn: slash_dn(eec.issuer()),
         not_after,
         voms,
+        limited: limits.iter().any(|info| info.limited),
     })
 }
 

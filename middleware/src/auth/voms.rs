@@ -16,7 +16,10 @@
 //!   TLS with [`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)
 //!   (never with a verifier that accepts any certificate).
 //! - The chain is checked with [`inspect_chain`] (RFC 3820 links,
-//!   validity, VOMS AC); expired or malformed -> 401 naming the reason.
+//!   validity, proxy policy, VOMS AC); expired or malformed -> 401 naming
+//!   the reason. Independent proxies (`id-ppl-independent`) and policies
+//!   this server cannot interpret are refused; limited proxies (Globus'
+//!   limited policy) are refused unless `limited_proxies = "accept"`.
 //!   A chain without VOMS attributes is not this filter's credential: the
 //!   request passes on (a token filter or the app's 401 handle it).
 //! - With `vomsdir` and `voms_ca_file` set, the AC is also verified in
@@ -39,6 +42,7 @@
 //! | `trusted_proxies` | `[]` | addresses / CIDR blocks whose certificate headers are believed |
 //! | `vomsdir` | none | `<vomsdir>/<vo>/*.lsc`: enables in-process AC verification (needs `voms_ca_file`) |
 //! | `voms_ca_file` | none | PEM bundle of CAs that sign VOMS server certificates |
+//! | `limited_proxies` | `"refuse"` | `"accept"` lets limited proxies (`voms-proxy-init -limited`) log in; they are meant for data access, and creating virtual machines is job submission |
 //! | `cache_ttl` | `"1h"` | longest an exchange is reused |
 //! | `cache_capacity` | `10000` | most proxies remembered |
 //! | `timeout` | `"15s"` | per astavoms call |
@@ -99,6 +103,8 @@ pub struct VomsExchangeConfig {
     pub vomsdir: Option<PathBuf>,
     /// CA bundle for in-process AC verification.
     pub voms_ca_file: Option<PathBuf>,
+    /// Whether limited proxies may log in.
+    pub limited_proxies: LimitedProxies,
     /// Longest an exchange is reused.
     #[serde(with = "humantime_serde")]
     pub cache_ttl: Duration,
@@ -117,6 +123,7 @@ impl Default for VomsExchangeConfig {
             trusted_proxies: Vec::new(),
             vomsdir: None,
             voms_ca_file: None,
+            limited_proxies: LimitedProxies::default(),
             cache_ttl: Duration::from_secs(3600),
             cache_capacity: 10_000,
             timeout: Duration::from_secs(15),
@@ -146,6 +153,24 @@ impl VomsExchangeConfig {
     }
 }
 
+/// Whether limited proxies (Globus' limited proxy policy, what
+/// `voms-proxy-init -limited` makes) may log in.
+///
+/// By grid convention a limited proxy is good for data access but not for
+/// starting jobs (GRAM gatekeepers refuse it), and a VOMS proxy that
+/// reached a service as a limited one was usually delegated there for
+/// that restricted purpose. Creating and controlling virtual machines is
+/// job submission, so the default refuses them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitedProxies {
+    /// A limited proxy is answered 401 naming why.
+    #[default]
+    Refuse,
+    /// A limited proxy logs in as its user, like a full one.
+    Accept,
+}
+
 /// Why a proxy was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum VomsError {
@@ -165,6 +190,9 @@ pub enum VomsError {
         "the forwarded client certificate headers are ambiguous (sent twice with different values)"
     )]
     AmbiguousHeader,
+    /// A limited proxy, and `limited_proxies` is `"refuse"`.
+    #[error("client proxy refused: limited proxies are not accepted here")]
+    LimitedProxy,
     /// The chain has no VOMS attributes: not this filter's credential.
     #[error("the client certificate carries no VOMS attributes")]
     NoVomsAttributes,
@@ -219,6 +247,7 @@ struct Shared {
     challenge: HeaderValue,
     trusted: Vec<Cidr>,
     trust: Option<VomsTrust>,
+    limited_proxies: LimitedProxies,
     timeout: Duration,
     client: reqwest::Client,
     cache: AuthCache<Login>,
@@ -272,6 +301,7 @@ impl VomsExchangeLayer {
                 challenge: keystone_challenge("keystone_url", &keystone_url)?,
                 trusted,
                 trust,
+                limited_proxies: config.limited_proxies,
                 timeout: config.timeout,
                 client,
                 cache: AuthCache::new(config.cache_capacity, config.cache_ttl).named(FILTER),
@@ -532,6 +562,9 @@ impl Shared {
         let inspected = inspect_chain(chain, now)?;
         if inspected.voms.is_none() {
             return Err(VomsError::NoVomsAttributes);
+        }
+        if inspected.limited && self.limited_proxies == LimitedProxies::Refuse {
+            return Err(VomsError::LimitedProxy);
         }
         if let Some(trust) = &self.trust {
             with_first_ac(chain, inspected.end_entity, |ac, eec| {

@@ -239,12 +239,12 @@ impl Pki {
         ];
         params.not_before = spec.not_before.unwrap_or(now() - Duration::minutes(5));
         params.not_after = spec.not_after.unwrap_or(now() + Duration::hours(12));
-        // ProxyCertInfo: SEQUENCE { [pathLen INTEGER], SEQUENCE { id-ppl-inheritAll } }
+        // ProxyCertInfo: SEQUENCE { [pathLen INTEGER], SEQUENCE { policy language } }
         let mut info = Vec::new();
         if let Some(limit) = spec.path_len {
             info.push(int(&[limit]));
         }
-        info.push(seq(&[oid(&[1, 3, 6, 1, 5, 5, 7, 21, 1])]));
+        info.push(seq(&[oid(spec.policy.unwrap_or(PPL_INHERIT_ALL))]));
         let mut pci = CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 14], seq(&info));
         pci.set_criticality(true);
         params.custom_extensions.push(pci);
@@ -293,7 +293,19 @@ pub struct ProxySpec<'a> {
     pub ca: bool,
     /// Proxy the CN-less robot user instead of Jane Doe.
     pub robot: bool,
+    /// The proxy policy language (default `id-ppl-inheritAll`).
+    pub policy: Option<&'static [u64]>,
 }
+
+/// `id-ppl-inheritAll`: an impersonation proxy.
+pub const PPL_INHERIT_ALL: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 21, 1];
+/// `id-ppl-independent`: a proxy with none of its issuer's rights.
+pub const PPL_INDEPENDENT: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 21, 2];
+/// `id-ppl-anyLanguage`: a policy in some language the relying party
+/// must understand.
+pub const PPL_ANY_LANGUAGE: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 21, 0];
+/// Globus' limited proxy (`voms-proxy-init -limited`).
+pub const PPL_LIMITED: &[u64] = &[1, 3, 6, 1, 4, 1, 3536, 1, 1, 1, 9];
 
 /// How to build an AC.
 pub struct AcSpec<'a> {
