@@ -121,6 +121,33 @@ impl Pki {
         Party { params, key, der }
     }
 
+    /// Another user of the same CA, `CN=<cn>` under `OU=People`.
+    pub fn other_user(&self, cn: &str, serial: &[u8]) -> Party {
+        Self::leaf(
+            &self.ca,
+            dn(&[
+                ("DC", "org"),
+                ("O", "snf-test"),
+                ("OU", "People"),
+                ("CN", cn),
+            ]),
+            serial,
+        )
+    }
+
+    /// A self-signed certificate carrying `party`'s DN: anybody can make
+    /// one for anybody's DN.
+    pub fn self_signed_copy(party: &Party) -> Party {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = party.params.distinguished_name.clone();
+        params.serial_number = party.params.serial_number.clone();
+        params.not_before = now() - Duration::days(1);
+        params.not_after = now() + Duration::days(30);
+        let key = KeyPair::generate().unwrap();
+        let der = params.self_signed(&key).unwrap().der().clone();
+        Party { params, key, der }
+    }
+
     /// A user certificate that has expired.
     pub fn expired_user(&self) -> Party {
         let mut user = Self::leaf(
@@ -200,14 +227,15 @@ impl Pki {
             &CertificateParams,
             &KeyPair,
             Vec<CertificateDer<'static>>,
-        ) = match spec.parent {
-            Some(p) => (&p.params, &p.key, p.chain.clone()),
-            None if spec.robot => (
+        ) = match (spec.parent, spec.holder) {
+            (Some(p), _) => (&p.params, &p.key, p.chain.clone()),
+            (None, Some(holder)) => (&holder.params, &holder.key, vec![holder.der.clone()]),
+            (None, None) if spec.robot => (
                 &self.robot.params,
                 &self.robot.key,
                 vec![self.robot.der.clone()],
             ),
-            None => (
+            (None, None) => (
                 &self.user.params,
                 &self.user.key,
                 vec![self.user.der.clone()],
@@ -293,6 +321,8 @@ pub struct ProxySpec<'a> {
     pub ca: bool,
     /// Proxy the CN-less robot user instead of Jane Doe.
     pub robot: bool,
+    /// Proxy this user certificate instead of Jane Doe.
+    pub holder: Option<&'a Party>,
     /// The proxy policy language (default `id-ppl-inheritAll`).
     pub policy: Option<&'static [u64]>,
 }
