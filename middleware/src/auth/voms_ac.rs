@@ -91,6 +91,21 @@ pub struct AttributeCertificate<'a> {
     server_certificates: Vec<&'a [u8]>,
 }
 
+impl AttributeCertificate<'_> {
+    /// Whether the AC names `holder` as the certificate it was issued to,
+    /// by its issuer and serial number (the `baseCertificateID` VOMS
+    /// writes). An AC that names no base certificate is bound to nobody.
+    pub fn is_issued_to(&self, holder: &X509Certificate<'_>) -> bool {
+        match (self.holder_issuer, self.holder_serial) {
+            (Some(issuer), Some(serial)) => {
+                issuer == holder.issuer().as_raw()
+                    && trim_int(serial) == trim_int(holder.raw_serial())
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Decodes the value of the 1.3.6.1.4.1.8005.100.100.5 extension.
 pub fn parse_ac_sequence(value: &[u8]) -> Result<Vec<AttributeCertificate<'_>>, VomsAcError> {
     let outer = only_element(value).ok_or(VomsAcError::Malformed("not DER"))?;
@@ -419,11 +434,8 @@ impl VomsTrust {
         if now < attrs.not_before || now > attrs.not_after {
             return Err(VomsAcError::Expired);
         }
-        if let (Some(issuer), Some(serial)) = (ac.holder_issuer, ac.holder_serial) {
-            let serial_matches = trim_int(serial) == trim_int(holder.raw_serial());
-            if issuer != holder.issuer().as_raw() || !serial_matches {
-                return Err(VomsAcError::WrongHolder);
-            }
+        if !ac.is_issued_to(holder) {
+            return Err(VomsAcError::WrongHolder);
         }
         let untrusted = || VomsAcError::UntrustedServer(attrs.vo.clone());
         let accepted = self.lsc.get(&attrs.vo).ok_or_else(untrusted)?;

@@ -21,6 +21,7 @@ fn dn(parts: &[(&str, &str)]) -> DistinguishedName {
     for (kind, value) in parts {
         match *kind {
             "DC" => name.push(DnType::CustomDnType(DC.to_vec()), *value),
+            "C" => name.push(DnType::CountryName, *value),
             "O" => name.push(DnType::OrganizationName, *value),
             "OU" => name.push(DnType::OrganizationalUnitName, *value),
             "CN" => name.push(DnType::CommonName, *value),
@@ -133,6 +134,12 @@ impl Pki {
             ]),
             serial,
         )
+    }
+
+    /// A user of this CA with the DN `parts` (`C`, `DC`, `O`, `OU`, `CN`;
+    /// each type at most once).
+    pub fn named_user(&self, parts: &[(&str, &str)], serial: &[u8]) -> Party {
+        Self::leaf(&self.ca, dn(parts), serial)
     }
 
     /// A self-signed certificate carrying `party`'s DN: anybody can make
