@@ -212,6 +212,24 @@ struct ProxyInfo {
     limited: bool,
 }
 
+/// What a ProxyCertInfo extension (RFC 3820 3.8) says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyCertInfo {
+    /// Most proxies the proxy may issue below it (`None`: no limit).
+    pub path_len: Option<u64>,
+    /// The policy language, dotted (`1.3.6.1.5.5.7.21.1`, inheritAll).
+    pub policy_language: String,
+}
+
+/// Reads a ProxyCertInfo extension value, in the RFC 3820 or the GT3
+/// layout; `None` if it is neither.
+pub fn read_proxy_cert_info(value: &[u8]) -> Option<ProxyCertInfo> {
+    decode_proxy_cert_info(value).map(|(path_len, language)| ProxyCertInfo {
+        path_len,
+        policy_language: language.to_id_string(),
+    })
+}
+
 /// The ProxyCertInfo extension of a certificate: `None` if it is not a
 /// proxy; an error for a policy this server refuses (see the module docs).
 fn proxy_cert_info(
