@@ -7,6 +7,20 @@ use serde_json::{Value, json};
 
 use snf_occi::simulator::{self, RunningSimulator, SimulatorConfig, SimulatorError};
 
+#[allow(dead_code)]
+#[path = "../middleware/tests/auth_support/pki.rs"]
+mod pki;
+
+/// A certificate's serial number, as an AC names its holder.
+fn holder_serial(party: &pki::Party) -> &[u8] {
+    party
+        .params
+        .serial_number
+        .as_ref()
+        .map(|s| s.as_ref())
+        .unwrap_or_default()
+}
+
 const DEBIAN: &str = "0e5a4c4b-d2a1-4c1d-9d2b-debian000001";
 const DEMO: &str = "d3m0d3m0-0000-4000-8000-000000000001";
 
@@ -758,47 +772,110 @@ async fn astavoms_versions_and_token_exchange() {
     );
     let (s, _) = post(vec![], voms).await;
     assert_eq!(s, 400, "no certificate");
-    let (s, body) = post(
-        vec![("SSL-Client-S-DN", "/C=GR/O=Elsewhere/CN=Mallory".into())],
-        voms,
-    )
-    .await;
-    assert_eq!(
-        (s, body["message"].as_str()),
-        (401, Some("VOMS Authentication Failed"))
-    );
+    // A DN header alone is no certificate: astavoms takes the DN from
+    // the VOMS data of the chain, never from the header.
+    let alice_dn = "/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example";
+    let (s, _) = post(vec![("SSL-Client-S-DN", alice_dn.into())], voms).await;
+    assert_eq!(s, 400, "a DN without a certificate");
 
-    let dn = "/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example/CN=1234567";
-    let (s, body) = post(vec![("SSL-Client-S-DN", dn.into())], voms).await;
-    assert_eq!(s, 202);
+    // A VOMS proxy of a certificate with Alice's DN (the default mapping,
+    // VO fedcloud.egi.eu), flattened the way Apache forwards it.
+    let pki = pki::Pki::new();
+    let alice = pki.named_user(
+        &[
+            ("C", "GR"),
+            ("O", "HellasGrid"),
+            ("OU", "example.org"),
+            ("CN", "Alice Example"),
+        ],
+        &[0x0a],
+    );
+    let ac = |holder: &pki::Party, vo: &'static str| {
+        pki.ac(&pki::AcSpec {
+            vo,
+            holder_serial: Some(holder_serial(holder)),
+            ..Default::default()
+        })
+    };
+    let proxy_of = |holder: &pki::Party, ac: Vec<u8>| {
+        pki.proxy(&pki::ProxySpec {
+            holder: Some(holder),
+            ac: Some(ac),
+            ..Default::default()
+        })
+    };
+    let flat = |der: &[u8]| pki::pem(der).trim().replace('\n', " ");
+    let headers = |chain: &[rustls_pki_types::CertificateDer<'static>]| {
+        let mut out = vec![("SSL-Client-Cert", flat(&chain[0]))];
+        let names = [
+            "SSL-Client-Cert-Chain-0",
+            "SSL-Client-Cert-Chain-1",
+            "SSL-Client-Cert-Chain-2",
+        ];
+        for (name, cert) in names.iter().zip(&chain[1..]) {
+            out.push((name, flat(cert)));
+        }
+        out.push((names[chain.len() - 1], "(null)".into()));
+        out
+    };
+    let proxy = proxy_of(&alice, ac(&alice, "fedcloud.egi.eu"));
+    let (s, body) = post(headers(&proxy.chain), voms).await;
+    assert_eq!(s, 202, "{body}");
     assert_eq!(body["access"]["token"]["id"], "alice-token");
+    assert_eq!(
+        body["access"]["user"]["id"],
+        "a11ce000-0000-4000-8000-000000000001"
+    );
     assert_eq!(body["access"]["token"]["tenant"]["id"], DEMO);
     assert_eq!(body["access"]["token"]["tenant"]["name"], "fedcloud.egi.eu");
     assert_eq!(body["voname"], "fedcloud.egi.eu");
+    assert_eq!(body["user"], alice_dn, "the holder's DN, not the proxy's");
+    assert_eq!(body["userca"], pki::CA_DN);
     assert!(
         body["access"]["serviceCatalog"]
             .as_array()
             .is_some_and(|c| !c.is_empty())
     );
 
-    // The certificate alone, flattened the way Apache forwards it.
-    let pem = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/simulator/alice-proxy.pem"
-    ))
-    .unwrap();
-    let flat = pem.trim().replace('\n', " ");
-    let (s, body) = post(
-        vec![
-            ("SSL-Client-Cert", flat.clone()),
-            ("SSL-Client-Cert-Chain-0", "(null)".into()),
-        ],
-        voms,
-    )
-    .await;
+    // Issue 16 item 1: Mallory's valid proxy with a self-signed copy of
+    // Alice's certificate appended maps to Mallory's DN, the holder's,
+    // which maps to nobody; so does the copy in the DN header.
+    let mallory = pki.other_user("Mallory", &[0x0b]);
+    let proxy = proxy_of(&mallory, ac(&mallory, "fedcloud.egi.eu"));
+    let mut chain = proxy.chain.clone();
+    chain.push(pki::Pki::self_signed_copy(&alice).der);
+    let mut sent = headers(&chain);
+    sent.push(("SSL-Client-S-DN", alice_dn.into()));
+    let (s, body) = post(sent, voms).await;
     assert_eq!(
-        (s, &body["access"]["user"]["id"]),
-        (202, &json!("a11ce000-0000-4000-8000-000000000001"))
+        (s, body["message"].as_str()),
+        (401, Some("VOMS Authentication Failed"))
+    );
+    assert_eq!(body["error"], "unknown holder");
+    // An AC issued to Alice's certificate is not Mallory's to use.
+    let stolen = proxy_of(&mallory, ac(&alice, "fedcloud.egi.eu"));
+    let (s, body) = post(headers(&stolen.chain), voms).await;
+    assert_eq!(s, 401);
+    assert_eq!(
+        body["error"],
+        "user data in extension different from the real"
+    );
+    // A VO astavoms has no project for.
+    let elsewhere = proxy_of(&alice, ac(&alice, "other.vo.org"));
+    let (s, body) = post(headers(&elsewhere.chain), voms).await;
+    assert_eq!(
+        (s, body["message"].as_str()),
+        (400, Some("Unknown VO: other.vo.org"))
+    );
+    // A proxy without VOMS attributes.
+    let plain = pki.proxy(&pki::ProxySpec {
+        holder: Some(&alice),
+        ..Default::default()
+    });
+    let (s, body) = post(headers(&plain.chain), voms).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (401, Some("voms extension missing"))
     );
     let (s, _) = post(
         vec![(
@@ -808,7 +885,19 @@ async fn astavoms_versions_and_token_exchange() {
         voms,
     )
     .await;
-    assert_eq!(s, 400, "unreadable certificate");
+    assert_eq!(s, 401, "unreadable certificate");
+
+    // The tenants of a presented proxy.
+    let proxy = proxy_of(&alice, ac(&alice, "fedcloud.egi.eu"));
+    let mut request = reqwest::Client::new().get(format!("{}/astavoms/v2.0/tenants", sim.url()));
+    for (name, value) in headers(&proxy.chain) {
+        request = request.header(name, value);
+    }
+    let tenants: Value = request.send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        tenants["tenants"],
+        json!([{"id": DEMO, "name": "fedcloud.egi.eu", "enabled": true, "description": ""}])
+    );
 
     let (s, tenants) = h
         .call("GET", "/astavoms/v2.0/tenants", Some("alice-token"), None)

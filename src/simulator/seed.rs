@@ -86,8 +86,12 @@ pub struct NetworkSeed {
 }
 
 /// `[[simulator.voms_users]]`: which simulator user a VOMS proxy maps to
-/// at the astavoms facade. A presented DN matches when it equals `dn` or
-/// extends it with proxy `CN=` components (RFC 3820 proxies do).
+/// at the astavoms facade, standing for astavoms' `vo_projects` and its
+/// user directory. As astavoms, the facade takes the DN of the proxy
+/// chain's holder (its first certificate that is not a proxy) and the VO
+/// of the VOMS attributes issued to that holder; the pair must equal
+/// `dn` (in either notation) and `vo`. A VO no entry names is astavoms'
+/// `400 Unknown VO`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VomsUserSeed {
