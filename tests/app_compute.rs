@@ -1231,10 +1231,22 @@ async fn a_create_that_names_nothing_is_400_and_makes_nothing() {
     .await;
     let cases: [(&str, &str, &str); 5] = [
         ("/compute/", "text/plain", ""),
-        ("/compute/", "text/plain", "X-OCCI-Attribute: occi.core.title=\"nameless\"\n"),
-        ("/compute/", "application/occi+json", "{\"attributes\": {\"occi.core.title\": \"x\"}}"),
+        (
+            "/compute/",
+            "text/plain",
+            "X-OCCI-Attribute: occi.core.title=\"nameless\"\n",
+        ),
+        (
+            "/compute/",
+            "application/occi+json",
+            "{\"attributes\": {\"occi.core.title\": \"x\"}}",
+        ),
         ("/compute/", "text/occi", ""),
-        ("/storage/", "text/plain", "X-OCCI-Attribute: occi.storage.size=1\n"),
+        (
+            "/storage/",
+            "text/plain",
+            "X-OCCI-Attribute: occi.storage.size=1\n",
+        ),
     ];
     for (path, content_type, body) in cases {
         let res = gw
@@ -1245,7 +1257,11 @@ async fn a_create_that_names_nothing_is_400_and_makes_nothing() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{path} {content_type} {body:?}");
+        assert_eq!(
+            res.status(),
+            StatusCode::BAD_REQUEST,
+            "{path} {content_type} {body:?}"
+        );
         let text = res.text().await.unwrap();
         // JSON without a kind is not an OCCI resource rendering at all.
         assert!(
@@ -1254,7 +1270,11 @@ async fn a_create_that_names_nothing_is_400_and_makes_nothing() {
         );
     }
     let state = gw.sim_state().await;
-    assert_eq!((state["servers"].as_u64(), state["volumes"].as_u64()), (Some(0), Some(0)), "{state}");
+    assert_eq!(
+        (state["servers"].as_u64(), state["volumes"].as_u64()),
+        (Some(0), Some(0)),
+        "{state}"
+    );
     // The same defaults do make a compute when the kind is named.
     let res = gw
         .client(0)
@@ -1264,5 +1284,10 @@ async fn a_create_that_names_nothing_is_400_and_makes_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
 }

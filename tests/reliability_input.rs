@@ -364,7 +364,7 @@ fn corpus() -> Vec<Case> {
             // chunked one, not "0\r\n"), and the connection is closed after
             // the answer, so nothing can be smuggled behind it.
             body: b"0\r\n\r\n".to_vec(),
-            explains: &["No categories"],
+            explains: &["no categories"],
         },
         Case {
             name: "invalid UTF-8 in a text/occi header",

@@ -1007,7 +1007,7 @@ async fn injected_faults_map_to_gateway_statuses() {
         ..FaultSettings::default()
     });
     let err = c.list_servers(&alice).await.unwrap_err();
-    assert!(matches!(err, SynnefoError::Unreachable { .. }), "{err:?}");
+    assert!(matches!(err, SynnefoError::Lost { .. }), "{err:?}");
     assert_eq!(err.gateway_status(), 502);
     // Other services still answer.
     assert!(c.list_networks(&alice).await.is_ok());

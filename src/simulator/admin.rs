@@ -8,7 +8,7 @@
 //! | `GET /_sim/counters` | `{"counters": {"GET /compute/v2.0/servers": 3, ...}, "total": n}`: calls per operation since start or reset, faulted ones included (a retried call counts twice; calls to a service that is `down` are not counted) |
 //! | `DELETE /_sim/counters` | reset them (204) |
 //! | `GET /_sim/faults` | the injected faults |
-//! | `PUT /_sim/faults` | replace them: `{"latency": "200ms", "answer_latency": "0s", "error_rate": 0.5, "error_status": 503, "drop_rate": 0.1, "down": ["compute"], "routes": ["POST /network/v2.0/subnets"]}` (any subset; `answer_latency` delays the answer after the work is done; `routes`, when given, limits latency, errors and drops to those operations; 200 with the result) |
+//! | `PUT /_sim/faults` | replace them: `{"latency": "200ms", "answer_latency": "0s", "error_rate": 0.5, "error_status": 503, "drop_rate": 0.1, "drop_after_rate": 0.0, "down": ["compute"], "routes": ["POST /network/v2.0/subnets"]}` (any subset; `answer_latency` delays the answer after the work is done; `drop_after_rate` carries the request out, then closes the connection unanswered; `routes`, when given, limits latency, errors and drops to those operations; 200 with the result) |
 //! | `DELETE /_sim/faults` | no more faults (204) |
 //! | `POST /_sim/seed/servers` | `{"user": "<uuid>", "count": 1000, "flavor": 1, "image": "<id>", "status": "ACTIVE"}`: bulk-create servers (201 `{"ids": [...]}`) |
 //! | `PUT /_sim/servers/{id}/status` | `{"status": "ERROR"}`: force a server's status (204) |
@@ -86,8 +86,11 @@ async fn put_faults(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
         Ok(f) => f,
         Err(e) => return bad(format!("invalid faults: {e}")),
     };
-    if !(0.0..=1.0).contains(&faults.error_rate) || !(0.0..=1.0).contains(&faults.drop_rate) {
-        return bad("error_rate and drop_rate are shares between 0 and 1");
+    if ![faults.error_rate, faults.drop_rate, faults.drop_after_rate]
+        .iter()
+        .all(|share| (0.0..=1.0).contains(share))
+    {
+        return bad("error_rate, drop_rate and drop_after_rate are shares between 0 and 1");
     }
     if let Some(s) = faults.error_status
         && !(500..=599).contains(&s)

@@ -153,6 +153,9 @@ pub struct FaultSettings {
     pub error_status: Option<u16>,
     /// Share of connections closed without an answer.
     pub drop_rate: f64,
+    /// Share of requests carried out, then their connection closed
+    /// without an answer: a backend that acted but whose answer was lost.
+    pub drop_after_rate: f64,
     /// Services that are down (their requests get no answer):
     /// `identity`, `compute`, `network`, `volume`, `image`, `astavoms`.
     pub down: Vec<String>,

@@ -134,6 +134,16 @@ pub enum SynnefoError {
         /// What went wrong, without URLs' query strings or credentials.
         reason: String,
     },
+    /// The request was sent but its answer was lost: the connection
+    /// closed or broke before a whole answer came. Synnefo may have acted
+    /// on it (see [`SynnefoError::may_have_acted`]).
+    #[error("{service} did not answer: {reason}")]
+    Lost {
+        /// Which service.
+        service: Service,
+        /// What went wrong, without URLs' query strings or credentials.
+        reason: String,
+    },
     /// The service did not answer within the configured timeout.
     #[error("{service} did not answer within the timeout")]
     Timeout {
@@ -186,6 +196,7 @@ impl SynnefoError {
             SynnefoError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             SynnefoError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             SynnefoError::Unreachable { .. }
+            | SynnefoError::Lost { .. }
             | SynnefoError::InvalidResponse { .. }
             | SynnefoError::NoEndpoint { .. } => StatusCode::BAD_GATEWAY,
         }
@@ -196,6 +207,19 @@ impl SynnefoError {
         match self {
             SynnefoError::Fault { kind, .. } => Some(kind),
             _ => None,
+        }
+    }
+
+    /// Whether Synnefo may have carried the request out although the
+    /// gateway got no answer it can trust: a timeout, a lost answer, or a
+    /// 5xx (which a front end of Synnefo's may answer for a request that
+    /// reached it). A write that failed so must be checked before anyone
+    /// is told that nothing was made.
+    pub fn may_have_acted(&self) -> bool {
+        match self {
+            SynnefoError::Timeout { .. } | SynnefoError::Lost { .. } => true,
+            SynnefoError::Fault { status, .. } => status.is_server_error(),
+            _ => false,
         }
     }
 
