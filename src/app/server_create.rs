@@ -138,14 +138,11 @@ fn watch_window(ctx: &Ctx) -> Duration {
 async fn watch(ctx: &Ctx, tag: &str, reserved: Vec<FloatingIp>, window: Duration) {
     let deadline = tokio::time::Instant::now() + window;
     while !window.is_zero() {
-        match tagged(ctx, tag).await {
-            Ok(Some(server)) => {
-                tracing::warn!(server = %server.id,
-                    "a failed server create made a server after all: deleting it");
-                remove(ctx, &server.id, reserved).await;
-                return;
-            }
-            Ok(None) | Err(_) => {}
+        if let Ok(Some(server)) = tagged(ctx, tag).await {
+            tracing::warn!(server = %server.id,
+                "a failed server create made a server after all: deleting it");
+            remove(ctx, &server.id, reserved).await;
+            return;
         }
         if tokio::time::Instant::now() >= deadline {
             break;
