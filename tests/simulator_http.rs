@@ -1398,6 +1398,7 @@ async fn fixed_ip_attaches_a_floating_ip_at_creation() {
         cidr: "83.212.8.0/24".into(),
         gateway: None,
         floating_ip_pool: true,
+        network_type: "IP_LESS_ROUTED".into(),
     });
     config.networks = Some(nets);
     let sim = simulator::start(&config).await.unwrap();

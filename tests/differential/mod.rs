@@ -9,7 +9,7 @@ pub mod shape;
 
 use std::collections::BTreeMap;
 
-pub use backend::{Answer, Backend, Kind, Mode, Svc, User, known_only};
+pub use backend::{Answer, Backend, Kind, Mode, Svc, User};
 pub use shape::{Diff, Obs, compare};
 
 /// A difference the simulator keeps on purpose (or, for `pending`, one

@@ -44,8 +44,8 @@ pub enum Shape {
     /// values) type names: `null`, `bool`, `int`, `float`, `string`,
     /// `array`, `object`.
     Scalar(BTreeSet<&'static str>),
-    /// An array and the merged shape of its elements (`None`: empty).
-    Array(Option<Box<Shape>>),
+    /// An array: its elements' shapes, in order.
+    Array(Vec<Shape>),
     /// An object: its keys and their shapes.
     Object(BTreeMap<String, Shape>),
     /// An object whose keys are data: the merged shape of its values
@@ -66,13 +66,9 @@ impl Shape {
             Value::Number(n) if n.is_i64() || n.is_u64() => scalar("int"),
             Value::Number(_) => scalar("float"),
             Value::String(_) => scalar("string"),
-            Value::Array(items) => Shape::Array(
-                items
-                    .iter()
-                    .map(|i| Shape::of(i, false))
-                    .reduce(Shape::merge)
-                    .map(Box::new),
-            ),
+            Value::Array(items) => {
+                Shape::Array(items.iter().map(|i| Shape::of(i, false)).collect())
+            }
             Value::Object(o) if map => Shape::Map(
                 o.values()
                     .map(|i| Shape::of(i, false))
@@ -108,7 +104,10 @@ impl Shape {
                 }
                 Shape::Object(a)
             }
-            (Shape::Array(a), Shape::Array(b)) => Shape::Array(merge_opt(a, b)),
+            (Shape::Array(mut a), Shape::Array(b)) => {
+                a.extend(b);
+                Shape::Array(a)
+            }
             (Shape::Map(a), Shape::Map(b)) => Shape::Map(merge_opt(a, b)),
             (a, b) => Shape::Scalar(a.names().union(&b.names()).copied().collect()),
         }
@@ -253,12 +252,29 @@ fn shape_diffs(path: &str, sim: &Shape, real: &Shape, out: &mut Vec<String>) {
                 out.push(format!("key {p}: only in synnefo"));
             }
         }
-        (Shape::Array(a), Shape::Array(b)) | (Shape::Map(a), Shape::Map(b)) => {
-            let inner = if matches!(sim, Shape::Array(_)) {
-                format!("{path}[]")
-            } else {
-                format!("{path}.*")
-            };
+        (Shape::Array(a), Shape::Array(b)) => {
+            let inner = format!("{path}[]");
+            if a.len() == b.len() {
+                // Element by element: listings are in id order on both.
+                for (x, y) in a.iter().zip(b) {
+                    shape_diffs(&inner, x, y, out);
+                }
+                return;
+            }
+            let merged = |l: &[Shape]| l.iter().cloned().reduce(Shape::merge);
+            match (merged(a), merged(b)) {
+                (Some(x), Some(y)) => shape_diffs(&inner, &x, &y, out),
+                (None, None) => {}
+                (x, _) => out.push(format!(
+                    "empty {}: {} | {}",
+                    at(path),
+                    if x.is_none() { "empty" } else { "not empty" },
+                    if x.is_none() { "not empty" } else { "empty" }
+                )),
+            }
+        }
+        (Shape::Map(a), Shape::Map(b)) => {
+            let inner = format!("{path}.*");
             match (a, b) {
                 (Some(a), Some(b)) => shape_diffs(&inner, a, b, out),
                 (None, None) => {}
@@ -337,6 +353,8 @@ pub fn compare(sim: &Obs, real: &Obs) -> Vec<Diff> {
             what.push(format!("value {p}: {} | {}", set_text(a), set_text(b)));
         }
     }
+    let mut seen = BTreeSet::new();
+    what.retain(|w| seen.insert(w.clone()));
     what.into_iter()
         .map(|what| Diff {
             step: sim.step.clone(),
