@@ -11,6 +11,10 @@ use super::serde_util::{id, ids, null_default, number, opt_id};
 use super::{Caller, Client, Result, Service};
 
 /// An `{id, name}` entry of a non-detailed listing.
+///
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `vm_to_dict(detail=False)`
+/// (and `api/flavors.py` `flavor_to_dict`, `api/images.py` `image_to_dict`,
+/// `volume/views.py` `volume_to_dict` without detail).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     /// The id (integer ids become strings).
@@ -22,6 +26,8 @@ pub struct Summary {
 }
 
 /// A server's status as Synnefo reports it.
+///
+/// grnet/synnefo 0.20: `synnefo/logic/utils.py` `get_rsapi_state`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ServerStatus {
     /// Being created.
@@ -85,6 +91,9 @@ impl<'de> Deserialize<'de> for ServerStatus {
 }
 
 /// A reference to a flavor or image inside a server.
+///
+/// grnet/synnefo 0.20: the `flavor` and `image` of `synnefo/api/servers.py`
+/// `vm_to_dict`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct IdRef {
     /// The referenced id.
@@ -93,6 +102,8 @@ pub struct IdRef {
 }
 
 /// One address of a server on one network.
+///
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `attachments_to_addresses`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct ServerAddress {
     /// 4 or 6.
@@ -109,6 +120,9 @@ pub struct ServerAddress {
 }
 
 /// One NIC (port) of a server, as listed in its `attachments`.
+///
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `nic_to_attachments`
+/// (ACTIVE NICs only).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct ServerAttachment {
     /// The port id.
@@ -135,6 +149,9 @@ pub struct ServerAttachment {
 }
 
 /// A server in detail.
+///
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `vm_to_dict(detail=True)`
+/// (`create_server` adds `adminPass`).
 #[derive(Clone, Debug, Deserialize)]
 pub struct Server {
     /// Its id (Synnefo uses integers; kept as text).
@@ -195,6 +212,8 @@ pub struct Server {
 }
 
 /// A flavor in detail.
+///
+/// grnet/synnefo 0.20: `synnefo/api/flavors.py` `flavor_to_dict`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Flavor {
     /// Id (an integer in Synnefo; kept as text).
@@ -227,6 +246,8 @@ fn yes() -> bool {
 }
 
 /// An image as the compute API shows it.
+///
+/// grnet/synnefo 0.20: `synnefo/api/images.py` `image_to_dict`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Image {
     /// Id (a UUID).
@@ -455,6 +476,8 @@ impl ServerAction {
 }
 
 /// A volume attached to a server (`os-volume_attachments`).
+///
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `volume_to_attachment`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct VolumeAttachment {
     /// The attachment id (Synnefo: the volume id).
@@ -471,35 +494,45 @@ pub struct VolumeAttachment {
     pub device: String,
 }
 
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `list_servers`.
 #[derive(Deserialize)]
 struct Servers<T> {
     servers: Vec<T>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `render_server`
+/// (`get_server_details`, `create_server`).
 #[derive(Deserialize)]
 struct OneServer {
     server: Server,
 }
+/// grnet/synnefo 0.20: `synnefo/api/flavors.py` `list_flavors`.
 #[derive(Deserialize)]
 struct Flavors<T> {
     flavors: Vec<T>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/flavors.py` `get_flavor_details`.
 #[derive(Deserialize)]
 struct OneFlavor {
     flavor: Flavor,
 }
+/// grnet/synnefo 0.20: `synnefo/api/images.py` `list_images`.
 #[derive(Deserialize)]
 struct Images<T> {
     images: Vec<T>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/images.py` `get_image_details`.
 #[derive(Deserialize)]
 struct OneImage {
     image: Image,
 }
+/// grnet/synnefo 0.20: `synnefo/api/util.py` `render_metadata`
+/// (`list_metadata`, `update_metadata`).
 #[derive(Deserialize)]
 struct Metadata {
     #[serde(default, deserialize_with = "null_default")]
     metadata: BTreeMap<String, String>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `get_volumes`.
 #[derive(Deserialize)]
 struct Attachments {
     #[serde(
@@ -509,6 +542,8 @@ struct Attachments {
     )]
     volume_attachments: Vec<VolumeAttachment>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `attach_volume` and
+/// `get_volume_info`.
 #[derive(Deserialize)]
 struct OneAttachment {
     #[serde(rename = "volumeAttachment")]
