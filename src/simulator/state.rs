@@ -511,16 +511,25 @@ impl World {
                 )));
             }
         }
+        // One volume type per disk template of the flavors, numbered as
+        // the real harness numbers them: the detachable (`ext_*`) ones
+        // first, so that a standalone volume of "the cloud's first type"
+        // can be made (Cyclades refuses a detached volume of any other).
+        let mut templates: Vec<String> = Vec::new();
+        for f in &seed.flavors {
+            if !templates.contains(&f.disk_template) {
+                templates.push(f.disk_template.clone());
+            }
+        }
+        templates.sort_by_key(|t| !t.starts_with("ext_"));
+        world.volume_types = (1..).zip(templates).collect();
         for f in seed.flavors {
-            let template = f.disk_template.clone();
-            let volume_type = match world.volume_types.iter().find(|(_, n)| *n == template) {
-                Some((id, _)) => *id,
-                None => {
-                    let id = world.volume_types.len() as u64 + 1;
-                    world.volume_types.push((id, template));
-                    id
-                }
-            };
+            let volume_type = world
+                .volume_types
+                .iter()
+                .find(|(_, n)| *n == f.disk_template)
+                .map(|(id, _)| *id)
+                .unwrap_or_default();
             let id = f.id;
             if world
                 .flavors
@@ -3418,9 +3427,13 @@ impl World {
             .values()
             .filter(|s| s.status != Status::Deleted)
             .count();
+        let volumes = self.volumes.values().filter(|v| !v.deleted).count();
+        let networks = self.networks.values().filter(|n| !n.deleted).count();
         json!({
             "users": self.users.len(), "servers": live, "servers_deleted": self.servers.len() - live,
-            "volumes": self.volumes.len(), "snapshots": self.snapshots.len(), "networks": self.networks.len(), "subnets": self.subnets.len(),
+            "volumes": volumes, "volumes_deleted": self.volumes.len() - volumes,
+            "snapshots": self.snapshots.len(), "networks": networks,
+            "networks_deleted": self.networks.len() - networks, "subnets": self.subnets.len(),
             "ports": self.ports.len(), "floating_ips": self.floating_ips.len(),
             "personality_files": self.servers.values().map(|s| s.personality_files).sum::<usize>(),
         })
