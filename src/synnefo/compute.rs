@@ -687,7 +687,8 @@ impl Client {
         let body = serde_json::json!({"volumeAttachment": {"volumeId": volume_id}});
         let r: OneAttachment = self
             .send_json(Service::Compute, Method::POST, &path, caller, &body)
-            .await?;
+            .await
+            .map_err(|e| e.referenced_not_found("Volume"))?;
         Ok(r.volume_attachment)
     }
 
