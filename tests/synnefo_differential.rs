@@ -756,8 +756,21 @@ async fn networks(b: &mut Backend) {
     b.var("net_gone", &gone);
     let gone = format!("/networks/{gone}");
     b.made(Alice, Network, gone.clone());
+    let body = json!({"subnet": {"network_id": b.v("net_gone"), "cidr": "10.44.0.0/24"}});
+    let gone_subnet = b.make(Network, "/subnets", body).await.text("/subnet/id");
+    b.var("subnet_gone", &gone_subnet);
     b.delete("network delete", Network, &gone).await;
     b.get("network show deleted", Network, &gone).await;
+    let gone_subnet = format!("/subnets/{gone_subnet}");
+    b.get("subnet show of a deleted network", Network, &gone_subnet)
+        .await;
+    b.list(
+        "subnets without the deleted",
+        Network,
+        "/subnets",
+        "subnets",
+    )
+    .await;
     b.delete("network delete deleted", Network, &gone).await;
     let body = json!({"network": {"name": "late"}});
     b.put("network rename deleted", Network, &gone, body).await;

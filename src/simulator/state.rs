@@ -212,6 +212,9 @@ struct Subnet {
     pool: Option<(u32, u32)>,
     used: HashSet<u32>,
     cursor: u32,
+    /// Deleted with its network: `GET` still shows it (without pools),
+    /// no listing does.
+    deleted: bool,
 }
 
 impl Subnet {
@@ -575,6 +578,7 @@ impl World {
                 }),
                 used: HashSet::new(),
                 cursor: 0,
+                deleted: false,
             };
             subnet.reserve(gateway);
             world.subnets.insert(subnet_id, subnet);
@@ -2173,7 +2177,7 @@ impl World {
     }
 
     /// `DELETE /networks/{id}` (204): `logic/networks.py` `delete`. The
-    /// network stays visible to `GET` as `DELETED`; its subnets go.
+    /// network and its subnets stay visible to `GET`, as deleted.
     pub fn delete_network(&mut self, user: &str, id: &str) -> Result<(), Fault> {
         let net = self.live_network(user, id)?;
         if net.public() {
@@ -2188,7 +2192,9 @@ impl World {
         if let Some(net) = self.networks.get_mut(&nid) {
             net.deleted = true;
             for s in net.subnets.clone() {
-                self.subnets.remove(&s);
+                if let Some(subnet) = self.subnets.get_mut(&s) {
+                    subnet.deleted = true;
+                }
             }
         }
         Ok(())
@@ -2198,6 +2204,7 @@ impl World {
     fn subnet_json(&self, s: &Subnet) -> Value {
         let pools: Vec<Value> = s
             .pool
+            .filter(|_| !s.deleted)
             .map(|(a, b)| json!({"start": Ipv4Addr::from(a).to_string(), "end": Ipv4Addr::from(b).to_string()}))
             .into_iter()
             .collect();
@@ -2205,7 +2212,7 @@ impl World {
             "id": s.id.to_string(), "network_id": s.network.to_string(), "name": s.name, "cidr": s.cidr,
             "ip_version": s.ip_version, "gateway_ip": s.gateway, "enable_dhcp": s.dhcp,
             "allocation_pools": pools, "dns_nameservers": [], "host_routes": [],
-            "user_id": s.owner, "tenant_id": s.owner, "public": s.owner.is_none(), "deleted": false,
+            "user_id": s.owner, "tenant_id": s.owner, "public": s.owner.is_none(), "deleted": s.deleted,
             "links": self.link(format!("/network/v2.0/subnets/{}", s.id)),
         });
         if s.ip_version == 6 {
@@ -2219,7 +2226,7 @@ impl World {
         let list: Vec<Value> = self
             .subnets
             .values()
-            .filter(|s| s.owner.as_deref().is_none_or(|o| o == user))
+            .filter(|s| s.owner.as_deref().is_none_or(|o| o == user) && !s.deleted)
             .map(|s| self.subnet_json(s))
             .collect();
         json!({"subnets": list})
@@ -2380,6 +2387,7 @@ impl World {
             pool,
             used: HashSet::new(),
             cursor: 0,
+            deleted: false,
         };
         if let Some(g) = gateway.and_then(|g| g.parse::<Ipv4Addr>().ok()) {
             subnet.reserve(g);
@@ -3433,7 +3441,8 @@ impl World {
             "users": self.users.len(), "servers": live, "servers_deleted": self.servers.len() - live,
             "volumes": volumes, "volumes_deleted": self.volumes.len() - volumes,
             "snapshots": self.snapshots.len(), "networks": networks,
-            "networks_deleted": self.networks.len() - networks, "subnets": self.subnets.len(),
+            "networks_deleted": self.networks.len() - networks,
+            "subnets": self.subnets.values().filter(|s| !s.deleted).count(),
             "ports": self.ports.len(), "floating_ips": self.floating_ips.len(),
             "personality_files": self.servers.values().map(|s| s.personality_files).sum::<usize>(),
         })
