@@ -158,6 +158,21 @@ impl Server {
         })
     }
 
+    /// `logic/commands.py` `validate_server_action`'s first refusal: an
+    /// action is pending (409 while the server is being built).
+    fn refuse_if_busy(&self, action: &str) -> Result<(), Fault> {
+        match self.pending_action() {
+            None => Ok(()),
+            Some("BUILD") => Err(Fault::build_in_progress(format!(
+                "Server '{}' is being built.",
+                self.id
+            ))),
+            Some(pending) => Err(Fault::bad_request(format!(
+                "Cannot perform '{action}' action while there is a pending '{pending}'."
+            ))),
+        }
+    }
+
     /// Whether a deletion is in progress or done.
     fn destroying(&self) -> bool {
         self.status == Status::Deleted
@@ -1735,16 +1750,7 @@ impl World {
         let delay = self.action_delay;
         let server = self.live_server_mut(user, id, now)?;
         // Synnefo's validate_server_action, in its order.
-        if let Some(pending) = server.pending_action() {
-            if pending == "BUILD" {
-                return Err(Fault::build_in_progress(format!(
-                    "Server '{id}' is being built."
-                )));
-            }
-            return Err(Fault::bad_request(format!(
-                "Cannot perform '{verb}' action while there is a pending '{pending}'."
-            )));
-        }
+        server.refuse_if_busy(verb)?;
         let state = match server.status {
             Status::Active | Status::Reboot => "STARTED",
             Status::Stopped => "STOPPED",
@@ -1963,16 +1969,7 @@ impl World {
             )));
         }
         let server = self.live_server_mut(user, id, now)?;
-        if let Some(pending) = server.pending_action() {
-            if pending == "BUILD" {
-                return Err(Fault::build_in_progress(format!(
-                    "Server '{id}' is being built."
-                )));
-            }
-            return Err(Fault::bad_request(format!(
-                "Cannot perform 'ATTACH_VOLUME' action while there is a pending '{pending}'."
-            )));
-        }
+        server.refuse_if_busy("ATTACH_VOLUME")?;
         if server.status == Status::Error {
             return Err(Fault::bad_request(
                 "Cannot perform 'ATTACH_VOLUME' action while server is in 'ERROR' state.",
@@ -2016,16 +2013,7 @@ impl World {
             )));
         }
         let server = self.live_server_mut(user, id, now)?;
-        if let Some(pending) = server.pending_action() {
-            if pending == "BUILD" {
-                return Err(Fault::build_in_progress(format!(
-                    "Server '{id}' is being built."
-                )));
-            }
-            return Err(Fault::bad_request(format!(
-                "Cannot perform 'DETACH_VOLUME' action while there is a pending '{pending}'."
-            )));
-        }
+        server.refuse_if_busy("DETACH_VOLUME")?;
         if let Some(server) = self.servers.get_mut(&num_id(id).unwrap_or_default()) {
             server.volumes.retain(|v| *v != vid);
         }
@@ -2553,17 +2541,8 @@ impl World {
                 None => Connect::Network(nid),
             }
         };
-        if let Some(sid) = sid
-            && let Some(pending) = self.servers.get(&sid).and_then(Server::pending_action)
-        {
-            if pending == "BUILD" {
-                return Err(Fault::build_in_progress(format!(
-                    "Server '{sid}' is being built."
-                )));
-            }
-            return Err(Fault::bad_request(format!(
-                "Cannot perform 'CONNECT' action while there is a pending '{pending}'."
-            )));
+        if let Some(s) = sid.and_then(|id| self.servers.get(&id)) {
+            s.refuse_if_busy("CONNECT")?;
         }
         let port = self.connect(&user.uuid, sid, how)?;
         let delay = self.action_delay;
@@ -3032,17 +3011,8 @@ impl World {
         if description.chars().count() > VOLUME_TEXT_LENGTH {
             return Err(Fault::bad_request("Volume description is too long"));
         }
-        if let Some((sid, _)) = server
-            && let Some(pending) = self.servers.get(&sid).and_then(Server::pending_action)
-        {
-            if pending == "BUILD" {
-                return Err(Fault::build_in_progress(format!(
-                    "Server '{sid}' is being built."
-                )));
-            }
-            return Err(Fault::bad_request(format!(
-                "Cannot perform 'ATTACH_VOLUME' action while there is a pending '{pending}'."
-            )));
+        if let Some(s) = server.and_then(|(id, _)| self.servers.get(&id)) {
+            s.refuse_if_busy("ATTACH_VOLUME")?;
         }
         self.check_disk(&user.uuid, size)?;
         if self
@@ -3108,16 +3078,7 @@ impl World {
                 )));
             }
             if let Some(server) = self.servers.get(&sid) {
-                if let Some(pending) = server.pending_action() {
-                    if pending == "BUILD" {
-                        return Err(Fault::build_in_progress(format!(
-                            "Server '{sid}' is being built."
-                        )));
-                    }
-                    return Err(Fault::bad_request(format!(
-                        "Cannot perform 'DELETE_VOLUME' action while there is a pending '{pending}'."
-                    )));
-                }
+                server.refuse_if_busy("DELETE_VOLUME")?;
             }
             if let Some(s) = self.servers.get_mut(&sid) {
                 s.volumes.retain(|x| *x != vid);

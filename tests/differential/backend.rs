@@ -346,6 +346,7 @@ impl Backend {
     }
 
     /// [`Backend::step_with`] comparing the whole body.
+    #[allow(clippy::too_many_arguments)] // a request's parts, as step_with's
     pub async fn step(
         &mut self,
         step: &str,

@@ -333,11 +333,10 @@ pub fn compare(sim: &Obs, real: &Obs) -> Vec<Diff> {
     }
     match (&sim.shape, &real.shape) {
         (Some(a), Some(b)) => shape_diffs("", a, b, &mut what),
-        (None, None) => {
-            if sim.fault.is_none() && real.fault.is_none() && sim.text != real.text {
-                what.push(format!("body: {:?} | {:?}", sim.text, real.text));
-            }
+        (None, None) if sim.fault.is_none() && real.fault.is_none() && sim.text != real.text => {
+            what.push(format!("body: {:?} | {:?}", sim.text, real.text));
         }
+        (None, None) => {}
         (a, b) if sim.fault.is_none() && real.fault.is_none() => what.push(format!(
             "body: {} | {}",
             if a.is_some() { "json" } else { "not json" },
