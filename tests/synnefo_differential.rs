@@ -19,10 +19,13 @@
 //! identity URL, e.g. `http://127.0.0.1:26060/identity/v2.0`) with the
 //! two users of `SNF_OCCI_TEST_SYNNEFO_TOKENS` (`alice,bob`), for example
 //! `../shared/tools/real-synnefo` (GRNET's Synnefo 0.20 with a fake
-//! Ganeti). Without them, the scenario runs against the simulator alone,
-//! and the test says loudly that nothing was compared. The scenario
-//! polls for every state change (it never sleeps a fixed time) and
-//! removes what it made from both.
+//! Ganeti). With `SNF_OCCI_TEST_SYNNEFO_RECORD=1` as well, the real
+//! Synnefo's observations are recorded in
+//! `tests/fixtures/synnefo/differential.json`. Without a live Synnefo the
+//! simulator is compared with that recording, and the test says loudly
+//! that no live Synnefo was compared. The scenario polls for every state
+//! change (it never sleeps a fixed time) and removes what it made from
+//! both.
 
 mod differential;
 
@@ -175,6 +178,14 @@ const DELIBERATE: &[Deliberate] = &[
     },
 ];
 
+/// The real Synnefo's observations of the last recording (made with
+/// `SNF_OCCI_TEST_SYNNEFO_RECORD=1` and the two variables above), the
+/// comparison when no live Synnefo is given.
+const RECORDING: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/synnefo/differential.json"
+);
+
 /// The simulator as the harness's Synnefo is configured: the same
 /// quotas, a `CUSTOM` public network whose servers need a floating IP,
 /// and transitions that last until the scenario waits for them (see
@@ -240,24 +251,43 @@ async fn the_simulator_answers_as_synnefo_does() {
         "the scenario leaves servers or ports behind: {state}"
     );
 
-    let Some((url, tokens)) = real_synnefo() else {
-        eprintln!(
-            "\n\
-             ************************************************************************\n\
-             *  NOT COMPARED: SNF_OCCI_TEST_SYNNEFO_URL and SNF_OCCI_TEST_SYNNEFO_TOKENS\n\
-             *  are not set, so the scenario ran against the simulator only ({} steps)\n\
-             *  and nothing was checked against a real Synnefo. Set them (see\n\
-             *  ../shared/tools/real-synnefo) to compare.\n\
-             ************************************************************************\n",
-            s.obs.len()
-        );
-        return;
+    let real = match real_synnefo() {
+        Some((url, tokens)) => {
+            let mut r = Backend::connect(Kind::Synnefo, &url, tokens).await;
+            run(&mut r).await;
+            eprintln!("synnefo: {} steps\n{}", r.obs.len(), transcript(&r.obs));
+            if std::env::var("SNF_OCCI_TEST_SYNNEFO_RECORD").is_ok_and(|v| !v.is_empty()) {
+                // One observation a line, so that a new recording diffs well.
+                let lines: Vec<String> = r
+                    .obs
+                    .iter()
+                    .map(|o| serde_json::to_string(o).expect("an observation as JSON"))
+                    .collect();
+                let text = format!("[\n{}\n]\n", lines.join(",\n"));
+                std::fs::write(RECORDING, text).expect("the recording is written");
+                eprintln!("synnefo: observations recorded in {RECORDING}");
+            }
+            r.obs
+        }
+        None => {
+            eprintln!(
+                "\n\
+                 ************************************************************************\n\
+                 *  NOT COMPARED WITH A LIVE SYNNEFO: SNF_OCCI_TEST_SYNNEFO_URL and\n\
+                 *  SNF_OCCI_TEST_SYNNEFO_TOKENS are not set. The simulator's answers\n\
+                 *  ({} steps) are compared with the RECORDING of a real Synnefo's in\n\
+                 *  {RECORDING} only, which a change\n\
+                 *  of Synnefo or of this scenario leaves behind. Set them (see\n\
+                 *  ../shared/tools/real-synnefo) to compare for real.\n\
+                 ************************************************************************\n",
+                s.obs.len()
+            );
+            let text = std::fs::read_to_string(RECORDING).expect("the recording");
+            serde_json::from_str(&text).expect("the recording parses")
+        }
     };
-    let mut r = Backend::connect(Kind::Synnefo, &url, tokens).await;
-    run(&mut r).await;
-    eprintln!("synnefo: {} steps\n{}", r.obs.len(), transcript(&r.obs));
 
-    let v = judge(&s.obs, &r.obs, DELIBERATE);
+    let v = judge(&s.obs, &real, DELIBERATE);
     eprintln!(
         "compared {} steps; {} skipped; {} differences ({} listed)",
         v.compared,

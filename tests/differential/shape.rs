@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Objects whose keys are data, not schema (metadata, the networks of a
@@ -38,12 +39,12 @@ const VALUE_KEYS: &[&str] = &[
 ];
 
 /// The JSON type names a position can hold.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Shape {
     /// One or more scalar (or structural, after a merge of unlike
     /// values) type names: `null`, `bool`, `int`, `float`, `string`,
     /// `array`, `object`.
-    Scalar(BTreeSet<&'static str>),
+    Scalar(BTreeSet<String>),
     /// An array: its elements' shapes, in order.
     Array(Vec<Shape>),
     /// An object: its keys and their shapes.
@@ -53,8 +54,8 @@ pub enum Shape {
     Map(Option<Box<Shape>>),
 }
 
-fn scalar(name: &'static str) -> Shape {
-    Shape::Scalar(BTreeSet::from([name]))
+fn scalar(name: &str) -> Shape {
+    Shape::Scalar(BTreeSet::from([name.to_owned()]))
 }
 
 impl Shape {
@@ -83,11 +84,11 @@ impl Shape {
         }
     }
 
-    fn names(&self) -> BTreeSet<&'static str> {
+    fn names(&self) -> BTreeSet<String> {
         match self {
             Shape::Scalar(s) => s.clone(),
-            Shape::Array(_) => BTreeSet::from(["array"]),
-            Shape::Object(_) | Shape::Map(_) => BTreeSet::from(["object"]),
+            Shape::Array(_) => BTreeSet::from(["array".to_owned()]),
+            Shape::Object(_) | Shape::Map(_) => BTreeSet::from(["object".to_owned()]),
         }
     }
 
@@ -109,7 +110,7 @@ impl Shape {
                 Shape::Array(a)
             }
             (Shape::Map(a), Shape::Map(b)) => Shape::Map(merge_opt(a, b)),
-            (a, b) => Shape::Scalar(a.names().union(&b.names()).copied().collect()),
+            (a, b) => Shape::Scalar(a.names().union(&b.names()).cloned().collect()),
         }
     }
 }
@@ -121,8 +122,8 @@ fn merge_opt(a: Option<Box<Shape>>, b: Option<Box<Shape>>) -> Option<Box<Shape>>
     }
 }
 
-fn type_text(names: &BTreeSet<&'static str>) -> String {
-    names.iter().copied().collect::<Vec<_>>().join("|")
+fn type_text(names: &BTreeSet<String>) -> String {
+    names.iter().cloned().collect::<Vec<_>>().join("|")
 }
 
 /// Collects the values of [`VALUE_KEYS`] by path (`servers[].status`).
@@ -161,7 +162,7 @@ pub fn values_of(v: &Value) -> BTreeMap<String, BTreeSet<String>> {
 }
 
 /// A Synnefo fault body: `{"<kind>": {"message", "code", "details"}}`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fault {
     /// The one key (`itemNotFound`, `badRequest`, ...).
     pub kind: String,
@@ -185,7 +186,7 @@ impl Fault {
 }
 
 /// What was seen of one answer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Obs {
     /// The step's name, unique in a run.
     pub step: String,
