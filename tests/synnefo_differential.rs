@@ -1338,6 +1338,13 @@ async fn stopped(b: &mut Backend, s1: &str) {
     let p1 = format!("/servers/{s1}");
     let vol = b.v("volume1");
     b.get("server show STOPPED", Compute, &p1).await;
+    b.list(
+        "servers detail with one STOPPED",
+        Compute,
+        "/servers/detail",
+        "servers",
+    )
+    .await;
     action(b, "server shutdown STOPPED", s1, json!({"shutdown": {}})).await;
     let attachments = format!("{p1}/os-volume_attachments");
     if attach(b, "volume attach", s1, &vol).await {
@@ -1442,6 +1449,25 @@ async fn deleted(b: &mut Backend, s1: &str) {
         start,
     )
     .await;
+    for (step, body) in [
+        ("server shutdown being deleted", json!({"shutdown": {}})),
+        (
+            "server reboot being deleted",
+            json!({"reboot": {"type": "SOFT"}}),
+        ),
+    ] {
+        let action = Some(body);
+        racy(
+            b,
+            step,
+            s1,
+            "DESTROYING",
+            Method::POST,
+            &action_path,
+            action,
+        )
+        .await;
+    }
     racy(
         b,
         "server delete being deleted",
