@@ -577,9 +577,57 @@ async fn contextualization_and_bad_user_data() {
     assert!(res.text().await.unwrap().contains("base64"));
 }
 
+/// On a site whose default networks are public (`SNF:ANY_PUBLIC_IPV4`),
+/// each create reserves a floating IP after Synnefo's 409 and names it
+/// in its second create: concurrent creates of one user never take each
+/// other's address, every one succeeds, and no address is left over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_each_name_the_floating_ip_they_reserved() {
+    let gw = common::start_gateway_with(
+        |c| c.default_server_networks = vec!["SNF:ANY_PUBLIC_IPV4".into()],
+        "",
+    )
+    .await;
+    gw.sim.reset_counters();
+    const N: usize = 16;
+    let ids = futures_util::future::join_all((0..N).map(|i| {
+        let gw = &gw;
+        async move { create(gw, 0, &format!("parallel-{i}")).await }
+    }))
+    .await;
+    let mut addresses = std::collections::BTreeSet::new();
+    for id in &ids {
+        let (status, body) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let address = body
+            .lines()
+            .find_map(|l| l.split("occi.networkinterface.address=\"").nth(1))
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("compute {id} has a public address: {body}"))
+            .to_owned();
+        assert!(addresses.insert(address.clone()), "{address} given twice");
+    }
+    let state = gw.sim_state().await;
+    assert_eq!(state["servers"], N, "{state}");
+    assert_eq!(
+        state["floating_ips"], N,
+        "one address per compute, none left over: {state}"
+    );
+    let calls = gw.calls();
+    assert_eq!(
+        calls.get("POST /network/v2.0/floatingips"),
+        Some(&(N as u64)),
+        "{calls:?}"
+    );
+}
+
 #[tokio::test]
 async fn floating_ip_retry_and_nothing_left_by_a_refused_inline_link() {
-    let gw = common::start_gateway_with(|c| c.require_floating_ip = true, "").await;
+    let gw = common::start_gateway_with(
+        |c| c.default_server_networks = vec!["SNF:ANY_PUBLIC_IPV4".into()],
+        "",
+    )
+    .await;
     gw.sim.reset_counters();
     create(&gw, 0, "needs-ip").await;
     let state = gw.sim_state().await;
@@ -1002,6 +1050,14 @@ async fn save_snapshots_the_root_disk_among_several() {
         ),
     )
     .await;
+    // Inline storage is attached once the compute is built.
+    for _ in 0..100 {
+        let (_, shown) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+        if !shown.contains("attaching once the compute is built") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     gw.sim.reset_counters();
     let (status, body) = action(&gw, 0, &id, "save", "").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -1089,4 +1145,75 @@ async fn an_image_list_read_across_a_save_is_not_kept() {
         fresh.contains(&format!("Category: {second}; scheme=\"{OS_TPL}\"")),
         "{fresh}"
     );
+}
+
+async fn delete(gw: &Gateway, n: usize, id: &str) -> (StatusCode, Option<String>, String) {
+    let res = gw
+        .client(n)
+        .delete(gw.at(&format!("/compute/{id}")))
+        .send()
+        .await
+        .unwrap();
+    let retry_after = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (res.status(), retry_after, res.text().await.unwrap())
+}
+
+/// Synnefo refuses to destroy a server while it is being built (409
+/// buildInProgress): the gateway waits for the build within
+/// `busy_wait` and then deletes it.
+#[tokio::test]
+async fn a_compute_deleted_while_it_builds_is_deleted_once_built() {
+    let gw = common::start_gateway_with(
+        |c| c.build_delay = std::time::Duration::from_millis(600),
+        "busy_wait = \"10s\"",
+    )
+    .await;
+    let id = create(&gw, 0, "young").await;
+    let (status, body) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert!(
+        body.contains("occi.compute.state=\"inactive\""),
+        "{status} {body}"
+    );
+    let (status, _, body) = delete(&gw, 0, &id).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(gw.sim_state().await["servers"], 0);
+}
+
+/// Past `busy_wait`, the answer is a 409 naming the state, with
+/// `Retry-After`, and the compute is still there to delete later.
+#[tokio::test]
+async fn a_build_longer_than_the_wait_is_409_with_retry_after() {
+    let gw = common::start_gateway_with(
+        |c| c.build_delay = std::time::Duration::from_secs(3600),
+        "busy_wait = \"0s\"",
+    )
+    .await;
+    let id = create(&gw, 0, "slow").await;
+    let (status, retry_after, body) = delete(&gw, 0, &id).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(retry_after.as_deref(), Some("5"));
+    assert!(
+        body.contains("busy") && body.contains("being build"),
+        "{body}"
+    );
+    let (status, _) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "nothing was deleted");
+}
+
+/// A second DELETE says what a GET says: the compute is gone (Synnefo
+/// itself answers 400 "Server ... has been deleted.").
+#[tokio::test]
+async fn a_second_delete_is_404() {
+    let gw = start_gateway().await;
+    let id = create(&gw, 0, "twice").await;
+    let (status, _, body) = delete(&gw, 0, &id).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = delete(&gw, 0, &id).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body.contains(&format!("no compute {id}")), "{body}");
 }

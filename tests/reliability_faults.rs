@@ -342,7 +342,11 @@ async fn an_interrupted_create_leaves_nothing_half_made() {
 
 #[tokio::test]
 async fn a_create_that_fails_after_reserving_a_floating_ip_releases_it() {
-    let gw = common::start_gateway_with(|c| c.require_floating_ip = true, "").await;
+    let gw = common::start_gateway_with(
+        |c| c.default_server_networks = vec!["SNF:ANY_PUBLIC_IPV4".into()],
+        "",
+    )
+    .await;
     let before = gw.sim_state().await;
     // The first server create gets Synnefo's 409 "Please create a
     // floating IP", the retry after reserving one fails.

@@ -150,14 +150,10 @@ async fn server_lifecycle_build_stop_start_reboot_delete() {
         server.metadata.get("role").map(String::as_str),
         Some("test")
     );
-    assert_eq!(
-        server.attachments.len(),
-        1,
-        "default policy: one public NIC"
+    assert!(
+        server.attachments.is_empty() && server.addresses.is_empty(),
+        "Cyclades' default CYCLADES_DEFAULT_SERVER_NETWORKS is empty: no NIC"
     );
-    let nic = &server.attachments[0];
-    assert_eq!(nic.network_id, "1");
-    assert!(server.addresses["1"].iter().any(|a| a.addr == nic.ipv4));
 
     // Start while ACTIVE is a 400 badRequest, as Synnefo validates it.
     let err = c
@@ -390,6 +386,8 @@ async fn volumes_attach_detach_and_delete() {
         )
         .await
         .unwrap();
+    assert_eq!(volume.name, "My Test Volume");
+    let volume = c.get_volume(&alice, &volume.id).await.unwrap();
     assert_eq!(volume.size, 10);
     assert_eq!(volume.project(), Some(DEMO_PROJECT));
     assert!(volume.attachments.is_empty());
@@ -668,8 +666,8 @@ async fn private_networks_ports_and_floating_ips() {
     let ports = c.list_ports(&alice, Some(&server.id)).await.unwrap();
     assert_eq!(
         ports.len(),
-        3,
-        "default public NIC, private port, floating port"
+        2,
+        "private port, floating port (no default NIC)"
     );
     c.delete_port(&alice, &fport.id).await.unwrap();
     c.delete_port(&alice, &port.id).await.unwrap();
@@ -804,9 +802,9 @@ async fn quota_and_personality_limits_are_413() {
 }
 
 #[tokio::test]
-async fn require_floating_ip_answers_the_conflict_the_original_retried_on() {
+async fn public_default_networks_answer_the_conflict_the_original_retried_on() {
     let mut config = SimulatorConfig::instant("127.0.0.1:0".parse().unwrap());
-    config.require_floating_ip = true;
+    config.default_server_networks = vec!["SNF:ANY_PUBLIC_IPV4".into()];
     let sim = simulator::start(&config).await.unwrap();
     let c = client(&sim);
     let alice = caller(ALICE);

@@ -187,14 +187,13 @@ const RECORDING: &str = concat!(
 );
 
 /// The simulator as the harness's Synnefo is configured: the same
-/// quotas, a `CUSTOM` public network whose servers need a floating IP,
+/// quotas, a `CUSTOM` public network (whose servers need a floating IP),
 /// and transitions that last until the scenario waits for them (see
 /// `/_sim/jobs/complete`), as Ganeti jobs last until they complete.
 fn simulator_config() -> SimulatorConfig {
     let mut config = SimulatorConfig::new("127.0.0.1:0".parse().expect("address"));
     config.build_delay = Duration::from_secs(3600);
     config.action_delay = Duration::from_secs(3600);
-    config.require_floating_ip = true;
     config.quotas = Quotas {
         servers: 50,
         networks: 20,

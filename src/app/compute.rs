@@ -3,12 +3,12 @@
 //! Synnefo calls per operation (template caches warm):
 //! - list: 1 (`GET /servers/detail`; JSON also uses the cached flavors);
 //! - show: 1 (`GET /servers/{id}`: NICs and volume ids come with it);
-//! - create: 1 (`POST /servers`, inline storage links included as
-//!   `block_device_mapping_v2`, inline network links as `networks`), + 1
-//!   read per inline link to an IP reservation (`GET /floatingips/{id}`:
+//! - create: 1 (`POST /servers`, inline network links as `networks`),
+//!   plus 1 read per inline link to a storage (checked before the create,
+//!   with one server listing) and per inline link to an IP reservation (`GET /floatingips/{id}`:
 //!   its address and network, sent as `networks[].fixed_ip`), + 2 per
-//!   "Please create a floating IP" retry; a refused create reads the
-//!   linked volumes (or IP reservations) to say why;
+//!   "Please create a floating IP" retry; inline storage is attached in
+//!   the background once the compute is built (see [`super::attach`]);
 //! - action: 2 (`GET /servers/{id}` for the state check, `POST
 //!   /servers/{id}/action`);
 //! - save: 2 (`GET /servers/{id}`, whose `volumes` name the disks, and
@@ -24,8 +24,9 @@
 //!
 //! Inline links of a create (`Link:` in text, `links` in JSON) may
 //! target `/network/<id>`, `/storage/<id>` and `/ipreservation/<id>`
-//! (relative, or absolute under `server.public_url`); they all go in the
-//! one `POST /servers`, so a refused link creates nothing. A link to an
+//! (relative, or absolute under `server.public_url`). Networks and IP
+//! reservations go in the one `POST /servers`, and storage is checked
+//! before it, so a refused link creates nothing. A link to an
 //! IP reservation attaches that floating IP to the new compute exactly as
 //! a networkinterface created afterwards would, and the compute renders
 //! it the same way; deleting the compute keeps the reservation (Synnefo
@@ -48,10 +49,12 @@ use crate::occi::infrastructure::{
 };
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{
-    BlockDevice, Flavor, FloatingIp, Image, NetworkRef, NewFloatingIp, NewServer, NewSnapshot,
-    Personality, RebootType, Server, ServerAction, ServerStatus, Service, SynnefoError,
+    Flavor, FloatingIp, Image, NetworkRef, NewFloatingIp, NewServer, NewSnapshot, Personality,
+    RebootType, Server, ServerAction, ServerStatus, Service, SynnefoError,
 };
 
+use super::attach;
+use super::busy;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id};
@@ -112,9 +115,24 @@ fn gib(mib: u64) -> f64 {
     mib as f64 / 1024.0
 }
 
+/// Whether the server is gone for its owner: deleted, or being deleted
+/// (Cyclades shows a server whose delete job runs with its last status
+/// and `SNF:task_state` `DESTROYING` until the job ends, then `DELETED`).
+pub fn is_gone(server: &Server) -> bool {
+    server.status == ServerStatus::Deleted
+        || server
+            .task_state
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("DESTROYING"))
+}
+
 /// The OCCI resource of a server with its links: NICs and volumes both
 /// come with the server itself, so one Synnefo call shows a compute.
+/// `None` for a server that [`is_gone`].
 pub fn to_resource(server: &Server, flavors: Option<&[Flavor]>) -> Option<Resource> {
+    if is_gone(server) {
+        return None;
+    }
     let (state, message) = state_of(&server.status)?;
     let loc = location(&server.id);
     let mut r = Resource::new(COMPUTE, server.id.clone(), loc.clone());
@@ -182,6 +200,24 @@ pub fn to_resource(server: &Server, flavors: Option<&[Flavor]>) -> Option<Resour
         l.attributes.set(attr::SL_STATE, "active");
         r.links.push(l);
     }
+    // Storage linked inline with the create, attached once the compute is
+    // built (see `super::attach`).
+    for volume in attach::pending(server) {
+        let id = format!("{}_{volume}", server.id);
+        let mut l = Link::new(
+            STORAGELINK,
+            id.clone(),
+            format!("/storagelink/{id}"),
+            source.clone(),
+            EntityRef::new(format!("/storage/{volume}"), STORAGE),
+        );
+        l.attributes.set(attr::SL_STATE, "inactive");
+        l.attributes.set(
+            attr::SL_STATE_MESSAGE,
+            "attaching once the compute is built",
+        );
+        r.links.push(l);
+    }
     Some(r)
 }
 
@@ -193,7 +229,7 @@ pub async fn get_server(ctx: &Ctx, id: &str) -> Result<Server, AppError> {
         return Err(not_found());
     }
     match ctx.client().get_server(&ctx.caller, id).await {
-        Ok(s) if s.status == ServerStatus::Deleted => Err(not_found()),
+        Ok(s) if is_gone(&s) => Err(not_found()),
         Ok(s) => Ok(s),
         Err(e) if e.is_not_found() => Err(not_found()),
         Err(e) => Err(AppError::synnefo(format!("get server {id}"), e)),
@@ -527,44 +563,71 @@ async fn floating_ip_networks(ctx: &Ctx, ids: &[String]) -> Result<Vec<NetworkRe
     Ok(networks)
 }
 
-/// Why one of `volumes` cannot be linked to a new compute, if one of
-/// them is the reason: missing (404), linked elsewhere (409; Synnefo
-/// volumes attach to one server at a time) or of another volume type than
-/// the flavor's disks (400).
-async fn unusable_volume(
+/// Checks that every one of `volumes` can be linked to a new compute
+/// before the compute is made (Synnefo attaches them only after the
+/// build, see [`attach`]): missing or another user's (404), linked
+/// elsewhere (409; Synnefo volumes attach to one server at a time), not
+/// ready (409) or of another volume type than the flavor's disks (400).
+async fn check_linkable(
     ctx: &Ctx,
     volumes: &[String],
     flavor_volume_type: Option<&str>,
-) -> Option<AppError> {
+) -> Result<(), AppError> {
+    if volumes.is_empty() {
+        return Ok(());
+    }
     let reads = volumes
         .iter()
         .map(|id| async move { (id, ctx.client().get_volume(&ctx.caller, id).await) });
-    for (id, read) in futures_util::future::join_all(reads).await {
-        match read {
-            Err(e) if e.is_not_found() => {
-                return Some(AppError::NotFound(format!("no storage {id}")));
-            }
-            Err(_) => {}
-            Ok(volume) => {
-                if let Some(other) = volume.attachments.first() {
-                    return Some(AppError::Conflict(format!(
-                        "storage /storage/{id} is already linked to /compute/{}; \
-                         delete that storagelink first or link another storage",
-                        other.server_id
-                    )));
-                }
-                if let (Some(wanted), Some(has)) =
-                    (flavor_volume_type, volume.volume_type.as_deref())
-                    && wanted != has
-                {
-                    return Some(AppError::BadRequest(format!(
-                        "storage /storage/{id} has volume type {has}, the resource template's disks type {wanted}"
-                    )));
-                }
-            }
+    // A storage waiting for another new compute's build is taken too.
+    let (reads, servers) = tokio::join!(
+        futures_util::future::join_all(reads),
+        ctx.client().list_servers_detail(&ctx.caller)
+    );
+    let servers = servers.map_err(|e| AppError::synnefo("list servers", e))?;
+    for id in volumes {
+        if let Some(server) = servers
+            .iter()
+            .find(|s| attach::pending(s).iter().any(|v| v == id))
+        {
+            return Err(AppError::Conflict(format!(
+                "storage /storage/{id} is already linked to /compute/{} (attached once that \
+                 compute is built); delete that storagelink first or link another storage",
+                server.id
+            )));
         }
     }
-    None
+    for (id, read) in reads {
+        let volume = match read {
+            Err(e) if e.is_not_found() => {
+                return Err(AppError::NotFound(format!("no storage {id}")));
+            }
+            Err(e) => return Err(AppError::synnefo(format!("reading volume {id}"), e)),
+            Ok(volume) => volume,
+        };
+        if let Some(other) = volume.attachments.first() {
+            return Err(AppError::Conflict(format!(
+                "storage /storage/{id} is already linked to /compute/{}; \
+                 delete that storagelink first or link another storage",
+                other.server_id
+            )));
+        }
+        let status = volume.status.as_deref().unwrap_or("unknown");
+        if !status.eq_ignore_ascii_case("available") {
+            return Err(AppError::Conflict(format!(
+                "storage /storage/{id} is {} (Synnefo status); link it once it is online",
+                status.to_ascii_lowercase()
+            )));
+        }
+        if let (Some(wanted), Some(has)) = (flavor_volume_type, volume.volume_type.as_deref())
+            && wanted != has
+        {
+            return Err(AppError::BadRequest(format!(
+                "storage /storage/{id} has volume type {has}, the resource template's disks type {wanted}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The server metadata key of a create's one-time tag: when Synnefo does
@@ -756,53 +819,139 @@ async fn save(ctx: &Ctx, id: &str, attrs: &Attributes) -> Result<ActionOutcome, 
     Ok(ActionOutcome::Mixin(os_template(&snapshot.id, &title)))
 }
 
-/// `POST /servers`, reserving a floating IP and retrying when Synnefo
-/// says the server needs one (bounded by `create_server_max_retries`).
+/// `POST /servers`; when Synnefo answers that the server needs a floating
+/// IP first (409 "... Please create a floating IP."), reserves one for
+/// this create and sends the create again naming it (bounded by
+/// `create_server_max_retries`).
+///
+/// Naming the address matters: Cyclades connects a server that names only
+/// a public network (or none, on a site whose default networks are
+/// public) to *any* free floating IP of the user
+/// (`logic/ips.py` `get_free_floating_ip`), so two creates of one user
+/// that each reserved an address would take each other's. The reserved
+/// address replaces the request's entry for that network without an
+/// address, or is added when the request named no network (the site's
+/// default networks asked for it; the server then gets exactly that
+/// public interface).
 ///
 /// When the create fails in the end, the floating IPs reserved for it
 /// are released again: a failed create leaves nothing behind.
 async fn create_server(ctx: &Ctx, new: &NewServer) -> Result<Server, AppError> {
-    let mut reserved: Vec<String> = Vec::new();
+    let max = u64::from(ctx.state.config.create_server_max_retries);
+    let mut new = new.clone();
+    let mut reserved: Vec<FloatingIp> = Vec::new();
     let result = loop {
-        match ctx.client().create_server(&ctx.caller, new).await {
+        let e = match ctx.client().create_server(&ctx.caller, &new).await {
             Ok(s) => break Ok(s),
-            Err(e)
-                if e.status() == Some(http::StatusCode::CONFLICT)
-                    && e.user_message().contains(NEEDS_FLOATING_IP)
-                    && (reserved.len() as u64)
-                        < u64::from(ctx.state.config.create_server_max_retries) =>
-            {
-                let ip = NewFloatingIp {
-                    floating_network_id: None,
-                    floating_ip_address: None,
-                    project: ctx.auth.project.clone(),
-                };
-                match ctx.client().create_floating_ip(&ctx.caller, &ip).await {
-                    Ok(created) => reserved.push(created.id),
-                    Err(e) => {
-                        break Err(AppError::synnefo(
-                            "reserve a floating IP for the new server",
-                            e,
-                        ));
-                    }
+            Err(e) => e,
+        };
+        let retry = (reserved.len() as u64) < max;
+        let conflict = e.status() == Some(StatusCode::CONFLICT);
+        let message = e.user_message();
+        if conflict && retry && message.contains(NEEDS_FLOATING_IP) {
+            let ip = NewFloatingIp {
+                floating_network_id: network_named_in(&message),
+                floating_ip_address: None,
+                project: ctx.auth.project.clone(),
+            };
+            match ctx.client().create_floating_ip(&ctx.caller, &ip).await {
+                Ok(created) => {
+                    name_floating_ip(&mut new, &created, None);
+                    reserved.push(created);
+                }
+                Err(e) => {
+                    break Err(AppError::synnefo(
+                        "reserve a floating IP for the new server",
+                        e,
+                    ));
                 }
             }
-            Err(e @ SynnefoError::Timeout { .. }) => {
-                let tag = new.metadata.get(CREATE_TAG).map_or("", String::as_str);
-                break Err(undo_timed_out_create(ctx, tag, e).await);
-            }
-            Err(e) => break Err(AppError::synnefo("create server", e)),
+            continue;
         }
-    };
-    if result.is_err() {
-        for id in &reserved {
-            if let Err(undo) = ctx.client().delete_floating_ip(&ctx.caller, id).await {
-                tracing::warn!(floating_ip = %id, error = %undo,
-                    "could not release the floating IP reserved for a failed create");
+        // Another client connected a server to an address reserved here
+        // (Cyclades picks any free floating IP for a create that names
+        // none): reserve another for this create.
+        if let Some(taken) = reserved
+            .iter()
+            .find(|ip| conflict && message.contains(&ip.floating_ip_address))
+            .cloned()
+            && retry
+        {
+            let ip = NewFloatingIp {
+                floating_network_id: taken.floating_network_id.clone(),
+                floating_ip_address: None,
+                project: ctx.auth.project.clone(),
+            };
+            match ctx.client().create_floating_ip(&ctx.caller, &ip).await {
+                Ok(created) => {
+                    name_floating_ip(&mut new, &created, Some(&taken));
+                    reserved.push(created);
+                }
+                Err(e) => {
+                    break Err(AppError::synnefo(
+                        "reserve a floating IP for the new server",
+                        e,
+                    ));
+                }
             }
+            continue;
+        }
+        if let SynnefoError::Timeout { .. } = e {
+            let tag = new.metadata.get(CREATE_TAG).map_or("", String::as_str);
+            break Err(undo_timed_out_create(ctx, tag, e).await);
+        }
+        break Err(AppError::synnefo("create server", e));
+    };
+    // Release what this create reserved and does not use: everything when
+    // it failed, the addresses another client took when it succeeded.
+    let named = |ip: &FloatingIp| {
+        new.networks
+            .iter()
+            .flatten()
+            .any(|n| n.fixed_ip.as_deref() == Some(ip.floating_ip_address.as_str()))
+    };
+    for ip in &reserved {
+        if result.is_ok() && named(ip) {
+            continue;
+        }
+        if let Err(undo) = ctx.client().delete_floating_ip(&ctx.caller, &ip.id).await {
+            tracing::warn!(floating_ip = %ip.id, error = %undo,
+                "could not release a floating IP reserved for a server create");
         }
     }
     result
+}
+
+/// The network a "Please create a floating IP" fault names: Cyclades says
+/// `... to connect server to network '1'. Please create a floating IP.`
+/// for a public network the request named (`logic/ips.py`
+/// `get_free_floating_ip`), and `... to a public network. ...` for the
+/// site's default networks (then any floating IP pool will do).
+fn network_named_in(message: &str) -> Option<String> {
+    let rest = &message[message.find("network '")? + "network '".len()..];
+    let id = &rest[..rest.find('\'')?];
+    (!id.is_empty()).then(|| id.to_owned())
+}
+
+/// Makes `new` connect through floating IP `ip`: it takes the place of
+/// `replacing` (an address taken by someone else), else of the first entry
+/// for its network without an address, else it is added.
+fn name_floating_ip(new: &mut NewServer, ip: &FloatingIp, replacing: Option<&FloatingIp>) {
+    let network = ip.floating_network_id.clone().unwrap_or_default();
+    let entry = NetworkRef::floating_ip(network.clone(), ip.floating_ip_address.clone());
+    let networks = new.networks.get_or_insert_with(Vec::new);
+    let slot = match replacing {
+        Some(old) => networks
+            .iter()
+            .position(|n| n.fixed_ip.as_deref() == Some(old.floating_ip_address.as_str())),
+        None => networks.iter().position(|n| {
+            n.uuid.as_deref() == Some(network.as_str()) && n.fixed_ip.is_none() && n.port.is_none()
+        }),
+    };
+    match slot {
+        Some(i) => networks[i] = entry,
+        None => networks.push(entry),
+    }
 }
 
 impl Collection for Compute {
@@ -849,6 +998,7 @@ impl Collection for Compute {
         }
         let (server, flavors) = tokio::join!(get_server(ctx, id), ctx.state.templates.flavors(ctx));
         let (server, flavors) = (server?, flavors?);
+        attach::resume(ctx, &server);
         to_resource(&server, Some(&flavors))
             .map(Entity::Resource)
             .ok_or_else(|| AppError::NotFound(format!("no compute {id}")))
@@ -891,6 +1041,15 @@ impl Collection for Compute {
             .to_owned();
         let mut network_refs: Vec<NetworkRef> = networks.iter().map(NetworkRef::network).collect();
         network_refs.extend(floating_ip_networks(ctx, &ip_reservations).await?);
+        check_linkable(ctx, &volumes, flavor.volume_type.as_deref()).await?;
+        let mut metadata =
+            BTreeMap::from([(CREATE_TAG.to_owned(), uuid::Uuid::new_v4().to_string())]);
+        if !volumes.is_empty() {
+            metadata.insert(
+                attach::PENDING_KEY.to_owned(),
+                attach::pending_value(&volumes),
+            );
+        }
         let new = NewServer {
             name,
             flavor_ref: flavor.id.clone(),
@@ -898,27 +1057,16 @@ impl Collection for Compute {
             project: ctx.auth.project.clone(),
             personality: personality(&w, &image),
             networks: (!network_refs.is_empty()).then_some(network_refs),
-            // Inline storage links go in the create itself: Cyclades checks
-            // and attaches them in the server's own transaction, so there
-            // is nothing to undo when one is refused, and no waiting for
-            // the build (attaching to a server in BUILD is refused).
-            metadata: BTreeMap::from([(CREATE_TAG.to_owned(), uuid::Uuid::new_v4().to_string())]),
-            block_device_mapping_v2: (!volumes.is_empty()).then(|| {
-                std::iter::once(BlockDevice::root(image.id.clone(), flavor.disk))
-                    .chain(volumes.iter().map(BlockDevice::volume))
-                    .collect()
-            }),
+            metadata,
             ..NewServer::default()
         };
         match create_server(ctx, &new).await {
-            Ok(server) => Ok(server.id),
-            // Cyclades answers every unusable volume with a bare 400; say
-            // which storage and why (read only on this failure path).
-            Err(e) if !volumes.is_empty() && e.status() == StatusCode::BAD_REQUEST => Err(
-                unusable_volume(ctx, &volumes, flavor.volume_type.as_deref())
-                    .await
-                    .unwrap_or(e),
-            ),
+            Ok(server) => {
+                if !volumes.is_empty() {
+                    attach::spawn(ctx, &server.id);
+                }
+                Ok(server.id)
+            }
             // A floating IP taken or released since it was read: say which
             // (read again only on this failure path).
             Err(e)
@@ -938,9 +1086,18 @@ impl Collection for Compute {
         if !is_server_id(id) {
             return Err(AppError::NotFound(format!("no compute {id}")));
         }
-        match ctx.client().delete_server(&ctx.caller, id).await {
+        // Cyclades refuses to destroy a server while its create job runs
+        // (`logic/servers.py` `destroy`: 409 buildInProgress "Server is
+        // being build"); clients delete what they just made (pOCCI, IM's
+        // clean-up of a failed launch): wait for it (`busy`).
+        match busy::when_idle(ctx, || ctx.client().delete_server(&ctx.caller, id)).await {
             Ok(()) => Ok(()),
+            // Also Cyclades' 400 "Server ... has been deleted.": the
+            // compute is gone, as a GET of it says.
             Err(e) if e.is_not_found() => Err(AppError::NotFound(format!("no compute {id}"))),
+            Err(e) if busy::is_busy(&e) => {
+                Err(busy::busy_error(&format!("delete compute {id}"), &e))
+            }
             Err(e) => Err(AppError::synnefo(format!("delete server {id}"), e)),
         }
     }
@@ -988,10 +1145,14 @@ impl Collection for Compute {
                 server.status
             )));
         }
-        ctx.client()
-            .server_action(&ctx.caller, id, &synnefo_action)
-            .await
-            .map_err(|e| AppError::synnefo(format!("{action} server {id}"), e))?;
+        busy::when_idle(ctx, || {
+            ctx.client().server_action(&ctx.caller, id, &synnefo_action)
+        })
+        .await
+        .map_err(|e| match e {
+            e if busy::is_busy(&e) => busy::busy_error(&format!("{action} compute {id}"), &e),
+            e => AppError::synnefo(format!("{action} server {id}"), e),
+        })?;
         Ok(ActionOutcome::Done)
     }
 
@@ -1220,6 +1381,61 @@ mod tests {
             "instance_id": instance, "port_id": port,
         }))
         .expect("floating IP")
+    }
+
+    #[test]
+    fn the_network_a_floating_ip_fault_names_is_read_from_cyclades_message() {
+        assert_eq!(
+            network_named_in(
+                "Cannot find an unused floating IP to connect server to network '7'. Please create a floating IP."
+            )
+            .as_deref(),
+            Some("7")
+        );
+        assert_eq!(
+            network_named_in(
+                "Cannot find an unused floating IP to connect server to a public network. Please create a floating IP."
+            ),
+            None
+        );
+        assert_eq!(network_named_in("network ''"), None);
+    }
+
+    #[test]
+    fn a_reserved_floating_ip_is_named_in_the_create_that_reserved_it() {
+        let ip = floating(None, None);
+        // The default networks asked for it: the create names it alone.
+        let mut new = NewServer::default();
+        name_floating_ip(&mut new, &ip, None);
+        assert_eq!(
+            new.networks,
+            Some(vec![NetworkRef::floating_ip("1", "83.212.0.5")])
+        );
+        // A public network named without an address takes it; the other
+        // entries stay as they were.
+        let mut new = NewServer {
+            networks: Some(vec![NetworkRef::network("5"), NetworkRef::network("1")]),
+            ..NewServer::default()
+        };
+        name_floating_ip(&mut new, &ip, None);
+        assert_eq!(
+            new.networks,
+            Some(vec![
+                NetworkRef::network("5"),
+                NetworkRef::floating_ip("1", "83.212.0.5")
+            ])
+        );
+        // An address another client took is replaced by the new one.
+        let mut other = floating(None, None);
+        other.floating_ip_address = "83.212.0.6".into();
+        name_floating_ip(&mut new, &other, Some(&ip));
+        assert_eq!(
+            new.networks,
+            Some(vec![
+                NetworkRef::network("5"),
+                NetworkRef::floating_ip("1", "83.212.0.6")
+            ])
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! Requests must carry an [`AuthContext`](crate::middleware::AuthContext)
 //! (an auth filter in front); without one every path answers 401.
 
+pub mod attach;
+pub mod busy;
 pub mod collection;
 pub mod compute;
 pub mod error;
@@ -82,6 +84,21 @@ pub struct OcciAppConfig {
     /// create a floating IP" is retried after reserving one.
     #[serde(default = "default_create_retries")]
     pub create_server_max_retries: u32,
+    /// How long a write to a compute that Synnefo says is busy (being
+    /// built, or running another task: a delete, an action, a link or an
+    /// unlink) waits for it (see `app::busy`). The write is sent again
+    /// with growing pauses until it is taken or this time is up; then the
+    /// answer is 409 with `Retry-After`. Keep it below the `timeout`
+    /// filter's. `0s` answers the 409 at once.
+    #[serde(default = "default_busy_wait", with = "humantime_serde")]
+    pub busy_wait: Duration,
+    /// How long storage linked inline with a compute's create waits for
+    /// the compute's build before it is attached (Synnefo attaches
+    /// volumes to built servers only; see `app::attach`). A compute
+    /// still building after it keeps its links pending until its owner's
+    /// next `GET` of it.
+    #[serde(default = "default_inline_attach_timeout", with = "humantime_serde")]
+    pub inline_attach_timeout: Duration,
     /// The most entities one collection operation (listing, delete or
     /// action on a collection) touches.
     #[serde(default = "default_collection_limit")]
@@ -115,6 +132,12 @@ pub struct OcciAppConfig {
 fn default_create_retries() -> u32 {
     3
 }
+fn default_inline_attach_timeout() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_busy_wait() -> Duration {
+    Duration::from_secs(20)
+}
 fn default_collection_limit() -> usize {
     1000
 }
@@ -146,6 +169,8 @@ impl Default for OcciAppConfig {
             default_flavor: None,
             default_image: None,
             create_server_max_retries: default_create_retries(),
+            busy_wait: default_busy_wait(),
+            inline_attach_timeout: default_inline_attach_timeout(),
             collection_limit: default_collection_limit(),
             template_cache_ttl: default_template_ttl(),
             template_cache_capacity: default_template_capacity(),
@@ -170,6 +195,8 @@ pub struct AppState {
     pub templates: Templates,
     /// User mixins and their associations.
     pub store: CachedStore,
+    /// The computes whose inline storage links this process is attaching.
+    pub attaching: attach::Attaching,
 }
 
 impl AppState {
@@ -194,6 +221,7 @@ impl AppState {
             client: Client::new(transport, client_config),
             renderer: Renderer::new(public_url),
             templates: Templates::new(config.template_cache_ttl, config.template_cache_capacity),
+            attaching: attach::Attaching::default(),
             store: CachedStore::new(
                 store,
                 config.user_mixin_cache_ttl,

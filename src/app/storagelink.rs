@@ -22,6 +22,7 @@ use crate::occi::{Attributes, EntityRef, Link, OcciRequest};
 use crate::synnefo::{SynnefoError, Volume};
 use http::StatusCode;
 
+use super::busy;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id, split_link_id};
@@ -172,19 +173,29 @@ impl Collection for StorageLink {
         if !is_object_id(volume) {
             return Err(AppError::NotFound(format!("no storage {volume}")));
         }
-        ctx.client()
-            .attach_volume(&ctx.caller, server, volume)
-            .await
-            .map_err(|e| attach_error(server, volume, e))?;
+        busy::when_idle(ctx, || {
+            ctx.client().attach_volume(&ctx.caller, server, volume)
+        })
+        .await
+        .map_err(|e| match e {
+            e if busy::is_busy(&e) => {
+                busy::busy_error(&format!("link /storage/{volume} to compute {server}"), &e)
+            }
+            e => attach_error(server, volume, e),
+        })?;
         Ok(format!("{server}_{volume}"))
     }
 
     async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
         let (server, volume) = attached_volume(ctx, id).await?;
-        ctx.client()
-            .detach_volume(&ctx.caller, &server, &volume.id)
-            .await
-            .map_err(|e| AppError::synnefo(format!("detaching volume {}", volume.id), e))
+        busy::when_idle(ctx, || {
+            ctx.client().detach_volume(&ctx.caller, &server, &volume.id)
+        })
+        .await
+        .map_err(|e| match e {
+            e if busy::is_busy(&e) => busy::busy_error(&format!("unlink storagelink {id}"), &e),
+            e => AppError::synnefo(format!("detaching volume {}", volume.id), e),
+        })
     }
 
     async fn action(

@@ -71,11 +71,14 @@ pub struct SimulatorConfig {
     /// How long tokens are valid (their `expires`).
     #[serde(default = "default_token_lifetime", with = "humantime_serde")]
     pub token_lifetime: Duration,
-    /// When true, a server created without `networks`, or with a public
-    /// network and no `fixed_ip`, needs a free floating IP of its user
-    /// (409 "Please create a floating IP" else), as on ~okeanos.
+    /// The networks of a server created without `networks`, as the
+    /// site's `CYCLADES_DEFAULT_SERVER_NETWORKS`: empty (Cyclades' default:
+    /// no NIC at all), `SNF:ANY_PUBLIC_IPV4` or `SNF:ANY_PUBLIC` (a free
+    /// floating IP of the user's, else 409), or network ids. A public
+    /// network always needs a free floating IP of the user's, as in
+    /// Cyclades 0.20.
     #[serde(default)]
-    pub require_floating_ip: bool,
+    pub default_server_networks: Vec<String>,
     /// `[[simulator.users]]`.
     #[serde(default)]
     pub users: Option<Vec<UserSeed>>,
@@ -118,7 +121,7 @@ impl SimulatorConfig {
             build_delay: default_build_delay(),
             action_delay: default_action_delay(),
             token_lifetime: default_token_lifetime(),
-            require_floating_ip: false,
+            default_server_networks: Vec::new(),
             users: None,
             flavors: None,
             images: None,
@@ -289,7 +292,7 @@ pub async fn start(config: &SimulatorConfig) -> Result<RunningSimulator, Simulat
         action_delay: config.action_delay,
         token_lifetime: config.token_lifetime,
         quotas: config.quotas,
-        require_floating_ip: config.require_floating_ip,
+        default_server_networks: config.default_server_networks.clone(),
         users: users.clone(),
         flavors: config.flavors.clone().unwrap_or_else(seed::default_flavors),
         images: config.images.clone().unwrap_or_else(seed::default_images),

@@ -123,7 +123,8 @@ pub struct Quotas {
     pub cpus: u64,
     /// Memory of all servers per user, in MiB (`cyclades.total_ram`).
     pub ram_mib: u64,
-    /// Disk of all volumes per user, in GiB (`cyclades.disk`).
+    /// Disk per user, in GiB (Astakos' `cyclades.disk`: root disks and
+    /// volumes).
     pub disk_gib: u64,
 }
 
@@ -136,7 +137,7 @@ impl Default for Quotas {
             floating_ips: 1_000,
             cpus: 1 << 20,
             ram_mib: 1 << 40,
-            disk_gib: 1 << 30,
+            disk_gib: 10_240,
         }
     }
 }

@@ -363,7 +363,7 @@ pub struct World {
     action_delay: Duration,
     token_lifetime: Duration,
     quotas: Quotas,
-    require_floating_ip: bool,
+    default_server_networks: Vec<String>,
     users: HashMap<String, UserRec>,
     tokens: HashMap<String, String>,
     voms: Vec<VomsUserSeed>,
@@ -397,8 +397,8 @@ pub struct WorldSeed {
     pub token_lifetime: Duration,
     /// Quotas.
     pub quotas: Quotas,
-    /// Whether servers without networks need a free floating IP.
-    pub require_floating_ip: bool,
+    /// The site's `CYCLADES_DEFAULT_SERVER_NETWORKS`.
+    pub default_server_networks: Vec<String>,
     /// Users.
     pub users: Vec<UserSeed>,
     /// Flavors.
@@ -469,7 +469,7 @@ impl World {
             action_delay: seed.action_delay,
             token_lifetime: seed.token_lifetime,
             quotas: seed.quotas,
-            require_floating_ip: seed.require_floating_ip,
+            default_server_networks: seed.default_server_networks.clone(),
             users: HashMap::new(),
             tokens: HashMap::new(),
             voms: seed.voms_users,
@@ -1289,10 +1289,12 @@ impl World {
 
     /// Cyclades' `block_device_mapping_v2` (`api/servers.py`
     /// `_parse_block_device`, `logic/servers.py` `create`): the first entry
-    /// is the root disk, made from the server's image; the others attach
+    /// is the root disk, made from the server's image; the others name
     /// existing volumes, which must be the caller's, `AVAILABLE` and of the
-    /// flavor's volume type (each refusal a 400, as Cyclades answers).
-    /// Blank and snapshot disks are not modelled.
+    /// flavor's volume type (each refusal a 400, as Cyclades answers), and
+    /// then Cyclades 0.20 fails with a 500 (see below): existing volumes
+    /// cannot be attached in a create. Blank and snapshot disks are not
+    /// modelled.
     fn plan_volumes(
         &self,
         user: &UserRec,
@@ -1364,7 +1366,14 @@ impl World {
                             "Cannot use volume while it is in IN_USE status",
                         ));
                     }
-                    plan.attach.push(volume.id);
+                    // Cyclades 0.20 then fails: `_db_create_server` reads
+                    // `origin_size`, which only a volume made by this very
+                    // request has (AttributeError, answered as a 500).
+                    return Err(Fault::new(
+                        http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "computeFault",
+                        "Unexpected error",
+                    ));
                 }
                 _ => {
                     return Err(Fault::bad_request(format!(
@@ -1397,8 +1406,7 @@ impl World {
     ///   floating IP at creation;
     /// - a public network without `fixed_ip`: a free floating IP of the
     ///   caller's on it (`ips.get_free_floating_ip`: else 409 "... Please
-    ///   create a floating IP.") when `require_floating_ip` is set; without
-    ///   it the simulator hands out a public address directly;
+    ///   create a floating IP.");
     /// - a public network with `"fixed_ip": null`: 400 (Cyclades means to
     ///   answer "Cannot connect to public network");
     /// - a private network with `fixed_ip`: that address of its IPv4
@@ -1414,23 +1422,7 @@ impl World {
         networks: Option<&Value>,
     ) -> Result<Vec<Connect>, Fault> {
         let Some(networks) = networks.filter(|v| !v.is_null()) else {
-            // Synnefo's default policy: a public IPv4 address.
-            let public = self
-                .networks
-                .values()
-                .find(|n| n.public() && n.floating_ip_pool)
-                .ok_or_else(|| Fault::conflict("No public network available"))?;
-            if self.require_floating_ip {
-                let fip = self
-                    .floating_ips
-                    .values()
-                    .find(|f| f.owner == user.uuid && f.port.is_none())
-                    .ok_or_else(|| {
-                        Fault::conflict("No available floating IP. Please create a floating IP.")
-                    })?;
-                return Ok(vec![Connect::Floating(fip.id)]);
-            }
-            return Ok(vec![Connect::Network(public.id)]);
+            return self.plan_default_networks(user);
         };
         let malformed = || Fault::bad_request("Malformed request. Invalid 'networks' field");
         let list = networks.as_array().ok_or_else(malformed)?;
@@ -1460,7 +1452,7 @@ impl World {
             };
             let step = if net.public() {
                 match fixed {
-                    None if self.require_floating_ip => {
+                    None => {
                         let fip = self
                             .floating_ips
                             .values()
@@ -1478,7 +1470,6 @@ impl World {
                             })?;
                         Connect::Floating(fip.id)
                     }
-                    None => Connect::Network(net.id),
                     Some(None) => {
                         return Err(Fault::bad_request("Cannot connect to public network"));
                     }
@@ -1506,6 +1497,49 @@ impl World {
                 match fixed {
                     None | Some(None) => Connect::Network(net.id),
                     Some(Some(ip)) => self.plan_fixed_ip(net, ip, &plan)?,
+                }
+            };
+            plan.push(step);
+        }
+        Ok(plan)
+    }
+
+    /// The connections of a server created without `networks`: the site's
+    /// `CYCLADES_DEFAULT_SERVER_NETWORKS` (`logic/servers.py`
+    /// `create_ports_for_setting`, category "default"). Cyclades' own
+    /// default is empty: such a server gets no NIC at all. Entries:
+    /// - `SNF:ANY_PUBLIC_IPV4`: a free floating IP of the caller's, else
+    ///   409 "Cannot find an unused floating IP to connect server to a
+    ///   public network. Please create a floating IP.";
+    /// - `SNF:ANY_PUBLIC`: the same, but as there is no IPv6-only network
+    ///   here the refusal is 409 "Cannot connect server to a public IPv4
+    ///   or IPv6 network.";
+    /// - a network id: as if the request had named it.
+    fn plan_default_networks(&self, user: &UserRec) -> Result<Vec<Connect>, Fault> {
+        let mut plan = Vec::new();
+        for entry in &self.default_server_networks {
+            let step = match entry.as_str() {
+                "SNF:ANY_PUBLIC_IPV4" | "SNF:ANY_PUBLIC" => {
+                    let fip = self
+                        .floating_ips
+                        .values()
+                        .find(|f| {
+                            f.owner == user.uuid
+                                && f.port.is_none()
+                                && !plan.contains(&Connect::Floating(f.id))
+                        })
+                        .ok_or_else(|| {
+                            Fault::conflict(if entry == "SNF:ANY_PUBLIC" {
+                                "Cannot connect server to a public IPv4 or IPv6 network."
+                            } else {
+                                "Cannot find an unused floating IP to connect server to a public network. Please create a floating IP."
+                            })
+                        })?;
+                    Connect::Floating(fip.id)
+                }
+                id => {
+                    let mut planned = self.plan_networks(user, Some(&json!([{ "uuid": id }])))?;
+                    planned.remove(0)
                 }
             };
             plan.push(step);
@@ -1642,6 +1676,10 @@ impl World {
             return Err(Fault::bad_request(format!(
                 "Server '{id}' has been deleted."
             )));
+        }
+        // `logic/servers.py` `destroy`: refused while the create job runs.
+        if server.status == Status::Build {
+            return Err(Fault::build_in_progress("Server is being build"));
         }
         if server.destroying() {
             server.destroyed_twice = true;
@@ -1966,6 +2004,25 @@ impl World {
         if status != "AVAILABLE" {
             return Err(Fault::bad_request(format!(
                 "Cannot attach volume while volume is in '{status}' status."
+            )));
+        }
+        let server_flavor = self.live_server_mut(user, id, now)?.flavor;
+        let server_type = self
+            .flavors
+            .get(&server_flavor)
+            .map(|f| f.volume_type)
+            .unwrap_or_default();
+        let volume_type = self
+            .volumes
+            .get(&vid)
+            .map(|v| v.volume_type)
+            .unwrap_or_default();
+        let (a, b) = (self.template_of(volume_type), self.template_of(server_type));
+        if template_family(&a) != template_family(&b) {
+            return Err(Fault::bad_request(format!(
+                "Volume and server must have the same volume template. Volume has volume template'{}' while server has '{}'",
+                template_family(&a),
+                template_family(&b)
             )));
         }
         let server = self.live_server_mut(user, id, now)?;
@@ -3011,6 +3068,11 @@ impl World {
         if description.chars().count() > VOLUME_TEXT_LENGTH {
             return Err(Fault::bad_request("Volume description is too long"));
         }
+        // `volume/volumes.py` `_create_volume`: the site's
+        // `CYCLADES_VOLUME_MAX_SIZE` (the harness's 100000).
+        if size > 100_000 {
+            return Err(Fault::bad_request("Maximum volume size is 100000GB"));
+        }
         if let Some(s) = server.and_then(|(id, _)| self.servers.get(&id)) {
             s.refuse_if_busy("ATTACH_VOLUME")?;
         }
@@ -3051,7 +3113,9 @@ impl World {
             deleted: false,
             image: None,
         };
-        let answer = self.volume_json(&volume, true);
+        // Cyclades answers a create in brief (`volume/views.py`
+        // `create_volume`: `volume_to_dict(volume, detail=False)`).
+        let answer = self.volume_json(&volume, false);
         self.volumes.insert(id, volume);
         if let Some(s) = server.and_then(|s| self.servers.get_mut(&s)) {
             s.volumes.push(id);

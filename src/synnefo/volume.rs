@@ -181,20 +181,24 @@ struct OneSnapshot {
 struct Volumes<T> {
     volumes: Vec<T>,
 }
-/// grnet/synnefo 0.20: `synnefo/volume/views.py` `get_volume` and
-/// `update_volume` (`create_volume` answers
-/// `volume_to_dict(detail=False)`).
-#[derive(Deserialize)]
-struct OneVolume {
-    volume: Volume,
-}
 /// grnet/synnefo 0.20: `synnefo/volume/views.py` `list_volume_types`.
 #[derive(Deserialize)]
 struct VolumeTypes {
     volume_types: Vec<VolumeType>,
 }
 
-/// Volume listings name volumes `display_name`, not `name`.
+/// `{"volume": ...}`: one volume, in brief or in detail.
+///
+/// grnet/synnefo 0.20: `synnefo/volume/views.py` `create_volume` (in
+/// brief), `get_volume` and `update_volume` (in detail).
+#[derive(Deserialize)]
+struct Envelope<T> {
+    volume: T,
+}
+
+/// A volume in brief (`volume_to_dict(volume, detail=False)`): what
+/// listings and a create answer carry. Listings name volumes
+/// `display_name`, not `name`.
 ///
 /// grnet/synnefo 0.20: `synnefo/volume/views.py`
 /// `volume_to_dict(detail=False)`.
@@ -239,17 +243,24 @@ impl Client {
     /// `GET /volumes/{id}`.
     pub async fn get_volume(&self, caller: &Caller, volume_id: &str) -> Result<Volume> {
         let path = format!("/volumes/{}", seg(volume_id));
-        let r: OneVolume = self.get_json(Service::Volume, &path, &[], caller).await?;
+        let r: Envelope<Volume> = self.get_json(Service::Volume, &path, &[], caller).await?;
         Ok(r.volume)
     }
 
-    /// `POST /volumes` (202).
-    pub async fn create_volume(&self, caller: &Caller, volume: &NewVolume) -> Result<Volume> {
+    /// `POST /volumes` (202). Cyclades answers the new volume in brief
+    /// only: `id`, `display_name` and `links`
+    /// (`snf-cyclades-app/synnefo/volume/views.py` `create_volume`,
+    /// `volume_to_dict(volume, detail=False)`); read it with
+    /// [`Client::get_volume`] for anything else.
+    pub async fn create_volume(&self, caller: &Caller, volume: &NewVolume) -> Result<Summary> {
         let body = serde_json::json!({ "volume": volume });
-        let r: OneVolume = self
+        let r: Envelope<VolumeSummary> = self
             .send_json(Service::Volume, Method::POST, "/volumes", caller, &body)
             .await?;
-        Ok(r.volume)
+        Ok(Summary {
+            id: r.volume.id,
+            name: r.volume.display_name,
+        })
     }
 
     /// `DELETE /volumes/{id}` (202).
@@ -280,7 +291,7 @@ impl Client {
     ) -> Result<Volume> {
         let path = format!("/volumes/{}", seg(volume_id));
         let body = serde_json::json!({ "volume": update });
-        let r: OneVolume = self
+        let r: Envelope<Volume> = self
             .send_json(Service::Volume, Method::PUT, &path, caller, &body)
             .await?;
         Ok(r.volume)
