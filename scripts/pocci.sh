@@ -142,6 +142,8 @@ X-OCCI-Attribute: occi.core.title=\"pocci-vm\""
     local rc=0
     HOME="$WORK" python3 tools/pocci/run.py ${POCCI_VERBOSE:+-v} --url "$URL" --pocci "$VENV/bin/pOCCI" --mime "$mime" \
         --tests "$tests" --auth "$USER_UUID" "$TOKEN" || rc=1
+    # The gateway's log of a failed run (it never holds tokens).
+    [ "$rc" = 0 ] || { echo "-- the gateway's log:"; tail -n 60 "$LOG"; }
     cleanup
     return $rc
 }

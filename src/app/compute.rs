@@ -977,16 +977,18 @@ impl Collection for Compute {
     }
 
     async fn locations(ctx: &Ctx) -> Result<Vec<String>, AppError> {
-        // `GET /servers` (id, name, links) instead of the details: the
-        // listing shows locations only, and Cyclades leaves deleted
-        // servers out of both.
+        // The detailed listing, read for ids and states only: Cyclades
+        // lists a server being deleted until its delete job ends, and only
+        // the details say so; a compute a client deleted is not listed
+        // (its GET is a 404 too).
         let servers = ctx
             .client()
-            .list_servers(&ctx.caller)
+            .list_server_states(&ctx.caller)
             .await
             .map_err(|e| AppError::synnefo("list servers", e))?;
         Ok(servers
             .iter()
+            .filter(|s| !s.is_gone())
             .take(ctx.state.config.collection_limit)
             .map(|s| location(&s.id))
             .collect())

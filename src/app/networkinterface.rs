@@ -107,6 +107,38 @@ async fn attach_ip(ctx: &Ctx, server: &str, ip: &FloatingIp) -> Result<Port, App
     })
 }
 
+/// Waits (up to `busy_wait`) while a new port is `BUILD`: Cyclades lists
+/// a server's NICs only once they are active (`api/servers.py`
+/// `vm_to_dict` shows `state == "ACTIVE"` NICs), so a client that
+/// connects a compute and then reads it would not find the interface
+/// (pOCCI's INFRA/CREATE/007 does exactly that). A port still building
+/// after the wait is answered anyway: it exists, and shows in
+/// `/networkinterface/` with its state.
+async fn settled(ctx: &Ctx, port: &Port) {
+    let building = |p: &Port| {
+        p.status
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case("BUILD"))
+    };
+    if !building(port) {
+        return;
+    }
+    let started = tokio::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(200);
+    while started.elapsed() + pause <= ctx.state.config.busy_wait {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(2));
+        match ctx.client().get_port(&ctx.caller, &port.id).await {
+            Ok(p) if !building(&p) => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(port = %port.id, error = %e, "waiting for a new port");
+                return;
+            }
+        }
+    }
+}
+
 /// Connects `server` to the public network `network_id`: a free floating
 /// IP of the caller's on it, else a new one (released again on failure).
 async fn connect_public(ctx: &Ctx, server: &str, network_id: &str) -> Result<Port, AppError> {
@@ -240,6 +272,7 @@ impl Collection for NetworkInterface {
                 attr::TARGET
             )));
         };
+        settled(ctx, &port).await;
         Ok(format!("{server}_{}", port.id))
     }
 
