@@ -368,8 +368,16 @@ async fn volumes_attach_detach_and_delete() {
     let sim = sim().await;
     let c = client(&sim);
     let alice = caller(ALICE);
+    // Flavor 4 (ext_archipelago): volume type 1's template, which
+    // Cyclades requires of the server a volume is attached to.
     let server = c
-        .create_server(&alice, &new_server("with-disk"))
+        .create_server(
+            &alice,
+            &NewServer {
+                flavor_ref: "4".into(),
+                ..new_server("with-disk")
+            },
+        )
         .await
         .unwrap();
     let volume = c

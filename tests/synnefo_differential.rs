@@ -56,126 +56,6 @@ const DELIBERATE: &[Deliberate] = &[
               running (logic/utils.py get_rsapi_state), which a real Ganeti reports; the \
               harness's fake Ganeti reports jobs only when done, so its servers stay ACTIVE",
     },
-    // Pending: the lead changes these in the simulator and the gateway's
-    // client on main (issue 14, items 2, 4 and 5). Remove each entry when
-    // that change is merged: the test then fails here until it is.
-    Deliberate {
-        step: "server delete BUILD",
-        what: "status: 204 | 409",
-        why: "pending (lead): Synnefo refuses to destroy a server whose create job still runs \
-              (logic/servers.py destroy: 409 buildInProgress)",
-    },
-    Deliberate {
-        step: "server delete BUILD",
-        what: "fault: none | buildInProgress",
-        why: "pending (lead): as above",
-    },
-    Deliberate {
-        step: "server delete DELETED",
-        what: r#"fault message: "Server '{id}' has been deleted." | "Server has been deleted.""#,
-        why: "pending (lead): Cyclades' get_vm(non_deleted=True) words it without the id",
-    },
-    Deliberate {
-        step: "server create without networks",
-        what: "status: 409 | 202",
-        why: "pending (lead): without CYCLADES_DEFAULT_SERVER_NETWORKS a server created without \
-              `networks` gets no NIC (logic/servers.py create_instance_ports)",
-    },
-    Deliberate {
-        step: "server create without networks",
-        what: "fault: conflict | none",
-        why: "pending (lead): as above",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.attachments: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.created_at: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.delete_on_termination: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.deleted: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.display_description: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.image_id: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.metadata: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.shared_to_project: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.size: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.snapshot_id: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.source_volid: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.status: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.tenant_id: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.user_id: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
-    Deliberate {
-        step: "volume create",
-        what: "key volume.volume_type: only in simulator",
-        why: "pending (lead): volume/views.py create_volume answers volume_to_dict(detail=False): \
-              id, display_name and links only",
-    },
 ];
 
 /// The real Synnefo's observations of the last recording (made with
@@ -1085,11 +965,13 @@ async fn attach(b: &mut Backend, step: &str, id: &str, vol: &str) -> bool {
 
 async fn servers(b: &mut Backend) {
     let nets = |b: &Backend| json!([{"uuid": b.v("net")}, {"uuid": b.v("public"), "fixed_ip": b.v("fip1_address")}]);
-    let vol = b.v("volume1");
     // BUILD: everything while the create job runs; on a real Synnefo the
     // job may finish before the last call, then the attempt starts over.
     let mut s1 = String::new();
     for attempt in 1..=5 {
+        // A volume of this attempt's own: if the build ends too soon, the
+        // attach works, and the volume goes with the abandoned server.
+        let vol = new_volume(b, "volume_build", "diff-build").await;
         b.attempt();
         let body = server_body(b, "diff-s1", Some(nets(b)));
         let a = b.post("server create", Compute, "/servers", body).await;

@@ -379,6 +379,9 @@ pub struct World {
     /// By id: Cyclades lists images sorted by id.
     snapshots: BTreeMap<String, Snapshot>,
     next_server: u64,
+    /// The earliest time a server transition comes due (see
+    /// [`World::tick`]).
+    next_due: Option<Instant>,
     next_net: u64,
     next_port: u64,
     next_volume: u64,
@@ -484,6 +487,7 @@ impl World {
             volumes: BTreeMap::new(),
             snapshots: BTreeMap::new(),
             next_server: 101,
+            next_due: None,
             next_net: 1000,
             next_port: 1,
             next_volume: 1,
@@ -1284,6 +1288,7 @@ impl World {
             );
         }
         self.servers.insert(id, server);
+        self.schedule(now + self.build_delay);
         Ok(json!({ "server": answer }))
     }
 
@@ -1673,9 +1678,9 @@ impl World {
         let delay = self.action_delay;
         let server = self.server_mut(user, id, now)?;
         if server.status == Status::Deleted {
-            return Err(Fault::bad_request(format!(
-                "Server '{id}' has been deleted."
-            )));
+            // `logic/servers.py` `destroy` looks the server up with
+            // `get_vm(non_deleted=True)`, which words it without the id.
+            return Err(Fault::bad_request("Server has been deleted."));
         }
         // `logic/servers.py` `destroy`: refused while the create job runs.
         if server.status == Status::Build {
@@ -1692,6 +1697,7 @@ impl World {
             server.updated = SystemTime::now();
         }
         let sid = server.id;
+        self.schedule(now + delay);
         self.settle_where(now, |s| s.id == sid);
         Ok(())
     }
@@ -1834,7 +1840,11 @@ impl World {
                 })
             }
             "REBOOT" => {
-                server.status = Status::Reboot;
+                // REBOOT only shows on a running server (`get_rsapi_state`):
+                // a stopped one stays STOPPED until it is up.
+                if server.status == Status::Active {
+                    server.status = Status::Reboot;
+                }
                 server.pending = Some(Pending {
                     until,
                     to: Status::Active,
@@ -1853,6 +1863,7 @@ impl World {
             }
         }
         let sid = server.id;
+        self.schedule(until);
         self.settle_where(now, |s| s.id == sid);
         Ok(())
     }
@@ -3411,6 +3422,28 @@ impl World {
             ids.push(id);
         }
         Ok(ids)
+    }
+
+    /// Completes the server transitions whose time has come, whoever
+    /// asks: a real Cyclades finishes a server's deletion (releasing its
+    /// floating IP) when the Ganeti job ends, not when someone reads the
+    /// server. Cheap unless a transition is due.
+    pub fn tick(&mut self, now: Instant) {
+        if self.next_due.is_none_or(|due| now < due) {
+            return;
+        }
+        self.settle_where(now, |_| true);
+        self.next_due = self
+            .servers
+            .values()
+            .filter(|s| s.status != Status::Deleted)
+            .filter_map(|s| s.pending.as_ref().map(|p| p.until))
+            .min();
+    }
+
+    /// Notes that a transition comes due at `until`.
+    fn schedule(&mut self, until: Instant) {
+        self.next_due = Some(self.next_due.map_or(until, |due| due.min(until)));
     }
 
     /// Completes every transition in progress at once (builds, actions,

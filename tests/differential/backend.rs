@@ -700,7 +700,7 @@ fn list_of(var: &str) -> Option<&'static str> {
         "port" | "port_alone" | "fip_port" => "ports",
         "net" | "net_gone" | "public" => "networks",
         "subnet" | "public_subnet" | "subnet_gone" => "subnets",
-        "volume1" | "volume_gone" | "volume3" | "server1_root" => "volumes",
+        "volume1" | "volume_gone" | "volume3" | "volume_build" | "server1_root" => "volumes",
         v if v.starts_with("fip") && !v.ends_with("_address") => "floatingips",
         _ => return None,
     })

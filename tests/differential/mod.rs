@@ -36,7 +36,7 @@ pub struct Verdict {
     pub found: Vec<Diff>,
     /// Differences found that no table entry covers.
     pub unlisted: Vec<Diff>,
-    /// Table entries that matched nothing.
+    /// Table entries that matched nothing (of the steps observed).
     pub stale: Vec<Deliberate>,
 }
 
@@ -91,8 +91,12 @@ pub fn judge(sim: &[Obs], real: &[Obs], table: &[Deliberate]) -> Verdict {
         .filter(|d| !table.iter().any(|t| covers(t, d)))
         .cloned()
         .collect();
+    // An entry whose step could not be observed (skipped) is not stale:
+    // it was not seen, nor could it be.
+    let skipped: Vec<&str> = v.skipped.iter().map(|(s, _)| s.as_str()).collect();
     v.stale = table
         .iter()
+        .filter(|t| !skipped.contains(&t.step))
         .filter(|t| !v.found.iter().any(|d| covers(t, d)))
         .copied()
         .collect();
