@@ -920,6 +920,15 @@ impl Collection for Compute {
         // (`logic/servers.py` `destroy`: 409 buildInProgress "Server is
         // being build"); clients delete what they just made (pOCCI, IM's
         // clean-up of a failed launch): wait for it (`busy`).
+        // A compute being deleted is gone for its owner (its GET is a
+        // 404), yet Cyclades accepts another DELETE of it (204) until its
+        // delete job ends (`logic/commands.py` `validate_server_action`
+        // permits DESTROY in any state): a second delete is a 404 too.
+        if let Ok(server) = ctx.client().get_server(&ctx.caller, id).await
+            && is_gone(&server)
+        {
+            return Err(AppError::NotFound(format!("no compute {id}")));
+        }
         match busy::when_idle(ctx, || ctx.client().delete_server(&ctx.caller, id)).await {
             Ok(()) => Ok(()),
             // Also Cyclades' 400 "Server ... has been deleted.": the

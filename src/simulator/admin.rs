@@ -12,6 +12,7 @@
 //! | `DELETE /_sim/faults` | no more faults (204) |
 //! | `POST /_sim/seed/servers` | `{"user": "<uuid>", "count": 1000, "flavor": 1, "image": "<id>", "status": "ACTIVE"}`: bulk-create servers (201 `{"ids": [...]}`) |
 //! | `PUT /_sim/servers/{id}/status` | `{"status": "ERROR"}`: force a server's status (204) |
+//! | `POST /_sim/jobs/complete` | complete every transition in progress now (builds, actions, deletions, snapshots), as the real harness's `snf.sh complete-jobs` does: 200 `{"completed": n}` |
 //! | `GET /_sim/state` | counts of servers, volumes, networks, ... |
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub(crate) fn routes() -> Router<Arc<Sim>> {
         )
         .route("/seed/servers", post(seed_servers))
         .route("/servers/{id}/status", put(force_status))
+        .route("/jobs/complete", post(complete_jobs))
         .route("/state", get(state))
 }
 
@@ -55,7 +57,8 @@ async fn index() -> Response {
         StatusCode::OK,
         json!({"endpoints": [
             "GET /_sim/counters", "DELETE /_sim/counters", "GET /_sim/faults", "PUT /_sim/faults",
-            "DELETE /_sim/faults", "POST /_sim/seed/servers", "PUT /_sim/servers/{id}/status", "GET /_sim/state"
+            "DELETE /_sim/faults", "POST /_sim/seed/servers", "PUT /_sim/servers/{id}/status",
+            "POST /_sim/jobs/complete", "GET /_sim/state"
         ]}),
     )
 }
@@ -175,6 +178,11 @@ async fn force_status(State(sim): State<Arc<Sim>>, Path(id): Path<u64>, body: By
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(fault) => fault.into_response(),
     }
+}
+
+async fn complete_jobs(State(sim): State<Arc<Sim>>) -> Response {
+    let completed = sim.world().complete_jobs(std::time::Instant::now());
+    json(StatusCode::OK, json!({ "completed": completed }))
 }
 
 async fn state(State(sim): State<Arc<Sim>>) -> Response {

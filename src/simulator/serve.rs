@@ -44,10 +44,13 @@ impl Sim {
         }
     }
 
-    /// The world, locked (a poisoned lock is still usable: every
-    /// operation leaves the world consistent before it can panic).
+    /// The world, locked, with the transitions that came due completed
+    /// (a poisoned lock is still usable: every operation leaves the world
+    /// consistent before it can panic).
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
-        self.world.lock().unwrap_or_else(|e| e.into_inner())
+        let mut world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        world.tick(std::time::Instant::now());
+        world
     }
 
     pub(crate) fn counters(&self) -> BTreeMap<String, u64> {

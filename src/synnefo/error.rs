@@ -250,6 +250,35 @@ impl SynnefoError {
         }
     }
 
+    /// This error, but a 404 `itemNotFound` when it is Cyclades' 400 for
+    /// an unknown `what` named in a request body: Cyclades looks such
+    /// objects up with `exception=faults.BadRequest` (`volume/util.py`
+    /// `get_volume`: "Volume 7 not found"), which to a client means the
+    /// object does not exist (another user's included).
+    pub fn referenced_not_found(self, what: &str) -> SynnefoError {
+        match self {
+            SynnefoError::Fault {
+                service,
+                status,
+                kind: FaultKind::BadRequest,
+                message,
+                details,
+            } if status == StatusCode::BAD_REQUEST
+                && message.starts_with(&format!("{what} "))
+                && message.ends_with(" not found") =>
+            {
+                SynnefoError::Fault {
+                    service,
+                    status: StatusCode::NOT_FOUND,
+                    kind: FaultKind::ItemNotFound,
+                    message,
+                    details,
+                }
+            }
+            other => other,
+        }
+    }
+
     /// The message to show a user: Synnefo's fault message when it gave
     /// one, else a short description of the failure.
     pub fn user_message(&self) -> String {
@@ -301,6 +330,25 @@ mod tests {
             kind,
             message: "m".into(),
             details: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_referenced_object_cyclades_cannot_find_is_not_found() {
+        let bad = |message: &str| SynnefoError::Fault {
+            service: Service::Compute,
+            status: StatusCode::BAD_REQUEST,
+            kind: FaultKind::BadRequest,
+            message: message.into(),
+            details: String::new(),
+        };
+        let e = bad("Volume 7 not found").referenced_not_found("Volume");
+        assert!(e.is_not_found(), "{e:?}");
+        assert_eq!(e.gateway_status(), StatusCode::NOT_FOUND);
+        assert_eq!(e.fault_kind(), Some(&FaultKind::ItemNotFound));
+        for other in ["Server 7 not found", "Invalid volume id: x"] {
+            let e = bad(other).referenced_not_found("Volume");
+            assert_eq!(e.gateway_status(), StatusCode::BAD_REQUEST, "{other}");
         }
     }
 
