@@ -916,10 +916,6 @@ impl Collection for Compute {
         if !is_server_id(id) {
             return Err(AppError::NotFound(format!("no compute {id}")));
         }
-        // Cyclades refuses to destroy a server while its create job runs
-        // (`logic/servers.py` `destroy`: 409 buildInProgress "Server is
-        // being build"); clients delete what they just made (pOCCI, IM's
-        // clean-up of a failed launch): wait for it (`busy`).
         // A compute being deleted is gone for its owner (its GET is a
         // 404), yet Cyclades accepts another DELETE of it (204) until its
         // delete job ends (`logic/commands.py` `validate_server_action`
@@ -929,6 +925,10 @@ impl Collection for Compute {
         {
             return Err(AppError::NotFound(format!("no compute {id}")));
         }
+        // Cyclades refuses to destroy a server while its create job runs
+        // (`logic/servers.py` `destroy`: 409 buildInProgress "Server is
+        // being build"); clients delete what they just made (pOCCI, IM's
+        // clean-up of a failed launch): wait for it (`busy`).
         match busy::when_idle(ctx, || ctx.client().delete_server(&ctx.caller, id)).await {
             Ok(()) => Ok(()),
             // Also Cyclades' 400 "Server ... has been deleted.": the
