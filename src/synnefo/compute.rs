@@ -302,11 +302,15 @@ pub struct Image {
 }
 
 impl Image {
-    /// The image's login users (metadata `users`, space separated).
+    /// The image's login users (metadata `users`, space separated). The
+    /// key is matched in any case: snf-image and Plankton write image
+    /// properties in upper case (`USERS`, `OSFAMILY`), older images and
+    /// the API guide's examples in lower case.
     pub fn users(&self) -> impl Iterator<Item = &str> {
         self.metadata
-            .get("users")
-            .map(String::as_str)
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("users"))
+            .map(|(_, users)| users.as_str())
             .unwrap_or("")
             .split_whitespace()
     }
@@ -790,5 +794,21 @@ impl Client {
         let path = format!("/images/{}", seg(image_id));
         let r: OneImage = self.get_json(Service::Compute, &path, &[], caller).await?;
         Ok(r.image)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_images_users_are_read_whatever_the_case_of_the_key() {
+        for key in ["users", "USERS", "Users"] {
+            let image: Image = serde_json::from_value(serde_json::json!({
+                "id": "i", "name": "Debian", "metadata": {key: "root user"},
+            }))
+            .expect("image");
+            assert_eq!(image.users().collect::<Vec<_>>(), ["root", "user"], "{key}");
+        }
     }
 }

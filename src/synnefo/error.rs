@@ -244,7 +244,15 @@ impl SynnefoError {
                 status, message, ..
             } => {
                 *status == StatusCode::NOT_FOUND
-                    || (*status == StatusCode::BAD_REQUEST && message.contains("has been deleted"))
+                    || (*status == StatusCode::BAD_REQUEST
+                        && (message.contains("has been deleted")
+                            // Cyclades 0.20 says this of every unknown
+                            // server id once a deleted volume's attachment
+                            // lost its server (`api/util.py` `get_vm`
+                            // turns the ValueError into it); the gateway
+                            // sends digits only, so it means "no such
+                            // server" here.
+                            || message.starts_with("Invalid server ID")))
             }
             _ => false,
         }
@@ -384,6 +392,7 @@ mod tests {
             "Server has been deleted.",
             "Server '42' has been deleted.",
             "Network has been deleted.",
+            "Invalid server ID.",
         ] {
             let e = SynnefoError::Fault {
                 service: Service::Compute,
