@@ -24,6 +24,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// run after a large Synnefo answer is dropped (mimalloc otherwise keeps
 /// them until that thread's heap is busy again, the peak of a burst of
 /// large answers staying in RSS while the gateway is idle).
+#[allow(unsafe_code)]
 fn collect_freed_memory() {
     // SAFETY: mi_collect takes no pointer and only frees what mimalloc
     // already holds as free; `true` forces the collection.

@@ -1127,7 +1127,7 @@ async fn inconsistent_seeds_are_refused() {
     );
 
     let mut config = SimulatorConfig::instant("127.0.0.1:0".parse().unwrap());
-    let mut nets = snf_occi::simulator::seed::default_networks();
+    let mut nets = simulator::seed::default_networks();
     nets[0].cidr = "300.1.2.3/24".into();
     config.networks = Some(nets);
     assert!(matches!(

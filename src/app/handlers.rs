@@ -288,7 +288,7 @@ pub async fn for_each_id<F, Fut, T>(
 ) -> Result<Vec<T>, AppError>
 where
     F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = Result<T, AppError>>,
+    Fut: Future<Output = Result<T, AppError>>,
 {
     let limit = ctx.state.config.collection_limit;
     if ids.len() > limit {

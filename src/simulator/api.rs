@@ -42,7 +42,7 @@ impl FromRequestParts<Arc<Sim>> for Authed {
             .cloned()
             .map(Authed)
             .ok_or_else(|| {
-                Fault::new(http::StatusCode::UNAUTHORIZED, "fault", "UNAUTHORIZED").with_details(
+                Fault::new(StatusCode::UNAUTHORIZED, "fault", "UNAUTHORIZED").with_details(
                     r#"{"unauthorized": {"message": "Invalid token", "code": 401, "details": ""}}"#,
                 )
             })

@@ -426,7 +426,7 @@ impl tower::Service<http::Uri> for ProxyConnector {
     type Response = TokioIo<tokio::net::TcpStream>;
     type Error = BoxError;
     type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
+        Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>,
     >;
 
     fn poll_ready(
