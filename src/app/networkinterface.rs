@@ -23,9 +23,7 @@
 //!   other value is a 409: a port cannot be changed, only deleted and
 //!   created again.
 
-use crate::occi::infrastructure::{
-    COMPUTE, IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE, attr,
-};
+use crate::occi::infrastructure::{COMPUTE, IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE, attr};
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest};
 use crate::synnefo::{FloatingIp, NewFloatingIp, NewPort, Port};
 

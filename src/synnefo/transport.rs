@@ -425,9 +425,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 impl tower::Service<http::Uri> for ProxyConnector {
     type Response = TokioIo<tokio::net::TcpStream>;
     type Error = BoxError;
-    type Future = std::pin::Pin<
-        Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>,
-    >;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
 
     fn poll_ready(
         &mut self,
