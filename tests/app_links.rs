@@ -29,6 +29,9 @@ async fn created_id(gw: &Gateway, n: usize, path: &str, body: String) -> String 
         .to_owned()
 }
 
+/// A compute of flavor 4 (`C2R2048D20`): its disks are ext_archipelago
+/// volumes, the type new storage gets by default, so storage links to it
+/// (Cyclades attaches a volume only to a server of its own volume type).
 async fn server(gw: &Gateway, n: usize) -> String {
     created_id(
         gw,
@@ -36,7 +39,7 @@ async fn server(gw: &Gateway, n: usize) -> String {
         "/compute/",
         format!(
             "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+             Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
              Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n"
         ),
     )
@@ -448,7 +451,7 @@ async fn inline_storage_links_during_a_slow_build() {
     let with_links = |volumes: &[&str]| {
         let mut body = format!(
             "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+             Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
              Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n"
         );
         for v in volumes {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Gateway, start_gateway, start_gateway_with};
+use common::{Gateway, start_gateway};
 use reqwest::StatusCode;
 
 /// The headers IM sends on every POST (`create_request`): a comma list

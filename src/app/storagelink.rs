@@ -30,10 +30,57 @@ use super::update::fixed_entity;
 /// `/storagelink/`: volume attachments.
 pub struct StorageLink;
 
-/// The storage link of volume `volume_id` attached to `server_id`, as
-/// rendered on its own and on its source compute. `device` is left out
-/// when empty (Synnefo sends `""`).
-pub fn storage_link(server_id: &str, volume_id: &str, device: &str) -> Link {
+/// The `occi.storagelink.deviceid` of the disk at Synnefo index `index`
+/// (`attachments[].device_index`, the volume's Ganeti disk index; 0 is
+/// the root disk): the name a paravirtual disk at that index gets in a
+/// Linux guest, Ganeti's KVM default (`/dev/vda`, `/dev/vdb`, ...,
+/// `/dev/vdz`, `/dev/vdaa`). Cyclades itself names no device (its
+/// attachment `device` is always `""`); the index is what it knows.
+/// Clients key on it: IM never detaches or deletes a disk whose device
+/// ends in `vda` (the root).
+///
+/// ```
+/// use snf_occi::app::storagelink::device_id;
+/// assert_eq!(device_id(0), "/dev/vda");
+/// assert_eq!(device_id(2), "/dev/vdc");
+/// assert_eq!(device_id(25), "/dev/vdz");
+/// assert_eq!(device_id(26), "/dev/vdaa");
+/// ```
+pub fn device_id(index: u32) -> String {
+    // Bijective base 26, as Linux names disks: a..z, aa..az, ba...
+    let mut letters = Vec::new();
+    let mut n = u64::from(index) + 1;
+    while n > 0 {
+        n -= 1;
+        letters.push(b'a' + (n % 26) as u8);
+        n /= 26;
+    }
+    letters.reverse();
+    format!("/dev/vd{}", String::from_utf8_lossy(&letters))
+}
+
+/// The disk index of `volume` on server `server_id`, if it is attached
+/// there and Synnefo says at which index.
+pub fn disk_index(volume: &Volume, server_id: &str) -> Option<u32> {
+    volume
+        .attachments
+        .iter()
+        .find(|a| a.server_id == server_id)
+        .and_then(|a| a.device_index.as_deref())
+        .and_then(|i| i.parse().ok())
+}
+
+/// Whether `volume` is the root disk (index 0) of server `server_id`.
+pub fn is_root_disk(volume: &Volume, server_id: &str) -> bool {
+    disk_index(volume, server_id) == Some(0)
+}
+
+/// The storage link of volume `volume_id` attached to `server_id` at
+/// disk `index`, as rendered on its own and inline in its source
+/// compute: one link, one rendering. The device id is left out only when
+/// the index is unknown (a volume attached between the two reads a
+/// compute show makes).
+pub fn storage_link(server_id: &str, volume_id: &str, index: Option<u32>) -> Link {
     let id = format!("{server_id}_{volume_id}");
     let mut l = Link::new(
         infrastructure::STORAGELINK,
@@ -42,8 +89,8 @@ pub fn storage_link(server_id: &str, volume_id: &str, device: &str) -> Link {
         EntityRef::new(format!("/compute/{server_id}"), COMPUTE),
         EntityRef::new(format!("/storage/{volume_id}"), STORAGE),
     );
-    if !device.is_empty() {
-        l.attributes.set(attr::SL_DEVICEID, device.to_owned());
+    if let Some(index) = index {
+        l.attributes.set(attr::SL_DEVICEID, device_id(index));
     }
     l.attributes.set(attr::SL_STATE, "active");
     l
@@ -59,7 +106,7 @@ pub fn links_of_volume(volume: &Volume) -> Vec<Link> {
             storage_link(
                 &a.server_id,
                 &volume.id,
-                a.device_index.as_deref().unwrap_or(""),
+                a.device_index.as_deref().and_then(|i| i.parse().ok()),
             )
         })
         .collect()
@@ -181,6 +228,16 @@ impl Collection for StorageLink {
 
     async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
         let (server, volume) = attached_volume(ctx, id).await?;
+        if is_root_disk(&volume, &server) {
+            // Cyclades refuses with a bare 400 (`logic/server_attachments.py`
+            // `detach_volume`: "Cannot detach the root volume of server");
+            // nothing is wrong with the request, the link is the compute's
+            // boot disk: a conflict with its state, which no retry changes.
+            return Err(AppError::Conflict(format!(
+                "storagelink {id} links the root disk of /compute/{server}                  (occi.storagelink.deviceid {}): a compute's root disk cannot be                  unlinked; it is deleted with the compute",
+                device_id(0)
+            )));
+        }
         ctx.client()
             .detach_volume(&ctx.caller, &server, &volume.id)
             .await
