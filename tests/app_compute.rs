@@ -1163,3 +1163,68 @@ async fn an_image_list_read_across_a_save_is_not_kept() {
         "{fresh}"
     );
 }
+
+async fn delete(gw: &Gateway, n: usize, id: &str) -> (StatusCode, Option<String>, String) {
+    let res = gw
+        .client(n)
+        .delete(gw.at(&format!("/compute/{id}")))
+        .send()
+        .await
+        .unwrap();
+    let retry_after = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (res.status(), retry_after, res.text().await.unwrap())
+}
+
+/// Synnefo refuses to destroy a server while it is being built (409
+/// buildInProgress): the gateway waits for the build within
+/// `delete_build_wait` and then deletes it.
+#[tokio::test]
+async fn a_compute_deleted_while_it_builds_is_deleted_once_built() {
+    let gw = common::start_gateway_with(
+        |c| c.build_delay = std::time::Duration::from_millis(600),
+        "delete_build_wait = \"10s\"",
+    )
+    .await;
+    let id = create(&gw, 0, "young").await;
+    let (status, body) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert!(body.contains("occi.compute.state=\"inactive\""), "{status} {body}");
+    let (status, _, body) = delete(&gw, 0, &id).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(gw.sim_state().await["servers"], 0);
+}
+
+/// Past `delete_build_wait`, the answer is a 409 naming the state, with
+/// `Retry-After`, and the compute is still there to delete later.
+#[tokio::test]
+async fn a_build_longer_than_the_wait_is_409_with_retry_after() {
+    let gw = common::start_gateway_with(
+        |c| c.build_delay = std::time::Duration::from_secs(3600),
+        "delete_build_wait = \"0s\"",
+    )
+    .await;
+    let id = create(&gw, 0, "slow").await;
+    let (status, retry_after, body) = delete(&gw, 0, &id).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(retry_after.as_deref(), Some("5"));
+    assert!(body.contains("still being built"), "{body}");
+    let (status, _) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "nothing was deleted");
+}
+
+/// A second DELETE says what a GET says: the compute is gone (Synnefo
+/// itself answers 400 "Server ... has been deleted.").
+#[tokio::test]
+async fn a_second_delete_is_404() {
+    let gw = start_gateway().await;
+    let id = create(&gw, 0, "twice").await;
+    let (status, _, body) = delete(&gw, 0, &id).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = delete(&gw, 0, &id).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body.contains(&format!("no compute {id}")), "{body}");
+}

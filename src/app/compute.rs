@@ -48,8 +48,9 @@ use crate::occi::infrastructure::{
 };
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{
-    BlockDevice, Flavor, FloatingIp, Image, NetworkRef, NewFloatingIp, NewServer, NewSnapshot,
-    Personality, RebootType, Server, ServerAction, ServerStatus, Service, SynnefoError, Volume,
+    BlockDevice, FaultKind, Flavor, FloatingIp, Image, NetworkRef, NewFloatingIp, NewServer,
+    NewSnapshot, Personality, RebootType, Server, ServerAction, ServerStatus, Service,
+    SynnefoError, Volume,
 };
 
 use super::Suspend;
@@ -1075,10 +1076,39 @@ impl Collection for Compute {
         if !is_server_id(id) {
             return Err(AppError::NotFound(format!("no compute {id}")));
         }
-        match ctx.client().delete_server(&ctx.caller, id).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Err(AppError::NotFound(format!("no compute {id}"))),
-            Err(e) => Err(AppError::synnefo(format!("delete server {id}"), e)),
+        // Cyclades refuses to destroy a server while its create job runs
+        // (`logic/servers.py` `destroy`: 409 buildInProgress "Server is
+        // being build"); clients delete what they just made (pOCCI, IM's
+        // clean-up of a failed launch), so wait for the build within the
+        // configured time, sending the delete again with growing pauses.
+        let budget = ctx.state.config.delete_build_wait;
+        let started = tokio::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(250);
+        loop {
+            let e = match ctx.client().delete_server(&ctx.caller, id).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            if e.is_not_found() {
+                // Also Cyclades' 400 "Server ... has been deleted.": the
+                // compute is gone, as a GET of it says.
+                return Err(AppError::NotFound(format!("no compute {id}")));
+            }
+            if e.fault_kind() != Some(&FaultKind::BuildInProgress) {
+                return Err(AppError::synnefo(format!("delete server {id}"), e));
+            }
+            if started.elapsed() + pause > budget {
+                return Err(AppError::Busy {
+                    message: format!(
+                        "compute {id} is still being built (Synnefo: {}); it can be deleted \
+                         once the build ends: delete it again in a few seconds",
+                        e.user_message()
+                    ),
+                    retry_after: std::time::Duration::from_secs(5),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(2));
         }
     }
 

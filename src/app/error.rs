@@ -51,6 +51,15 @@ pub enum AppError {
     /// The action or change does not apply in the entity's state (409).
     #[error("{0}")]
     Conflict(String),
+    /// The entity is busy with something that ends by itself, e.g. a
+    /// compute still being built (409 with `Retry-After`).
+    #[error("{message}")]
+    Busy {
+        /// What is going on, and what to do.
+        message: String,
+        /// When trying again makes sense.
+        retry_after: std::time::Duration,
+    },
     /// The operation exists in OCCI but this gateway does not offer it (501).
     #[error("{0}")]
     NotImplemented(String),
@@ -126,7 +135,7 @@ impl AppError {
             AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Busy { .. } => StatusCode::CONFLICT,
             AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::Synnefo { source, .. } => source.gateway_status(),
             AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -140,12 +149,21 @@ impl AppError {
             tracing::warn!(%status, error = %self, "OCCI request failed");
         }
         let mut response = occi_error(status, &self.to_string(), rendering);
-        if let AppError::MethodNotAllowed { .. } = self {
-            // 405 must say what is allowed; every OCCI path allows these.
-            response.headers_mut().insert(
-                http::header::ALLOW,
-                http::HeaderValue::from_static("GET, HEAD, POST, PUT, DELETE"),
-            );
+        match self {
+            AppError::MethodNotAllowed { .. } => {
+                // 405 must say what is allowed; every OCCI path allows these.
+                response.headers_mut().insert(
+                    http::header::ALLOW,
+                    http::HeaderValue::from_static("GET, HEAD, POST, PUT, DELETE"),
+                );
+            }
+            AppError::Busy { retry_after, .. } => {
+                let seconds = retry_after.as_secs().max(1);
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+            }
+            _ => {}
         }
         response
     }

@@ -84,6 +84,14 @@ pub struct OcciAppConfig {
     /// create a floating IP" is retried after reserving one.
     #[serde(default = "default_create_retries")]
     pub create_server_max_retries: u32,
+    /// How long a `DELETE` of a compute that Synnefo is still building
+    /// waits for the build to end (Cyclades refuses to destroy a server
+    /// while its create job runs: 409 `buildInProgress`). The delete is
+    /// sent again with growing pauses until it is taken or this time is
+    /// up; then the answer is 409 with `Retry-After`. Keep it below the
+    /// `timeout` filter's. `0s` answers the 409 at once.
+    #[serde(default = "default_delete_build_wait", with = "humantime_serde")]
+    pub delete_build_wait: Duration,
     /// The most entities one collection operation (listing, delete or
     /// action on a collection) touches.
     #[serde(default = "default_collection_limit")]
@@ -137,6 +145,9 @@ pub enum Suspend {
 fn default_create_retries() -> u32 {
     3
 }
+fn default_delete_build_wait() -> Duration {
+    Duration::from_secs(20)
+}
 fn default_collection_limit() -> usize {
     1000
 }
@@ -168,6 +179,7 @@ impl Default for OcciAppConfig {
             default_flavor: None,
             default_image: None,
             create_server_max_retries: default_create_retries(),
+            delete_build_wait: default_delete_build_wait(),
             collection_limit: default_collection_limit(),
             template_cache_ttl: default_template_ttl(),
             template_cache_capacity: default_template_capacity(),

@@ -83,15 +83,28 @@ fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!("no network {id}"))
 }
 
-/// The caller's network `id` (public or own; 404 otherwise).
+/// Whether Synnefo still shows a deleted network: Cyclades keeps it,
+/// with status `DELETED`, once its delete job has ended
+/// (`api/networks.py` `get_network` reads it without `non_deleted`).
+fn is_deleted(network: &SnfNetwork) -> bool {
+    network
+        .status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("DELETED"))
+}
+
+/// The caller's network `id` (public or own; 404 otherwise, deleted
+/// ones included).
 pub async fn network(ctx: &Ctx, id: &str) -> Result<SnfNetwork, AppError> {
     if !is_object_id(id) {
         return Err(not_found(id));
     }
-    ctx.client()
-        .get_network(&ctx.caller, id)
-        .await
-        .map_err(|e| AppError::synnefo(format!("reading network {id}"), e))
+    match ctx.client().get_network(&ctx.caller, id).await {
+        Ok(net) if is_deleted(&net) => Err(not_found(id)),
+        Ok(net) => Ok(net),
+        Err(e) if e.is_not_found() => Err(not_found(id)),
+        Err(e) => Err(AppError::synnefo(format!("reading network {id}"), e)),
+    }
 }
 
 /// The first subnet of `net` (the one OCCI shows), if it has one.
@@ -129,6 +142,7 @@ impl Collection for Network {
         )?;
         Ok(networks
             .iter()
+            .filter(|n| !is_deleted(n))
             .take(ctx.state.config.collection_limit)
             .map(|n| {
                 let subnet = subnets.iter().find(|s| s.network_id == n.id);
@@ -220,10 +234,12 @@ impl Collection for Network {
         if !is_object_id(id) {
             return Err(not_found(id));
         }
-        ctx.client()
-            .delete_network(&ctx.caller, id)
-            .await
-            .map_err(|e| AppError::synnefo(format!("deleting network {id}"), e))
+        match ctx.client().delete_network(&ctx.caller, id).await {
+            Ok(()) => Ok(()),
+            // Also Cyclades' 400 "Network has been deleted.".
+            Err(e) if e.is_not_found() => Err(not_found(id)),
+            Err(e) => Err(AppError::synnefo(format!("deleting network {id}"), e)),
+        }
     }
 
     async fn action(

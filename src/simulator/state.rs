@@ -1471,6 +1471,10 @@ impl World {
                 "Server '{id}' has been deleted."
             )));
         }
+        // `logic/servers.py` `destroy`: refused while the create job runs.
+        if server.status == Status::Build {
+            return Err(Fault::build_in_progress("Server is being build"));
+        }
         server.status = Status::Deleted;
         server.pending = None;
         server.updated = SystemTime::now();

@@ -165,7 +165,9 @@ impl SynnefoError {
     pub fn gateway_status(&self) -> StatusCode {
         match self {
             SynnefoError::Fault { status, kind, .. } => {
-                if *kind == FaultKind::OverLimit {
+                if self.is_not_found() {
+                    StatusCode::NOT_FOUND
+                } else if *kind == FaultKind::OverLimit {
                     StatusCode::PAYLOAD_TOO_LARGE
                 } else if status.is_client_error() {
                     *status
@@ -196,10 +198,23 @@ impl SynnefoError {
         }
     }
 
-    /// Whether this is a 404 `itemNotFound` (the gateway often treats it
-    /// as "absent" rather than as a failure).
+    /// Whether the item is absent: a 404 `itemNotFound`, or the 400 that
+    /// Cyclades answers for an item it still keeps as deleted ("Server
+    /// has been deleted.", "Server '42' has been deleted.", "Network has
+    /// been deleted.": `api/util.py` `get_vm`/`get_network` with
+    /// `non_deleted=True`, `logic/commands.py` `validate_server_action`),
+    /// where a `GET` of the same item says 404 or `DELETED`. The gateway
+    /// treats both as "absent" rather than as a failure.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, SynnefoError::Fault { status, .. } if *status == StatusCode::NOT_FOUND)
+        match self {
+            SynnefoError::Fault {
+                status, message, ..
+            } => {
+                *status == StatusCode::NOT_FOUND
+                    || (*status == StatusCode::BAD_REQUEST && message.contains("has been deleted"))
+            }
+            _ => false,
+        }
     }
 
     /// The message to show a user: Synnefo's fault message when it gave
@@ -280,6 +295,26 @@ mod tests {
             reason: "refused".into(),
         };
         assert_eq!(down.gateway_status(), 502);
+    }
+
+    #[test]
+    fn an_item_cyclades_keeps_as_deleted_is_absent() {
+        for message in [
+            "Server has been deleted.",
+            "Server '42' has been deleted.",
+            "Network has been deleted.",
+        ] {
+            let e = SynnefoError::Fault {
+                service: Service::Compute,
+                status: StatusCode::BAD_REQUEST,
+                kind: FaultKind::BadRequest,
+                message: message.into(),
+                details: String::new(),
+            };
+            assert!(e.is_not_found(), "{message}");
+            assert_eq!(e.gateway_status(), 404, "{message}");
+        }
+        assert!(!fault(400, FaultKind::BadRequest).is_not_found());
     }
 
     #[test]
