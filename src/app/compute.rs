@@ -552,15 +552,11 @@ async fn floating_ip_networks(ctx: &Ctx, ids: &[String]) -> Result<Vec<NetworkRe
     Ok(networks)
 }
 
-/// Why one of `volumes` cannot be linked to a new compute, if one of
-/// them is the reason: missing (404), linked elsewhere (409; Synnefo
-/// volumes attach to one server at a time) or of another volume type than
-/// the flavor's disks (400).
-async fn unusable_volume(
-    ctx: &Ctx,
-    volumes: &[String],
-    flavor_volume_type: Option<&str>,
-) -> Option<AppError> {
+/// Why one of `volumes` cannot be linked to a new compute of `flavor`,
+/// if one of them is the reason: missing (404), linked elsewhere (409;
+/// Synnefo volumes attach to one server at a time) or of another volume
+/// type than the flavor's disks (400, see [`super::storage::type_mismatch`]).
+async fn unusable_volume(ctx: &Ctx, volumes: &[String], flavor: &Flavor) -> Option<AppError> {
     let reads = volumes
         .iter()
         .map(|id| async move { (id, ctx.client().get_volume(&ctx.caller, id).await) });
@@ -579,12 +575,25 @@ async fn unusable_volume(
                     )));
                 }
                 if let (Some(wanted), Some(has)) =
-                    (flavor_volume_type, volume.volume_type.as_deref())
+                    (flavor.volume_type.as_deref(), volume.volume_type.as_deref())
                     && wanted != has
                 {
-                    return Some(AppError::BadRequest(format!(
-                        "storage /storage/{id} has volume type {has}, the resource template's disks type {wanted}"
-                    )));
+                    let (types, catalog) = tokio::join!(
+                        ctx.state.templates.storage_types(ctx),
+                        ctx.state.templates.catalog(ctx)
+                    );
+                    let (Ok(types), Ok(catalog)) = (types, catalog) else {
+                        return Some(AppError::BadRequest(format!(
+                            "storage /storage/{id} has volume type {has}, the resource template's disks type {wanted}"
+                        )));
+                    };
+                    return Some(super::storage::type_mismatch(
+                        id,
+                        Some(has),
+                        &types,
+                        flavor,
+                        catalog.flavor_term(&flavor.id),
+                    ));
                 }
             }
         }
@@ -1052,11 +1061,9 @@ impl Collection for Compute {
             Ok(server) => Ok(server.id),
             // Cyclades answers every unusable volume with a bare 400; say
             // which storage and why (read only on this failure path).
-            Err(e) if !volumes.is_empty() && e.status() == StatusCode::BAD_REQUEST => Err(
-                unusable_volume(ctx, &volumes, flavor.volume_type.as_deref())
-                    .await
-                    .unwrap_or(e),
-            ),
+            Err(e) if !volumes.is_empty() && e.status() == StatusCode::BAD_REQUEST => {
+                Err(unusable_volume(ctx, &volumes, &flavor).await.unwrap_or(e))
+            }
             // A floating IP taken or released since it was read: say which
             // (read again only on this failure path).
             Err(e)

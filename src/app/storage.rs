@@ -34,7 +34,7 @@
 
 use crate::occi::infrastructure::{self, STORAGE_TPL_SCHEME, attr};
 use crate::occi::{AttributeValue, Attributes, OcciRequest, ParsedCategory, Resource};
-use crate::synnefo::{NewVolume, Volume, VolumeType, VolumeUpdate};
+use crate::synnefo::{Flavor, NewVolume, Volume, VolumeType, VolumeUpdate};
 
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
@@ -196,6 +196,34 @@ async fn volume_type(ctx: &Ctx, req: &OcciRequest) -> Result<String, AppError> {
         )));
     }
     Ok(chosen.id.clone())
+}
+
+/// The 400 for linking storage `id`, of volume type `volume_type`, to a
+/// compute of resource template `flavor`: Cyclades attaches a volume only
+/// to a server whose flavor's disks have the volume's disk template
+/// (`logic/server_attachments.py` `attach_volume`), and says so with type
+/// ids; this names the storage and resource templates instead.
+pub fn type_mismatch(
+    id: &str,
+    volume_type: Option<&str>,
+    types: &StorageTypes,
+    flavor: &Flavor,
+    flavor_term: &str,
+) -> AppError {
+    let has = volume_type.and_then(|t| types.types().iter().find(|x| x.id == t));
+    let wants = types.of_flavor(flavor);
+    let name = |t: Option<&VolumeType>, fallback: Option<&str>| {
+        t.map(|t| types.term(&t.id).to_owned())
+            .or_else(|| fallback.map(str::to_owned))
+            .unwrap_or_else(|| "unknown".to_owned())
+    };
+    AppError::BadRequest(format!(
+        "storage /storage/{id} has the storage template {} and the resource template \
+         {flavor_term} has {} disks: Synnefo links a storage only to computes whose disks \
+         are of its own volume type",
+        name(has, volume_type),
+        name(wants, flavor.disk_template.as_deref()),
+    ))
 }
 
 fn not_found(id: &str) -> AppError {

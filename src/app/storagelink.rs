@@ -116,23 +116,49 @@ fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!("no storagelink {id}"))
 }
 
-/// Cyclades refuses to attach a volume that is in use with a plain 400
-/// BadRequest; to an OCCI client that is a conflict with the storage's
-/// current state (409), which it can resolve by deleting the other link.
-/// Recognised by the fault message, the only thing that tells it apart
-/// from a malformed request.
-fn attach_error(server: &str, volume: &str, e: SynnefoError) -> AppError {
-    match &e {
+/// What a refused attach means to an OCCI client. Cyclades answers every
+/// refusal with a plain 400 BadRequest, told apart by its message
+/// (`logic/server_attachments.py` `attach_volume`):
+/// - the volume is in use: a conflict with the storage's state (409),
+///   resolved by deleting the other link;
+/// - the volume's disk template is not the server's: a 400 naming the
+///   storage and resource templates (read on this failure path only).
+async fn attach_refused(ctx: &Ctx, server: &str, volume: &str, e: SynnefoError) -> AppError {
+    let message = match &e {
         SynnefoError::Fault {
             status, message, ..
-        } if *status == StatusCode::BAD_REQUEST && message.contains("IN_USE") => {
-            AppError::Conflict(format!(
-                "storage /storage/{volume} is already linked to a compute; \
-                 delete that storagelink before linking it to /compute/{server}"
-            ))
-        }
-        _ => AppError::synnefo(format!("attaching volume {volume} to server {server}"), e),
+        } if *status == StatusCode::BAD_REQUEST => message.as_str(),
+        _ => "",
+    };
+    if message.contains("IN_USE") {
+        return AppError::Conflict(format!(
+            "storage /storage/{volume} is already linked to a compute; \
+             delete that storagelink before linking it to /compute/{server}"
+        ));
     }
+    if message.contains("same volume template") {
+        let (vol, srv, types, catalog) = tokio::join!(
+            ctx.client().get_volume(&ctx.caller, volume),
+            ctx.client().get_server(&ctx.caller, server),
+            ctx.state.templates.storage_types(ctx),
+            ctx.state.templates.catalog(ctx)
+        );
+        if let (Ok(vol), Ok(srv), Ok(types), Ok(catalog)) = (vol, srv, types, catalog)
+            && let Some(flavor) = srv
+                .flavor
+                .as_ref()
+                .and_then(|f| catalog.flavors().iter().find(|x| x.id == f.id))
+        {
+            return super::storage::type_mismatch(
+                volume,
+                vol.volume_type.as_deref(),
+                &types,
+                flavor,
+                catalog.flavor_term(&flavor.id),
+            );
+        }
+    }
+    AppError::synnefo(format!("attaching volume {volume} to server {server}"), e)
 }
 
 /// The volume of link `id` if it is attached to the link's server.
@@ -219,10 +245,13 @@ impl Collection for StorageLink {
         if !is_object_id(volume) {
             return Err(AppError::NotFound(format!("no storage {volume}")));
         }
-        ctx.client()
+        if let Err(e) = ctx
+            .client()
             .attach_volume(&ctx.caller, server, volume)
             .await
-            .map_err(|e| attach_error(server, volume, e))?;
+        {
+            return Err(attach_refused(ctx, server, volume, e).await);
+        }
         Ok(format!("{server}_{volume}"))
     }
 

@@ -581,3 +581,117 @@ struct BuiltMixins {
     types: Arc<StorageTypes>,
     mixins: Arc<Vec<Mixin>>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flavor(id: &str, name: &str, template: &str) -> Flavor {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": name, "vcpus": 2, "ram": 2048, "disk": 20,
+            "SNF:disk_template": template,
+        }))
+        .expect("flavor")
+    }
+
+    fn image(id: &str, name: &str) -> Image {
+        serde_json::from_value(serde_json::json!({"id": id, "name": name})).expect("image")
+    }
+
+    fn catalog() -> TemplateCatalog {
+        TemplateCatalog::new(
+            Arc::new(vec![
+                flavor("1", "C2R2048D20ext_archipelago", "ext_archipelago"),
+                flavor("2", "C2R2048D20drbd", "drbd"),
+                flavor("3", "C4R4096D40drbd", "drbd"),
+            ]),
+            Arc::new(vec![
+                image("9e8a3b2c-0001", "Debian Base"),
+                image("9e8a3b2c-0002", "Ubuntu Server LTS"),
+            ]),
+        )
+    }
+
+    #[test]
+    fn flavors_are_found_by_the_names_and_ids_a_real_cloud_has() {
+        let c = catalog();
+        let id = |key: &str, prefer: Option<&str>| {
+            c.flavor(key, prefer)
+                .map(|f| f.map(|f| f.id.clone()))
+                .map_err(|Ambiguous(why)| why)
+        };
+        assert_eq!(c.flavor_term("1"), "C2R2048D20ext_archipelago");
+        assert_eq!(id("C2R2048D20drbd", None), Ok(Some("2".into())));
+        assert_eq!(id("3", None), Ok(Some("3".into())));
+        assert_eq!(id("c4r4096d40drbd", None), Ok(Some("3".into())));
+        // The seed's name without the template: one flavor, or the one of
+        // the preferred template, else a 400 naming the candidates.
+        assert_eq!(id("C4R4096D40", None), Ok(Some("3".into())));
+        assert_eq!(
+            id("C2R2048D20", Some("ext_archipelago")),
+            Ok(Some("1".into()))
+        );
+        assert_eq!(id("C2R2048D20", Some("drbd")), Ok(Some("2".into())));
+        let why = id("C2R2048D20", None).unwrap_err();
+        assert!(
+            why.contains("C2R2048D20ext_archipelago, C2R2048D20drbd"),
+            "{why}"
+        );
+        assert_eq!(id("C8R2048D20", None), Ok(None));
+    }
+
+    #[test]
+    fn images_are_found_by_term_id_and_name() {
+        let c = catalog();
+        let id = |key: &str| c.image(key).ok().flatten().map(|i| i.id.clone());
+        assert_eq!(c.image_term("9e8a3b2c-0001"), "Debian_Base");
+        assert_eq!(c.image_term("gone"), "gone");
+        for key in ["Debian_Base", "9e8a3b2c-0001", "Debian Base", "debian_base"] {
+            assert_eq!(id(key).as_deref(), Some("9e8a3b2c-0001"), "{key}");
+        }
+        assert_eq!(id("Debian"), None);
+        // A snapshot named like an image: both keep their ids as terms.
+        assert_eq!(
+            c.term_with_new_image("snap-1", "Ubuntu Server LTS"),
+            "snap-1"
+        );
+        assert_eq!(c.term_with_new_image("snap-2", "golden"), "golden");
+    }
+
+    #[test]
+    fn the_default_storage_type_attaches_to_the_default_flavor_when_it_can() {
+        let types: Vec<VolumeType> = serde_json::from_value(serde_json::json!([
+            {"id": 1, "name": "drbd", "SNF:disk_template": "drbd", "SNF:detachable": false},
+            {"id": 2, "name": "ext_archipelago", "SNF:disk_template": "ext_archipelago", "SNF:detachable": true},
+            {"id": 3, "name": "ext_vlmc"},
+        ]))
+        .expect("types");
+        let types = StorageTypes::new(Arc::new(types));
+        let config = OcciAppConfig::default();
+        let c = catalog();
+        let default = |f: Option<&str>| {
+            types
+                .default_type(&config, f.and_then(|f| c.flavor(f, None).ok().flatten()))
+                .map(|t| t.id.clone())
+        };
+        assert_eq!(default(None).unwrap(), "2");
+        assert_eq!(default(Some("C2R2048D20drbd")).unwrap(), "2");
+        assert_eq!(default(Some("C2R2048D20ext_archipelago")).unwrap(), "2");
+        // Without SNF:detachable, Cyclades' default (ext_*) decides.
+        assert!(types.find("ext_vlmc").unwrap().is_detachable());
+        let configured = OcciAppConfig {
+            volume_type: Some("ext_vlmc".into()),
+            ..OcciAppConfig::default()
+        };
+        assert_eq!(types.default_type(&configured, None).unwrap().id, "3");
+        let missing = OcciAppConfig {
+            volume_type: Some("ssd".into()),
+            ..OcciAppConfig::default()
+        };
+        let err = types.default_type(&missing, None).unwrap_err();
+        assert!(
+            err.to_string().contains("drbd, ext_archipelago, ext_vlmc"),
+            "{err}"
+        );
+    }
+}

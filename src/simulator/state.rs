@@ -1780,6 +1780,20 @@ impl World {
         }
         let sid = server.id;
         let index = server.volumes.len() as u32;
+        let flavor = server.flavor;
+        let server_type = self.flavors.get(&flavor).map(|f| f.volume_type);
+        let template_of = |t: u64| {
+            self.volume_types
+                .iter()
+                .find(|(id, _)| *id == t)
+                .map(|(_, name)| name.clone())
+                .unwrap_or_default()
+        };
+        let types = num_id(&vid)
+            .and_then(|n| self.volumes.get(&n))
+            .map(|v| v.volume_type)
+            .zip(server_type)
+            .map(|(v, s)| (template_of(v), template_of(s)));
         let volume = num_id(&vid)
             .and_then(|n| self.volumes.get_mut(&n))
             .filter(|v| v.owner == user)
@@ -1788,6 +1802,13 @@ impl World {
             return Err(Fault::bad_request(
                 "Cannot attach volume while volume is in 'IN_USE' status.",
             ));
+        }
+        // `logic/server_attachments.py` `attach_volume`, message verbatim.
+        if let Some((has, server_has)) = types.filter(|(v, s)| v != s) {
+            return Err(Fault::bad_request(format!(
+                "Volume and server must have the same volume template. Volume has volume \
+                 template'{has}' while server has '{server_has}'"
+            )));
         }
         volume.server = Some(sid);
         volume.index = index;
