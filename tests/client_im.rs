@@ -612,3 +612,161 @@ async fn storage_templates_fit_the_computes_they_link_to() {
         "{shown}"
     );
 }
+
+/// The DN the simulator's astavoms maps to alice (`dn_header_proxy.py`
+/// adds it as astavoms' TLS front would, after checking the proxy).
+const ALICE_DN: &str = "/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example/CN=proxy";
+
+/// IM's `KeyStoneAuth.get_keystone_uri`: the challenge's `uri` after the
+/// first `=`, quotes dropped, a trailing `/v2.0` or `/v3` stripped.
+fn im_keystone_uri(challenge: &str) -> String {
+    let uri = challenge.split('=').nth(1).unwrap_or("").replace('\'', "");
+    let uri = uri.strip_suffix("/v2.0").unwrap_or(&uri);
+    uri.strip_suffix("/v3").unwrap_or(uri).to_owned()
+}
+
+/// Finding 6: the default Keystone challenge is the version-less base
+/// with no trailing `/`, the form pOCCI, IM and rOCCI-cli all join
+/// correctly (it ended in `/`, and IM posted to `.../astavoms//v2.0/tokens`).
+/// On a VOMS site (`voms_exchange` sends clients to astavoms), IM's whole
+/// Keystone v2 VOMS flow (version discovery, unscoped token, tenants,
+/// tenant token) runs through the simulator's astavoms and the token
+/// opens the gateway; pOCCI's and rOCCI-cli's URL building lands on the
+/// same endpoint.
+#[tokio::test]
+async fn ims_voms_flow_gets_a_token_through_astavoms() {
+    let gw = common::start_gateway_config(
+        |_| {},
+        |identity| {
+            // keystone_auth validates tokens; voms_exchange (inner: its
+            // challenge goes out) sends clients to the simulator's astavoms.
+            let astavoms = identity.replace("/identity/v2.0", "/astavoms");
+            common::occi_toml(identity, "")
+                .replace(
+                    "filters = [\"request_id\", \"occi_negotiate\", \"keystone\"]",
+                    "filters = [\"request_id\", \"occi_negotiate\", \"keystone\", \"voms\"]",
+                )
+                .replace(
+                    "[app.occi]",
+                    &format!("[filter.voms]\nuse = \"voms_exchange\"\nastavoms_url = \"{astavoms}\"\n\n[app.occi]"),
+                )
+        },
+    )
+    .await;
+    let http = reqwest::Client::new();
+    // HEAD /-/ without a token: the challenge.
+    let res = http
+        .head(gw.at("/-/"))
+        .header("accept", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(challenge.starts_with("Keystone uri"), "{challenge}");
+    let uri = im_keystone_uri(&challenge);
+    assert!(uri.ends_with("/astavoms"), "{uri}");
+    // Versions (IM: v2 unless only v3 is offered).
+    let res = http
+        .get(&uri)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(res.status().as_u16(), 200 | 300),
+        "{}",
+        res.status()
+    );
+    let versions: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        versions["versions"]["values"][0]["id"], "v2.0",
+        "{versions}"
+    );
+    // Unscoped token, as a proxy holder.
+    let res = http
+        .post(format!("{uri}/v2.0/tokens"))
+        .header("ssl-client-s-dn", ALICE_DN)
+        .header("content-type", "application/json")
+        .body(r#"{"auth":{"voms":true}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let access: serde_json::Value = res.json().await.unwrap();
+    let unscoped = access["access"]["token"]["id"].as_str().unwrap().to_owned();
+    // Tenants, then a token for the first one that works.
+    let tenants: serde_json::Value = http
+        .get(format!("{uri}/v2.0/tenants"))
+        .header("ssl-client-s-dn", ALICE_DN)
+        .header("x-auth-token", &unscoped)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tenant = tenants["tenants"][0]["name"].as_str().unwrap().to_owned();
+    let res = http
+        .post(format!("{uri}/v2.0/tokens"))
+        .header("ssl-client-s-dn", ALICE_DN)
+        .header("x-auth-token", &unscoped)
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"auth":{{"voms":true,"tenantName":"{tenant}"}}}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(res.status().as_u16(), 200 | 202),
+        "{}",
+        res.status()
+    );
+    let access: serde_json::Value = res.json().await.unwrap();
+    let token = access["access"]["token"]["id"].as_str().unwrap().to_owned();
+    // The token opens the gateway (IM's next HEAD /-/).
+    let res = http
+        .head(gw.at("/-/"))
+        .header("x-auth-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // pOCCI (`auth_keystone`): a `/` added when missing, then
+    // `v2.0/tokens`: the same endpoint.
+    let raw = challenge
+        .strip_prefix("Keystone uri='")
+        .and_then(|s| s.strip_suffix('\''))
+        .unwrap();
+    let pocci = if raw.ends_with('/') {
+        raw.to_owned()
+    } else {
+        format!("{raw}/")
+    };
+    assert_eq!(format!("{pocci}v2.0/tokens"), format!("{uri}/v2.0/tokens"));
+    // rOCCI-cli (`authn_plugins/keystone.rb`): GET the URI, take the
+    // version's `self` link, post to `<it>/tokens`.
+    let href = versions["versions"]["values"][0]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "self")
+        .and_then(|l| l["href"].as_str())
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let res = http
+        .post(format!("{href}/tokens"))
+        .header("ssl-client-s-dn", ALICE_DN)
+        .header("content-type", "application/json")
+        .body(r#"{"auth":{"voms":true}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+}

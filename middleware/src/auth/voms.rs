@@ -35,7 +35,7 @@
 //! | key | default | meaning |
 //! |---|---|---|
 //! | `astavoms_url` | (factory: the embedded simulator's `/astavoms`) | astavoms base (without `/v2.0`; a trailing `/v2.0` is tolerated) |
-//! | `keystone_url` | `astavoms_url` without `/v2.0`, ending in `/` | URL in the `WWW-Authenticate: Keystone uri='...'` challenge (astavoms is where a proxy holder gets a token) |
+//! | `keystone_url` | `astavoms_url` without `/v2.0`, no trailing `/` | URL in the `WWW-Authenticate: Keystone uri='...'` challenge (astavoms is where a proxy holder gets a token) |
 //! | `trusted_proxies` | `[]` | addresses / CIDR blocks whose certificate headers are believed |
 //! | `vomsdir` | none | `<vomsdir>/<vo>/*.lsc`: enables in-process AC verification (needs `voms_ca_file`) |
 //! | `voms_ca_file` | none | PEM bundle of CAs that sign VOMS server certificates |
@@ -697,7 +697,7 @@ mod tests {
         );
         assert_eq!(
             layer.shared.challenge,
-            "Keystone uri='http://127.0.0.1:1/astavoms/'"
+            "Keystone uri='http://127.0.0.1:1/astavoms'"
         );
         assert!(matches!(
             VomsExchangeLayer::new(VomsExchangeConfig::default(), client.clone()),
