@@ -770,3 +770,137 @@ async fn ims_voms_flow_gets_a_token_through_astavoms() {
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
 }
+
+/// A gateway whose challenge sends clients to its own Keystone facade
+/// (`/keystone`), as the default pipeline does.
+async fn with_facade() -> Gateway {
+    common::start_gateway_config(
+        |_| {},
+        |identity| {
+            common::occi_toml(identity, "")
+                .replace(
+                    "use = \"keystone_auth\"",
+                    "use = \"keystone_auth\"\nkeystone_url = \"/keystone\"",
+                )
+                .replace(
+                    "[app.occi]",
+                    &format!(
+                        "[urlmap]\n\"/\" = \"pipeline\"\n\"/keystone\" = \"keystone_facade\"\n\n\
+                         [app.keystone_facade]\nidentity_url = \"{identity}\"\n\n[app.occi]"
+                    ),
+                )
+        },
+    )
+    .await
+}
+
+/// Finding 6, IM's token auth data: IM sends its `token` as
+/// `Authorization: Bearer` with a VOMS-shaped body to the challenge's
+/// Keystone, lists tenants and asks a token per tenant, which Astakos
+/// cannot answer (400). The gateway's Keystone facade answers it, and
+/// pOCCI's and rOCCI-cli's logins, with Astakos behind; a wrong token, a
+/// foreign tenant and no credential at all are 401s.
+#[tokio::test]
+async fn ims_token_flow_gets_a_token_at_the_gateways_keystone() {
+    let gw = with_facade().await;
+    let token = gw.token(0);
+    let http = reqwest::Client::new();
+    let res = http.head(gw.at("/-/")).send().await.unwrap();
+    let challenge = res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(challenge, format!("Keystone uri='{}'", gw.at("/keystone")));
+    let uri = im_keystone_uri(&challenge);
+    // IM: versions with the bearer, then the VOMS-shaped body.
+    let res = http
+        .get(&uri)
+        .header("accept", "application/json")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::MULTIPLE_CHOICES);
+    let versions: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(versions["versions"]["values"][0]["id"], "v2.0");
+    let voms = |tenant: Option<&str>, bearer: &str| {
+        let body = match tenant {
+            Some(t) => format!(r#"{{"auth":{{"voms":true,"tenantName":"{t}"}}}}"#),
+            None => r#"{"auth":{"voms":true}}"#.to_owned(),
+        };
+        http.post(format!("{uri}/v2.0/tokens"))
+            .header("content-type", "application/json")
+            .bearer_auth(bearer)
+            .body(body)
+            .send()
+    };
+    let res = voms(None, &token).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let access: serde_json::Value = res.json().await.unwrap();
+    let unscoped = access["access"]["token"]["id"].as_str().unwrap().to_owned();
+    let tenants: serde_json::Value = http
+        .get(format!("{uri}/v2.0/tenants"))
+        .header("x-auth-token", &unscoped)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tenant = tenants["tenants"][0]["name"].as_str().unwrap().to_owned();
+    let res = voms(Some(&tenant), &token).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let access: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(access["access"]["token"]["tenant"]["id"], tenant);
+    let scoped = access["access"]["token"]["id"].as_str().unwrap();
+    let res = http
+        .head(gw.at("/-/"))
+        .header("x-auth-token", scoped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // pOCCI: passwordCredentials (user uuid, token) to `<uri>/v2.0/tokens`.
+    let res = http
+        .post(format!("{uri}/v2.0/tokens"))
+        .json(&serde_json::json!({"auth": {"passwordCredentials": {"username": gw.user(0), "password": token}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // rOCCI-cli: the version's `self` link, then `<it>/tokens`.
+    let href = versions["versions"]["values"][0]["links"][0]["href"]
+        .as_str()
+        .unwrap();
+    assert_eq!(href, gw.at("/keystone/v2.0"));
+    let res = http
+        .post(format!("{href}/tokens"))
+        .json(&serde_json::json!({"auth": {"passwordCredentials": {"username": gw.user(0), "password": token}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Refusals: a token Astakos does not know, another user's tenant,
+    // no credential; none echoes a token.
+    let res = voms(None, "not-a-token").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(!res.text().await.unwrap().contains("not-a-token"));
+    let res = voms(Some(&gw.user(1)), &token).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Not conforming tenantName")
+    );
+    let res = http
+        .post(format!("{uri}/v2.0/tokens"))
+        .body(r#"{"auth":{"voms":true}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.text().await.unwrap().contains("astavoms"));
+}
