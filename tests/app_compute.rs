@@ -1069,6 +1069,14 @@ async fn save_snapshots_the_root_disk_among_several() {
         ),
     )
     .await;
+    // Inline storage is attached once the compute is built.
+    for _ in 0..100 {
+        let (_, shown) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+        if !shown.contains("attaching once the compute is built") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     gw.sim.reset_counters();
     let (status, body) = action(&gw, 0, &id, "save", "").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -1190,7 +1198,10 @@ async fn a_compute_deleted_while_it_builds_is_deleted_once_built() {
     .await;
     let id = create(&gw, 0, "young").await;
     let (status, body) = get_text(&gw, 0, &format!("/compute/{id}")).await;
-    assert!(body.contains("occi.compute.state=\"inactive\""), "{status} {body}");
+    assert!(
+        body.contains("occi.compute.state=\"inactive\""),
+        "{status} {body}"
+    );
     let (status, _, body) = delete(&gw, 0, &id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = get_text(&gw, 0, &format!("/compute/{id}")).await;

@@ -807,3 +807,81 @@ async fn inline_ipreservation_link_in_text_occi_and_json() {
     .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
+
+/// Polls compute `srv` until its storage link to `vol` is active.
+async fn wait_attached(gw: &Gateway, srv: &str, vol: &str) -> String {
+    for _ in 0..200 {
+        let (_, shown) = get(gw, 0, &format!("/compute/{srv}"), "text/plain").await;
+        let link = shown
+            .lines()
+            .find(|l| l.starts_with("Link:") && l.contains(&format!("/storagelink/{srv}_{vol}")))
+            .unwrap_or("")
+            .to_owned();
+        if link.contains("occi.storagelink.state=\"active\"") {
+            return shown;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("/storage/{vol} was never attached to /compute/{srv}");
+}
+
+/// Inline storage is attached once the compute is built: first shown as
+/// an inactive link saying so, then active, and the volume shows it.
+#[tokio::test]
+async fn inline_storage_is_attached_once_the_compute_is_built() {
+    let gw = common::start_gateway_with(
+        |c| c.build_delay = std::time::Duration::from_millis(500),
+        "",
+    )
+    .await;
+    let vol = volume(&gw, 0).await;
+    let srv = created_id(
+        &gw,
+        0,
+        "/compute/",
+        format!(
+            "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
+             Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+             Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n\
+             Link: </storage/{vol}>; rel=\"{INFRA}storage\"; category=\"{INFRA}storagelink\"\n"
+        ),
+    )
+    .await;
+    let (_, building) = get(&gw, 0, &format!("/compute/{srv}"), "text/plain").await;
+    assert!(
+        building.contains("attaching once the compute is built"),
+        "{building}"
+    );
+    wait_attached(&gw, &srv, &vol).await;
+    let (_, storage) = get(&gw, 0, &format!("/storage/{vol}"), "application/occi+json").await;
+    assert!(
+        storage.contains("\"occi.storage.state\":\"online\""),
+        "{storage}"
+    );
+    let (status, link) = get(&gw, 0, &format!("/storagelink/{srv}_{vol}"), "text/plain").await;
+    assert_eq!(status, StatusCode::OK, "{link}");
+}
+
+/// The pending list lives in the server's metadata: a compute whose
+/// attach never ran in this process (another replica made it, or the
+/// gateway restarted) gets it at its owner's next GET.
+#[tokio::test]
+async fn a_pending_inline_attach_is_finished_by_the_next_show() {
+    let gw = start_gateway().await;
+    let vol = volume(&gw, 0).await;
+    // A server made straight through Synnefo, as an earlier gateway left it.
+    let res = gw
+        .client(0)
+        .post(format!("{}/compute/v2.0/servers", gw.sim.url()))
+        .json(&serde_json::json!({"server": {
+            "name": "left-behind", "flavorRef": 1, "imageRef": DEBIAN_ID,
+            "metadata": {"snf-occi-attach": vol},
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let server: serde_json::Value = res.json().await.unwrap();
+    let srv = server["server"]["id"].to_string();
+    wait_attached(&gw, &srv, &vol).await;
+}

@@ -3,12 +3,12 @@
 //! Synnefo calls per operation (template caches warm):
 //! - list: 1 (`GET /servers/detail`; JSON also uses the cached flavors);
 //! - show: 1 (`GET /servers/{id}`: NICs and volume ids come with it);
-//! - create: 1 (`POST /servers`, inline storage links included as
-//!   `block_device_mapping_v2`, inline network links as `networks`), + 1
-//!   read per inline link to an IP reservation (`GET /floatingips/{id}`:
+//! - create: 1 (`POST /servers`, inline network links as `networks`),
+//!   plus 1 read per inline link to a storage (checked before the create,
+//!   with one server listing) and per inline link to an IP reservation (`GET /floatingips/{id}`:
 //!   its address and network, sent as `networks[].fixed_ip`), + 2 per
-//!   "Please create a floating IP" retry; a refused create reads the
-//!   linked volumes (or IP reservations) to say why;
+//!   "Please create a floating IP" retry; inline storage is attached in
+//!   the background once the compute is built (see [`super::attach`]);
 //! - action: 2 (`GET /servers/{id}` for the state check, `POST
 //!   /servers/{id}/action`);
 //! - save: 2 (`GET /servers/{id}`, whose `volumes` name the disks, and
@@ -24,8 +24,9 @@
 //!
 //! Inline links of a create (`Link:` in text, `links` in JSON) may
 //! target `/network/<id>`, `/storage/<id>` and `/ipreservation/<id>`
-//! (relative, or absolute under `server.public_url`); they all go in the
-//! one `POST /servers`, so a refused link creates nothing. A link to an
+//! (relative, or absolute under `server.public_url`). Networks and IP
+//! reservations go in the one `POST /servers`, and storage is checked
+//! before it, so a refused link creates nothing. A link to an
 //! IP reservation attaches that floating IP to the new compute exactly as
 //! a networkinterface created afterwards would, and the compute renders
 //! it the same way; deleting the compute keeps the reservation (Synnefo
@@ -48,17 +49,17 @@ use crate::occi::infrastructure::{
 };
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{
-    BlockDevice, FaultKind, Flavor, FloatingIp, Image, NetworkRef, NewFloatingIp, NewServer,
-    NewSnapshot, Personality, RebootType, Server, ServerAction, ServerStatus, Service,
-    SynnefoError, Volume,
+    FaultKind, Flavor, FloatingIp, Image, NetworkRef, NewFloatingIp, NewServer, NewSnapshot,
+    Personality, RebootType, Server, ServerAction, ServerStatus, Service, SynnefoError, Volume,
 };
 
 use super::Suspend;
+use super::attach;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id};
 use super::sizes::{SizeRequest, smallest};
-use super::storagelink::{disk_index, storage_link};
+use super::storagelink::{disk_index, pending_storage_link, storage_link};
 use super::templates::{Ambiguous, TemplateCatalog};
 use super::update::new_title;
 
@@ -196,6 +197,11 @@ pub fn to_resource(
             .find(|v| v.id == *volume)
             .and_then(|v| disk_index(v, &server.id));
         r.links.push(storage_link(&server.id, volume, index));
+    }
+    // Storage linked inline with the create, attached once the compute is
+    // built (see `super::attach`).
+    for volume in attach::pending(server) {
+        r.links.push(pending_storage_link(&server.id, &volume));
     }
     Some(r)
 }
@@ -552,53 +558,76 @@ async fn floating_ip_networks(ctx: &Ctx, ids: &[String]) -> Result<Vec<NetworkRe
     Ok(networks)
 }
 
-/// Why one of `volumes` cannot be linked to a new compute of `flavor`,
-/// if one of them is the reason: missing (404), linked elsewhere (409;
-/// Synnefo volumes attach to one server at a time) or of another volume
-/// type than the flavor's disks (400, see [`super::storage::type_mismatch`]).
-async fn unusable_volume(ctx: &Ctx, volumes: &[String], flavor: &Flavor) -> Option<AppError> {
+/// Checks that every one of `volumes` can be linked to a new compute
+/// before the compute is made (Synnefo attaches them only after the
+/// build, see [`attach`]): missing or another user's (404), linked
+/// elsewhere (409; Synnefo volumes attach to one server at a time), not
+/// ready (409) or of another volume type than the flavor's disks (400).
+async fn check_linkable(ctx: &Ctx, volumes: &[String], flavor: &Flavor) -> Result<(), AppError> {
+    if volumes.is_empty() {
+        return Ok(());
+    }
     let reads = volumes
         .iter()
         .map(|id| async move { (id, ctx.client().get_volume(&ctx.caller, id).await) });
-    for (id, read) in futures_util::future::join_all(reads).await {
-        match read {
-            Err(e) if e.is_not_found() => {
-                return Some(AppError::NotFound(format!("no storage {id}")));
-            }
-            Err(_) => {}
-            Ok(volume) => {
-                if let Some(other) = volume.attachments.first() {
-                    return Some(AppError::Conflict(format!(
-                        "storage /storage/{id} is already linked to /compute/{}; \
-                         delete that storagelink first or link another storage",
-                        other.server_id
-                    )));
-                }
-                if let (Some(wanted), Some(has)) =
-                    (flavor.volume_type.as_deref(), volume.volume_type.as_deref())
-                    && wanted != has
-                {
-                    let (types, catalog) = tokio::join!(
-                        ctx.state.templates.storage_types(ctx),
-                        ctx.state.templates.catalog(ctx)
-                    );
-                    let (Ok(types), Ok(catalog)) = (types, catalog) else {
-                        return Some(AppError::BadRequest(format!(
-                            "storage /storage/{id} has volume type {has}, the resource template's disks type {wanted}"
-                        )));
-                    };
-                    return Some(super::storage::type_mismatch(
-                        id,
-                        Some(has),
-                        &types,
-                        flavor,
-                        catalog.flavor_term(&flavor.id),
-                    ));
-                }
-            }
+    // A storage waiting for another new compute's build is taken too.
+    let (reads, servers) = tokio::join!(
+        futures_util::future::join_all(reads),
+        ctx.client().list_servers_detail(&ctx.caller)
+    );
+    let servers = servers.map_err(|e| AppError::synnefo("list servers", e))?;
+    for id in volumes {
+        if let Some(server) = servers
+            .iter()
+            .find(|s| attach::pending(s).iter().any(|v| v == id))
+        {
+            return Err(AppError::Conflict(format!(
+                "storage /storage/{id} is already linked to /compute/{} (attached once that \
+                 compute is built); delete that storagelink first or link another storage",
+                server.id
+            )));
         }
     }
-    None
+    for (id, read) in reads {
+        let volume = match read {
+            Err(e) if e.is_not_found() => {
+                return Err(AppError::NotFound(format!("no storage {id}")));
+            }
+            Err(e) => return Err(AppError::synnefo(format!("reading volume {id}"), e)),
+            Ok(volume) => volume,
+        };
+        if let Some(other) = volume.attachments.first() {
+            return Err(AppError::Conflict(format!(
+                "storage /storage/{id} is already linked to /compute/{}; \
+                 delete that storagelink first or link another storage",
+                other.server_id
+            )));
+        }
+        let status = volume.status.as_deref().unwrap_or("unknown");
+        if !status.eq_ignore_ascii_case("available") {
+            return Err(AppError::Conflict(format!(
+                "storage /storage/{id} is {} (Synnefo status); link it once it is online",
+                status.to_ascii_lowercase()
+            )));
+        }
+        if let (Some(wanted), Some(has)) =
+            (flavor.volume_type.as_deref(), volume.volume_type.as_deref())
+            && wanted != has
+        {
+            let (types, catalog) = tokio::try_join!(
+                ctx.state.templates.storage_types(ctx),
+                ctx.state.templates.catalog(ctx)
+            )?;
+            return Err(super::storage::type_mismatch(
+                id,
+                Some(has),
+                &types,
+                flavor,
+                catalog.flavor_term(&flavor.id),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The server metadata key of a create's one-time tag: when Synnefo does
@@ -993,6 +1022,7 @@ impl Collection for Compute {
         };
         let (server, catalog, disks) =
             tokio::try_join!(get_server(ctx, id), ctx.state.templates.catalog(ctx), disks)?;
+        attach::resume(ctx, &server);
         to_resource(&server, Some(&catalog), &disks, ctx.state.config.suspend)
             .map(Entity::Resource)
             .ok_or_else(|| AppError::NotFound(format!("no compute {id}")))
@@ -1038,6 +1068,15 @@ impl Collection for Compute {
             .to_owned();
         let mut network_refs: Vec<NetworkRef> = networks.iter().map(NetworkRef::network).collect();
         network_refs.extend(floating_ip_networks(ctx, &ip_reservations).await?);
+        check_linkable(ctx, &volumes, &flavor).await?;
+        let mut metadata =
+            BTreeMap::from([(CREATE_TAG.to_owned(), uuid::Uuid::new_v4().to_string())]);
+        if !volumes.is_empty() {
+            metadata.insert(
+                attach::PENDING_KEY.to_owned(),
+                attach::pending_value(&volumes),
+            );
+        }
         let new = NewServer {
             name,
             flavor_ref: flavor.id.clone(),
@@ -1045,24 +1084,15 @@ impl Collection for Compute {
             project: ctx.auth.project.clone(),
             personality: personality(&w, &image),
             networks: (!network_refs.is_empty()).then_some(network_refs),
-            // Inline storage links go in the create itself: Cyclades checks
-            // and attaches them in the server's own transaction, so there
-            // is nothing to undo when one is refused, and no waiting for
-            // the build (attaching to a server in BUILD is refused).
-            metadata: BTreeMap::from([(CREATE_TAG.to_owned(), uuid::Uuid::new_v4().to_string())]),
-            block_device_mapping_v2: (!volumes.is_empty()).then(|| {
-                std::iter::once(BlockDevice::root(image.id.clone(), flavor.disk))
-                    .chain(volumes.iter().map(BlockDevice::volume))
-                    .collect()
-            }),
+            metadata,
             ..NewServer::default()
         };
         match create_server(ctx, &new).await {
-            Ok(server) => Ok(server.id),
-            // Cyclades answers every unusable volume with a bare 400; say
-            // which storage and why (read only on this failure path).
-            Err(e) if !volumes.is_empty() && e.status() == StatusCode::BAD_REQUEST => {
-                Err(unusable_volume(ctx, &volumes, &flavor).await.unwrap_or(e))
+            Ok(server) => {
+                if !volumes.is_empty() {
+                    attach::spawn(ctx, &server.id);
+                }
+                Ok(server.id)
             }
             // A floating IP taken or released since it was read: say which
             // (read again only on this failure path).

@@ -17,22 +17,21 @@ pub fn is_server_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Whether `id` is a plausible Synnefo id of any other object (volumes,
-/// networks, ports, floating IPs, images: digits or UUIDs): ASCII
-/// letters, digits, `-` and `_`, at most 64.
+/// Whether `id` is a Cyclades id of any other object the gateway shows:
+/// volumes, networks, ports and floating IPs are integers, and Cyclades'
+/// URLs take them as such (`volume/urls.py` `volumes/(\d+)`, and likewise
+/// for the others): anything else never names one (Cyclades would answer
+/// 400 "API endpoint not found"). Digits only, at most 20.
 ///
 /// ```
 /// use snf_occi::app::ids::is_object_id;
-/// assert!(is_object_id("5e3c1b0a-1f2e-4d5c-9a8b-7c6d5e4f3a2b"));
+/// assert!(is_object_id("42"));
+/// assert!(!is_object_id("5e3c1b0a-1f2e-4d5c-9a8b-7c6d5e4f3a2b"));
 /// assert!(!is_object_id("a b"));
 /// assert!(!is_object_id("../x"));
 /// ```
 pub fn is_object_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    is_server_id(id)
 }
 
 /// Splits a link id `<server id>_<object id>` (storagelink:

@@ -14,6 +14,7 @@
 //! Requests must carry an [`AuthContext`](crate::middleware::AuthContext)
 //! (an auth filter in front); without one every path answers 401.
 
+pub mod attach;
 pub mod collection;
 pub mod compute;
 pub mod error;
@@ -92,6 +93,13 @@ pub struct OcciAppConfig {
     /// `timeout` filter's. `0s` answers the 409 at once.
     #[serde(default = "default_delete_build_wait", with = "humantime_serde")]
     pub delete_build_wait: Duration,
+    /// How long storage linked inline with a compute's create waits for
+    /// the compute's build before it is attached (Synnefo attaches
+    /// volumes to built servers only; see `app::attach`). A compute
+    /// still building after it keeps its links pending until its owner's
+    /// next `GET` of it.
+    #[serde(default = "default_inline_attach_timeout", with = "humantime_serde")]
+    pub inline_attach_timeout: Duration,
     /// The most entities one collection operation (listing, delete or
     /// action on a collection) touches.
     #[serde(default = "default_collection_limit")]
@@ -145,6 +153,9 @@ pub enum Suspend {
 fn default_create_retries() -> u32 {
     3
 }
+fn default_inline_attach_timeout() -> Duration {
+    Duration::from_secs(3600)
+}
 fn default_delete_build_wait() -> Duration {
     Duration::from_secs(20)
 }
@@ -180,6 +191,7 @@ impl Default for OcciAppConfig {
             default_image: None,
             create_server_max_retries: default_create_retries(),
             delete_build_wait: default_delete_build_wait(),
+            inline_attach_timeout: default_inline_attach_timeout(),
             collection_limit: default_collection_limit(),
             template_cache_ttl: default_template_ttl(),
             template_cache_capacity: default_template_capacity(),
@@ -205,6 +217,8 @@ pub struct AppState {
     pub templates: Templates,
     /// User mixins and their associations.
     pub store: CachedStore,
+    /// The computes whose inline storage links this process is attaching.
+    pub attaching: attach::Attaching,
 }
 
 impl AppState {
@@ -229,6 +243,7 @@ impl AppState {
             client: Client::new(transport, client_config),
             renderer: Renderer::new(public_url),
             templates: Templates::new(config.template_cache_ttl, config.template_cache_capacity),
+            attaching: attach::Attaching::default(),
             store: CachedStore::new(
                 store,
                 config.user_mixin_cache_ttl,

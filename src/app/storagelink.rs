@@ -96,6 +96,19 @@ pub fn storage_link(server_id: &str, volume_id: &str, index: Option<u32>) -> Lin
     l
 }
 
+/// The storage link of volume `volume_id`, linked inline with the create
+/// of `server_id` and attached once that compute is built (see
+/// [`super::attach`]): inactive, its device not known yet.
+pub fn pending_storage_link(server_id: &str, volume_id: &str) -> Link {
+    let mut l = storage_link(server_id, volume_id, None);
+    l.attributes.set(attr::SL_STATE, "inactive");
+    l.attributes.set(
+        attr::SL_STATE_MESSAGE,
+        "attaching once the compute is built",
+    );
+    l
+}
+
 /// The storage links of a volume (one per attachment).
 pub fn links_of_volume(volume: &Volume) -> Vec<Link> {
     volume

@@ -113,6 +113,9 @@ pub struct Quotas {
     pub networks: usize,
     /// Floating IPs per user.
     pub floating_ips: usize,
+    /// Disk per user, in GiB (Astakos' `cyclades.disk`: root disks and
+    /// volumes).
+    pub disk_gib: u64,
 }
 
 impl Default for Quotas {
@@ -122,6 +125,7 @@ impl Default for Quotas {
             volumes: 20_000,
             networks: 1_000,
             floating_ips: 1_000,
+            disk_gib: 10_240,
         }
     }
 }

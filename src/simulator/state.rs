@@ -1102,10 +1102,12 @@ impl World {
 
     /// Cyclades' `block_device_mapping_v2` (`api/servers.py`
     /// `_parse_block_device`, `logic/servers.py` `create`): the first entry
-    /// is the root disk, made from the server's image; the others attach
+    /// is the root disk, made from the server's image; the others name
     /// existing volumes, which must be the caller's, `AVAILABLE` and of the
-    /// flavor's volume type (each refusal a 400, as Cyclades answers).
-    /// Blank and snapshot disks are not modelled.
+    /// flavor's volume type (each refusal a 400, as Cyclades answers), and
+    /// then Cyclades 0.20 fails with a 500 (see below): existing volumes
+    /// cannot be attached in a create. Blank and snapshot disks are not
+    /// modelled.
     fn plan_volumes(
         &self,
         user: &UserRec,
@@ -1176,7 +1178,14 @@ impl World {
                             "Cannot use volume while it is in IN_USE status",
                         ));
                     }
-                    plan.attach.push(volume.id);
+                    // Cyclades 0.20 then fails: `_db_create_server` reads
+                    // `origin_size`, which only a volume made by this very
+                    // request has (AttributeError, answered as a 500).
+                    return Err(Fault::new(
+                        http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "computeFault",
+                        "Unexpected error",
+                    ));
                 }
                 _ => {
                     return Err(Fault::bad_request(format!(
@@ -2496,6 +2505,10 @@ impl World {
         }
         .filter(|s| *s > 0)
         .ok_or_else(|| Fault::bad_request("Volume size must be a positive integer"))?;
+        // `volume/views.py` `create_volume`.
+        if size > 100_000 {
+            return Err(Fault::bad_request("Maximum volume size is 100000GB"));
+        }
         let project = self.project_for(user, spec.get("project"))?;
         let server = match id_field(spec, "server_id") {
             Some(sid) => {
@@ -2544,6 +2557,17 @@ impl World {
         {
             return Err(Fault::over_limit(
                 "Resource Limit Exceeded for your account. Limit for resource 'Volume' reached",
+            ));
+        }
+        let used: u64 = self
+            .volumes
+            .values()
+            .filter(|v| v.owner == user.uuid)
+            .map(|v| v.size)
+            .sum();
+        if used + size > self.quotas.disk_gib {
+            return Err(Fault::over_limit(
+                "Resource Limit Exceeded for your account.",
             ));
         }
         let id = self.next_volume;

@@ -67,23 +67,34 @@ async fn a_compute_is_created_in_each_rendering_and_shown_in_each() {
         assert_eq!(shown["title"], title, "{shown}");
         assert_eq!(shown["id"], id.as_str(), "{shown}");
         let mixins = shown["mixins"].to_string();
-        assert!(mixins.contains(&flavor.term) && mixins.contains(&image.term), "{shown}");
+        assert!(
+            mixins.contains(&flavor.term) && mixins.contains(&image.term),
+            "{shown}"
+        );
         assert_eq!(
-            shown["attributes"]["occi.compute.cores"], flavor.attributes["occi.compute.cores"]["default"],
+            shown["attributes"]["occi.compute.cores"],
+            flavor.attributes["occi.compute.cores"]["default"],
             "{shown}"
         );
         let text = cloud.get(0, &path, "text/plain").await;
         text.expect(StatusCode::OK);
-        assert!(text.body.contains(&format!("occi.core.title=\"{title}\"")), "{}", text.body);
-        assert!(text.body.contains("occi.compute.state=\"active\""), "{}", text.body);
+        assert!(
+            text.body.contains(&format!("occi.core.title=\"{title}\"")),
+            "{}",
+            text.body
+        );
+        assert!(
+            text.body.contains("occi.compute.state=\"active\""),
+            "{}",
+            text.body
+        );
         let headers = cloud.get(0, &path, "text/occi").await;
         headers.expect(StatusCode::OK);
         assert!(
-            headers
-                .headers
-                .get_all("x-occi-attribute")
-                .iter()
-                .any(|v| v.to_str().unwrap().contains(&format!("occi.core.title=\"{title}\""))),
+            headers.headers.get_all("x-occi-attribute").iter().any(|v| v
+                .to_str()
+                .unwrap()
+                .contains(&format!("occi.core.title=\"{title}\""))),
             "{:?}",
             headers.headers
         );
@@ -95,7 +106,10 @@ async fn a_compute_is_created_in_each_rendering_and_shown_in_each() {
         listed.expect(StatusCode::OK);
         let everything = format!("{:?}{}", listed.headers, listed.body);
         for id in [&plain, &occi, &json] {
-            assert!(everything.contains(&format!("/compute/{id}")), "{accept}: {everything}");
+            assert!(
+                everything.contains(&format!("/compute/{id}")),
+                "{accept}: {everything}"
+            );
         }
     }
     cloud.finish().await;
@@ -111,7 +125,10 @@ async fn actions_follow_the_state_and_inapplicable_ones_are_409() {
     // is a conflict naming the state.
     let shown = cloud.show_json(0, &path).await;
     let actions = shown["actions"].to_string();
-    assert!(actions.contains("#stop") && !actions.contains("#start\""), "{shown}");
+    assert!(
+        actions.contains("#stop") && !actions.contains("#start\""),
+        "{shown}"
+    );
     let answer = action(&cloud, 0, &id, "start").await;
     answer.expect(StatusCode::CONFLICT);
     assert!(answer.body.contains("active"), "{}", answer.body);
@@ -124,7 +141,9 @@ async fn actions_follow_the_state_and_inapplicable_ones_are_409() {
     cloud
         .wait_state(0, &path, "occi.compute.state", "active")
         .await;
-    action(&cloud, 0, &id, "restart").await.expect(StatusCode::OK);
+    action(&cloud, 0, &id, "restart")
+        .await
+        .expect(StatusCode::OK);
     cloud
         .wait_state(0, &path, "occi.compute.state", "active")
         .await;
@@ -153,7 +172,11 @@ async fn a_compute_is_renamed_by_partial_and_full_update() {
         )
         .await;
     answer.expect(StatusCode::OK);
-    assert!(answer.body.contains("occi.core.title=\"after\""), "{}", answer.body);
+    assert!(
+        answer.body.contains("occi.core.title=\"after\""),
+        "{}",
+        answer.body
+    );
     assert_eq!(cloud.show_json(0, &path).await["title"], "after");
     // Bob cannot rename it.
     cloud
@@ -177,11 +200,20 @@ async fn a_compute_deleted_right_after_its_create_goes_and_a_second_delete_is_40
     let id = cloud.create_compute(0, "short-lived", "").await;
     let path = format!("/compute/{id}");
     let answer = cloud.delete(0, &path).await;
-    assert!(answer.status.is_success(), "{} {}", answer.status, answer.body);
+    assert!(
+        answer.status.is_success(),
+        "{} {}",
+        answer.status,
+        answer.body
+    );
     cloud.wait_gone(0, &path).await;
     let again = cloud.delete(0, &path).await;
     again.expect(StatusCode::NOT_FOUND);
-    assert!(again.body.contains(&format!("no compute {id}")), "{}", again.body);
+    assert!(
+        again.body.contains(&format!("no compute {id}")),
+        "{}",
+        again.body
+    );
     cloud.finish().await;
 }
 
@@ -205,13 +237,22 @@ async fn concurrent_creates_on_the_public_network_each_get_their_own_address() {
     const N: usize = 20;
     let ids = futures_util::future::join_all((0..N).map(|i| {
         let (cloud, link) = (&cloud, &link);
-        async move { cloud.create_compute(BOB, &format!("public-{i}"), link).await }
+        async move {
+            cloud
+                .create_compute(BOB, &format!("public-{i}"), link)
+                .await
+        }
     }))
     .await;
     let mut addresses = std::collections::BTreeSet::new();
     for id in &ids {
         let shown = cloud
-            .wait_state(BOB, &format!("/compute/{id}"), "occi.compute.state", "active")
+            .wait_state(
+                BOB,
+                &format!("/compute/{id}"),
+                "occi.compute.state",
+                "active",
+            )
             .await;
         let link = shown["links"]
             .as_array()
@@ -231,7 +272,9 @@ async fn concurrent_creates_on_the_public_network_each_get_their_own_address() {
     let reservations = cloud.get(BOB, "/ipreservation/", JSON).await.json();
     let mut found = 0;
     for r in reservations["resources"].as_array().expect("resources") {
-        let address = r["attributes"]["occi.ipreservation.address"].as_str().unwrap_or("");
+        let address = r["attributes"]["occi.ipreservation.address"]
+            .as_str()
+            .unwrap_or("");
         if addresses.contains(address) {
             cloud.made_ip(BOB, r["id"].as_str().expect("id"));
             assert_eq!(r["attributes"]["occi.ipreservation.used"], true, "{r}");

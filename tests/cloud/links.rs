@@ -32,7 +32,12 @@ async fn a_storage_is_linked_shown_and_unlinked() {
     let (srv, vol) = tokio::join!(cloud.active_compute(0, "with-disk"), async {
         let vol = cloud.create_storage(0, 1, "").await;
         cloud
-            .wait_state(0, &format!("/storage/{vol}"), "occi.storage.state", "online")
+            .wait_state(
+                0,
+                &format!("/storage/{vol}"),
+                "occi.storage.state",
+                "online",
+            )
             .await;
         vol
     });
@@ -41,7 +46,11 @@ async fn a_storage_is_linked_shown_and_unlinked() {
             0,
             "/storagelink/",
             "text/plain",
-            link_body("storagelink", &cloud.at(&format!("/compute/{srv}")), &format!("/storage/{vol}")),
+            link_body(
+                "storagelink",
+                &cloud.at(&format!("/compute/{srv}")),
+                &format!("/storage/{vol}"),
+            ),
         )
         .await;
     let link = cloud.created_id(&answer, "/storagelink/");
@@ -50,46 +59,93 @@ async fn a_storage_is_linked_shown_and_unlinked() {
     let shown = cloud
         .wait_state(0, &path, "occi.storagelink.state", "active")
         .await;
-    assert!(shown["source"]["location"].as_str().unwrap_or("").ends_with(&format!("/compute/{srv}")), "{shown}");
-    assert!(shown["target"]["location"].as_str().unwrap_or("").ends_with(&format!("/storage/{vol}")), "{shown}");
+    assert!(
+        shown["source"]["location"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(&format!("/compute/{srv}")),
+        "{shown}"
+    );
+    assert!(
+        shown["target"]["location"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(&format!("/storage/{vol}")),
+        "{shown}"
+    );
     for accept in ["text/plain", "text/occi"] {
         let answer = cloud.get(0, &path, accept).await;
         answer.expect(StatusCode::OK);
         let everything = format!("{:?}{}", answer.headers, answer.body);
-        assert!(everything.contains(&format!("/storage/{vol}")), "{accept}: {everything}");
+        assert!(
+            everything.contains(&format!("/storage/{vol}")),
+            "{accept}: {everything}"
+        );
     }
     // The compute shows it, and one link is rendered one way.
     let inline = links_of(&cloud, 0, &srv, "storagelink").await;
-    let same = inline.iter().find(|l| l["id"] == link.as_str()).unwrap_or_else(|| panic!("{inline:?}"));
-    assert_eq!(same["attributes"], shown["attributes"], "inline {same} vs own {shown}");
+    let same = inline
+        .iter()
+        .find(|l| l["id"] == link.as_str())
+        .unwrap_or_else(|| panic!("{inline:?}"));
+    assert_eq!(
+        same["attributes"], shown["attributes"],
+        "inline {same} vs own {shown}"
+    );
     let listed = cloud.get(0, "/storagelink/", "text/uri-list").await;
     assert!(listed.body.contains(&path), "{}", listed.body);
 
     // Bob can neither see nor unlink it, nor link alice's storage.
-    cloud.get(1, &path, "text/plain").await.expect(StatusCode::NOT_FOUND);
+    cloud
+        .get(1, &path, "text/plain")
+        .await
+        .expect(StatusCode::NOT_FOUND);
     cloud.delete(1, &path).await.expect(StatusCode::NOT_FOUND);
 
     // Linked once: a second link of the same storage is a 409.
     let other = cloud.create_compute(0, "other", "").await;
     cloud
-        .wait_state(0, &format!("/compute/{other}"), "occi.compute.state", "active")
+        .wait_state(
+            0,
+            &format!("/compute/{other}"),
+            "occi.compute.state",
+            "active",
+        )
         .await;
     let answer = cloud
         .post(
             0,
             "/storagelink/",
             "text/plain",
-            link_body("storagelink", &format!("/compute/{other}"), &format!("/storage/{vol}")),
+            link_body(
+                "storagelink",
+                &format!("/compute/{other}"),
+                &format!("/storage/{vol}"),
+            ),
         )
         .await;
     answer.expect(StatusCode::CONFLICT);
-    assert!(answer.body.contains(&format!("/storage/{vol}")), "{}", answer.body);
+    assert!(
+        answer.body.contains(&format!("/storage/{vol}")),
+        "{}",
+        answer.body
+    );
 
     let answer = cloud.delete(0, &path).await;
-    assert!(answer.status.is_success(), "{} {}", answer.status, answer.body);
+    assert!(
+        answer.status.is_success(),
+        "{} {}",
+        answer.status,
+        answer.body
+    );
     cloud.wait_gone(0, &path).await;
     cloud
-        .wait_state(0, &format!("/storage/{vol}"), "occi.storage.state", "online")
+        .wait_state(
+            0,
+            &format!("/storage/{vol}"),
+            "occi.storage.state",
+            "online",
+        )
         .await;
     cloud.finish().await;
 }
@@ -106,7 +162,11 @@ async fn a_compute_is_connected_to_a_private_network_and_disconnected() {
             0,
             "/networkinterface/",
             "text/plain",
-            link_body("networkinterface", &format!("/compute/{srv}"), &format!("/network/{net}")),
+            link_body(
+                "networkinterface",
+                &format!("/compute/{srv}"),
+                &format!("/network/{net}"),
+            ),
         )
         .await;
     let link = cloud.created_id(&answer, "/networkinterface/");
@@ -116,7 +176,9 @@ async fn a_compute_is_connected_to_a_private_network_and_disconnected() {
         .wait_state(0, &path, "occi.networkinterface.state", "active")
         .await;
     assert!(
-        shown["attributes"]["occi.networkinterface.address"].as_str().is_some_and(|a| a.starts_with("10.44.0.")),
+        shown["attributes"]["occi.networkinterface.address"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("10.44.0.")),
         "{shown}"
     );
     // The alias path, the listing and the compute show it.
@@ -127,11 +189,22 @@ async fn a_compute_is_connected_to_a_private_network_and_disconnected() {
     let listed = cloud.get(0, "/networkinterface/", "text/uri-list").await;
     assert!(listed.body.contains(&path), "{}", listed.body);
     let inline = links_of(&cloud, 0, &srv, "networkinterface").await;
-    assert!(inline.iter().any(|l| l["id"] == link.as_str()), "{inline:?}");
-    cloud.get(1, &path, "text/plain").await.expect(StatusCode::NOT_FOUND);
+    assert!(
+        inline.iter().any(|l| l["id"] == link.as_str()),
+        "{inline:?}"
+    );
+    cloud
+        .get(1, &path, "text/plain")
+        .await
+        .expect(StatusCode::NOT_FOUND);
 
     let answer = cloud.delete(0, &path).await;
-    assert!(answer.status.is_success(), "{} {}", answer.status, answer.body);
+    assert!(
+        answer.status.is_success(),
+        "{} {}",
+        answer.status,
+        answer.body
+    );
     cloud.wait_gone(0, &path).await;
     cloud.finish().await;
 }
@@ -143,16 +216,21 @@ async fn a_compute_is_connected_through_an_ip_reservation() {
     let cloud = Cloud::start().await;
     let (srv, ipr) = tokio::join!(cloud.active_compute(0, "public"), cloud.reserve_ip(0));
     let reservation = format!("/ipreservation/{ipr}");
-    let address = cloud.show_json(0, &reservation).await["attributes"]["occi.ipreservation.address"]
-        .as_str()
-        .expect("address")
-        .to_owned();
+    let address =
+        cloud.show_json(0, &reservation).await["attributes"]["occi.ipreservation.address"]
+            .as_str()
+            .expect("address")
+            .to_owned();
     let answer = cloud
         .post(
             0,
             "/networkinterface/",
             "text/plain",
-            link_body("networkinterface", &format!("/compute/{srv}"), &cloud.at(&reservation)),
+            link_body(
+                "networkinterface",
+                &format!("/compute/{srv}"),
+                &cloud.at(&reservation),
+            ),
         )
         .await;
     let link = cloud.created_id(&answer, "/networkinterface/");
@@ -160,16 +238,28 @@ async fn a_compute_is_connected_through_an_ip_reservation() {
     let shown = cloud
         .wait_state(0, &path, "occi.networkinterface.state", "active")
         .await;
-    assert_eq!(shown["attributes"]["occi.networkinterface.address"], address.as_str(), "{shown}");
+    assert_eq!(
+        shown["attributes"]["occi.networkinterface.address"],
+        address.as_str(),
+        "{shown}"
+    );
     cloud
         .wait_state(0, &reservation, "occi.ipreservation.used", true)
         .await;
 
     let answer = cloud.delete(0, &path).await;
-    assert!(answer.status.is_success(), "{} {}", answer.status, answer.body);
+    assert!(
+        answer.status.is_success(),
+        "{} {}",
+        answer.status,
+        answer.body
+    );
     cloud.wait_gone(0, &path).await;
     // The address stays reserved to the user.
-    cloud.get(0, &reservation, "text/plain").await.expect(StatusCode::OK);
+    cloud
+        .get(0, &reservation, "text/plain")
+        .await
+        .expect(StatusCode::OK);
     cloud.finish().await;
 }
 
@@ -184,7 +274,12 @@ async fn links_made_inline_with_a_compute() {
         cloud.reserve_ip(0)
     );
     cloud
-        .wait_state(0, &format!("/storage/{vol}"), "occi.storage.state", "online")
+        .wait_state(
+            0,
+            &format!("/storage/{vol}"),
+            "occi.storage.state",
+            "online",
+        )
         .await;
     let address = cloud.show_json(0, &format!("/ipreservation/{ipr}")).await["attributes"]
         ["occi.ipreservation.address"]
@@ -199,7 +294,12 @@ async fn links_made_inline_with_a_compute() {
     );
     let srv = cloud.create_compute(0, "inline", &links).await;
     cloud
-        .wait_state(0, &format!("/compute/{srv}"), "occi.compute.state", "active")
+        .wait_state(
+            0,
+            &format!("/compute/{srv}"),
+            "occi.compute.state",
+            "active",
+        )
         .await;
     let storage = links_of(&cloud, 0, &srv, "storagelink").await;
     assert!(
@@ -212,20 +312,39 @@ async fn links_made_inline_with_a_compute() {
         .filter_map(|l| l["attributes"]["occi.networkinterface.address"].as_str())
         .collect();
     assert!(addresses.contains(&address.as_str()), "{interfaces:?}");
-    assert!(addresses.iter().any(|a| a.starts_with("10.45.0.")), "{interfaces:?}");
+    assert!(
+        addresses.iter().any(|a| a.starts_with("10.45.0.")),
+        "{interfaces:?}"
+    );
 
     // A storage linked elsewhere makes a create fail, and nothing is made.
-    let before = cloud.get(0, "/compute/", "text/uri-list").await.body.lines().count();
+    let before = cloud
+        .get(0, "/compute/", "text/uri-list")
+        .await
+        .body
+        .lines()
+        .count();
     let body = cloud
         .compute_body(
             "refused",
-            &format!("Link: </storage/{vol}>; rel=\"{INFRA}storage\"; category=\"{INFRA}storagelink\"\n"),
+            &format!(
+                "Link: </storage/{vol}>; rel=\"{INFRA}storage\"; category=\"{INFRA}storagelink\"\n"
+            ),
         )
         .await;
     let answer = cloud.post(0, "/compute/", "text/plain", body).await;
     answer.expect(StatusCode::CONFLICT);
-    assert!(answer.body.contains(&format!("/storage/{vol}")), "{}", answer.body);
-    let after = cloud.get(0, "/compute/", "text/uri-list").await.body.lines().count();
+    assert!(
+        answer.body.contains(&format!("/storage/{vol}")),
+        "{}",
+        answer.body
+    );
+    let after = cloud
+        .get(0, "/compute/", "text/uri-list")
+        .await
+        .body
+        .lines()
+        .count();
     assert!(after <= before, "no compute was made by the refused create");
     cloud.finish().await;
 }
@@ -236,7 +355,12 @@ async fn links_to_wrong_or_foreign_things_are_refused() {
     let srv = cloud.active_compute(0, "alice-vm").await;
     // A storagelink whose source is not a compute: 400 naming it.
     let answer = cloud
-        .post(0, "/storagelink/", "text/plain", link_body("storagelink", "/storage/1", "/storage/1"))
+        .post(
+            0,
+            "/storagelink/",
+            "text/plain",
+            link_body("storagelink", "/storage/1", "/storage/1"),
+        )
         .await;
     answer.expect(StatusCode::BAD_REQUEST);
     assert!(answer.body.contains("occi.core.source"), "{}", answer.body);
@@ -258,14 +382,30 @@ async fn links_to_wrong_or_foreign_things_are_refused() {
             1,
             "/storagelink/",
             "text/plain",
-            link_body("storagelink", &format!("/compute/{srv}"), &format!("/storage/{bobs}")),
+            link_body(
+                "storagelink",
+                &format!("/compute/{srv}"),
+                &format!("/storage/{bobs}"),
+            ),
         )
         .await;
     answer.expect(StatusCode::NOT_FOUND);
-    for path in ["/storagelink/x_1", "/storagelink/999999_999999", "/networkinterface/1", "/networklink/999999_999999"] {
-        cloud.get(0, path, "text/plain").await.expect(StatusCode::NOT_FOUND);
+    for path in [
+        "/storagelink/x_1",
+        "/storagelink/999999_999999",
+        "/networkinterface/1",
+        "/networklink/999999_999999",
+    ] {
+        cloud
+            .get(0, path, "text/plain")
+            .await
+            .expect(StatusCode::NOT_FOUND);
     }
     let listed = cloud.get(1, "/storagelink/", JSON).await;
-    assert!(!listed.body.contains(&format!("/compute/{srv}")), "{}", listed.body);
+    assert!(
+        !listed.body.contains(&format!("/compute/{srv}")),
+        "{}",
+        listed.body
+    );
     cloud.finish().await;
 }

@@ -10,6 +10,8 @@
 mod support;
 
 mod compute;
+mod errors;
 mod links;
+mod mixins;
 mod network;
 mod storage;
