@@ -841,7 +841,7 @@ async fn inline_storage_is_attached_once_the_compute_is_built() {
         "/compute/",
         format!(
             "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+             Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
              Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n\
              Link: </storage/{vol}>; rel=\"{INFRA}storage\"; category=\"{INFRA}storagelink\"\n"
         ),
@@ -874,7 +874,7 @@ async fn a_pending_inline_attach_is_finished_by_the_next_show() {
         .client(0)
         .post(format!("{}/compute/v2.0/servers", gw.sim.url()))
         .json(&serde_json::json!({"server": {
-            "name": "left-behind", "flavorRef": 1, "imageRef": DEBIAN_ID,
+            "name": "left-behind", "flavorRef": 4, "imageRef": DEBIAN_ID,
             "metadata": {"snf-occi-attach": vol},
         }}))
         .send()

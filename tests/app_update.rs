@@ -44,12 +44,13 @@ async fn created(gw: &Gateway, n: usize, collection: &str, body: String) -> Stri
         .to_owned()
 }
 
-/// The text/plain body of a compute create (flavor 1, Debian) with
+/// The text/plain body of a compute create (flavor 4, C2R2048D20: its
+/// ext_archipelago disks take default storage; Debian) with
 /// `extra` categories.
 fn compute_body(title: &str, extra: &str) -> String {
     format!(
         "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-         Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+         Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
          Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n\
          {extra}X-OCCI-Attribute: occi.core.title=\"{title}\"\n"
     )
