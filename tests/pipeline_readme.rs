@@ -13,10 +13,10 @@ use snf_occi::config::{
     BackendConfig, ClientAuth, Config, LogConfig, PipelineConfig, ServerConfig, TlsConfig,
 };
 use snf_occi::pipeline::apps::EchoConfig;
-use snf_occi::pipeline::keystone_facade::KeystoneFacadeConfig;
 use snf_occi::pipeline::filters::{
     BodyLimitConfig, ConcurrencyLimitConfig, CorsConfig, RequestLogConfig, TimeoutConfig,
 };
+use snf_occi::pipeline::keystone_facade::KeystoneFacadeConfig;
 
 /// Documented rows: key -> default column (without backticks).
 fn documented() -> BTreeMap<String, String> {

@@ -798,7 +798,8 @@ pub fn os_template(term: &str, title: &str) -> Mixin {
     )
 }
 
-/// A storage template for one volume type: its volumes attach to the
+/// A storage template for one volume type (its title has no `;`: pOCCI
+/// splits Category values at every `;`, quoted or not): its volumes attach to the
 /// computes whose resource templates have disks of `template` (the
 /// volume type's disk template); a non-detachable type's volumes exist
 /// only as a compute's own disks, so no storage is created with it.
@@ -816,7 +817,7 @@ pub fn storage_template(term: &str, template: &str, detachable: bool) -> Mixin {
         )
     } else {
         format!(
-            "Volume type {template}: not detachable (the disks of computes of {template} resource templates); new storage cannot have it"
+            "Volume type {template}: not detachable, only the disks of computes of {template} resource templates, never new storage"
         )
     };
     mixin(
