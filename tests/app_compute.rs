@@ -1188,12 +1188,12 @@ async fn delete(gw: &Gateway, n: usize, id: &str) -> (StatusCode, Option<String>
 
 /// Synnefo refuses to destroy a server while it is being built (409
 /// buildInProgress): the gateway waits for the build within
-/// `delete_build_wait` and then deletes it.
+/// `busy_wait` and then deletes it.
 #[tokio::test]
 async fn a_compute_deleted_while_it_builds_is_deleted_once_built() {
     let gw = common::start_gateway_with(
         |c| c.build_delay = std::time::Duration::from_millis(600),
-        "delete_build_wait = \"10s\"",
+        "busy_wait = \"10s\"",
     )
     .await;
     let id = create(&gw, 0, "young").await;
@@ -1209,20 +1209,23 @@ async fn a_compute_deleted_while_it_builds_is_deleted_once_built() {
     assert_eq!(gw.sim_state().await["servers"], 0);
 }
 
-/// Past `delete_build_wait`, the answer is a 409 naming the state, with
+/// Past `busy_wait`, the answer is a 409 naming the state, with
 /// `Retry-After`, and the compute is still there to delete later.
 #[tokio::test]
 async fn a_build_longer_than_the_wait_is_409_with_retry_after() {
     let gw = common::start_gateway_with(
         |c| c.build_delay = std::time::Duration::from_secs(3600),
-        "delete_build_wait = \"0s\"",
+        "busy_wait = \"0s\"",
     )
     .await;
     let id = create(&gw, 0, "slow").await;
     let (status, retry_after, body) = delete(&gw, 0, &id).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(retry_after.as_deref(), Some("5"));
-    assert!(body.contains("still being built"), "{body}");
+    assert!(
+        body.contains("busy") && body.contains("being build"),
+        "{body}"
+    );
     let (status, _) = get_text(&gw, 0, &format!("/compute/{id}")).await;
     assert_eq!(status, StatusCode::OK, "nothing was deleted");
 }

@@ -14,8 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const INFRA: &str = "http://schemas.ogf.org/occi/infrastructure#";
 const DEBIAN_ID: &str = "0e5a4c4b-d2a1-4c1d-9d2b-debian000001";
-/// What a text listing of /compute/ calls (ids only; JSON uses /detail).
-const LIST_SERVERS: &str = "GET /compute/v2.0/servers";
+/// What a listing of /compute/ calls (the details: a server being deleted
+/// is left out).
+const LIST_SERVERS: &str = "GET /compute/v2.0/servers/detail";
 const CREATE_SERVER: &str = "POST /compute/v2.0/servers";
 
 /// No request may take longer than this (hang detection only).

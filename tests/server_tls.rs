@@ -258,7 +258,10 @@ async fn backend_tls_trusts_the_site_ca_from_ca_file() {
         assert_eq!(status, 200, "{path}: {}", res.text().await.unwrap());
     }
     let calls = gw.calls();
-    assert!(calls.contains_key("GET /compute/v2.0/servers"), "{calls:?}");
+    assert!(
+        calls.contains_key("GET /compute/v2.0/servers/detail"),
+        "{calls:?}"
+    );
     assert!(
         calls.contains_key("GET /compute/v2.0/images/detail"),
         "{calls:?}"

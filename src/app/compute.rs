@@ -49,12 +49,13 @@ use crate::occi::infrastructure::{
 };
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{
-    FaultKind, Flavor, FloatingIp, Image, NetworkRef, NewFloatingIp, NewServer, NewSnapshot,
-    Personality, RebootType, Server, ServerAction, ServerStatus, Service, SynnefoError, Volume,
+    Flavor, FloatingIp, Image, NetworkRef, NewFloatingIp, NewServer, NewSnapshot, Personality,
+    RebootType, Server, ServerAction, ServerStatus, Service, SynnefoError, Volume,
 };
 
 use super::Suspend;
 use super::attach;
+use super::busy;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id};
@@ -125,16 +126,31 @@ fn gib(mib: u64) -> f64 {
     mib as f64 / 1024.0
 }
 
+/// Whether the server is gone for its owner: deleted, or being deleted
+/// (Cyclades shows a server whose delete job runs with its last status
+/// and `SNF:task_state` `DESTROYING` until the job ends, then `DELETED`).
+pub fn is_gone(server: &Server) -> bool {
+    server.status == ServerStatus::Deleted
+        || server
+            .task_state
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("DESTROYING"))
+}
+
 /// The OCCI resource of a server with its links. NICs and volume ids
 /// come with the server; `disks` (the caller's volumes in detail) say at
 /// which index each volume is attached, for its storage link's device id,
-/// and `catalog` gives the template terms and the flavor's size.
+/// and `catalog` gives the template terms and the flavor's size. `None`
+/// for a server that [`is_gone`].
 pub fn to_resource(
     server: &Server,
     catalog: Option<&TemplateCatalog>,
     disks: &[Volume],
     suspend: Suspend,
 ) -> Option<Resource> {
+    if is_gone(server) {
+        return None;
+    }
     let (state, message) = state_of(&server.status)?;
     let loc = location(&server.id);
     let mut r = Resource::new(COMPUTE, server.id.clone(), loc.clone());
@@ -214,7 +230,7 @@ pub async fn get_server(ctx: &Ctx, id: &str) -> Result<Server, AppError> {
         return Err(not_found());
     }
     match ctx.client().get_server(&ctx.caller, id).await {
-        Ok(s) if s.status == ServerStatus::Deleted => Err(not_found()),
+        Ok(s) if is_gone(&s) => Err(not_found()),
         Ok(s) => Ok(s),
         Err(e) if e.is_not_found() => Err(not_found()),
         Err(e) => Err(AppError::synnefo(format!("get server {id}"), e)),
@@ -992,16 +1008,18 @@ impl Collection for Compute {
     }
 
     async fn locations(ctx: &Ctx) -> Result<Vec<String>, AppError> {
-        // `GET /servers` (id, name, links) instead of the details: the
-        // listing shows locations only, and Cyclades leaves deleted
-        // servers out of both.
+        // The detailed listing, read for ids and states only: Cyclades
+        // lists a server being deleted until its delete job ends, and only
+        // the details say so; a compute a client deleted is not listed
+        // (its GET is a 404 too).
         let servers = ctx
             .client()
-            .list_servers(&ctx.caller)
+            .list_server_states(&ctx.caller)
             .await
             .map_err(|e| AppError::synnefo("list servers", e))?;
         Ok(servers
             .iter()
+            .filter(|s| !s.is_gone())
             .take(ctx.state.config.collection_limit)
             .map(|s| location(&s.id))
             .collect())
@@ -1116,36 +1134,16 @@ impl Collection for Compute {
         // Cyclades refuses to destroy a server while its create job runs
         // (`logic/servers.py` `destroy`: 409 buildInProgress "Server is
         // being build"); clients delete what they just made (pOCCI, IM's
-        // clean-up of a failed launch), so wait for the build within the
-        // configured time, sending the delete again with growing pauses.
-        let budget = ctx.state.config.delete_build_wait;
-        let started = tokio::time::Instant::now();
-        let mut pause = std::time::Duration::from_millis(250);
-        loop {
-            let e = match ctx.client().delete_server(&ctx.caller, id).await {
-                Ok(()) => return Ok(()),
-                Err(e) => e,
-            };
-            if e.is_not_found() {
-                // Also Cyclades' 400 "Server ... has been deleted.": the
-                // compute is gone, as a GET of it says.
-                return Err(AppError::NotFound(format!("no compute {id}")));
+        // clean-up of a failed launch): wait for it (`busy`).
+        match busy::when_idle(ctx, || ctx.client().delete_server(&ctx.caller, id)).await {
+            Ok(()) => Ok(()),
+            // Also Cyclades' 400 "Server ... has been deleted.": the
+            // compute is gone, as a GET of it says.
+            Err(e) if e.is_not_found() => Err(AppError::NotFound(format!("no compute {id}"))),
+            Err(e) if busy::is_busy(&e) => {
+                Err(busy::busy_error(&format!("delete compute {id}"), &e))
             }
-            if e.fault_kind() != Some(&FaultKind::BuildInProgress) {
-                return Err(AppError::synnefo(format!("delete server {id}"), e));
-            }
-            if started.elapsed() + pause > budget {
-                return Err(AppError::Busy {
-                    message: format!(
-                        "compute {id} is still being built (Synnefo: {}); it can be deleted \
-                         once the build ends: delete it again in a few seconds",
-                        e.user_message()
-                    ),
-                    retry_after: std::time::Duration::from_secs(5),
-                });
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(std::time::Duration::from_secs(2));
+            Err(e) => Err(AppError::synnefo(format!("delete server {id}"), e)),
         }
     }
 
@@ -1195,10 +1193,14 @@ impl Collection for Compute {
                 server.status
             )));
         }
-        ctx.client()
-            .server_action(&ctx.caller, id, &synnefo_action)
-            .await
-            .map_err(|e| AppError::synnefo(format!("{action} server {id}"), e))?;
+        busy::when_idle(ctx, || {
+            ctx.client().server_action(&ctx.caller, id, &synnefo_action)
+        })
+        .await
+        .map_err(|e| match e {
+            e if busy::is_busy(&e) => busy::busy_error(&format!("{action} compute {id}"), &e),
+            e => AppError::synnefo(format!("{action} server {id}"), e),
+        })?;
         Ok(ActionOutcome::Done)
     }
 

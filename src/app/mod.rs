@@ -15,6 +15,7 @@
 //! (an auth filter in front); without one every path answers 401.
 
 pub mod attach;
+pub mod busy;
 pub mod collection;
 pub mod compute;
 pub mod error;
@@ -85,14 +86,14 @@ pub struct OcciAppConfig {
     /// create a floating IP" is retried after reserving one.
     #[serde(default = "default_create_retries")]
     pub create_server_max_retries: u32,
-    /// How long a `DELETE` of a compute that Synnefo is still building
-    /// waits for the build to end (Cyclades refuses to destroy a server
-    /// while its create job runs: 409 `buildInProgress`). The delete is
-    /// sent again with growing pauses until it is taken or this time is
-    /// up; then the answer is 409 with `Retry-After`. Keep it below the
-    /// `timeout` filter's. `0s` answers the 409 at once.
-    #[serde(default = "default_delete_build_wait", with = "humantime_serde")]
-    pub delete_build_wait: Duration,
+    /// How long a write to a compute that Synnefo says is busy (being
+    /// built, or running another task: a delete, an action, a link or an
+    /// unlink) waits for it (see `app::busy`). The write is sent again
+    /// with growing pauses until it is taken or this time is up; then the
+    /// answer is 409 with `Retry-After`. Keep it below the `timeout`
+    /// filter's. `0s` answers the 409 at once.
+    #[serde(default = "default_busy_wait", with = "humantime_serde")]
+    pub busy_wait: Duration,
     /// How long storage linked inline with a compute's create waits for
     /// the compute's build before it is attached (Synnefo attaches
     /// volumes to built servers only; see `app::attach`). A compute
@@ -156,7 +157,7 @@ fn default_create_retries() -> u32 {
 fn default_inline_attach_timeout() -> Duration {
     Duration::from_secs(3600)
 }
-fn default_delete_build_wait() -> Duration {
+fn default_busy_wait() -> Duration {
     Duration::from_secs(20)
 }
 fn default_collection_limit() -> usize {
@@ -190,7 +191,7 @@ impl Default for OcciAppConfig {
             default_flavor: None,
             default_image: None,
             create_server_max_retries: default_create_retries(),
-            delete_build_wait: default_delete_build_wait(),
+            busy_wait: default_busy_wait(),
             inline_attach_timeout: default_inline_attach_timeout(),
             collection_limit: default_collection_limit(),
             template_cache_ttl: default_template_ttl(),

@@ -29,6 +29,7 @@ use crate::occi::infrastructure::{
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest};
 use crate::synnefo::{FloatingIp, NewFloatingIp, NewPort, Port};
 
+use super::busy;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id, split_link_id};
@@ -92,18 +93,50 @@ async fn linked_port(ctx: &Ctx, id: &str) -> Result<Port, AppError> {
 
 /// Connects `server` through floating IP `ip` (which must be free).
 async fn attach_ip(ctx: &Ctx, server: &str, ip: &FloatingIp) -> Result<Port, AppError> {
-    ctx.client()
-        .attach_floating_ip(&ctx.caller, server, ip)
-        .await
-        .map_err(|e| {
-            AppError::synnefo(
-                format!(
-                    "attaching floating IP {} to server {server}",
-                    ip.floating_ip_address
-                ),
-                e,
-            )
-        })
+    let what = format!(
+        "attaching floating IP {} to server {server}",
+        ip.floating_ip_address
+    );
+    busy::when_idle(ctx, || {
+        ctx.client().attach_floating_ip(&ctx.caller, server, ip)
+    })
+    .await
+    .map_err(|e| match e {
+        e if busy::is_busy(&e) => busy::busy_error(&what, &e),
+        e => AppError::synnefo(what.clone(), e),
+    })
+}
+
+/// Waits (up to `busy_wait`) while a new port is `BUILD`: Cyclades lists
+/// a server's NICs only once they are active (`api/servers.py`
+/// `vm_to_dict` shows `state == "ACTIVE"` NICs), so a client that
+/// connects a compute and then reads it would not find the interface
+/// (pOCCI's INFRA/CREATE/007 does exactly that). A port still building
+/// after the wait is answered anyway: it exists, and shows in
+/// `/networkinterface/` with its state.
+async fn settled(ctx: &Ctx, port: &Port) {
+    let building = |p: &Port| {
+        p.status
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case("BUILD"))
+    };
+    if !building(port) {
+        return;
+    }
+    let started = tokio::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(200);
+    while started.elapsed() + pause <= ctx.state.config.busy_wait {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(2));
+        match ctx.client().get_port(&ctx.caller, &port.id).await {
+            Ok(p) if !building(&p) => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(port = %port.id, error = %e, "waiting for a new port");
+                return;
+            }
+        }
+    }
 }
 
 /// Connects `server` to the public network `network_id`: a free floating
@@ -219,22 +252,18 @@ impl Collection for NetworkInterface {
             if net.public || net.floating_ip_pool {
                 connect_public(ctx, server, &net.id).await?
             } else {
-                ctx.client()
-                    .create_port(
-                        &ctx.caller,
-                        &NewPort {
-                            network_id: net.id.clone(),
-                            device_id: server.to_owned(),
-                            fixed_ips: Vec::new(),
-                            name: None,
-                        },
-                    )
+                let what = format!("connecting server {server} to network {}", net.id);
+                let port = NewPort {
+                    network_id: net.id.clone(),
+                    device_id: server.to_owned(),
+                    fixed_ips: Vec::new(),
+                    name: None,
+                };
+                busy::when_idle(ctx, || ctx.client().create_port(&ctx.caller, &port))
                     .await
-                    .map_err(|e| {
-                        AppError::synnefo(
-                            format!("connecting server {server} to network {}", net.id),
-                            e,
-                        )
+                    .map_err(|e| match e {
+                        e if busy::is_busy(&e) => busy::busy_error(&what, &e),
+                        e => AppError::synnefo(what.clone(), e),
                     })?
             }
         } else {
@@ -243,15 +272,20 @@ impl Collection for NetworkInterface {
                 attr::TARGET
             )));
         };
+        settled(ctx, &port).await;
         Ok(format!("{server}_{}", port.id))
     }
 
     async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
         let port = linked_port(ctx, id).await?;
-        ctx.client()
-            .delete_port(&ctx.caller, &port.id)
+        busy::when_idle(ctx, || ctx.client().delete_port(&ctx.caller, &port.id))
             .await
-            .map_err(|e| AppError::synnefo(format!("deleting port {}", port.id), e))
+            .map_err(|e| match e {
+                e if busy::is_busy(&e) => {
+                    busy::busy_error(&format!("unlink networkinterface {id}"), &e)
+                }
+                e => AppError::synnefo(format!("deleting port {}", port.id), e),
+            })
     }
 
     async fn action(

@@ -22,6 +22,7 @@ use crate::occi::{Attributes, EntityRef, Link, OcciRequest};
 use crate::synnefo::{SynnefoError, Volume};
 use http::StatusCode;
 
+use super::busy;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id, split_link_id};
@@ -258,12 +259,19 @@ impl Collection for StorageLink {
         if !is_object_id(volume) {
             return Err(AppError::NotFound(format!("no storage {volume}")));
         }
-        if let Err(e) = ctx
-            .client()
-            .attach_volume(&ctx.caller, server, volume)
-            .await
-        {
-            return Err(attach_refused(ctx, server, volume, e).await);
+        let attached = busy::when_idle(ctx, || {
+            ctx.client().attach_volume(&ctx.caller, server, volume)
+        })
+        .await;
+        match attached {
+            Ok(_) => {}
+            Err(e) if busy::is_busy(&e) => {
+                return Err(busy::busy_error(
+                    &format!("link /storage/{volume} to compute {server}"),
+                    &e,
+                ));
+            }
+            Err(e) => return Err(attach_refused(ctx, server, volume, e).await),
         }
         Ok(format!("{server}_{volume}"))
     }
@@ -276,14 +284,20 @@ impl Collection for StorageLink {
             // nothing is wrong with the request, the link is the compute's
             // boot disk: a conflict with its state, which no retry changes.
             return Err(AppError::Conflict(format!(
-                "storagelink {id} links the root disk of /compute/{server}                  (occi.storagelink.deviceid {}): a compute's root disk cannot be                  unlinked; it is deleted with the compute",
+                "storagelink {id} links the root disk of /compute/{server} \
+                 (occi.storagelink.deviceid {}): a compute's root disk cannot be \
+                 unlinked; it is deleted with the compute",
                 device_id(0)
             )));
         }
-        ctx.client()
-            .detach_volume(&ctx.caller, &server, &volume.id)
-            .await
-            .map_err(|e| AppError::synnefo(format!("detaching volume {}", volume.id), e))
+        busy::when_idle(ctx, || {
+            ctx.client().detach_volume(&ctx.caller, &server, &volume.id)
+        })
+        .await
+        .map_err(|e| match e {
+            e if busy::is_busy(&e) => busy::busy_error(&format!("unlink storagelink {id}"), &e),
+            e => AppError::synnefo(format!("detaching volume {}", volume.id), e),
+        })
     }
 
     async fn action(

@@ -21,6 +21,32 @@ pub struct Summary {
     pub name: String,
 }
 
+/// A server's id and state, from a detailed listing
+/// ([`Client::list_server_states`]).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct ServerState {
+    /// The id (integer ids become strings).
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    /// The status (`ACTIVE`, `BUILD`, ...).
+    #[serde(default)]
+    pub status: String,
+    /// The task under way (`DESTROYING` while a delete job runs).
+    #[serde(rename = "SNF:task_state", default)]
+    pub task_state: Option<String>,
+}
+
+impl ServerState {
+    /// Whether the server is deleted or being deleted.
+    pub fn is_gone(&self) -> bool {
+        self.status.eq_ignore_ascii_case("DELETED")
+            || self
+                .task_state
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("DESTROYING"))
+    }
+}
+
 /// A server's status as Synnefo reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ServerStatus {
@@ -530,6 +556,18 @@ impl Client {
     pub async fn list_servers(&self, caller: &Caller) -> Result<Vec<Summary>> {
         let r: Servers<Summary> = self
             .get_json(Service::Compute, "/servers", &[], caller)
+            .await?;
+        Ok(r.servers)
+    }
+
+    /// `GET /servers/detail`, read for each server's id and whether it is
+    /// still there: Cyclades lists a server whose delete job runs until
+    /// the job ends (`SNF:task_state` `DESTROYING`), and only the detailed
+    /// listing says so (`api/servers.py` `vm_to_dict`). The other fields
+    /// are skipped unread.
+    pub async fn list_server_states(&self, caller: &Caller) -> Result<Vec<ServerState>> {
+        let r: Servers<ServerState> = self
+            .get_json(Service::Compute, "/servers/detail", &[], caller)
             .await?;
         Ok(r.servers)
     }

@@ -38,7 +38,8 @@ pub use client::{
 };
 pub use compute::{
     BlockDevice, Flavor, IdRef, Image, NetworkRef, NewServer, Personality, RebootType, Server,
-    ServerAction, ServerAddress, ServerAttachment, ServerStatus, Summary, VolumeAttachment,
+    ServerAction, ServerAddress, ServerAttachment, ServerState, ServerStatus, Summary,
+    VolumeAttachment,
 };
 pub use error::{FaultKind, SynnefoError};
 pub use identity::{Access, CatalogEndpoint, CatalogService, Tenant, Token, User};

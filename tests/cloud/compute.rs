@@ -192,11 +192,11 @@ async fn a_compute_is_renamed_by_partial_and_full_update() {
 }
 
 /// Synnefo refuses to destroy a server while it is being built; the
-/// gateway waits for the build (within `delete_build_wait`), so a client
+/// gateway waits for the build (within `busy_wait`), so a client
 /// can delete what it has just made. A second delete is 404.
 #[tokio::test]
 async fn a_compute_deleted_right_after_its_create_goes_and_a_second_delete_is_404() {
-    let cloud = Cloud::start_with("delete_build_wait = \"60s\"").await;
+    let cloud = Cloud::start_with("busy_wait = \"60s\"").await;
     let id = cloud.create_compute(0, "short-lived", "").await;
     let path = format!("/compute/{id}");
     let answer = cloud.delete(0, &path).await;
@@ -282,5 +282,48 @@ async fn concurrent_creates_on_the_public_network_each_get_their_own_address() {
         }
     }
     assert_eq!(found, N, "{reservations}");
+    cloud.finish().await;
+}
+
+/// `save` snapshots the root disk and answers the new OS template; where
+/// the cloud cannot store images (the real-Synnefo harness has no Pithos:
+/// its image service is a fixed list that refuses registrations), the
+/// refusal is passed on as a 4xx naming the snapshot, never a 5xx, and
+/// the compute is untouched.
+#[tokio::test]
+async fn save_answers_the_new_os_template_or_the_clouds_refusal() {
+    let cloud = Cloud::start().await;
+    let id = cloud.active_compute(0, "to-save").await;
+    let answer = cloud
+        .post(
+            0,
+            &format!("/compute/{id}?action=save"),
+            "text/plain",
+            format!(
+                "Category: save; scheme=\"{COMPUTE_ACTION}\"; class=\"action\"\n\
+                 X-OCCI-Attribute: name=\"golden\"\n"
+            ),
+        )
+        .await;
+    if answer.status == StatusCode::OK {
+        assert!(
+            answer.body.contains("template/os#") && answer.body.contains("title=\"golden\""),
+            "{}",
+            answer.body
+        );
+    } else {
+        assert!(
+            answer.status.is_client_error(),
+            "{} {}",
+            answer.status,
+            answer.body
+        );
+        assert!(answer.body.contains("snapshot"), "{}", answer.body);
+    }
+    let shown = cloud.show_json(0, &format!("/compute/{id}")).await;
+    assert_eq!(
+        shown["attributes"]["occi.compute.state"], "active",
+        "{shown}"
+    );
     cloud.finish().await;
 }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# GRNET's own Synnefo 0.20 (real Astakos and Cyclades code, fake Ganeti)
+# on loopback, for the scenarios, the differential test and pOCCI.
+#
+#   scripts/real-synnefo.sh [start]   copy the harness (REAL_SYNNEFO_TOOL,
+#                                     default ../shared/tools/real-synnefo)
+#                                     to target/real-synnefo, install it the
+#                                     first time, start it in the background
+#                                     on a free port of 26000-26099 (with its
+#                                     own PostgreSQL cluster) and wait until
+#                                     it answers; stdout: the two lines to
+#                                     eval, setting SNF_OCCI_TEST_SYNNEFO_URL
+#                                     and SNF_OCCI_TEST_SYNNEFO_TOKENS
+#   scripts/real-synnefo.sh stop      stop it (API and cluster)
+#
+# Everything else goes to stderr; the harness's own log is
+# target/real-synnefo/start.log and data/synnefo.log.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+HERE=$PWD/target/real-synnefo
+TOOL=${REAL_SYNNEFO_TOOL:-../shared/tools/real-synnefo}
+log() { echo "real-synnefo.sh: $*" >&2; }
+
+stop() {
+    [ -x "$HERE/stop.sh" ] && "$HERE/stop.sh" >&2 || true
+}
+
+start() {
+    if [ ! -x "$HERE/venv27/bin/python" ]; then
+        [ -d "$TOOL" ] || { log "no harness at $TOOL (set REAL_SYNNEFO_TOOL)"; exit 1; }
+        mkdir -p target
+        rm -rf "$HERE"
+        cp -r "$TOOL" "$HERE"
+        chmod -R u+w "$HERE"
+        log "installing into $HERE"
+        "$HERE/install.sh" >&2
+    fi
+    stop
+    local port
+    port=$(python3 - <<'PY'
+import socket
+for p in range(26000, 26100):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); s.close()
+        t = socket.socket(); t.bind(("127.0.0.1", p + 1)); t.close()
+        print(p); break
+    except OSError:
+        pass
+PY
+)
+    log "starting on 127.0.0.1:$port"
+    (cd "$HERE" && nohup ./start.sh "$port" >"$HERE/start.log" 2>&1 &)
+    local url="http://127.0.0.1:$port/identity/v2.0"
+    for _ in $(seq 1 300); do
+        if [ -s "$HERE/data/tokens.env" ] &&
+           curl -sf -X POST "$url/tokens" -o /dev/null 2>/dev/null; then
+            break
+        fi
+        sleep 1
+    done
+    curl -sf -X POST "$url/tokens" -o /dev/null ||
+        { log "it did not start:"; tail -n 40 "$HERE/start.log" >&2; exit 1; }
+    # shellcheck disable=SC1091
+    . "$HERE/data/tokens.env"
+    echo "export SNF_OCCI_TEST_SYNNEFO_URL=$url"
+    echo "export SNF_OCCI_TEST_SYNNEFO_TOKENS=$ALICE_TOKEN,$BOB_TOKEN"
+}
+
+case "${1:-start}" in
+    start) start ;;
+    stop) stop ;;
+    *) echo "usage: $0 [start|stop]" >&2; exit 2 ;;
+esac
