@@ -74,6 +74,9 @@ const RESOURCE_TPL: &str = "http://schemas.openstack.org/template/resource#";
 const OS_TPL: &str = "http://schemas.openstack.org/template/os#";
 const STORAGE_TPL: &str = "http://schemas.synnefo.org/template/storage#";
 const UBUNTU_ID: &str = "0e5a4c4b-d2a1-4c1d-9d2b-ubuntu000002";
+/// The image `Debian`, by id: the tests of other findings name templates
+/// by id, as the gateway has always taken them.
+const DEBIAN_ID: &str = "0e5a4c4b-d2a1-4c1d-9d2b-debian000001";
 
 /// IM's `launch` body (`OCCICloudConnector.launch`): the kind, the OS
 /// template, IM's two contextualization mixins, the resource template or
@@ -198,7 +201,7 @@ async fn a_launch_without_instance_type_gets_the_size_it_asks_for() {
     .await;
     let sized =
         "X-OCCI-Attribute: occi.compute.cores=2\nX-OCCI-Attribute: occi.compute.memory=2.0\n";
-    let id = created(&gw, "/compute/", im_launch("Debian", None, sized, &[])).await;
+    let id = created(&gw, "/compute/", im_launch(DEBIAN_ID, None, sized, &[])).await;
     let (_, text) = get(&gw, &format!("/compute/{id}"), "text/plain").await;
     assert_eq!(attribute(&text, "occi.compute.cores"), Some("2"), "{text}");
     assert_eq!(
@@ -212,7 +215,7 @@ async fn a_launch_without_instance_type_gets_the_size_it_asks_for() {
         "{text}"
     );
     // Without a size the default flavor still applies.
-    let id = created(&gw, "/compute/", im_launch("Debian", None, "", &[])).await;
+    let id = created(&gw, "/compute/", im_launch(DEBIAN_ID, None, "", &[])).await;
     let (_, text) = get(&gw, &format!("/compute/{id}"), "text/plain").await;
     assert_eq!(attribute(&text, "occi.compute.cores"), Some("1"), "{text}");
 
@@ -220,7 +223,7 @@ async fn a_launch_without_instance_type_gets_the_size_it_asks_for() {
         &gw,
         "/compute/",
         im_launch(
-            "Debian",
+            DEBIAN_ID,
             None,
             "X-OCCI-Attribute: occi.compute.cores=64\n",
             &[],
@@ -239,7 +242,7 @@ async fn a_launch_without_instance_type_gets_the_size_it_asks_for() {
     let (status, _, text) = send(
         &gw,
         "/compute/",
-        im_launch("Debian", Some("C1R1024D20drbd"), sized, &[]),
+        im_launch(DEBIAN_ID, Some("1"), sized, &[]),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
@@ -371,19 +374,19 @@ fn im_volumes_to_detach(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Findings 4 and 5: a storage link is rendered the same inline in its
-/// compute and on its own, device id included (`/dev/vda` for the root
-/// disk, by Synnefo's disk index); so IM leaves the root disk alone at
-/// finalize. Unlinking or deleting the root disk is a 409 naming it, not
-/// a 400 (IM retried that for a minute).
+/// Finding 4: a storage link is rendered the same inline in its compute
+/// and on its own, device id included (`/dev/vda` for the root disk, by
+/// Synnefo's disk index); so IM leaves the root disk alone at finalize
+/// (it detaches and deletes every linked disk whose device is not `vda`).
 #[tokio::test]
-async fn a_storage_link_renders_the_same_everywhere_and_the_root_disk_stays() {
-    let gw = start_gateway().await;
+async fn a_storage_link_renders_the_same_inline_and_on_its_own() {
+    // Volumes of the type of flavor 4's disks (named, not the default).
+    let gw = start_gateway_with(|_| {}, "volume_type = \"ext_archipelago\"\n").await;
     let data = created(&gw, "/storage/", im_volume_body(1)).await;
     let vm = created(
         &gw,
         "/compute/",
-        im_launch("Debian", Some("C2R2048D20"), "", &[(&data, "vdb")]),
+        im_launch(DEBIAN_ID, Some("4"), "", &[(&data, "vdb")]),
     )
     .await;
     let text = wait_compute(&gw, &vm, "active").await;
@@ -421,12 +424,32 @@ async fn a_storage_link_renders_the_same_everywhere_and_the_root_disk_stays() {
     }
     devices.sort();
     assert_eq!(devices, ["/dev/vda", "/dev/vdb"]);
+}
 
+/// Finding 5: unlinking a compute's root disk is a 409 naming it (it was
+/// a 400, which IM's `detach_volume` retried for a minute per finalize),
+/// and so is deleting the root storage; the data disk unlinks as before.
+#[tokio::test]
+async fn the_root_disk_cannot_be_unlinked_or_deleted() {
+    let gw = start_gateway_with(|_| {}, "volume_type = \"ext_archipelago\"\n").await;
+    let data = created(&gw, "/storage/", im_volume_body(1)).await;
+    let vm = created(
+        &gw,
+        "/compute/",
+        im_launch(DEBIAN_ID, Some("4"), "", &[(&data, "vdb")]),
+    )
+    .await;
+    wait_compute(&gw, &vm, "active").await;
+    let data_link = format!("{vm}_{data}");
+    let (_, shown) = get(&gw, &format!("/compute/{vm}"), "application/occi+json").await;
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
     let root = shown["links"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|l| l["attributes"]["occi.storagelink.deviceid"] == "/dev/vda")
+        .find(|l| {
+            l["kind"] == format!("{INFRA}storagelink") && l["id"].as_str() != Some(&data_link)
+        })
         .unwrap()["id"]
         .as_str()
         .unwrap()
@@ -471,12 +494,7 @@ async fn a_storage_link_renders_the_same_everywhere_and_the_root_disk_stays() {
 #[tokio::test]
 async fn suspend_is_a_501_unless_the_site_makes_it_a_shutdown() {
     let gw = start_gateway().await;
-    let vm = created(
-        &gw,
-        "/compute/",
-        im_launch("Debian", Some("C2R2048D20"), "", &[]),
-    )
-    .await;
+    let vm = created(&gw, "/compute/", im_launch(DEBIAN_ID, Some("4"), "", &[])).await;
     let text = wait_compute(&gw, &vm, "active").await;
     assert!(!text.contains("action=suspend"), "{text}");
     let (status, _, text) = send(
@@ -489,12 +507,7 @@ async fn suspend_is_a_501_unless_the_site_makes_it_a_shutdown() {
     assert!(text.contains("app.occi.suspend"), "{text}");
 
     let gw = start_gateway_with(|_| {}, "suspend = \"shutdown\"\n").await;
-    let vm = created(
-        &gw,
-        "/compute/",
-        im_launch("Debian", Some("C2R2048D20"), "", &[]),
-    )
-    .await;
+    let vm = created(&gw, "/compute/", im_launch(DEBIAN_ID, Some("4"), "", &[])).await;
     let text = wait_compute(&gw, &vm, "active").await;
     assert!(
         text.contains(&format!("/compute/{vm}?action=suspend>")),
@@ -544,7 +557,7 @@ async fn storage_templates_fit_the_computes_they_link_to() {
         )),
         "{shown}"
     );
-    let vm = created(&gw, "/compute/", im_launch("Debian", None, "", &[])).await;
+    let vm = created(&gw, "/compute/", im_launch(DEBIAN_ID, None, "", &[])).await;
     wait_compute(&gw, &vm, "active").await;
     let link = created(&gw, "/storagelink/", im_attach(&vm, &disk, "vdc")).await;
     assert_eq!(link, format!("{vm}_{disk}"));
@@ -574,12 +587,7 @@ async fn storage_templates_fit_the_computes_they_link_to() {
         ),
     )
     .await;
-    let drbd_vm = created(
-        &gw,
-        "/compute/",
-        im_launch("Debian", Some("C1R1024D20drbd"), "", &[]),
-    )
-    .await;
+    let drbd_vm = created(&gw, "/compute/", im_launch(DEBIAN_ID, Some("1"), "", &[])).await;
     wait_compute(&gw, &drbd_vm, "active").await;
     let (status, _, text) = send(&gw, "/storagelink/", im_attach(&drbd_vm, &other, "vdc")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
