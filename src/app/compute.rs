@@ -1,8 +1,11 @@
 //! `/compute/`: Synnefo servers as OCCI compute resources.
 //!
 //! Synnefo calls per operation (template caches warm):
-//! - list: 1 (`GET /servers/detail`; JSON also uses the cached flavors);
-//! - show: 1 (`GET /servers/{id}`: NICs and volume ids come with it);
+//! - list: 1 (`GET /servers/detail`, with the cached templates for their
+//!   terms; JSON also reads `GET /volumes/detail` for the device ids);
+//! - show: 2 at once (`GET /servers/{id}`: NICs and volume ids come with
+//!   it; `GET /volumes/detail`: the index each volume is attached at, the
+//!   storage links' `occi.storagelink.deviceid`);
 //! - create: 1 (`POST /servers`, inline network links as `networks`),
 //!   plus 1 read per inline link to a storage (checked before the create,
 //!   with one server listing) and per inline link to an IP reservation (`GET /floatingips/{id}`:
@@ -18,8 +21,11 @@
 //! - update: 1 (`GET /servers/{id}`), + 1 per change (`POST
 //!   /servers/{id}/action` resize, `PUT /servers/{id}` rename), + the
 //!   show of the answer (1). A new resource template resizes a stopped
-//!   compute (409 otherwise), a different OS template is a 400, the title
-//!   renames (a full update without one resets it to `OCCI_VM`);
+//!   compute (409 otherwise), as do sizes asked for without a template
+//!   (`occi.compute.cores`, `occi.compute.memory`: the smallest flavor
+//!   Cyclades can resize to that has them), a different OS template is a
+//!   400, the title renames (a full update without one resets it to
+//!   `OCCI_VM`);
 //! - delete: 1.
 //!
 //! Inline links of a create (`Link:` in text, `links` in JSON) may
@@ -31,6 +37,12 @@
 //! a networkinterface created afterwards would, and the compute renders
 //! it the same way; deleting the compute keeps the reservation (Synnefo
 //! only disassociates a floating IP from a deleted server's port).
+//!
+//! Templates are named by terms (see [`super::terms`]): the compute shows
+//! its flavor's and image's, and a create or update may name them by
+//! term, id or name; a create without a resource template but asking
+//! for sizes gets the smallest flavor that has them (see
+//! [`super::sizes`]).
 //!
 //! Link ids: a storagelink is `<server id>_<volume id>`, a
 //! networkinterface `<server id>_<port id>`: both halves are Synnefo ids,
