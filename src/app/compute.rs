@@ -180,7 +180,7 @@ pub fn to_resource(
     let flavor = server
         .flavor
         .as_ref()
-        .and_then(|f| catalog?.flavors().iter().find(|x| x.id == f.id));
+        .and_then(|f| catalog?.flavor_by_id(&f.id));
     if let Some(f) = flavor {
         a.set(attr::COMPUTE_CORES, f.vcpus as i64);
         a.set(attr::COMPUTE_MEMORY, gib(f.ram));
@@ -1304,7 +1304,7 @@ async fn resize_by_size(
     let Some(current) = server
         .flavor
         .as_ref()
-        .and_then(|f| catalog.flavors().iter().find(|x| x.id == f.id))
+        .and_then(|f| catalog.flavor_by_id(&f.id))
     else {
         return Err(AppError::Conflict(format!(
             "compute {} has a flavor this account cannot see; name a resource template to resize it",

@@ -161,7 +161,7 @@ async fn attach_refused(ctx: &Ctx, server: &str, volume: &str, e: SynnefoError) 
             && let Some(flavor) = srv
                 .flavor
                 .as_ref()
-                .and_then(|f| catalog.flavors().iter().find(|x| x.id == f.id))
+                .and_then(|f| catalog.flavor_by_id(&f.id))
         {
             return super::storage::type_mismatch(
                 volume,

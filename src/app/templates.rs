@@ -6,6 +6,7 @@
 //! [`TemplateCatalog`] and [`StorageTypes`] give each template its term
 //! (see [`super::terms`]) and find a template from what a client typed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -268,6 +269,9 @@ pub struct TemplateCatalog {
     images: Arc<Vec<Image>>,
     flavor_terms: Vec<String>,
     image_terms: Vec<String>,
+    /// Index by id, for the terms of every compute a listing renders.
+    flavor_at: HashMap<String, usize>,
+    image_at: HashMap<String, usize>,
     /// The resource templates (creatable flavors) and OS templates.
     mixins: Vec<Mixin>,
 }
@@ -305,11 +309,23 @@ impl TemplateCatalog {
                 .zip(&image_terms)
                 .map(|(i, term)| os_template(term, &i.name)),
         );
+        let flavor_at = flavors
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.clone(), i))
+            .collect();
+        let image_at = images
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.clone(), i))
+            .collect();
         TemplateCatalog {
             flavors,
             images,
             flavor_terms,
             image_terms,
+            flavor_at,
+            image_at,
             mixins,
         }
     }
@@ -324,22 +340,23 @@ impl TemplateCatalog {
         &self.images
     }
 
+    /// The caller's flavor `id`.
+    pub fn flavor_by_id(&self, id: &str) -> Option<&Flavor> {
+        self.flavor_at.get(id).map(|i| &self.flavors[*i])
+    }
+
     /// The term of flavor `id` (its id when the caller has no such
     /// flavor).
     pub fn flavor_term<'a>(&'a self, id: &'a str) -> &'a str {
-        self.flavors
-            .iter()
-            .position(|f| f.id == id)
-            .map_or(id, |i| &self.flavor_terms[i])
+        self.flavor_at
+            .get(id)
+            .map_or(id, |i| &self.flavor_terms[*i])
     }
 
     /// The term of image `id` (its id when the caller does not see it:
     /// a deleted image, another user's snapshot).
     pub fn image_term<'a>(&'a self, id: &'a str) -> &'a str {
-        self.images
-            .iter()
-            .position(|i| i.id == id)
-            .map_or(id, |i| &self.image_terms[i])
+        self.image_at.get(id).map_or(id, |i| &self.image_terms[*i])
     }
 
     /// The term image `id` named `name` has once it is listed with the
