@@ -120,6 +120,12 @@ pub struct ServerConfig {
     /// `[server.limits]`: protections against slow or oversized clients.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Whether a plain (non-TLS) listener also speaks HTTP/2 with prior
+    /// knowledge (h2c) beside HTTP/1.1. Off by default: no OCCI client
+    /// or front end in use needs it, and it opens HTTP/2's larger attack
+    /// surface to anyone who can reach the port.
+    #[serde(default)]
+    pub h2c: bool,
 }
 
 impl Default for ServerConfig {
@@ -129,6 +135,7 @@ impl Default for ServerConfig {
             public_url: None,
             tls: None,
             limits: LimitsConfig::default(),
+            h2c: false,
         }
     }
 }
@@ -198,6 +205,10 @@ pub struct LimitsConfig {
     /// Keep HTTP/1.1 connections open between requests.
     #[serde(default = "default_true")]
     pub keep_alive: bool,
+    /// How long a connection (HTTP/1.1 or HTTP/2) may stay open with no
+    /// request in flight, from the end of the last response.
+    #[serde(default = "default_idle_timeout", with = "humantime_serde")]
+    pub idle_timeout: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -209,6 +220,7 @@ impl Default for LimitsConfig {
             max_header_bytes: default_max_header_bytes(),
             shutdown_grace: default_shutdown_grace(),
             keep_alive: true,
+            idle_timeout: default_idle_timeout(),
         }
     }
 }
@@ -256,8 +268,26 @@ pub struct BackendConfig {
     /// an in-house CA).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// The most one listing answer (`/servers/detail`, `/volumes/detail`,
+    /// ...) may hold, in bytes: Cyclades sends about 2 KiB per server,
+    /// so the default takes some 30,000. One entity's answer may hold at
+    /// most 4 MiB, a fault 64 KiB; a larger answer is a 502 naming it,
+    /// and is not read further.
+    #[serde(default = "default_max_listing_bytes")]
+    pub max_listing_bytes: usize,
+    /// The most all answers being read at once may hold together, in
+    /// bytes: past it, a call fails at once with 503 (try again) instead
+    /// of the process growing with every concurrent large answer.
+    #[serde(default = "default_max_answer_bytes_in_flight")]
+    pub max_answer_bytes_in_flight: usize,
 }
 
+fn default_max_listing_bytes() -> usize {
+    crate::synnefo::transport::MAX_LISTING_BYTES
+}
+fn default_max_answer_bytes_in_flight() -> usize {
+    crate::synnefo::transport::MAX_BYTES_IN_FLIGHT
+}
 fn default_pool_max_idle() -> usize {
     64
 }
@@ -275,6 +305,8 @@ impl Default for BackendConfig {
             pool_idle_timeout: default_pool_idle_timeout(),
             connect_timeout: default_connect_timeout(),
             ca_file: None,
+            max_listing_bytes: default_max_listing_bytes(),
+            max_answer_bytes_in_flight: default_max_answer_bytes_in_flight(),
         }
     }
 }
@@ -328,6 +360,12 @@ fn default_max_header_bytes() -> usize {
 }
 fn default_shutdown_grace() -> Duration {
     Duration::from_secs(30)
+}
+/// Above the upstream keep-alive timeout of the usual front ends (nginx's
+/// `keepalive_timeout` is 60 s): a front end must never reuse a
+/// connection the gateway is closing.
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(75)
 }
 fn default_true() -> bool {
     true

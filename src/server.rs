@@ -1,7 +1,15 @@
-//! The HTTP server: hyper 1 through hyper-util (HTTP/1.1 and HTTP/2 on one
-//! port), optional rustls TLS with optional or required client
-//! certificates, per-request [`RemoteAddr`] and [`PeerCertificates`]
-//! extensions, header limits, and graceful shutdown.
+//! The HTTP server: hyper 1 through hyper-util, optional rustls TLS with
+//! optional or required client certificates, per-request [`RemoteAddr`]
+//! and [`PeerCertificates`] extensions, header limits, connection
+//! deadlines, and graceful shutdown.
+//!
+//! Protocols: over TLS, HTTP/2 when the client asks for it by ALPN, else
+//! HTTP/1.1. A plain listener speaks HTTP/1.1 only, unless `server.h2c`
+//! turns on HTTP/2 with prior knowledge beside it (see the README).
+//!
+//! Every connection must deliver its first request head within
+//! `header_read_timeout` of being accepted, and is closed after
+//! `idle_timeout` without a request, whatever its protocol (`lifetime`).
 //!
 //! The client-certificate verifier is pluggable ([`tls_config`] takes any
 //! `rustls::server::danger::ClientCertVerifier`), so a verifier that
@@ -28,7 +36,6 @@ use std::time::Duration;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use rustls::RootCertStore;
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::ClientCertVerifier;
@@ -37,12 +44,15 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use snf_occi_middleware::auth::{ClientAuth as ProxyClientAuth, ProxyClientCertVerifier};
 use snf_occi_middleware::body_timeout::TimedBody;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 mod explain;
+mod lifetime;
 
 use explain::{ExplainParseErrors, HeadLimits};
+use lifetime::{Activity, RequestGuard, Timeouts, TrackedBody, Watched};
 
 use crate::config::{ClientAuth, LimitsConfig, ServerConfig, TlsConfig};
 use crate::middleware::{Body, BoxHttp, PeerCertificates, RemoteAddr};
@@ -202,6 +212,7 @@ pub struct Server {
     service: BoxHttp,
     limits: LimitsConfig,
     tls: Option<TlsAcceptor>,
+    h2c: bool,
 }
 
 impl std::fmt::Debug for Server {
@@ -243,17 +254,26 @@ impl Server {
             service,
             limits: config.limits.clone(),
             tls: tls.map(TlsAcceptor::from),
+            h2c: config.h2c,
         })
     }
 
-    /// A server on an already bound listener.
+    /// A server on an already bound listener (plain HTTP/1.1).
     pub fn from_listener(listener: TcpListener, service: BoxHttp, limits: LimitsConfig) -> Self {
         Server {
             listener,
             service,
             limits,
             tls: None,
+            h2c: false,
         }
+    }
+
+    /// Whether a plain listener also speaks HTTP/2 with prior knowledge
+    /// (`server.h2c`; TLS listeners offer HTTP/2 by ALPN either way).
+    pub fn with_h2c(mut self, h2c: bool) -> Self {
+        self.h2c = h2c;
+        self
     }
 
     /// The address it listens on.
@@ -266,7 +286,10 @@ impl Server {
         builder
             .http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
+            // The head deadlines are `lifetime`'s, the same for both
+            // protocols (hyper's would also cut idle keep-alive
+            // connections at the head timeout).
+            .header_read_timeout(None)
             .max_headers(limits.max_headers)
             // hyper refuses buffers under 8 KiB.
             .max_buf_size(limits.max_header_bytes.max(8192))
@@ -282,9 +305,23 @@ impl Server {
     /// Serves until `signal` resolves, then stops accepting, lets in-flight
     /// requests finish within `shutdown_grace`, and returns.
     pub async fn serve(self, signal: impl Future<Output = ()>) -> Result<(), ServerError> {
-        let builder = Server::builder(&self.limits);
-        let graceful = GracefulShutdown::new();
-        let handshake_timeout = self.limits.header_read_timeout;
+        let both = Server::builder(&self.limits);
+        let builders = Arc::new(Builders {
+            plain: if self.h2c {
+                both.clone()
+            } else {
+                both.clone().http1_only()
+            },
+            http1: both.clone().http1_only(),
+            http2: both.http2_only(),
+        });
+        // Every connection holds a receiver: `send` asks them to drain,
+        // `closed` resolves when the last one has ended.
+        let (drain, _) = watch::channel(());
+        let timeouts = Timeouts {
+            head: self.limits.header_read_timeout,
+            idle: self.limits.idle_timeout,
+        };
         let body_read_timeout = self.limits.body_read_timeout;
         let head_limits = HeadLimits {
             max_headers: self.limits.max_headers,
@@ -306,37 +343,37 @@ impl Server {
                 () = &mut signal => break,
             };
             let _ = stream.set_nodelay(true);
-            let watcher = graceful.watcher();
-            let builder = builder.clone();
             let service = self.service.clone();
             let tls = self.tls.clone();
             // One task shape per transport: a plain connection's task does
             // not reserve room for the TLS branch's state (thousands of idle
             // keep-alive connections each hold one task).
             let conn = Accepted {
-                builder,
+                accepted: tokio::time::Instant::now(),
                 stream,
                 remote,
                 service,
-                watcher,
+                drain: drain.subscribe(),
+                timeouts,
                 body_read_timeout,
                 head_limits,
             };
             match tls {
                 None => {
-                    tokio::spawn(serve_plain(conn));
+                    tokio::spawn(serve_plain(conn, builders.clone(), !self.h2c));
                 }
                 Some(acceptor) => {
-                    tokio::spawn(serve_tls(conn, acceptor, handshake_timeout));
+                    tokio::spawn(serve_tls(conn, acceptor, builders.clone()));
                 }
             }
         }
         drop(self.listener);
         tracing::info!(
-            connections = graceful.count(),
+            connections = drain.receiver_count(),
             "shutting down: no new connections, finishing in-flight requests"
         );
-        match tokio::time::timeout(self.limits.shutdown_grace, graceful.shutdown()).await {
+        let _ = drain.send(());
+        match tokio::time::timeout(self.limits.shutdown_grace, drain.closed()).await {
             Ok(()) => tracing::info!("all connections closed"),
             Err(_) => {
                 tracing::warn!("shutdown grace period elapsed; dropping the remaining connections")
@@ -346,22 +383,58 @@ impl Server {
     }
 }
 
+/// The connection builders: a plain listener's (HTTP/1.1, or also h2c),
+/// and the one protocol TLS clients chose by ALPN.
+struct Builders {
+    plain: auto::Builder<TokioExecutor>,
+    http1: auto::Builder<TokioExecutor>,
+    http2: auto::Builder<TokioExecutor>,
+}
+
 /// The per-connection hyper service: the body boxed, the connection's
-/// remote address and peer certificates in the extensions.
+/// remote address and peer certificates in the extensions, each request
+/// counted in the connection's [`Activity`] until its response is sent.
 #[derive(Clone)]
 struct ConnectionService {
     service: BoxHttp,
     remote: SocketAddr,
     certs: Option<PeerCertificates>,
     body_read_timeout: Duration,
+    activity: Arc<Activity>,
+}
+
+pin_project_lite::pin_project! {
+    /// The response future, handing the request's guard to the body.
+    struct Tracked {
+        #[pin]
+        inner: tower::util::Oneshot<BoxHttp, crate::middleware::HttpRequest>,
+        guard: Option<RequestGuard>,
+    }
+}
+
+impl Future for Tracked {
+    type Output = Result<http::Response<TrackedBody<Body>>, std::convert::Infallible>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.inner.poll(cx));
+        let guard = this.guard.take();
+        std::task::Poll::Ready(
+            response.map(|response| response.map(|body| TrackedBody::new(body, guard))),
+        )
+    }
 }
 
 impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
-    type Response = crate::middleware::HttpResponse;
+    type Response = http::Response<TrackedBody<Body>>;
     type Error = std::convert::Infallible;
-    type Future = tower::util::Oneshot<BoxHttp, crate::middleware::HttpRequest>;
+    type Future = Tracked;
 
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        let guard = self.activity.request(req.version());
         // A client trickling its body is cut off (the app answers 408).
         let limit = self.body_read_timeout;
         let mut req = req.map(|body| Body::new(TimedBody::new(body, limit)));
@@ -369,40 +442,47 @@ impl hyper::service::Service<http::Request<Incoming>> for ConnectionService {
         if let Some(certs) = &self.certs {
             req.extensions_mut().insert(certs.clone());
         }
-        self.service.clone().oneshot(req)
+        Tracked {
+            inner: self.service.clone().oneshot(req),
+            guard: Some(guard),
+        }
     }
 }
 
 /// An accepted connection and what serving it needs.
 struct Accepted {
-    builder: auto::Builder<TokioExecutor>,
+    accepted: tokio::time::Instant,
     stream: tokio::net::TcpStream,
     remote: SocketAddr,
     service: BoxHttp,
-    watcher: hyper_util::server::graceful::Watcher,
+    drain: watch::Receiver<()>,
+    timeouts: Timeouts,
     body_read_timeout: Duration,
     head_limits: HeadLimits,
 }
 
-/// Serves one plain-HTTP connection until it ends or shutdown drains it.
-async fn serve_plain(c: Accepted) {
-    let conn = c
-        .builder
+/// Serves one plain-HTTP connection until it ends, misses a deadline or
+/// shutdown drains it.
+async fn serve_plain(c: Accepted, builders: Arc<Builders>, http1: bool) {
+    let activity = Activity::new(c.accepted, http1);
+    let io = Watched::new(c.stream, activity.clone());
+    let conn = builders
+        .plain
         .serve_connection(
-            TokioIo::new(ExplainParseErrors::new(c.stream, c.head_limits)),
-            hyper_service(c.service, c.remote, None, c.body_read_timeout),
+            TokioIo::new(ExplainParseErrors::new(io, c.head_limits)),
+            hyper_service(c.service, c.remote, None, c.body_read_timeout, &activity),
         )
         .into_owned();
-    if let Err(e) = c.watcher.watch(conn).await {
-        tracing::debug!(remote = %c.remote, "connection ended: {e}");
-    }
+    lifetime::drive(conn, &activity, c.timeouts, c.drain, c.remote).await;
 }
 
-/// Completes the TLS handshake (bounded by `handshake_timeout`), then
-/// serves the connection with the client's certificates attached.
-async fn serve_tls(c: Accepted, acceptor: TlsAcceptor, handshake_timeout: Duration) {
+/// Completes the TLS handshake (within `header_read_timeout` of the
+/// accept), then serves the connection in the protocol the client chose
+/// by ALPN, with the client's certificates attached.
+async fn serve_tls(c: Accepted, acceptor: TlsAcceptor, builders: Arc<Builders>) {
     let remote = c.remote;
-    let stream = match tokio::time::timeout(handshake_timeout, acceptor.accept(c.stream)).await {
+    let deadline = c.accepted + c.timeouts.head;
+    let stream = match tokio::time::timeout_at(deadline, acceptor.accept(c.stream)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::debug!(%remote, "TLS handshake failed: {e}");
@@ -413,21 +493,25 @@ async fn serve_tls(c: Accepted, acceptor: TlsAcceptor, handshake_timeout: Durati
             return;
         }
     };
-    let certs = stream
-        .get_ref()
-        .1
+    let tls = stream.get_ref().1;
+    let certs = tls
         .peer_certificates()
         .map(|c| PeerCertificates(Arc::new(c.to_vec())));
-    let conn = c
-        .builder
+    let http2 = tls.alpn_protocol() == Some(b"h2");
+    let builder = if http2 {
+        &builders.http2
+    } else {
+        &builders.http1
+    };
+    let activity = Activity::new(c.accepted, !http2);
+    let io = Watched::new(stream, activity.clone());
+    let conn = builder
         .serve_connection(
-            TokioIo::new(ExplainParseErrors::new(stream, c.head_limits)),
-            hyper_service(c.service, remote, certs, c.body_read_timeout),
+            TokioIo::new(ExplainParseErrors::new(io, c.head_limits)),
+            hyper_service(c.service, remote, certs, c.body_read_timeout, &activity),
         )
         .into_owned();
-    if let Err(e) = c.watcher.watch(conn).await {
-        tracing::debug!(%remote, "connection ended: {e}");
-    }
+    lifetime::drive(conn, &activity, c.timeouts, c.drain, remote).await;
 }
 
 fn hyper_service(
@@ -435,11 +519,13 @@ fn hyper_service(
     remote: SocketAddr,
     certs: Option<PeerCertificates>,
     body_read_timeout: Duration,
+    activity: &Arc<Activity>,
 ) -> ConnectionService {
     ConnectionService {
         service,
         remote,
         certs,
         body_read_timeout,
+        activity: activity.clone(),
     }
 }

@@ -29,9 +29,9 @@ async fn created_id(gw: &Gateway, n: usize, path: &str, body: String) -> String 
         .to_owned()
 }
 
-/// A compute of flavor 4 (`C2R2048D20`): its disks are ext_archipelago
-/// volumes, the type new storage gets by default, so storage links to it
-/// (Cyclades attaches a volume only to a server of its own volume type).
+/// A compute of flavor 4 (`C2R2048D20`, `ext_archipelago`): Cyclades
+/// attaches a volume only to a server whose disks have its template, and
+/// makes standalone volumes only of detachable (`ext_*`) types.
 async fn server(gw: &Gateway, n: usize) -> String {
     created_id(
         gw,

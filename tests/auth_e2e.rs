@@ -406,6 +406,13 @@ fn der_fragment(der: &CertificateDer<'_>) -> String {
     b64[b64.len() / 2..b64.len() / 2 + 40].to_string()
 }
 
+/// `pki`'s CA written as `name` in `dir`, for `client_ca_file`.
+fn write_ca(dir: &Path, pki: &Pki) -> std::path::PathBuf {
+    let path = dir.join("client-ca.pem");
+    std::fs::write(&path, pem(&pki.ca.der)).unwrap();
+    path
+}
+
 #[tokio::test]
 async fn voms_headers_from_a_trusted_front_end_and_only_from_it() {
     let pki = Pki::new();
@@ -414,6 +421,7 @@ async fn voms_headers_from_a_trusted_front_end_and_only_from_it() {
     let voms = voms_users();
 
     let dir = tempfile::tempdir().unwrap();
+    let ca = write_ca(dir.path(), &pki);
     let trusted = start(
         dir.path(),
         &format!(
@@ -426,7 +434,9 @@ app = "app"
 [filter.voms]
 use = "voms_exchange"
 trusted_proxies = ["127.0.0.1/32"]
-{voms}"#
+client_ca_file = "{}"
+{voms}"#,
+            ca.display()
         ),
     )
     .await;
@@ -474,6 +484,7 @@ trusted_proxies = ["127.0.0.1/32"]
 
     // The same headers when 127.0.0.1 is not a trusted front end: ignored.
     let dir = tempfile::tempdir().unwrap();
+    let ca = write_ca(dir.path(), &pki);
     let untrusted = start(
         dir.path(),
         &format!(
@@ -486,7 +497,9 @@ app = "app"
 [filter.voms]
 use = "voms_exchange"
 trusted_proxies = ["10.0.0.0/8"]
-{voms}"#
+client_ca_file = "{}"
+{voms}"#,
+            ca.display()
         ),
     )
     .await;
@@ -632,6 +645,130 @@ use = "keystone_auth"
             &der_fragment(&stranger.chain[0]),
         ],
     );
+}
+
+/// Issue 16 item 1, end to end over TLS: Mallory holds a valid VOMS
+/// proxy (her own certificate from the site CA, an AC issued to it) and
+/// appends a self-signed certificate carrying Jane Doe's DN, which the
+/// simulator's astavoms maps to Alice (listed first). The verifier
+/// accepts the chain (the extra certificate is no part of the path);
+/// Mallory must still act as herself (Bob's account), never as Alice,
+/// and the same chain forwarded by a trusted front end neither.
+#[tokio::test]
+async fn an_appended_certificate_with_another_dn_does_not_change_who_you_are() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let server_key = KeyPair::generate().unwrap();
+    let server_cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &pki.ca.issuer())
+        .unwrap();
+    let cert = write("server.pem", &server_cert.pem());
+    let key = write("server.key", &server_key.serialize_pem());
+    let ca = write("ca.pem", &pem(&pki.ca.der));
+    let mallory_dn = "/DC=org/O=snf-test/OU=People/CN=Mallory";
+    let server = start(
+        dir.path(),
+        &format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+[server.tls]
+cert = "{}"
+key = "{}"
+client_ca = "{}"
+[pipeline]
+filters = ["request_log", "voms"]
+app = "app"
+[filter.voms]
+use = "voms_exchange"
+trusted_proxies = ["127.0.0.1"]
+client_ca_file = "{}"
+{}
+[[simulator.voms_users]]
+dn = "{mallory_dn}"
+vo = "{VO}"
+user = "{BOB}"
+project = "{DEMO_PROJECT}"
+"#,
+            cert.display(),
+            key.display(),
+            ca.display(),
+            ca.display(),
+            voms_users()
+        ),
+    )
+    .await;
+    let port = server
+        .url
+        .strip_prefix("https://127.0.0.1:")
+        .unwrap_or_else(|| panic!("a TLS listener: {}", server.url))
+        .to_owned();
+    let url = format!("https://localhost:{port}");
+
+    let mallory = pki.other_user("Mallory", &[0x0b]);
+    let serial = mallory.params.serial_number.clone().unwrap();
+    let proxy = pki.proxy(&ProxySpec {
+        holder: Some(&mallory),
+        ac: Some(pki.ac(&AcSpec {
+            holder_serial: Some(serial.as_ref()),
+            ..Default::default()
+        })),
+        ..Default::default()
+    });
+    let jane_copy = Pki::self_signed_copy(&pki.user);
+    let mut chain = proxy.chain.clone();
+    chain.push(jane_copy.der.clone());
+
+    let res = tls_client(&pki.ca.der, &chain, Some(&proxy.key), &port)
+        .get(format!("{url}/compute/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("peer-certificates: 3"),
+        "the handshake took the chain as sent: {body}"
+    );
+    assert_eq!(
+        auth_line(&body),
+        format!("{BOB} {DEMO_PROJECT} voms_exchange"),
+        "Mallory acts as herself"
+    );
+
+    // The same chain in a trusted front end's headers (a fresh proxy, so
+    // nothing is cached): still Mallory.
+    let proxy = pki.proxy(&ProxySpec {
+        holder: Some(&mallory),
+        ac: Some(pki.ac(&AcSpec {
+            holder_serial: Some(serial.as_ref()),
+            ..Default::default()
+        })),
+        ..Default::default()
+    });
+    let mut chain = proxy.chain.clone();
+    chain.push(jane_copy.der.clone());
+    let plain_front = tls_client(&pki.ca.der, &[], None, &port);
+    let res = forwarded(plain_front.get(format!("{url}/compute/")), &chain)
+        .header("SSL-Client-S-DN", USER_DN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        auth_line(&res.text().await.unwrap()),
+        format!("{BOB} {DEMO_PROJECT} voms_exchange")
+    );
+
+    let logs = server.stop().await;
+    assert_auth_events(&logs);
+    assert_no_secrets(&logs, &[&der_fragment(&proxy.chain[0])]);
 }
 
 /// A client trusting `ca` and presenting `chain` with `key`.
@@ -820,6 +957,7 @@ async fn chained_filters_each_credential_works_and_none_gets_keystone() {
     let signer = Signer::new("k1");
     let issuer = jwks_server(&signer).await;
     let dir = tempfile::tempdir().unwrap();
+    let ca = write_ca(dir.path(), &pki);
     let server = start(
         dir.path(),
         &format!(
@@ -832,10 +970,12 @@ app = "app"
 [filter.voms]
 use = "voms_exchange"
 trusted_proxies = ["127.0.0.1"]
+client_ca_file = "{}"
 [filter.keystone]
 use = "keystone_auth"
 {}
 {}"#,
+            ca.display(),
             jwt_filter(&issuer),
             voms_users()
         ),

@@ -12,6 +12,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_snf-occi");
 const CONFIG: &str = r#"
 [server]
 listen = "127.0.0.1:0"
+# HTTP/2 with prior knowledge beside HTTP/1.1 (off by default).
+h2c = true
 
 [server.limits]
 shutdown_grace = "20s"
@@ -112,7 +114,7 @@ async fn serves_through_two_filters_and_drains_on_sigterm() {
     assert_eq!(res.status(), 413);
     assert!(res.headers().contains_key("server"));
 
-    // HTTP/2 (prior knowledge) on the same port.
+    // HTTP/2 (prior knowledge) on the same port, as `h2c = true` asks.
     let h2 = reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()

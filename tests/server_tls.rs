@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use snf_occi::config::{ClientAuth, ServerConfig, TlsConfig};
+use snf_occi::config::{ClientAuth, LimitsConfig, ServerConfig, TlsConfig};
 use snf_occi::server::Server;
 use tokio::sync::oneshot;
 
@@ -47,6 +47,15 @@ fn pki() -> Pki {
 }
 
 async fn start(dir: &Path, pki: &Pki, client_auth: ClientAuth) -> (String, oneshot::Sender<()>) {
+    start_with(dir, pki, client_auth, LimitsConfig::default()).await
+}
+
+async fn start_with(
+    dir: &Path,
+    pki: &Pki,
+    client_auth: ClientAuth,
+    limits: LimitsConfig,
+) -> (String, oneshot::Sender<()>) {
     let write = |name: &str, text: &str| {
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();
@@ -60,6 +69,7 @@ async fn start(dir: &Path, pki: &Pki, client_auth: ClientAuth) -> (String, onesh
             client_ca: Some(write("ca.pem", &pki.ca_pem)),
             client_auth,
         }),
+        limits,
         ..ServerConfig::default()
     };
     let service = common::build("[pipeline]\napp = \"echo\"\n").await.unwrap();
@@ -297,4 +307,58 @@ async fn a_ca_file_without_certificates_is_a_build_error() {
     let text = err.to_string();
     assert!(text.contains("backend.ca_file"), "{text}");
     assert!(text.contains("no certificate"), "{text}");
+}
+
+/// Issue 16 item 3 over TLS: a client that completes the handshake (with
+/// either protocol by ALPN) and then sends no request is closed after the
+/// head timeout, counted from the accept, as on plain listeners.
+#[tokio::test]
+async fn a_tls_connection_without_a_request_is_closed() {
+    use rustls_pki_types::pem::PemObject;
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki();
+    let limits = LimitsConfig {
+        header_read_timeout: std::time::Duration::from_millis(300),
+        idle_timeout: std::time::Duration::from_secs(60),
+        ..LimitsConfig::default()
+    };
+    let (url, stop) = start_with(dir.path(), &pki, ClientAuth::Optional, limits).await;
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in rustls_pki_types::CertificateDer::pem_slice_iter(pki.ca_pem.as_bytes()) {
+        roots.add(ca.unwrap()).unwrap();
+    }
+    for alpn in [vec![], vec![b"http/1.1".to_vec()], vec![b"h2".to_vec()]] {
+        let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots.clone())
+        .with_no_client_auth();
+        config.alpn_protocols = alpn.clone();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let mut tls = connector
+            .connect("localhost".try_into().unwrap(), tcp)
+            .await
+            .expect("the handshake completes");
+        let started = std::time::Instant::now();
+        let mut bytes = Vec::new();
+        let closed = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            tls.read_to_end(&mut bytes),
+        )
+        .await;
+        assert!(closed.is_ok(), "ALPN {alpn:?}: still open");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "ALPN {alpn:?}: {:?}",
+            started.elapsed()
+        );
+    }
+    stop.send(()).unwrap();
 }

@@ -6,7 +6,7 @@ mod auth_support;
 
 use std::sync::Arc;
 
-use auth_support::pki::{AcSpec, Party, Pki, ProxySpec};
+use auth_support::pki::{AcSpec, PPL_INDEPENDENT, Party, Pki, ProxySpec};
 use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, KeyPair};
 use rustls::client::ResolvesClientCert;
 use rustls::server::WebPkiClientVerifier;
@@ -225,6 +225,10 @@ async fn bad_chains_fail_the_handshake() {
         bad_name: true,
         ..Default::default()
     });
+    let independent = pki.proxy(&ProxySpec {
+        policy: Some(PPL_INDEPENDENT),
+        ..Default::default()
+    });
     // A proxy of a user from a CA the server does not trust.
     let other = Pki::new();
     let stranger = other.proxy(&ProxySpec::default());
@@ -232,6 +236,7 @@ async fn bad_chains_fail_the_handshake() {
         ("forged", &forged, "BadSignature"),
         ("expired", &expired, "Expired"),
         ("misnamed", &misnamed, "BadProxyName"),
+        ("independent", &independent, "IndependentProxy"),
         // Same CA name, different CA key: webpki refuses the user certificate.
         ("stranger", &stranger, "BadSignature"),
     ] {

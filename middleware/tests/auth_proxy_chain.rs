@@ -5,7 +5,10 @@ mod auth_support;
 
 use std::time::SystemTime;
 
-use auth_support::pki::{AcSpec, CA_DN, Pki, ProxySpec, USER_DN, VO, VOMS_DN};
+use auth_support::pki::{
+    AcSpec, CA_DN, PPL_ANY_LANGUAGE, PPL_INDEPENDENT, PPL_LIMITED, Pki, ProxySpec, USER_DN, VO,
+    VOMS_DN,
+};
 use snf_occi_middleware::auth::proxy_chain::{ChainError, inspect_chain, with_first_ac};
 use snf_occi_middleware::auth::voms_ac::{VomsAcError, VomsTrust};
 use time::{Duration, OffsetDateTime};
@@ -79,6 +82,55 @@ fn a_plain_proxy_and_a_proxy_of_a_proxy() {
     // A plain certificate (no proxy) is its own end entity.
     let chain = inspect_chain(std::slice::from_ref(&pki.user.der), SystemTime::now()).unwrap();
     assert_eq!(chain.end_entity, 0);
+}
+
+/// Issue 16 item 2: an independent proxy names nobody this server knows,
+/// a policy it cannot read is one it cannot honour; a limited proxy is
+/// read as such, and so is every proxy below one.
+#[test]
+fn proxy_policies() {
+    let pki = Pki::new();
+    let with = |policy, parent| {
+        pki.proxy(&ProxySpec {
+            policy: Some(policy),
+            parent,
+            robot: parent.is_none(),
+            ac: Some(pki.ac(&AcSpec::default())),
+            ..Default::default()
+        })
+    };
+    let now = SystemTime::now();
+    let independent = with(PPL_INDEPENDENT, None);
+    assert_eq!(
+        inspect_chain(&independent.chain, now).unwrap_err(),
+        ChainError::IndependentProxy(0)
+    );
+    let any_language = with(PPL_ANY_LANGUAGE, None);
+    assert_eq!(
+        inspect_chain(&any_language.chain, now).unwrap_err(),
+        ChainError::UnknownProxyPolicy(0)
+    );
+    // Deeper in the chain too.
+    let below = pki.proxy(&ProxySpec {
+        parent: Some(&independent),
+        ..Default::default()
+    });
+    assert_eq!(
+        inspect_chain(&below.chain, now).unwrap_err(),
+        ChainError::IndependentProxy(1)
+    );
+
+    let full = pki.proxy(&ProxySpec::default());
+    assert!(!inspect_chain(&full.chain, now).unwrap().limited);
+    let limited = with(PPL_LIMITED, None);
+    let chain = inspect_chain(&limited.chain, now).unwrap();
+    assert!(chain.limited);
+    assert_eq!(chain.end_entity_dn, "/DC=org/O=snf-test/OU=Robots");
+    let below = pki.proxy(&ProxySpec {
+        parent: Some(&limited),
+        ..Default::default()
+    });
+    assert!(inspect_chain(&below.chain, now).unwrap().limited);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod auth_support;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,11 +13,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use http::{HeaderMap, Request, StatusCode};
 use rustls_pki_types::CertificateDer;
-use snf_occi_middleware::auth::{VomsExchangeConfig, VomsExchangeLayer};
+use snf_occi_middleware::auth::{LimitedProxies, VomsExchangeConfig, VomsExchangeLayer};
 use snf_occi_middleware::{Body, PeerCertificates, RemoteAddr};
 use tower::{Layer, Service, ServiceExt};
 
-use auth_support::pki::{AcSpec, CA_DN, Pki, ProxySpec, USER_DN, VO, VOMS_DN, pem};
+use auth_support::pki::{
+    AcSpec, CA_DN, PPL_INDEPENDENT, PPL_LIMITED, Pki, ProxySpec, USER_DN, VO, VOMS_DN, pem,
+};
 use auth_support::{access, echo_app, serve, text};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -82,17 +85,28 @@ async fn astavoms(mode: Mode) -> (String, Astavoms) {
     (format!("http://{addr}/astavoms"), state)
 }
 
-fn config(url: &str) -> VomsExchangeConfig {
+/// `pki`'s CA in a PEM file, as `client_ca_file` reads it (removed when
+/// dropped).
+fn ca_file(pki: &Pki) -> tempfile::TempPath {
+    let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    std::fs::write(&path, pem(&pki.ca.der)).unwrap();
+    path
+}
+
+/// The filter believing front ends in 10.0.0.0/8, whose forwarded chains
+/// must lead to the CA in `ca`.
+fn config(url: &str, ca: &Path) -> VomsExchangeConfig {
     VomsExchangeConfig {
         timeout: Duration::from_secs(2),
+        client_ca_file: Some(ca.to_owned()),
         ..VomsExchangeConfig::default()
     }
     .with_astavoms_url(url)
     .trust_proxy("10.0.0.0/8")
 }
 
-fn layer(url: &str) -> VomsExchangeLayer {
-    VomsExchangeLayer::new(config(url), reqwest::Client::new()).unwrap()
+fn layer(url: &str, ca: &Path) -> VomsExchangeLayer {
+    VomsExchangeLayer::new(config(url, ca), reqwest::Client::new()).unwrap()
 }
 
 fn over_tls(chain: &[CertificateDer<'static>]) -> Request<Body> {
@@ -128,9 +142,10 @@ fn voms_proxy(pki: &Pki) -> Vec<CertificateDer<'static>> {
 #[tokio::test]
 async fn a_voms_proxy_over_tls_is_exchanged_for_a_token() {
     let pki = Pki::new();
+    let ca = ca_file(&pki);
     let chain = voms_proxy(&pki);
     let (url, astavoms) = astavoms(Mode::Accept).await;
-    let response = layer(&url)
+    let response = layer(&url, &ca)
         .layer(echo_app())
         .oneshot(over_tls(&chain))
         .await
@@ -158,9 +173,10 @@ async fn a_voms_proxy_over_tls_is_exchanged_for_a_token() {
 #[tokio::test]
 async fn forwarded_headers_count_only_from_trusted_front_ends() {
     let pki = Pki::new();
+    let ca = ca_file(&pki);
     let chain = voms_proxy(&pki);
     let (url, astavoms) = astavoms(Mode::Accept).await;
-    let svc = layer(&url).layer(echo_app());
+    let svc = layer(&url, &ca).layer(echo_app());
 
     let response = svc
         .clone()
@@ -233,9 +249,10 @@ fn from_front_end(headers: &[(&str, String)]) -> Request<Body> {
 #[tokio::test]
 async fn the_deployment_snippets_header_formats_are_accepted() {
     let pki = Pki::new();
+    let ca = ca_file(&pki);
     let chain = voms_proxy(&pki);
     let (url, astavoms) = astavoms(Mode::Accept).await;
-    let svc = layer(&url).layer(echo_app());
+    let svc = layer(&url, &ca).layer(echo_app());
     let accepted = "voms-user-uuid vo-project voms_exchange voms-token";
 
     // Apache: leaf and chain flattened; the chain variables the client's
@@ -266,8 +283,7 @@ async fn the_deployment_snippets_header_formats_are_accepted() {
     }
 
     // nginx's escaping of real certificates decodes to the same chain
-    // (a fresh Pki: a new proxy, so no cached exchange answers).
-    let pki = Pki::new();
+    // (a fresh proxy, so no cached exchange answers).
     let chain = voms_proxy(&pki);
     let escaped = vec![
         ("SSL-Client-Cert", nginx_escaped(&chain[0])),
@@ -285,7 +301,6 @@ async fn the_deployment_snippets_header_formats_are_accepted() {
     // What nginx's http module alone can forward: the leaf, no chain. A
     // proxy without the user certificate it hangs from is refused, saying
     // so (docs/deployment.md sends VOMS clients through TLS passthrough).
-    let pki = Pki::new();
     let chain = voms_proxy(&pki);
     let response = svc
         .clone()
@@ -315,11 +330,97 @@ async fn the_deployment_snippets_header_formats_are_accepted() {
     assert_eq!(astavoms.calls.load(Ordering::SeqCst), 2);
 }
 
+/// The certificate headers astavoms received in its `n`th call, in order:
+/// `SSL-Client-Cert`, then `SSL-Client-Cert-Chain-0..`.
+fn forwarded_to_astavoms(astavoms: &Astavoms, n: usize) -> Vec<String> {
+    let seen = astavoms.seen.lock().unwrap();
+    let headers = &seen[n];
+    let mut out = vec![headers["ssl-client-cert"].to_str().unwrap().to_owned()];
+    for i in 0.. {
+        match headers.get(format!("ssl-client-cert-chain-{i}")) {
+            Some(value) => out.push(value.to_str().unwrap().to_owned()),
+            None => break,
+        }
+    }
+    out
+}
+
+/// Issue 16 item 1: a holder of a valid proxy appends a self-signed
+/// certificate carrying another user's DN (and the CA, which a path may
+/// use). Only the proxy and the user certificate it hangs from are
+/// verified, so only they reach astavoms, over TLS and from a trusted
+/// front end alike; a forwarded chain whose user certificate is from a CA
+/// not in `client_ca_file` is refused before astavoms is asked.
+#[tokio::test]
+async fn only_the_verified_chain_reaches_astavoms() {
+    let pki = Pki::new();
+    let ca = ca_file(&pki);
+    let (url, astavoms) = astavoms(Mode::Accept).await;
+    let svc = layer(&url, &ca).layer(echo_app());
+    let victim = Pki::self_signed_copy(&pki.other_user("Victim", &[0x66]));
+    let proxy = voms_proxy(&pki);
+    let mut presented = proxy.clone();
+    presented.push(victim.der.clone());
+    presented.push(pki.ca.der.clone());
+    let flat = |chain: &[CertificateDer<'_>]| {
+        chain
+            .iter()
+            .map(|c| pem(c).replace('\n', " ").trim_end().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    let response = svc.clone().oneshot(over_tls(&presented)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let sent = forwarded_to_astavoms(&astavoms, 0);
+    assert_eq!(sent.len(), 2, "the proxy and the user certificate only");
+    assert_eq!(sent, flat(&proxy));
+
+    let proxy = voms_proxy(&pki);
+    let mut presented = proxy.clone();
+    presented.push(victim.der.clone());
+    let response = svc
+        .clone()
+        .oneshot(forwarded(&presented, "10.1.2.3:5555"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let sent = forwarded_to_astavoms(&astavoms, 1);
+    assert_eq!(sent.len(), 2, "the proxy and the user certificate only");
+    assert_eq!(sent, flat(&proxy));
+
+    // A well-formed proxy of a user whose CA (same name, other key) is
+    // not the configured one: the front end said nothing we can check.
+    let stranger = voms_proxy(&Pki::new());
+    let response = svc
+        .oneshot(forwarded(&stranger, "10.1.2.3:5555"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        text(response)
+            .await
+            .contains("the user certificate is not from a trusted CA")
+    );
+    assert_eq!(astavoms.calls.load(Ordering::SeqCst), 2);
+
+    // Believing front ends without saying which CAs to check is refused
+    // at start-up.
+    let unverified = VomsExchangeConfig {
+        client_ca_file: None,
+        ..config(&url, &ca)
+    };
+    let err = VomsExchangeLayer::new(unverified, reqwest::Client::new())
+        .err()
+        .expect("trusted_proxies without client_ca_file");
+    assert!(err.to_string().contains("`client_ca_file`"), "{err}");
+}
+
 #[tokio::test]
 async fn bad_chains_are_401_naming_the_reason() {
     let pki = Pki::new();
+    let ca = ca_file(&pki);
     let (url, astavoms) = astavoms(Mode::Accept).await;
-    let svc = layer(&url).layer(echo_app());
+    let svc = layer(&url, &ca).layer(echo_app());
     let now = time::OffsetDateTime::now_utc();
     let expired = pki
         .proxy(&ProxySpec {
@@ -342,8 +443,16 @@ async fn bad_chains_are_401_naming_the_reason() {
             ..Default::default()
         })
         .chain;
+    let independent = pki
+        .proxy(&ProxySpec {
+            ac: Some(pki.ac(&AcSpec::default())),
+            policy: Some(PPL_INDEPENDENT),
+            ..Default::default()
+        })
+        .chain;
     for (chain, reason) in [
         (expired, "has expired"),
+        (independent, "is an independent proxy"),
         (forged, "was not issued by the next certificate"),
         (broken_ac, "malformed VOMS attribute certificate"),
     ] {
@@ -377,12 +486,63 @@ async fn bad_chains_are_401_naming_the_reason() {
     assert_eq!(astavoms.calls.load(Ordering::SeqCst), 0);
 }
 
+/// Issue 16 item 2: a limited proxy is refused unless the site chose
+/// `limited_proxies = "accept"`; astavoms is not asked.
+#[tokio::test]
+async fn limited_proxies_are_a_configured_choice() {
+    let pki = Pki::new();
+    let ca = ca_file(&pki);
+    let limited = pki
+        .proxy(&ProxySpec {
+            ac: Some(pki.ac(&AcSpec::default())),
+            policy: Some(PPL_LIMITED),
+            ..Default::default()
+        })
+        .chain;
+    let (url, astavoms) = astavoms(Mode::Accept).await;
+    assert_eq!(
+        VomsExchangeConfig::default().limited_proxies,
+        LimitedProxies::Refuse
+    );
+    let response = layer(&url, &ca)
+        .layer(echo_app())
+        .oneshot(over_tls(&limited))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        text(response)
+            .await
+            .contains("limited proxies are not accepted here")
+    );
+    assert_eq!(astavoms.calls.load(Ordering::SeqCst), 0);
+
+    let accepting = VomsExchangeConfig {
+        limited_proxies: LimitedProxies::Accept,
+        ..config(&url, &ca)
+    };
+    let response = VomsExchangeLayer::new(accepting, reqwest::Client::new())
+        .unwrap()
+        .layer(echo_app())
+        .oneshot(over_tls(&limited))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        text(response)
+            .await
+            .starts_with("voms-user-uuid vo-project")
+    );
+    assert_eq!(astavoms.calls.load(Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn a_proxy_without_voms_attributes_is_not_this_filters_business() {
     let pki = Pki::new();
+    let ca = ca_file(&pki);
     let (url, astavoms) = astavoms(Mode::Accept).await;
     let plain = pki.proxy(&ProxySpec::default()).chain;
-    let response = layer(&url)
+    let response = layer(&url, &ca)
         .layer(echo_app())
         .oneshot(over_tls(&plain))
         .await
@@ -399,9 +559,10 @@ async fn a_proxy_without_voms_attributes_is_not_this_filters_business() {
 #[tokio::test]
 async fn astavoms_refusals_and_failures() {
     let pki = Pki::new();
+    let ca = ca_file(&pki);
     let chain = voms_proxy(&pki);
     let (url, _) = astavoms(Mode::UnknownVo).await;
-    let response = layer(&url)
+    let response = layer(&url, &ca)
         .layer(echo_app())
         .oneshot(over_tls(&chain))
         .await
@@ -410,7 +571,7 @@ async fn astavoms_refusals_and_failures() {
     assert!(text(response).await.contains(&format!("Unknown VO: {VO}")));
 
     let (url, _) = astavoms(Mode::Broken).await;
-    let response = layer(&url)
+    let response = layer(&url, &ca)
         .layer(echo_app())
         .oneshot(over_tls(&chain))
         .await
@@ -421,7 +582,7 @@ async fn astavoms_refusals_and_failures() {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = closed.local_addr().unwrap();
     drop(closed);
-    let response = layer(&format!("http://{addr}/astavoms"))
+    let response = layer(&format!("http://{addr}/astavoms"), &ca)
         .layer(echo_app())
         .oneshot(over_tls(&chain))
         .await
@@ -432,9 +593,10 @@ async fn astavoms_refusals_and_failures() {
 #[tokio::test]
 async fn one_exchange_per_proxy_and_eviction_on_backend_401() {
     let pki = Pki::new();
+    let ca = ca_file(&pki);
     let chain = voms_proxy(&pki);
     let (url, astavoms) = astavoms(Mode::Accept).await;
-    let svc = layer(&url).layer(echo_app());
+    let svc = layer(&url, &ca).layer(echo_app());
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let (svc, req) = (svc.clone(), over_tls(&chain));
@@ -467,7 +629,7 @@ async fn one_exchange_per_proxy_and_eviction_on_backend_401() {
             }
         })
     };
-    let mut svc = layer(&url).layer(app);
+    let mut svc = layer(&url, &ca).layer(app);
     assert_eq!(
         svc.ready()
             .await
@@ -498,6 +660,7 @@ async fn one_exchange_per_proxy_and_eviction_on_backend_401() {
 #[tokio::test]
 async fn in_process_ac_verification_with_a_vomsdir() {
     let pki = Pki::new();
+    let ca = ca_file(&pki);
     let dir = std::env::temp_dir().join(format!(
         "snf-occi-vomsdir-{}-{}",
         std::process::id(),
@@ -514,7 +677,7 @@ async fn in_process_ac_verification_with_a_vomsdir() {
     let config = VomsExchangeConfig {
         vomsdir: Some(dir.clone()),
         voms_ca_file: Some(dir.join("ca.pem")),
-        ..config(&url)
+        ..config(&url, &ca)
     };
     let svc = VomsExchangeLayer::new(config, reqwest::Client::new())
         .unwrap()

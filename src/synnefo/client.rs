@@ -14,7 +14,7 @@ use snf_occi_middleware::{AuthContext, RequestId, SecretToken};
 
 use super::error::{SynnefoError, parse_fault};
 use super::identity::Access;
-use super::transport::{Transport, TransportError};
+use super::transport::{Answer, AnswerSize, Transport, TransportError};
 
 /// The Synnefo services the client talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -333,7 +333,7 @@ impl Client {
         query: &[(&str, &str)],
         caller: Option<&Caller>,
         payload: Payload,
-    ) -> Result<Bytes, SynnefoError> {
+    ) -> Result<Answer, SynnefoError> {
         let retries = if method == Method::GET || method == Method::HEAD {
             self.inner.config.read_retries
         } else {
@@ -370,7 +370,7 @@ impl Client {
     ///
     /// A connection failure on a discovered endpoint refreshes the catalog
     /// and, when the endpoint moved, retries once (the request never left).
-    async fn call_once(&self, service: Service, call: &Call<'_>) -> Result<Bytes, SynnefoError> {
+    async fn call_once(&self, service: Service, call: &Call<'_>) -> Result<Answer, SynnefoError> {
         let request_id = call.caller.and_then(|c| c.request_id.as_ref());
         let (base, from_catalog) = self.resolve(service, request_id).await?;
         match self.send(service, &base, call).await {
@@ -414,7 +414,7 @@ impl Client {
         service: Service,
         base: &str,
         call: &Call<'_>,
-    ) -> Result<Bytes, SendError> {
+    ) -> Result<Answer, SendError> {
         let request =
             Self::request(base, call).map_err(|e| SendError::Other(transport_error(service, e)))?;
         let Call {
@@ -427,7 +427,7 @@ impl Client {
         let sent = self
             .inner
             .transport
-            .send(request, self.inner.config.timeout)
+            .send(request, self.inner.config.timeout, answer_size(path))
             .await;
         // Count the call by its template (ids become `{id}`), never by URL.
         snf_occi_middleware::metrics::record_synnefo_call(
@@ -507,7 +507,7 @@ impl Client {
         match self
             .inner
             .transport
-            .send(request, self.inner.config.timeout)
+            .send(request, self.inner.config.timeout, AnswerSize::Item)
             .await
         {
             Ok((status, _)) => Ok(status),
@@ -571,15 +571,40 @@ impl Client {
     }
 }
 
+/// What the call of `path` may return: a listing (the path ends with a
+/// collection or `detail`), else one entity.
+fn answer_size(path: &str) -> AnswerSize {
+    const LISTINGS: &[&str] = &[
+        "detail",
+        "servers",
+        "flavors",
+        "images",
+        "networks",
+        "subnets",
+        "ports",
+        "floatingips",
+        "volumes",
+        "types",
+        "snapshots",
+        "os-volume_attachments",
+    ];
+    let path = path.split('?').next().unwrap_or("");
+    match path.rsplit('/').find(|s| !s.is_empty()) {
+        Some(last) if LISTINGS.contains(&last) => AnswerSize::Listing,
+        _ => AnswerSize::Item,
+    }
+}
+
 /// Whether a failed read may be sent again: the service was not reached,
 /// dropped the connection, or said it is (temporarily) unavailable.
 fn retryable(err: &SynnefoError) -> bool {
     match err {
-        SynnefoError::Unreachable { .. } => true,
+        SynnefoError::Unreachable { .. } | SynnefoError::Lost { .. } => true,
         SynnefoError::Fault { status, .. } => matches!(status.as_u16(), 502..=504),
         SynnefoError::Timeout { .. }
         | SynnefoError::InvalidResponse { .. }
-        | SynnefoError::NoEndpoint { .. } => false,
+        | SynnefoError::NoEndpoint { .. }
+        | SynnefoError::Busy { .. } => false,
     }
 }
 
@@ -678,6 +703,8 @@ pub(crate) fn transport_error(service: Service, e: TransportError) -> SynnefoErr
             service,
             reason: e.to_string(),
         },
+        TransportError::Busy => SynnefoError::Busy { service },
+        TransportError::Failed(reason) => SynnefoError::Lost { service, reason },
         other => SynnefoError::Unreachable {
             service,
             reason: other.to_string(),
@@ -756,6 +783,37 @@ mod operation_tests {
             operation_template(&Method::GET, "/servers/alice@example.org?x=secret"),
             "GET /servers/{id}"
         );
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn listings_and_entities_are_told_apart_by_their_path() {
+        for listing in [
+            "/servers/detail",
+            "/servers",
+            "/volumes/detail",
+            "/networks",
+            "/floatingips",
+            "/ports?device_id=4",
+            "/servers/42/os-volume_attachments",
+            "/types",
+        ] {
+            assert_eq!(answer_size(listing), AnswerSize::Listing, "{listing}");
+        }
+        for item in [
+            "/servers/42",
+            "/tokens",
+            "/servers/42/action",
+            "/volumes/7",
+            "/servers/42/metadata",
+            "",
+        ] {
+            assert_eq!(answer_size(item), AnswerSize::Item, "{item}");
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as HyperClient;
@@ -26,10 +26,32 @@ use rustls_pki_types::pem::PemObject;
 
 use crate::config::BackendConfig;
 
-/// The most a Synnefo answer body may hold: a listing of 10,000 servers
-/// is about 20 MiB; anything past this is a broken or hostile backend,
-/// not a larger cloud.
-pub const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
+/// The default most one listing answer may hold
+/// ([`TransportConfig::max_listing_bytes`]): Cyclades sends about 2 KiB
+/// per server, so some 30,000 servers.
+pub const MAX_LISTING_BYTES: usize = 64 * 1024 * 1024;
+/// The most one entity's answer (a server, a volume, a token with its
+/// catalog) may hold: the largest legitimate one is a few KiB.
+pub const MAX_ITEM_BYTES: usize = 4 * 1024 * 1024;
+/// The most a fault (any answer but a 2xx) is read: Synnefo's are a few
+/// hundred bytes of JSON.
+pub const MAX_FAULT_BYTES: usize = 64 * 1024;
+/// The default most all answers being read at once may hold
+/// ([`TransportConfig::max_bytes_in_flight`]).
+pub const MAX_BYTES_IN_FLIGHT: usize = 256 * 1024 * 1024;
+/// An answer at least this large asks the allocator to give freed memory
+/// back to the system once it is dropped (see [`Answer`]).
+const TRIM_AFTER_BYTES: usize = 1024 * 1024;
+
+/// What a call may legitimately return, which bounds how much of its
+/// answer is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerSize {
+    /// One entity, a token, an action's answer: [`MAX_ITEM_BYTES`].
+    Item,
+    /// A listing: [`TransportConfig::max_listing_bytes`].
+    Listing,
+}
 
 /// The `User-Agent` of every backend call (the auth filters' reqwest
 /// client sends the same).
@@ -44,8 +66,12 @@ pub struct TransportConfig {
     pub pool_idle_timeout: Duration,
     /// How long a new connection (TCP, then TLS) may take.
     pub connect_timeout: Duration,
-    /// The most an answer body may hold ([`MAX_ANSWER_BYTES`] by default).
-    pub max_answer_bytes: usize,
+    /// The most one listing answer may hold ([`MAX_LISTING_BYTES`] by
+    /// default); entities and faults have fixed, smaller bounds.
+    pub max_listing_bytes: usize,
+    /// The most all answers being read at once may hold together
+    /// ([`MAX_BYTES_IN_FLIGHT`] by default).
+    pub max_bytes_in_flight: usize,
     /// CA certificates trusted besides the platform's store (see
     /// [`load_ca_file`]).
     pub extra_roots: Vec<CertificateDer<'static>>,
@@ -75,7 +101,8 @@ impl From<&BackendConfig> for TransportConfig {
             pool_max_idle_per_host: backend.pool_max_idle_per_host,
             pool_idle_timeout: backend.pool_idle_timeout,
             connect_timeout: backend.connect_timeout,
-            max_answer_bytes: MAX_ANSWER_BYTES,
+            max_listing_bytes: backend.max_listing_bytes,
+            max_bytes_in_flight: backend.max_answer_bytes_in_flight,
             extra_roots: Vec::new(),
             proxy: ProxySetting::Environment,
         }
@@ -106,10 +133,14 @@ pub enum TransportError {
     /// The whole exchange took longer than its timeout.
     #[error("timed out")]
     Timeout,
-    /// The answer body was larger than the configured most
-    /// ([`TransportConfig::max_answer_bytes`]).
+    /// The answer body was larger than what that call may return (see
+    /// [`AnswerSize`]).
     #[error("the answer is larger than {0} bytes")]
     TooLarge(usize),
+    /// Other answers being read take the whole
+    /// [`TransportConfig::max_bytes_in_flight`]: this one was not read.
+    #[error("too many large answers are being read at once")]
+    Busy,
     /// The connection failed after the request was sent, or the answer
     /// was not HTTP.
     #[error("{0}")]
@@ -127,7 +158,76 @@ pub enum TransportError {
 pub struct Transport {
     client: HyperClient<HttpsConnector<ProxyConnector>, Full<Bytes>>,
     user_agent: HeaderValue,
-    max_answer_bytes: usize,
+    max_listing_bytes: usize,
+    // One permit per byte of the answers being read or held (an
+    // [`Answer`] returns its permits when dropped).
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+/// An answer body, holding its share of the transport's in-flight bytes
+/// until it is dropped (after decoding): the total that answers take in
+/// memory at once is bounded, not only each one.
+///
+/// Dropping a large one runs the memory trim the binary set
+/// ([`set_memory_trim`]): allocators otherwise keep the peak of a burst
+/// of large answers until the thread allocates again, or for good.
+#[derive(Debug)]
+pub struct Answer {
+    body: Bytes,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Answer {
+    /// An answer that holds no share of a transport (tests, fixtures).
+    pub fn detached(body: Bytes) -> Self {
+        Answer {
+            body,
+            _permit: None,
+        }
+    }
+
+    /// The body.
+    pub fn bytes(&self) -> &Bytes {
+        &self.body
+    }
+}
+
+impl std::ops::Deref for Answer {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        if self.body.len() >= TRIM_AFTER_BYTES {
+            // Free the body first, then trim.
+            self.body = Bytes::new();
+            trim_soon();
+        }
+    }
+}
+
+/// How the process gives freed memory back to the system: the library
+/// cannot know the allocator, so the binary says (see
+/// [`set_memory_trim`]); by default nothing is done.
+static TRIM: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets how freed memory is given back after a large answer: the binary
+/// passes its allocator's collection (`src/main.rs`: mimalloc's
+/// `mi_collect`). Without it, memory goes back whenever the allocator
+/// decides. The first call wins.
+pub fn set_memory_trim(trim: fn()) {
+    let _ = TRIM.set(trim);
+}
+
+/// Runs the memory trim, if one is set, right where a large answer was
+/// freed (thread-local allocators collect the calling thread's pages).
+fn trim_soon() {
+    if let Some(trim) = TRIM.get() {
+        trim();
+    }
 }
 
 impl std::fmt::Debug for Transport {
@@ -184,25 +284,35 @@ impl Transport {
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .build(connector);
+        let in_flight = config
+            .max_bytes_in_flight
+            .min(tokio::sync::Semaphore::MAX_PERMITS);
         Ok(Transport {
             client,
             user_agent: HeaderValue::from_static(USER_AGENT),
-            max_answer_bytes: config.max_answer_bytes,
+            max_listing_bytes: config.max_listing_bytes,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(in_flight)),
         })
     }
 
-    /// Sends `request` and reads the whole answer, all within `timeout`.
+    /// Sends `request` and reads the whole answer, all within `timeout`,
+    /// reading at most what an answer of `size` may hold.
     pub async fn send(
         &self,
         mut request: Request<Full<Bytes>>,
         timeout: Duration,
-    ) -> Result<(StatusCode, Bytes), TransportError> {
+        size: AnswerSize,
+    ) -> Result<(StatusCode, Answer), TransportError> {
         request
             .headers_mut()
             .insert(http::header::USER_AGENT, self.user_agent.clone());
+        let max = match size {
+            AnswerSize::Item => MAX_ITEM_BYTES,
+            AnswerSize::Listing => self.max_listing_bytes,
+        };
         let exchange = async {
             let response = self.client.request(request).await.map_err(classify)?;
-            read_answer(response, self.max_answer_bytes).await
+            self.read_answer(response, max).await
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(answer) => answer,
@@ -211,22 +321,78 @@ impl Transport {
     }
 }
 
-async fn read_answer(
-    response: Response<Incoming>,
-    max: usize,
-) -> Result<(StatusCode, Bytes), TransportError> {
-    let status = response.status();
-    let body = Limited::new(response.into_body(), max)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                TransportError::TooLarge(max)
-            } else {
-                TransportError::Failed(innermost(e.as_ref()))
+impl Transport {
+    /// Reads an answer of at most `max` bytes (a fault: at most
+    /// [`MAX_FAULT_BYTES`]), chunk by chunk, each chunk taking its bytes
+    /// from the in-flight budget first: past the budget the read stops
+    /// and the connection is dropped with what was read.
+    async fn read_answer(
+        &self,
+        response: Response<Incoming>,
+        max: usize,
+    ) -> Result<(StatusCode, Answer), TransportError> {
+        let status = response.status();
+        let max = if status.is_success() {
+            max
+        } else {
+            max.min(MAX_FAULT_BYTES)
+        };
+        // A declared length past the bound is refused before any read.
+        if let Some(length) = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            && length > max as u64
+        {
+            return Err(TransportError::TooLarge(max));
+        }
+        let mut body = response.into_body();
+        let mut permit: Option<tokio::sync::OwnedSemaphorePermit> = None;
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut total = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| TransportError::Failed(innermost(&e)))?;
+            let Ok(chunk) = frame.into_data() else {
+                continue;
+            };
+            total += chunk.len();
+            if total > max {
+                return Err(TransportError::TooLarge(max));
             }
-        })?;
-    Ok((status, body.to_bytes()))
+            let share = u32::try_from(chunk.len()).map_err(|_| TransportError::TooLarge(max))?;
+            let more = self
+                .in_flight
+                .clone()
+                .try_acquire_many_owned(share)
+                .map_err(|_| TransportError::Busy)?;
+            match permit.as_mut() {
+                Some(p) => p.merge(more),
+                None => permit = Some(more),
+            }
+            chunks.push(chunk);
+        }
+        // One chunk is the usual answer: no copy.
+        let body = match chunks.len() {
+            0 => Bytes::new(),
+            1 => chunks.pop().unwrap_or_default(),
+            _ => {
+                let mut all = bytes::BytesMut::with_capacity(total);
+                for chunk in &chunks {
+                    all.extend_from_slice(chunk);
+                }
+                drop(chunks);
+                all.freeze()
+            }
+        };
+        Ok((
+            status,
+            Answer {
+                body,
+                _permit: permit,
+            },
+        ))
+    }
 }
 
 fn proxy_matcher(setting: &ProxySetting) -> Result<Option<Matcher>, TransportError> {
@@ -259,9 +425,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 impl tower::Service<http::Uri> for ProxyConnector {
     type Response = TokioIo<tokio::net::TcpStream>;
     type Error = BoxError;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
-    >;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
 
     fn poll_ready(
         &mut self,
@@ -352,7 +516,10 @@ mod tests {
         let request = Request::get(format!("http://127.0.0.1:{port}/x"))
             .body(Full::default())
             .unwrap();
-        match transport.send(request, Duration::from_secs(5)).await {
+        match transport
+            .send(request, Duration::from_secs(5), AnswerSize::Item)
+            .await
+        {
             Err(TransportError::Connect(reason)) => assert!(!reason.is_empty()),
             other => panic!("expected a connect error, got {other:?}"),
         }
@@ -368,40 +535,125 @@ mod tests {
         let request = Request::get(format!("http://{addr}/slow"))
             .body(Full::default())
             .unwrap();
-        let answer = transport.send(request, Duration::from_millis(200)).await;
+        let answer = transport
+            .send(request, Duration::from_millis(200), AnswerSize::Item)
+            .await;
         assert!(matches!(answer, Err(TransportError::Timeout)), "{answer:?}");
         drop(held);
     }
 
-    #[tokio::test]
-    async fn an_answer_over_the_cap_is_refused_whole() {
+    /// A server answering each request with `status` and `size` bytes,
+    /// chunked (no length: the cap must stop the read itself) or with a
+    /// `content-length`.
+    async fn sized_server(status: u16, size: usize, chunked: bool) -> std::net::SocketAddr {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut head = [0u8; 1024];
-            let _ = s.read(&mut head).await;
-            let body = "x".repeat(1000);
-            let answer = format!(
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = s.write_all(answer.as_bytes()).await;
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = [0u8; 4096];
+                    let _ = s.read(&mut head).await;
+                    let body = vec![b'x'; size];
+                    let head = if chunked {
+                        format!("HTTP/1.1 {status} X\r\ntransfer-encoding: chunked\r\n\r\n")
+                    } else {
+                        format!("HTTP/1.1 {status} X\r\ncontent-length: {size}\r\n\r\n")
+                    };
+                    if s.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if chunked {
+                        for part in body.chunks(64 * 1024) {
+                            let chunk = format!("{:x}\r\n", part.len());
+                            if s.write_all(chunk.as_bytes()).await.is_err()
+                                || s.write_all(part).await.is_err()
+                                || s.write_all(b"\r\n").await.is_err()
+                            {
+                                return;
+                            }
+                        }
+                        let _ = s.write_all(b"0\r\n\r\n").await;
+                    } else {
+                        let _ = s.write_all(&body).await;
+                    }
+                });
+            }
         });
+        addr
+    }
+
+    async fn fetch(
+        transport: &Transport,
+        addr: std::net::SocketAddr,
+        size: AnswerSize,
+    ) -> Result<(StatusCode, Answer), TransportError> {
+        let request = Request::get(format!("http://{addr}/x"))
+            .body(Full::default())
+            .unwrap();
+        transport.send(request, Duration::from_secs(10), size).await
+    }
+
+    #[tokio::test]
+    async fn each_answer_is_read_only_as_far_as_its_call_may_return() {
         let transport = Transport::new(TransportConfig {
-            max_answer_bytes: 100,
+            max_listing_bytes: 6 * 1024 * 1024,
             ..TransportConfig::default()
         })
         .unwrap();
-        let request = Request::get(format!("http://{addr}/big"))
-            .body(Full::default())
+        // One entity: 4 MiB at most, declared or not.
+        for chunked in [false, true] {
+            let big = sized_server(200, MAX_ITEM_BYTES + 1, chunked).await;
+            let answer = fetch(&transport, big, AnswerSize::Item).await;
+            assert!(
+                matches!(answer, Err(TransportError::TooLarge(MAX_ITEM_BYTES))),
+                "chunked {chunked}: {answer:?}"
+            );
+            // The same size is a fine listing.
+            let (status, body) = fetch(&transport, big, AnswerSize::Listing).await.unwrap();
+            assert_eq!((status, body.len()), (StatusCode::OK, MAX_ITEM_BYTES + 1));
+        }
+        // A listing: the configured most.
+        let huge = sized_server(200, 6 * 1024 * 1024 + 1, true).await;
+        assert!(matches!(
+            fetch(&transport, huge, AnswerSize::Listing).await,
+            Err(TransportError::TooLarge(n)) if n == 6 * 1024 * 1024
+        ));
+        // A fault: 64 KiB.
+        let fault = sized_server(404, MAX_FAULT_BYTES + 1, true).await;
+        assert!(matches!(
+            fetch(&transport, fault, AnswerSize::Listing).await,
+            Err(TransportError::TooLarge(MAX_FAULT_BYTES))
+        ));
+        let small_fault = sized_server(404, 300, false).await;
+        let (status, body) = fetch(&transport, small_fault, AnswerSize::Item)
+            .await
             .unwrap();
-        let answer = transport.send(request, Duration::from_secs(5)).await;
-        assert!(
-            matches!(answer, Err(TransportError::TooLarge(100))),
-            "{answer:?}"
-        );
+        assert_eq!((status, body.len()), (StatusCode::NOT_FOUND, 300));
+    }
+
+    #[tokio::test]
+    async fn answers_held_at_once_share_one_budget() {
+        let transport = Transport::new(TransportConfig {
+            max_bytes_in_flight: 300_000,
+            ..TransportConfig::default()
+        })
+        .unwrap();
+        let server = sized_server(200, 200_000, true).await;
+        let first = fetch(&transport, server, AnswerSize::Listing)
+            .await
+            .unwrap();
+        // While the first is held, a second does not fit: refused at once.
+        let second = fetch(&transport, server, AnswerSize::Listing).await;
+        assert!(matches!(second, Err(TransportError::Busy)), "{second:?}");
+        // Once it is dropped, the budget is whole again.
+        drop(first);
+        let (status, body) = fetch(&transport, server, AnswerSize::Listing)
+            .await
+            .unwrap();
+        assert_eq!((status, body.len()), (StatusCode::OK, 200_000));
+        let third = fetch(&transport, server, AnswerSize::Listing).await;
+        assert!(matches!(third, Err(TransportError::Busy)), "{third:?}");
     }
 
     /// A tiny CONNECT proxy: records each tunnel's target, answers 200
@@ -479,7 +731,10 @@ mod tests {
             ..TransportConfig::default()
         })
         .unwrap();
-        let (status, body) = proxied.send(get(), Duration::from_secs(5)).await.unwrap();
+        let (status, body) = proxied
+            .send(get(), Duration::from_secs(5), AnswerSize::Item)
+            .await
+            .unwrap();
         assert_eq!((status, &body[..]), (StatusCode::OK, &b"ok"[..]));
         assert_eq!(*seen.lock().unwrap(), [target.to_string()]);
 
@@ -488,7 +743,10 @@ mod tests {
             ..TransportConfig::default()
         })
         .unwrap();
-        let (status, _) = direct.send(get(), Duration::from_secs(5)).await.unwrap();
+        let (status, _) = direct
+            .send(get(), Duration::from_secs(5), AnswerSize::Item)
+            .await
+            .unwrap();
         assert_eq!(status, StatusCode::OK);
         assert_eq!(seen.lock().unwrap().len(), 1, "no tunnel for a direct call");
 

@@ -88,10 +88,7 @@ async fn a_user_mixin_tags_entities_and_its_collection_lists_and_acts_on_them() 
 
     // Alice sees it; Bob neither sees it nor uses it.
     let query = cloud.get(0, "/-/", JSON).await.json();
-    assert!(
-        query["mixins"].to_string().contains(&format!("{TAGS}")),
-        "{query}"
-    );
+    assert!(query["mixins"].to_string().contains(TAGS), "{query}");
     let bobs = cloud.get(1, "/-/", JSON).await.json();
     assert!(!bobs["mixins"].to_string().contains(TAGS), "{bobs}");
     cloud

@@ -136,6 +136,25 @@ impl ProxyClientCertVerifier {
         Self::new(Arc::new(roots), client_auth)
     }
 
+    /// Checks the end-entity (user) certificate `chain[end_entity]` against
+    /// the CAs, with the certificates after it as candidate intermediates,
+    /// as the handshake does after [`inspect_chain`] checked the proxies
+    /// before it. `voms_exchange` calls it for chains a trusted front end
+    /// forwards: those are what the client sent, checked by nobody here.
+    pub fn verify_end_entity(
+        &self,
+        chain: &[CertificateDer<'_>],
+        end_entity: usize,
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        let user = chain
+            .get(end_entity)
+            .ok_or(Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        self.webpki
+            .verify_client_cert(user, &chain[end_entity + 1..], now)
+            .map(|_| ())
+    }
+
     /// The leaf's SubjectPublicKeyInfo, DER.
     fn leaf_spki(cert: &CertificateDer<'_>) -> Result<SubjectPublicKeyInfoDer<'static>, Error> {
         let (_, parsed) = X509Certificate::from_der(cert)
@@ -193,9 +212,8 @@ impl ClientCertVerifier for ProxyClientCertVerifier {
         chain.extend(intermediates.iter().cloned());
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs());
         let inspected = inspect_chain(&chain, at).map_err(chain_error)?;
-        let user = &chain[inspected.end_entity];
-        self.webpki
-            .verify_client_cert(user, &chain[inspected.end_entity + 1..], now)
+        self.verify_end_entity(&chain, inspected.end_entity, now)?;
+        Ok(ClientCertVerified::assertion())
     }
 
     fn verify_tls12_signature(

@@ -45,9 +45,9 @@
 //! filter's `[filter.NAME]` table (`deny_unknown_fields`, durations in
 //! humantime: `"5m"`, `"30s"`); their module docs list every key.
 
+mod asn1;
 mod cache;
 pub mod client_verifier;
-mod der;
 mod identity;
 pub mod jwt;
 pub mod keystone;
@@ -65,7 +65,7 @@ use http::{HeaderValue, StatusCode, header};
 pub use client_verifier::{ClientAuth, ProxyClientCertVerifier, VerifierError};
 pub use jwt::{JwtAuth, JwtAuthConfig, JwtAuthLayer};
 pub use keystone::{KeystoneAuth, KeystoneAuthConfig, KeystoneAuthLayer};
-pub use voms::{VomsExchange, VomsExchangeConfig, VomsExchangeLayer};
+pub use voms::{LimitedProxies, VomsExchange, VomsExchangeConfig, VomsExchangeLayer};
 
 use crate::error_response::{occi_error, rendering_of};
 use crate::{HttpRequest, HttpResponse};

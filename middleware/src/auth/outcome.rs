@@ -45,6 +45,8 @@ impl VomsError {
             VomsError::Voms(_) => "bad_voms_attributes",
             VomsError::BadHeader => "bad_forwarded_header",
             VomsError::AmbiguousHeader => "ambiguous_forwarded_header",
+            VomsError::LimitedProxy => "limited_proxy",
+            VomsError::UntrustedChain => "untrusted_chain",
             VomsError::NoVomsAttributes => "no_voms_attributes",
             VomsError::Rejected(_) => "rejected_by_astavoms",
             VomsError::Unreachable => "astavoms_unreachable",

@@ -6,21 +6,42 @@
 //! extension (1.3.6.1.5.5.7.1.14; the pre-RFC GT3 OID
 //! 1.3.6.1.4.1.3536.1.222 is accepted too). [`inspect_chain`] checks
 //! every proxy link (issuer name, subject = issuer + one CN, signature,
-//! validity, not a CA, issuer allowed to sign, path length) and the end-entity certificate's validity, and
-//! reads the VOMS attributes. It does not check the end-entity
-//! certificate against a CA: the TLS verifier
-//! ([`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)) or the
-//! trusted front end did that.
+//! validity, not a CA, issuer allowed to sign, path length, proxy
+//! policy) and the end-entity certificate's validity, and reads the VOMS
+//! attributes. It does not check the end-entity certificate against a
+//! CA: the TLS verifier
+//! ([`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)) or
+//! `voms_exchange` (for a trusted front end's headers) do that.
+//!
+//! Proxy policies (the ProxyCertInfo's policy language, RFC 3820 3.8):
+//!
+//! - `id-ppl-inheritAll` (1.3.6.1.5.5.7.21.1): an impersonation proxy,
+//!   acting with all of its issuer's rights. Accepted.
+//! - `id-ppl-independent` (1.3.6.1.5.5.7.21.2): a proxy that carries
+//!   *none* of its issuer's rights, only its own (new) identity. Refused
+//!   ([`ChainError::IndependentProxy`]): the user's DN must not be
+//!   derived from it.
+//! - the Globus limited-proxy language (1.3.6.1.4.1.3536.1.1.1.9, what
+//!   `voms-proxy-init -limited` and `grid-proxy-init -limited` make): the
+//!   issuer's identity, restricted by convention to data access (GRAM
+//!   refuses it for job submission). Read as [`ProxyChain::limited`];
+//!   whether such a chain may log in is the relying filter's choice
+//!   (`voms_exchange`'s `limited_proxies`).
+//! - anything else (`id-ppl-anyLanguage` with a policy, site-specific
+//!   languages): a restriction this server cannot interpret, so it cannot
+//!   honour it. Refused ([`ChainError::UnknownProxyPolicy`]), as RFC 3820
+//!   asks of relying parties that do not understand a policy.
 //!
 //! Legacy (GT2, pre-RFC) proxies without the extension are not
 //! recognised as proxies.
 
 use std::time::SystemTime;
 
+use asn1_rs::{Oid, Tag};
 use rustls_pki_types::CertificateDer;
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 
-use super::der;
+use super::asn1::only_element;
 use super::voms_ac::{
     AttributeCertificate, OID_VOMS_AC_SEQUENCE, VomsAcError, VomsAttributes, parse_ac_sequence,
 };
@@ -28,6 +49,12 @@ use super::voms_ac::{
 const OID_PROXY_CERT_INFO: &str = "1.3.6.1.5.5.7.1.14";
 const OID_PROXY_CERT_INFO_GT3: &str = "1.3.6.1.4.1.3536.1.222";
 const OID_COMMON_NAME: &str = "2.5.4.3";
+/// `id-ppl-inheritAll`: an impersonation proxy.
+const OID_PPL_INHERIT_ALL: Oid<'static> = asn1_rs::oid!(1.3.6.1.5.5.7.21.1);
+/// `id-ppl-independent`: a proxy with none of its issuer's rights.
+const OID_PPL_INDEPENDENT: Oid<'static> = asn1_rs::oid!(1.3.6.1.5.5.7.21.2);
+/// Globus' limited-proxy policy language.
+const OID_PPL_LIMITED: Oid<'static> = asn1_rs::oid!(1.3.6.1.4.1.3536.1.1.1.9);
 
 /// What a verified-shape proxy chain says.
 #[derive(Clone, Debug)]
@@ -42,6 +69,9 @@ pub struct ProxyChain {
     pub not_after: SystemTime,
     /// The VOMS attributes of the first AC found (leaf first), if any.
     pub voms: Option<VomsAttributes>,
+    /// Whether a proxy of the chain is a (Globus) limited proxy: every
+    /// proxy it issued is limited too, so the whole chain is.
+    pub limited: bool,
 }
 
 /// Why a chain was refused. Messages name the position, never the DN.
@@ -78,6 +108,16 @@ pub enum ChainError {
     /// More proxies below a proxy than its path length allows.
     #[error("proxy certificate {0} allows fewer delegations than the chain has")]
     PathLength(usize),
+    /// An independent proxy (`id-ppl-independent`) carries none of its
+    /// issuer's rights, so it names nobody this server knows.
+    #[error(
+        "proxy certificate {0} is an independent proxy, which carries none of its issuer's identity"
+    )]
+    IndependentProxy(usize),
+    /// A proxy policy language this server cannot interpret, so it cannot
+    /// honour the restriction.
+    #[error("proxy certificate {0} has a proxy policy this server does not understand")]
+    UnknownProxyPolicy(usize),
     /// The VOMS extension is there but unreadable.
     #[error("{0}")]
     Voms(#[from] VomsAcError),
@@ -122,54 +162,98 @@ fn unix(t: SystemTime) -> i64 {
     }
 }
 
+/// A ProxyCertInfo extension value: `(path length constraint, policy
+/// language)`. RFC 3820 3.8:
+///
+/// ```text
+/// ProxyCertInfo ::= SEQUENCE { pCPathLenConstraint INTEGER (0..MAX) OPTIONAL,
+///                              proxyPolicy ProxyPolicy }
+/// ProxyPolicy ::= SEQUENCE { policyLanguage OBJECT IDENTIFIER,
+///                            policy OCTET STRING OPTIONAL }
+/// ```
+///
+/// The pre-RFC (GT3) layout puts the policy first and the constraint
+/// after it as `[1] EXPLICIT INTEGER`. Nothing else may follow.
+fn decode_proxy_cert_info(value: &[u8]) -> Option<(Option<u64>, Oid<'_>)> {
+    let info = only_element(value).filter(|i| i.is_universal(Tag::Sequence))?;
+    let parts = info.children()?;
+    let (path_len, policy) = match &parts[..] {
+        [policy] => (None, policy),
+        [len, policy] if len.is_universal(Tag::Integer) => (Some(len.raw), policy),
+        [policy, len] if len.is_context(1) => (Some(len.value.data), policy),
+        _ => return None,
+    };
+    let path_len = match path_len {
+        Some(raw) => match u64::from_der(raw) {
+            Ok(([], n)) => Some(n),
+            _ => return None,
+        },
+        None => None,
+    };
+    let policy = policy
+        .children()
+        .filter(|_| policy.is_universal(Tag::Sequence))?;
+    let language = match &policy[..] {
+        [language] => language,
+        [language, body] if body.is_universal(Tag::OctetString) => language,
+        _ => return None,
+    };
+    match Oid::from_der(language.raw) {
+        Ok(([], language)) => Some((path_len, language)),
+        _ => None,
+    }
+}
+
+/// What a proxy's ProxyCertInfo allows.
+struct ProxyInfo {
+    /// Most proxies it may issue below it (`None`: unlimited).
+    path_len: Option<u64>,
+    /// Whether it is a limited proxy.
+    limited: bool,
+}
+
+/// What a ProxyCertInfo extension (RFC 3820 3.8) says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyCertInfo {
+    /// Most proxies the proxy may issue below it (`None`: no limit).
+    pub path_len: Option<u64>,
+    /// The policy language, dotted (`1.3.6.1.5.5.7.21.1`, inheritAll).
+    pub policy_language: String,
+}
+
+/// Reads a ProxyCertInfo extension value, in the RFC 3820 or the GT3
+/// layout; `None` if it is neither.
+pub fn read_proxy_cert_info(value: &[u8]) -> Option<ProxyCertInfo> {
+    decode_proxy_cert_info(value).map(|(path_len, language)| ProxyCertInfo {
+        path_len,
+        policy_language: language.to_id_string(),
+    })
+}
+
 /// The ProxyCertInfo extension of a certificate: `None` if it is not a
-/// proxy, `Some(path length constraint)` if it is.
+/// proxy; an error for a policy this server refuses (see the module docs).
 fn proxy_cert_info(
     cert: &X509Certificate<'_>,
     index: usize,
-) -> Result<Option<Option<u64>>, ChainError> {
+) -> Result<Option<ProxyInfo>, ChainError> {
     let Some(ext) = cert.extensions().iter().find(|e| {
         let id = e.oid.to_id_string();
         id == OID_PROXY_CERT_INFO || id == OID_PROXY_CERT_INFO_GT3
     }) else {
         return Ok(None);
     };
-    let bad = ChainError::BadProxyCertInfo(index);
-    let info = der::read_all(ext.value)
-        .filter(|t| t.tag == der::SEQUENCE)
-        .ok_or(bad.clone())?;
-    let parts = der::children(info.content).ok_or(bad.clone())?;
-    let mut path_len = None;
-    let mut policy = false;
-    for part in parts {
-        match part.tag {
-            der::INTEGER => path_len = Some(small_uint(part.content).ok_or(bad.clone())?),
-            // GT3 drafts wrapped the constraint as [1] EXPLICIT INTEGER.
-            0xa1 => {
-                let int = der::read_all(part.content)
-                    .filter(|t| t.tag == der::INTEGER)
-                    .ok_or(bad.clone())?;
-                path_len = Some(small_uint(int.content).ok_or(bad.clone())?);
-            }
-            der::SEQUENCE => policy = true,
-            _ => return Err(bad),
-        }
-    }
-    if !policy {
-        return Err(bad);
-    }
-    Ok(Some(path_len))
-}
-
-fn small_uint(content: &[u8]) -> Option<u64> {
-    if content.is_empty() || content.len() > 8 || content[0] & 0x80 != 0 {
-        return None;
-    }
-    Some(
-        content
-            .iter()
-            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
-    )
+    let (path_len, language) =
+        decode_proxy_cert_info(ext.value).ok_or(ChainError::BadProxyCertInfo(index))?;
+    let limited = if language == OID_PPL_INHERIT_ALL {
+        false
+    } else if language == OID_PPL_LIMITED {
+        true
+    } else if language == OID_PPL_INDEPENDENT {
+        return Err(ChainError::IndependentProxy(index));
+    } else {
+        return Err(ChainError::UnknownProxyPolicy(index));
+    };
+    Ok(Some(ProxyInfo { path_len, limited }))
 }
 
 /// RDNs as comparable (type, value) lists.
@@ -214,7 +298,7 @@ pub fn inspect_chain(
     let mut end_entity = None;
     for (i, cert) in certs.iter().enumerate() {
         match proxy_cert_info(cert, i)? {
-            Some(limit) => limits.push(limit),
+            Some(info) => limits.push(info),
             None => {
                 end_entity = Some(i);
                 break;
@@ -260,7 +344,7 @@ pub fn inspect_chain(
             return Err(ChainError::BadProxyUsage(i));
         }
         // Proxy i has i proxies below it (those closer to the leaf).
-        if limits[i].is_some_and(|limit| (i as u64) > limit) {
+        if limits[i].path_len.is_some_and(|limit| (i as u64) > limit) {
             return Err(ChainError::PathLength(i));
         }
     }
@@ -283,6 +367,7 @@ pub fn inspect_chain(
         end_entity_issuer_dn: slash_dn(eec.issuer()),
         not_after,
         voms,
+        limited: limits.iter().any(|info| info.limited),
     })
 }
 
@@ -325,11 +410,51 @@ mod tests {
         );
     }
 
+    /// DER of `SEQUENCE { [INTEGER n,] SEQUENCE { OID language } }`.
+    fn info(path_len: Option<&[u8]>, language: &[u8]) -> Vec<u8> {
+        let tlv = |tag: u8, content: &[u8]| [&[tag, content.len() as u8][..], content].concat();
+        let policy = tlv(0x30, &tlv(0x06, language));
+        let mut body = path_len.map(|n| tlv(0x02, n)).unwrap_or_default();
+        body.extend(policy);
+        tlv(0x30, &body)
+    }
+
+    const INHERIT_ALL: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 21, 1];
+
     #[test]
-    fn path_length_integers() {
-        assert_eq!(small_uint(&[0]), Some(0));
-        assert_eq!(small_uint(&[1, 0]), Some(256));
-        assert_eq!(small_uint(&[0x80]), None);
-        assert_eq!(small_uint(&[]), None);
+    fn proxy_cert_info_layouts_and_path_lengths() {
+        let decode = |v: &[u8]| decode_proxy_cert_info(v).map(|(n, l)| (n, l.to_id_string()));
+        let inherit = "1.3.6.1.5.5.7.21.1".to_owned();
+        assert_eq!(
+            decode(&info(None, INHERIT_ALL)),
+            Some((None, inherit.clone()))
+        );
+        assert_eq!(
+            decode(&info(Some(&[0]), INHERIT_ALL)),
+            Some((Some(0), inherit.clone()))
+        );
+        assert_eq!(
+            decode(&info(Some(&[1, 0]), INHERIT_ALL)),
+            Some((Some(256), inherit.clone()))
+        );
+        // Negative, empty or non-minimal integers are not DER path lengths.
+        assert_eq!(decode(&info(Some(&[0x80]), INHERIT_ALL)), None);
+        assert_eq!(decode(&info(Some(&[]), INHERIT_ALL)), None);
+        assert_eq!(decode(&info(Some(&[0, 1]), INHERIT_ALL)), None);
+        // GT3: the policy first, then [1] EXPLICIT INTEGER.
+        let policy = [&[0x30, 10, 0x06, 8][..], INHERIT_ALL].concat();
+        let gt3 = [&[0x30, 17][..], &policy, &[0xa1, 3, 0x02, 1, 2]].concat();
+        assert_eq!(decode(&gt3), Some((Some(2), inherit)));
+        // No policy, trailing bytes, or not a sequence at all.
+        assert_eq!(decode(&[0x30, 3, 0x02, 1, 1]), None);
+        assert_eq!(decode(&[info(None, INHERIT_ALL), vec![0]].concat()), None);
+        assert_eq!(decode(&[0x04, 0]), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn proxy_cert_info_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = decode_proxy_cert_info(&bytes);
+        }
     }
 }

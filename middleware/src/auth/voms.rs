@@ -14,9 +14,22 @@
 //!   the other one came from the client.
 //!   The TLS chain is trusted as the server's verifier left it, so serve
 //!   TLS with [`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)
-//!   (never with a verifier that accepts any certificate).
+//!   (never with a verifier that accepts any certificate). Forwarded
+//!   headers carry what the client sent, whatever the front end made of
+//!   it, so they are verified here exactly as the TLS verifier does
+//!   (proxies by [`inspect_chain`], the user certificate against the CAs
+//!   of `client_ca_file`, which `trusted_proxies` requires); with
+//!   `client_ca_file` set, TLS chains are verified again too.
+//! - Only the verified part of a chain reaches astavoms: the proxies and
+//!   the user certificate they lead to. Whatever a client appends after
+//!   its user certificate (a path to the CA needs no more than the CA
+//!   file has, and a self-signed certificate with somebody else's DN is
+//!   no part of any path) is dropped, so astavoms cannot be shown it.
 //! - The chain is checked with [`inspect_chain`] (RFC 3820 links,
-//!   validity, VOMS AC); expired or malformed -> 401 naming the reason.
+//!   validity, proxy policy, VOMS AC); expired or malformed -> 401 naming
+//!   the reason. Independent proxies (`id-ppl-independent`) and policies
+//!   this server cannot interpret are refused; limited proxies (Globus'
+//!   limited policy) are refused unless `limited_proxies = "accept"`.
 //!   A chain without VOMS attributes is not this filter's credential: the
 //!   request passes on (a token filter or the app's 401 handle it).
 //! - With `vomsdir` and `voms_ca_file` set, the AC is also verified in
@@ -37,8 +50,10 @@
 //! | `astavoms_url` | (factory: the embedded simulator's `/astavoms`) | astavoms base (without `/v2.0`; a trailing `/v2.0` is tolerated) |
 //! | `keystone_url` | `astavoms_url` without `/v2.0`, no trailing `/` | URL in the `WWW-Authenticate: Keystone uri='...'` challenge (astavoms is where a proxy holder gets a token) |
 //! | `trusted_proxies` | `[]` | addresses / CIDR blocks whose certificate headers are believed |
+//! | `client_ca_file` | none (required with `trusted_proxies`) | PEM bundle of the CAs user certificates must chain to (the grid CAs, as `server.tls.client_ca`): forwarded chains are verified against it |
 //! | `vomsdir` | none | `<vomsdir>/<vo>/*.lsc`: enables in-process AC verification (needs `voms_ca_file`) |
 //! | `voms_ca_file` | none | PEM bundle of CAs that sign VOMS server certificates |
+//! | `limited_proxies` | `"refuse"` | `"accept"` lets limited proxies (`voms-proxy-init -limited`) log in; they are meant for data access, and creating virtual machines is job submission |
 //! | `cache_ttl` | `"1h"` | longest an exchange is reused |
 //! | `cache_capacity` | `10000` | most proxies remembered |
 //! | `timeout` | `"15s"` | per astavoms call |
@@ -48,10 +63,19 @@
 //! ```
 //! use snf_occi_middleware::auth::{VomsExchangeConfig, VomsExchangeLayer};
 //!
+//! // Proxies over TLS, verified by the server's ProxyClientCertVerifier.
 //! let config = VomsExchangeConfig::default()
-//!     .with_astavoms_url("http://127.0.0.1:8890/astavoms")
-//!     .trust_proxy("10.0.0.0/24"); // the Apache front ends, if any
-//! let layer = VomsExchangeLayer::new(config, reqwest::Client::new()).unwrap();
+//!     .with_astavoms_url("http://127.0.0.1:8890/astavoms");
+//! let layer = VomsExchangeLayer::new(config.clone(), reqwest::Client::new()).unwrap();
+//! // Believing Apache front ends' certificate headers needs the CAs to
+//! // verify what they forward.
+//! let front_ends = config.trust_proxy("10.0.0.0/24");
+//! assert!(VomsExchangeLayer::new(front_ends.clone(), reqwest::Client::new()).is_err());
+//! let front_ends = snf_occi_middleware::auth::VomsExchangeConfig {
+//!     client_ca_file: Some("/etc/grid-security/ca-bundle.pem".into()),
+//!     ..front_ends
+//! };
+//! # drop(front_ends);
 //! let app = tower::ServiceBuilder::new().layer(layer).service(tower::service_fn(
 //!     |_req: snf_occi_middleware::HttpRequest| async {
 //!         Ok::<_, std::convert::Infallible>(snf_occi_middleware::HttpResponse::default())
@@ -66,7 +90,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderValue, StatusCode};
-use rustls_pki_types::CertificateDer;
+use rustls_pki_types::{CertificateDer, UnixTime};
 use serde::Deserialize;
 use tower::{Layer, Service};
 
@@ -76,8 +100,9 @@ use super::proxy_chain::{ChainError, inspect_chain, with_first_ac};
 use super::trusted::Cidr;
 use super::voms_ac::{VomsAcError, VomsTrust};
 use super::{
-    AuthConfigError, AuthFuture, add_challenge, call_authenticated, join_url, keystone_base,
-    keystone_challenge, parse_url, project_header, ready, reject,
+    AuthConfigError, AuthFuture, ClientAuth, ProxyClientCertVerifier, add_challenge,
+    call_authenticated, join_url, keystone_base, keystone_challenge, parse_url, project_header,
+    ready, reject,
 };
 use crate::{AuthContext, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr};
 
@@ -95,10 +120,14 @@ pub struct VomsExchangeConfig {
     pub keystone_url: Option<String>,
     /// Front ends whose certificate headers are believed.
     pub trusted_proxies: Vec<String>,
+    /// CAs that user certificates must chain to.
+    pub client_ca_file: Option<PathBuf>,
     /// vomsdir for in-process AC verification.
     pub vomsdir: Option<PathBuf>,
     /// CA bundle for in-process AC verification.
     pub voms_ca_file: Option<PathBuf>,
+    /// Whether limited proxies may log in.
+    pub limited_proxies: LimitedProxies,
     /// Longest an exchange is reused.
     #[serde(with = "humantime_serde")]
     pub cache_ttl: Duration,
@@ -115,8 +144,10 @@ impl Default for VomsExchangeConfig {
             astavoms_url: None,
             keystone_url: None,
             trusted_proxies: Vec::new(),
+            client_ca_file: None,
             vomsdir: None,
             voms_ca_file: None,
+            limited_proxies: LimitedProxies::default(),
             cache_ttl: Duration::from_secs(3600),
             cache_capacity: 10_000,
             timeout: Duration::from_secs(15),
@@ -146,6 +177,24 @@ impl VomsExchangeConfig {
     }
 }
 
+/// Whether limited proxies (Globus' limited proxy policy, what
+/// `voms-proxy-init -limited` makes) may log in.
+///
+/// By grid convention a limited proxy is good for data access but not for
+/// starting jobs (GRAM gatekeepers refuse it), and a VOMS proxy that
+/// reached a service as a limited one was usually delegated there for
+/// that restricted purpose. Creating and controlling virtual machines is
+/// job submission, so the default refuses them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitedProxies {
+    /// A limited proxy is answered 401 naming why.
+    #[default]
+    Refuse,
+    /// A limited proxy logs in as its user, like a full one.
+    Accept,
+}
+
 /// Why a proxy was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum VomsError {
@@ -165,6 +214,12 @@ pub enum VomsError {
         "the forwarded client certificate headers are ambiguous (sent twice with different values)"
     )]
     AmbiguousHeader,
+    /// The user certificate does not chain to a CA of `client_ca_file`.
+    #[error("client proxy refused: the user certificate is not from a trusted CA")]
+    UntrustedChain,
+    /// A limited proxy, and `limited_proxies` is `"refuse"`.
+    #[error("client proxy refused: limited proxies are not accepted here")]
+    LimitedProxy,
     /// The chain has no VOMS attributes: not this filter's credential.
     #[error("the client certificate carries no VOMS attributes")]
     NoVomsAttributes,
@@ -218,7 +273,9 @@ struct Shared {
     tokens_url: String,
     challenge: HeaderValue,
     trusted: Vec<Cidr>,
+    client_cas: Option<ProxyClientCertVerifier>,
     trust: Option<VomsTrust>,
+    limited_proxies: LimitedProxies,
     timeout: Duration,
     client: reqwest::Client,
     cache: AuthCache<Login>,
@@ -260,6 +317,26 @@ impl VomsExchangeLayer {
             (Some(_), None) => return Err(AuthConfigError::Missing("voms_ca_file")),
             (None, Some(_)) => return Err(AuthConfigError::Missing("vomsdir")),
         };
+        let client_cas = match &config.client_ca_file {
+            Some(path) => Some(
+                ProxyClientCertVerifier::from_pem_file(path, ClientAuth::Optional).map_err(
+                    |e| AuthConfigError::File {
+                        key: "client_ca_file",
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    },
+                )?,
+            ),
+            None if !trusted.is_empty() => {
+                return Err(AuthConfigError::Invalid {
+                    key: "client_ca_file",
+                    reason: "required with `trusted_proxies`: forwarded certificate chains are \
+                             verified against these CAs"
+                        .into(),
+                });
+            }
+            None => None,
+        };
         if config.cache_capacity == 0 {
             return Err(AuthConfigError::Invalid {
                 key: "cache_capacity",
@@ -271,7 +348,9 @@ impl VomsExchangeLayer {
                 tokens_url: join_url(&base_url, "v2.0/tokens"),
                 challenge: keystone_challenge("keystone_url", &keystone_url)?,
                 trusted,
+                client_cas,
                 trust,
+                limited_proxies: config.limited_proxies,
                 timeout: config.timeout,
                 client,
                 cache: AuthCache::new(config.cache_capacity, config.cache_ttl).named(FILTER),
@@ -533,6 +612,17 @@ impl Shared {
         if inspected.voms.is_none() {
             return Err(VomsError::NoVomsAttributes);
         }
+        if let Some(cas) = &self.client_cas {
+            cas.verify_end_entity(chain, inspected.end_entity, UnixTime::now())
+                .map_err(|_| VomsError::UntrustedChain)?;
+        }
+        if inspected.limited && self.limited_proxies == LimitedProxies::Refuse {
+            return Err(VomsError::LimitedProxy);
+        }
+        // The proxies and the user certificate: what was verified, and all
+        // astavoms needs (it takes the DN of the first certificate after
+        // the proxies, and binds the AC to it).
+        let chain = &chain[..=inspected.end_entity];
         if let Some(trust) = &self.trust {
             with_first_ac(chain, inspected.end_entity, |ac, eec| {
                 trust.verify(ac, eec, now)

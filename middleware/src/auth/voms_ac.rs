@@ -20,17 +20,21 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::SystemTime;
 
+use asn1_rs::{GeneralizedTime, Integer, OctetString, Oid, Tag, Utf8String, oid};
+use x509_parser::extensions::{GeneralName, X509Extension};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 use x509_parser::x509::AlgorithmIdentifier;
 
 use super::AuthConfigError;
-use super::der::{self, Tlv};
+use super::asn1::{Element, element, only_element};
 use super::proxy_chain::slash_dn;
 
 /// `1.3.6.1.4.1.8005.100.100.5`: the proxy extension holding the ACs.
 pub const OID_VOMS_AC_SEQUENCE: &str = "1.3.6.1.4.1.8005.100.100.5";
-const FQAN_ATTRIBUTE: [u64; 10] = [1, 3, 6, 1, 4, 1, 8005, 100, 100, 4];
-const CERT_SEQUENCE: [u64; 10] = [1, 3, 6, 1, 4, 1, 8005, 100, 100, 10];
+/// The AC attribute holding the VO and FQANs.
+const OID_FQAN_ATTRIBUTE: Oid<'static> = oid!(1.3.6.1.4.1.8005.100.100.4);
+/// The AC extension holding the VOMS server's certificate chain.
+const OID_CERT_SEQUENCE: Oid<'static> = oid!(1.3.6.1.4.1.8005.100.100.10);
 
 /// What a VOMS attribute certificate says about its holder.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,21 +91,40 @@ pub struct AttributeCertificate<'a> {
     server_certificates: Vec<&'a [u8]>,
 }
 
+impl AttributeCertificate<'_> {
+    /// Whether the AC names `holder` as the certificate it was issued to,
+    /// by its issuer and serial number (the `baseCertificateID` VOMS
+    /// writes). An AC that names no base certificate is bound to nobody.
+    pub fn is_issued_to(&self, holder: &X509Certificate<'_>) -> bool {
+        match (self.holder_issuer, self.holder_serial) {
+            (Some(issuer), Some(serial)) => {
+                issuer == holder.issuer().as_raw()
+                    && trim_int(serial) == trim_int(holder.raw_serial())
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Decodes the value of the 1.3.6.1.4.1.8005.100.100.5 extension.
 pub fn parse_ac_sequence(value: &[u8]) -> Result<Vec<AttributeCertificate<'_>>, VomsAcError> {
-    let outer = der::read_all(value).ok_or(VomsAcError::Malformed("not DER"))?;
-    if outer.tag != der::SEQUENCE {
+    let outer = only_element(value).ok_or(VomsAcError::Malformed("not DER"))?;
+    if !outer.is_universal(Tag::Sequence) {
         return Err(VomsAcError::Malformed("not a sequence"));
     }
     let mut acs = Vec::new();
-    for item in der::children(outer.content).ok_or(VomsAcError::Malformed("bad sequence"))? {
+    for item in outer
+        .children()
+        .ok_or(VomsAcError::Malformed("bad sequence"))?
+    {
         if looks_like_ac(&item) {
-            acs.push(parse_ac(item)?);
-        } else if item.tag == der::SEQUENCE {
-            for inner in
-                der::children(item.content).ok_or(VomsAcError::Malformed("bad sequence"))?
+            acs.push(parse_ac(&item)?);
+        } else if item.is_universal(Tag::Sequence) {
+            for inner in item
+                .children()
+                .ok_or(VomsAcError::Malformed("bad sequence"))?
             {
-                acs.push(parse_ac(inner)?);
+                acs.push(parse_ac(&inner)?);
             }
         } else {
             return Err(VomsAcError::Malformed("unexpected element"));
@@ -114,86 +137,110 @@ pub fn parse_ac_sequence(value: &[u8]) -> Result<Vec<AttributeCertificate<'_>>, 
 }
 
 /// `SEQUENCE { SEQUENCE { INTEGER, ... }, SEQUENCE, BIT STRING }`.
-fn looks_like_ac(item: &Tlv<'_>) -> bool {
-    let Some(parts) = der::children(item.content) else {
+fn looks_like_ac(item: &Element<'_>) -> bool {
+    let Some(parts) = item.children() else {
         return false;
     };
     parts.len() == 3
-        && parts[0].tag == der::SEQUENCE
-        && parts[2].tag == der::BIT_STRING
-        && der::read(parts[0].content).is_some_and(|(first, _)| first.tag == der::INTEGER)
+        && parts[0].is_universal(Tag::Sequence)
+        && parts[2].is_universal(Tag::BitString)
+        && element(parts[0].value.data).is_some_and(|(first, _)| first.is_universal(Tag::Integer))
 }
 
-fn parse_ac(ac: Tlv<'_>) -> Result<AttributeCertificate<'_>, VomsAcError> {
+/// RFC 5755 section 4.1, as VOMS fills it in:
+///
+/// ```text
+/// AttributeCertificate ::= SEQUENCE { acinfo, signatureAlgorithm, signatureValue BIT STRING }
+/// AttributeCertificateInfo ::= SEQUENCE {
+///     version INTEGER (v2 = 1), holder Holder, issuer AttCertIssuer,
+///     signature AlgorithmIdentifier, serialNumber INTEGER,
+///     attrCertValidityPeriod SEQUENCE { GeneralizedTime, GeneralizedTime },
+///     attributes SEQUENCE OF Attribute,
+///     issuerUniqueID BIT STRING OPTIONAL, extensions Extensions OPTIONAL }
+/// ```
+fn parse_ac<'a>(ac: &Element<'a>) -> Result<AttributeCertificate<'a>, VomsAcError> {
     use VomsAcError::Malformed;
-    let parts = der::children(ac.content).ok_or(Malformed("bad AC"))?;
-    let [acinfo, signature_algorithm, signature] = parts[..] else {
+    let parts = ac.children().ok_or(Malformed("bad AC"))?;
+    let [acinfo, signature_algorithm, signature] = &parts[..] else {
         return Err(Malformed("an AC has three parts"));
     };
-    if acinfo.tag != der::SEQUENCE
-        || signature_algorithm.tag != der::SEQUENCE
-        || signature.tag != der::BIT_STRING
+    if !acinfo.is_universal(Tag::Sequence)
+        || !signature_algorithm.is_universal(Tag::Sequence)
+        || !signature.is_universal(Tag::BitString)
     {
         return Err(Malformed("bad AC parts"));
     }
-    let fields = der::children(acinfo.content).ok_or(Malformed("bad AC info"))?;
+    let fields = acinfo.children().ok_or(Malformed("bad AC info"))?;
     if fields.len() < 7 {
         return Err(Malformed("AC info too short"));
     }
-    let (holder, issuer, validity, attributes) = (fields[1], fields[2], fields[5], fields[6]);
+    match u32::from_der(fields[0].raw) {
+        Ok((_, 1)) => {}
+        _ => return Err(Malformed("not a version 2 attribute certificate")),
+    }
+    let (holder, issuer, validity, attributes) = (&fields[1], &fields[2], &fields[5], &fields[6]);
+    if !holder.is_universal(Tag::Sequence)
+        || !fields[3].is_universal(Tag::Sequence)
+        || Integer::from_der(fields[4].raw).is_err()
+        || !validity.is_universal(Tag::Sequence)
+        || !attributes.is_universal(Tag::Sequence)
+    {
+        return Err(Malformed("bad AC info"));
+    }
 
     // Holder: baseCertificateID [0] IssuerSerial { GeneralNames, serial }.
     let (mut holder_issuer, mut holder_serial) = (None, None);
-    for part in der::children(holder.content).ok_or(Malformed("bad holder"))? {
-        if part.tag == 0xa0 {
-            let ids = der::children(part.content).ok_or(Malformed("bad holder"))?;
-            holder_issuer = ids.first().and_then(|names| directory_name(names.content));
+    for part in holder.children().ok_or(Malformed("bad holder"))? {
+        if part.is_context(0) {
+            let ids = part.children().ok_or(Malformed("bad holder"))?;
+            holder_issuer = ids.first().and_then(directory_name);
             holder_serial = ids
                 .get(1)
-                .filter(|s| s.tag == der::INTEGER)
-                .map(|s| s.content);
+                .filter(|s| Integer::from_der(s.raw).is_ok())
+                .map(|s| s.value.data);
         }
     }
 
-    // Issuer: v2Form [0] { issuerName GeneralNames } or v1Form GeneralNames.
-    let issuer_name = match issuer.tag {
-        0xa0 => der::children(issuer.content)
-            .and_then(|v2| v2.into_iter().find(|t| t.tag == der::SEQUENCE))
-            .and_then(|names| directory_name(names.content)),
-        der::SEQUENCE => directory_name(issuer.content),
-        _ => return Err(Malformed("bad issuer")),
+    // Issuer: v2Form [0] { issuerName GeneralNames, ... } or v1Form GeneralNames.
+    let issuer_name = if issuer.is_context(0) {
+        issuer
+            .children()
+            .and_then(|v2| v2.into_iter().find(|t| t.is_universal(Tag::Sequence)))
+            .and_then(|names| directory_name(&names))
+    } else if issuer.is_universal(Tag::Sequence) {
+        directory_name(issuer)
+    } else {
+        return Err(Malformed("bad issuer"));
     };
     let server_dn = issuer_name
         .and_then(|raw| X509Name::from_der(raw).ok())
         .map(|(_, name)| slash_dn(&name))
         .unwrap_or_default();
 
-    let times = der::children(validity.content).ok_or(Malformed("bad validity"))?;
-    let [not_before, not_after] = times[..] else {
+    let times = validity.children().ok_or(Malformed("bad validity"))?;
+    let [not_before, not_after] = &times[..] else {
         return Err(Malformed("bad validity"));
     };
-    let not_before = der::generalized_time(not_before.content).ok_or(Malformed("bad notBefore"))?;
-    let not_after = der::generalized_time(not_after.content).ok_or(Malformed("bad notAfter"))?;
+    let not_before = generalized_time(not_before).ok_or(Malformed("bad notBefore"))?;
+    let not_after = generalized_time(not_after).ok_or(Malformed("bad notAfter"))?;
 
     let (vo, uri, fqans) = fqan_attribute(attributes)?;
 
+    // issuerUniqueID (a BIT STRING) may come first; the extensions are
+    // the SEQUENCE.
     let mut server_certificates = Vec::new();
-    if let Some(extensions) = fields[7..].iter().find(|f| f.tag == der::SEQUENCE) {
-        let certseq = der::oid_content(&CERT_SEQUENCE);
-        for extension in der::children(extensions.content).ok_or(Malformed("bad extensions"))? {
-            let ext = der::children(extension.content).ok_or(Malformed("bad extension"))?;
-            if ext
-                .first()
-                .is_some_and(|o| o.tag == der::OID && o.content == certseq.as_slice())
-            {
-                let value = ext
-                    .last()
-                    .filter(|v| v.tag == der::OCTET_STRING)
-                    .ok_or(Malformed("bad certseq"))?;
-                let seq = der::read_all(value.content).ok_or(Malformed("bad certseq"))?;
-                for cert in der::children(seq.content).ok_or(Malformed("bad certseq"))? {
-                    server_certificates.push(cert.raw);
-                }
+    if let Some(extensions) = fields[7..].iter().find(|f| f.is_universal(Tag::Sequence)) {
+        for extension in extensions.children().ok_or(Malformed("bad extensions"))? {
+            let (_, extension) =
+                X509Extension::from_der(extension.raw).map_err(|_| Malformed("bad extension"))?;
+            if extension.oid != OID_CERT_SEQUENCE {
+                continue;
+            }
+            let certs = only_element(extension.value)
+                .filter(|seq| seq.is_universal(Tag::Sequence))
+                .ok_or(Malformed("bad certseq"))?;
+            for cert in certs.children().ok_or(Malformed("bad certseq"))? {
+                server_certificates.push(cert.raw);
             }
         }
     }
@@ -217,49 +264,74 @@ fn parse_ac(ac: Tlv<'_>) -> Result<AttributeCertificate<'_>, VomsAcError> {
     })
 }
 
-/// The raw `Name` of the first directoryName [4] in GeneralNames content.
-fn directory_name(general_names: &[u8]) -> Option<&[u8]> {
-    der::children(general_names)?
-        .into_iter()
-        .find(|g| g.tag == 0xa4)
-        .and_then(|g| der::read_all(g.content))
-        .map(|name| name.raw)
+/// A GeneralizedTime element as a point in time.
+fn generalized_time(element: &Element<'_>) -> Option<SystemTime> {
+    let (_, time) = GeneralizedTime::from_der(element.raw).ok()?;
+    Some(time.utc_datetime().ok()?.into())
 }
 
-/// VO, `host:port` and FQANs from the 1.3.6.1.4.1.8005.100.100.4 attribute.
-fn fqan_attribute(attributes: Tlv<'_>) -> Result<(String, String, Vec<String>), VomsAcError> {
+/// The raw `Name` of the first directoryName in a GeneralNames element.
+fn directory_name<'a>(general_names: &Element<'a>) -> Option<&'a [u8]> {
+    general_names
+        .children()?
+        .into_iter()
+        .find_map(|name| match GeneralName::try_from(name.value) {
+            Ok(GeneralName::DirectoryName(name)) => Some(name.as_raw()),
+            _ => None,
+        })
+}
+
+/// VO, `host:port` and FQANs from the 1.3.6.1.4.1.8005.100.100.4
+/// attribute: `SET { IetfAttrSyntax }`, where
+/// `IetfAttrSyntax ::= SEQUENCE { policyAuthority [0] GeneralNames OPTIONAL,
+/// values SEQUENCE OF (OCTET STRING | OID | UTF8String) }`.
+fn fqan_attribute(attributes: &Element<'_>) -> Result<(String, String, Vec<String>), VomsAcError> {
     use VomsAcError::Malformed;
-    let wanted = der::oid_content(&FQAN_ATTRIBUTE);
-    for attribute in der::children(attributes.content).ok_or(Malformed("bad attributes"))? {
-        let parts = der::children(attribute.content).ok_or(Malformed("bad attribute"))?;
-        let [oid, values] = parts[..] else {
+    for attribute in attributes.children().ok_or(Malformed("bad attributes"))? {
+        let parts = attribute.children().ok_or(Malformed("bad attribute"))?;
+        let [oid, values] = &parts[..] else {
             return Err(Malformed("bad attribute"));
         };
-        if oid.tag != der::OID || oid.content != wanted.as_slice() {
+        let (_, oid) = Oid::from_der(oid.raw).map_err(|_| Malformed("bad attribute"))?;
+        if oid != OID_FQAN_ATTRIBUTE {
             continue;
         }
-        let syntax = der::children(values.content)
+        if !values.is_universal(Tag::Set) {
+            return Err(Malformed("bad FQAN attribute"));
+        }
+        let syntax = values
+            .children()
             .and_then(|v| v.into_iter().next())
             .ok_or(Malformed("empty FQAN attribute"))?;
         let mut authority = None;
         let mut fqans = Vec::new();
-        for part in der::children(syntax.content).ok_or(Malformed("bad FQAN attribute"))? {
-            match part.tag {
-                0xa0 => {
-                    authority = der::children(part.content)
-                        .and_then(|names| names.into_iter().find(|n| n.tag == 0x86))
-                        .and_then(|uri| std::str::from_utf8(uri.content).ok())
+        for part in syntax.children().ok_or(Malformed("bad FQAN attribute"))? {
+            if part.is_context(0) {
+                authority = part.children().and_then(|names| {
+                    names
+                        .into_iter()
+                        .find_map(|name| match GeneralName::try_from(name.value) {
+                            Ok(GeneralName::URI(uri)) => Some(uri),
+                            _ => None,
+                        })
+                });
+            } else if part.is_universal(Tag::Sequence) {
+                for value in part.children().ok_or(Malformed("bad FQAN list"))? {
+                    let text = if value.is_universal(Tag::OctetString) {
+                        let (_, octets) = OctetString::from_der(value.raw)
+                            .map_err(|_| Malformed("bad FQAN list"))?;
+                        std::str::from_utf8(octets.as_ref())
+                            .map_err(|_| Malformed("FQAN is not text"))?
+                            .to_owned()
+                    } else if value.is_universal(Tag::Utf8String) {
+                        let (_, text) = Utf8String::from_der(value.raw)
+                            .map_err(|_| Malformed("FQAN is not text"))?;
+                        text.string()
+                    } else {
+                        continue; // an OID value: not an FQAN
+                    };
+                    fqans.push(text);
                 }
-                der::SEQUENCE => {
-                    for value in der::children(part.content).ok_or(Malformed("bad FQAN list"))? {
-                        if matches!(value.tag, der::OCTET_STRING | der::UTF8_STRING) {
-                            let fqan = std::str::from_utf8(value.content)
-                                .map_err(|_| Malformed("FQAN is not text"))?;
-                            fqans.push(fqan.to_owned());
-                        }
-                    }
-                }
-                _ => {}
             }
         }
         let authority = authority.ok_or(Malformed("no policy authority"))?;
@@ -362,11 +434,8 @@ impl VomsTrust {
         if now < attrs.not_before || now > attrs.not_after {
             return Err(VomsAcError::Expired);
         }
-        if let (Some(issuer), Some(serial)) = (ac.holder_issuer, ac.holder_serial) {
-            let serial_matches = trim_int(serial) == trim_int(holder.raw_serial());
-            if issuer != holder.issuer().as_raw() || !serial_matches {
-                return Err(VomsAcError::WrongHolder);
-            }
+        if !ac.is_issued_to(holder) {
+            return Err(VomsAcError::WrongHolder);
         }
         let untrusted = || VomsAcError::UntrustedServer(attrs.vo.clone());
         let accepted = self.lsc.get(&attrs.vo).ok_or_else(untrusted)?;
@@ -399,8 +468,8 @@ impl VomsTrust {
         }
         let (_, algorithm) = AlgorithmIdentifier::from_der(ac.signature_algorithm)
             .map_err(|_| VomsAcError::BadSignature)?;
-        let (_, bits) = x509_parser::der_parser::asn1_rs::BitString::from_der(ac.signature)
-            .map_err(|_| VomsAcError::BadSignature)?;
+        let (_, bits) =
+            asn1_rs::BitString::from_der(ac.signature).map_err(|_| VomsAcError::BadSignature)?;
         x509_parser::verify::verify_signature(server.public_key(), &algorithm, &bits, ac.acinfo)
             .map_err(|_| VomsAcError::BadSignature)
     }

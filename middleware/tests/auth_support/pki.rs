@@ -21,6 +21,7 @@ fn dn(parts: &[(&str, &str)]) -> DistinguishedName {
     for (kind, value) in parts {
         match *kind {
             "DC" => name.push(DnType::CustomDnType(DC.to_vec()), *value),
+            "C" => name.push(DnType::CountryName, *value),
             "O" => name.push(DnType::OrganizationName, *value),
             "OU" => name.push(DnType::OrganizationalUnitName, *value),
             "CN" => name.push(DnType::CommonName, *value),
@@ -121,6 +122,39 @@ impl Pki {
         Party { params, key, der }
     }
 
+    /// Another user of the same CA, `CN=<cn>` under `OU=People`.
+    pub fn other_user(&self, cn: &str, serial: &[u8]) -> Party {
+        Self::leaf(
+            &self.ca,
+            dn(&[
+                ("DC", "org"),
+                ("O", "snf-test"),
+                ("OU", "People"),
+                ("CN", cn),
+            ]),
+            serial,
+        )
+    }
+
+    /// A user of this CA with the DN `parts` (`C`, `DC`, `O`, `OU`, `CN`;
+    /// each type at most once).
+    pub fn named_user(&self, parts: &[(&str, &str)], serial: &[u8]) -> Party {
+        Self::leaf(&self.ca, dn(parts), serial)
+    }
+
+    /// A self-signed certificate carrying `party`'s DN: anybody can make
+    /// one for anybody's DN.
+    pub fn self_signed_copy(party: &Party) -> Party {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = party.params.distinguished_name.clone();
+        params.serial_number = party.params.serial_number.clone();
+        params.not_before = now() - Duration::days(1);
+        params.not_after = now() + Duration::days(30);
+        let key = KeyPair::generate().unwrap();
+        let der = params.self_signed(&key).unwrap().der().clone();
+        Party { params, key, der }
+    }
+
     /// A user certificate that has expired.
     pub fn expired_user(&self) -> Party {
         let mut user = Self::leaf(
@@ -200,14 +234,15 @@ impl Pki {
             &CertificateParams,
             &KeyPair,
             Vec<CertificateDer<'static>>,
-        ) = match spec.parent {
-            Some(p) => (&p.params, &p.key, p.chain.clone()),
-            None if spec.robot => (
+        ) = match (spec.parent, spec.holder) {
+            (Some(p), _) => (&p.params, &p.key, p.chain.clone()),
+            (None, Some(holder)) => (&holder.params, &holder.key, vec![holder.der.clone()]),
+            (None, None) if spec.robot => (
                 &self.robot.params,
                 &self.robot.key,
                 vec![self.robot.der.clone()],
             ),
-            None => (
+            (None, None) => (
                 &self.user.params,
                 &self.user.key,
                 vec![self.user.der.clone()],
@@ -239,12 +274,12 @@ impl Pki {
         ];
         params.not_before = spec.not_before.unwrap_or(now() - Duration::minutes(5));
         params.not_after = spec.not_after.unwrap_or(now() + Duration::hours(12));
-        // ProxyCertInfo: SEQUENCE { [pathLen INTEGER], SEQUENCE { id-ppl-inheritAll } }
+        // ProxyCertInfo: SEQUENCE { [pathLen INTEGER], SEQUENCE { policy language } }
         let mut info = Vec::new();
         if let Some(limit) = spec.path_len {
             info.push(int(&[limit]));
         }
-        info.push(seq(&[oid(&[1, 3, 6, 1, 5, 5, 7, 21, 1])]));
+        info.push(seq(&[oid(spec.policy.unwrap_or(PPL_INHERIT_ALL))]));
         let mut pci = CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 14], seq(&info));
         pci.set_criticality(true);
         params.custom_extensions.push(pci);
@@ -293,7 +328,21 @@ pub struct ProxySpec<'a> {
     pub ca: bool,
     /// Proxy the CN-less robot user instead of Jane Doe.
     pub robot: bool,
+    /// Proxy this user certificate instead of Jane Doe.
+    pub holder: Option<&'a Party>,
+    /// The proxy policy language (default `id-ppl-inheritAll`).
+    pub policy: Option<&'static [u64]>,
 }
+
+/// `id-ppl-inheritAll`: an impersonation proxy.
+pub const PPL_INHERIT_ALL: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 21, 1];
+/// `id-ppl-independent`: a proxy with none of its issuer's rights.
+pub const PPL_INDEPENDENT: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 21, 2];
+/// `id-ppl-anyLanguage`: a policy in some language the relying party
+/// must understand.
+pub const PPL_ANY_LANGUAGE: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 21, 0];
+/// Globus' limited proxy (`voms-proxy-init -limited`).
+pub const PPL_LIMITED: &[u64] = &[1, 3, 6, 1, 4, 1, 3536, 1, 1, 1, 9];
 
 /// How to build an AC.
 pub struct AcSpec<'a> {
