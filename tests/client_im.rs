@@ -6,6 +6,9 @@
 //! of that run fixed without needing IM installed.
 
 mod common;
+#[allow(dead_code)]
+#[path = "../middleware/tests/auth_support/pki.rs"]
+mod pki;
 
 use common::{Gateway, start_gateway, start_gateway_with};
 use reqwest::StatusCode;
@@ -621,9 +624,35 @@ async fn storage_templates_fit_the_computes_they_link_to() {
     );
 }
 
-/// The DN the simulator's astavoms maps to alice (`dn_header_proxy.py`
-/// adds it as astavoms' TLS front would, after checking the proxy).
-const ALICE_DN: &str = "/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example/CN=proxy";
+/// A VOMS proxy of the test PKI's user, and the headers astavoms' TLS
+/// front end forwards it in after the handshake (`SSL-Client-Cert` and
+/// `SSL-Client-Cert-Chain-<n>`, PEM on one line as Apache writes it):
+/// what `tools/im/dn_header_proxy.py --chain` stands in for when IM
+/// itself runs.
+fn voms_front_headers() -> Vec<(String, String)> {
+    let pki = pki::Pki::new();
+    let proxy = pki.proxy(&pki::ProxySpec {
+        ac: Some(pki.ac(&pki::AcSpec::default())),
+        ..Default::default()
+    });
+    let flat = |der: &[u8]| pki::pem(der).replace('\n', " ").trim_end().to_owned();
+    let mut headers = vec![("ssl-client-cert".to_owned(), flat(&proxy.chain[0]))];
+    for (n, cert) in proxy.chain[1..].iter().enumerate() {
+        headers.push((format!("ssl-client-cert-chain-{n}"), flat(cert)));
+    }
+    headers
+}
+
+/// `request` with the forwarded proxy headers.
+fn from_front(
+    mut request: reqwest::RequestBuilder,
+    headers: &[(String, String)],
+) -> reqwest::RequestBuilder {
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    request
+}
 
 /// IM's `KeyStoneAuth.get_keystone_uri`: the challenge's `uri` after the
 /// first `=`, quotes dropped, a trailing `/v2.0` or `/v3` stripped.
@@ -644,7 +673,16 @@ fn im_keystone_uri(challenge: &str) -> String {
 #[tokio::test]
 async fn ims_voms_flow_gets_a_token_through_astavoms() {
     let gw = common::start_gateway_config(
-        |_| {},
+        |sim| {
+            // astavoms maps the test PKI's user to alice, in the demo VO.
+            let alice = &snf_occi::simulator::seed::default_users()[0];
+            sim.voms_users = Some(vec![snf_occi::simulator::seed::VomsUserSeed {
+                dn: pki::USER_DN.to_owned(),
+                vo: pki::VO.to_owned(),
+                user: alice.uuid.clone(),
+                project: snf_occi::simulator::seed::DEMO_PROJECT.to_owned(),
+            }]);
+        },
         |identity| {
             // keystone_auth validates tokens; voms_exchange (inner: its
             // challenge goes out) sends clients to the simulator's astavoms.
@@ -662,6 +700,7 @@ async fn ims_voms_flow_gets_a_token_through_astavoms() {
     )
     .await;
     let http = reqwest::Client::new();
+    let front = voms_front_headers();
     // HEAD /-/ without a token: the challenge.
     let res = http
         .head(gw.at("/-/"))
@@ -695,9 +734,7 @@ async fn ims_voms_flow_gets_a_token_through_astavoms() {
         "{versions}"
     );
     // Unscoped token, as a proxy holder.
-    let res = http
-        .post(format!("{uri}/v2.0/tokens"))
-        .header("ssl-client-s-dn", ALICE_DN)
+    let res = from_front(http.post(format!("{uri}/v2.0/tokens")), &front)
         .header("content-type", "application/json")
         .body(r#"{"auth":{"voms":true}}"#)
         .send()
@@ -707,9 +744,7 @@ async fn ims_voms_flow_gets_a_token_through_astavoms() {
     let access: serde_json::Value = res.json().await.unwrap();
     let unscoped = access["access"]["token"]["id"].as_str().unwrap().to_owned();
     // Tenants, then a token for the first one that works.
-    let tenants: serde_json::Value = http
-        .get(format!("{uri}/v2.0/tenants"))
-        .header("ssl-client-s-dn", ALICE_DN)
+    let tenants: serde_json::Value = from_front(http.get(format!("{uri}/v2.0/tenants")), &front)
         .header("x-auth-token", &unscoped)
         .send()
         .await
@@ -718,9 +753,7 @@ async fn ims_voms_flow_gets_a_token_through_astavoms() {
         .await
         .unwrap();
     let tenant = tenants["tenants"][0]["name"].as_str().unwrap().to_owned();
-    let res = http
-        .post(format!("{uri}/v2.0/tokens"))
-        .header("ssl-client-s-dn", ALICE_DN)
+    let res = from_front(http.post(format!("{uri}/v2.0/tokens")), &front)
         .header("x-auth-token", &unscoped)
         .header("content-type", "application/json")
         .body(format!(
@@ -768,9 +801,7 @@ async fn ims_voms_flow_gets_a_token_through_astavoms() {
         .unwrap()
         .trim_end_matches('/')
         .to_owned();
-    let res = http
-        .post(format!("{href}/tokens"))
-        .header("ssl-client-s-dn", ALICE_DN)
+    let res = from_front(http.post(format!("{href}/tokens")), &front)
         .header("content-type", "application/json")
         .body(r#"{"auth":{"voms":true}}"#)
         .send()
@@ -911,4 +942,47 @@ async fn ims_token_flow_gets_a_token_at_the_gateways_keystone() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(res.text().await.unwrap().contains("astavoms"));
+}
+
+/// IM's finalize, then its leak check: a compute being deleted is a 404
+/// at once (Synnefo keeps it, `DESTROYING`, until its delete job ends), and
+/// so is every storage attached to it, which goes with it: its root disk
+/// is neither listed nor shown meanwhile (it was listed as in use by the
+/// 404 compute, and IM's check counted it as leaked).
+#[tokio::test]
+async fn the_disks_of_a_compute_being_deleted_go_with_it() {
+    let gw = start_gateway_with(
+        |c| c.action_delay = std::time::Duration::from_secs(30),
+        "volume_type = \"ext_archipelago\"\n",
+    )
+    .await;
+    let kept = created(&gw, "/storage/", im_volume_body(1)).await;
+    let vm = created(&gw, "/compute/", im_launch(DEBIAN_ID, Some("4"), "", &[])).await;
+    let text = wait_compute(&gw, &vm, "active").await;
+    let root = text
+        .lines()
+        .find(|l| l.starts_with("Link:") && l.contains("/storage/"))
+        .and_then(|l| l.split("/storage/").nth(1))
+        .and_then(|rest| rest.split('>').next())
+        .unwrap()
+        .to_owned();
+    let (_, listed) = get(&gw, "/storage/", "text/plain").await;
+    assert!(listed.contains(&format!("/storage/{root}")), "{listed}");
+
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/compute/{vm}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let (status, _) = get(&gw, &format!("/compute/{vm}"), "text/plain").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "being deleted");
+    let (_, listed) = get(&gw, "/storage/", "text/plain").await;
+    assert!(!listed.contains(&format!("/storage/{root}")), "{listed}");
+    assert!(listed.contains(&format!("/storage/{kept}")), "{listed}");
+    let (status, _) = get(&gw, &format!("/storage/{root}"), "text/plain").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, links) = get(&gw, "/storagelink/", "text/plain").await;
+    assert!(!links.contains(&format!("/storagelink/{vm}_")), "{links}");
 }

@@ -1,7 +1,10 @@
 //! `/storage/`: Synnefo volumes as OCCI storage.
 //!
-//! - list = `GET /volumes/detail` (1 call), show = `GET /volumes/{id}`
-//!   (the volume types, `GET /types`, are cached). A storage carries the
+//! - list = `GET /volumes/detail` (1 call), then `GET /servers/detail`
+//!   when some volume is attached; show = `GET /volumes/{id}`, then `GET
+//!   /servers/{id}` for an attached one (the volume types, `GET /types`,
+//!   are cached): a volume attached to a compute being deleted goes with
+//!   it, and is a 404 as that compute is. A storage carries the
 //!   storage template of its volume type
 //!   (`http://schemas.synnefo.org/template/storage#<term>`).
 //! - create = `POST /volumes` with `occi.storage.size` (whole GiB: Synnefo
@@ -32,11 +35,14 @@
 //! `ERROR*` -> error; anything else (`CREATING`, `DELETING`, `ATTACHING`,
 //! ...) -> offline with the status as `occi.storage.state.message`.
 
+use std::collections::HashSet;
+
 use crate::occi::infrastructure::{self, STORAGE_TPL_SCHEME, attr};
 use crate::occi::{AttributeValue, Attributes, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{Flavor, NewVolume, Volume, VolumeType, VolumeUpdate};
 
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
+use super::compute::is_gone;
 use super::error::AppError;
 use super::ids::is_object_id;
 use super::templates::StorageTypes;
@@ -246,10 +252,47 @@ async fn volume(ctx: &Ctx, id: &str) -> Result<Volume, AppError> {
         .status
         .as_deref()
         .is_some_and(|s| s.eq_ignore_ascii_case("DELETED"))
+        || departing(ctx, &volume).await?
     {
         return Err(not_found(id));
     }
     Ok(volume)
+}
+
+/// The caller's servers being deleted (see [`super::compute::is_gone`]):
+/// a compute being deleted is a 404, and so is every volume attached to
+/// it, which goes with it (Cyclades marks them all deleted when the
+/// delete job ends, `logic/backend.py` `process_op_status`): until then
+/// it would be listed as storage in use by a compute that is not there.
+pub async fn departing_servers(ctx: &Ctx) -> Result<HashSet<String>, AppError> {
+    let servers = ctx
+        .client()
+        .list_servers_detail(&ctx.caller)
+        .await
+        .map_err(|e| AppError::synnefo("list servers", e))?;
+    Ok(servers.into_iter().filter(is_gone).map(|s| s.id).collect())
+}
+
+/// Whether `volume` is attached to one of the `departing` servers.
+pub fn departs_with(volume: &Volume, departing: &HashSet<String>) -> bool {
+    volume
+        .attachments
+        .iter()
+        .any(|a| departing.contains(&a.server_id))
+}
+
+/// Whether the server `volume` is attached to, if any, is being deleted
+/// (or already is): one call per attachment.
+pub async fn departing(ctx: &Ctx, volume: &Volume) -> Result<bool, AppError> {
+    for a in &volume.attachments {
+        match ctx.client().get_server(&ctx.caller, &a.server_id).await {
+            Ok(server) if is_gone(&server) => return Ok(true),
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => return Ok(true),
+            Err(e) => return Err(AppError::synnefo(format!("get server {}", a.server_id), e)),
+        }
+    }
+    Ok(false)
 }
 
 impl Collection for Storage {
@@ -264,8 +307,14 @@ impl Collection for Storage {
                 .map_err(|e| AppError::synnefo("listing volumes", e))
         };
         let (volumes, types) = tokio::try_join!(volumes, ctx.state.templates.storage_types(ctx))?;
+        let departing = if volumes.iter().any(|v| !v.attachments.is_empty()) {
+            departing_servers(ctx).await?
+        } else {
+            HashSet::new()
+        };
         Ok(volumes
             .iter()
+            .filter(|v| !departs_with(v, &departing))
             .take(ctx.state.config.collection_limit)
             .map(|v| volume_resource(v, &types).into())
             .collect())

@@ -210,13 +210,22 @@ impl Collection for StorageLink {
     const PATH: &'static str = "storagelink";
 
     async fn list(ctx: &Ctx) -> Result<Vec<Entity>, AppError> {
-        let volumes = ctx
-            .client()
-            .list_volumes_detail(&ctx.caller)
-            .await
-            .map_err(|e| AppError::synnefo("listing volumes", e))?;
+        let volumes = async {
+            ctx.client()
+                .list_volumes_detail(&ctx.caller)
+                .await
+                .map_err(|e| AppError::synnefo("listing volumes", e))
+        };
+        // The links of a compute being deleted went with it.
+        let volumes = volumes.await?;
+        let departing = if volumes.iter().any(|v| !v.attachments.is_empty()) {
+            super::storage::departing_servers(ctx).await?
+        } else {
+            std::collections::HashSet::new()
+        };
         Ok(volumes
             .iter()
+            .filter(|v| !super::storage::departs_with(v, &departing))
             .flat_map(links_of_volume)
             .take(ctx.state.config.collection_limit)
             .map(Entity::from)
