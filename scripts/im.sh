@@ -19,7 +19,8 @@
 #   2. IM's Keystone v2 VOMS flow (`--auth-only --proxy`) on a VOMS site:
 #      the challenge sends clients to astavoms (the simulator's, behind
 #      tools/im/dn_header_proxy.py standing in for its TLS front, which
-#      adds the proxy holder's DN to every request it relays).
+#      forwards a VOMS proxy of the tests' PKI with every request it
+#      relays: over plain HTTP, IM's own proxy file never leaves IM).
 #
 # The tool is copied to target/im and installed there the first time
 # (tools/im/install.sh: a venv with IM and its dependencies from PyPI).
@@ -37,6 +38,8 @@ if [ ! -x "$TOOL/venv-im/bin/python" ]; then
     cp -r tools/im "$TOOL"
     "$TOOL/install.sh"
 fi
+# The scripts as this checkout has them (the venv stays).
+cp tools/im/*.py tools/im/*.md tools/im/*.sh "$TOOL/"
 PY="$TOOL/venv-im/bin/python"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -48,8 +51,8 @@ cleanup() {
 }
 trap 'cleanup; rm -rf "$WORK"' EXIT
 
-# serve NAME [ENV=VALUE...]: the default pipeline on fresh free ports;
-# sets URL and SIM.
+# serve NAME [ENV=VALUE...]: the default pipeline (or $CONFIG) on fresh
+# free ports; sets URL and SIM.
 serve() {
     local name=$1
     shift
@@ -63,7 +66,7 @@ serve() {
         SNF_OCCI_SERVER__PUBLIC_URL="$URL" \
         SNF_OCCI_SIMULATOR__LISTEN="127.0.0.1:$sim_port" \
         SNF_OCCI_STORE__URL="sqlite://$WORK/$name.db?mode=rwc" \
-        "$BIN" serve --config snf-occi.pipeline.toml >"$WORK/$name.log" 2>&1 &
+        "$BIN" serve --config "${CONFIG:-snf-occi.pipeline.toml}" >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 1 100); do
         curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0
@@ -84,21 +87,32 @@ tail -n 1 "$WORK/lifecycle.out" | grep -qx '[0-9]* passed, 0 failed' || status=1
 cleanup
 
 echo "== IM's Keystone v2 VOMS flow through astavoms"
+# A VOMS proxy of the tests' PKI (examples/test_voms_proxy.rs), its holder
+# mapped to alice at the simulator's astavoms; the pipeline file with that
+# mapping added and its challenge pointing at the DN proxy, which relays
+# to the simulator's astavoms with the chain as a TLS front end would.
+cargo run -q --example test_voms_proxy -- "$WORK/proxy.pem" >"$WORK/holder"
+HOLDER_DN=$(sed -n 1p "$WORK/holder")
+HOLDER_VO=$(sed -n 2p "$WORK/holder")
 DN_PORT=$(free_port)
-# The challenge names the DN proxy, which relays to the simulator's
-# astavoms; the simulator's port is only known once it runs, so the
-# proxy starts after the server.
-serve voms SNF_OCCI_FILTER__KEYSTONE__KEYSTONE_URL="http://127.0.0.1:$DN_PORT/astavoms"
+cp snf-occi.pipeline.toml "$WORK/voms.toml"
+cat >>"$WORK/voms.toml" <<TOML
+
+[[simulator.voms_users]]
+dn = "$HOLDER_DN"
+vo = "$HOLDER_VO"
+user = "a11ce000-0000-4000-8000-000000000001"
+project = "d3m0d3m0-0000-4000-8000-000000000001"
+TOML
+CONFIG="$WORK/voms.toml" serve voms \
+    SNF_OCCI_FILTER__KEYSTONE__KEYSTONE_URL="http://127.0.0.1:$DN_PORT/astavoms"
 python3 "$TOOL/dn_header_proxy.py" --listen "127.0.0.1:$DN_PORT" --upstream "$SIM" \
-    --dn '/C=GR/O=HellasGrid/OU=example.org/CN=Alice Example' &
+    --dn "$HOLDER_DN" --chain "$WORK/proxy.pem" &
 PIDS+=($!)
 for _ in $(seq 1 50); do
     curl -s "http://127.0.0.1:$DN_PORT/astavoms" >/dev/null 2>&1 && break
     sleep 0.1
 done
-# IM writes the proxy to a file for TLS; over plain HTTP only the DN the
-# front end adds counts, so any PEM-shaped text does.
-printf -- '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' >"$WORK/proxy.pem"
 "$PY" "$TOOL/im_occi_check.py" --url "$URL" --token alice-token --auth-only \
     --proxy "$WORK/proxy.pem" | tee "$WORK/voms.out" || true
 grep -q '^PASS auth.keystone_flow(proxy)' "$WORK/voms.out" || status=1
