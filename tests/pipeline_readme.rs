@@ -16,6 +16,7 @@ use snf_occi::pipeline::apps::EchoConfig;
 use snf_occi::pipeline::filters::{
     BodyLimitConfig, ConcurrencyLimitConfig, CorsConfig, RequestLogConfig, TimeoutConfig,
 };
+use snf_occi::pipeline::keystone_facade::KeystoneFacadeConfig;
 
 /// Documented rows: key -> default column (without backticks).
 fn documented() -> BTreeMap<String, String> {
@@ -126,6 +127,10 @@ fn every_key_is_documented_and_every_documented_key_exists() {
     code.extend(keys_of("filter.cors", &CorsConfig::default()));
     code.extend(keys_of("app.echo", &EchoConfig::default()));
     code.extend(keys_of("app.occi", &OcciAppConfig::default()));
+    code.extend(keys_of(
+        "app.keystone_facade",
+        &KeystoneFacadeConfig::default(),
+    ));
 
     let docs = documented();
     // `[simulator]` and `[store]` belong to other modules and are not
@@ -195,6 +200,7 @@ fn documented_defaults_are_the_code_defaults() {
                     "cors" => default_matches::<CorsConfig>(leaf, literal),
                     "echo" => default_matches::<EchoConfig>(leaf, literal),
                     "occi" => default_matches::<OcciAppConfig>(leaf, literal),
+                    "keystone_facade" => default_matches::<KeystoneFacadeConfig>(leaf, literal),
                     other => Err(format!("no check for factory `{other}`")),
                 }
             }
