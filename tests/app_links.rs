@@ -885,3 +885,41 @@ async fn a_pending_inline_attach_is_finished_by_the_next_show() {
     let srv = server["server"]["id"].to_string();
     wait_attached(&gw, &srv, &vol).await;
 }
+
+/// Deleting a compute keeps the storage linked to it: Synnefo deletes
+/// every volume attached to a server with the server, so the gateway
+/// detaches the data disks first; the storage is then free to link again.
+#[tokio::test]
+async fn deleting_a_compute_keeps_its_linked_storage() {
+    let gw = start_gateway().await;
+    let srv = server(&gw, 0).await;
+    let vol = volume(&gw, 0).await;
+    created_id(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
+    )
+    .await;
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/compute/{srv}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let (status, shown) = get(&gw, 0, &format!("/storage/{vol}"), "text/plain").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the storage outlives the compute: {shown}"
+    );
+    let other = server(&gw, 0).await;
+    created_id(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(&format!("/compute/{other}"), &format!("/storage/{vol}")),
+    )
+    .await;
+}

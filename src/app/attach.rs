@@ -134,10 +134,23 @@ async fn run(ctx: &Ctx, id: &str) {
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(5));
     };
+    // One at a time, each once the server is idle again: Cyclades runs
+    // one task per server ("while there is a pending 'ATTACH_VOLUME'").
     for volume in pending(&server) {
-        if let Err(e) = ctx.client().attach_volume(&ctx.caller, id, &volume).await {
-            tracing::warn!(server = %id, volume = %volume, error = %e,
-                "an inline storage link could not be attached");
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match ctx.client().attach_volume(&ctx.caller, id, &volume).await {
+                Ok(_) => break,
+                Err(e) if super::busy::is_busy(&e) && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    tracing::warn!(server = %id, volume = %volume, error = %e,
+                        "an inline storage link could not be attached");
+                    break;
+                }
+            }
         }
     }
     if let Err(e) = ctx

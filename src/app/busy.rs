@@ -51,6 +51,30 @@ where
     }
 }
 
+/// Polls `done` with growing pauses, within `busy_wait`, until it says
+/// that a change Synnefo accepted has happened (Cyclades carries most
+/// changes out in a Ganeti job: a port goes, a volume detaches, seconds
+/// later). Whether it happened in time.
+pub async fn settled<F, Fut>(ctx: &Ctx, mut done: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let budget = ctx.state.config.busy_wait;
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        if done().await {
+            return true;
+        }
+        if started.elapsed() + pause > budget {
+            return false;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+    }
+}
+
 /// The answer for a write refused as busy after the wait: 409 with
 /// `Retry-After`, naming what was refused and Synnefo's reason.
 pub fn busy_error(what: &str, e: &SynnefoError) -> AppError {

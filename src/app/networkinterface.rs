@@ -283,7 +283,18 @@ impl Collection for NetworkInterface {
                     busy::busy_error(&format!("unlink networkinterface {id}"), &e)
                 }
                 e => AppError::synnefo(format!("deleting port {}", port.id), e),
-            })
+            })?;
+        // The port goes in a Ganeti job: answer once it is gone (IM reads
+        // the compute's addresses right after removing a public IP), or,
+        // past `busy_wait`, once it is on its way.
+        busy::settled(ctx, || async {
+            matches!(
+                ctx.client().get_port(&ctx.caller, &port.id).await,
+                Err(e) if e.is_not_found()
+            )
+        })
+        .await;
+        Ok(())
     }
 
     async fn action(

@@ -71,6 +71,15 @@ pub fn disk_index(volume: &Volume, server_id: &str) -> Option<u32> {
         .and_then(|i| i.parse().ok())
 }
 
+/// Whether volume `volume_id` is no longer attached to server `server_id`
+/// (gone, or an error that says nothing: the caller stops waiting).
+pub async fn detached(ctx: &Ctx, server_id: &str, volume_id: &str) -> bool {
+    match ctx.client().get_volume(&ctx.caller, volume_id).await {
+        Ok(v) => !v.attachments.iter().any(|a| a.server_id == server_id),
+        Err(_) => true,
+    }
+}
+
 /// Whether `volume` is the root disk (index 0) of server `server_id`.
 pub fn is_root_disk(volume: &Volume, server_id: &str) -> bool {
     disk_index(volume, server_id) == Some(0)
@@ -306,7 +315,12 @@ impl Collection for StorageLink {
         .map_err(|e| match e {
             e if busy::is_busy(&e) => busy::busy_error(&format!("unlink storagelink {id}"), &e),
             e => AppError::synnefo(format!("detaching volume {}", volume.id), e),
-        })
+        })?;
+        // The detach runs as a Ganeti job: answer once the link is gone
+        // (a client reads the compute next), or, past `busy_wait`, once it
+        // is on its way.
+        busy::settled(ctx, || detached(ctx, &server, &volume.id)).await;
+        Ok(())
     }
 
     async fn action(

@@ -182,8 +182,19 @@ impl SynnefoError {
     /// and unintelligible answers are 502; timeouts are 504.
     pub fn gateway_status(&self) -> StatusCode {
         match self {
-            SynnefoError::Fault { status, kind, .. } => {
-                if self.is_not_found() {
+            SynnefoError::Fault {
+                status,
+                kind,
+                message,
+                ..
+            } => {
+                // Cyclades deletes a detached volume through a helper server
+                // of the site's (`volume/volumes.py`): its 404 "Cannot find
+                // an available helper server" is the site's failure, not an
+                // absent volume.
+                if message.contains("helper server") {
+                    StatusCode::BAD_GATEWAY
+                } else if self.is_not_found() {
                     StatusCode::NOT_FOUND
                 } else if *kind == FaultKind::OverLimit {
                     StatusCode::PAYLOAD_TOO_LARGE
@@ -243,7 +254,7 @@ impl SynnefoError {
             SynnefoError::Fault {
                 status, message, ..
             } => {
-                *status == StatusCode::NOT_FOUND
+                (*status == StatusCode::NOT_FOUND && !message.contains("helper server"))
                     || (*status == StatusCode::BAD_REQUEST
                         && (message.contains("has been deleted")
                             // Cyclades 0.20 says this of every unknown
