@@ -112,6 +112,209 @@ pub fn split_type_id(type_id: &str) -> Option<(&str, &str)> {
     }
 }
 
+/// Which part of a category breaks the OCCI grammar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrammarField {
+    /// The term.
+    Term,
+    /// The scheme.
+    Scheme,
+    /// A type id (scheme + term): a `rel`, `actions` or link `category`.
+    TypeId,
+    /// The title.
+    Title,
+    /// The location.
+    Location,
+    /// An attribute name.
+    AttributeName,
+}
+
+impl GrammarField {
+    /// How the field is named in messages.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GrammarField::Term => "category term",
+            GrammarField::Scheme => "category scheme",
+            GrammarField::TypeId => "category type id",
+            GrammarField::Title => "category title",
+            GrammarField::Location => "category location",
+            GrammarField::AttributeName => "attribute name",
+        }
+    }
+}
+
+/// A category part that breaks the OCCI 1.2 grammar, with the offending
+/// value (escaped and cut, so that the message itself stays on one line)
+/// and why. Its message names the field: `category term "a\r\nb": ...`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{} {value}: {why}", field.as_str())]
+pub struct GrammarError {
+    /// The part.
+    pub field: GrammarField,
+    /// The value, quoted and escaped as a Rust string literal, at most
+    /// about 120 characters.
+    pub value: String,
+    /// What the grammar requires.
+    pub why: &'static str,
+}
+
+impl GrammarError {
+    fn new(field: GrammarField, value: &str, why: &'static str) -> Self {
+        const MAX: usize = 120;
+        let mut end = value.len().min(MAX);
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut quoted = format!("{:?}", &value[..end]);
+        if end < value.len() {
+            quoted.push_str("...");
+        }
+        GrammarError {
+            field,
+            value: quoted,
+            why,
+        }
+    }
+}
+
+const TERM_RULE: &str = "a term is a letter or digit followed by letters, digits, '-', '_' or '.' \
+     (OCCI 1.2 text rendering: term = ( ALPHA | DIGIT ) *( ALPHA | DIGIT | \"-\" | \"_\" | \".\" ))";
+
+/// Whether `term` is an OCCI 1.2 term, `( ALPHA | DIGIT ) *( ALPHA |
+/// DIGIT | "-" | "_" | "." )` (text rendering, Category ABNF; attribute
+/// names follow the same rule). A term is written bare in the text
+/// renderings, so anything else (a space, `;`, `"`, CR or LF) would change
+/// the rendering's meaning.
+///
+/// ```
+/// use snf_occi::occi::category::is_valid_term;
+/// assert!(is_valid_term("compute"));
+/// assert!(is_valid_term("9e8a3b2c-1f00-4c7e-9d8f-000000000001"));
+/// assert!(is_valid_term("C2R2048D20.large"));
+/// assert!(!is_valid_term("-x"));
+/// assert!(!is_valid_term("a\r\nCategory: x"));
+/// assert!(!is_valid_term("tag\"; class=\"kind"));
+/// ```
+pub fn is_valid_term(term: &str) -> bool {
+    let bytes = term.as_bytes();
+    bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Checks a term ([`is_valid_term`]).
+pub fn check_term(term: &str) -> Result<(), GrammarError> {
+    if term.is_empty() {
+        return Err(GrammarError::new(
+            GrammarField::Term,
+            term,
+            "a category needs a term",
+        ));
+    }
+    if is_valid_term(term) {
+        Ok(())
+    } else {
+        Err(GrammarError::new(GrammarField::Term, term, TERM_RULE))
+    }
+}
+
+/// Checks a scheme: an absolute URI (RFC 3986: ASCII, no spaces, quotes
+/// or control characters) whose only `#` is its last character, so that
+/// scheme + term splits back at the last `#`.
+///
+/// ```
+/// use snf_occi::occi::category::check_scheme;
+/// assert!(check_scheme("http://example.com/tags#").is_ok());
+/// assert!(check_scheme("http://example.com/tags").is_err());
+/// assert!(check_scheme("/tags#").is_err());
+/// assert!(check_scheme("http://example.com/a b#").is_err());
+/// assert!(check_scheme("http://x#\"; class=\"kind\"#").is_err());
+/// ```
+pub fn check_scheme(scheme: &str) -> Result<(), GrammarError> {
+    let fail = |why| Err(GrammarError::new(GrammarField::Scheme, scheme, why));
+    if scheme.is_empty() {
+        return fail("a category needs a scheme");
+    }
+    if iri_string::validate::iri::<iri_string::spec::UriSpec>(scheme).is_err() {
+        return fail("a scheme is an absolute URI (RFC 3986), e.g. http://example.com/tags#");
+    }
+    // A URI's fragment cannot hold `#`, so ending in `#` means the
+    // fragment is empty: the scheme's only `#` is its last character.
+    if !scheme.ends_with('#') {
+        return fail("a scheme ends in '#', e.g. http://example.com/tags#");
+    }
+    Ok(())
+}
+
+/// Checks a type id: a scheme ([`check_scheme`]) followed by a term
+/// ([`check_term`]).
+pub fn check_type_id(type_id: &str) -> Result<(), GrammarError> {
+    let Some((scheme, term)) = split_type_id(type_id) else {
+        return Err(GrammarError::new(
+            GrammarField::TypeId,
+            type_id,
+            "a type id is a scheme ending in '#' followed by a term",
+        ));
+    };
+    check_scheme(scheme).and_then(|()| check_term(term))
+}
+
+/// Checks a title: any text without control characters (the text
+/// renderings write it as an escaped quoted-string, one line).
+pub fn check_title(title: &str) -> Result<(), GrammarError> {
+    if title.chars().any(char::is_control) {
+        Err(GrammarError::new(
+            GrammarField::Title,
+            title,
+            "a title may not contain control characters (line breaks, tabs, ...)",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a location: a URI reference (RFC 3986), e.g. `/my_tag/` or
+/// `http://example.com/my_tag/`.
+pub fn check_location(location: &str) -> Result<(), GrammarError> {
+    if location.is_empty()
+        || iri_string::validate::iri_reference::<iri_string::spec::UriSpec>(location).is_err()
+    {
+        Err(GrammarError::new(
+            GrammarField::Location,
+            location,
+            "a location is a URI reference (RFC 3986), e.g. /my_tag/",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks an attribute name (the term rule, [`is_valid_term`]).
+pub fn check_attribute_name(name: &str) -> Result<(), GrammarError> {
+    if is_valid_term(name) {
+        Ok(())
+    } else {
+        Err(GrammarError::new(
+            GrammarField::AttributeName,
+            name,
+            "an attribute name is a letter or digit followed by letters, digits, '-', '_' or '.'",
+        ))
+    }
+}
+
+impl Category {
+    /// Checks the term, scheme and title against the OCCI grammar.
+    pub fn check(&self) -> Result<(), GrammarError> {
+        check_term(&self.term)?;
+        check_scheme(&self.scheme)?;
+        if let Some(title) = &self.title {
+            check_title(title)?;
+        }
+        Ok(())
+    }
+}
+
 /// A Kind: the type of an entity, with its parent, attributes, actions
 /// and location.
 #[derive(Clone, Debug, PartialEq)]
@@ -232,6 +435,32 @@ impl<'a> CategoryRef<'a> {
             CategoryRef::Mixin(m) => m.location.as_deref(),
             CategoryRef::Action(_) => None,
         }
+    }
+
+    /// Checks everything the text renderings write of this category
+    /// that must follow the OCCI grammar and has no escape: the term, the
+    /// scheme, the location, the parent or dependencies, the action type
+    /// ids and the attribute names. Renderers leave out a category that
+    /// fails. (The title is not checked: renderers escape it.)
+    pub fn check(&self) -> Result<(), GrammarError> {
+        let category = self.category();
+        check_term(&category.term)?;
+        check_scheme(&category.scheme)?;
+        if let Some(location) = self.location() {
+            check_location(location)?;
+        }
+        match self {
+            CategoryRef::Kind(k) => k.parent.iter().try_for_each(|p| check_type_id(p))?,
+            CategoryRef::Mixin(m) => {
+                m.depends.iter().try_for_each(|d| check_type_id(d))?;
+                m.applies.iter().try_for_each(|a| check_type_id(a))?;
+            }
+            CategoryRef::Action(_) => {}
+        }
+        self.actions().iter().try_for_each(|a| check_type_id(a))?;
+        self.attributes()
+            .iter()
+            .try_for_each(|d| check_attribute_name(&d.name))
     }
 
     /// The text `rel`: a kind's parent, a mixin's first dependency.
