@@ -236,7 +236,9 @@ pub fn check_scheme(scheme: &str) -> Result<(), GrammarError> {
     if scheme.is_empty() {
         return fail("a category needs a scheme");
     }
-    if iri_string::validate::iri::<iri_string::spec::UriSpec>(scheme).is_err() {
+    if !is_plain_uri(scheme, Shape::Absolute)
+        && iri_string::validate::iri::<iri_string::spec::UriSpec>(scheme).is_err()
+    {
         return fail("a scheme is an absolute URI (RFC 3986), e.g. http://example.com/tags#");
     }
     // A URI's fragment cannot hold `#`, so ending in `#` means the
@@ -245,6 +247,84 @@ pub fn check_scheme(scheme: &str) -> Result<(), GrammarError> {
         return fail("a scheme ends in '#', e.g. http://example.com/tags#");
     }
     Ok(())
+}
+
+/// Which URIs [`is_plain_uri`] looks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// `scheme "://" host path [ "#" fragment ]`.
+    Absolute,
+    /// That, or an absolute path (`/a/b/`).
+    Reference,
+}
+
+/// A path, fragment or host character that never needs a closer look:
+/// unreserved, sub-delims, `:` and `@` (RFC 3986 `pchar` without
+/// percent-encodings).
+fn plain_pchar(b: u8) -> bool {
+    PLAIN_PCHAR[usize::from(b)]
+}
+
+/// [`plain_pchar`] as a table: it runs for every byte of every scheme
+/// and location rendered.
+static PLAIN_PCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric();
+        b += 1;
+    }
+    let extra = b"-._~!$&'()*+,;=:@";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// A fast test of the usual shapes, so that rendering hundreds of
+/// categories costs no full parse each: `ALPHA *( ALPHA / DIGIT / "+" /
+/// "-" / "." ) "://"` a host name of letters, digits, `-` and `.`, a
+/// path of [`plain_pchar`]s and `/`, an optional fragment of the same;
+/// or (for a reference) such a path starting with one `/`. Every string
+/// it accepts is a URI (or URI reference) by RFC 3986; anything else is
+/// left to the full parser, so it never changes the answer.
+fn is_plain_uri(s: &str, shape: Shape) -> bool {
+    let bytes = s.as_bytes();
+    let path_ok = |p: &[u8]| p.iter().all(|&b| b == b'/' || plain_pchar(b));
+    let tail_ok = |tail: &[u8]| match tail.iter().position(|&b| b == b'#') {
+        Some(i) => {
+            path_ok(&tail[..i]) && tail[i + 1..].iter().all(|&b| plain_pchar(b) || b == b'/')
+        }
+        None => path_ok(tail),
+    };
+    if shape == Shape::Reference && bytes.first() == Some(&b'/') {
+        return bytes.get(1) != Some(&b'/') && tail_ok(bytes);
+    }
+    let Some(colon) = bytes.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (scheme, rest) = bytes.split_at(colon);
+    let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    let Some(rest) = rest.strip_prefix(b"://") else {
+        return false;
+    };
+    let host_end = rest
+        .iter()
+        .position(|&b| b == b'/' || b == b'#')
+        .unwrap_or(rest.len());
+    let (host, tail) = rest.split_at(host_end);
+    scheme_ok
+        && !host.is_empty()
+        && host
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+        && tail_ok(tail)
 }
 
 /// Checks a type id: a scheme ([`check_scheme`]) followed by a term
@@ -278,7 +358,8 @@ pub fn check_title(title: &str) -> Result<(), GrammarError> {
 /// `http://example.com/my_tag/`.
 pub fn check_location(location: &str) -> Result<(), GrammarError> {
     if location.is_empty()
-        || iri_string::validate::iri_reference::<iri_string::spec::UriSpec>(location).is_err()
+        || !is_plain_uri(location, Shape::Reference)
+            && iri_string::validate::iri_reference::<iri_string::spec::UriSpec>(location).is_err()
     {
         Err(GrammarError::new(
             GrammarField::Location,
@@ -439,9 +520,11 @@ impl<'a> CategoryRef<'a> {
 
     /// Checks everything the text renderings write of this category
     /// that must follow the OCCI grammar and has no escape: the term, the
-    /// scheme, the location, the parent or dependencies, the action type
-    /// ids and the attribute names. Renderers leave out a category that
-    /// fails. (The title is not checked: renderers escape it.)
+    /// scheme, the location, the `rel` (a kind's parent, a mixin's first
+    /// dependency), the action type ids and the attribute names.
+    /// Renderers leave out a category that fails. Not checked: the title
+    /// (renderers escape it) and what only JSON renders (further
+    /// dependencies, `applies`: JSON strings are always escaped).
     pub fn check(&self) -> Result<(), GrammarError> {
         let category = self.category();
         check_term(&category.term)?;
@@ -449,13 +532,8 @@ impl<'a> CategoryRef<'a> {
         if let Some(location) = self.location() {
             check_location(location)?;
         }
-        match self {
-            CategoryRef::Kind(k) => k.parent.iter().try_for_each(|p| check_type_id(p))?,
-            CategoryRef::Mixin(m) => {
-                m.depends.iter().try_for_each(|d| check_type_id(d))?;
-                m.applies.iter().try_for_each(|a| check_type_id(a))?;
-            }
-            CategoryRef::Action(_) => {}
+        if let Some(rel) = self.rel() {
+            check_type_id(rel)?;
         }
         self.actions().iter().try_for_each(|a| check_type_id(a))?;
         self.attributes()
@@ -504,5 +582,66 @@ impl<'a> CategorySet<'a> {
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iri_string::spec::UriSpec;
+    use iri_string::validate::{iri, iri_reference};
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_fast_path_takes_the_usual_shapes() {
+        for s in [
+            "http://schemas.ogf.org/occi/infrastructure#",
+            "http://schemas.openstack.org/template/os#",
+            "https://example.com/my-tags#",
+            "urn+x.y://h/a;b=c,d'e@f:g#",
+        ] {
+            assert!(is_plain_uri(s, Shape::Absolute), "{s}");
+        }
+        for s in ["/compute/", "/os_tpl/9e8a3b2c-1f00/", "/a:b@c/"] {
+            assert!(is_plain_uri(s, Shape::Reference), "{s}");
+        }
+        // Left to the full parser (which accepts the first three).
+        for s in [
+            "urn:x#",
+            "http://h:8080/x#",
+            "http://h/%41#",
+            "http://h/\"x#",
+            "//h/x",
+        ] {
+            assert!(!is_plain_uri(s, Shape::Reference), "{s}");
+        }
+    }
+
+    proptest! {
+        /// The fast path accepts nothing the full parser refuses.
+        #[test]
+        fn the_fast_path_agrees_with_rfc_3986(s in "[a-z+.:/#@%?\\[\\]\"<> '(),;=~!$&*_-]{0,24}") {
+            if is_plain_uri(&s, Shape::Absolute) {
+                prop_assert!(iri::<UriSpec>(&s).is_ok(), "{}", s);
+            }
+            if is_plain_uri(&s, Shape::Reference) {
+                prop_assert!(iri_reference::<UriSpec>(&s).is_ok(), "{}", s);
+            }
+        }
+
+        /// Prefixed with the usual beginnings, to reach the deeper parts.
+        #[test]
+        fn the_fast_path_agrees_with_rfc_3986_on_likely_uris(
+            head in prop_oneof![Just("http://"), Just("a+b://"), Just("/"), Just("x:/"), Just("http://h")],
+            s in "[a-z0-9+.:/#@%?\\[\\]\"<> '(),;=~!$&*_-]{0,24}",
+        ) {
+            let s = format!("{head}{s}");
+            if is_plain_uri(&s, Shape::Absolute) {
+                prop_assert!(iri::<UriSpec>(&s).is_ok(), "{}", s);
+            }
+            if is_plain_uri(&s, Shape::Reference) {
+                prop_assert!(iri_reference::<UriSpec>(&s).is_ok(), "{}", s);
+            }
+        }
     }
 }
