@@ -20,14 +20,34 @@ use snf_occi::simulator;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Gives the calling thread's freed mimalloc pages back to the system:
-/// run after a large Synnefo answer is dropped (mimalloc otherwise keeps
-/// them until that thread's heap is busy again, the peak of a burst of
-/// large answers staying in RSS while the gateway is idle).
-fn collect_freed_memory() {
-    // SAFETY: mi_collect takes no pointer and only frees what mimalloc
-    // already holds as free; `true` forces the collection.
-    unsafe { libmimalloc_sys::mi_collect(true) }
+/// Large Synnefo answers dropped so far (see [`note_large_answer`]).
+static LARGE_ANSWERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+thread_local! {
+    /// The count of [`LARGE_ANSWERS`] this worker thread last collected at.
+    static COLLECTED_AT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The transport's hook after a large answer is dropped: it only counts;
+/// each worker thread collects when it next goes idle
+/// ([`collect_when_idle`]), by which time the request's decoded data and
+/// rendering are freed too.
+fn note_large_answer() {
+    LARGE_ANSWERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// On a worker thread going idle after large answers: gives its freed
+/// mimalloc pages back to the system. mimalloc keeps a thread's freed
+/// pages until that thread allocates again, so the peak of a burst of
+/// large answers would otherwise stay in RSS while the gateway is idle.
+#[allow(unsafe_code)]
+fn collect_when_idle() {
+    let large = LARGE_ANSWERS.load(std::sync::atomic::Ordering::Relaxed);
+    if COLLECTED_AT.with(|at| at.replace(large)) != large {
+        // SAFETY: mi_collect takes no pointer and only frees what
+        // mimalloc already holds as free; `true` forces the collection.
+        unsafe { libmimalloc_sys::mi_collect(true) }
+    }
 }
 
 /// Exit status for a configuration that does not load or build.
@@ -59,9 +79,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    snf_occi::synnefo::transport::set_memory_trim(collect_freed_memory);
+    snf_occi::synnefo::transport::set_memory_trim(note_large_answer);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_park(collect_when_idle)
         .build()
     {
         Ok(rt) => rt,

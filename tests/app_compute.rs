@@ -1217,3 +1217,77 @@ async fn a_second_delete_is_404() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(body.contains(&format!("no compute {id}")), "{body}");
 }
+
+/// A create that names nothing (an empty body, attributes alone, in any
+/// rendering) is a 400 "No categories", even where defaults would make a
+/// compute: a VM that costs a user's quota is never made from a request
+/// that asked for nothing.
+#[tokio::test]
+async fn a_create_that_names_nothing_is_400_and_makes_nothing() {
+    let gw = common::start_gateway_with(
+        |_| {},
+        "default_flavor = \"1\"\ndefault_image = \"Debian\"\n",
+    )
+    .await;
+    let cases: [(&str, &str, &str); 5] = [
+        ("/compute/", "text/plain", ""),
+        (
+            "/compute/",
+            "text/plain",
+            "X-OCCI-Attribute: occi.core.title=\"nameless\"\n",
+        ),
+        (
+            "/compute/",
+            "application/occi+json",
+            "{\"attributes\": {\"occi.core.title\": \"x\"}}",
+        ),
+        ("/compute/", "text/occi", ""),
+        (
+            "/storage/",
+            "text/plain",
+            "X-OCCI-Attribute: occi.storage.size=1\n",
+        ),
+    ];
+    for (path, content_type, body) in cases {
+        let res = gw
+            .client(0)
+            .post(gw.at(path))
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::BAD_REQUEST,
+            "{path} {content_type} {body:?}"
+        );
+        let text = res.text().await.unwrap();
+        // JSON without a kind is not an OCCI resource rendering at all.
+        assert!(
+            text.contains("No categories") || text.contains("expected a resource"),
+            "{text}"
+        );
+    }
+    let state = gw.sim_state().await;
+    assert_eq!(
+        (state["servers"].as_u64(), state["volumes"].as_u64()),
+        (Some(0), Some(0)),
+        "{state}"
+    );
+    // The same defaults do make a compute when the kind is named.
+    let res = gw
+        .client(0)
+        .post(gw.at("/compute/"))
+        .header("content-type", "text/plain")
+        .body(format!("{COMPUTE_KIND}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+}

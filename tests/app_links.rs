@@ -29,6 +29,9 @@ async fn created_id(gw: &Gateway, n: usize, path: &str, body: String) -> String 
         .to_owned()
 }
 
+/// A compute of flavor 4 (`C2R2048D20`, `ext_archipelago`): Cyclades
+/// attaches a volume only to a server whose disks have its template, and
+/// makes standalone volumes only of detachable (`ext_*`) types.
 async fn server(gw: &Gateway, n: usize) -> String {
     created_id(
         gw,
@@ -36,7 +39,7 @@ async fn server(gw: &Gateway, n: usize) -> String {
         "/compute/",
         format!(
             "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+             Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
              Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n"
         ),
     )
@@ -448,7 +451,7 @@ async fn inline_storage_links_during_a_slow_build() {
     let with_links = |volumes: &[&str]| {
         let mut body = format!(
             "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+             Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
              Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n"
         );
         for v in volumes {
@@ -838,7 +841,7 @@ async fn inline_storage_is_attached_once_the_compute_is_built() {
         "/compute/",
         format!(
             "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+             Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
              Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n\
              Link: </storage/{vol}>; rel=\"{INFRA}storage\"; category=\"{INFRA}storagelink\"\n"
         ),
@@ -871,7 +874,7 @@ async fn a_pending_inline_attach_is_finished_by_the_next_show() {
         .client(0)
         .post(format!("{}/compute/v2.0/servers", gw.sim.url()))
         .json(&serde_json::json!({"server": {
-            "name": "left-behind", "flavorRef": 1, "imageRef": DEBIAN_ID,
+            "name": "left-behind", "flavorRef": 4, "imageRef": DEBIAN_ID,
             "metadata": {"snf-occi-attach": vol},
         }}))
         .send()

@@ -281,7 +281,9 @@ async fn other_kinds_actions_and_foreign_provider_mixins_are_400() {
 async fn every_kind_takes_user_mixins_and_its_own_rendering_back() {
     let gw = start_gateway().await;
     define(&gw, 0, "prod").await;
-    let vm = compute(&gw, 0, "vm").await;
+    // Flavor 4 (ext_archipelago), so that the storage can be linked to it.
+    let body = compute_body("vm", "").replace("Category: 1;", "Category: 4;");
+    let vm = created(&gw, 0, "/compute/", body).await;
     let disk = storage(&gw, 0, "disk").await;
     let net = created(
         &gw,

@@ -132,8 +132,11 @@ fn created(a: &Answer, gw: &Gateway, collection: &str) -> String {
 
 #[tokio::test]
 async fn synnefo_faults_become_occi_errors_and_only_reads_are_retried_once() {
-    let gw =
-        common::start_gateway_with(|_| {}, "timeout = \"700ms\"\nretry_jitter = \"20ms\"\n").await;
+    let gw = common::start_gateway_with(
+        |_| {},
+        "timeout = \"700ms\"\nretry_jitter = \"20ms\"\ncreate_watch = \"0s\"\n",
+    )
+    .await;
     // Token validated and catalog discovered while all is well.
     assert_eq!(get_as(&gw, 0, "/compute/").await.status, StatusCode::OK);
     let id = created(
@@ -191,11 +194,11 @@ async fn synnefo_faults_become_occi_errors_and_only_reads_are_retried_once() {
     // Dropped connections: 502, the read retried once, the write not.
     set_faults(&gw, json!({"drop_rate": 1.0})).await;
     let a = get_as(&gw, 0, "/compute/").await;
-    assert_occi_error(&a, 502, "unreachable");
+    assert_occi_error(&a, 502, "did not answer");
     assert_eq!(count(&gw, LIST_SERVERS), 2, "{:?}", gw.calls());
     gw.sim.reset_counters();
     let a = post_text(&gw, 0, "/compute/", compute_body("dropped", "")).await;
-    assert_occi_error(&a, 502, "unreachable");
+    assert_occi_error(&a, 502, "did not answer");
     assert_eq!(count(&gw, CREATE_SERVER), 1, "{:?}", gw.calls());
 
     // Slower than the 700 ms timeout: 504, and a timeout is not retried.
@@ -212,7 +215,7 @@ async fn synnefo_faults_become_occi_errors_and_only_reads_are_retried_once() {
     // The service down (its connections dropped): 502.
     set_faults(&gw, json!({"down": ["compute"]})).await;
     let a = get_as(&gw, 0, "/compute/").await;
-    assert_occi_error(&a, 502, "unreachable");
+    assert_occi_error(&a, 502, "did not answer");
 
     // Recovered: the very next request succeeds (no poisoned pool).
     clear_faults(&gw).await;
@@ -274,7 +277,8 @@ async fn after_faults_clear_the_next_request_succeeds_nothing_cached() {
 
 #[tokio::test]
 async fn an_interrupted_create_leaves_nothing_half_made() {
-    let gw = common::start_gateway_with(|_| {}, "retry_jitter = \"10ms\"\n").await;
+    let gw = common::start_gateway_with(|_| {}, "retry_jitter = \"10ms\"\ncreate_watch = \"0s\"\n")
+        .await;
 
     // A network with a subnet: the subnet fails, the network is deleted.
     let before = gw.sim_state().await;
@@ -345,7 +349,7 @@ async fn an_interrupted_create_leaves_nothing_half_made() {
 async fn a_create_that_fails_after_reserving_a_floating_ip_releases_it() {
     let gw = common::start_gateway_with(
         |c| c.default_server_networks = vec!["SNF:ANY_PUBLIC_IPV4".into()],
-        "",
+        "create_watch = \"0s\"\n",
     )
     .await;
     let before = gw.sim_state().await;
@@ -670,11 +674,10 @@ async fn sigterm_under_load_drains_exits_0_and_mixins_survive_a_restart() {
 }
 
 /// A create that Synnefo carries out but answers after the gateway's
-/// timeout: 504, and the server it made (found by the create's one-time
-/// metadata tag) is deleted again and named, so nothing is left that the
-/// user was told failed.
+/// per-call timeout: the server it made (found by the create's one-time
+/// metadata tag) is the create's answer, 201, and it is the only one.
 #[tokio::test]
-async fn a_create_answered_too_late_leaves_no_server_behind() {
+async fn a_create_answered_too_late_answers_with_the_server_it_made() {
     let gw = common::start_gateway_with(|_| {}, "timeout = \"700ms\"\n").await;
     assert_eq!(get_as(&gw, 0, "/compute/").await.status, StatusCode::OK);
     set_faults(
@@ -683,14 +686,104 @@ async fn a_create_answered_too_late_leaves_no_server_behind() {
     )
     .await;
     let a = post_text(&gw, 0, "/compute/", compute_body("late", "")).await;
-    assert_occi_error(&a, 504, "was deleted again");
+    let id = created(&a, &gw, "/compute/");
     assert_eq!(
         count(&gw, CREATE_SERVER),
         1,
         "never sent twice: {:?}",
         gw.calls()
     );
+    clear_faults(&gw).await;
     let state = gw.sim_state().await;
-    assert_eq!(state["servers"], 0, "no live server: {state}");
-    assert_eq!(state["servers_deleted"], 1, "the one it made: {state}");
+    assert_eq!(state["servers"], 1, "{state}");
+    assert_eq!(get_as(&gw, 0, &format!("/compute/{id}")).await.status, 200);
+}
+
+/// The connection drops after Synnefo made the server (the answer is
+/// lost): the same, 201 with that server.
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_answers_with_the_server_it_made() {
+    let gw = common::start_gateway().await;
+    set_faults(
+        &gw,
+        json!({"drop_after_rate": 1.0, "routes": [CREATE_SERVER]}),
+    )
+    .await;
+    let a = post_text(&gw, 0, "/compute/", compute_body("lost", "")).await;
+    let id = created(&a, &gw, "/compute/");
+    assert_eq!(
+        count(&gw, CREATE_SERVER),
+        1,
+        "never sent twice: {:?}",
+        gw.calls()
+    );
+    clear_faults(&gw).await;
+    let state = gw.sim_state().await;
+    assert_eq!(state["servers"], 1, "{state}");
+    assert_eq!(get_as(&gw, 0, &format!("/compute/{id}")).await.status, 200);
+}
+
+/// The connection drops before Synnefo acted: the answer says no server
+/// of this create exists (it was checked) and that a late one would be
+/// deleted; none exists.
+#[tokio::test]
+async fn a_create_dropped_unanswered_says_what_was_checked() {
+    let gw = common::start_gateway_with(|_| {}, "create_watch = \"0s\"\n").await;
+    set_faults(&gw, json!({"drop_rate": 1.0, "routes": [CREATE_SERVER]})).await;
+    let a = post_text(&gw, 0, "/compute/", compute_body("dropped", "")).await;
+    assert_occi_error(&a, 502, "no server of this create exists now");
+    clear_faults(&gw).await;
+    assert_eq!(gw.sim_state().await["servers"], 0);
+}
+
+/// The `timeout` filter answers the client while the create is still in
+/// flight: the create goes on in its own task, and the server it makes,
+/// which the client was told failed, is deleted again.
+#[tokio::test]
+async fn a_create_cut_off_by_the_timeout_filter_leaves_no_server() {
+    let gw = common::start_gateway_config(
+        |_| {},
+        |identity| {
+            format!(
+                r#"
+[server]
+listen = "127.0.0.1:0"
+public_url = "http://gateway.test"
+[store]
+url = "sqlite::memory:"
+[pipeline]
+filters = ["timeout", "occi_negotiate", "keystone"]
+app = "occi"
+[filter.timeout]
+timeout = "500ms"
+[filter.keystone]
+use = "keystone_auth"
+identity_url = "{identity}"
+[app.occi]
+identity_url = "{identity}"
+"#
+            )
+        },
+    )
+    .await;
+    assert_eq!(get_as(&gw, 0, "/compute/").await.status, StatusCode::OK);
+    set_faults(&gw, json!({"latency": "1500ms", "routes": [CREATE_SERVER]})).await;
+    let a = post_text(&gw, 0, "/compute/", compute_body("cut-off", "")).await;
+    assert_eq!(a.status, 504, "{}", a.body);
+    // The create arrives at Synnefo after the answer, makes a server, and
+    // the gateway deletes it.
+    let mut state = gw.sim_state().await;
+    for _ in 0..100 {
+        if state["servers_deleted"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        state = gw.sim_state().await;
+    }
+    assert_eq!(count(&gw, CREATE_SERVER), 1, "{:?}", gw.calls());
+    assert_eq!(
+        (state["servers"].as_u64(), state["servers_deleted"].as_u64()),
+        (Some(0), Some(1)),
+        "{state}"
+    );
 }

@@ -106,11 +106,13 @@ where
         let start = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_string();
+        // Once per line: under the edge's `request` span (which carries
+        // the id, see `request_id`) the event does not repeat it.
         let request_id = req
             .extensions()
             .get::<RequestId>()
-            .map(|id| id.to_string())
-            .unwrap_or_default();
+            .filter(|_| tracing::Span::current().field("request_id").is_none())
+            .map(|id| id.to_string());
         let headers = if self.headers.is_empty() {
             String::new()
         } else {
@@ -119,14 +121,15 @@ where
         let fut = self.inner.call(req);
         Box::pin(async move {
             let res = fut.await?;
-            let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+            // Milliseconds to the microsecond: finer is clock noise.
+            let latency_ms = (start.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
             tracing::info!(
                 target: TARGET,
                 method = %method,
                 path = %path.escape_debug(),
                 status = res.status().as_u16(),
                 latency_ms,
-                request_id = %request_id,
+                request_id = request_id.as_deref(),
                 headers = %headers,
                 "request"
             );
@@ -224,5 +227,57 @@ mod tests {
             assert!(line.contains(expected), "missing {expected}: {line}");
         }
         assert!(!line.contains("s3cret"), "secret leaked: {line}");
+    }
+
+    /// Under the edge's span the id is written once per line, and the
+    /// latency to the microsecond.
+    #[test]
+    fn under_the_request_span_the_id_is_written_once() {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        with_default(subscriber, || {
+            rt.block_on(async {
+                let svc = RequestLogLayer::new().layer(service_fn(|_req: HttpRequest| async {
+                    Ok::<_, Infallible>(HttpResponse::new(Body::empty()))
+                }));
+                let mut req = http::Request::builder()
+                    .uri("/-/")
+                    .body(Body::empty())
+                    .unwrap();
+                req.extensions_mut().insert(RequestId(Arc::from("rid-8")));
+                let span = tracing::info_span!("request", request_id = "rid-8");
+                tracing::Instrument::instrument(svc.oneshot(req), span)
+                    .await
+                    .unwrap();
+            })
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert_eq!(text.matches("rid-8").count(), 1, "{text}");
+        let latency = text
+            .split("latency_ms=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{text}"));
+        let decimals = latency.split('.').nth(1).map_or(0, str::len);
+        assert!(decimals <= 3, "{latency} in {text}");
     }
 }

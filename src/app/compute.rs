@@ -49,8 +49,8 @@ use crate::occi::infrastructure::{
 };
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{
-    Flavor, FloatingIp, Image, NetworkRef, NewFloatingIp, NewServer, NewSnapshot, Personality,
-    RebootType, Server, ServerAction, ServerStatus, Service, SynnefoError,
+    Flavor, FloatingIp, Image, NetworkRef, NewServer, NewSnapshot, Personality, RebootType, Server,
+    ServerAction, ServerStatus, Service, SynnefoError,
 };
 
 use super::attach;
@@ -58,6 +58,7 @@ use super::busy;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id};
+use super::server_create;
 use super::update::new_title;
 
 /// Where cloud-init's NoCloud source reads user data and meta data.
@@ -65,8 +66,6 @@ const USER_DATA_PATH: &str = "/var/lib/cloud/seed/nocloud-net/user-data";
 const META_DATA_PATH: &str = "/var/lib/cloud/seed/nocloud-net/meta-data";
 /// The server name when the client gives no title (as the original).
 const DEFAULT_NAME: &str = "OCCI_VM";
-/// Synnefo's 409 message when a server needs a floating IP first.
-const NEEDS_FLOATING_IP: &str = "Please create a floating IP";
 /// The longest `name` a `save` takes, in characters. Our bound, not
 /// Synnefo's (which stores it as Pithos metadata): as long as a server
 /// name may be, so that an absurd name is a clear 400 here.
@@ -630,44 +629,6 @@ async fn check_linkable(
     Ok(())
 }
 
-/// The server metadata key of a create's one-time tag: when Synnefo does
-/// not answer a create in time, the tag finds the server it may have made.
-pub const CREATE_TAG: &str = "snf-occi-create";
-
-/// After a create that timed out: finds the server tagged `tag`, if
-/// Synnefo made it, and deletes it again. The answer says which.
-async fn undo_timed_out_create(ctx: &Ctx, tag: &str, e: SynnefoError) -> AppError {
-    let made = match ctx.client().list_servers_detail(&ctx.caller).await {
-        Ok(servers) => servers
-            .into_iter()
-            .find(|s| s.metadata.get(CREATE_TAG).is_some_and(|t| t == tag)),
-        Err(list) => {
-            tracing::warn!(error = %list, "could not look for the server of a timed-out create");
-            return AppError::synnefo(
-                "create server (Synnefo did not answer in time and could not be asked whether it made the server)",
-                e,
-            );
-        }
-    };
-    let step = match made {
-        None => "create server (Synnefo did not answer in time; it made no server)".to_owned(),
-        Some(server) => match ctx.client().delete_server(&ctx.caller, &server.id).await {
-            Ok(()) => format!(
-                "create server (Synnefo did not answer in time; the server it made, {}, was deleted again)",
-                server.id
-            ),
-            Err(undo) => {
-                tracing::warn!(server = %server.id, error = %undo, "could not delete the server of a timed-out create");
-                format!(
-                    "create server (Synnefo did not answer in time; it made server {}, which could not be deleted: /compute/{} exists)",
-                    server.id, server.id
-                )
-            }
-        },
-    };
-    AppError::synnefo(step, e)
-}
-
 /// The name of a `save`'s OS template: the action's `name`, else
 /// "<server name> snapshot <UTC time>".
 fn save_name(attrs: &Attributes, server: &Server) -> Result<String, AppError> {
@@ -819,141 +780,6 @@ async fn save(ctx: &Ctx, id: &str, attrs: &Attributes) -> Result<ActionOutcome, 
     Ok(ActionOutcome::Mixin(os_template(&snapshot.id, &title)))
 }
 
-/// `POST /servers`; when Synnefo answers that the server needs a floating
-/// IP first (409 "... Please create a floating IP."), reserves one for
-/// this create and sends the create again naming it (bounded by
-/// `create_server_max_retries`).
-///
-/// Naming the address matters: Cyclades connects a server that names only
-/// a public network (or none, on a site whose default networks are
-/// public) to *any* free floating IP of the user
-/// (`logic/ips.py` `get_free_floating_ip`), so two creates of one user
-/// that each reserved an address would take each other's. The reserved
-/// address replaces the request's entry for that network without an
-/// address, or is added when the request named no network (the site's
-/// default networks asked for it; the server then gets exactly that
-/// public interface).
-///
-/// When the create fails in the end, the floating IPs reserved for it
-/// are released again: a failed create leaves nothing behind.
-async fn create_server(ctx: &Ctx, new: &NewServer) -> Result<Server, AppError> {
-    let max = u64::from(ctx.state.config.create_server_max_retries);
-    let mut new = new.clone();
-    let mut reserved: Vec<FloatingIp> = Vec::new();
-    let result = loop {
-        let e = match ctx.client().create_server(&ctx.caller, &new).await {
-            Ok(s) => break Ok(s),
-            Err(e) => e,
-        };
-        let retry = (reserved.len() as u64) < max;
-        let conflict = e.status() == Some(StatusCode::CONFLICT);
-        let message = e.user_message();
-        if conflict && retry && message.contains(NEEDS_FLOATING_IP) {
-            let ip = NewFloatingIp {
-                floating_network_id: network_named_in(&message),
-                floating_ip_address: None,
-                project: ctx.auth.project.clone(),
-            };
-            match ctx.client().create_floating_ip(&ctx.caller, &ip).await {
-                Ok(created) => {
-                    name_floating_ip(&mut new, &created, None);
-                    reserved.push(created);
-                }
-                Err(e) => {
-                    break Err(AppError::synnefo(
-                        "reserve a floating IP for the new server",
-                        e,
-                    ));
-                }
-            }
-            continue;
-        }
-        // Another client connected a server to an address reserved here
-        // (Cyclades picks any free floating IP for a create that names
-        // none): reserve another for this create.
-        if let Some(taken) = reserved
-            .iter()
-            .find(|ip| conflict && message.contains(&ip.floating_ip_address))
-            .cloned()
-            && retry
-        {
-            let ip = NewFloatingIp {
-                floating_network_id: taken.floating_network_id.clone(),
-                floating_ip_address: None,
-                project: ctx.auth.project.clone(),
-            };
-            match ctx.client().create_floating_ip(&ctx.caller, &ip).await {
-                Ok(created) => {
-                    name_floating_ip(&mut new, &created, Some(&taken));
-                    reserved.push(created);
-                }
-                Err(e) => {
-                    break Err(AppError::synnefo(
-                        "reserve a floating IP for the new server",
-                        e,
-                    ));
-                }
-            }
-            continue;
-        }
-        if let SynnefoError::Timeout { .. } = e {
-            let tag = new.metadata.get(CREATE_TAG).map_or("", String::as_str);
-            break Err(undo_timed_out_create(ctx, tag, e).await);
-        }
-        break Err(AppError::synnefo("create server", e));
-    };
-    // Release what this create reserved and does not use: everything when
-    // it failed, the addresses another client took when it succeeded.
-    let named = |ip: &FloatingIp| {
-        new.networks
-            .iter()
-            .flatten()
-            .any(|n| n.fixed_ip.as_deref() == Some(ip.floating_ip_address.as_str()))
-    };
-    for ip in &reserved {
-        if result.is_ok() && named(ip) {
-            continue;
-        }
-        if let Err(undo) = ctx.client().delete_floating_ip(&ctx.caller, &ip.id).await {
-            tracing::warn!(floating_ip = %ip.id, error = %undo,
-                "could not release a floating IP reserved for a server create");
-        }
-    }
-    result
-}
-
-/// The network a "Please create a floating IP" fault names: Cyclades says
-/// `... to connect server to network '1'. Please create a floating IP.`
-/// for a public network the request named (`logic/ips.py`
-/// `get_free_floating_ip`), and `... to a public network. ...` for the
-/// site's default networks (then any floating IP pool will do).
-fn network_named_in(message: &str) -> Option<String> {
-    let rest = &message[message.find("network '")? + "network '".len()..];
-    let id = &rest[..rest.find('\'')?];
-    (!id.is_empty()).then(|| id.to_owned())
-}
-
-/// Makes `new` connect through floating IP `ip`: it takes the place of
-/// `replacing` (an address taken by someone else), else of the first entry
-/// for its network without an address, else it is added.
-fn name_floating_ip(new: &mut NewServer, ip: &FloatingIp, replacing: Option<&FloatingIp>) {
-    let network = ip.floating_network_id.clone().unwrap_or_default();
-    let entry = NetworkRef::floating_ip(network.clone(), ip.floating_ip_address.clone());
-    let networks = new.networks.get_or_insert_with(Vec::new);
-    let slot = match replacing {
-        Some(old) => networks
-            .iter()
-            .position(|n| n.fixed_ip.as_deref() == Some(old.floating_ip_address.as_str())),
-        None => networks.iter().position(|n| {
-            n.uuid.as_deref() == Some(network.as_str()) && n.fixed_ip.is_none() && n.port.is_none()
-        }),
-    };
-    match slot {
-        Some(i) => networks[i] = entry,
-        None => networks.push(entry),
-    }
-}
-
 impl Collection for Compute {
     const KIND: &'static str = COMPUTE;
     const PATH: &'static str = "compute";
@@ -1044,8 +870,10 @@ impl Collection for Compute {
         let mut network_refs: Vec<NetworkRef> = networks.iter().map(NetworkRef::network).collect();
         network_refs.extend(floating_ip_networks(ctx, &ip_reservations).await?);
         check_linkable(ctx, &volumes, flavor.volume_type.as_deref()).await?;
-        let mut metadata =
-            BTreeMap::from([(CREATE_TAG.to_owned(), uuid::Uuid::new_v4().to_string())]);
+        let mut metadata = BTreeMap::from([(
+            server_create::CREATE_TAG.to_owned(),
+            uuid::Uuid::new_v4().to_string(),
+        )]);
         if !volumes.is_empty() {
             metadata.insert(
                 attach::PENDING_KEY.to_owned(),
@@ -1062,7 +890,7 @@ impl Collection for Compute {
             metadata,
             ..NewServer::default()
         };
-        match create_server(ctx, &new).await {
+        match server_create::create_server(ctx, &new).await {
             Ok(server) => {
                 if !volumes.is_empty() {
                     attach::spawn(ctx, &server.id);
@@ -1086,6 +914,15 @@ impl Collection for Compute {
 
     async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
         if !is_server_id(id) {
+            return Err(AppError::NotFound(format!("no compute {id}")));
+        }
+        // A compute being deleted is gone for its owner (its GET is a
+        // 404), yet Cyclades accepts another DELETE of it (204) until its
+        // delete job ends (`logic/commands.py` `validate_server_action`
+        // permits DESTROY in any state): a second delete is a 404 too.
+        if let Ok(server) = ctx.client().get_server(&ctx.caller, id).await
+            && is_gone(&server)
+        {
             return Err(AppError::NotFound(format!("no compute {id}")));
         }
         // Cyclades refuses to destroy a server while its create job runs
@@ -1383,61 +1220,6 @@ mod tests {
             "instance_id": instance, "port_id": port,
         }))
         .expect("floating IP")
-    }
-
-    #[test]
-    fn the_network_a_floating_ip_fault_names_is_read_from_cyclades_message() {
-        assert_eq!(
-            network_named_in(
-                "Cannot find an unused floating IP to connect server to network '7'. Please create a floating IP."
-            )
-            .as_deref(),
-            Some("7")
-        );
-        assert_eq!(
-            network_named_in(
-                "Cannot find an unused floating IP to connect server to a public network. Please create a floating IP."
-            ),
-            None
-        );
-        assert_eq!(network_named_in("network ''"), None);
-    }
-
-    #[test]
-    fn a_reserved_floating_ip_is_named_in_the_create_that_reserved_it() {
-        let ip = floating(None, None);
-        // The default networks asked for it: the create names it alone.
-        let mut new = NewServer::default();
-        name_floating_ip(&mut new, &ip, None);
-        assert_eq!(
-            new.networks,
-            Some(vec![NetworkRef::floating_ip("1", "83.212.0.5")])
-        );
-        // A public network named without an address takes it; the other
-        // entries stay as they were.
-        let mut new = NewServer {
-            networks: Some(vec![NetworkRef::network("5"), NetworkRef::network("1")]),
-            ..NewServer::default()
-        };
-        name_floating_ip(&mut new, &ip, None);
-        assert_eq!(
-            new.networks,
-            Some(vec![
-                NetworkRef::network("5"),
-                NetworkRef::floating_ip("1", "83.212.0.5")
-            ])
-        );
-        // An address another client took is replaced by the new one.
-        let mut other = floating(None, None);
-        other.floating_ip_address = "83.212.0.6".into();
-        name_floating_ip(&mut new, &other, Some(&ip));
-        assert_eq!(
-            new.networks,
-            Some(vec![
-                NetworkRef::network("5"),
-                NetworkRef::floating_ip("1", "83.212.0.6")
-            ])
-        );
     }
 
     #[test]

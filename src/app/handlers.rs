@@ -288,7 +288,7 @@ pub async fn for_each_id<F, Fut, T>(
 ) -> Result<Vec<T>, AppError>
 where
     F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = Result<T, AppError>>,
+    Fut: Future<Output = Result<T, AppError>>,
 {
     let limit = ctx.state.config.collection_limit;
     if ids.len() > limit {
@@ -605,6 +605,18 @@ async fn collection_write<C: Collection>(
                 })
                 .await?;
                 return Ok(render_outcomes(ctx, outcomes));
+            }
+            // A create that names nothing (an empty body, attributes
+            // alone) is refused, as the original snf-occi and ooi refused
+            // it: an entity that costs the user's quota is never made from
+            // the defaults of a request that asked for nothing.
+            if req.categories.is_empty() {
+                let kind = C::KIND.rsplit_once('#').map_or(C::KIND, |(_, term)| term);
+                return Err(AppError::BadRequest(format!(
+                    "No categories: a create names what it makes, at least its kind \
+                     (Category: {kind}; scheme=\"{}\"; class=\"kind\")",
+                    &C::KIND[..C::KIND.len() - kind.len()]
+                )));
             }
             let id = create_entity::<C>(ctx, req).await?;
             let location = format!("/{}/{id}", C::PATH);

@@ -27,6 +27,7 @@ pub mod namespace;
 pub mod network;
 pub mod networkinterface;
 pub mod query;
+pub mod server_create;
 pub mod storage;
 pub mod storagelink;
 pub mod templates;
@@ -92,6 +93,12 @@ pub struct OcciAppConfig {
     /// filter's. `0s` answers the 409 at once.
     #[serde(default = "default_busy_wait", with = "humantime_serde")]
     pub busy_wait: Duration,
+    /// How long a server create that failed where Synnefo may still have
+    /// acted (a timeout, a lost answer, a 5xx) is watched for a late
+    /// server, which is deleted (see `app::server_create`). Default:
+    /// twice `timeout`, at least a minute; `0s` looks once.
+    #[serde(default, with = "humantime_serde")]
+    pub create_watch: Option<Duration>,
     /// How long storage linked inline with a compute's create waits for
     /// the compute's build before it is attached (Synnefo attaches
     /// volumes to built servers only; see `app::attach`). A compute
@@ -170,6 +177,7 @@ impl Default for OcciAppConfig {
             default_image: None,
             create_server_max_retries: default_create_retries(),
             busy_wait: default_busy_wait(),
+            create_watch: None,
             inline_attach_timeout: default_inline_attach_timeout(),
             collection_limit: default_collection_limit(),
             template_cache_ttl: default_template_ttl(),

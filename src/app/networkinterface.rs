@@ -23,9 +23,7 @@
 //!   other value is a 409: a port cannot be changed, only deleted and
 //!   created again.
 
-use crate::occi::infrastructure::{
-    self, COMPUTE, IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE, attr,
-};
+use crate::occi::infrastructure::{COMPUTE, IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE, attr};
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest};
 use crate::synnefo::{FloatingIp, NewFloatingIp, NewPort, Port};
 
@@ -182,7 +180,7 @@ async fn connect_public(ctx: &Ctx, server: &str, network_id: &str) -> Result<Por
 }
 
 impl Collection for NetworkInterface {
-    const KIND: &'static str = infrastructure::NETWORKINTERFACE;
+    const KIND: &'static str = NETWORKINTERFACE;
     const PATH: &'static str = "networkinterface";
 
     async fn list(ctx: &Ctx) -> Result<Vec<Entity>, AppError> {

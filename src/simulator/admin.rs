@@ -8,10 +8,11 @@
 //! | `GET /_sim/counters` | `{"counters": {"GET /compute/v2.0/servers": 3, ...}, "total": n}`: calls per operation since start or reset, faulted ones included (a retried call counts twice; calls to a service that is `down` are not counted) |
 //! | `DELETE /_sim/counters` | reset them (204) |
 //! | `GET /_sim/faults` | the injected faults |
-//! | `PUT /_sim/faults` | replace them: `{"latency": "200ms", "answer_latency": "0s", "error_rate": 0.5, "error_status": 503, "drop_rate": 0.1, "down": ["compute"], "routes": ["POST /network/v2.0/subnets"]}` (any subset; `answer_latency` delays the answer after the work is done; `routes`, when given, limits latency, errors and drops to those operations; 200 with the result) |
+//! | `PUT /_sim/faults` | replace them: `{"latency": "200ms", "answer_latency": "0s", "error_rate": 0.5, "error_status": 503, "drop_rate": 0.1, "drop_after_rate": 0.0, "down": ["compute"], "routes": ["POST /network/v2.0/subnets"]}` (any subset; `answer_latency` delays the answer after the work is done; `drop_after_rate` carries the request out, then closes the connection unanswered; `routes`, when given, limits latency, errors and drops to those operations; 200 with the result) |
 //! | `DELETE /_sim/faults` | no more faults (204) |
 //! | `POST /_sim/seed/servers` | `{"user": "<uuid>", "count": 1000, "flavor": 1, "image": "<id>", "status": "ACTIVE"}`: bulk-create servers (201 `{"ids": [...]}`) |
 //! | `PUT /_sim/servers/{id}/status` | `{"status": "ERROR"}`: force a server's status (204) |
+//! | `POST /_sim/jobs/complete` | complete every transition in progress now (builds, actions, deletions, snapshots), as the real harness's `snf.sh complete-jobs` does: 200 `{"completed": n}` |
 //! | `GET /_sim/state` | counts of servers, volumes, networks, ... |
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub(crate) fn routes() -> Router<Arc<Sim>> {
         )
         .route("/seed/servers", post(seed_servers))
         .route("/servers/{id}/status", put(force_status))
+        .route("/jobs/complete", post(complete_jobs))
         .route("/state", get(state))
 }
 
@@ -55,7 +57,8 @@ async fn index() -> Response {
         StatusCode::OK,
         json!({"endpoints": [
             "GET /_sim/counters", "DELETE /_sim/counters", "GET /_sim/faults", "PUT /_sim/faults",
-            "DELETE /_sim/faults", "POST /_sim/seed/servers", "PUT /_sim/servers/{id}/status", "GET /_sim/state"
+            "DELETE /_sim/faults", "POST /_sim/seed/servers", "PUT /_sim/servers/{id}/status",
+            "POST /_sim/jobs/complete", "GET /_sim/state"
         ]}),
     )
 }
@@ -86,8 +89,11 @@ async fn put_faults(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
         Ok(f) => f,
         Err(e) => return bad(format!("invalid faults: {e}")),
     };
-    if !(0.0..=1.0).contains(&faults.error_rate) || !(0.0..=1.0).contains(&faults.drop_rate) {
-        return bad("error_rate and drop_rate are shares between 0 and 1");
+    if ![faults.error_rate, faults.drop_rate, faults.drop_after_rate]
+        .iter()
+        .all(|share| (0.0..=1.0).contains(share))
+    {
+        return bad("error_rate, drop_rate and drop_after_rate are shares between 0 and 1");
     }
     if let Some(s) = faults.error_status
         && !(500..=599).contains(&s)
@@ -172,6 +178,11 @@ async fn force_status(State(sim): State<Arc<Sim>>, Path(id): Path<u64>, body: By
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(fault) => fault.into_response(),
     }
+}
+
+async fn complete_jobs(State(sim): State<Arc<Sim>>) -> Response {
+    let completed = sim.world().complete_jobs(std::time::Instant::now());
+    json(StatusCode::OK, json!({ "completed": completed }))
 }
 
 async fn state(State(sim): State<Arc<Sim>>) -> Response {

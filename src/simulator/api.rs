@@ -2,12 +2,11 @@
 //! Plankton image listing: thin HTTP handlers over
 //! [`World`](super::state::World).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
@@ -28,17 +27,25 @@ impl FromRequestParts<Arc<Sim>> for Authed {
     type Rejection = Fault;
 
     async fn from_request_parts(parts: &mut Parts, sim: &Arc<Sim>) -> Result<Self, Fault> {
+        // As `snf_django/lib/api/__init__.py` `api_method`: no token is
+        // Cyclades' own 401; a token Astakos refuses is Astakos' answer
+        // passed on as a generic `fault` (astakosclient's error: the
+        // reason phrase as message, Astakos' body as details).
         let token = parts
             .headers
             .get("x-auth-token")
             .and_then(|v| v.to_str().ok())
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| Fault::unauthorized("No authentication token provided"))?;
+            .ok_or_else(|| Fault::unauthorized("Access denied. No authentication token"))?;
         sim.world()
             .user_by_token(token)
             .cloned()
             .map(Authed)
-            .ok_or_else(|| Fault::unauthorized("Invalid token"))
+            .ok_or_else(|| {
+                Fault::new(StatusCode::UNAUTHORIZED, "fault", "UNAUTHORIZED").with_details(
+                    r#"{"unauthorized": {"message": "Invalid token", "code": 401, "details": ""}}"#,
+                )
+            })
     }
 }
 
@@ -412,20 +419,18 @@ async fn create_subnet(State(sim): S, Authed(u): Authed, b: Bytes) -> Response {
     )
 }
 
-async fn list_ports(
-    State(sim): S,
-    Authed(u): Authed,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let device = q.get("device_id").map(String::as_str);
+async fn list_ports(State(sim): S, Authed(u): Authed) -> Response {
     json(
         StatusCode::OK,
-        sim.world().list_ports(&u.uuid, device, Instant::now()),
+        sim.world().list_ports(&u.uuid, Instant::now()),
     )
 }
 
 async fn get_port(State(sim): S, Authed(u): Authed, Path(id): Path<String>) -> Response {
-    reply(StatusCode::OK, sim.world().get_port(&u.uuid, &id))
+    reply(
+        StatusCode::OK,
+        sim.world().get_port(&u.uuid, &id, Instant::now()),
+    )
 }
 
 async fn create_port(State(sim): S, Authed(u): Authed, b: Bytes) -> Response {
@@ -467,15 +472,24 @@ async fn delete_fip(State(sim): S, Authed(u): Authed, Path(id): Path<String>) ->
 // ------------------------------------------------------------------- volume
 
 async fn list_volumes(State(sim): S, Authed(u): Authed) -> Response {
-    json(StatusCode::OK, sim.world().list_volumes(&u.uuid, false))
+    json(
+        StatusCode::OK,
+        sim.world().list_volumes(&u.uuid, false, Instant::now()),
+    )
 }
 
 async fn list_volumes_detail(State(sim): S, Authed(u): Authed) -> Response {
-    json(StatusCode::OK, sim.world().list_volumes(&u.uuid, true))
+    json(
+        StatusCode::OK,
+        sim.world().list_volumes(&u.uuid, true, Instant::now()),
+    )
 }
 
 async fn get_volume(State(sim): S, Authed(u): Authed, Path(id): Path<String>) -> Response {
-    reply(StatusCode::OK, sim.world().get_volume(&u.uuid, &id))
+    reply(
+        StatusCode::OK,
+        sim.world().get_volume(&u.uuid, &id, Instant::now()),
+    )
 }
 
 async fn create_volume(State(sim): S, Authed(u): Authed, b: Bytes) -> Response {

@@ -12,6 +12,8 @@ pub struct Fault {
     pub kind: &'static str,
     /// The message.
     pub message: String,
+    /// The details (Cyclades passes an Astakos refusal's body here).
+    pub details: String,
 }
 
 impl Fault {
@@ -21,7 +23,13 @@ impl Fault {
             status,
             kind,
             message: message.into(),
+            details: String::new(),
         }
+    }
+    /// The same fault with `details`.
+    pub fn with_details(mut self, details: impl Into<String>) -> Fault {
+        self.details = details.into();
+        self
     }
     /// 400 `badRequest`.
     pub fn bad_request(message: impl Into<String>) -> Fault {
@@ -51,6 +59,18 @@ impl Fault {
     pub fn over_limit(message: impl Into<String>) -> Fault {
         Fault::new(StatusCode::PAYLOAD_TOO_LARGE, "overLimit", message)
     }
+    /// 413 `overLimit` of a refused quota commission, as Cyclades words
+    /// it (`synnefo/quotas/__init__.py` `handle_resource_commission`):
+    /// the resource and the numbers are in the details.
+    pub fn quota(resource: &str, available: u64, requested: u64) -> Fault {
+        Fault::over_limit("Resource Limit Exceeded for your account.").with_details(format!(
+            "Limit for resource '{resource}' exceeded for your account. Available: {available}, Requested: {requested}"
+        ))
+    }
+    /// 501 `notImplemented`.
+    pub fn not_implemented(message: impl Into<String>) -> Fault {
+        Fault::new(StatusCode::NOT_IMPLEMENTED, "notImplemented", message)
+    }
     /// 503 `serviceUnavailable`.
     pub fn unavailable(message: impl Into<String>) -> Fault {
         Fault::new(
@@ -64,7 +84,7 @@ impl Fault {
 impl IntoResponse for Fault {
     fn into_response(self) -> Response {
         let body = serde_json::json!({
-            self.kind: { "message": self.message, "code": self.status.as_u16(), "details": "" }
+            self.kind: { "message": self.message, "code": self.status.as_u16(), "details": self.details }
         });
         let mut response = (self.status, body.to_string()).into_response();
         response
@@ -91,10 +111,10 @@ pub fn json_text(status: StatusCode, text: String) -> Response {
     response
 }
 
-/// Parses a JSON request body, or answers 400 as Synnefo does.
+/// Parses a JSON request body, or answers 400 as Synnefo does
+/// (`snf_django/lib/api/utils.py` `get_json_body`: an empty body is not
+/// JSON either).
 pub fn parse_body(body: &[u8]) -> Result<serde_json::Value, Fault> {
-    if body.is_empty() {
-        return Err(Fault::bad_request("Request body is empty"));
-    }
-    serde_json::from_slice(body).map_err(|_| Fault::bad_request("Invalid JSON data"))
+    serde_json::from_slice(body)
+        .map_err(|_| Fault::bad_request("Could not decode request body as JSON"))
 }

@@ -57,10 +57,10 @@ async fn tokens(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
         );
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return Fault::bad_request("Invalid JSON data").into_response();
+        return Fault::bad_request("Could not decode request body as JSON").into_response();
     };
     let Some(auth) = request.get("auth") else {
-        return Fault::bad_request("Malformed request").into_response();
+        return Fault::bad_request("Malformed request: missing credentials").into_response();
     };
     let (token, uuid) = if let Some(t) = auth.pointer("/token/id").and_then(Value::as_str) {
         (t, None)
@@ -70,10 +70,13 @@ async fn tokens(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
             creds.get("password").and_then(Value::as_str),
         ) {
             (Some(u), Some(p)) => (p, Some(u)),
-            _ => return Fault::bad_request("Malformed request").into_response(),
+            _ => {
+                return Fault::bad_request("Malformed request: missing credentials")
+                    .into_response();
+            }
         }
     } else {
-        return Fault::bad_request("Malformed request").into_response();
+        return Fault::bad_request("Malformed request: missing credentials").into_response();
     };
     let Some(user) = world.user_by_token(token) else {
         return Fault::unauthorized("Invalid token").into_response();
@@ -86,7 +89,7 @@ async fn tokens(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
         && !tenant.is_empty()
         && tenant != user.uuid
     {
-        return Fault::unauthorized("Not conforming tenantName").into_response();
+        return Fault::bad_request("Not conforming tenantName").into_response();
     }
     json(StatusCode::OK, world.access(user, None))
 }

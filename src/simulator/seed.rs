@@ -83,6 +83,10 @@ pub struct NetworkSeed {
     /// Whether floating IPs are allocated from it.
     #[serde(default = "yes")]
     pub floating_ip_pool: bool,
+    /// Its Cyclades network flavor, shown as `type` (`IP_LESS_ROUTED`,
+    /// `CUSTOM`, ...: a site's choice).
+    #[serde(default = "ip_less_routed", rename = "type")]
+    pub network_type: String,
 }
 
 /// `[[simulator.voms_users]]`: which simulator user a VOMS proxy maps to
@@ -105,18 +109,24 @@ pub struct VomsUserSeed {
     pub project: String,
 }
 
-/// `[simulator.quotas]`: per-user limits (413 `overLimit` beyond).
+/// `[simulator.quotas]`: per-user limits (413 `overLimit` beyond, worded
+/// as Cyclades words a refused Astakos commission).
 #[derive(Clone, Copy, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Quotas {
-    /// Servers per user.
+    /// Servers per user (`cyclades.vm`).
     pub servers: usize,
-    /// Volumes per user (root volumes included).
+    /// Volumes per user, root volumes included (a simulator limit:
+    /// Cyclades counts disk space, not volumes).
     pub volumes: usize,
-    /// Private networks per user.
+    /// Private networks per user (`cyclades.network.private`).
     pub networks: usize,
-    /// Floating IPs per user.
+    /// Floating IPs per user (`cyclades.floating_ip`).
     pub floating_ips: usize,
+    /// Virtual CPUs of all servers per user (`cyclades.total_cpu`).
+    pub cpus: u64,
+    /// Memory of all servers per user, in MiB (`cyclades.total_ram`).
+    pub ram_mib: u64,
     /// Disk per user, in GiB (Astakos' `cyclades.disk`: root disks and
     /// volumes).
     pub disk_gib: u64,
@@ -129,6 +139,8 @@ impl Default for Quotas {
             volumes: 20_000,
             networks: 1_000,
             floating_ips: 1_000,
+            cpus: 1 << 20,
+            ram_mib: 1 << 40,
             disk_gib: 10_240,
         }
     }
@@ -153,6 +165,9 @@ pub struct FaultSettings {
     pub error_status: Option<u16>,
     /// Share of connections closed without an answer.
     pub drop_rate: f64,
+    /// Share of requests carried out, then their connection closed
+    /// without an answer: a backend that acted but whose answer was lost.
+    pub drop_after_rate: f64,
     /// Services that are down (their requests get no answer):
     /// `identity`, `compute`, `network`, `volume`, `image`, `astavoms`.
     pub down: Vec<String>,
@@ -169,6 +184,9 @@ fn yes() -> bool {
 }
 fn drbd() -> String {
     "drbd".into()
+}
+fn ip_less_routed() -> String {
+    "IP_LESS_ROUTED".into()
 }
 fn root() -> String {
     "root".into()
@@ -266,6 +284,7 @@ pub fn default_networks() -> Vec<NetworkSeed> {
         cidr: "83.212.0.0/22".into(),
         gateway: None,
         floating_ip_pool: true,
+        network_type: ip_less_routed(),
     }]
 }
 

@@ -29,6 +29,7 @@ pub(crate) struct Sim {
     faults: RwLock<Arc<FaultSettings>>,
     error_seq: AtomicU64,
     drop_seq: AtomicU64,
+    drop_after_seq: AtomicU64,
 }
 
 impl Sim {
@@ -39,13 +40,17 @@ impl Sim {
             faults: RwLock::new(Arc::new(faults)),
             error_seq: AtomicU64::new(0),
             drop_seq: AtomicU64::new(0),
+            drop_after_seq: AtomicU64::new(0),
         }
     }
 
-    /// The world, locked (a poisoned lock is still usable: every
-    /// operation leaves the world consistent before it can panic).
+    /// The world, locked, with the transitions that came due completed
+    /// (a poisoned lock is still usable: every operation leaves the world
+    /// consistent before it can panic).
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
-        self.world.lock().unwrap_or_else(|e| e.into_inner())
+        let mut world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        world.tick(std::time::Instant::now());
+        world
     }
 
     pub(crate) fn counters(&self) -> BTreeMap<String, u64> {
@@ -85,6 +90,7 @@ impl Sim {
         *self.faults.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(faults);
         self.error_seq.store(0, Ordering::Relaxed);
         self.drop_seq.store(0, Ordering::Relaxed);
+        self.drop_after_seq.store(0, Ordering::Relaxed);
     }
 }
 
@@ -173,6 +179,11 @@ async fn inject(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Re
             _ => "computeFault",
         };
         return Fault::new(status, kind, "Injected failure").into_response();
+    }
+    if in_share(&sim.drop_after_seq, faults.drop_after_rate) {
+        let mut response = next.run(request).await;
+        response.extensions_mut().insert(Dropped);
+        return response;
     }
     if faults.answer_latency.is_zero() {
         return next.run(request).await;

@@ -106,22 +106,80 @@ struct Server {
     ports: Vec<u64>,
     volumes: Vec<u64>,
     personality_files: usize,
+    /// Deleted again while its deletion ran: Cyclades then keeps the
+    /// task `DESTROYING` for good (the first job's completion does not
+    /// clear the task the second job now owns, and the second fails).
+    destroyed_twice: bool,
 }
 
 impl Server {
-    /// Completes a transition whose time has come.
-    fn settle(&mut self, now: Instant) {
-        if let Some(p) = &self.pending
-            && now >= p.until
-        {
-            self.status = p.to;
+    /// Completes a transition whose time has come; true when that
+    /// transition was the server's deletion (its ports and disks are then
+    /// released by [`World::finish_delete`]).
+    #[must_use]
+    fn settle(&mut self, now: Instant) -> bool {
+        let Some(to) = self
+            .pending
+            .as_ref()
+            .filter(|p| now >= p.until)
+            .map(|p| p.to)
+        else {
+            return false;
+        };
+        if self.status == Status::Deleted {
+            return false;
+        }
+        self.status = to;
+        if !(to == Status::Deleted && self.destroyed_twice) {
             self.pending = None;
-            self.updated = SystemTime::now();
+        }
+        self.updated = SystemTime::now();
+        to == Status::Deleted
+    }
+
+    /// `SNF:task_state` (`logic/utils.py` `get_task_state`).
+    fn task(&self) -> &'static str {
+        self.pending.as_ref().map(|p| p.task).unwrap_or("")
+    }
+
+    /// The pending action as Cyclades names it in its refusals
+    /// (`VirtualMachine.task`: `BUILD`, `START`, `STOP`, `REBOOT`,
+    /// `RESIZE`, `DESTROY`).
+    fn pending_action(&self) -> Option<&'static str> {
+        let p = self.pending.as_ref()?;
+        Some(match p.task {
+            "BUILDING" => "BUILD",
+            "STARTING" => "START",
+            "STOPPING" => "STOP",
+            "REBOOTING" => "REBOOT",
+            "RESIZING" => "RESIZE",
+            "DESTROYING" => "DESTROY",
+            other => other,
+        })
+    }
+
+    /// `logic/commands.py` `validate_server_action`'s first refusal: an
+    /// action is pending (409 while the server is being built).
+    fn refuse_if_busy(&self, action: &str) -> Result<(), Fault> {
+        match self.pending_action() {
+            None => Ok(()),
+            Some("BUILD") => Err(Fault::build_in_progress(format!(
+                "Server '{}' is being built.",
+                self.id
+            ))),
+            Some(pending) => Err(Fault::bad_request(format!(
+                "Cannot perform '{action}' action while there is a pending '{pending}'."
+            ))),
         }
     }
 
-    fn task(&self) -> &'static str {
-        self.pending.as_ref().map(|p| p.task).unwrap_or("")
+    /// Whether a deletion is in progress or done.
+    fn destroying(&self) -> bool {
+        self.status == Status::Deleted
+            || self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.to == Status::Deleted)
     }
 }
 
@@ -142,6 +200,8 @@ struct Network {
     floating_ip_pool: bool,
     subnets: Vec<u64>,
     created: SystemTime,
+    /// Deleted: `GET` still shows it (`DELETED`), no listing does.
+    deleted: bool,
 }
 
 impl Network {
@@ -167,6 +227,9 @@ struct Subnet {
     pool: Option<(u32, u32)>,
     used: HashSet<u32>,
     cursor: u32,
+    /// Deleted with its network: `GET` still shows it (without pools),
+    /// no listing does.
+    deleted: bool,
 }
 
 impl Subnet {
@@ -204,7 +267,14 @@ struct Port {
     id: u64,
     owner: String,
     network: u64,
-    device: u64,
+    /// The server it connects, if any (Cyclades makes ports without one).
+    device: Option<u64>,
+    /// Until when the Ganeti job connecting it runs (`BUILD`, no MAC).
+    connecting_until: Option<Instant>,
+    /// Whether it has a firewall profile: Cyclades gives NICs on public
+    /// networks its `DEFAULT_FIREWALL_PROFILE` (`logic/backend.py`
+    /// `process_ganeti_nics`), others none.
+    firewall: bool,
     mac: String,
     /// (address, subnet id)
     ips: Vec<(String, u64)>,
@@ -223,7 +293,6 @@ struct FloatingIp {
     address: String,
     port: Option<u64>,
     server: Option<u64>,
-    created: SystemTime,
 }
 
 #[derive(Clone, Debug)]
@@ -245,6 +314,11 @@ struct Volume {
     metadata: BTreeMap<String, String>,
     /// Snapshots taken so far (names the Pithos file of the next one).
     snapshot_counter: u64,
+    /// Deleted: still shown by `GET /volumes/{id}` (status `deleted`),
+    /// as Cyclades keeps its rows, but in no listing.
+    deleted: bool,
+    /// The image a root disk was made from (`image_id`).
+    image: Option<String>,
 }
 
 /// A volume snapshot. Cyclades registers it in Pithos as a Plankton
@@ -305,6 +379,9 @@ pub struct World {
     /// By id: Cyclades lists images sorted by id.
     snapshots: BTreeMap<String, Snapshot>,
     next_server: u64,
+    /// The earliest time a server transition comes due (see
+    /// [`World::tick`]).
+    next_due: Option<Instant>,
     next_net: u64,
     next_port: u64,
     next_volume: u64,
@@ -359,11 +436,13 @@ fn parse_cidr4(cidr: &str) -> Option<(u32, u32)> {
     Some((u32::from(addr) & mask, len))
 }
 
-fn parse_cidr6(cidr: &str) -> bool {
-    cidr.split_once('/').is_some_and(|(a, l)| {
-        a.parse::<std::net::Ipv6Addr>().is_ok()
-            && l.parse::<u8>().is_ok_and(|l| (48..=127).contains(&l))
-    })
+/// Parses `a.b.c.d/n` (any prefix length up to 32, host bits kept):
+/// the address and the prefix length.
+fn parse_cidr4_any(cidr: &str) -> Option<(u32, u32)> {
+    let (addr, len) = cidr.split_once('/')?;
+    let addr: Ipv4Addr = addr.parse().ok()?;
+    let len: u32 = len.parse().ok().filter(|l| *l <= 32)?;
+    Some((u32::from(addr), len))
 }
 
 fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -408,6 +487,7 @@ impl World {
             volumes: BTreeMap::new(),
             snapshots: BTreeMap::new(),
             next_server: 101,
+            next_due: None,
             next_net: 1000,
             next_port: 1,
             next_volume: 1,
@@ -453,16 +533,25 @@ impl World {
                 )));
             }
         }
+        // One volume type per disk template of the flavors, numbered as
+        // the real harness numbers them: the detachable (`ext_*`) ones
+        // first, so that a standalone volume of "the cloud's first type"
+        // can be made (Cyclades refuses a detached volume of any other).
+        let mut templates: Vec<String> = Vec::new();
+        for f in &seed.flavors {
+            if !templates.contains(&f.disk_template) {
+                templates.push(f.disk_template.clone());
+            }
+        }
+        templates.sort_by_key(|t| !t.starts_with("ext_"));
+        world.volume_types = (1..).zip(templates).collect();
         for f in seed.flavors {
-            let template = f.disk_template.clone();
-            let volume_type = match world.volume_types.iter().find(|(_, n)| *n == template) {
-                Some((id, _)) => *id,
-                None => {
-                    let id = world.volume_types.len() as u64 + 1;
-                    world.volume_types.push((id, template));
-                    id
-                }
-            };
+            let volume_type = world
+                .volume_types
+                .iter()
+                .find(|(_, n)| *n == f.disk_template)
+                .map(|(id, _)| *id)
+                .unwrap_or_default();
             let id = f.id;
             if world
                 .flavors
@@ -499,9 +588,16 @@ impl World {
                 ip_version: 4,
                 gateway: Some(gateway.to_string()),
                 dhcp: true,
-                pool: Some((net + 1, last)),
+                // As Cyclades makes it: without the gateway when that is
+                // the first host.
+                pool: Some(if u32::from(gateway) == net + 1 {
+                    (net + 2, last)
+                } else {
+                    (net + 1, last)
+                }),
                 used: HashSet::new(),
                 cursor: 0,
+                deleted: false,
             };
             subnet.reserve(gateway);
             world.subnets.insert(subnet_id, subnet);
@@ -510,10 +606,11 @@ impl World {
                 name: n.name,
                 owner: None,
                 project: None,
-                kind: "IP_LESS_ROUTED".into(),
+                kind: n.network_type,
                 floating_ip_pool: n.floating_ip_pool,
                 subnets: vec![subnet_id],
                 created: now,
+                deleted: false,
             };
             if world.networks.insert(n.id, network).is_some() {
                 return Err(invalid(format!("two networks have the id {}", n.id)));
@@ -613,7 +710,7 @@ impl World {
         let (tenant_id, tenant_name) = tenant.unwrap_or((&user.uuid, &user.name));
         json!({"access": {
             "token": {"id": user.token, "expires": expires, "tenant": {"id": tenant_id, "name": tenant_name}},
-            "user": {"id": user.uuid, "name": user.name, "roles": [{"id": 1, "name": "default"}], "roles_links": [], "projects": user.projects},
+            "user": {"id": user.uuid, "name": user.name, "roles": [], "roles_links": [], "projects": user.projects},
             "serviceCatalog": self.catalog(),
         }})
     }
@@ -636,20 +733,83 @@ impl World {
         }
     }
 
+    /// The caller's server `id`, brought up to `now` (`api/util.py`
+    /// `get_vm`: "Server not found." for an unknown or foreign one).
     fn server_mut(&mut self, user: &str, id: &str, now: Instant) -> Result<&mut Server, Fault> {
-        let server = num_id(id)
-            .and_then(|n| self.servers.get_mut(&n))
-            .filter(|s| s.owner == user)
-            .ok_or_else(|| Fault::not_found(format!("Server {id} not found")))?;
-        server.settle(now);
+        let n = num_id(id)
+            .filter(|n| self.servers.get(n).is_some_and(|s| s.owner == user))
+            .ok_or_else(|| Fault::not_found("Server not found."))?;
+        self.settle_where(now, |s| s.id == n);
+        self.servers
+            .get_mut(&n)
+            .ok_or_else(|| Fault::not_found("Server not found."))
+    }
+
+    /// [`World::server_mut`] refusing a deleted server, as `get_vm` with
+    /// `non_deleted=True` does before any action is looked at.
+    fn live_server_mut(
+        &mut self,
+        user: &str,
+        id: &str,
+        now: Instant,
+    ) -> Result<&mut Server, Fault> {
+        let server = self.server_mut(user, id, now)?;
+        if server.status == Status::Deleted {
+            return Err(Fault::bad_request("Server has been deleted."));
+        }
         Ok(server)
     }
 
-    fn count_servers(&self, user: &str) -> usize {
-        self.servers
+    /// Completes the due transitions of the servers `which` selects, and
+    /// releases what the deleted ones held.
+    fn settle_where(&mut self, now: Instant, which: impl Fn(&Server) -> bool) {
+        let deleted: Vec<u64> = self
+            .servers
+            .values_mut()
+            .filter(|s| which(s))
+            .filter_map(|s| s.settle(now).then_some(s.id))
+            .collect();
+        for id in deleted {
+            self.finish_delete(id);
+        }
+    }
+
+    /// The `cyclades.vm`, `cyclades.total_cpu`, `cyclades.total_ram` and
+    /// `cyclades.disk` commission of a new server (Astakos counts memory
+    /// and disk in bytes; astakosclient names only some resources, the
+    /// others by their key).
+    fn check_server_quota(&self, user: &str, flavor: &Flavor, disk: u64) -> Result<(), Fault> {
+        let live: Vec<&Server> = self
+            .servers
             .values()
             .filter(|s| s.owner == user && s.status != Status::Deleted)
-            .count()
+            .collect();
+        if live.len() >= self.quotas.servers {
+            return Err(Fault::quota(
+                "Virtual Machine",
+                (self.quotas.servers - live.len()) as u64,
+                1,
+            ));
+        }
+        let (cpus, ram) = live
+            .iter()
+            .filter_map(|s| self.flavors.get(&s.flavor))
+            .fold((0, 0), |(c, r), f| (c + f.seed.vcpus, r + f.seed.ram));
+        if cpus + flavor.seed.vcpus > self.quotas.cpus {
+            return Err(Fault::quota(
+                "cyclades.total_cpu",
+                self.quotas.cpus.saturating_sub(cpus),
+                flavor.seed.vcpus,
+            ));
+        }
+        if ram + flavor.seed.ram > self.quotas.ram_mib {
+            return Err(Fault::quota(
+                "cyclades.total_ram",
+                self.quotas.ram_mib.saturating_sub(ram) << 20,
+                flavor.seed.ram << 20,
+            ));
+        }
+        self.check_disk(user, disk)
     }
 
     fn mac(port: u64) -> String {
@@ -691,15 +851,26 @@ impl World {
     pub fn get_flavor(&self, id: &str) -> Result<Value, Fault> {
         let f = num_id(id)
             .and_then(|n| self.flavors.get(&n))
-            .ok_or_else(|| Fault::not_found(format!("Flavor {id} not found")))?;
+            .ok_or_else(|| Fault::not_found("Flavor not found."))?;
         Ok(json!({"flavor": self.flavor_json(f, true)}))
     }
 
     // ------------------------------------------------------------------ images
 
+    /// An image's links (`api/util.py` `image_to_links`): self and
+    /// bookmark in the compute API, alternate in Plankton.
+    fn image_links(&self, id: &str) -> Value {
+        let href = format!("{}/compute/v2.0/images/{id}", self.base);
+        let alternate = format!("{}/image/v1.0/images/{id}", self.base);
+        json!([{"href": href, "rel": "self"}, {"href": href, "rel": "bookmark"}, {"href": alternate, "rel": "alternate"}])
+    }
+
+    /// An image as `api/images.py` `image_to_dict` shows it: only id and
+    /// name without detail.
     fn image_json(&self, i: &ImageSeed, detail: bool) -> Value {
-        let mut v = json!({"id": i.id, "name": i.name, "links": self.link(format!("/compute/v2.0/images/{}", i.id))});
+        let mut v = json!({"id": i.id, "name": i.name});
         if detail && let Some(o) = v.as_object_mut() {
+            o.insert("links".into(), self.image_links(&i.id));
             let created = format_rfc3339(self.token_issued);
             o.insert("status".into(), json!("ACTIVE"));
             o.insert("progress".into(), json!(100));
@@ -721,8 +892,9 @@ impl World {
     /// `image_to_dict`: Plankton status `CREATING` is `SAVING`,
     /// `AVAILABLE` is `ACTIVE`; `is_snapshot` true; private to its owner).
     fn snapshot_image_json(&self, s: &Snapshot, detail: bool, now: Instant) -> Value {
-        let mut v = json!({"id": s.id, "name": s.name, "links": self.link(format!("/compute/v2.0/images/{}", s.id))});
+        let mut v = json!({"id": s.id, "name": s.name});
         if detail && let Some(o) = v.as_object_mut() {
+            o.insert("links".into(), self.image_links(&s.id));
             let ready = s.ready(now);
             let created = format_rfc3339(s.created);
             o.insert(
@@ -773,7 +945,7 @@ impl World {
             .images
             .iter()
             .find(|i| i.id == id)
-            .ok_or_else(|| Fault::not_found(format!("Image {id} not found")))?;
+            .ok_or_else(|| Fault::not_found(format!("Image '{id}' not found")))?;
         Ok(json!({"image": self.image_json(i, true)}))
     }
 
@@ -822,7 +994,14 @@ impl World {
         let links = self.link(format!("/compute/v2.0/servers/{}", s.id));
         let mut addresses = serde_json::Map::new();
         let mut attachments = Vec::new();
-        for port in s.ports.iter().filter_map(|p| self.ports.get(p)) {
+        // `vm_to_dict` shows the ACTIVE NICs only: none while the server
+        // or the port is being built.
+        for port in s
+            .ports
+            .iter()
+            .filter_map(|p| self.ports.get(p))
+            .filter(|p| self.port_state(p) == "ACTIVE")
+        {
             let kind = if port.floating_ip.is_some() {
                 "floating"
             } else {
@@ -840,13 +1019,17 @@ impl World {
                     v6 = ip.clone()
                 }
                 if let Some(list) = entry.as_array_mut() {
-                    list.push(json!({"version": version, "addr": ip, "OS-EXT-IPS:type": kind, "OS-EXT-IPS-MAC:mac_addr": port.mac}));
+                    list.push(json!({"version": version, "addr": ip, "OS-EXT-IPS:type": kind}));
                 }
             }
-            attachments.push(json!({
-                "id": port.id.to_string(), "network_id": port.network.to_string(), "mac_address": port.mac,
-                "firewallProfile": "DISABLED", "ipv4": v4, "ipv6": v6, "OS-EXT-IPS:type": kind,
-            }));
+            let mut nic = json!({
+                "id": port.id, "network_id": port.network.to_string(), "mac_address": port.mac,
+                "ipv4": v4, "ipv6": v6, "OS-EXT-IPS:type": kind,
+            });
+            if port.firewall {
+                nic["firewallProfile"] = json!("DISABLED");
+            }
+            attachments.push(nic);
         }
         let progress = match s.status {
             Status::Build => 0,
@@ -861,13 +1044,14 @@ impl World {
             "user_id": s.owner, "tenant_id": s.project,
             "created": format_rfc3339(s.created), "updated": format_rfc3339(s.updated),
             "flavor": {"id": s.flavor, "links": self.link(format!("/compute/v2.0/flavors/{}", s.flavor))},
-            "image": {"id": s.image, "links": self.link(format!("/compute/v2.0/images/{}", s.image))},
+            "image": {"id": s.image, "links": self.image_links(&s.image)},
             "metadata": s.metadata, "addresses": addresses, "attachments": attachments,
             "volumes": volumes, "links": links, "hostId": "", "accessIPv4": "", "accessIPv6": "",
             "config_drive": "", "key_name": s.key_name, "SNF:key_names": s.key_name.iter().collect::<Vec<_>>(),
             "SNF:fqdn": format!("snf-{}.vm.example.org", s.id), "SNF:task_state": s.task(),
             "SNF:port_forwarding": {}, "suspended": false, "security_groups": [{"name": "default"}],
             "diagnostics": [], "deleted": s.status == Status::Deleted,
+            "shared_to_project": false, "SNF:rescue": false,
         })
     }
 
@@ -929,9 +1113,7 @@ impl World {
 
     /// Brings `user`'s servers up to `now` (builds and actions finish).
     fn settle_servers_of(&mut self, user: &str, now: Instant) {
-        for s in self.servers.values_mut().filter(|s| s.owner == user) {
-            s.settle(now);
-        }
+        self.settle_where(now, |s| s.owner == user);
     }
 
     /// `user`'s servers that are not deleted: what a listing shows.
@@ -957,16 +1139,18 @@ impl World {
         let spec = body
             .get("server")
             .filter(|v| v.is_object())
-            .ok_or_else(|| Fault::bad_request("Malformed request: no server"))?;
-        let name = str_field(spec, "name")
-            .ok_or_else(|| Fault::bad_request("Malformed request: name missing"))?;
-        let flavor_ref = id_field(spec, "flavorRef")
-            .ok_or_else(|| Fault::bad_request("Malformed request: flavorRef missing"))?;
-        let image_ref = id_field(spec, "imageRef")
-            .ok_or_else(|| Fault::bad_request("Malformed request: imageRef missing"))?;
+            .ok_or_else(|| Fault::bad_request("Malformed request"))?;
+        // `api/servers.py` `create_server` reads these in one `try`: any
+        // missing is the same "Malformed request".
+        let name =
+            str_field(spec, "name").ok_or_else(|| Fault::bad_request("Malformed request"))?;
+        let flavor_ref =
+            id_field(spec, "flavorRef").ok_or_else(|| Fault::bad_request("Malformed request"))?;
+        let image_ref =
+            id_field(spec, "imageRef").ok_or_else(|| Fault::bad_request("Malformed request"))?;
         let flavor = num_id(&flavor_ref)
             .and_then(|n| self.flavors.get(&n))
-            .ok_or_else(|| Fault::not_found(format!("Flavor {flavor_ref} not found")))?
+            .ok_or_else(|| Fault::not_found("Flavor not found."))?
             .clone();
         if !flavor.seed.allow_create {
             return Err(Fault::forbidden(format!(
@@ -977,7 +1161,7 @@ impl World {
         // A snapshot boots while still CREATING: Cyclades' server create
         // (`logic/servers.py` `create`) does not look at the image status.
         if !self.usable_image(&user.uuid, &image_ref) {
-            return Err(Fault::not_found(format!("Image {image_ref} not found")));
+            return Err(Fault::not_found(format!("Image '{image_ref}' not found")));
         }
         let project = self.project_for(user, spec.get("project"))?;
         let metadata = match spec.get("metadata") {
@@ -992,26 +1176,27 @@ impl World {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(Fault::bad_request("Malformed metadata")),
         };
+        if spec
+            .get("networks")
+            .is_some_and(|n| !n.is_null() && !n.is_array())
+        {
+            return Err(Fault::bad_request("Malformed request"));
+        }
         let personality_files = check_personality(spec.get("personality"))?;
         let key_name = match spec.get("key_name") {
             None | Some(Value::Null) => None,
             Some(Value::String(k)) => Some(k.clone()),
             Some(_) => return Err(Fault::bad_request("Malformed key_name")),
         };
-        if self.count_servers(&user.uuid) >= self.quotas.servers {
-            return Err(Fault::over_limit(
-                "Resource Limit Exceeded for your account. Limit for resource 'Virtual Machine' reached",
-            ));
-        }
         if self
             .volumes
             .values()
-            .filter(|v| v.owner == user.uuid)
+            .filter(|v| v.owner == user.uuid && !v.deleted)
             .count()
             >= self.quotas.volumes
         {
             return Err(Fault::over_limit(
-                "Resource Limit Exceeded for your account. Limit for resource 'Volume' reached",
+                "Resource Limit Exceeded for your account.",
             ));
         }
         // Plan the volumes and network connections before changing anything.
@@ -1022,6 +1207,9 @@ impl World {
             &flavor,
         )?;
         let plan = self.plan_networks(user, spec.get("networks"))?;
+        // The server's commission comes after its ports and disks are
+        // planned (`logic/servers.py` `_db_create_server`).
+        self.check_server_quota(&user.uuid, &flavor, disks.root_size)?;
 
         let id = self.next_server;
         self.next_server += 1;
@@ -1046,6 +1234,7 @@ impl World {
             ports: Vec::new(),
             volumes: Vec::new(),
             personality_files,
+            destroyed_twice: false,
         };
         // Requested private addresses first, so that no port of this
         // server takes one as its next free address.
@@ -1057,7 +1246,7 @@ impl World {
             }
         }
         for step in plan {
-            let port = self.connect(&user.uuid, id, step)?;
+            let port = self.connect(&user.uuid, Some(id), step)?;
             server.ports.push(port);
         }
         let vol = self.next_volume;
@@ -1079,6 +1268,8 @@ impl World {
                 created,
                 metadata: BTreeMap::new(),
                 snapshot_counter: 0,
+                deleted: false,
+                image: Some(server.image.clone()),
             },
         );
         server.volumes.push(vol);
@@ -1097,6 +1288,7 @@ impl World {
             );
         }
         self.servers.insert(id, server);
+        self.schedule(now + self.build_delay);
         Ok(json!({ "server": answer }))
     }
 
@@ -1163,10 +1355,11 @@ impl World {
                     plan.root_size = size.unwrap_or(flavor.seed.disk);
                 }
                 (i, "volume", Some(vid)) if i > 0 => {
-                    let volume = num_id(&vid)
-                        .and_then(|n| self.volumes.get(&n))
-                        .filter(|v| v.owner == user.uuid)
-                        .ok_or_else(|| Fault::bad_request(format!("Volume {vid} not found")))?;
+                    let volume = self.volume_for_server(&user.uuid, &vid).and_then(|n| {
+                        self.volumes
+                            .get(&n)
+                            .ok_or_else(|| Fault::bad_request(format!("Volume {n} not found")))
+                    })?;
                     if volume.volume_type != flavor.volume_type {
                         return Err(Fault::bad_request(format!(
                             "Volume '{}' has type '{}' while flavor's volume type is '{}'",
@@ -1254,7 +1447,7 @@ impl World {
             let net = num_id(&net_id)
                 .and_then(|n| self.networks.get(&n))
                 .filter(|n| n.visible_to(&user.uuid))
-                .ok_or_else(|| Fault::not_found(format!("Network {net_id} not found")))?;
+                .ok_or_else(|| Fault::not_found(format!("Network {net_id} not found.")))?;
             // Absent, `null` or an address.
             let fixed = match entry.get("fixed_ip") {
                 None => None,
@@ -1393,8 +1586,8 @@ impl World {
         Ok(step)
     }
 
-    /// Creates a port for a server and returns its id.
-    fn connect(&mut self, user: &str, server: u64, how: Connect) -> Result<u64, Fault> {
+    /// Creates a port (for a server, if given) and returns its id.
+    fn connect(&mut self, user: &str, server: Option<u64>, how: Connect) -> Result<u64, Fault> {
         let id = self.next_port;
         self.next_port += 1;
         let (network, ips, floating_ip) = match how {
@@ -1404,7 +1597,7 @@ impl World {
                     .get_mut(&fid)
                     .ok_or_else(|| Fault::not_found("Floating IP not found"))?;
                 fip.port = Some(id);
-                fip.server = Some(server);
+                fip.server = server;
                 (
                     fip.network,
                     vec![(fip.address.clone(), fip.subnet)],
@@ -1439,6 +1632,8 @@ impl World {
             owner: user.to_owned(),
             network,
             device: server,
+            connecting_until: None,
+            firewall: self.networks.get(&network).is_some_and(Network::public),
             mac: Self::mac(id),
             ips,
             floating_ip,
@@ -1467,41 +1662,67 @@ impl World {
                 }
             }
         }
-        if let Some(server) = self.servers.get_mut(&port.device) {
+        if let Some(server) = port.device.and_then(|d| self.servers.get_mut(&d)) {
             server.ports.retain(|p| *p != port_id);
         }
     }
 
-    /// `DELETE /servers/{id}`.
+    /// `DELETE /servers/{id}` (204): `logic/servers.py` `destroy`. The
+    /// server keeps its state with the task `DESTROYING` until the
+    /// deletion completes (the action delay, as the Ganeti job), then is
+    /// `DELETED` (its task stays `DESTROYING`) and its ports and disks are
+    /// released ([`World::finish_delete`]). Destroying is permitted while
+    /// another action is pending, and again while it is in progress
+    /// (`logic/commands.py` `validate_server_action`).
     pub fn delete_server(&mut self, user: &str, id: &str, now: Instant) -> Result<(), Fault> {
+        let delay = self.action_delay;
         let server = self.server_mut(user, id, now)?;
         if server.status == Status::Deleted {
-            return Err(Fault::bad_request(format!(
-                "Server '{id}' has been deleted."
-            )));
+            // `logic/servers.py` `destroy` looks the server up with
+            // `get_vm(non_deleted=True)`, which words it without the id.
+            return Err(Fault::bad_request("Server has been deleted."));
         }
         // `logic/servers.py` `destroy`: refused while the create job runs.
         if server.status == Status::Build {
             return Err(Fault::build_in_progress("Server is being build"));
         }
-        server.status = Status::Deleted;
-        server.pending = None;
-        server.updated = SystemTime::now();
+        if server.destroying() {
+            server.destroyed_twice = true;
+        } else {
+            server.pending = Some(Pending {
+                until: now + delay,
+                to: Status::Deleted,
+                task: "DESTROYING",
+            });
+            server.updated = SystemTime::now();
+        }
+        let sid = server.id;
+        self.schedule(now + delay);
+        self.settle_where(now, |s| s.id == sid);
+        Ok(())
+    }
+
+    /// What the completion of a server's deletion releases, as Cyclades'
+    /// `logic/backend.py` `process_op_status` does for `OP_INSTANCE_REMOVE`:
+    /// its ports (and their addresses; floating IPs stay the user's), and
+    /// every volume still attached, which is deleted with it (whatever its
+    /// `delete_on_termination`: Cyclades 0.20 marks them all deleted).
+    fn finish_delete(&mut self, id: u64) {
+        let Some(server) = self.servers.get_mut(&id) else {
+            return;
+        };
         let ports = std::mem::take(&mut server.ports);
         let volumes = std::mem::take(&mut server.volumes);
         for p in ports {
             self.disconnect(p);
         }
         for v in volumes {
-            let root = self.volumes.get(&v).is_some_and(|v| v.root);
-            if root {
-                self.volumes.remove(&v);
-            } else if let Some(vol) = self.volumes.get_mut(&v) {
+            if let Some(vol) = self.volumes.get_mut(&v) {
                 vol.server = None;
                 vol.index = 0;
+                vol.deleted = true;
             }
         }
-        Ok(())
     }
 
     /// `PUT /servers/{id}` (rename).
@@ -1512,23 +1733,22 @@ impl World {
         body: &Value,
         now: Instant,
     ) -> Result<(), Fault> {
-        let name = body
-            .get("server")
-            .and_then(|s| str_field(s, "name"))
-            .ok_or_else(|| Fault::bad_request("Malformed request: server name missing"))?
+        let spec = attribute(body, "server", Value::is_object)?;
+        let name = attribute(spec, "name", Value::is_string)?
+            .as_str()
+            .unwrap_or_default()
             .to_owned();
-        let server = self.server_mut(user, id, now)?;
-        if server.status == Status::Deleted {
-            return Err(Fault::bad_request(format!(
-                "Server '{id}' has been deleted."
-            )));
-        }
+        let server = self.live_server_mut(user, id, now)?;
         server.name = name;
         server.updated = SystemTime::now();
         Ok(())
     }
 
-    /// `POST /servers/{id}/action`.
+    /// `POST /servers/{id}/action`: `api/servers.py`
+    /// `demux_server_action` (one known action, its arguments checked
+    /// first), then `logic/commands.py` `ServerCommand`: the server looked
+    /// up live (`get_vm` with `non_deleted`), then
+    /// `validate_server_action`'s checks in its order.
     pub fn server_action(
         &mut self,
         user: &str,
@@ -1540,50 +1760,41 @@ impl World {
             .as_object()
             .filter(|o| o.len() == 1)
             .and_then(|o| o.iter().next())
-            .ok_or_else(|| Fault::bad_request("Malformed request: one action expected"))?;
+            .ok_or_else(|| Fault::bad_request("Malformed request"))?;
         let action = action.clone();
-        let resize_to = if action == "resize" {
-            let f = id_field(args, "flavorRef")
-                .ok_or_else(|| Fault::bad_request("Malformed request: flavorRef missing"))?;
-            let flavor = num_id(&f)
-                .and_then(|n| self.flavors.get(&n))
-                .ok_or_else(|| Fault::not_found(format!("Flavor {f} not found")))?;
-            Some(flavor.seed.id)
-        } else {
-            None
-        };
-        let reboot_type = args.get("type").and_then(Value::as_str).unwrap_or("SOFT");
-        let delay = self.action_delay;
-        let server = self.server_mut(user, id, now)?;
         let verb = match action.as_str() {
             "start" => "START",
             "shutdown" => "STOP",
             "reboot" => "REBOOT",
             "resize" => "RESIZE",
-            _ => return Err(Fault::bad_request(format!("Unknown action '{action}'"))),
-        };
-        if action == "reboot" && !matches!(reboot_type, "SOFT" | "HARD") {
-            return Err(Fault::bad_request(format!(
-                "Invalid reboot type '{reboot_type}'"
-            )));
-        }
-        // Synnefo's validate_server_action, in its order.
-        if server.status == Status::Deleted {
-            return Err(Fault::bad_request(format!(
-                "Server '{id}' has been deleted."
-            )));
-        }
-        if let Some(p) = &server.pending {
-            if p.task == "BUILDING" {
-                return Err(Fault::build_in_progress(format!(
-                    "Server '{id}' is being build."
-                )));
+            _ => {
+                return Err(Fault::bad_request(format!("Action {action} not supported")));
             }
+        };
+        if !args.is_null() && !args.is_object() {
             return Err(Fault::bad_request(format!(
-                "Cannot perform '{verb}' action while there is a pending '{}'.",
-                p.task
+                "Malformed request. Invalid '{action}' field"
             )));
         }
+        let reboot_type = args.get("type").and_then(Value::as_str).unwrap_or("SOFT");
+        if action == "reboot" && !matches!(reboot_type, "SOFT" | "HARD") {
+            return Err(Fault::bad_request("Invalid 'type' attribute."));
+        }
+        let resize_to = if action == "resize" {
+            let f = id_field(args, "flavorRef").ok_or_else(|| {
+                Fault::bad_request("Malformed request. Missing attribute 'flavorRef'.")
+            })?;
+            let flavor = num_id(&f)
+                .and_then(|n| self.flavors.get(&n))
+                .ok_or_else(|| Fault::not_found("Flavor not found."))?;
+            Some(flavor.seed.id)
+        } else {
+            None
+        };
+        let delay = self.action_delay;
+        let server = self.live_server_mut(user, id, now)?;
+        // Synnefo's validate_server_action, in its order.
+        server.refuse_if_busy(verb)?;
         let state = match server.status {
             Status::Active | Status::Reboot => "STARTED",
             Status::Stopped => "STOPPED",
@@ -1598,7 +1809,7 @@ impl World {
         }
         if state == "BUILD" {
             return Err(Fault::build_in_progress(format!(
-                "Server '{id}' is being build."
+                "Server '{id}' is being built."
             )));
         }
         let wrong = match verb {
@@ -1629,7 +1840,11 @@ impl World {
                 })
             }
             "REBOOT" => {
-                server.status = Status::Reboot;
+                // REBOOT only shows on a running server (`get_rsapi_state`):
+                // a stopped one stays STOPPED until it is up.
+                if server.status == Status::Active {
+                    server.status = Status::Reboot;
+                }
                 server.pending = Some(Pending {
                     until,
                     to: Status::Active,
@@ -1647,7 +1862,9 @@ impl World {
                 });
             }
         }
-        server.settle(now);
+        let sid = server.id;
+        self.schedule(until);
+        self.settle_where(now, |s| s.id == sid);
         Ok(())
     }
 
@@ -1664,8 +1881,9 @@ impl World {
         body: &Value,
         now: Instant,
     ) -> Result<Value, Fault> {
+        self.live_server_mut(user, id, now)?;
         let items = parse_metadata(body)?;
-        let server = self.server_mut(user, id, now)?;
+        let server = self.live_server_mut(user, id, now)?;
         server.metadata.extend(items);
         Ok(json!({"metadata": server.metadata}))
     }
@@ -1682,7 +1900,7 @@ impl World {
         let value = server
             .metadata
             .get(key)
-            .ok_or_else(|| Fault::not_found("Metadata key not found"))?;
+            .ok_or_else(|| Fault::not_found("Metadata key not found."))?;
         Ok(json!({"meta": {key: value}}))
     }
 
@@ -1704,7 +1922,7 @@ impl World {
             .get(key)
             .cloned()
             .ok_or_else(|| Fault::bad_request("Malformed request: key mismatch"))?;
-        let server = self.server_mut(user, id, now)?;
+        let server = self.live_server_mut(user, id, now)?;
         server.metadata.insert(key.to_owned(), value.clone());
         Ok(json!({"meta": {key: value}}))
     }
@@ -1717,16 +1935,32 @@ impl World {
         key: &str,
         now: Instant,
     ) -> Result<(), Fault> {
-        let server = self.server_mut(user, id, now)?;
+        let server = self.live_server_mut(user, id, now)?;
         server
             .metadata
             .remove(key)
             .map(drop)
-            .ok_or_else(|| Fault::not_found("Metadata key not found"))
+            .ok_or_else(|| Fault::not_found("Metadata key not found."))
     }
 
+    /// `api/servers.py` `volume_to_attachment`: integer ids.
     fn attachment_json(v: &Volume) -> Value {
-        json!({"id": v.id.to_string(), "volumeId": v.id.to_string(), "serverId": v.server.unwrap_or_default().to_string(), "device": ""})
+        json!({"id": v.id, "volumeId": v.id, "serverId": v.server, "device": ""})
+    }
+
+    /// The caller's volume `vid` for an operation on a server
+    /// (`volume/util.py` `get_volume` with `non_deleted` and
+    /// `exception=faults.BadRequest`): 400 when unknown or deleted.
+    fn volume_for_server(&self, user: &str, vid: &str) -> Result<u64, Fault> {
+        let n =
+            num_id(vid).ok_or_else(|| Fault::bad_request(format!("Invalid volume id: {vid}")))?;
+        match self.volumes.get(&n).filter(|v| v.owner == user) {
+            None => Err(Fault::bad_request(format!("Volume {n} not found"))),
+            Some(v) if v.deleted => Err(Fault::bad_request(format!(
+                "Volume '{n}' has been deleted."
+            ))),
+            Some(_) => Ok(n),
+        }
     }
 
     /// `GET /servers/{id}/os-volume_attachments`.
@@ -1748,11 +1982,15 @@ impl World {
         att: &str,
         now: Instant,
     ) -> Result<Value, Fault> {
-        let vols = self.server_mut(user, id, now)?.volumes.clone();
-        let v = num_id(att)
-            .filter(|a| vols.contains(a))
-            .and_then(|a| self.volumes.get(&a))
-            .ok_or_else(|| Fault::not_found(format!("Volume attachment {att} not found")))?;
+        let sid = self.server_mut(user, id, now)?.id;
+        let vid = self.volume_for_server(user, att)?;
+        let v = self
+            .volumes
+            .get(&vid)
+            .filter(|v| v.server == Some(sid))
+            .ok_or_else(|| {
+                Fault::bad_request(format!("Volume '{vid}' is not attached to server '{sid}'"))
+            })?;
         Ok(json!({"volumeAttachment": Self::attachment_json(v)}))
     }
 
@@ -1764,40 +2002,53 @@ impl World {
         body: &Value,
         now: Instant,
     ) -> Result<Value, Fault> {
-        let vid = body
-            .get("volumeAttachment")
-            .and_then(|a| id_field(a, "volumeId"))
-            .ok_or_else(|| Fault::bad_request("Malformed request: volumeId missing"))?;
-        let server = self.server_mut(user, id, now)?;
-        match server.status {
-            Status::Deleted => {
-                return Err(Fault::bad_request(format!(
-                    "Server '{id}' has been deleted."
-                )));
-            }
-            Status::Build => {
-                return Err(Fault::build_in_progress(format!(
-                    "Server '{id}' is being build."
-                )));
-            }
-            Status::Error => {
-                return Err(Fault::bad_request(
-                    "Cannot attach a volume to a server in 'ERROR' state.",
-                ));
-            }
-            _ => {}
+        // `api/servers.py` `attach_volume`, `logic/servers.py`
+        // `attach_volume` and `logic/server_attachments.py`
+        // `attach_volume`, in their order.
+        let spec = attribute(body, "volumeAttachment", Value::is_object)?;
+        let vid = id_field(spec, "volumeId").ok_or_else(|| {
+            Fault::bad_request("Malformed request. Missing attribute 'volumeId'.")
+        })?;
+        self.live_server_mut(user, id, now)?;
+        let vid = self.volume_for_server(user, &vid)?;
+        let status = self.volume_status(vid, now).to_ascii_uppercase();
+        if status != "AVAILABLE" {
+            return Err(Fault::bad_request(format!(
+                "Cannot attach volume while volume is in '{status}' status."
+            )));
+        }
+        let server_flavor = self.live_server_mut(user, id, now)?.flavor;
+        let server_type = self
+            .flavors
+            .get(&server_flavor)
+            .map(|f| f.volume_type)
+            .unwrap_or_default();
+        let volume_type = self
+            .volumes
+            .get(&vid)
+            .map(|v| v.volume_type)
+            .unwrap_or_default();
+        let (a, b) = (self.template_of(volume_type), self.template_of(server_type));
+        if template_family(&a) != template_family(&b) {
+            return Err(Fault::bad_request(format!(
+                "Volume and server must have the same volume template. Volume has volume template'{}' while server has '{}'",
+                template_family(&a),
+                template_family(&b)
+            )));
+        }
+        let server = self.live_server_mut(user, id, now)?;
+        server.refuse_if_busy("ATTACH_VOLUME")?;
+        if server.status == Status::Error {
+            return Err(Fault::bad_request(
+                "Cannot perform 'ATTACH_VOLUME' action while server is in 'ERROR' state.",
+            ));
         }
         let sid = server.id;
         let index = server.volumes.len() as u32;
-        let volume = num_id(&vid)
-            .and_then(|n| self.volumes.get_mut(&n))
-            .filter(|v| v.owner == user)
-            .ok_or_else(|| Fault::not_found(format!("Volume {vid} not found")))?;
-        if volume.server.is_some() {
-            return Err(Fault::bad_request(
-                "Cannot attach volume while volume is in 'IN_USE' status.",
-            ));
-        }
+        let volume = self
+            .volumes
+            .get_mut(&vid)
+            .ok_or_else(|| Fault::bad_request(format!("Volume {vid} not found")))?;
         volume.server = Some(sid);
         volume.index = index;
         let answer = Self::attachment_json(volume);
@@ -1810,20 +2061,27 @@ impl World {
 
     /// `DELETE /servers/{id}/os-volume_attachments/{att}`.
     pub fn detach(&mut self, user: &str, id: &str, att: &str, now: Instant) -> Result<(), Fault> {
-        let server = self.server_mut(user, id, now)?;
-        if server.status == Status::Build {
-            return Err(Fault::build_in_progress(format!(
-                "Server '{id}' is being build."
+        // `logic/servers.py` `detach_volume` and
+        // `logic/server_attachments.py` `detach_volume`, in their order.
+        let sid = self.live_server_mut(user, id, now)?.id;
+        let vid = self.volume_for_server(user, att)?;
+        if self
+            .volumes
+            .get(&vid)
+            .is_some_and(|v| v.server != Some(sid))
+        {
+            return Err(Fault::bad_request(format!(
+                "Volume '{vid}' is not attached to server '{sid}'"
             )));
         }
-        let vid = num_id(att)
-            .filter(|a| server.volumes.contains(a))
-            .ok_or_else(|| Fault::not_found(format!("Volume attachment {att} not found")))?;
         if self.volumes.get(&vid).is_some_and(|v| v.root) {
-            return Err(Fault::bad_request(
-                "Cannot detach the root volume of a server",
-            ));
+            // Cyclades formats the server with its Python repr.
+            return Err(Fault::bad_request(format!(
+                "Cannot detach the root volume of server <vm:{sid}@backend:1>."
+            )));
         }
+        let server = self.live_server_mut(user, id, now)?;
+        server.refuse_if_busy("DETACH_VOLUME")?;
         if let Some(server) = self.servers.get_mut(&num_id(id).unwrap_or_default()) {
             server.volumes.retain(|v| *v != vid);
         }
@@ -1836,22 +2094,35 @@ impl World {
 
     // ---------------------------------------------------------------- networks
 
+    /// `api/networks.py` `network_to_dict`.
     fn network_json(&self, n: &Network) -> Value {
+        let status = if n.deleted { "DELETED" } else { "ACTIVE" };
         json!({
-            "id": n.id.to_string(), "name": n.name, "status": "ACTIVE", "router:external": n.public(),
+            "id": n.id.to_string(), "name": n.name, "status": status, "router:external": n.public(),
             "public": n.public(), "SNF:floating_ip_pool": n.floating_ip_pool, "user_id": n.owner,
             "tenant_id": n.project, "type": n.kind, "subnets": n.subnets.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-            "admin_state_up": true, "shared": n.public(), "deleted": false,
+            "admin_state_up": true, "shared": n.public(), "deleted": n.deleted, "shared_to_project": false,
             "created": format_rfc3339(n.created), "updated": format_rfc3339(n.created),
             "links": self.link(format!("/network/v2.0/networks/{}", n.id)),
         })
     }
 
+    /// `api/util.py` `get_network`: the caller's or a public network,
+    /// deleted ones included.
     fn network_ref(&self, user: &str, id: &str) -> Result<&Network, Fault> {
         num_id(id)
             .and_then(|n| self.networks.get(&n))
             .filter(|n| n.visible_to(user))
-            .ok_or_else(|| Fault::not_found(format!("Network {id} not found")))
+            .ok_or_else(|| Fault::not_found(format!("Network {id} not found.")))
+    }
+
+    /// [`World::network_ref`] with `non_deleted`.
+    fn live_network(&self, user: &str, id: &str) -> Result<&Network, Fault> {
+        let n = self.network_ref(user, id)?;
+        if n.deleted {
+            return Err(Fault::bad_request("Network has been deleted."));
+        }
+        Ok(n)
     }
 
     /// `GET /networks`.
@@ -1859,7 +2130,7 @@ impl World {
         let list: Vec<Value> = self
             .networks
             .values()
-            .filter(|n| n.visible_to(user))
+            .filter(|n| n.visible_to(user) && !n.deleted)
             .map(|n| self.network_json(n))
             .collect();
         json!({"networks": list})
@@ -1872,27 +2143,47 @@ impl World {
 
     /// `POST /networks`.
     pub fn create_network(&mut self, user: &UserRec, body: &Value) -> Result<Value, Fault> {
-        let spec = body
-            .get("network")
-            .filter(|v| v.is_object())
-            .ok_or_else(|| Fault::bad_request("Malformed request: no network"))?;
-        let kind = str_field(spec, "type").ok_or_else(|| Fault::bad_request("No network type"))?;
+        // `api/networks.py` `create_network`: users may create only the
+        // flavors of `API_ENABLED_NETWORK_FLAVORS` (`MAC_FILTERED` by
+        // default).
+        let spec = attribute(body, "network", Value::is_object)?;
+        let kind = attribute(spec, "type", Value::is_string)?
+            .as_str()
+            .unwrap_or_default();
         if !matches!(
             kind,
             "MAC_FILTERED" | "IP_LESS_ROUTED" | "PHYSICAL_VLAN" | "CUSTOM"
         ) {
             return Err(Fault::bad_request(format!("Invalid network type '{kind}'")));
         }
-        let name = str_field(spec, "name").unwrap_or("").to_owned();
+        if kind != "MAC_FILTERED" {
+            return Err(Fault::forbidden(format!(
+                "Cannot create network of type '{kind}'."
+            )));
+        }
+        let name = match spec.get("name") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Invalid 'name' field",
+                ));
+            }
+        };
+        if name.chars().count() > NETWORK_NAME_LENGTH {
+            return Err(Fault::bad_request("Network name is too long"));
+        }
         let project = self.project_for(user, spec.get("project"))?;
         let owned = self
             .networks
             .values()
-            .filter(|n| n.owner.as_deref() == Some(&user.uuid))
+            .filter(|n| n.owner.as_deref() == Some(&user.uuid) && !n.deleted)
             .count();
         if owned >= self.quotas.networks {
-            return Err(Fault::over_limit(
-                "Resource Limit Exceeded for your account. Limit for resource 'Private Network' reached",
+            return Err(Fault::quota(
+                "Private Network",
+                (self.quotas.networks - owned) as u64,
+                1,
             ));
         }
         let id = self.next_net;
@@ -1906,6 +2197,7 @@ impl World {
             floating_ip_pool: false,
             subnets: Vec::new(),
             created: SystemTime::now(),
+            deleted: false,
         };
         let answer = self.network_json(&network);
         self.networks.insert(id, network);
@@ -1924,7 +2216,7 @@ impl World {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let nid = self.network_ref(user, id)?.id;
+        let nid = self.live_network(user, id)?.id;
         let network = self
             .networks
             .get_mut(&nid)
@@ -1940,11 +2232,12 @@ impl World {
         Ok(json!({"network": self.network_json(&network)}))
     }
 
-    /// `DELETE /networks/{id}`.
+    /// `DELETE /networks/{id}` (204): `logic/networks.py` `delete`. The
+    /// network and its subnets stay visible to `GET`, as deleted.
     pub fn delete_network(&mut self, user: &str, id: &str) -> Result<(), Fault> {
-        let net = self.network_ref(user, id)?;
+        let net = self.live_network(user, id)?;
         if net.public() {
-            return Err(Fault::forbidden("Cannot delete a public network"));
+            return Err(Fault::forbidden("Cannot delete the public network."));
         }
         let nid = net.id;
         if self.ports.values().any(|p| p.network == nid) {
@@ -1952,26 +2245,36 @@ impl World {
                 "Cannot delete network. There are ports still configured on network network {nid}"
             )));
         }
-        if let Some(net) = self.networks.remove(&nid) {
-            for s in net.subnets {
-                self.subnets.remove(&s);
+        if let Some(net) = self.networks.get_mut(&nid) {
+            net.deleted = true;
+            for s in net.subnets.clone() {
+                if let Some(subnet) = self.subnets.get_mut(&s) {
+                    subnet.deleted = true;
+                }
             }
         }
         Ok(())
     }
 
-    fn subnet_json(s: &Subnet) -> Value {
+    /// `api/subnets.py` `subnet_to_dict`.
+    fn subnet_json(&self, s: &Subnet) -> Value {
         let pools: Vec<Value> = s
             .pool
+            .filter(|_| !s.deleted)
             .map(|(a, b)| json!({"start": Ipv4Addr::from(a).to_string(), "end": Ipv4Addr::from(b).to_string()}))
             .into_iter()
             .collect();
-        json!({
+        let mut v = json!({
             "id": s.id.to_string(), "network_id": s.network.to_string(), "name": s.name, "cidr": s.cidr,
             "ip_version": s.ip_version, "gateway_ip": s.gateway, "enable_dhcp": s.dhcp,
             "allocation_pools": pools, "dns_nameservers": [], "host_routes": [],
-            "user_id": s.owner, "tenant_id": s.owner, "links": [],
-        })
+            "user_id": s.owner, "tenant_id": s.owner, "public": s.owner.is_none(), "deleted": s.deleted,
+            "links": self.link(format!("/network/v2.0/subnets/{}", s.id)),
+        });
+        if s.ip_version == 6 {
+            v["enable_slaac"] = json!(s.dhcp);
+        }
+        v
     }
 
     /// `GET /subnets`.
@@ -1979,8 +2282,8 @@ impl World {
         let list: Vec<Value> = self
             .subnets
             .values()
-            .filter(|s| s.owner.as_deref().is_none_or(|o| o == user))
-            .map(Self::subnet_json)
+            .filter(|s| s.owner.as_deref().is_none_or(|o| o == user) && !s.deleted)
+            .map(|s| self.subnet_json(s))
             .collect();
         json!({"subnets": list})
     }
@@ -1990,78 +2293,138 @@ impl World {
         let s = num_id(id)
             .and_then(|n| self.subnets.get(&n))
             .filter(|s| s.owner.as_deref().is_none_or(|o| o == user))
-            .ok_or_else(|| Fault::not_found(format!("Subnet {id} not found")))?;
-        Ok(json!({"subnet": Self::subnet_json(s)}))
+            .ok_or_else(|| Fault::not_found(format!("Subnet '{id}' not found.")))?;
+        Ok(json!({"subnet": self.subnet_json(s)}))
     }
 
-    /// `POST /subnets`.
+    /// `POST /subnets` (201): `api/subnets.py` `create_subnet` and
+    /// `logic/subnets.py` `_create_subnet`, in their order: the body
+    /// (`network_id` and `cidr`), the CIDR's syntax, the network (the
+    /// caller's own, live, and without servers yet), the version, one
+    /// subnet per version, then the CIDR's rules (no host bits; IPv4
+    /// from /22 to /29, a 413 otherwise, as `MAX_CIDR_BLOCK` says; IPv6
+    /// /64) and the gateway's (in the subnet). The allocation pool is
+    /// the subnet without the gateway when it is the first or last host.
     pub fn create_subnet(&mut self, user: &str, body: &Value) -> Result<Value, Fault> {
-        let spec = body
-            .get("subnet")
-            .filter(|v| v.is_object())
-            .ok_or_else(|| Fault::bad_request("Malformed request: no subnet"))?;
-        let net_id = id_field(spec, "network_id")
-            .ok_or_else(|| Fault::bad_request("Malformed request: network_id missing"))?;
-        let cidr = str_field(spec, "cidr")
-            .ok_or_else(|| Fault::bad_request("Malformed request: cidr missing"))?;
+        let malformed = || Fault::bad_request("Malformed request");
+        let spec = body.get("subnet").ok_or_else(malformed)?;
+        let net_id = spec.get("network_id").ok_or_else(malformed)?.clone();
+        let cidr = spec.get("cidr").ok_or_else(malformed)?;
+        let cidr_text = match cidr {
+            Value::String(c) => c.clone(),
+            other => other.to_string(),
+        };
+        let v4 = parse_cidr4_any(&cidr_text);
+        let v6 = cidr_text.split_once('/').and_then(|(a, l)| {
+            Some((
+                a.parse::<std::net::Ipv6Addr>().ok()?,
+                l.parse::<u8>().ok().filter(|l| *l <= 128)?,
+            ))
+        });
+        if v4.is_none() && v6.is_none() {
+            return Err(Fault::bad_request(format!("Malformed CIDR '{cidr_text}'")));
+        }
+        let net_id = match &net_id {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let nid = num_id(&net_id).ok_or_else(|| Fault::bad_request("Malformed network ID"))?;
+        let net = self
+            .networks
+            .get(&nid)
+            .ok_or_else(|| Fault::not_found("No network found with that ID"))?;
+        if net.deleted {
+            return Err(Fault::bad_request("Network has been deleted"));
+        }
+        if net.owner.as_deref() != Some(user) {
+            return Err(Fault::forbidden("Forbidden operation"));
+        }
         let version = match spec.get("ip_version") {
-            None | Some(Value::Null) => 4,
-            Some(v) => match v
-                .as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            {
+            None => 4,
+            Some(v) => match v.as_u64() {
                 Some(4) => 4,
                 Some(6) => 6,
-                _ => return Err(Fault::bad_request("Invalid IP version")),
+                _ => return Err(Fault::bad_request("Malformed IP version type")),
             },
         };
-        let net = self.network_ref(user, &net_id)?;
-        if net.public() {
-            return Err(Fault::forbidden("Cannot add a subnet to a public network"));
-        }
-        let nid = net.id;
         if net
             .subnets
             .iter()
             .filter_map(|s| self.subnets.get(s))
             .any(|s| s.ip_version == version)
         {
+            return Err(Fault::bad_request(
+                "Only one subnet of IPv4/IPv6 per network is allowed",
+            ));
+        }
+        if self.ports.values().any(|p| p.network == nid) {
             return Err(Fault::bad_request(format!(
-                "Only one IPv{version} subnet is allowed per network"
+                "Cannot create subnet in network {nid}, VMs are already connected to this network"
             )));
         }
-        let (pool, canonical, default_gateway) = if version == 4 {
-            let (net_addr, len) = parse_cidr4(cidr)
-                .ok_or_else(|| Fault::bad_request(format!("Malformed CIDR '{cidr}'")))?;
-            let last = net_addr + (1u32 << (32 - len)) - 2;
+        let gateway_given = match spec.get("gateway_ip") {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(g)) if g.is_empty() => None,
+            Some(Value::String(g)) => Some(Some(g.clone())),
+            Some(_) => return Err(Fault::bad_request("Malformed gateway")),
+        };
+        let (pool, canonical, gateway) = if version == 4 {
+            let (addr, len) =
+                v4.ok_or_else(|| Fault::bad_request("Invalid network IPv4 subnet"))?;
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            if addr & !mask != 0 {
+                return Err(Fault::bad_request("Invalid network IPv4 subnet"));
+            }
+            if !(22..=29).contains(&len) {
+                return Err(Fault::over_limit("Unsupported network size")
+                    .with_details("Netmask must be in range: [22, 29]"));
+            }
+            let broadcast = addr | !mask;
+            let gateway = match gateway_given {
+                None => Some(Ipv4Addr::from(addr + 1)),
+                Some(None) => None,
+                Some(Some(g)) => {
+                    let ip: Ipv4Addr = g
+                        .parse()
+                        .map_err(|_| Fault::bad_request("Invalid network IPv4 gateway"))?;
+                    if u32::from(ip) & mask != addr {
+                        return Err(Fault::bad_request("Invalid network IPv4 gateway"));
+                    }
+                    Some(ip)
+                }
+            };
+            let pool = match gateway.map(u32::from) {
+                Some(g) if g == addr + 1 => (g + 1, broadcast - 1),
+                Some(g) if g == broadcast - 1 => (addr + 1, g - 1),
+                _ => (addr + 1, broadcast - 1),
+            };
             (
-                Some((net_addr + 1, last)),
-                format!("{}/{len}", Ipv4Addr::from(net_addr)),
-                Some(Ipv4Addr::from(net_addr + 1).to_string()),
+                Some(pool),
+                format!("{}/{len}", Ipv4Addr::from(addr)),
+                gateway.map(|g| g.to_string()),
             )
         } else {
-            if !parse_cidr6(cidr) {
-                return Err(Fault::bad_request(format!("Malformed CIDR '{cidr}'")));
+            let (_, len) = v6.ok_or_else(|| Fault::bad_request("Invalid network IPv6 subnet"))?;
+            if len != 64 {
+                return Err(Fault::bad_request(
+                    "Unsupported IPv6 subnet size. Network netmask must be /64",
+                ));
             }
-            (None, cidr.to_owned(), None)
-        };
-        let gateway = match spec.get("gateway_ip") {
-            None => default_gateway,
-            Some(Value::Null) => None,
-            Some(Value::String(g)) if version == 4 => {
-                let ip: Ipv4Addr = g
-                    .parse()
-                    .map_err(|_| Fault::bad_request(format!("Malformed gateway '{g}'")))?;
-                let (first, last) = pool.unwrap_or_default();
-                if !(first..=last).contains(&u32::from(ip)) {
-                    return Err(Fault::bad_request(format!(
-                        "Gateway {g} is not in subnet {canonical}"
-                    )));
+            let gateway = match gateway_given {
+                Some(Some(g)) => {
+                    g.parse::<std::net::Ipv6Addr>()
+                        .map_err(|_| Fault::bad_request("Invalid network IPv6 gateway"))?;
+                    Some(g)
                 }
-                Some(g.clone())
-            }
-            Some(Value::String(g)) => Some(g.clone()),
-            Some(_) => return Err(Fault::bad_request("Malformed gateway")),
+                _ => None,
+            };
+            (None, cidr_text.clone(), gateway)
+        };
+        let name = match spec.get("name") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(n)) => n.clone(),
+            Some(other) => other.to_string(),
         };
         let id = self.next_net;
         self.next_net += 1;
@@ -2069,7 +2432,7 @@ impl World {
             id,
             network: nid,
             owner: Some(user.to_owned()),
-            name: str_field(spec, "name").unwrap_or("").to_owned(),
+            name,
             cidr: canonical,
             ip_version: version,
             gateway: gateway.clone(),
@@ -2080,11 +2443,12 @@ impl World {
             pool,
             used: HashSet::new(),
             cursor: 0,
+            deleted: false,
         };
         if let Some(g) = gateway.and_then(|g| g.parse::<Ipv4Addr>().ok()) {
             subnet.reserve(g);
         }
-        let answer = Self::subnet_json(&subnet);
+        let answer = self.subnet_json(&subnet);
         self.subnets.insert(id, subnet);
         if let Some(n) = self.networks.get_mut(&nid) {
             n.subnets.push(id);
@@ -2092,118 +2456,171 @@ impl World {
         Ok(json!({"subnet": answer}))
     }
 
+    /// A port's state: `DOWN` without a server, `BUILD` while its
+    /// server or its own connection is being built, else `ACTIVE`.
+    fn port_state(&self, p: &Port) -> &'static str {
+        let Some(device) = p.device else {
+            return "DOWN";
+        };
+        if p.connecting_until.is_some_and(|t| Instant::now() < t) {
+            return "BUILD";
+        }
+        match self.servers.get(&device).map(|s| s.status) {
+            Some(Status::Build) => "BUILD",
+            Some(Status::Error) => "ERROR",
+            Some(_) => "ACTIVE",
+            None => "DOWN",
+        }
+    }
+
+    /// `api/ports.py` `port_to_dict` (no MAC until Ganeti gave one).
     fn port_json(&self, p: &Port) -> Value {
         let ips: Vec<Value> = p
             .ips
             .iter()
             .map(|(ip, s)| json!({"ip_address": ip, "subnet": s.to_string()}))
             .collect();
-        let status = match self.servers.get(&p.device).map(|s| s.status) {
-            Some(Status::Active) | Some(Status::Reboot) => "ACTIVE",
-            Some(Status::Build) => "BUILD",
-            _ => "DOWN",
-        };
+        let status = self.port_state(p);
+        let mac = (status != "BUILD" && p.device.is_some()).then_some(p.mac.as_str());
         json!({
             "id": p.id.to_string(), "name": p.name, "status": status, "admin_state_up": true,
-            "network_id": p.network.to_string(), "device_id": p.device.to_string(), "device_owner": "vm",
-            "mac_address": p.mac, "fixed_ips": ips, "security_groups": [], "user_id": p.owner,
+            "network_id": p.network.to_string(), "device_id": p.device.map(|d| d.to_string()),
+            "device_owner": p.device.map(|_| "vm"),
+            "mac_address": mac, "fixed_ips": ips, "security_groups": [], "user_id": p.owner,
             "tenant_id": p.owner, "created": format_rfc3339(p.created), "updated": format_rfc3339(p.created),
             "links": self.link(format!("/network/v2.0/ports/{}", p.id)),
         })
     }
 
-    /// `GET /ports[?device_id=]`.
-    pub fn list_ports(&mut self, user: &str, device: Option<&str>, now: Instant) -> Value {
-        for s in self.servers.values_mut().filter(|s| s.owner == user) {
-            s.settle(now);
-        }
+    /// `GET /ports`: all the caller's ports. Cyclades' `api/ports.py`
+    /// `list_ports` ignores query filters such as `device_id`, so clients
+    /// must filter themselves.
+    pub fn list_ports(&mut self, user: &str, now: Instant) -> Value {
+        self.settle_servers_of(user, now);
         let list: Vec<Value> = self
             .ports
             .values()
-            .filter(|p| p.owner == user && device.is_none_or(|d| p.device.to_string() == d))
+            .filter(|p| p.owner == user)
             .map(|p| self.port_json(p))
             .collect();
         json!({"ports": list})
     }
 
     /// `GET /ports/{id}`.
-    pub fn get_port(&self, user: &str, id: &str) -> Result<Value, Fault> {
+    pub fn get_port(&mut self, user: &str, id: &str, now: Instant) -> Result<Value, Fault> {
+        self.settle_servers_of(user, now);
         let p = num_id(id)
             .and_then(|n| self.ports.get(&n))
             .filter(|p| p.owner == user)
-            .ok_or_else(|| Fault::not_found(format!("Port {id} not found")))?;
+            .ok_or_else(|| Fault::not_found(format!("Port '{id}' not found.")))?;
         Ok(json!({"port": self.port_json(p)}))
     }
 
-    /// `POST /ports`: connects a server to a network.
+    /// `POST /ports` (201): `api/ports.py` `create_port` and
+    /// `logic/servers.py` `create_port`, in their order: the body, the
+    /// server if one is named (live), the network (live), then the
+    /// address: on a public network only one of the caller's floating
+    /// IPs, named in `fixed_ips`, unused and of that network; on a
+    /// private one the next free address. Connecting a server is its
+    /// `CONNECT` action (refused while it builds or has another pending).
+    /// The port is `BUILD` (no MAC) until the connection's job is done,
+    /// `DOWN` when it connects nothing.
     pub fn create_port(
         &mut self,
         user: &UserRec,
         body: &Value,
         now: Instant,
     ) -> Result<Value, Fault> {
-        let spec = body
-            .get("port")
-            .filter(|v| v.is_object())
-            .ok_or_else(|| Fault::bad_request("Malformed request: no port"))?;
-        let net_id = id_field(spec, "network_id")
-            .ok_or_else(|| Fault::bad_request("Malformed request: network_id missing"))?;
-        let device = id_field(spec, "device_id")
-            .ok_or_else(|| Fault::bad_request("Malformed request: device_id missing"))?;
-        let requested: Option<String> = spec
-            .get("fixed_ips")
-            .and_then(Value::as_array)
-            .and_then(|a| a.first())
-            .and_then(|f| str_field(f, "ip_address"))
-            .map(str::to_owned);
-        let net = self.network_ref(&user.uuid, &net_id)?;
-        let (nid, public) = (net.id, net.public());
-        let server = self.server_mut(&user.uuid, &device, now)?;
-        match server.status {
-            Status::Deleted => {
-                return Err(Fault::bad_request(format!(
-                    "Server '{device}' has been deleted."
-                )));
-            }
-            Status::Build => {
-                return Err(Fault::build_in_progress(format!(
-                    "Server '{device}' is being build."
-                )));
-            }
-            Status::Error => {
+        let spec = attribute(body, "port", Value::is_object)?;
+        let net_id = match attribute(spec, "network_id", |v| v.is_string() || v.is_u64())? {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let device = id_field(spec, "device_id");
+        let requested: Option<String> = match spec.get("fixed_ips") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(list)) if list.is_empty() => None,
+            Some(Value::Array(list)) if list.len() > 1 => {
                 return Err(Fault::bad_request(
-                    "Cannot connect a server in 'ERROR' state.",
+                    "'fixed_ips' attribute must contain only one fixed IP.",
                 ));
             }
-            _ => {}
-        }
-        let sid = server.id;
+            Some(Value::Array(list)) => match list[0].get("ip_address") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(ip)) => {
+                    if ip.parse::<Ipv4Addr>().is_err() {
+                        return Err(Fault::bad_request(format!(
+                            "{ip} is not a valid IPv4 Address"
+                        )));
+                    }
+                    Some(ip.clone())
+                }
+                Some(_) => return Err(Fault::bad_request("Invalid 'fixed_ips' field.")),
+            },
+            Some(_) => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Invalid 'fixed_ips' field",
+                ));
+            }
+        };
+        let name = match spec.get("name") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(n)) => n.clone(),
+            Some(_) => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Invalid 'name' field",
+                ));
+            }
+        };
+        let sid = match &device {
+            Some(d) => Some(self.live_server_mut(&user.uuid, d, now)?.id),
+            None => None,
+        };
+        let net = self.live_network(&user.uuid, &net_id)?;
+        let (nid, public) = (net.id, net.public());
         let how = if public {
             let ip = requested.ok_or_else(|| {
-                Fault::bad_request("A floating IP is required to connect to a public network")
+                Fault::bad_request(
+                    "'fixed_ips' attribute must contain a floating IP address in order to connect to a public network.",
+                )
             })?;
             let fip = self
                 .floating_ips
                 .values()
-                .find(|f| f.owner == user.uuid && f.address == ip && f.network == nid)
-                .ok_or_else(|| Fault::not_found(format!("Floating IP {ip} not found")))?;
-            if let Some(holder) = fip.server {
+                .find(|f| f.owner == user.uuid && f.address == ip)
+                .ok_or_else(|| Fault::not_found("Floating IP does not exist."))?;
+            if fip.network != nid {
                 return Err(Fault::conflict(format!(
-                    "Floating IP '{}' is used by server '{holder}'",
-                    fip.id
+                    "IP Address {ip} does not belong to network {nid}"
+                )));
+            }
+            if fip.port.is_some() {
+                return Err(Fault::conflict(format!(
+                    "IP address '{ip}' is already in use"
                 )));
             }
             Connect::Floating(fip.id)
         } else {
-            if requested.is_some() {
-                return Err(Fault::bad_request(
-                    "Fixed IPs can only be requested on public networks",
-                ));
+            match requested {
+                Some(ip) => {
+                    let net = self.live_network(&user.uuid, &net_id)?;
+                    self.plan_fixed_ip(net, &ip, &[])?
+                }
+                None => Connect::Network(nid),
             }
-            Connect::Network(nid)
         };
+        if let Some(s) = sid.and_then(|id| self.servers.get(&id)) {
+            s.refuse_if_busy("CONNECT")?;
+        }
         let port = self.connect(&user.uuid, sid, how)?;
-        if let Some(s) = self.servers.get_mut(&sid) {
+        let delay = self.action_delay;
+        if let Some(p) = self.ports.get_mut(&port) {
+            p.name = name;
+            if sid.is_some() && !delay.is_zero() {
+                p.connecting_until = Some(now + delay);
+            }
+        }
+        if let Some(s) = sid.and_then(|sid| self.servers.get_mut(&sid)) {
             s.ports.push(port);
         }
         let p = self
@@ -2213,26 +2630,30 @@ impl World {
         Ok(json!({"port": self.port_json(p)}))
     }
 
-    /// `DELETE /ports/{id}`.
+    /// `DELETE /ports/{id}` (204): `logic/servers.py` `delete_port`: a
+    /// port on a public network goes only with its floating IP.
     pub fn delete_port(&mut self, user: &str, id: &str) -> Result<(), Fault> {
         let pid = num_id(id)
             .filter(|n| self.ports.get(n).is_some_and(|p| p.owner == user))
-            .ok_or_else(|| Fault::not_found(format!("Port {id} not found")))?;
+            .ok_or_else(|| Fault::not_found(format!("Port '{id}' not found.")))?;
+        let public_without_fip = self.ports.get(&pid).is_some_and(|p| {
+            p.floating_ip.is_none() && self.networks.get(&p.network).is_some_and(Network::public)
+        });
+        if public_without_fip {
+            return Err(Fault::forbidden("Cannot disconnect from public network."));
+        }
         self.disconnect(pid);
         Ok(())
     }
 
+    /// `api/floating_ips.py` `ip_to_dict` (whose `fixed_ip_address` is
+    /// always null).
     fn fip_json(&self, f: &FloatingIp) -> Value {
-        let fixed = f
-            .port
-            .and_then(|p| self.ports.get(&p))
-            .and_then(|p| p.ips.first())
-            .map(|(ip, _)| ip.clone());
         json!({
-            "id": f.id.to_string(), "floating_ip_address": f.address, "fixed_ip_address": fixed,
+            "id": f.id.to_string(), "floating_ip_address": f.address, "fixed_ip_address": null,
             "floating_network_id": f.network.to_string(), "port_id": f.port.map(|p| p.to_string()),
             "instance_id": f.server.map(|s| s.to_string()), "user_id": f.owner, "tenant_id": f.project,
-            "deleted": false, "created": format_rfc3339(f.created), "updated": format_rfc3339(f.created),
+            "shared_to_project": false, "deleted": false,
         })
     }
 
@@ -2252,34 +2673,32 @@ impl World {
         let f = num_id(id)
             .and_then(|n| self.floating_ips.get(&n))
             .filter(|f| f.owner == user)
-            .ok_or_else(|| Fault::not_found(format!("Floating IP {id} not found")))?;
+            .ok_or_else(|| Fault::not_found(format!("Floating IP with ID {id} does not exist.")))?;
         Ok(json!({"floatingip": self.fip_json(f)}))
     }
 
     /// `POST /floatingips` (Synnefo answers 200).
     pub fn create_floating_ip(&mut self, user: &UserRec, body: &Value) -> Result<Value, Fault> {
-        let spec = body
-            .get("floatingip")
-            .filter(|v| v.is_object())
-            .ok_or_else(|| Fault::bad_request("Malformed request: no floatingip"))?;
+        let spec = attribute(body, "floatingip", Value::is_object)?;
         let project = self.project_for(user, spec.get("project"))?;
-        if self
+        let held = self
             .floating_ips
             .values()
             .filter(|f| f.owner == user.uuid)
-            .count()
-            >= self.quotas.floating_ips
-        {
-            return Err(Fault::over_limit(
-                "Resource Limit Exceeded for your account. Limit for resource 'Floating IP address' reached",
+            .count();
+        if held >= self.quotas.floating_ips {
+            return Err(Fault::quota(
+                "Floating IP address",
+                (self.quotas.floating_ips - held) as u64,
+                1,
             ));
         }
         let net = match id_field(spec, "floating_network_id") {
             Some(id) => {
-                let n = self.network_ref(&user.uuid, &id)?;
+                let n = self.live_network(&user.uuid, &id)?;
                 if !n.floating_ip_pool {
-                    return Err(Fault::bad_request(format!(
-                        "Network {id} is not a floating IP pool"
+                    return Err(Fault::conflict(format!(
+                        "Cannot allocate floating IP. Network {id} is not a floating IP pool."
                     )));
                 }
                 n.id
@@ -2327,7 +2746,6 @@ impl World {
             address: address.to_string(),
             port: None,
             server: None,
-            created: SystemTime::now(),
         };
         let answer = self.fip_json(&fip);
         self.floating_ips.insert(id, fip);
@@ -2339,11 +2757,13 @@ impl World {
         let f = num_id(id)
             .and_then(|n| self.floating_ips.get(&n))
             .filter(|f| f.owner == user)
-            .ok_or_else(|| Fault::not_found(format!("Floating IP {id} not found")))?;
-        if let Some(server) = f.server {
-            return Err(Fault::conflict(format!(
-                "Floating IP '{id}' is used by server '{server}'"
-            )));
+            .ok_or_else(|| Fault::not_found(format!("Floating IP with ID {id} does not exist.")))?;
+        // `logic/ips.py` `validate_ip_action`.
+        if let Some(port) = f.port {
+            return Err(Fault::conflict(match f.server {
+                Some(server) => format!("IP '{}' is used by server '{server}'", f.id),
+                None => format!("IP '{}' is used by port '{port}'", f.id),
+            }));
         }
         let (fid, subnet, address) = (f.id, f.subnet, f.address.clone());
         self.floating_ips.remove(&fid);
@@ -2355,49 +2775,97 @@ impl World {
 
     // ----------------------------------------------------------------- volumes
 
+    /// A volume as `volume/views.py` `volume_to_dict` shows it: the
+    /// status in lower case, integer ids in `attachments`, a root disk's
+    /// name and description null (Cyclades stores none).
     fn volume_json(&self, v: &Volume, detail: bool) -> Value {
         let links = self.link(format!("/volume/v2.0/volumes/{}", v.id));
+        let name = if v.root && v.name.is_empty() {
+            Value::Null
+        } else {
+            json!(v.name)
+        };
         if !detail {
-            return json!({"id": v.id.to_string(), "display_name": v.name, "links": links});
+            return json!({"id": v.id.to_string(), "display_name": name, "links": links});
         }
+        let description = if v.root && v.description.is_empty() {
+            Value::Null
+        } else {
+            json!(v.description)
+        };
         let attachments: Vec<Value> = v
             .server
-            .map(|s| json!({"server_id": s.to_string(), "volume_id": v.id.to_string(), "device_index": v.index, "id": v.id.to_string()}))
+            .map(|s| json!({"server_id": s, "volume_id": v.id, "device_index": v.index}))
             .into_iter()
             .collect();
-        let status = if v.server.is_some() {
-            "IN_USE"
-        } else {
-            "AVAILABLE"
-        };
         json!({
-            "id": v.id.to_string(), "display_name": v.name, "display_description": v.description,
-            "size": v.size, "status": status, "attachments": attachments, "volume_type": v.volume_type,
-            "snapshot_id": null, "source_volid": null, "image_id": null, "user_id": v.owner,
-            "project": v.project, "tenant_id": v.project,
+            "id": v.id.to_string(), "display_name": name, "display_description": description,
+            "size": v.size, "status": self.volume_state(v).to_ascii_lowercase(), "attachments": attachments,
+            "volume_type": v.volume_type, "snapshot_id": null, "source_volid": null, "image_id": v.image,
+            "user_id": v.owner, "tenant_id": v.project, "shared_to_project": false,
             "created_at": format_rfc3339(v.created), "metadata": v.metadata, "links": links,
-            "delete_on_termination": v.delete_on_termination, "bootable": v.root,
+            "delete_on_termination": v.delete_on_termination, "deleted": v.deleted,
         })
     }
 
-    /// `GET /volumes[/detail]`.
-    pub fn list_volumes(&self, user: &str, detail: bool) -> Value {
+    /// `GET /volumes[/detail]`: the caller's volumes that are not
+    /// deleted, with their servers' transitions brought up to `now`.
+    pub fn list_volumes(&mut self, user: &str, detail: bool, now: Instant) -> Value {
+        self.settle_servers_of(user, now);
         let list: Vec<Value> = self
             .volumes
             .values()
-            .filter(|v| v.owner == user)
+            .filter(|v| v.owner == user && !v.deleted)
             .map(|v| self.volume_json(v, detail))
             .collect();
         json!({"volumes": list})
     }
 
-    /// `GET /volumes/{id}`.
-    pub fn get_volume(&self, user: &str, id: &str) -> Result<Value, Fault> {
+    /// `GET /volumes/{id}` (a deleted volume still shows, `deleted`).
+    pub fn get_volume(&mut self, user: &str, id: &str, now: Instant) -> Result<Value, Fault> {
+        self.settle_servers_of(user, now);
         let v = num_id(id)
             .and_then(|n| self.volumes.get(&n))
             .filter(|v| v.owner == user)
             .ok_or_else(|| Fault::not_found(format!("Volume {id} not found")))?;
         Ok(json!({"volume": self.volume_json(v, true)}))
+    }
+
+    /// The caller's volume `id`, not deleted (`volume/util.py`
+    /// `get_volume` with `non_deleted`): 404 when unknown, 400 when
+    /// deleted.
+    fn own_live_volume(&self, user: &str, id: &str) -> Result<u64, Fault> {
+        let n = num_id(id).ok_or_else(|| Fault::bad_request(format!("Invalid volume id: {id}")))?;
+        match self.volumes.get(&n).filter(|v| v.owner == user) {
+            None => Err(Fault::not_found(format!("Volume {n} not found"))),
+            Some(v) if v.deleted => Err(Fault::bad_request(format!(
+                "Volume '{n}' has been deleted."
+            ))),
+            Some(_) => Ok(n),
+        }
+    }
+
+    /// Disk (GiB) held by `user`'s volumes that are not deleted.
+    fn disk_used(&self, user: &str) -> u64 {
+        self.volumes
+            .values()
+            .filter(|v| v.owner == user && !v.deleted)
+            .map(|v| v.size)
+            .sum()
+    }
+
+    /// The `cyclades.disk` commission of `extra` GiB more (bytes in the
+    /// refusal, as Astakos counts them).
+    fn check_disk(&self, user: &str, extra: u64) -> Result<(), Fault> {
+        let used = self.disk_used(user);
+        if used + extra > self.quotas.disk_gib {
+            return Err(Fault::quota(
+                "Disk",
+                self.quotas.disk_gib.saturating_sub(used) << 30,
+                extra << 30,
+            ));
+        }
+        Ok(())
     }
 
     /// `PUT /volumes/{id}`: a new `display_name`, `display_description`
@@ -2410,9 +2878,7 @@ impl World {
     /// Cyclades would store any JSON value's text.
     pub fn update_volume(&mut self, user: &str, id: &str, body: &Value) -> Result<Value, Fault> {
         // Cyclades looks the volume up before it reads the body.
-        let vid = num_id(id)
-            .filter(|n| self.volumes.get(n).is_some_and(|v| v.owner == user))
-            .ok_or_else(|| Fault::not_found(format!("Volume {id} not found")))?;
+        let vid = self.own_live_volume(user, id)?;
         let spec = attribute(body, "volume", Value::is_object)?;
         let text = |key: &str| -> Result<Option<String>, Fault> {
             match spec.get(key) {
@@ -2449,6 +2915,24 @@ impl World {
         {
             return Err(Fault::bad_request("Volume description is too long"));
         }
+        // `volume/volumes.py` `validate_volume_termination`: Cyclades 0.20
+        // deletes every volume with its server.
+        if delete_on_termination == Some(false) {
+            let vt = self
+                .volumes
+                .get(&vid)
+                .map(|v| v.volume_type)
+                .unwrap_or_default();
+            let template = self.template_of(vt);
+            if template_family(&template) != "ext" {
+                return Err(Fault::bad_request(format!(
+                    "Volumes of '{template}' disk template cannot have 'delete_on_termination' attribute set to 'False'"
+                )));
+            }
+            return Err(Fault::not_implemented(
+                "Volumes with the 'delete_on_termination' attribute set to False are not supported",
+            ));
+        }
         let volume = self
             .volumes
             .get_mut(&vid)
@@ -2466,119 +2950,179 @@ impl World {
         Ok(json!({"volume": self.volume_json(&volume, true)}))
     }
 
-    /// `POST /volumes`.
+    /// `POST /volumes` (202): `volume/views.py` `create_volume` and
+    /// `volume/volumes.py` `create`, in their order: the body
+    /// (`display_name` and a positive `size` required), the server to
+    /// attach to (400 when unknown, as `create` words it), the volume
+    /// type (an integer id; the server's when not given; without a
+    /// server it must be given and detachable), the names' lengths, then
+    /// the disk quota. A standalone volume is `available` at once and,
+    /// as every volume Cyclades 0.20 makes, deleted with any server it
+    /// is later attached to (`delete_on_termination`).
     pub fn create_volume(
         &mut self,
         user: &UserRec,
         body: &Value,
         now: Instant,
     ) -> Result<Value, Fault> {
-        let spec = body
-            .get("volume")
-            .filter(|v| v.is_object())
-            .ok_or_else(|| Fault::bad_request("Malformed request: no volume"))?;
-        let size = match spec.get("size") {
-            Some(Value::Number(n)) => n.as_u64(),
-            Some(Value::String(s)) => s.trim().parse().ok(),
-            _ => return Err(Fault::bad_request("Malformed request: size missing")),
-        }
-        .filter(|s| *s > 0)
-        .ok_or_else(|| Fault::bad_request("Volume size must be a positive integer"))?;
-        // `volume/views.py` `create_volume`.
-        if size > 100_000 {
-            return Err(Fault::bad_request("Maximum volume size is 100000GB"));
-        }
+        let spec = attribute(body, "volume", Value::is_object)?;
+        let name = attribute(spec, "display_name", Value::is_string)?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let size = attribute(spec, "size", |v| v.is_string() || v.is_i64())?;
+        let size_text = match size {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let size = size_text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .map(|s| s as u64)
+            .ok_or_else(|| {
+                Fault::bad_request(format!(
+                    "Volume 'size' needs to be a positive integer value. '{size_text}' cannot be accepted."
+                ))
+            })?;
         let project = self.project_for(user, spec.get("project"))?;
+        let optional_text = |key: &str| -> Result<Option<String>, Fault> {
+            match spec.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(Fault::bad_request(format!(
+                    "Malformed request. Invalid '{key}' field"
+                ))),
+            }
+        };
+        let description = optional_text("display_description")?.unwrap_or_default();
+        let metadata = match spec.get("metadata") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(_)) => parse_metadata(spec)?,
+            Some(_) => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Invalid 'metadata' field",
+                ));
+            }
+        };
+        let requested_type = match spec.get("volume_type") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(t)) => Some(t.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => {
+                return Err(Fault::bad_request(
+                    "Malformed request. Invalid 'volume_type' field",
+                ));
+            }
+        };
+        let volume_type_of = |world: &World, t: Option<&str>| -> Result<u64, Fault> {
+            let t = t.unwrap_or("None");
+            let n = num_id(t)
+                .ok_or_else(|| Fault::bad_request(format!("Invalid volume type id: {t}")))?;
+            world
+                .volume_types
+                .iter()
+                .any(|(id, _)| *id == n)
+                .then_some(n)
+                .ok_or_else(|| Fault::bad_request(format!("Volume type {n} not found")))
+        };
         let server = match id_field(spec, "server_id") {
             Some(sid) => {
-                let s = self.server_mut(&user.uuid, &sid, now)?;
-                match s.status {
-                    Status::Deleted => {
-                        return Err(Fault::bad_request(format!(
-                            "Server '{sid}' has been deleted."
-                        )));
+                let s = match self.live_server_mut(&user.uuid, &sid, now) {
+                    Err(f) if f.status == http::StatusCode::NOT_FOUND => {
+                        return Err(Fault::bad_request(format!("Server {sid} not found")));
                     }
-                    Status::Build => {
-                        return Err(Fault::build_in_progress(format!(
-                            "Server '{sid}' is being build."
-                        )));
-                    }
-                    _ => {}
-                }
-                Some(s.id)
+                    other => other?,
+                };
+                Some((s.id, s.flavor))
             }
             None => None,
         };
-        let volume_type = match id_field(spec, "volume_type") {
-            Some(t) => num_id(&t)
-                .filter(|n| self.volume_types.iter().any(|(id, _)| id == n))
-                .or_else(|| {
-                    self.volume_types
-                        .iter()
-                        .find(|(_, name)| *name == t)
-                        .map(|(id, _)| *id)
-                })
-                .ok_or_else(|| Fault::not_found(format!("Volume type {t} not found")))?,
-            None => match server
-                .and_then(|s| self.servers.get(&s))
-                .and_then(|s| self.flavors.get(&s.flavor))
-            {
-                Some(f) => f.volume_type,
-                None => return Err(Fault::bad_request("Malformed request: volume_type missing")),
-            },
+        let volume_type = match server {
+            Some((_, flavor)) => {
+                let server_type = self
+                    .flavors
+                    .get(&flavor)
+                    .map(|f| f.volume_type)
+                    .unwrap_or_default();
+                match requested_type.as_deref() {
+                    None => server_type,
+                    Some(t) => {
+                        let vt = volume_type_of(self, Some(t))?;
+                        let (a, b) = (self.template_of(vt), self.template_of(server_type));
+                        if template_family(&a) != template_family(&b) {
+                            return Err(Fault::bad_request(format!(
+                                "Cannot create a volume with template '{}' to a server with volume template '{}'.",
+                                template_family(&a),
+                                template_family(&b)
+                            )));
+                        }
+                        vt
+                    }
+                }
+            }
+            None => {
+                let vt = volume_type_of(self, requested_type.as_deref())?;
+                let template = self.template_of(vt);
+                if !template.starts_with("ext_") {
+                    return Err(Fault::bad_request(format!(
+                        "Volume type '{template}' is not detachable"
+                    )));
+                }
+                vt
+            }
         };
+        if name.chars().count() > VOLUME_TEXT_LENGTH {
+            return Err(Fault::bad_request("Volume name is too long"));
+        }
+        if description.chars().count() > VOLUME_TEXT_LENGTH {
+            return Err(Fault::bad_request("Volume description is too long"));
+        }
+        // `volume/volumes.py` `_create_volume`: the site's
+        // `CYCLADES_VOLUME_MAX_SIZE` (the harness's 100000).
+        if size > 100_000 {
+            return Err(Fault::bad_request("Maximum volume size is 100000GB"));
+        }
+        if let Some(s) = server.and_then(|(id, _)| self.servers.get(&id)) {
+            s.refuse_if_busy("ATTACH_VOLUME")?;
+        }
+        self.check_disk(&user.uuid, size)?;
         if self
             .volumes
             .values()
-            .filter(|v| v.owner == user.uuid)
+            .filter(|v| v.owner == user.uuid && !v.deleted)
             .count()
             >= self.quotas.volumes
         {
             return Err(Fault::over_limit(
-                "Resource Limit Exceeded for your account. Limit for resource 'Volume' reached",
-            ));
-        }
-        let used: u64 = self
-            .volumes
-            .values()
-            .filter(|v| v.owner == user.uuid)
-            .map(|v| v.size)
-            .sum();
-        if used + size > self.quotas.disk_gib {
-            return Err(Fault::over_limit(
                 "Resource Limit Exceeded for your account.",
             ));
         }
+        let server = server.map(|(id, _)| id);
         let id = self.next_volume;
         self.next_volume += 1;
         let index = server
             .and_then(|s| self.servers.get(&s))
             .map(|s| s.volumes.len() as u32)
             .unwrap_or(0);
-        let metadata = match spec.get("metadata") {
-            Some(Value::Object(_)) => parse_metadata(&json!({"metadata": spec.get("metadata")}))?,
-            _ => BTreeMap::new(),
-        };
         let volume = Volume {
             id,
             owner: user.uuid.clone(),
             project,
-            name: str_field(spec, "display_name")
-                .or_else(|| str_field(spec, "name"))
-                .unwrap_or("")
-                .to_owned(),
-            description: str_field(spec, "display_description")
-                .unwrap_or("")
-                .to_owned(),
+            name,
+            description,
             size,
             volume_type,
             server,
             index,
             root: false,
-            delete_on_termination: false,
+            delete_on_termination: true,
             created: SystemTime::now(),
             metadata,
             snapshot_counter: 0,
+            deleted: false,
+            image: None,
         };
         // Cyclades answers a create in brief (`volume/views.py`
         // `create_volume`: `volume_to_dict(volume, detail=False)`).
@@ -2590,22 +3134,36 @@ impl World {
         Ok(json!({"volume": answer}))
     }
 
-    /// `DELETE /volumes/{id}`.
+    /// `DELETE /volumes/{id}` (202): `volume/volumes.py` `delete`. An
+    /// attached volume goes with its server's disk job
+    /// (`server_attachments.delete_volume`: not the root disk, not while
+    /// the server has a pending action); a detached one is marked deleted
+    /// at once (Cyclades' "uninitialized volume" case: the simulator keeps
+    /// no data to remove through a helper server). A deleted volume stays
+    /// visible to `GET` as `deleted`.
     pub fn delete_volume(&mut self, user: &str, id: &str) -> Result<(), Fault> {
-        let v = num_id(id)
-            .and_then(|n| self.volumes.get(&n))
-            .filter(|v| v.owner == user)
-            .ok_or_else(|| Fault::not_found(format!("Volume {id} not found")))?;
-        if v.root {
-            return Err(Fault::bad_request(
-                "Cannot delete the root volume of a server",
-            ));
+        let vid = self.own_live_volume(user, id)?;
+        let Some(v) = self.volumes.get(&vid) else {
+            return Err(Fault::not_found(format!("Volume {vid} not found")));
+        };
+        if let Some(sid) = v.server {
+            if v.index == 0 || v.root {
+                return Err(Fault::bad_request(format!(
+                    "Cannot delete the root volume of server <vm:{sid}@backend:1>."
+                )));
+            }
+            if let Some(server) = self.servers.get(&sid) {
+                server.refuse_if_busy("DELETE_VOLUME")?;
+            }
+            if let Some(s) = self.servers.get_mut(&sid) {
+                s.volumes.retain(|x| *x != vid);
+            }
         }
-        let (vid, server) = (v.id, v.server);
-        if let Some(s) = server.and_then(|s| self.servers.get_mut(&s)) {
-            s.volumes.retain(|x| *x != vid);
+        // An attached volume keeps showing its server once deleted
+        // (`mark_volume_as_deleted` leaves `machine` set).
+        if let Some(v) = self.volumes.get_mut(&vid) {
+            v.deleted = true;
         }
-        self.volumes.remove(&vid);
         Ok(())
     }
 
@@ -2629,25 +3187,36 @@ impl World {
         })
     }
 
-    /// The status Cyclades would give a volume: the simulator derives it
-    /// from the server it is attached to (a building server's disks are
+    /// The status Cyclades would give a volume (upper case, as stored;
+    /// the API shows it in lower case): the simulator derives it from the
+    /// server it is attached to (a building server's disks are
     /// `CREATING`, a failed one's `ERROR`).
-    fn volume_status(&mut self, v: u64, now: Instant) -> &'static str {
-        let Some(server) = self.volumes.get(&v).and_then(|v| v.server) else {
+    fn volume_state(&self, v: &Volume) -> &'static str {
+        if v.deleted {
+            return "DELETED";
+        }
+        let Some(server) = v.server else {
             return "AVAILABLE";
         };
-        match self.servers.get_mut(&server) {
-            Some(s) => {
-                s.settle(now);
-                match s.status {
-                    Status::Build => "CREATING",
-                    Status::Error => "ERROR",
-                    Status::Deleted => "DELETED",
-                    _ => "IN_USE",
-                }
-            }
+        match self.servers.get(&server).map(|s| s.status) {
+            Some(Status::Build) => "CREATING",
+            Some(Status::Error) => "ERROR",
+            Some(Status::Deleted) => "DELETED",
+            Some(_) => "IN_USE",
             None => "AVAILABLE",
         }
+    }
+
+    /// [`World::volume_state`] with the server's transitions brought up
+    /// to `now`.
+    fn volume_status(&mut self, v: u64, now: Instant) -> &'static str {
+        if let Some(server) = self.volumes.get(&v).and_then(|v| v.server) {
+            self.settle_where(now, |s| s.id == server);
+        }
+        self.volumes
+            .get(&v)
+            .map(|vol| self.volume_state(vol))
+            .unwrap_or("DELETED")
     }
 
     /// `POST /snapshots` (202): Cyclades' `volume/views.py`
@@ -2663,18 +3232,14 @@ impl World {
         body: &Value,
         now: Instant,
     ) -> Result<Value, Fault> {
-        let spec = body
-            .get("snapshot")
-            .filter(|v| v.is_object())
-            .ok_or_else(|| Fault::bad_request("Malformed request: no snapshot"))?;
-        let vid = id_field(spec, "volume_id")
-            .ok_or_else(|| Fault::bad_request("Malformed request: volume_id missing"))?;
-        let n =
-            num_id(&vid).ok_or_else(|| Fault::bad_request(format!("Invalid volume id: {vid}")))?;
+        let spec = attribute(body, "snapshot", Value::is_object)?;
+        let vid = id_field(spec, "volume_id").ok_or_else(|| {
+            Fault::bad_request("Malformed request. Missing attribute 'volume_id'.")
+        })?;
+        let n = self.volume_for_server(&user.uuid, &vid)?;
         let volume = self
             .volumes
             .get(&n)
-            .filter(|v| v.owner == user.uuid)
             .ok_or_else(|| Fault::bad_request(format!("Volume {vid} not found")))?
             .clone();
         let string = |key: &str| -> Result<Option<String>, Fault> {
@@ -2682,7 +3247,7 @@ impl World {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
                 Some(_) => Err(Fault::bad_request(format!(
-                    "Malformed request: {key} must be a string"
+                    "Malformed request. Invalid '{key}' field"
                 ))),
             }
         };
@@ -2693,7 +3258,7 @@ impl World {
             Some(Value::Object(_)) => parse_metadata(spec)?,
             Some(_) => {
                 return Err(Fault::bad_request(
-                    "Malformed request: metadata must be an object",
+                    "Malformed request. Invalid 'metadata' field",
                 ));
             }
         };
@@ -2788,16 +3353,28 @@ impl World {
         Ok(())
     }
 
-    /// `GET /types`.
+    /// `GET /types`: `volume/views.py` `volume_type_to_dict` (integer
+    /// ids; detachable are the `ext_*` templates, Cyclades'
+    /// `CYCLADES_DETACHABLE_DISK_TEMPLATES`).
     pub fn volume_types(&self) -> Value {
         let list: Vec<Value> = self
             .volume_types
             .iter()
-            .map(
-                |(id, name)| json!({"id": id.to_string(), "name": name, "SNF:disk_template": name}),
-            )
+            .map(|(id, name)| {
+                json!({"id": id, "name": name, "SNF:disk_template": name, "deleted": false,
+                       "SNF:detachable": name.starts_with("ext_")})
+            })
             .collect();
         json!({"volume_types": list})
+    }
+
+    /// The disk template of a volume type (`""` when unknown).
+    fn template_of(&self, volume_type: u64) -> String {
+        self.volume_types
+            .iter()
+            .find(|(id, _)| *id == volume_type)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
     }
 
     // ------------------------------------------------------------------- admin
@@ -2847,6 +3424,56 @@ impl World {
         Ok(ids)
     }
 
+    /// Completes the server transitions whose time has come, whoever
+    /// asks: a real Cyclades finishes a server's deletion (releasing its
+    /// floating IP) when the Ganeti job ends, not when someone reads the
+    /// server. Cheap unless a transition is due.
+    pub fn tick(&mut self, now: Instant) {
+        if self.next_due.is_none_or(|due| now < due) {
+            return;
+        }
+        self.settle_where(now, |_| true);
+        self.next_due = self
+            .servers
+            .values()
+            .filter(|s| s.status != Status::Deleted)
+            .filter_map(|s| s.pending.as_ref().map(|p| p.until))
+            .min();
+    }
+
+    /// Notes that a transition comes due at `until`.
+    fn schedule(&mut self, until: Instant) {
+        self.next_due = Some(self.next_due.map_or(until, |due| due.min(until)));
+    }
+
+    /// Completes every transition in progress at once (builds, actions,
+    /// snapshots), as `snf.sh complete-jobs` completes the real
+    /// harness's queued Ganeti jobs; answers how many there were.
+    pub fn complete_jobs(&mut self, now: Instant) -> usize {
+        let mut done = 0;
+        for s in self.servers.values_mut() {
+            if let Some(p) = &mut s.pending
+                && s.status != Status::Deleted
+            {
+                p.until = now;
+                done += 1;
+            }
+        }
+        for p in self.ports.values_mut() {
+            if p.connecting_until.take().is_some_and(|t| t > now) {
+                done += 1;
+            }
+        }
+        self.settle_where(now, |_| true);
+        for s in self.snapshots.values_mut() {
+            if s.ready_at > now {
+                s.ready_at = now;
+                done += 1;
+            }
+        }
+        done
+    }
+
     /// Forces a server into a status (e.g. ERROR), ending any transition.
     pub fn force_status(&mut self, id: u64, status: Status) -> Result<(), Fault> {
         let s = self
@@ -2866,13 +3493,24 @@ impl World {
             .values()
             .filter(|s| s.status != Status::Deleted)
             .count();
+        let volumes = self.volumes.values().filter(|v| !v.deleted).count();
+        let networks = self.networks.values().filter(|n| !n.deleted).count();
         json!({
             "users": self.users.len(), "servers": live, "servers_deleted": self.servers.len() - live,
-            "volumes": self.volumes.len(), "snapshots": self.snapshots.len(), "networks": self.networks.len(), "subnets": self.subnets.len(),
+            "volumes": volumes, "volumes_deleted": self.volumes.len() - volumes,
+            "snapshots": self.snapshots.len(), "networks": networks,
+            "networks_deleted": self.networks.len() - networks,
+            "subnets": self.subnets.values().filter(|s| !s.deleted).count(),
             "ports": self.ports.len(), "floating_ips": self.floating_ips.len(),
             "personality_files": self.servers.values().map(|s| s.personality_files).sum::<usize>(),
         })
     }
+}
+
+/// A disk template's family, as Cyclades' `VolumeType.template`
+/// (`ext_archipelago` -> `ext`, `drbd` -> `drbd`).
+fn template_family(template: &str) -> &str {
+    template.split('_').next().unwrap_or(template)
 }
 
 /// How a new port connects.

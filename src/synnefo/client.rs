@@ -599,7 +599,7 @@ fn answer_size(path: &str) -> AnswerSize {
 /// dropped the connection, or said it is (temporarily) unavailable.
 fn retryable(err: &SynnefoError) -> bool {
     match err {
-        SynnefoError::Unreachable { .. } => true,
+        SynnefoError::Unreachable { .. } | SynnefoError::Lost { .. } => true,
         SynnefoError::Fault { status, .. } => matches!(status.as_u16(), 502..=504),
         SynnefoError::Timeout { .. }
         | SynnefoError::InvalidResponse { .. }
@@ -704,6 +704,7 @@ pub(crate) fn transport_error(service: Service, e: TransportError) -> SynnefoErr
             reason: e.to_string(),
         },
         TransportError::Busy => SynnefoError::Busy { service },
+        TransportError::Failed(reason) => SynnefoError::Lost { service, reason },
         other => SynnefoError::Unreachable {
             service,
             reason: other.to_string(),

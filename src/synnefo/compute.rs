@@ -11,6 +11,10 @@ use super::serde_util::{id, ids, null_default, number, opt_id};
 use super::{Caller, Client, Result, Service};
 
 /// An `{id, name}` entry of a non-detailed listing.
+///
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `vm_to_dict(detail=False)`
+/// (and `api/flavors.py` `flavor_to_dict`, `api/images.py` `image_to_dict`,
+/// `volume/views.py` `volume_to_dict` without detail).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     /// The id (integer ids become strings).
@@ -48,6 +52,8 @@ impl ServerState {
 }
 
 /// A server's status as Synnefo reports it.
+///
+/// grnet/synnefo 0.20: `synnefo/logic/utils.py` `get_rsapi_state`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ServerStatus {
     /// Being created.
@@ -111,6 +117,9 @@ impl<'de> Deserialize<'de> for ServerStatus {
 }
 
 /// A reference to a flavor or image inside a server.
+///
+/// grnet/synnefo 0.20: the `flavor` and `image` of `synnefo/api/servers.py`
+/// `vm_to_dict`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct IdRef {
     /// The referenced id.
@@ -119,6 +128,8 @@ pub struct IdRef {
 }
 
 /// One address of a server on one network.
+///
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `attachments_to_addresses`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct ServerAddress {
     /// 4 or 6.
@@ -135,6 +146,9 @@ pub struct ServerAddress {
 }
 
 /// One NIC (port) of a server, as listed in its `attachments`.
+///
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `nic_to_attachments`
+/// (ACTIVE NICs only).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct ServerAttachment {
     /// The port id.
@@ -161,6 +175,9 @@ pub struct ServerAttachment {
 }
 
 /// A server in detail.
+///
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `vm_to_dict(detail=True)`
+/// (`create_server` adds `adminPass`).
 #[derive(Clone, Debug, Deserialize)]
 pub struct Server {
     /// Its id (Synnefo uses integers; kept as text).
@@ -221,6 +238,8 @@ pub struct Server {
 }
 
 /// A flavor in detail.
+///
+/// grnet/synnefo 0.20: `synnefo/api/flavors.py` `flavor_to_dict`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Flavor {
     /// Id (an integer in Synnefo; kept as text).
@@ -253,6 +272,8 @@ fn yes() -> bool {
 }
 
 /// An image as the compute API shows it.
+///
+/// grnet/synnefo 0.20: `synnefo/api/images.py` `image_to_dict`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Image {
     /// Id (a UUID).
@@ -281,11 +302,15 @@ pub struct Image {
 }
 
 impl Image {
-    /// The image's login users (metadata `users`, space separated).
+    /// The image's login users (metadata `users`, space separated). The
+    /// key is matched in any case: snf-image and Plankton write image
+    /// properties in upper case (`USERS`, `OSFAMILY`), older images and
+    /// the API guide's examples in lower case.
     pub fn users(&self) -> impl Iterator<Item = &str> {
         self.metadata
-            .get("users")
-            .map(String::as_str)
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("users"))
+            .map(|(_, users)| users.as_str())
             .unwrap_or("")
             .split_whitespace()
     }
@@ -481,6 +506,8 @@ impl ServerAction {
 }
 
 /// A volume attached to a server (`os-volume_attachments`).
+///
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `volume_to_attachment`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct VolumeAttachment {
     /// The attachment id (Synnefo: the volume id).
@@ -497,35 +524,45 @@ pub struct VolumeAttachment {
     pub device: String,
 }
 
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `list_servers`.
 #[derive(Deserialize)]
 struct Servers<T> {
     servers: Vec<T>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `render_server`
+/// (`get_server_details`, `create_server`).
 #[derive(Deserialize)]
 struct OneServer {
     server: Server,
 }
+/// grnet/synnefo 0.20: `synnefo/api/flavors.py` `list_flavors`.
 #[derive(Deserialize)]
 struct Flavors<T> {
     flavors: Vec<T>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/flavors.py` `get_flavor_details`.
 #[derive(Deserialize)]
 struct OneFlavor {
     flavor: Flavor,
 }
+/// grnet/synnefo 0.20: `synnefo/api/images.py` `list_images`.
 #[derive(Deserialize)]
 struct Images<T> {
     images: Vec<T>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/images.py` `get_image_details`.
 #[derive(Deserialize)]
 struct OneImage {
     image: Image,
 }
+/// grnet/synnefo 0.20: `synnefo/api/util.py` `render_metadata`
+/// (`list_metadata`, `update_metadata`).
 #[derive(Deserialize)]
 struct Metadata {
     #[serde(default, deserialize_with = "null_default")]
     metadata: BTreeMap<String, String>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `get_volumes`.
 #[derive(Deserialize)]
 struct Attachments {
     #[serde(
@@ -535,6 +572,8 @@ struct Attachments {
     )]
     volume_attachments: Vec<VolumeAttachment>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/servers.py` `attach_volume` and
+/// `get_volume_info`.
 #[derive(Deserialize)]
 struct OneAttachment {
     #[serde(rename = "volumeAttachment")]
@@ -690,7 +729,8 @@ impl Client {
         let body = serde_json::json!({"volumeAttachment": {"volumeId": volume_id}});
         let r: OneAttachment = self
             .send_json(Service::Compute, Method::POST, &path, caller, &body)
-            .await?;
+            .await
+            .map_err(|e| e.referenced_not_found("Volume"))?;
         Ok(r.volume_attachment)
     }
 
@@ -754,5 +794,21 @@ impl Client {
         let path = format!("/images/{}", seg(image_id));
         let r: OneImage = self.get_json(Service::Compute, &path, &[], caller).await?;
         Ok(r.image)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_images_users_are_read_whatever_the_case_of_the_key() {
+        for key in ["users", "USERS", "Users"] {
+            let image: Image = serde_json::from_value(serde_json::json!({
+                "id": "i", "name": "Debian", "metadata": {key: "root user"},
+            }))
+            .expect("image");
+            assert_eq!(image.users().collect::<Vec<_>>(), ["root", "user"], "{key}");
+        }
     }
 }

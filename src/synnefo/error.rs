@@ -134,6 +134,16 @@ pub enum SynnefoError {
         /// What went wrong, without URLs' query strings or credentials.
         reason: String,
     },
+    /// The request was sent but its answer was lost: the connection
+    /// closed or broke before a whole answer came. Synnefo may have acted
+    /// on it (see [`SynnefoError::may_have_acted`]).
+    #[error("{service} did not answer: {reason}")]
+    Lost {
+        /// Which service.
+        service: Service,
+        /// What went wrong, without URLs' query strings or credentials.
+        reason: String,
+    },
     /// The service did not answer within the configured timeout.
     #[error("{service} did not answer within the timeout")]
     Timeout {
@@ -186,6 +196,7 @@ impl SynnefoError {
             SynnefoError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             SynnefoError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             SynnefoError::Unreachable { .. }
+            | SynnefoError::Lost { .. }
             | SynnefoError::InvalidResponse { .. }
             | SynnefoError::NoEndpoint { .. } => StatusCode::BAD_GATEWAY,
         }
@@ -196,6 +207,19 @@ impl SynnefoError {
         match self {
             SynnefoError::Fault { kind, .. } => Some(kind),
             _ => None,
+        }
+    }
+
+    /// Whether Synnefo may have carried the request out although the
+    /// gateway got no answer it can trust: a timeout, a lost answer, or a
+    /// 5xx (which a front end of Synnefo's may answer for a request that
+    /// reached it). A write that failed so must be checked before anyone
+    /// is told that nothing was made.
+    pub fn may_have_acted(&self) -> bool {
+        match self {
+            SynnefoError::Timeout { .. } | SynnefoError::Lost { .. } => true,
+            SynnefoError::Fault { status, .. } => status.is_server_error(),
+            _ => false,
         }
     }
 
@@ -220,9 +244,46 @@ impl SynnefoError {
                 status, message, ..
             } => {
                 *status == StatusCode::NOT_FOUND
-                    || (*status == StatusCode::BAD_REQUEST && message.contains("has been deleted"))
+                    || (*status == StatusCode::BAD_REQUEST
+                        && (message.contains("has been deleted")
+                            // Cyclades 0.20 says this of every unknown
+                            // server id once a deleted volume's attachment
+                            // lost its server (`api/util.py` `get_vm`
+                            // turns the ValueError into it); the gateway
+                            // sends digits only, so it means "no such
+                            // server" here.
+                            || message.starts_with("Invalid server ID")))
             }
             _ => false,
+        }
+    }
+
+    /// This error, but a 404 `itemNotFound` when it is Cyclades' 400 for
+    /// an unknown `what` named in a request body: Cyclades looks such
+    /// objects up with `exception=faults.BadRequest` (`volume/util.py`
+    /// `get_volume`: "Volume 7 not found"), which to a client means the
+    /// object does not exist (another user's included).
+    pub fn referenced_not_found(self, what: &str) -> SynnefoError {
+        match self {
+            SynnefoError::Fault {
+                service,
+                status,
+                kind: FaultKind::BadRequest,
+                message,
+                details,
+            } if status == StatusCode::BAD_REQUEST
+                && message.starts_with(&format!("{what} "))
+                && message.ends_with(" not found") =>
+            {
+                SynnefoError::Fault {
+                    service,
+                    status: StatusCode::NOT_FOUND,
+                    kind: FaultKind::ItemNotFound,
+                    message,
+                    details,
+                }
+            }
+            other => other,
         }
     }
 
@@ -281,6 +342,25 @@ mod tests {
     }
 
     #[test]
+    fn a_referenced_object_cyclades_cannot_find_is_not_found() {
+        let bad = |message: &str| SynnefoError::Fault {
+            service: Service::Compute,
+            status: StatusCode::BAD_REQUEST,
+            kind: FaultKind::BadRequest,
+            message: message.into(),
+            details: String::new(),
+        };
+        let e = bad("Volume 7 not found").referenced_not_found("Volume");
+        assert!(e.is_not_found(), "{e:?}");
+        assert_eq!(e.gateway_status(), StatusCode::NOT_FOUND);
+        assert_eq!(e.fault_kind(), Some(&FaultKind::ItemNotFound));
+        for other in ["Server 7 not found", "Invalid volume id: x"] {
+            let e = bad(other).referenced_not_found("Volume");
+            assert_eq!(e.gateway_status(), StatusCode::BAD_REQUEST, "{other}");
+        }
+    }
+
+    #[test]
     fn statuses_keep_their_meaning_at_the_gateway() {
         assert_eq!(fault(404, FaultKind::ItemNotFound).gateway_status(), 404);
         assert_eq!(fault(409, FaultKind::BuildInProgress).gateway_status(), 409);
@@ -312,6 +392,7 @@ mod tests {
             "Server has been deleted.",
             "Server '42' has been deleted.",
             "Network has been deleted.",
+            "Invalid server ID.",
         ] {
             let e = SynnefoError::Fault {
                 service: Service::Compute,

@@ -13,6 +13,9 @@ use super::serde_util::null_default;
 use super::{Caller, Client, Result, Service};
 
 /// The answer of `POST /identity/v2.0/tokens`.
+///
+/// grnet/synnefo 0.20: `astakos/api/tokens.py` `authenticate` (the `access`
+/// object; without a body only `serviceCatalog`).
 #[derive(Clone, Debug, Deserialize)]
 pub struct Access {
     /// The token (absent in the public catalog).
@@ -54,6 +57,8 @@ impl Access {
 }
 
 /// A token and what it is for.
+///
+/// grnet/synnefo 0.20: `astakos/api/tokens.py` `authenticate`, `access.token`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Token {
     /// The token itself.
@@ -81,6 +86,9 @@ fn secret<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<SecretToken, D
 }
 
 /// A tenant (Synnefo project) reference.
+///
+/// grnet/synnefo 0.20: `astakos/api/tokens.py` `authenticate`,
+/// `access.token.tenant` (the user's uuid and name).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub struct Tenant {
     /// Project id (a UUID).
@@ -91,6 +99,8 @@ pub struct Tenant {
 }
 
 /// The holder of a token.
+///
+/// grnet/synnefo 0.20: `astakos/api/tokens.py` `authenticate`, `access.user`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct User {
     /// The user's UUID.
@@ -104,6 +114,8 @@ pub struct User {
 }
 
 /// One service of the catalog.
+///
+/// grnet/synnefo 0.20: `astakos/api/tokens.py` `compute_endpoints`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct CatalogService {
     /// `compute`, `network`, `volume`, `image`, `identity`, ...
@@ -118,6 +130,9 @@ pub struct CatalogService {
 }
 
 /// One endpoint of a catalog service.
+///
+/// grnet/synnefo 0.20: `astakos/api/tokens.py` `compute_endpoints` (one
+/// endpoint's data, from `snf-service-export`).
 #[derive(Clone, Debug, Deserialize)]
 pub struct CatalogEndpoint {
     /// The absolute URL to call.
@@ -191,6 +206,7 @@ struct PasswordCredentials<'a> {
     password: &'a str,
 }
 
+/// grnet/synnefo 0.20: `astakos/api/tokens.py` `authenticate`.
 #[derive(Deserialize)]
 struct AccessEnvelope {
     access: Access,

@@ -8,6 +8,8 @@ use super::serde_util::{id, ids, null_default, opt_id};
 use super::{Caller, Client, Result, Service};
 
 /// A network.
+///
+/// grnet/synnefo 0.20: `synnefo/api/networks.py` `network_to_dict`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Network {
     /// Id.
@@ -40,6 +42,8 @@ pub struct Network {
 }
 
 /// A subnet.
+///
+/// grnet/synnefo 0.20: `synnefo/api/subnets.py` `subnet_to_dict`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Subnet {
     /// Id.
@@ -65,6 +69,9 @@ pub struct Subnet {
 }
 
 /// One address of a port.
+///
+/// grnet/synnefo 0.20: the `fixed_ips` of `synnefo/api/ports.py`
+/// `port_to_dict`.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub struct FixedIp {
     /// The address.
@@ -79,6 +86,8 @@ pub struct FixedIp {
 }
 
 /// A port: a server's connection to a network.
+///
+/// grnet/synnefo 0.20: `synnefo/api/ports.py` `port_to_dict`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Port {
     /// Id.
@@ -105,6 +114,9 @@ pub struct Port {
 }
 
 /// A floating (public) IP.
+///
+/// grnet/synnefo 0.20: `synnefo/api/floating_ips.py` `ip_to_dict` (whose
+/// `fixed_ip_address` is always null).
 #[derive(Clone, Debug, Deserialize)]
 pub struct FloatingIp {
     /// Id.
@@ -199,34 +211,45 @@ pub struct NewFloatingIp {
     pub project: Option<String>,
 }
 
+/// grnet/synnefo 0.20: `synnefo/api/networks.py` `list_networks`.
 #[derive(Deserialize)]
 struct Networks {
     networks: Vec<Network>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/networks.py` `render_network`.
 #[derive(Deserialize)]
 struct OneNetwork {
     network: Network,
 }
+/// grnet/synnefo 0.20: `synnefo/api/subnets.py` `list_subnets`.
 #[derive(Deserialize)]
 struct Subnets {
     subnets: Vec<Subnet>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/subnets.py` `create_subnet` and
+/// `get_subnet`.
 #[derive(Deserialize)]
 struct OneSubnet {
     subnet: Subnet,
 }
+/// grnet/synnefo 0.20: `synnefo/api/ports.py` `list_ports` (every port of
+/// the caller: it ignores `device_id`).
 #[derive(Deserialize)]
 struct Ports {
     ports: Vec<Port>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/ports.py` `render_port`.
 #[derive(Deserialize)]
 struct OnePort {
     port: Port,
 }
+/// grnet/synnefo 0.20: `synnefo/api/floating_ips.py` `_floatingip_list_view`.
 #[derive(Deserialize)]
 struct FloatingIps {
     floatingips: Vec<FloatingIp>,
 }
+/// grnet/synnefo 0.20: `synnefo/api/floating_ips.py`
+/// `_floatingip_details_view`.
 #[derive(Deserialize)]
 struct OneFloatingIp {
     floatingip: FloatingIp,

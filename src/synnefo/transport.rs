@@ -214,10 +214,10 @@ impl Drop for Answer {
 /// [`set_memory_trim`]); by default nothing is done.
 static TRIM: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
 
-/// Sets how freed memory is given back after a large answer: the binary
-/// passes its allocator's collection (`src/main.rs`: mimalloc's
-/// `mi_collect`). Without it, memory goes back whenever the allocator
-/// decides. The first call wins.
+/// Sets what runs after a large answer is dropped, so that the process
+/// can give the freed memory back: the binary's hook (`src/main.rs`)
+/// has its idle worker threads run mimalloc's `mi_collect`. Without one,
+/// memory goes back whenever the allocator decides. The first call wins.
 pub fn set_memory_trim(trim: fn()) {
     let _ = TRIM.set(trim);
 }
@@ -425,9 +425,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 impl tower::Service<http::Uri> for ProxyConnector {
     type Response = TokioIo<tokio::net::TcpStream>;
     type Error = BoxError;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
-    >;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
 
     fn poll_ready(
         &mut self,

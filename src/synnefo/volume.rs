@@ -17,6 +17,8 @@ use super::serde_util::{id, null_default, number, opt_id};
 use super::{Caller, Client, Result, Service};
 
 /// Where a volume is attached.
+///
+/// grnet/synnefo 0.20: `synnefo/volume/views.py` `get_volume_attachments`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct VolumeServerAttachment {
     /// The server.
@@ -31,6 +33,8 @@ pub struct VolumeServerAttachment {
 }
 
 /// A volume in detail.
+///
+/// grnet/synnefo 0.20: `synnefo/volume/views.py` `volume_to_dict(detail=True)`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Volume {
     /// Id.
@@ -69,6 +73,8 @@ pub struct Volume {
 }
 
 /// A volume type.
+///
+/// grnet/synnefo 0.20: `synnefo/volume/views.py` `volume_type_to_dict`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct VolumeType {
     /// Id.
@@ -163,21 +169,28 @@ impl VolumeUpdate {
     }
 }
 
+/// grnet/synnefo 0.20: `synnefo/volume/views.py` `create_snapshot` and
+/// `get_snapshot`.
 #[derive(Deserialize)]
 struct OneSnapshot {
     snapshot: Snapshot,
 }
 
+/// grnet/synnefo 0.20: `synnefo/volume/views.py` `list_volumes`.
 #[derive(Deserialize)]
 struct Volumes<T> {
     volumes: Vec<T>,
 }
+/// grnet/synnefo 0.20: `synnefo/volume/views.py` `list_volume_types`.
 #[derive(Deserialize)]
 struct VolumeTypes {
     volume_types: Vec<VolumeType>,
 }
 
 /// `{"volume": ...}`: one volume, in brief or in detail.
+///
+/// grnet/synnefo 0.20: `synnefo/volume/views.py` `create_volume` (in
+/// brief), `get_volume` and `update_volume` (in detail).
 #[derive(Deserialize)]
 struct Envelope<T> {
     volume: T,
@@ -186,6 +199,9 @@ struct Envelope<T> {
 /// A volume in brief (`volume_to_dict(volume, detail=False)`): what
 /// listings and a create answer carry. Listings name volumes
 /// `display_name`, not `name`.
+///
+/// grnet/synnefo 0.20: `synnefo/volume/views.py`
+/// `volume_to_dict(detail=False)`.
 #[derive(Deserialize)]
 struct VolumeSummary {
     #[serde(deserialize_with = "id")]

@@ -592,7 +592,7 @@ impl Shared {
         token: &str,
     ) -> Result<(Identity, Option<String>), JwtError> {
         const WHAT: &str = "token exchange service";
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let answer = self
             .client
             .post(url)
