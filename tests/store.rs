@@ -270,7 +270,7 @@ async fn concurrent_writers(store: &Store, user: &str) {
 async fn caps<F, Fut>(open: F, user: &str, other: &str)
 where
     F: Fn(usize, usize) -> Fut,
-    Fut: std::future::Future<Output = Store>,
+    Fut: Future<Output = Store>,
 {
     let store = open(3, 4).await;
     let four: Vec<UserMixin> = ["c1", "c2", "c3", "c4"].map(tag).to_vec();
