@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use snf_occi::middleware::MediaType;
 use snf_occi::occi::infrastructure::{
-    self as infra, attr, catalogue, os_template, resource_template,
+    self as infra, attr, catalogue, os_template, resource_template, storage_template,
 };
 use snf_occi::occi::{EntityRef, Link, Renderer, Resource};
 
@@ -92,9 +92,14 @@ fn resource() -> Resource {
 fn pocci_parses_our_text_renderings() {
     let Some(tool) = pocci_parse() else { return };
     let r = Renderer::new("http://localhost:8888");
+    // Every kind of template the query interface lists, the storage
+    // templates of a detachable and of a fixed volume type included
+    // (pOCCI splits Category values at every `;`, quoted or not).
     let tpls = [
-        resource_template("3", "C2R2048D20", 2, 2.0, 20.0),
-        os_template("img-1", "Debian"),
+        resource_template("C2R2048D20", "C2R2048D20", 2, 2.0, 20.0),
+        os_template("Debian_Base", "Debian Base"),
+        storage_template("ext_archipelago", "ext_archipelago", true),
+        storage_template("drbd", "drbd", false),
     ];
     let mut set = catalogue().category_set();
     set.mixins.extend(tpls.iter());

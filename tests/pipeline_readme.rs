@@ -16,6 +16,7 @@ use snf_occi::pipeline::apps::EchoConfig;
 use snf_occi::pipeline::filters::{
     BodyLimitConfig, ConcurrencyLimitConfig, CorsConfig, RequestLogConfig, TimeoutConfig,
 };
+use snf_occi::pipeline::keystone_facade::KeystoneFacadeConfig;
 use snf_occi::store::StoreConfig;
 
 /// Documented rows: key -> default column (without backticks).
@@ -128,6 +129,10 @@ fn every_key_is_documented_and_every_documented_key_exists() {
     code.extend(keys_of("filter.cors", &CorsConfig::default()));
     code.extend(keys_of("app.echo", &EchoConfig::default()));
     code.extend(keys_of("app.occi", &OcciAppConfig::default()));
+    code.extend(keys_of(
+        "app.keystone_facade",
+        &KeystoneFacadeConfig::default(),
+    ));
 
     let docs = documented();
     // `[simulator]` belongs to another module and is not serializable:
@@ -191,6 +196,7 @@ fn documented_defaults_are_the_code_defaults() {
                     "cors" => default_matches::<CorsConfig>(leaf, literal),
                     "echo" => default_matches::<EchoConfig>(leaf, literal),
                     "occi" => default_matches::<OcciAppConfig>(leaf, literal),
+                    "keystone_facade" => default_matches::<KeystoneFacadeConfig>(leaf, literal),
                     other => Err(format!("no check for factory `{other}`")),
                 }
             }

@@ -21,7 +21,7 @@ const HANG: Duration = Duration::from_secs(10);
 fn compute_body(title: &str) -> String {
     format!(
         "{COMPUTE_KIND}\n\
-         Category: 1; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+         Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
          Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n\
          X-OCCI-Attribute: occi.core.title=\"{title}\"\n"
     )

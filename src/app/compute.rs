@@ -1,8 +1,11 @@
 //! `/compute/`: Synnefo servers as OCCI compute resources.
 //!
 //! Synnefo calls per operation (template caches warm):
-//! - list: 1 (`GET /servers/detail`; JSON also uses the cached flavors);
-//! - show: 1 (`GET /servers/{id}`: NICs and volume ids come with it);
+//! - list: 1 (`GET /servers/detail`, with the cached templates for their
+//!   terms; JSON also reads `GET /volumes/detail` for the device ids);
+//! - show: 2 at once (`GET /servers/{id}`: NICs and volume ids come with
+//!   it; `GET /volumes/detail`: the index each volume is attached at, the
+//!   storage links' `occi.storagelink.deviceid`);
 //! - create: 1 (`POST /servers`, inline network links as `networks`),
 //!   plus 1 read per inline link to a storage (checked before the create,
 //!   with one server listing) and per inline link to an IP reservation (`GET /floatingips/{id}`:
@@ -18,8 +21,11 @@
 //! - update: 1 (`GET /servers/{id}`), + 1 per change (`POST
 //!   /servers/{id}/action` resize, `PUT /servers/{id}` rename), + the
 //!   show of the answer (1). A new resource template resizes a stopped
-//!   compute (409 otherwise), a different OS template is a 400, the title
-//!   renames (a full update without one resets it to `OCCI_VM`);
+//!   compute (409 otherwise), as do sizes asked for without a template
+//!   (`occi.compute.cores`, `occi.compute.memory`: the smallest flavor
+//!   Cyclades can resize to that has them), a different OS template is a
+//!   400, the title renames (a full update without one resets it to
+//!   `OCCI_VM`);
 //! - delete: 1.
 //!
 //! Inline links of a create (`Link:` in text, `links` in JSON) may
@@ -31,6 +37,12 @@
 //! a networkinterface created afterwards would, and the compute renders
 //! it the same way; deleting the compute keeps the reservation (Synnefo
 //! only disassociates a floating IP from a deleted server's port).
+//!
+//! Templates are named by terms (see [`super::terms`]): the compute shows
+//! its flavor's and image's, and a create or update may name them by
+//! term, id or name; a create without a resource template but asking
+//! for sizes gets the smallest flavor that has them (see
+//! [`super::sizes`]).
 //!
 //! Link ids: a storagelink is `<server id>_<volume id>`, a
 //! networkinterface `<server id>_<port id>`: both halves are Synnefo ids,
@@ -44,21 +56,25 @@ use http::StatusCode;
 
 use crate::occi::infrastructure::{
     self, COMPUTE, COMPUTE_RESTART, COMPUTE_SAVE, COMPUTE_START, COMPUTE_STOP, COMPUTE_SUSPEND,
-    IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, STORAGE,
-    STORAGELINK, attr, os_template,
+    IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, attr,
+    os_template,
 };
 use crate::occi::{Attributes, EntityRef, Link, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{
     Flavor, FloatingIp, Image, NetworkRef, NewServer, NewSnapshot, Personality, RebootType, Server,
-    ServerAction, ServerStatus, Service, SynnefoError,
+    ServerAction, ServerStatus, Service, SynnefoError, Volume,
 };
 
+use super::Suspend;
 use super::attach;
 use super::busy;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::{id_in, is_object_id, is_server_id};
 use super::server_create;
+use super::sizes::{SizeRequest, smallest};
+use super::storagelink::{disk_index, pending_storage_link, storage_link};
+use super::templates::{Ambiguous, TemplateCatalog};
 use super::update::new_title;
 
 /// Where cloud-init's NoCloud source reads user data and meta data.
@@ -97,9 +113,16 @@ pub fn state_of(status: &ServerStatus) -> Option<(&'static str, Option<String>)>
 
 /// The actions applicable in `status`: `save` wherever start, stop or
 /// restart applies (a running or a stopped server's disk can be
-/// snapshotted); `suspend` never (501: Cyclades cannot suspend).
-pub fn actions_of(status: &ServerStatus) -> Vec<String> {
+/// snapshotted); `suspend` only where the site made it a shutdown
+/// (`suspend`), then where `stop` applies.
+pub fn actions_of(status: &ServerStatus, suspend: Suspend) -> Vec<String> {
     match status {
+        ServerStatus::Active if suspend == Suspend::Shutdown => vec![
+            COMPUTE_STOP.to_owned(),
+            COMPUTE_RESTART.to_owned(),
+            COMPUTE_SUSPEND.to_owned(),
+            COMPUTE_SAVE.to_owned(),
+        ],
         ServerStatus::Active => vec![
             COMPUTE_STOP.to_owned(),
             COMPUTE_RESTART.to_owned(),
@@ -125,10 +148,17 @@ pub fn is_gone(server: &Server) -> bool {
             .is_some_and(|t| t.eq_ignore_ascii_case("DESTROYING"))
 }
 
-/// The OCCI resource of a server with its links: NICs and volumes both
-/// come with the server itself, so one Synnefo call shows a compute.
-/// `None` for a server that [`is_gone`].
-pub fn to_resource(server: &Server, flavors: Option<&[Flavor]>) -> Option<Resource> {
+/// The OCCI resource of a server with its links. NICs and volume ids
+/// come with the server; `disks` (the caller's volumes in detail) say at
+/// which index each volume is attached, for its storage link's device id,
+/// and `catalog` gives the template terms and the flavor's size. `None`
+/// for a server that [`is_gone`].
+pub fn to_resource(
+    server: &Server,
+    catalog: Option<&TemplateCatalog>,
+    disks: &[Volume],
+    suspend: Suspend,
+) -> Option<Resource> {
     if is_gone(server) {
         return None;
     }
@@ -136,10 +166,12 @@ pub fn to_resource(server: &Server, flavors: Option<&[Flavor]>) -> Option<Resour
     let loc = location(&server.id);
     let mut r = Resource::new(COMPUTE, server.id.clone(), loc.clone());
     if let Some(image) = &server.image {
-        r.mixins.push(format!("{OS_TPL_SCHEME}{}", image.id));
+        let term = catalog.map_or(image.id.as_str(), |c| c.image_term(&image.id));
+        r.mixins.push(format!("{OS_TPL_SCHEME}{term}"));
     }
     if let Some(flavor) = &server.flavor {
-        r.mixins.push(format!("{RESOURCE_TPL_SCHEME}{}", flavor.id));
+        let term = catalog.map_or(flavor.id.as_str(), |c| c.flavor_term(&flavor.id));
+        r.mixins.push(format!("{RESOURCE_TPL_SCHEME}{term}"));
     }
     let a = &mut r.attributes;
     a.set(attr::TITLE, server.name.clone());
@@ -147,7 +179,7 @@ pub fn to_resource(server: &Server, flavors: Option<&[Flavor]>) -> Option<Resour
     let flavor = server
         .flavor
         .as_ref()
-        .and_then(|f| flavors?.iter().find(|x| x.id == f.id));
+        .and_then(|f| catalog?.flavor_by_id(&f.id));
     if let Some(f) = flavor {
         a.set(attr::COMPUTE_CORES, f.vcpus as i64);
         a.set(attr::COMPUTE_MEMORY, gib(f.ram));
@@ -156,7 +188,7 @@ pub fn to_resource(server: &Server, flavors: Option<&[Flavor]>) -> Option<Resour
     if let Some(m) = message {
         a.set(attr::COMPUTE_STATE_MESSAGE, m);
     }
-    r.actions = actions_of(&server.status);
+    r.actions = actions_of(&server.status, suspend);
     let source = EntityRef::new(loc.clone(), COMPUTE);
     for (i, nic) in server.attachments.iter().enumerate() {
         let id = format!("{}_{}", server.id, nic.id);
@@ -185,37 +217,18 @@ pub fn to_resource(server: &Server, flavors: Option<&[Flavor]>) -> Option<Resour
         r.links.push(l);
     }
     for volume in &server.volumes {
-        let id = format!("{}_{volume}", server.id);
-        let mut l = Link::new(
-            STORAGELINK,
-            id.clone(),
-            format!("/storagelink/{id}"),
-            source.clone(),
-            EntityRef::new(format!("/storage/{volume}"), STORAGE),
-        );
-        // No `occi.storagelink.deviceid`: Cyclades' attachment `device` is
-        // always `""`, which says nothing (and pOCCI 1.0.3 crashes on an
-        // empty link attribute).
-        l.attributes.set(attr::SL_STATE, "active");
-        r.links.push(l);
+        // The link as `/storagelink/<id>` renders it (one link, one
+        // rendering): the device id comes from the volume's attachment.
+        let index = disks
+            .iter()
+            .find(|v| v.id == *volume)
+            .and_then(|v| disk_index(v, &server.id));
+        r.links.push(storage_link(&server.id, volume, index));
     }
     // Storage linked inline with the create, attached once the compute is
     // built (see `super::attach`).
     for volume in attach::pending(server) {
-        let id = format!("{}_{volume}", server.id);
-        let mut l = Link::new(
-            STORAGELINK,
-            id.clone(),
-            format!("/storagelink/{id}"),
-            source.clone(),
-            EntityRef::new(format!("/storage/{volume}"), STORAGE),
-        );
-        l.attributes.set(attr::SL_STATE, "inactive");
-        l.attributes.set(
-            attr::SL_STATE_MESSAGE,
-            "attaching once the compute is built",
-        );
-        r.links.push(l);
+        r.links.push(pending_storage_link(&server.id, &volume));
     }
     Some(r)
 }
@@ -235,28 +248,14 @@ pub async fn get_server(ctx: &Ctx, id: &str) -> Result<Server, AppError> {
     }
 }
 
-/// Finds a flavor by id or name among `flavors`.
-fn find_flavor<'a>(flavors: &'a [Flavor], key: &str) -> Option<&'a Flavor> {
-    flavors
-        .iter()
-        .find(|f| f.id == key)
-        .or_else(|| flavors.iter().find(|f| f.name == key))
-}
-
-/// Finds an image by id or name among `images`.
-fn find_image<'a>(images: &'a [Image], key: &str) -> Option<&'a Image> {
-    images
-        .iter()
-        .find(|i| i.id == key)
-        .or_else(|| images.iter().find(|i| i.name == key))
-}
-
 /// What a create (or update) request asks for, resolved against the
 /// caller's templates.
 #[derive(Debug, Default)]
 struct Wanted {
     flavor: Option<Flavor>,
     image: Option<Image>,
+    /// Sizes asked for by attribute (see [`super::sizes`]).
+    size: Option<SizeRequest>,
     ssh_key: Option<String>,
     /// Decoded user data.
     user_data: Option<Vec<u8>>,
@@ -266,20 +265,29 @@ fn is_compute_kind(c: &ParsedCategory) -> bool {
     c.type_id() == COMPUTE
 }
 
+/// A template lookup's ambiguity is the client's to resolve: a 400.
+fn ambiguous(Ambiguous(why): Ambiguous) -> AppError {
+    AppError::BadRequest(why)
+}
+
 /// Sorts the request's categories into templates, contextualization and
-/// the rest; templates may be named by id (their scheme) or, as the seed
-/// does, by flavor or image name under any scheme.
+/// the rest; templates may be named by term, id or name under their
+/// scheme or, as the seed does, under any scheme (see
+/// [`TemplateCatalog::flavor`]). `with_defaults` (a create): a compute
+/// without a resource template gets the smallest flavor of the sizes the
+/// request asks for, else the configured default flavor; without an OS
+/// template the configured default image.
 async fn resolve(ctx: &Ctx, req: &OcciRequest, with_defaults: bool) -> Result<Wanted, AppError> {
-    let (flavors, images) = tokio::try_join!(
-        ctx.state.templates.flavors(ctx),
-        ctx.state.templates.images(ctx)
-    )?;
+    let catalog = ctx.state.templates.catalog(ctx).await?;
+    let default_flavor = catalog.default_flavor(&ctx.state.config);
+    let prefer = default_flavor.and_then(|f| f.disk_template.as_deref());
     let mut w = Wanted::default();
     let set_flavor = |w: &mut Wanted, f: &Flavor| -> Result<(), AppError> {
         match &w.flavor {
             Some(old) if old.id != f.id => Err(AppError::BadRequest(format!(
                 "two resource templates given: {} and {}",
-                old.name, f.name
+                catalog.flavor_term(&old.id),
+                catalog.flavor_term(&f.id)
             ))),
             _ => {
                 w.flavor = Some(f.clone());
@@ -291,7 +299,8 @@ async fn resolve(ctx: &Ctx, req: &OcciRequest, with_defaults: bool) -> Result<Wa
         match &w.image {
             Some(old) if old.id != i.id => Err(AppError::BadRequest(format!(
                 "two OS templates given: {} and {}",
-                old.name, i.name
+                catalog.image_term(&old.id),
+                catalog.image_term(&i.id)
             ))),
             _ => {
                 w.image = Some(i.clone());
@@ -305,16 +314,21 @@ async fn resolve(ctx: &Ctx, req: &OcciRequest, with_defaults: bool) -> Result<Wa
         }
         let tid = c.type_id();
         if c.scheme == RESOURCE_TPL_SCHEME {
-            let f = flavors
-                .iter()
-                .find(|f| f.id == c.term)
-                .ok_or_else(|| AppError::BadRequest(format!("unknown resource template {tid}")))?;
+            let f = catalog
+                .flavor(&c.term, prefer)
+                .map_err(ambiguous)?
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "unknown resource template {tid}: the resource templates are listed in /-/"
+                    ))
+                })?;
             set_flavor(&mut w, f)?;
         } else if c.scheme == OS_TPL_SCHEME {
-            let i = images
-                .iter()
-                .find(|i| i.id == c.term)
-                .ok_or_else(|| AppError::BadRequest(format!("unknown OS template {tid}")))?;
+            let i = catalog.image(&c.term).map_err(ambiguous)?.ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "unknown OS template {tid}: the OS templates are listed in /-/"
+                ))
+            })?;
             set_image(&mut w, i)?;
         } else if [
             infrastructure::SSH_KEY,
@@ -336,9 +350,9 @@ async fn resolve(ctx: &Ctx, req: &OcciRequest, with_defaults: bool) -> Result<Wa
             )));
         } else if infrastructure::catalogue().mixin(&tid).is_some() {
             // Provider mixins such as os_tpl/resource_tpl themselves: nothing to do.
-        } else if let Some(f) = flavors.iter().find(|f| f.name == c.term) {
+        } else if let Some(f) = catalog.flavor(&c.term, prefer).map_err(ambiguous)? {
             set_flavor(&mut w, f)?;
-        } else if let Some(i) = images.iter().find(|i| i.name == c.term) {
+        } else if let Some(i) = catalog.image(&c.term).map_err(ambiguous)? {
             set_image(&mut w, i)?;
         } else {
             // The generic handlers take the caller's user mixins out and
@@ -347,6 +361,25 @@ async fn resolve(ctx: &Ctx, req: &OcciRequest, with_defaults: bool) -> Result<Wa
             return Err(AppError::BadRequest(format!(
                 "no mixin {tid}: define it with POST /-/ first"
             )));
+        }
+    }
+    w.size = SizeRequest::of(&req.attributes)?;
+    if let (Some(size), Some(f)) = (&w.size, &w.flavor)
+        && let Some(e) = size.contradicts(f, catalog.flavor_term(&f.id))
+    {
+        return Err(e);
+    }
+    if with_defaults {
+        // Only a create falls back: an update without a template keeps
+        // the compute's own (or resizes by size, see `plan_update`).
+        if w.flavor.is_none() {
+            w.flavor = match &w.size {
+                Some(size) => Some(smallest(catalog.flavors(), size, prefer)?.clone()),
+                None => default_flavor.cloned(),
+            };
+        }
+        if w.image.is_none() {
+            w.image = catalog.default_image(&ctx.state.config).cloned();
         }
     }
     let a = &req.attributes;
@@ -384,16 +417,6 @@ async fn resolve(ctx: &Ctx, req: &OcciRequest, with_defaults: bool) -> Result<Wa
             )
         })?;
         w.user_data = Some(decoded);
-    }
-    if with_defaults {
-        // Only a create falls back to the configured templates: an update
-        // without a template keeps the compute's own.
-        if let (None, Some(default)) = (&w.flavor, &ctx.state.config.default_flavor) {
-            w.flavor = find_flavor(&flavors, default).cloned();
-        }
-        if let (None, Some(default)) = (&w.image, &ctx.state.config.default_image) {
-            w.image = find_image(&images, default).cloned();
-        }
     }
     Ok(w)
 }
@@ -567,11 +590,7 @@ async fn floating_ip_networks(ctx: &Ctx, ids: &[String]) -> Result<Vec<NetworkRe
 /// build, see [`attach`]): missing or another user's (404), linked
 /// elsewhere (409; Synnefo volumes attach to one server at a time), not
 /// ready (409) or of another volume type than the flavor's disks (400).
-async fn check_linkable(
-    ctx: &Ctx,
-    volumes: &[String],
-    flavor_volume_type: Option<&str>,
-) -> Result<(), AppError> {
+async fn check_linkable(ctx: &Ctx, volumes: &[String], flavor: &Flavor) -> Result<(), AppError> {
     if volumes.is_empty() {
         return Ok(());
     }
@@ -618,12 +637,21 @@ async fn check_linkable(
                 status.to_ascii_lowercase()
             )));
         }
-        if let (Some(wanted), Some(has)) = (flavor_volume_type, volume.volume_type.as_deref())
+        if let (Some(wanted), Some(has)) =
+            (flavor.volume_type.as_deref(), volume.volume_type.as_deref())
             && wanted != has
         {
-            return Err(AppError::BadRequest(format!(
-                "storage /storage/{id} has volume type {has}, the resource template's disks type {wanted}"
-            )));
+            let (types, catalog) = tokio::try_join!(
+                ctx.state.templates.storage_types(ctx),
+                ctx.state.templates.catalog(ctx)
+            )?;
+            return Err(super::storage::type_mismatch(
+                id,
+                Some(has),
+                &types,
+                flavor,
+                catalog.flavor_term(&flavor.id),
+            ));
         }
     }
     Ok(())
@@ -733,7 +761,8 @@ async fn save(ctx: &Ctx, id: &str, attrs: &Attributes) -> Result<ActionOutcome, 
             "save method {method} is not one of hot, deferred"
         )));
     }
-    let server = get_server(ctx, id).await?;
+    let (server, catalog) =
+        tokio::try_join!(get_server(ctx, id), ctx.state.templates.catalog(ctx))?;
     let name = save_name(attrs, &server)?;
     if !matches!(server.status, ServerStatus::Active | ServerStatus::Stopped) {
         let state = state_of(&server.status).map(|s| s.0).unwrap_or("deleted");
@@ -777,7 +806,10 @@ async fn save(ctx: &Ctx, id: &str, attrs: &Attributes) -> Result<ActionOutcome, 
     } else {
         snapshot.display_name
     };
-    Ok(ActionOutcome::Mixin(os_template(&snapshot.id, &title)))
+    // Its term is the one `/-/` will show: the terms of the caller's
+    // images (read before the snapshot) with this one among them.
+    let term = catalog.term_with_new_image(&snapshot.id, &title);
+    Ok(ActionOutcome::Mixin(os_template(&term, &title)))
 }
 
 impl Collection for Compute {
@@ -785,18 +817,29 @@ impl Collection for Compute {
     const PATH: &'static str = "compute";
 
     async fn list(ctx: &Ctx) -> Result<Vec<Entity>, AppError> {
-        let servers = ctx.client().list_servers_detail(&ctx.caller);
-        // Text renderings list locations only: no flavor lookup needed.
-        let (servers, flavors) = if ctx.media().is_json() {
-            let (s, f) = tokio::join!(servers, ctx.state.templates.flavors(ctx));
-            (s, Some(f?))
-        } else {
-            (servers.await, None)
+        // The template terms are needed to render (and to filter by)
+        // templates; the volume details only for the links' device ids,
+        // which only JSON collections show.
+        let servers = async {
+            ctx.client()
+                .list_servers_detail(&ctx.caller)
+                .await
+                .map_err(|e| AppError::synnefo("list servers", e))
         };
-        let servers = servers.map_err(|e| AppError::synnefo("list servers", e))?;
+        let disks = async {
+            if !ctx.media().is_json() {
+                return Ok(Vec::new());
+            }
+            ctx.client()
+                .list_volumes_detail(&ctx.caller)
+                .await
+                .map_err(|e| AppError::synnefo("list volumes", e))
+        };
+        let (servers, catalog, disks) =
+            tokio::try_join!(servers, ctx.state.templates.catalog(ctx), disks)?;
         Ok(servers
             .iter()
-            .filter_map(|s| to_resource(s, flavors.as_deref().map(Vec::as_slice)))
+            .filter_map(|s| to_resource(s, Some(&catalog), &disks, ctx.state.config.suspend))
             .take(ctx.state.config.collection_limit)
             .map(Entity::Resource)
             .collect())
@@ -824,10 +867,19 @@ impl Collection for Compute {
         if !is_server_id(id) {
             return Err(AppError::NotFound(format!("no compute {id}")));
         }
-        let (server, flavors) = tokio::join!(get_server(ctx, id), ctx.state.templates.flavors(ctx));
-        let (server, flavors) = (server?, flavors?);
+        // The volume details say at which index each disk is attached
+        // (the storage links' device ids); read at the same time as the
+        // server, they cost no extra wait.
+        let disks = async {
+            ctx.client()
+                .list_volumes_detail(&ctx.caller)
+                .await
+                .map_err(|e| AppError::synnefo("list volumes", e))
+        };
+        let (server, catalog, disks) =
+            tokio::try_join!(get_server(ctx, id), ctx.state.templates.catalog(ctx), disks)?;
         attach::resume(ctx, &server);
-        to_resource(&server, Some(&flavors))
+        to_resource(&server, Some(&catalog), &disks, ctx.state.config.suspend)
             .map(Entity::Resource)
             .ok_or_else(|| AppError::NotFound(format!("no compute {id}")))
     }
@@ -847,7 +899,10 @@ impl Collection for Compute {
         let w = resolve(ctx, req, true).await?;
         let flavor = w.flavor.clone().ok_or_else(|| {
             AppError::BadRequest(format!(
-                "a resource template is missing: name one (scheme {RESOURCE_TPL_SCHEME}, see /-/) or configure default_flavor"
+                "a resource template is missing: name one (scheme {RESOURCE_TPL_SCHEME}, see /-/), \
+                 ask for a size ({}, {}) or configure default_flavor",
+                attr::COMPUTE_CORES,
+                attr::COMPUTE_MEMORY
             ))
         })?;
         let image = w.image.clone().ok_or_else(|| {
@@ -869,7 +924,7 @@ impl Collection for Compute {
             .to_owned();
         let mut network_refs: Vec<NetworkRef> = networks.iter().map(NetworkRef::network).collect();
         network_refs.extend(floating_ip_networks(ctx, &ip_reservations).await?);
-        check_linkable(ctx, &volumes, flavor.volume_type.as_deref()).await?;
+        check_linkable(ctx, &volumes, &flavor).await?;
         let mut metadata = BTreeMap::from([(
             server_create::CREATE_TAG.to_owned(),
             uuid::Uuid::new_v4().to_string(),
@@ -947,9 +1002,11 @@ impl Collection for Compute {
         action: &str,
         attrs: &Attributes,
     ) -> Result<ActionOutcome, AppError> {
-        if action == COMPUTE_SUSPEND {
+        if action == COMPUTE_SUSPEND && ctx.state.config.suspend == Suspend::Refuse {
             return Err(AppError::NotImplemented(
-                "suspend is not supported: Synnefo servers cannot be suspended".to_owned(),
+                "suspend is not supported: Synnefo servers cannot be suspended \
+                 (a site may make it a shutdown: app.occi.suspend = \"shutdown\")"
+                    .to_owned(),
             ));
         }
         if action == COMPUTE_SAVE {
@@ -958,7 +1015,8 @@ impl Collection for Compute {
         let server = get_server(ctx, id).await?;
         let (synnefo_action, needs) = match action {
             COMPUTE_START => (ServerAction::Start, ServerStatus::Stopped),
-            COMPUTE_STOP => (ServerAction::Shutdown, ServerStatus::Active),
+            // `suspend` gets here only where the site made it a shutdown.
+            COMPUTE_STOP | COMPUTE_SUSPEND => (ServerAction::Shutdown, ServerStatus::Active),
             COMPUTE_RESTART => {
                 let reboot = match attrs.get_str(attr::METHOD) {
                     None | Some("graceful") | Some("warm") => RebootType::Soft,
@@ -1004,7 +1062,10 @@ impl Collection for Compute {
         full: bool,
     ) -> Result<ComputeUpdate, AppError> {
         let server = get_server(ctx, id).await?;
-        let w = resolve(ctx, req, false).await?;
+        let mut w = resolve(ctx, req, false).await?;
+        if let (None, Some(size)) = (&w.flavor, &w.size) {
+            w.flavor = resize_by_size(ctx, &server, size).await?;
+        }
         if let (Some(image), Some(current)) = (&w.image, &server.image)
             && image.id != current.id
         {
@@ -1054,16 +1115,66 @@ impl Collection for Compute {
         Ok(())
     }
 
-    /// A template named by flavor or image name (the seed's
+    /// A template named by term, id or name under any scheme (the seed's
     /// `Category: Debian; scheme="...infrastructure#"`), as creates take.
     async fn understands(ctx: &Ctx, category: &ParsedCategory) -> Result<bool, AppError> {
-        let (flavors, images) = tokio::try_join!(
-            ctx.state.templates.flavors(ctx),
-            ctx.state.templates.images(ctx)
-        )?;
-        Ok(flavors.iter().any(|f| f.name == category.term)
-            || images.iter().any(|i| i.name == category.term))
+        let catalog = ctx.state.templates.catalog(ctx).await?;
+        // An ambiguous name is understood too: the create then says which
+        // templates it could mean.
+        Ok(!matches!(catalog.flavor(&category.term, None), Ok(None))
+            || !matches!(catalog.image(&category.term), Ok(None)))
     }
+}
+
+/// The flavor an update that asks for sizes (and names no template)
+/// resizes `server` to: `None` when its own flavor already has them (a
+/// full update resends them); else the smallest creatable flavor with at
+/// least the sizes asked for and the current ones for the rest, among
+/// those Cyclades can resize to (`logic/servers.py` `resize`: the same
+/// disk size and volume type).
+async fn resize_by_size(
+    ctx: &Ctx,
+    server: &Server,
+    size: &SizeRequest,
+) -> Result<Option<Flavor>, AppError> {
+    let catalog = ctx.state.templates.catalog(ctx).await?;
+    let Some(current) = server
+        .flavor
+        .as_ref()
+        .and_then(|f| catalog.flavor_by_id(&f.id))
+    else {
+        return Err(AppError::Conflict(format!(
+            "compute {} has a flavor this account cannot see; name a resource template to resize it",
+            server.id
+        )));
+    };
+    let term = catalog.flavor_term(&current.id);
+    if size.contradicts(current, term).is_none() {
+        return Ok(None);
+    }
+    if size.disk_gib.is_some_and(|d| d != current.disk as f64) {
+        return Err(AppError::Conflict(format!(
+            "{} cannot change: Synnefo cannot resize a compute's disk ({} GiB, resource template {term})",
+            attr::TPL_DISK,
+            current.disk
+        )));
+    }
+    let floor = SizeRequest {
+        cores: Some(size.cores.unwrap_or(current.vcpus)),
+        memory_gib: Some(size.memory_gib.unwrap_or(current.ram as f64 / 1024.0)),
+        disk_gib: None,
+    };
+    let same_disks: Vec<Flavor> = catalog
+        .flavors()
+        .iter()
+        .filter(|f| {
+            f.disk == current.disk
+                && f.volume_type == current.volume_type
+                && f.disk_template == current.disk_template
+        })
+        .cloned()
+        .collect();
+    smallest(&same_disks, &floor, None).map(|f| Some(f.clone()))
 }
 
 /// What a compute update changes (see [`Compute`]'s `plan_update`).
@@ -1254,15 +1365,21 @@ mod tests {
         );
         assert_eq!(state_of(&ServerStatus::Error), Some(("error", None)));
         assert_eq!(state_of(&ServerStatus::Deleted), None);
+        for suspend in [Suspend::Refuse, Suspend::Shutdown] {
+            assert_eq!(
+                actions_of(&ServerStatus::Stopped, suspend),
+                [COMPUTE_START, COMPUTE_SAVE]
+            );
+            assert!(actions_of(&ServerStatus::Build, suspend).is_empty());
+            assert!(actions_of(&ServerStatus::Error, suspend).is_empty());
+        }
         assert_eq!(
-            actions_of(&ServerStatus::Stopped),
-            [COMPUTE_START, COMPUTE_SAVE]
-        );
-        assert_eq!(
-            actions_of(&ServerStatus::Active),
+            actions_of(&ServerStatus::Active, Suspend::Refuse),
             [COMPUTE_STOP, COMPUTE_RESTART, COMPUTE_SAVE]
         );
-        assert!(actions_of(&ServerStatus::Build).is_empty());
-        assert!(actions_of(&ServerStatus::Error).is_empty());
+        assert_eq!(
+            actions_of(&ServerStatus::Active, Suspend::Shutdown),
+            [COMPUTE_STOP, COMPUTE_RESTART, COMPUTE_SUSPEND, COMPUTE_SAVE]
+        );
     }
 }

@@ -33,7 +33,9 @@ use futures_util::{StreamExt, stream};
 use http::{HeaderValue, Method, StatusCode, header, request::Parts};
 
 use crate::middleware::{AuthContext, HttpResponse, Negotiated, RequestId};
-use crate::occi::infrastructure::{COMPUTE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, catalogue};
+use crate::occi::infrastructure::{
+    COMPUTE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, STORAGE, STORAGE_TPL_SCHEME, catalogue,
+};
 use crate::occi::{CategoryClass, OcciRequest, parse::MAX_BODY_BYTES, parse_request};
 use crate::store::{StoreError, UserTags};
 
@@ -450,6 +452,14 @@ async fn sort_categories<C: Collection>(
             if location.is_some() && C::KIND != COMPUTE {
                 return Err(AppError::BadRequest(format!(
                     "the template {tid} applies to computes only, not to {}",
+                    C::KIND
+                )));
+            }
+            req.categories.push(c);
+        } else if c.scheme == STORAGE_TPL_SCHEME {
+            if C::KIND != STORAGE {
+                return Err(AppError::BadRequest(format!(
+                    "the storage template {tid} applies to storage only, not to {}",
                     C::KIND
                 )));
             }

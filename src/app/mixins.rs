@@ -1,5 +1,6 @@
 //! The provider mixin collections: `/os_tpl/`, `/resource_tpl/` and
-//! their members (`/os_tpl/<image id>/`, `/resource_tpl/<flavor id>/`).
+//! their members (`/os_tpl/<term>/`, `/resource_tpl/<term>/`; the id or
+//! name of the image or flavor finds it too), and `/storage_tpl/`.
 //!
 //! - GET lists the caller's computes with that template (the parent: with
 //!   any); POST `?action=` acts on them.
@@ -19,7 +20,9 @@ use axum::routing::any;
 use http::{Method, request::Parts};
 
 use crate::middleware::HttpResponse;
-use crate::occi::infrastructure::{COMPUTE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME};
+use crate::occi::infrastructure::{
+    COMPUTE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, STORAGE, STORAGE_TPL_SCHEME,
+};
 use crate::occi::{CategoryClass, OcciRequest, ParsedCategory};
 
 use super::AppState;
@@ -31,6 +34,7 @@ use super::handlers::{
     render_outcomes,
 };
 use super::ids::{id_in, is_server_id};
+use super::storage::Storage;
 
 /// Adds the mixin collection routes.
 pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
@@ -41,6 +45,82 @@ pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
         .route("/resource_tpl/", any(handler))
         .route("/resource_tpl/{term}/", any(handler))
         .route("/resource_tpl/{term}", any(handler))
+        .route("/storage_tpl/", any(storage_tpl_handler))
+        .route("/storage_tpl/{term}/", any(storage_tpl_handler))
+        .route("/storage_tpl/{term}", any(storage_tpl_handler))
+}
+
+/// `/storage_tpl/` and `/storage_tpl/<term>/`: the caller's storage (of
+/// that volume type). GET lists it and `POST ?action=` acts on it; a
+/// volume's type cannot change, so associating or dissociating storage
+/// is a 409.
+async fn storage_tpl_handler(State(state): State<Arc<AppState>>, req: Request) -> HttpResponse {
+    let (parts, body) = req.into_parts();
+    let media = negotiated(&parts).response;
+    match serve_storage_tpl(&state, &parts, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(media),
+    }
+}
+
+async fn serve_storage_tpl(
+    state: &Arc<AppState>,
+    parts: &Parts,
+    body: axum::body::Body,
+) -> Result<HttpResponse, AppError> {
+    let ctx = context(parts, state)?;
+    let path = parts.uri.path();
+    let term = path.trim_matches('/').split('/').nth(1).map(str::to_owned);
+    let type_id = match &term {
+        Some(term) => {
+            let types = ctx.state.templates.storage_types(&ctx).await?;
+            let t = types
+                .find(term)
+                .ok_or_else(|| AppError::NotFound(format!("no storage_tpl {term}")))?;
+            Some(format!("{STORAGE_TPL_SCHEME}{}", types.term(&t.id)))
+        }
+        None => None,
+    };
+    let req = read_request(parts, body, &ctx).await?;
+    let members = || async {
+        Ok::<_, AppError>(
+            Storage::list(&ctx)
+                .await?
+                .into_iter()
+                .filter(|e| {
+                    e.mixins().iter().any(|m| match &type_id {
+                        Some(t) => m == t,
+                        None => m.starts_with(STORAGE_TPL_SCHEME),
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    match parts.method {
+        Method::GET | Method::HEAD => Ok(render_entities(&ctx, members().await?)),
+        Method::POST if query_param(parts, "action").is_some() => {
+            let action = query_param(parts, "action").unwrap_or_default();
+            let action = action_of(&req, &action, STORAGE)?;
+            let ids = members().await?.iter().map(|e| e.id().to_owned()).collect();
+            let attrs = &req.attributes;
+            let outcomes = for_each_id(&ctx, ids, "the action", |id| {
+                let ctx = &ctx;
+                let action = &action;
+                async move { Storage::action(ctx, &id, action, attrs).await }
+            })
+            .await?;
+            Ok(render_outcomes(&ctx, outcomes))
+        }
+        Method::POST | Method::PUT | Method::DELETE => Err(AppError::Conflict(
+            "a storage's storage template is its Synnefo volume type, which cannot change; \
+             create a storage with the template instead"
+                .to_owned(),
+        )),
+        _ => Err(AppError::MethodNotAllowed {
+            method: parts.method.clone(),
+            path: path.to_owned(),
+        }),
+    }
 }
 
 /// Which template collection a path names.
@@ -118,25 +198,26 @@ async fn serve(
     let path = parts.uri.path();
     let target = Target::of(path)
         .ok_or_else(|| AppError::NotFound(format!("{path} is not a template collection")))?;
+    let mut target = target;
     if let Some(term) = &target.term {
-        let known = match target.family {
-            "os_tpl" => ctx
-                .state
-                .templates
-                .images(&ctx)
-                .await?
-                .iter()
-                .any(|i| i.id == *term),
-            _ => ctx
-                .state
-                .templates
-                .flavors(&ctx)
-                .await?
-                .iter()
-                .any(|f| f.id == *term),
+        // The path may name the template by term, id or name (as a
+        // create may); members are matched by its term.
+        let catalog = ctx.state.templates.catalog(&ctx).await?;
+        let canonical = match target.family {
+            "os_tpl" => catalog
+                .image(term)
+                .ok()
+                .flatten()
+                .map(|i| catalog.image_term(&i.id).to_owned()),
+            _ => catalog
+                .flavor(term, None)
+                .ok()
+                .flatten()
+                .map(|f| catalog.flavor_term(&f.id).to_owned()),
         };
-        if !known {
-            return Err(AppError::NotFound(format!("no {} {term}", target.family)));
+        match canonical {
+            Some(canonical) => target.term = Some(canonical),
+            None => return Err(AppError::NotFound(format!("no {} {term}", target.family))),
         }
     }
     let req = read_request(parts, body, &ctx).await?;

@@ -28,9 +28,11 @@ pub mod network;
 pub mod networkinterface;
 pub mod query;
 pub mod server_create;
+pub mod sizes;
 pub mod storage;
 pub mod storagelink;
 pub mod templates;
+pub mod terms;
 pub mod update;
 
 use std::sync::Arc;
@@ -134,6 +136,26 @@ pub struct OcciAppConfig {
     /// The most a retry waits first (a random delay up to this).
     #[serde(default = "default_retry_jitter", with = "humantime_serde")]
     pub retry_jitter: Duration,
+    /// What the compute action `suspend` does (see [`Suspend`]).
+    #[serde(default)]
+    pub suspend: Suspend,
+}
+
+/// What the compute action `suspend` does. Cyclades cannot suspend a
+/// server (its actions are start, shutdown and reboot), so by default it
+/// is refused (501), as the original snf-occi did. A site serving
+/// clients that only know `suspend` as their "stop" (the Infrastructure
+/// Manager's OCCI connector always sends it) may make it shut the
+/// server down instead: the compute then is `inactive`, and its memory
+/// is lost, which a real suspend keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Suspend {
+    /// `501 Not Implemented` (the default).
+    #[default]
+    Refuse,
+    /// Shut the server down, as `stop` does.
+    Shutdown,
 }
 
 fn default_create_retries() -> u32 {
@@ -186,6 +208,7 @@ impl Default for OcciAppConfig {
             timeout: default_timeout(),
             read_retries: default_read_retries(),
             retry_jitter: default_retry_jitter(),
+            suspend: Suspend::default(),
         }
     }
 }

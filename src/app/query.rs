@@ -58,6 +58,7 @@ const RESERVED: &[&str] = &[
     "/.well-known/",
     "/os_tpl/",
     "/resource_tpl/",
+    "/storage_tpl/",
     "/networklink/",
     "/healthz",
 ];

@@ -31,10 +31,57 @@ use super::update::fixed_entity;
 /// `/storagelink/`: volume attachments.
 pub struct StorageLink;
 
-/// The storage link of volume `volume_id` attached to `server_id`, as
-/// rendered on its own and on its source compute. `device` is left out
-/// when empty (Synnefo sends `""`).
-pub fn storage_link(server_id: &str, volume_id: &str, device: &str) -> Link {
+/// The `occi.storagelink.deviceid` of the disk at Synnefo index `index`
+/// (`attachments[].device_index`, the volume's Ganeti disk index; 0 is
+/// the root disk): the name a paravirtual disk at that index gets in a
+/// Linux guest, Ganeti's KVM default (`/dev/vda`, `/dev/vdb`, ...,
+/// `/dev/vdz`, `/dev/vdaa`). Cyclades itself names no device (its
+/// attachment `device` is always `""`); the index is what it knows.
+/// Clients key on it: IM never detaches or deletes a disk whose device
+/// ends in `vda` (the root).
+///
+/// ```
+/// use snf_occi::app::storagelink::device_id;
+/// assert_eq!(device_id(0), "/dev/vda");
+/// assert_eq!(device_id(2), "/dev/vdc");
+/// assert_eq!(device_id(25), "/dev/vdz");
+/// assert_eq!(device_id(26), "/dev/vdaa");
+/// ```
+pub fn device_id(index: u32) -> String {
+    // Bijective base 26, as Linux names disks: a..z, aa..az, ba...
+    let mut letters = Vec::new();
+    let mut n = u64::from(index) + 1;
+    while n > 0 {
+        n -= 1;
+        letters.push(b'a' + (n % 26) as u8);
+        n /= 26;
+    }
+    letters.reverse();
+    format!("/dev/vd{}", String::from_utf8_lossy(&letters))
+}
+
+/// The disk index of `volume` on server `server_id`, if it is attached
+/// there and Synnefo says at which index.
+pub fn disk_index(volume: &Volume, server_id: &str) -> Option<u32> {
+    volume
+        .attachments
+        .iter()
+        .find(|a| a.server_id == server_id)
+        .and_then(|a| a.device_index.as_deref())
+        .and_then(|i| i.parse().ok())
+}
+
+/// Whether `volume` is the root disk (index 0) of server `server_id`.
+pub fn is_root_disk(volume: &Volume, server_id: &str) -> bool {
+    disk_index(volume, server_id) == Some(0)
+}
+
+/// The storage link of volume `volume_id` attached to `server_id` at
+/// disk `index`, as rendered on its own and inline in its source
+/// compute: one link, one rendering. The device id is left out only when
+/// the index is unknown (a volume attached between the two reads a
+/// compute show makes).
+pub fn storage_link(server_id: &str, volume_id: &str, index: Option<u32>) -> Link {
     let id = format!("{server_id}_{volume_id}");
     let mut l = Link::new(
         infrastructure::STORAGELINK,
@@ -43,10 +90,23 @@ pub fn storage_link(server_id: &str, volume_id: &str, device: &str) -> Link {
         EntityRef::new(format!("/compute/{server_id}"), COMPUTE),
         EntityRef::new(format!("/storage/{volume_id}"), STORAGE),
     );
-    if !device.is_empty() {
-        l.attributes.set(attr::SL_DEVICEID, device.to_owned());
+    if let Some(index) = index {
+        l.attributes.set(attr::SL_DEVICEID, device_id(index));
     }
     l.attributes.set(attr::SL_STATE, "active");
+    l
+}
+
+/// The storage link of volume `volume_id`, linked inline with the create
+/// of `server_id` and attached once that compute is built (see
+/// [`super::attach`]): inactive, its device not known yet.
+pub fn pending_storage_link(server_id: &str, volume_id: &str) -> Link {
+    let mut l = storage_link(server_id, volume_id, None);
+    l.attributes.set(attr::SL_STATE, "inactive");
+    l.attributes.set(
+        attr::SL_STATE_MESSAGE,
+        "attaching once the compute is built",
+    );
     l
 }
 
@@ -60,7 +120,7 @@ pub fn links_of_volume(volume: &Volume) -> Vec<Link> {
             storage_link(
                 &a.server_id,
                 &volume.id,
-                a.device_index.as_deref().unwrap_or(""),
+                a.device_index.as_deref().and_then(|i| i.parse().ok()),
             )
         })
         .collect()
@@ -70,23 +130,49 @@ fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!("no storagelink {id}"))
 }
 
-/// Cyclades refuses to attach a volume that is in use with a plain 400
-/// BadRequest; to an OCCI client that is a conflict with the storage's
-/// current state (409), which it can resolve by deleting the other link.
-/// Recognised by the fault message, the only thing that tells it apart
-/// from a malformed request.
-fn attach_error(server: &str, volume: &str, e: SynnefoError) -> AppError {
-    match &e {
+/// What a refused attach means to an OCCI client. Cyclades answers every
+/// refusal with a plain 400 BadRequest, told apart by its message
+/// (`logic/server_attachments.py` `attach_volume`):
+/// - the volume is in use: a conflict with the storage's state (409),
+///   resolved by deleting the other link;
+/// - the volume's disk template is not the server's: a 400 naming the
+///   storage and resource templates (read on this failure path only).
+async fn attach_refused(ctx: &Ctx, server: &str, volume: &str, e: SynnefoError) -> AppError {
+    let message = match &e {
         SynnefoError::Fault {
             status, message, ..
-        } if *status == StatusCode::BAD_REQUEST && message.contains("IN_USE") => {
-            AppError::Conflict(format!(
-                "storage /storage/{volume} is already linked to a compute; \
-                 delete that storagelink before linking it to /compute/{server}"
-            ))
-        }
-        _ => AppError::synnefo(format!("attaching volume {volume} to server {server}"), e),
+        } if *status == StatusCode::BAD_REQUEST => message.as_str(),
+        _ => "",
+    };
+    if message.contains("IN_USE") {
+        return AppError::Conflict(format!(
+            "storage /storage/{volume} is already linked to a compute; \
+             delete that storagelink before linking it to /compute/{server}"
+        ));
     }
+    if message.contains("same volume template") {
+        let (vol, srv, types, catalog) = tokio::join!(
+            ctx.client().get_volume(&ctx.caller, volume),
+            ctx.client().get_server(&ctx.caller, server),
+            ctx.state.templates.storage_types(ctx),
+            ctx.state.templates.catalog(ctx)
+        );
+        if let (Ok(vol), Ok(srv), Ok(types), Ok(catalog)) = (vol, srv, types, catalog)
+            && let Some(flavor) = srv
+                .flavor
+                .as_ref()
+                .and_then(|f| catalog.flavor_by_id(&f.id))
+        {
+            return super::storage::type_mismatch(
+                volume,
+                vol.volume_type.as_deref(),
+                &types,
+                flavor,
+                catalog.flavor_term(&flavor.id),
+            );
+        }
+    }
+    AppError::synnefo(format!("attaching volume {volume} to server {server}"), e)
 }
 
 /// The volume of link `id` if it is attached to the link's server.
@@ -124,13 +210,22 @@ impl Collection for StorageLink {
     const PATH: &'static str = "storagelink";
 
     async fn list(ctx: &Ctx) -> Result<Vec<Entity>, AppError> {
-        let volumes = ctx
-            .client()
-            .list_volumes_detail(&ctx.caller)
-            .await
-            .map_err(|e| AppError::synnefo("listing volumes", e))?;
+        let volumes = async {
+            ctx.client()
+                .list_volumes_detail(&ctx.caller)
+                .await
+                .map_err(|e| AppError::synnefo("listing volumes", e))
+        };
+        // The links of a compute being deleted went with it.
+        let volumes = volumes.await?;
+        let departing = if volumes.iter().any(|v| !v.attachments.is_empty()) {
+            super::storage::departing_servers(ctx).await?
+        } else {
+            std::collections::HashSet::new()
+        };
         Ok(volumes
             .iter()
+            .filter(|v| !super::storage::departs_with(v, &departing))
             .flat_map(links_of_volume)
             .take(ctx.state.config.collection_limit)
             .map(Entity::from)
@@ -173,21 +268,37 @@ impl Collection for StorageLink {
         if !is_object_id(volume) {
             return Err(AppError::NotFound(format!("no storage {volume}")));
         }
-        busy::when_idle(ctx, || {
+        let attached = busy::when_idle(ctx, || {
             ctx.client().attach_volume(&ctx.caller, server, volume)
         })
-        .await
-        .map_err(|e| match e {
-            e if busy::is_busy(&e) => {
-                busy::busy_error(&format!("link /storage/{volume} to compute {server}"), &e)
+        .await;
+        match attached {
+            Ok(_) => {}
+            Err(e) if busy::is_busy(&e) => {
+                return Err(busy::busy_error(
+                    &format!("link /storage/{volume} to compute {server}"),
+                    &e,
+                ));
             }
-            e => attach_error(server, volume, e),
-        })?;
+            Err(e) => return Err(attach_refused(ctx, server, volume, e).await),
+        }
         Ok(format!("{server}_{volume}"))
     }
 
     async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
         let (server, volume) = attached_volume(ctx, id).await?;
+        if is_root_disk(&volume, &server) {
+            // Cyclades refuses with a bare 400 (`logic/server_attachments.py`
+            // `detach_volume`: "Cannot detach the root volume of server");
+            // nothing is wrong with the request, the link is the compute's
+            // boot disk: a conflict with its state, which no retry changes.
+            return Err(AppError::Conflict(format!(
+                "storagelink {id} links the root disk of /compute/{server} \
+                 (occi.storagelink.deviceid {}): a compute's root disk cannot be \
+                 unlinked; it is deleted with the compute",
+                device_id(0)
+            )));
+        }
         busy::when_idle(ctx, || {
             ctx.client().detach_volume(&ctx.caller, &server, &volume.id)
         })

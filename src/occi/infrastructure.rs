@@ -55,6 +55,11 @@ pub const OPENSTACK_INSTANCE_SCHEME: &str = "http://schemas.openstack.org/comput
 pub const RESOURCE_TPL_SCHEME: &str = "http://schemas.openstack.org/template/resource#";
 /// Scheme of the per-image OS templates.
 pub const OS_TPL_SCHEME: &str = "http://schemas.openstack.org/template/os#";
+/// Scheme of the `storage_tpl` parent mixin (Synnefo's own: OCCI 1.2
+/// defines no storage templates).
+pub const SYNNEFO_INFRA_SCHEME: &str = "http://schemas.synnefo.org/occi/infrastructure#";
+/// Scheme of the per-volume-type storage templates.
+pub const STORAGE_TPL_SCHEME: &str = "http://schemas.synnefo.org/template/storage#";
 
 type_ids! {
     /// `entity` kind.
@@ -79,6 +84,8 @@ type_ids! {
     OS_TPL = "http://schemas.ogf.org/occi/infrastructure#", "os_tpl";
     /// `resource_tpl` parent mixin.
     RESOURCE_TPL = "http://schemas.ogf.org/occi/infrastructure#", "resource_tpl";
+    /// `storage_tpl` parent mixin (Synnefo volume types).
+    STORAGE_TPL = "http://schemas.synnefo.org/occi/infrastructure#", "storage_tpl";
     /// `ipnetwork` mixin.
     IPNETWORK = "http://schemas.ogf.org/occi/infrastructure/network#", "ipnetwork";
     /// `ipnetworkinterface` mixin.
@@ -531,6 +538,15 @@ impl Catalogue {
                 vec![],
             ),
             mixin(
+                SYNNEFO_INFRA_SCHEME,
+                "storage_tpl",
+                "Storage Template",
+                "/storage_tpl/",
+                &[],
+                &[STORAGE],
+                vec![],
+            ),
+            mixin(
                 CREDENTIALS_SCHEME,
                 "ssh_key",
                 "Credentials Mixin",
@@ -711,7 +727,7 @@ impl Catalogue {
     }
 }
 
-/// A resource template for one flavor: term = the flavor id, attributes
+/// A resource template for one flavor (term: see `app::terms`), attributes
 /// `occi.compute.cores`, `occi.compute.memory` (GiB) and the disk size
 /// (GiB) with the flavor's values as defaults.
 ///
@@ -763,7 +779,7 @@ pub fn resource_template(
     m
 }
 
-/// An OS template for one image: term = the image id, title = its name.
+/// An OS template for one image (term: see `app::terms`), title = its name.
 ///
 /// ```
 /// use snf_occi::occi::infrastructure::{os_template, OS_TPL};
@@ -778,6 +794,39 @@ pub fn os_template(term: &str, title: &str) -> Mixin {
         &format!("/os_tpl/{term}/"),
         &[OS_TPL],
         &[COMPUTE],
+        vec![],
+    )
+}
+
+/// A storage template for one volume type (its title has no `;`: pOCCI
+/// splits Category values at every `;`, quoted or not): its volumes attach to the
+/// computes whose resource templates have disks of `template` (the
+/// volume type's disk template); a non-detachable type's volumes exist
+/// only as a compute's own disks, so no storage is created with it.
+///
+/// ```
+/// use snf_occi::occi::infrastructure::{storage_template, STORAGE_TPL};
+/// let m = storage_template("ext_archipelago", "ext_archipelago", true);
+/// assert_eq!(m.location.as_deref(), Some("/storage_tpl/ext_archipelago/"));
+/// assert!(m.depends_on(STORAGE_TPL));
+/// ```
+pub fn storage_template(term: &str, template: &str, detachable: bool) -> Mixin {
+    let title = if detachable {
+        format!(
+            "Volume type {template}: links to computes whose resource templates have {template} disks"
+        )
+    } else {
+        format!(
+            "Volume type {template}: not detachable, only the disks of computes of {template} resource templates, never new storage"
+        )
+    };
+    mixin(
+        STORAGE_TPL_SCHEME,
+        term,
+        &title,
+        &format!("/storage_tpl/{term}/"),
+        &[STORAGE_TPL],
+        &[STORAGE],
         vec![],
     )
 }

@@ -17,9 +17,20 @@ fn config_error(table: &FactoryTable, e: AuthConfigError) -> BuildError {
     table.invalid("", e)
 }
 
+/// A `keystone_url` given as a path (`/keystone`, the gateway's own
+/// [`keystone_facade`](super::keystone_facade)) is made absolute under
+/// `server.public_url`: clients follow the challenge's URL as it is.
+fn absolute(url: Option<String>, ctx: &BuildContext) -> Option<String> {
+    url.map(|u| match u.strip_prefix('/') {
+        Some(path) => format!("{}/{path}", ctx.public_url.trim_end_matches('/')),
+        None => u,
+    })
+}
+
 /// Builds `keystone_auth`; `identity_url` defaults to the simulator's.
 pub fn keystone_auth(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttpLayer, BuildError> {
     let mut config: KeystoneAuthConfig = table.deserialize()?;
+    config.keystone_url = absolute(config.keystone_url.take(), ctx);
     if let Some(sim) = &ctx.simulator {
         config = config.or_identity_url(sim.identity_url.clone());
     }
@@ -31,6 +42,7 @@ pub fn keystone_auth(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttp
 /// Builds `voms_exchange`; `astavoms_url` defaults to the simulator's.
 pub fn voms_exchange(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttpLayer, BuildError> {
     let mut config: VomsExchangeConfig = table.deserialize()?;
+    config.keystone_url = absolute(config.keystone_url.take(), ctx);
     if let Some(sim) = &ctx.simulator {
         config = config.or_astavoms_url(sim.astavoms_url.clone());
     }

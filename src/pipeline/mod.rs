@@ -43,6 +43,7 @@ pub mod builtins;
 pub mod context;
 pub mod error;
 pub mod filters;
+pub mod keystone_facade;
 pub mod ops;
 pub mod registry;
 pub mod urlmap;

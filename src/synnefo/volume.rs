@@ -80,8 +80,37 @@ pub struct VolumeType {
     /// Id.
     #[serde(deserialize_with = "id")]
     pub id: String,
-    /// Name (the disk template: `drbd`, `ext_archipelago`, ...).
+    /// Name (as Cyclades names them, the disk template: `drbd`,
+    /// `ext_archipelago`, ...).
     pub name: String,
+    /// The Ganeti disk template of its volumes. A volume attaches only to
+    /// a server whose flavor's type has the same template
+    /// (`logic/server_attachments.py` `attach_volume`).
+    #[serde(rename = "SNF:disk_template", default)]
+    pub disk_template: Option<String>,
+    /// Whether its volumes may exist unattached, be attached and be
+    /// detached (the template is in `CYCLADES_DETACHABLE_DISK_TEMPLATES`);
+    /// a volume of another type is created only with its server
+    /// (`volume/volumes.py` `create`: "Volume type ... is not
+    /// detachable").
+    #[serde(rename = "SNF:detachable", default)]
+    pub detachable: Option<bool>,
+}
+
+impl VolumeType {
+    /// The disk template of its volumes (its name when not given).
+    pub fn template(&self) -> &str {
+        self.disk_template.as_deref().unwrap_or(&self.name)
+    }
+
+    /// Whether its volumes can be created on their own and attached to a
+    /// server later. When the cloud does not say (`SNF:detachable`
+    /// absent), Cyclades' default `CYCLADES_DETACHABLE_DISK_TEMPLATES`
+    /// (`ext_archipelago`, `ext_vlmc`: the `ext_` templates) decides.
+    pub fn is_detachable(&self) -> bool {
+        self.detachable
+            .unwrap_or_else(|| self.template().starts_with("ext_"))
+    }
 }
 
 /// What to create a volume with.

@@ -15,3 +15,4 @@ mod links;
 mod mixins;
 mod network;
 mod storage;
+mod templates;

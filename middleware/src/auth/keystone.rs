@@ -21,7 +21,7 @@
 //! | key | default | meaning |
 //! |---|---|---|
 //! | `identity_url` | (factory: the embedded simulator) | Astakos identity v2.0 base, e.g. `https://accounts.example.org/identity/v2.0`; we POST `<identity_url>/tokens` |
-//! | `keystone_url` | `identity_url` without `/v2.0`, with a trailing `/` | sent verbatim in `WWW-Authenticate: Keystone uri='...'`: where clients get tokens (Astakos or astavoms). pOCCI posts to `<it>v2.0/tokens` as a plain string join, so end it with `/` |
+//! | `keystone_url` | `identity_url` without `/v2.0` and without a trailing `/` | sent verbatim in `WWW-Authenticate: Keystone uri='...'`: where clients get tokens (Astakos or astavoms). pOCCI and IM both append `/v2.0/tokens` to it (IM after stripping a `/v2.0` or `/v3` suffix, pOCCI after adding a missing `/`), so give the version-less base with no trailing `/` |
 //! | `cache_ttl` | `"5m"` | longest a validation is reused |
 //! | `cache_capacity` | `10000` | most tokens remembered |
 //! | `timeout` | `"10s"` | per Astakos call |
@@ -387,7 +387,7 @@ mod tests {
             let cfg = KeystoneAuthConfig::default().with_identity_url(identity);
             let layer = KeystoneAuthLayer::new(cfg, reqwest::Client::new()).unwrap();
             assert_eq!(
-                layer.shared.challenge, "Keystone uri='http://h:1/identity/'",
+                layer.shared.challenge, "Keystone uri='http://h:1/identity'",
                 "{identity}"
             );
         }

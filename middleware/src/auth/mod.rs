@@ -142,11 +142,23 @@ pub(crate) fn join_url(base: &url::Url, tail: &str) -> String {
 
 /// The Keystone base a client should be sent to, derived from a v2.0 URL
 /// when `keystone_url` is not configured: without the `/v2.0` suffix and
-/// with a trailing slash, because pOCCI appends `v2.0/tokens` to it as a
-/// plain string and rOCCI-cli asks it for its versions.
+/// without a trailing slash, the one form every client joins correctly:
+/// - pOCCI 1.0.3 (`transport.py` `auth_keystone`) adds a `/` when the
+///   URI has none, then `v2.0/tokens` (a `/v2.0` URI would give
+///   `/v2.0/v2.0/tokens`);
+/// - IM 1.19.1 (`connectors/OCCI.py` `KeyStoneAuth.get_keystone_uri`)
+///   strips a trailing `/v2.0` or `/v3` and appends `/v2.0/tokens` (a
+///   trailing `/` gives `identity//v2.0/tokens`, which Astakos answers
+///   400);
+/// - rOCCI-api (`authn_plugins/keystone.rb`) GETs the URI for its version
+///   document and posts to the `self` link it names, so it needs a base
+///   that answers one (astavoms' `/` does, with 300; Astakos answers its
+///   versions at `/identity/` only, so rOCCI-cli against Astakos itself
+///   needs `keystone_url` set to `.../identity/v2.0`, which pOCCI cannot
+///   use).
 pub(crate) fn keystone_base(url: &url::Url) -> String {
     let text = url.as_str().trim_end_matches('/');
-    format!("{}/", text.strip_suffix("/v2.0").unwrap_or(text))
+    text.strip_suffix("/v2.0").unwrap_or(text).to_owned()
 }
 
 /// The `WWW-Authenticate` value rOCCI-cli, pOCCI and IM understand:

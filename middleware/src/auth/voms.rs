@@ -48,7 +48,7 @@
 //! | key | default | meaning |
 //! |---|---|---|
 //! | `astavoms_url` | (factory: the embedded simulator's `/astavoms`) | astavoms base (without `/v2.0`; a trailing `/v2.0` is tolerated) |
-//! | `keystone_url` | `astavoms_url` without `/v2.0`, ending in `/` | URL in the `WWW-Authenticate: Keystone uri='...'` challenge (astavoms is where a proxy holder gets a token) |
+//! | `keystone_url` | `astavoms_url` without `/v2.0`, no trailing `/` | URL in the `WWW-Authenticate: Keystone uri='...'` challenge (astavoms is where a proxy holder gets a token) |
 //! | `trusted_proxies` | `[]` | addresses / CIDR blocks whose certificate headers are believed |
 //! | `client_ca_file` | none (required with `trusted_proxies`) | PEM bundle of the CAs user certificates must chain to (the grid CAs, as `server.tls.client_ca`): forwarded chains are verified against it |
 //! | `vomsdir` | none | `<vomsdir>/<vo>/*.lsc`: enables in-process AC verification (needs `voms_ca_file`) |
@@ -787,7 +787,7 @@ mod tests {
         );
         assert_eq!(
             layer.shared.challenge,
-            "Keystone uri='http://127.0.0.1:1/astavoms/'"
+            "Keystone uri='http://127.0.0.1:1/astavoms'"
         );
         assert!(matches!(
             VomsExchangeLayer::new(VomsExchangeConfig::default(), client.clone()),

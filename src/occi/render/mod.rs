@@ -358,7 +358,7 @@ mod tests {
                     title=\"golden\"; rel=\"http://schemas.ogf.org/occi/infrastructure#os_tpl\"; \
                     location=\"/os_tpl/img-1/\"";
         let plain = r.mixins(&made, MediaType::TextPlain);
-        assert_eq!(plain.body, format!("Category: {line}\n"));
+        assert_eq!(plain.body, format!("Category: {line}"));
         let occi = r.mixins(&made, MediaType::TextOcci);
         assert_eq!(occi.body, "OK");
         assert_eq!(occi.headers["category"], line);

@@ -179,15 +179,23 @@ impl Fields {
 
     /// The text/plain body: one `Name: value` line per value, fields in
     /// the order Category, Link, X-OCCI-Attribute, X-OCCI-Location.
+    ///
+    /// Lines are separated by a newline and the last one has none
+    /// (TXT §3 only asks that lines be separated; rOCCI-core's text
+    /// renderers join their lines with `"\n"` the same way): a client reading a create's one location as the
+    /// whole body, as IM's OCCI connector does with
+    /// `os.path.basename(resp.text)`, gets the id and not `id\n`.
     pub fn to_body(&self) -> Bytes {
         let size = self.buf.len() + self.spans.len() * 20;
         let mut out = String::with_capacity(size);
         for field in Field::ALL {
             for v in self.values(field) {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
                 out.push_str(field.name());
                 out.push_str(": ");
                 out.push_str(v);
-                out.push('\n');
             }
         }
         Bytes::from(out)
