@@ -275,6 +275,7 @@ async fn provider_schemes_and_mounted_paths_are_refused() {
         ("http://schemas.openstack.org/template/resource#", "/mine/"),
         ("http://schemas.ogf.org/occi/infrastructure#", "/mine/"),
         ("http://schemas.ogf.org/occi/my-own#", "/mine/"),
+        ("http://schemas.synnefo.org/template/storage#", "/mine/"),
         (TAGS, "/status/"),
         (TAGS, "/status/deeper/"),
         (TAGS, "/compute/mine/"),
@@ -516,9 +517,16 @@ async fn a_store_written_by_an_older_version_is_rendered_well_formed() {
     assert!(plain.starts_with("Category: storage;"), "{plain}");
     let (_, _, body) = get_as(&gw, 0, &disk, "application/occi+json").await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let user_mixins: Vec<&str> = v["mixins"]
+        .as_array()
+        .expect("mixins")
+        .iter()
+        .filter_map(|m| m.as_str())
+        .filter(|m| !m.starts_with("http://schemas."))
+        .collect();
     assert_eq!(
-        v["mixins"],
-        json!([format!("{TAGS}badlocation"), format!("{TAGS}good")]),
+        user_mixins,
+        [format!("{TAGS}badlocation"), format!("{TAGS}good")],
         "{body}"
     );
 }

@@ -17,7 +17,7 @@ use axum::extract::{Request, State};
 use http::{Method, StatusCode, request::Parts};
 
 use crate::middleware::HttpResponse;
-use crate::occi::infrastructure::{OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, catalogue, user_mixin};
+use crate::occi::infrastructure::{catalogue, user_mixin};
 use crate::occi::{Category, CategoryClass, CategorySet, Mixin, ParsedCategory};
 use crate::store::{UserMixin, UserTags};
 
@@ -63,19 +63,23 @@ const RESERVED: &[&str] = &[
     "/healthz",
 ];
 
-/// Schemes under this prefix are OCCI's own (OCCI Core §5.3.1: "reserved
-/// for OCCI and MUST NOT be used by service provider extensions"), so no
-/// user's either.
-const OCCI_SCHEMES: &str = "http://schemas.ogf.org/occi/";
+/// Scheme prefixes no user mixin may take: OCCI's own (OCCI Core
+/// §5.3.1: "reserved for OCCI and MUST NOT be used by service provider
+/// extensions", so no user's either), and the provider's: the OpenStack
+/// schemes of the templates and contextualization mixins, and Synnefo's
+/// (storage templates, Synnefo attributes).
+const PROVIDER_SCHEMES: &[&str] = &[
+    "http://schemas.ogf.org/occi/",
+    "http://schemas.openstack.org/",
+    "http://schemas.synnefo.org/",
+];
 
-/// Whether `scheme` is one the provider's categories use: OCCI's, the
-/// templates' and the contextualization mixins'. A user mixin there would
-/// pass for a provider category (a compute tagged with a user mixin in
-/// the os_tpl scheme would be listed under `/os_tpl/`).
+/// Whether `scheme` is the provider's ([`PROVIDER_SCHEMES`], or one a
+/// catalogue category uses). A user mixin there would pass for a
+/// provider category (a compute tagged with a user mixin in the os_tpl
+/// scheme would be listed under `/os_tpl/`).
 fn provider_scheme(scheme: &str) -> bool {
-    scheme.starts_with(OCCI_SCHEMES)
-        || scheme == OS_TPL_SCHEME
-        || scheme == RESOURCE_TPL_SCHEME
+    PROVIDER_SCHEMES.iter().any(|p| scheme.starts_with(p))
         || catalogue()
             .category_set()
             .iter()
