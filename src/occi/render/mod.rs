@@ -25,8 +25,7 @@
 //!   is a URI inside quotes, where `\"` is not a URI), and an escaped
 //!   term would name another category that no client can send back. A
 //!   category, mixin type id or attribute whose such part breaks the
-//!   grammar ([`CategoryRef::check`](super::category::CategoryRef::check),
-//!   [`check_type_id`](super::category::check_type_id)) is left out of
+//!   grammar ([`CategoryRef::check`], [`check_type_id`]) is left out of
 //!   the rendering, in every media type alike so that the renderings
 //!   agree, and a warning naming it (escaped) is logged: the answer stays
 //!   well-formed and shows everything else, and the operator learns that
