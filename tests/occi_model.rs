@@ -537,3 +537,152 @@ fn validation_names_attribute_value_and_rule() {
         .unwrap_err();
     assert!(e.to_string().contains("at most 4095"));
 }
+
+/// What a user mixin of a store may hold, including what the grammar
+/// forbids: quotes, `;`, `,`, spaces, CR, LF, `#` in odd places.
+fn stored_mixin() -> impl Strategy<Value = snf_occi::occi::Mixin> {
+    (
+        prop_oneof!["[a-z][a-z0-9_.-]{0,8}", "[a-zA-Z0-9_.\" ;=,\r\n#-]{0,12}"],
+        prop_oneof![
+            Just("http://example.com/tags#".to_owned()),
+            "[a-z:/#.\" ;,\r\n]{0,24}",
+        ],
+        proptest::option::of(any::<String>()),
+        prop_oneof![Just("/tag/".to_owned()), "[a-z/\" ;\r\n]{0,10}"],
+    )
+        .prop_map(|(term, scheme, title, location)| {
+            infra::user_mixin(&scheme, &term, title.as_deref(), &location, Vec::new())
+        })
+}
+
+proptest! {
+    /// Whatever a store holds, the query interface renders well-formed in
+    /// every media type: each text/plain line is one Category, and parsing
+    /// any rendering back finds exactly the categories that follow the
+    /// grammar, with their terms, schemes and titles unchanged.
+    #[test]
+    fn stored_mixins_never_break_a_rendering(mixins in proptest::collection::vec(stored_mixin(), 0..5)) {
+        use snf_occi::occi::{CategoryRef, CategorySet};
+        let r = Renderer::new(BASE);
+        let set = CategorySet { kinds: Vec::new(), mixins: mixins.iter().collect(), actions: Vec::new() };
+        let valid: Vec<_> = mixins.iter().filter(|m| CategoryRef::Mixin(m).check().is_ok()).collect();
+        let same = |req: &snf_occi::occi::OcciRequest| {
+            prop_assert_eq!(req.categories.len(), valid.len());
+            for (c, m) in req.categories.iter().zip(&valid) {
+                prop_assert_eq!(&c.term, &m.category.term);
+                prop_assert_eq!(&c.scheme, &m.category.scheme);
+                prop_assert_eq!(&c.title, &m.category.title);
+                prop_assert_eq!(c.location.as_ref(), m.location.as_ref());
+            }
+            Ok(())
+        };
+
+        let plain = r.categories(&set, MediaType::TextPlain).unwrap();
+        let body = std::str::from_utf8(&plain.body).unwrap();
+        prop_assert!(body.lines().all(|l| l.starts_with("Category: ")), "{}", body);
+        same(&parse_request(&HeaderMap::new(), &plain.body, Some(MediaType::TextPlain)).unwrap())?;
+
+        let occi = r.categories(&set, MediaType::TextOcci).unwrap();
+        prop_assert_eq!(occi.headers.contains_key("category"), !valid.is_empty());
+        same(&parse_request(&occi.headers, &occi.body, Some(occi.media)).unwrap())?;
+
+        let json = r.categories(&set, MediaType::OcciJson).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
+        prop_assert_eq!(v["mixins"].as_array().unwrap().len(), valid.len());
+    }
+
+    /// Whatever mixin definition the parser accepts renders back to the
+    /// same category: nothing accepted is later left out or changed.
+    #[test]
+    fn accepted_definitions_render_back_unchanged(
+        term in "[a-zA-Z0-9_.\" ;=,\r\n#-]{0,10}",
+        scheme in prop_oneof![Just("http://example.com/tags#".to_owned()), "[a-z:/#.\" ;,\r\n%]{0,24}"],
+        title in proptest::option::of(any::<String>()),
+    ) {
+        let def = serde_json::json!({"mixins": [{"term": term, "scheme": scheme, "title": title, "location": "/t/"}]});
+        let Ok(req) = parse_request(&HeaderMap::new(), def.to_string().as_bytes(), Some(MediaType::OcciJson)) else {
+            return Ok(());
+        };
+        let c = &req.categories[0];
+        let m = infra::user_mixin(&c.scheme, &c.term, c.title.as_deref(), "/t/", Vec::new());
+        let r = Renderer::new(BASE);
+        let set = snf_occi::occi::CategorySet { kinds: Vec::new(), mixins: vec![&m], actions: Vec::new() };
+        let plain = r.categories(&set, MediaType::TextPlain).unwrap();
+        let back = parse_request(&HeaderMap::new(), &plain.body, Some(MediaType::TextPlain)).unwrap();
+        prop_assert_eq!(back.categories.len(), 1);
+        prop_assert_eq!(&back.categories[0].term, &term);
+        prop_assert_eq!(&back.categories[0].scheme, &scheme);
+        prop_assert_eq!(&back.categories[0].title, &title);
+    }
+}
+
+#[test]
+fn categories_that_break_the_grammar_are_400_naming_the_field() {
+    let cases: &[(&[u8], Option<MediaType>, &str)] = &[
+        (
+            br#"{"mixins": [{"term": "a\r\nCategory: x", "scheme": "http://x.org/t#", "location": "/a/"}]}"#,
+            Some(MediaType::OcciJson),
+            r#"category term "a\r\nCategory: x": a term is a letter or digit"#,
+        ),
+        (
+            br#"{"mixins": [{"term": "a\"; class=\"kind", "scheme": "http://x.org/t#", "location": "/a/"}]}"#,
+            Some(MediaType::OcciJson),
+            "category term",
+        ),
+        (
+            br#"{"mixins": [{"term": "a", "scheme": "http://x.org/t", "location": "/a/"}]}"#,
+            Some(MediaType::OcciJson),
+            "category scheme \"http://x.org/t\": a scheme ends in '#'",
+        ),
+        (
+            br#"{"mixins": [{"term": "a", "scheme": "x.org/t#", "location": "/a/"}]}"#,
+            Some(MediaType::OcciJson),
+            "a scheme is an absolute URI",
+        ),
+        (
+            br#"{"mixins": [{"term": "a", "scheme": "http://x.org/t#", "title": "x\ty", "location": "/a/"}]}"#,
+            Some(MediaType::OcciJson),
+            "category title \"x\\ty\": a title may not contain control characters",
+        ),
+        (
+            br#"{"mixins": [{"term": "a", "scheme": "http://x.org/t#", "location": "/a b/"}]}"#,
+            Some(MediaType::OcciJson),
+            "category location",
+        ),
+        (
+            br#"{"kind": "http://schemas.ogf.org/occi/infrastructure#compute", "mixins": ["http://x.org/t#a b"]}"#,
+            Some(MediaType::OcciJson),
+            "category term \"a b\"",
+        ),
+        (
+            br#"{"kind": "http://schemas.ogf.org/occi/infrastructure#compute", "links": [{"target": "/network/1", "kind": "http://x.org/t#a\"b"}]}"#,
+            Some(MediaType::OcciJson),
+            "category term",
+        ),
+        (
+            b"Category: .a; scheme=\"http://x.org/t#\"; class=\"mixin\"\n",
+            Some(MediaType::TextPlain),
+            "category term \".a\"",
+        ),
+        (
+            b"Category: a; scheme=\"http://x.org/t#\"; class=\"mixin\"; rel=\"x.org#b\"\n",
+            Some(MediaType::TextPlain),
+            "a scheme is an absolute URI",
+        ),
+        (
+            b"Category: compute; scheme=\"http://schemas.ogf.org/occi/infrastructure#\"; class=\"kind\"\n\
+              Link: </network/1>; rel=\"http://schemas.ogf.org/occi/infrastructure#network\"; category=\"nohash\"\n",
+            Some(MediaType::TextPlain),
+            "category type id \"nohash\"",
+        ),
+    ];
+    for (input, media, needle) in cases {
+        let e = parse_request(&HeaderMap::new(), input, *media).unwrap_err();
+        assert!(matches!(e, ParseError::Grammar(_)), "{e:?}");
+        assert!(
+            e.to_string().contains(needle),
+            "{} -> {e}",
+            String::from_utf8_lossy(input)
+        );
+    }
+}

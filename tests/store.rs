@@ -20,8 +20,18 @@ fn locs(items: &[&str]) -> Vec<String> {
 
 async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
     let path = dir.path().join("nested-ok.db");
+    Store::open(&StoreConfig::new(format!("sqlite://{}", path.display())))
+        .await
+        .expect("open sqlite store")
+}
+
+/// The SQLite store of `dir` with the caps given.
+async fn sqlite_store_capped(dir: &tempfile::TempDir, mixins: usize, associations: usize) -> Store {
+    let path = dir.path().join("nested-ok.db");
     Store::open(&StoreConfig {
-        url: format!("sqlite://{}", path.display()),
+        max_mixins_per_user: mixins,
+        max_associations_per_user: associations,
+        ..StoreConfig::new(format!("sqlite://{}", path.display()))
     })
     .await
     .expect("open sqlite store")
@@ -37,8 +47,15 @@ async fn exercise(store: &Store, user_a: &str, user_b: &str) {
     // The same mixin for another user is a different mixin.
     store.create_mixin(user_b, &prod).await.unwrap();
 
+    // Defining the very same mixin again changes nothing; another one
+    // under its type id or location is refused.
+    store.create_mixin(user_a, &prod).await.unwrap();
+    let retitled = UserMixin {
+        title: Some("another title".into()),
+        ..prod.clone()
+    };
     assert!(matches!(
-        store.create_mixin(user_a, &prod).await,
+        store.create_mixin(user_a, &retitled).await,
         Err(StoreError::MixinExists(_))
     ));
     let same_location = UserMixin {
@@ -246,6 +263,219 @@ async fn concurrent_writers(store: &Store, user: &str) {
     );
 }
 
+/// The per-user caps, on a store opened with at most 3 mixins and 4
+/// associations per user (`open` opens the same database with other
+/// caps): every write that would pass one changes nothing and names the
+/// cap; a user already past a lowered cap may still shrink.
+async fn caps<F, Fut>(open: F, user: &str, other: &str)
+where
+    F: Fn(usize, usize) -> Fut,
+    Fut: Future<Output = Store>,
+{
+    let store = open(3, 4).await;
+    let four: Vec<UserMixin> = ["c1", "c2", "c3", "c4"].map(tag).to_vec();
+    // One request defining more than the cap stores none of them.
+    let err = store.create_mixins(user, &four).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::TooManyMixins { count: 4, limit: 3 }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("store.max_mixins_per_user = 3"),
+        "{err}"
+    );
+    assert!(store.mixins(user).await.unwrap().is_empty());
+    store.create_mixins(user, &four[..3]).await.unwrap();
+    assert!(matches!(
+        store.create_mixin(user, &four[3]).await,
+        Err(StoreError::TooManyMixins { count: 4, limit: 3 })
+    ));
+    // At the cap: defining one it has again is no growth; another user
+    // has a cap of their own.
+    store.create_mixin(user, &four[0]).await.unwrap();
+    store.create_mixins(other, &four[..3]).await.unwrap();
+    assert_eq!(store.mixins(user).await.unwrap(), four[..3].to_vec());
+
+    // A batch delete naming one missing mixin deletes nothing.
+    assert!(matches!(
+        store
+            .delete_mixins(user, &[four[0].type_id(), four[3].type_id()])
+            .await,
+        Err(StoreError::NoSuchMixin(_))
+    ));
+    assert_eq!(store.mixins(user).await.unwrap().len(), 3);
+
+    // Associations: 4 over all the user's mixins, whichever write adds them.
+    let (c1, c2) = (four[0].type_id(), four[1].type_id());
+    store
+        .associate(
+            user,
+            &c1,
+            &locs(&["/compute/1", "/compute/2", "/compute/3"]),
+        )
+        .await
+        .unwrap();
+    store
+        .tag_entity(user, "/storage/1", std::slice::from_ref(&c2), false)
+        .await
+        .unwrap();
+    let over = |r: Result<(), StoreError>| {
+        assert!(
+            matches!(
+                r,
+                Err(StoreError::TooManyAssociations { count: 5, limit: 4 })
+            ),
+            "{r:?}"
+        )
+    };
+    over(store.associate(user, &c2, &locs(&["/compute/9"])).await);
+    over(
+        store
+            .tag_entity(user, "/compute/9", std::slice::from_ref(&c2), true)
+            .await,
+    );
+    over(
+        store
+            .replace_associations(user, &c2, &locs(&["/storage/1", "/compute/8"]))
+            .await,
+    );
+    let err = store
+        .associate(user, &c2, &locs(&["/compute/9"]))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("store.max_associations_per_user = 4"),
+        "{err}"
+    );
+    // Nothing of the refused writes was kept; a write that does not grow
+    // the count passes at the cap.
+    assert_eq!(
+        store.associations(user, &c1).await.unwrap(),
+        locs(&["/compute/1", "/compute/2", "/compute/3"])
+    );
+    assert_eq!(
+        store.associations(user, &c2).await.unwrap(),
+        locs(&["/storage/1"])
+    );
+    store
+        .replace_associations(user, &c2, &locs(&["/storage/2"]))
+        .await
+        .unwrap();
+    store
+        .associate(user, &c1, &locs(&["/compute/1"]))
+        .await
+        .unwrap();
+
+    // The cap lowered under a user who already holds more: what does not
+    // grow passes, growth is refused.
+    let lowered = open(1, 2).await;
+    lowered.create_mixin(user, &four[1]).await.unwrap();
+    assert!(matches!(
+        lowered.create_mixin(user, &four[3]).await,
+        Err(StoreError::TooManyMixins { count: 4, limit: 1 })
+    ));
+    lowered
+        .dissociate(user, &c1, &locs(&["/compute/3"]))
+        .await
+        .unwrap();
+    lowered
+        .replace_associations(user, &c1, &locs(&["/compute/1"]))
+        .await
+        .unwrap();
+    over_lowered(lowered.associate(user, &c1, &locs(&["/compute/7"])).await);
+    lowered
+        .delete_mixin(user, &four[2].type_id())
+        .await
+        .unwrap();
+    assert_eq!(lowered.mixins(user).await.unwrap().len(), 2);
+}
+
+fn over_lowered(r: Result<(), StoreError>) {
+    assert!(
+        matches!(
+            r,
+            Err(StoreError::TooManyAssociations { count: 3, limit: 2 })
+        ),
+        "{r:?}"
+    );
+}
+
+/// 24 writers define one mixin each for one user at once, against a cap
+/// of 5: exactly 5 are stored, every other writer is told why (five
+/// rounds, a user each). On PostgreSQL the writers run on 8 connections,
+/// so this holds only if counting and inserting is one step per user.
+async fn concurrent_writers_respect_the_cap(store: &Store, user: &str) {
+    for round in 0..5 {
+        let user = format!("{user}-{round}");
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(24));
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..24 {
+            let (store, user, start) = (store.clone(), user.clone(), start.clone());
+            tasks.spawn(async move {
+                start.wait().await;
+                store.create_mixin(&user, &tag(&format!("race{n}"))).await
+            });
+        }
+        let (mut stored, mut refused) = (0, 0);
+        while let Some(result) = tasks.join_next().await {
+            match result.unwrap() {
+                Ok(()) => stored += 1,
+                Err(StoreError::TooManyMixins { limit: 5, .. }) => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!((stored, refused), (5, 19), "round {round}");
+        assert_eq!(store.mixins(&user).await.unwrap().len(), 5);
+    }
+}
+
+#[tokio::test]
+async fn sqlite_caps_mixins_and_associations_per_user() {
+    let dir = tempfile::tempdir().unwrap();
+    caps(|m, a| sqlite_store_capped(&dir, m, a), "user-a", "user-b").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_writers_respect_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store_capped(&dir, 5, 100).await;
+    concurrent_writers_respect_the_cap(&store, "user-a").await;
+}
+
+/// [`caps`] and [`concurrent_writers_respect_the_cap`] on PostgreSQL;
+/// runs only with `SNF_OCCI_TEST_POSTGRES_URL` set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_caps_mixins_and_associations_per_user() {
+    let Ok(url) = std::env::var("SNF_OCCI_TEST_POSTGRES_URL") else {
+        eprintln!("SNF_OCCI_TEST_POSTGRES_URL not set: PostgreSQL caps test NOT run");
+        return;
+    };
+    let run = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let open = |mixins, associations| {
+        let url = url.clone();
+        async move {
+            Store::open(&StoreConfig {
+                max_mixins_per_user: mixins,
+                max_associations_per_user: associations,
+                ..StoreConfig::new(url)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    caps(open, &format!("caps-a-{run}"), &format!("caps-b-{run}")).await;
+    let store = open(5, 100).await;
+    concurrent_writers_respect_the_cap(&store, &format!("caps-race-{run}")).await;
+}
+
 #[tokio::test]
 async fn sqlite_every_operation_scoped_by_user() {
     let dir = tempfile::tempdir().unwrap();
@@ -293,11 +523,9 @@ async fn sqlite_file_is_created_when_missing() {
 
 #[tokio::test]
 async fn unsupported_url_is_named() {
-    let err = Store::open(&StoreConfig {
-        url: "mysql://db/x".into(),
-    })
-    .await
-    .unwrap_err();
+    let err = Store::open(&StoreConfig::new("mysql://db/x"))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "store url must start with sqlite: or postgres:, got scheme \"mysql\""
@@ -307,9 +535,9 @@ async fn unsupported_url_is_named() {
 #[tokio::test]
 async fn open_error_does_not_leak_the_password() {
     // Nothing listens on port 1 of 127.0.0.1.
-    let err = Store::open(&StoreConfig {
-        url: "postgres://occi:s3cr3t-pw@127.0.0.1:1/occi".into(),
-    })
+    let err = Store::open(&StoreConfig::new(
+        "postgres://occi:s3cr3t-pw@127.0.0.1:1/occi",
+    ))
     .await
     .unwrap_err();
     assert!(matches!(err, StoreError::Open(_)), "{err}");
@@ -333,13 +561,11 @@ async fn postgres_every_operation_and_concurrency() {
             .unwrap()
             .as_nanos()
     );
-    let store = Store::open(&StoreConfig { url: url.clone() })
-        .await
-        .unwrap();
+    let store = Store::open(&StoreConfig::new(url.clone())).await.unwrap();
     exercise(&store, &format!("a-{run}"), &format!("b-{run}")).await;
     concurrent_writers(&store, &format!("c-{run}")).await;
     // A second replica opening the same database migrates nothing twice.
-    let replica = Store::open(&StoreConfig { url }).await.unwrap();
+    let replica = Store::open(&StoreConfig::new(url)).await.unwrap();
     assert_eq!(
         replica.mixins(&format!("b-{run}")).await.unwrap(),
         vec![tag("prod")]
@@ -372,9 +598,7 @@ async fn postgres_replicas_starting_at_once_on_an_empty_database() {
         .unwrap();
     let mut fresh = reqwest::Url::parse(&url).unwrap();
     fresh.set_path(&format!("/{name}"));
-    let config = StoreConfig {
-        url: fresh.to_string(),
-    };
+    let config = StoreConfig::new(fresh.to_string());
 
     let mut opens = tokio::task::JoinSet::new();
     for _ in 0..6 {
@@ -488,12 +712,10 @@ async fn cached_store_on_postgres_sees_other_replicas_writes() {
             .unwrap()
             .as_nanos()
     );
-    let mine = Store::open(&StoreConfig { url: url.clone() })
-        .await
-        .unwrap();
+    let mine = Store::open(&StoreConfig::new(url.clone())).await.unwrap();
     assert!(mine.is_shared());
     let cached = CachedStore::new(mine, None, 100);
-    let other_replica = Store::open(&StoreConfig { url }).await.unwrap();
+    let other_replica = Store::open(&StoreConfig::new(url)).await.unwrap();
     assert!(cached.tags(&user).await.unwrap().mixins().is_empty());
     other_replica
         .create_mixin(&user, &tag("prod"))

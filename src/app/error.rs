@@ -82,7 +82,10 @@ pub enum AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::MixinExists(_) => AppError::Conflict(e.to_string()),
+            // A cap: 409, why not 413 or 403 is on the variants.
+            StoreError::MixinExists(_)
+            | StoreError::TooManyMixins { .. }
+            | StoreError::TooManyAssociations { .. } => AppError::Conflict(e.to_string()),
             StoreError::NoSuchMixin(_) => AppError::NotFound(e.to_string()),
             other => AppError::Store(other.to_string()),
         }

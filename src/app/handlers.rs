@@ -486,6 +486,9 @@ pub async fn create_entity<C: Collection>(ctx: &Ctx, req: OcciRequest) -> Result
     let user = ctx.user();
     let tags = store.tags(user).await?;
     let (wanted, rest) = sort_create::<C>(ctx, &tags, req).await?;
+    // Past the association cap the tagging below would fail and the new
+    // entity be deleted again: refuse before making it.
+    store.check_association_room(&tags, wanted.len())?;
     let id = C::create(ctx, &rest).await?;
     if wanted.is_empty() {
         return Ok(id);

@@ -228,6 +228,9 @@ pub struct AppState {
     pub store: CachedStore,
     /// The computes whose inline storage links this process is attaching.
     pub attaching: attach::Attaching,
+    /// Paths under the app that `[urlmap]` mounts other services at (no
+    /// trailing `/`): no user mixin may take them ([`query::mounted_paths`]).
+    pub reserved_paths: Vec<String>,
 }
 
 impl AppState {
@@ -253,6 +256,7 @@ impl AppState {
             renderer: Renderer::new(public_url),
             templates: Templates::new(config.template_cache_ttl, config.template_cache_capacity),
             attaching: attach::Attaching::default(),
+            reserved_paths: Vec::new(),
             store: CachedStore::new(
                 store,
                 config.user_mixin_cache_ttl,
@@ -301,12 +305,14 @@ pub async fn occi(table: FactoryTable, ctx: BuildContext) -> Result<BoxHttp, Bui
         key: "store.url".to_owned(),
         reason: e.to_string(),
     })?;
-    let state = Arc::new(AppState::new(
+    let mut state = AppState::new(
         config,
         identity_url,
         &ctx.public_url,
         ctx.backend.clone(),
         store,
-    ));
+    );
+    state.reserved_paths = query::mounted_paths(ctx.config.urlmap.keys(), &ctx.public_url);
+    let state = Arc::new(state);
     Ok(BoxHttp::new(router(state)))
 }

@@ -4,9 +4,12 @@
 //! `resource_tpl` per creatable flavor, one `os_tpl` per image; cached
 //! per user, so a warm query costs no Synnefo call), filtered to the
 //! categories the request names, if any. POST and DELETE manage user
-//! mixins (the store): 200 on success, 403 for provider categories (and
-//! provider locations), 409 for a mixin or location the user already has,
-//! 404 when removing one that does not exist.
+//! mixins (the store), all the request's categories or none: 200 on
+//! success, 400 for a definition that breaks the OCCI grammar or names no
+//! location this server can serve, 403 for provider categories (and
+//! provider schemes and locations), 409 for a mixin or location the user
+//! already has or past `store.max_mixins_per_user`, 404 when removing one
+//! that does not exist.
 
 use std::sync::Arc;
 
@@ -15,7 +18,7 @@ use http::{Method, StatusCode, request::Parts};
 
 use crate::middleware::HttpResponse;
 use crate::occi::infrastructure::{catalogue, user_mixin};
-use crate::occi::{CategoryClass, CategorySet, Mixin, ParsedCategory};
+use crate::occi::{Category, CategoryClass, CategorySet, Mixin, ParsedCategory};
 use crate::store::{UserMixin, UserTags};
 
 use super::AppState;
@@ -60,9 +63,65 @@ const RESERVED: &[&str] = &[
     "/healthz",
 ];
 
-/// A user mixin definition from a request Category: it needs a scheme
-/// ending in `#`, a term and a location (a path `/.../` of letters,
-/// digits, `-`, `_`, `.` and `/`) outside the provider's collections.
+/// Scheme prefixes no user mixin may take: OCCI's own (OCCI Core
+/// §5.3.1: "reserved for OCCI and MUST NOT be used by service provider
+/// extensions", so no user's either), and the provider's: the OpenStack
+/// schemes of the templates and contextualization mixins, and Synnefo's
+/// (storage templates, Synnefo attributes).
+const PROVIDER_SCHEMES: &[&str] = &[
+    "http://schemas.ogf.org/occi/",
+    "http://schemas.openstack.org/",
+    "http://schemas.synnefo.org/",
+];
+
+/// Whether `scheme` is the provider's ([`PROVIDER_SCHEMES`], or one a
+/// catalogue category uses). A user mixin there would pass for a
+/// provider category (a compute tagged with a user mixin in the os_tpl
+/// scheme would be listed under `/os_tpl/`).
+fn provider_scheme(scheme: &str) -> bool {
+    PROVIDER_SCHEMES.iter().any(|p| scheme.starts_with(p))
+        || catalogue()
+            .category_set()
+            .iter()
+            .any(|c| c.category().scheme == scheme)
+}
+
+/// The paths (relative to the app, no trailing `/`) that `[urlmap]`
+/// mounts other services at, under the app's own mount: requests there
+/// never reach the app, so no user mixin may take them. The app is
+/// mounted where `server.public_url`'s path says.
+///
+/// ```
+/// use snf_occi::app::query::mounted_paths;
+/// let urlmap = ["/".to_owned(), "/healthz".to_owned(), "/occi/metrics/".to_owned()];
+/// assert_eq!(mounted_paths(&urlmap, "https://cloud.example"), ["/healthz", "/occi/metrics"]);
+/// // Served under /occi: /healthz is not the app's, /occi/metrics is its /metrics.
+/// assert_eq!(mounted_paths(&urlmap, "https://cloud.example/occi/"), ["/metrics"]);
+/// ```
+pub fn mounted_paths<'a>(
+    urlmap: impl IntoIterator<Item = &'a String>,
+    public_url: &str,
+) -> Vec<String> {
+    let base = url::Url::parse(public_url)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    urlmap
+        .into_iter()
+        .filter_map(|prefix| {
+            let prefix = prefix.trim_end_matches('/');
+            let rest = prefix.strip_prefix(base.as_str())?;
+            rest.starts_with('/').then(|| rest.to_owned())
+        })
+        .collect()
+}
+
+/// A user mixin definition from a request Category. The parser has
+/// checked the grammar (term, scheme, title, location: see
+/// `occi::parse::check_category`); checked again here so that nothing
+/// else can reach the store. Besides, it needs a scheme of its own (not
+/// the provider's: 403) and a location: a path `/.../` of letters,
+/// digits, `-`, `_` and `.` (at most 200 bytes), on this server, outside
+/// the provider's collections and other mounted services (403).
 pub fn user_mixin_of(ctx: &Ctx, c: &ParsedCategory) -> Result<UserMixin, AppError> {
     let tid = c.type_id();
     if matches!(
@@ -73,9 +132,18 @@ pub fn user_mixin_of(ctx: &Ctx, c: &ParsedCategory) -> Result<UserMixin, AppErro
             "{tid}: only mixins can be defined by users"
         )));
     }
-    if !c.scheme.ends_with('#') || c.term.is_empty() {
-        return Err(AppError::BadRequest(format!(
-            "{tid}: a mixin needs a scheme ending in '#' and a term"
+    let category = Category {
+        scheme: c.scheme.clone(),
+        term: c.term.clone(),
+        title: c.title.clone(),
+    };
+    category
+        .check()
+        .map_err(|e| AppError::BadRequest(format!("mixin definition: {e}")))?;
+    if provider_scheme(&c.scheme) {
+        return Err(AppError::Forbidden(format!(
+            "{tid}: the scheme {} belongs to the provider; define your mixins in a scheme of your own, e.g. http://example.com/my-tags#",
+            c.scheme
         )));
     }
     let location = c.location.as_deref().ok_or_else(|| {
@@ -83,7 +151,7 @@ pub fn user_mixin_of(ctx: &Ctx, c: &ParsedCategory) -> Result<UserMixin, AppErro
     })?;
     let path = ctx.state.renderer.path_of(location).ok_or_else(|| {
         AppError::BadRequest(format!(
-            "{tid}: the location {location} is not on this server"
+            "{tid}: the location {location:?} is not on this server"
         ))
     })?;
     let path = if path.ends_with('/') {
@@ -101,10 +169,14 @@ pub fn user_mixin_of(ctx: &Ctx, c: &ParsedCategory) -> Result<UserMixin, AppErro
             .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
     if !valid {
         return Err(AppError::BadRequest(format!(
-            "{tid}: the location {location} must be a path like /my_tag/ (letters, digits, '-', '_', '.')"
+            "{tid}: the location {location:?} must be a path like /my_tag/ (at most 200 letters, digits, '-', '_', '.' and '/')"
         )));
     }
     let taken = RESERVED.iter().any(|r| path.starts_with(r))
+        || ctx.state.reserved_paths.iter().any(|m| {
+            path.strip_prefix(m.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
         || catalogue()
             .kinds
             .iter()
@@ -221,24 +293,23 @@ async fn serve(
                     )));
                 }
             }
-            let user = ctx.user().to_owned();
+            // Every category is checked before anything is written, and the
+            // store writes them in one transaction: a request either
+            // defines (or removes) all its mixins or none.
+            let user = ctx.user();
             if parts.method == Method::DELETE {
-                for c in &req.categories {
-                    ctx.state.store.delete_mixin(&user, &c.type_id()).await?;
-                }
+                let type_ids: Vec<String> = req.categories.iter().map(|c| c.type_id()).collect();
+                ctx.state.store.delete_mixins(user, &type_ids).await?;
             } else {
-                for c in &req.categories {
-                    let mixin = user_mixin_of(&ctx, c)?;
-                    if let Err(e) = ctx.state.store.create_mixin(&user, &mixin).await {
-                        // Defining the very same mixin again is a no-op (a
-                        // client retrying, or re-running its setup); a
-                        // different one under a taken id or location is 409.
-                        let same = ctx.state.store.tags(&user).await?.mixins().contains(&mixin);
-                        if !same {
-                            return Err(e.into());
-                        }
-                    }
-                }
+                let mixins = req
+                    .categories
+                    .iter()
+                    .map(|c| user_mixin_of(&ctx, c))
+                    .collect::<Result<Vec<_>, _>>()?;
+                // Defining the very same mixin again is a no-op (a client
+                // retrying, or re-running its setup); a different one under
+                // a taken id or location is 409, and so is passing the cap.
+                ctx.state.store.create_mixins(user, &mixins).await?;
             }
             Ok(ok(&ctx))
         }

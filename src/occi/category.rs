@@ -112,6 +112,290 @@ pub fn split_type_id(type_id: &str) -> Option<(&str, &str)> {
     }
 }
 
+/// Which part of a category breaks the OCCI grammar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrammarField {
+    /// The term.
+    Term,
+    /// The scheme.
+    Scheme,
+    /// A type id (scheme + term): a `rel`, `actions` or link `category`.
+    TypeId,
+    /// The title.
+    Title,
+    /// The location.
+    Location,
+    /// An attribute name.
+    AttributeName,
+}
+
+impl GrammarField {
+    /// How the field is named in messages.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GrammarField::Term => "category term",
+            GrammarField::Scheme => "category scheme",
+            GrammarField::TypeId => "category type id",
+            GrammarField::Title => "category title",
+            GrammarField::Location => "category location",
+            GrammarField::AttributeName => "attribute name",
+        }
+    }
+}
+
+/// A category part that breaks the OCCI 1.2 grammar, with the offending
+/// value (escaped and cut, so that the message itself stays on one line)
+/// and why. Its message names the field: `category term "a\r\nb": ...`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{} {value}: {why}", field.as_str())]
+pub struct GrammarError {
+    /// The part.
+    pub field: GrammarField,
+    /// The value, quoted and escaped as a Rust string literal, at most
+    /// about 120 characters.
+    pub value: String,
+    /// What the grammar requires.
+    pub why: &'static str,
+}
+
+impl GrammarError {
+    fn new(field: GrammarField, value: &str, why: &'static str) -> Self {
+        const MAX: usize = 120;
+        let mut end = value.len().min(MAX);
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut quoted = format!("{:?}", &value[..end]);
+        if end < value.len() {
+            quoted.push_str("...");
+        }
+        GrammarError {
+            field,
+            value: quoted,
+            why,
+        }
+    }
+}
+
+const TERM_RULE: &str = "a term is a letter or digit followed by letters, digits, '-', '_' or '.' \
+     (OCCI 1.2 text rendering: term = ( ALPHA | DIGIT ) *( ALPHA | DIGIT | \"-\" | \"_\" | \".\" ))";
+
+/// Whether `term` is an OCCI 1.2 term, `( ALPHA | DIGIT ) *( ALPHA |
+/// DIGIT | "-" | "_" | "." )` (text rendering, Category ABNF; attribute
+/// names follow the same rule). A term is written bare in the text
+/// renderings, so anything else (a space, `;`, `"`, CR or LF) would change
+/// the rendering's meaning.
+///
+/// ```
+/// use snf_occi::occi::category::is_valid_term;
+/// assert!(is_valid_term("compute"));
+/// assert!(is_valid_term("9e8a3b2c-1f00-4c7e-9d8f-000000000001"));
+/// assert!(is_valid_term("C2R2048D20.large"));
+/// assert!(!is_valid_term("-x"));
+/// assert!(!is_valid_term("a\r\nCategory: x"));
+/// assert!(!is_valid_term("tag\"; class=\"kind"));
+/// ```
+pub fn is_valid_term(term: &str) -> bool {
+    let bytes = term.as_bytes();
+    bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Checks a term ([`is_valid_term`]).
+pub fn check_term(term: &str) -> Result<(), GrammarError> {
+    if term.is_empty() {
+        return Err(GrammarError::new(
+            GrammarField::Term,
+            term,
+            "a category needs a term",
+        ));
+    }
+    if is_valid_term(term) {
+        Ok(())
+    } else {
+        Err(GrammarError::new(GrammarField::Term, term, TERM_RULE))
+    }
+}
+
+/// Checks a scheme: an absolute URI (RFC 3986: ASCII, no spaces, quotes
+/// or control characters) whose only `#` is its last character, so that
+/// scheme + term splits back at the last `#`.
+///
+/// ```
+/// use snf_occi::occi::category::check_scheme;
+/// assert!(check_scheme("http://example.com/tags#").is_ok());
+/// assert!(check_scheme("http://example.com/tags").is_err());
+/// assert!(check_scheme("/tags#").is_err());
+/// assert!(check_scheme("http://example.com/a b#").is_err());
+/// assert!(check_scheme("http://x#\"; class=\"kind\"#").is_err());
+/// ```
+pub fn check_scheme(scheme: &str) -> Result<(), GrammarError> {
+    let fail = |why| Err(GrammarError::new(GrammarField::Scheme, scheme, why));
+    if scheme.is_empty() {
+        return fail("a category needs a scheme");
+    }
+    if !is_plain_uri(scheme, Shape::Absolute)
+        && iri_string::validate::iri::<iri_string::spec::UriSpec>(scheme).is_err()
+    {
+        return fail("a scheme is an absolute URI (RFC 3986), e.g. http://example.com/tags#");
+    }
+    // A URI's fragment cannot hold `#`, so ending in `#` means the
+    // fragment is empty: the scheme's only `#` is its last character.
+    if !scheme.ends_with('#') {
+        return fail("a scheme ends in '#', e.g. http://example.com/tags#");
+    }
+    Ok(())
+}
+
+/// Which URIs [`is_plain_uri`] looks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// `scheme "://" host path [ "#" fragment ]`.
+    Absolute,
+    /// That, or an absolute path (`/a/b/`).
+    Reference,
+}
+
+/// A path, fragment or host character that never needs a closer look:
+/// unreserved, sub-delims, `:` and `@` (RFC 3986 `pchar` without
+/// percent-encodings).
+fn plain_pchar(b: u8) -> bool {
+    PLAIN_PCHAR[usize::from(b)]
+}
+
+/// [`plain_pchar`] as a table: it runs for every byte of every scheme
+/// and location rendered.
+static PLAIN_PCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric();
+        b += 1;
+    }
+    let extra = b"-._~!$&'()*+,;=:@";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// A fast test of the usual shapes, so that rendering hundreds of
+/// categories costs no full parse each: `ALPHA *( ALPHA / DIGIT / "+" /
+/// "-" / "." ) "://"` a host name of letters, digits, `-` and `.`, a
+/// path of [`plain_pchar`]s and `/`, an optional fragment of the same;
+/// or (for a reference) such a path starting with one `/`. Every string
+/// it accepts is a URI (or URI reference) by RFC 3986; anything else is
+/// left to the full parser, so it never changes the answer.
+fn is_plain_uri(s: &str, shape: Shape) -> bool {
+    let bytes = s.as_bytes();
+    let path_ok = |p: &[u8]| p.iter().all(|&b| b == b'/' || plain_pchar(b));
+    let tail_ok = |tail: &[u8]| match tail.iter().position(|&b| b == b'#') {
+        Some(i) => {
+            path_ok(&tail[..i]) && tail[i + 1..].iter().all(|&b| plain_pchar(b) || b == b'/')
+        }
+        None => path_ok(tail),
+    };
+    if shape == Shape::Reference && bytes.first() == Some(&b'/') {
+        return bytes.get(1) != Some(&b'/') && tail_ok(bytes);
+    }
+    let Some(colon) = bytes.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (scheme, rest) = bytes.split_at(colon);
+    let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    let Some(rest) = rest.strip_prefix(b"://") else {
+        return false;
+    };
+    let host_end = rest
+        .iter()
+        .position(|&b| b == b'/' || b == b'#')
+        .unwrap_or(rest.len());
+    let (host, tail) = rest.split_at(host_end);
+    scheme_ok
+        && !host.is_empty()
+        && host
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+        && tail_ok(tail)
+}
+
+/// Checks a type id: a scheme ([`check_scheme`]) followed by a term
+/// ([`check_term`]).
+pub fn check_type_id(type_id: &str) -> Result<(), GrammarError> {
+    let Some((scheme, term)) = split_type_id(type_id) else {
+        return Err(GrammarError::new(
+            GrammarField::TypeId,
+            type_id,
+            "a type id is a scheme ending in '#' followed by a term",
+        ));
+    };
+    check_scheme(scheme).and_then(|()| check_term(term))
+}
+
+/// Checks a title: any text without control characters (the text
+/// renderings write it as an escaped quoted-string, one line).
+pub fn check_title(title: &str) -> Result<(), GrammarError> {
+    if title.chars().any(char::is_control) {
+        Err(GrammarError::new(
+            GrammarField::Title,
+            title,
+            "a title may not contain control characters (line breaks, tabs, ...)",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a location: a URI reference (RFC 3986), e.g. `/my_tag/` or
+/// `http://example.com/my_tag/`.
+pub fn check_location(location: &str) -> Result<(), GrammarError> {
+    if location.is_empty()
+        || !is_plain_uri(location, Shape::Reference)
+            && iri_string::validate::iri_reference::<iri_string::spec::UriSpec>(location).is_err()
+    {
+        Err(GrammarError::new(
+            GrammarField::Location,
+            location,
+            "a location is a URI reference (RFC 3986), e.g. /my_tag/",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks an attribute name (the term rule, [`is_valid_term`]).
+pub fn check_attribute_name(name: &str) -> Result<(), GrammarError> {
+    if is_valid_term(name) {
+        Ok(())
+    } else {
+        Err(GrammarError::new(
+            GrammarField::AttributeName,
+            name,
+            "an attribute name is a letter or digit followed by letters, digits, '-', '_' or '.'",
+        ))
+    }
+}
+
+impl Category {
+    /// Checks the term, scheme and title against the OCCI grammar.
+    pub fn check(&self) -> Result<(), GrammarError> {
+        check_term(&self.term)?;
+        check_scheme(&self.scheme)?;
+        if let Some(title) = &self.title {
+            check_title(title)?;
+        }
+        Ok(())
+    }
+}
+
 /// A Kind: the type of an entity, with its parent, attributes, actions
 /// and location.
 #[derive(Clone, Debug, PartialEq)]
@@ -234,6 +518,29 @@ impl<'a> CategoryRef<'a> {
         }
     }
 
+    /// Checks everything the text renderings write of this category
+    /// that must follow the OCCI grammar and has no escape: the term, the
+    /// scheme, the location, the `rel` (a kind's parent, a mixin's first
+    /// dependency), the action type ids and the attribute names.
+    /// Renderers leave out a category that fails. Not checked: the title
+    /// (renderers escape it) and what only JSON renders (further
+    /// dependencies, `applies`: JSON strings are always escaped).
+    pub fn check(&self) -> Result<(), GrammarError> {
+        let category = self.category();
+        check_term(&category.term)?;
+        check_scheme(&category.scheme)?;
+        if let Some(location) = self.location() {
+            check_location(location)?;
+        }
+        if let Some(rel) = self.rel() {
+            check_type_id(rel)?;
+        }
+        self.actions().iter().try_for_each(|a| check_type_id(a))?;
+        self.attributes()
+            .iter()
+            .try_for_each(|d| check_attribute_name(&d.name))
+    }
+
     /// The text `rel`: a kind's parent, a mixin's first dependency.
     pub fn rel(&self) -> Option<&'a str> {
         match self {
@@ -275,5 +582,66 @@ impl<'a> CategorySet<'a> {
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iri_string::spec::UriSpec;
+    use iri_string::validate::{iri, iri_reference};
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_fast_path_takes_the_usual_shapes() {
+        for s in [
+            "http://schemas.ogf.org/occi/infrastructure#",
+            "http://schemas.openstack.org/template/os#",
+            "https://example.com/my-tags#",
+            "urn+x.y://h/a;b=c,d'e@f:g#",
+        ] {
+            assert!(is_plain_uri(s, Shape::Absolute), "{s}");
+        }
+        for s in ["/compute/", "/os_tpl/9e8a3b2c-1f00/", "/a:b@c/"] {
+            assert!(is_plain_uri(s, Shape::Reference), "{s}");
+        }
+        // Left to the full parser (which accepts the first three).
+        for s in [
+            "urn:x#",
+            "http://h:8080/x#",
+            "http://h/%41#",
+            "http://h/\"x#",
+            "//h/x",
+        ] {
+            assert!(!is_plain_uri(s, Shape::Reference), "{s}");
+        }
+    }
+
+    proptest! {
+        /// The fast path accepts nothing the full parser refuses.
+        #[test]
+        fn the_fast_path_agrees_with_rfc_3986(s in "[a-z+.:/#@%?\\[\\]\"<> '(),;=~!$&*_-]{0,24}") {
+            if is_plain_uri(&s, Shape::Absolute) {
+                prop_assert!(iri::<UriSpec>(&s).is_ok(), "{}", s);
+            }
+            if is_plain_uri(&s, Shape::Reference) {
+                prop_assert!(iri_reference::<UriSpec>(&s).is_ok(), "{}", s);
+            }
+        }
+
+        /// Prefixed with the usual beginnings, to reach the deeper parts.
+        #[test]
+        fn the_fast_path_agrees_with_rfc_3986_on_likely_uris(
+            head in prop_oneof![Just("http://"), Just("a+b://"), Just("/"), Just("x:/"), Just("http://h")],
+            s in "[a-z0-9+.:/#@%?\\[\\]\"<> '(),;=~!$&*_-]{0,24}",
+        ) {
+            let s = format!("{head}{s}");
+            if is_plain_uri(&s, Shape::Absolute) {
+                prop_assert!(iri::<UriSpec>(&s).is_ok(), "{}", s);
+            }
+            if is_plain_uri(&s, Shape::Reference) {
+                prop_assert!(iri_reference::<UriSpec>(&s).is_ok(), "{}", s);
+            }
+        }
     }
 }

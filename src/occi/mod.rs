@@ -22,7 +22,8 @@ pub use attribute::{
     AttributeDef, AttributeType, AttributeValue, Attributes, Validation, ValidationError,
 };
 pub use category::{
-    Action, Category, CategoryClass, CategoryRef, CategorySet, Kind, Mixin, split_type_id,
+    Action, Category, CategoryClass, CategoryRef, CategorySet, GrammarError, GrammarField, Kind,
+    Mixin, split_type_id,
 };
 pub use entity::{EntityRef, Link, Resource};
 pub use parse::{LinkRequest, OcciRequest, ParseError, ParsedCategory, parse_request};

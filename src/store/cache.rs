@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use moka::future::Cache;
 
-use super::{Store, StoreError, UserMixin};
+use super::{Store, StoreError, StoreLimits, UserMixin};
 use crate::cache::get_or_load;
 
 /// One user's mixins and associations, as read at one moment.
@@ -80,6 +80,11 @@ impl UserTags {
             .ok_or_else(|| StoreError::NoSuchMixin(type_id.to_owned()))
     }
 
+    /// How many associations the user has (over all their mixins).
+    pub fn association_count(&self) -> usize {
+        self.entities.iter().map(Vec::len).sum()
+    }
+
     /// The user mixins `entity` carries, ordered by type id.
     pub fn mixins_of(&self, entity: &str) -> impl Iterator<Item = &UserMixin> {
         self.by_entity
@@ -97,7 +102,7 @@ impl UserTags {
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use std::time::Duration;
 /// use snf_occi::store::{CachedStore, Store, StoreConfig, UserMixin};
-/// let store = Store::open(&StoreConfig { url: "sqlite::memory:".into() }).await.unwrap();
+/// let store = Store::open(&StoreConfig::new("sqlite::memory:")).await.unwrap();
 /// let cached = CachedStore::new(store, Some(Duration::from_secs(60)), 1000);
 /// let tag = UserMixin {
 ///     scheme: "http://example.com/tags#".into(),
@@ -155,6 +160,25 @@ impl CachedStore {
         &self.store
     }
 
+    /// The per-user caps the store enforces.
+    pub fn limits(&self) -> StoreLimits {
+        self.store.limits()
+    }
+
+    /// [`StoreError::TooManyAssociations`] if adding `more` associations
+    /// to what `tags` holds would pass the cap: a check from a snapshot,
+    /// for a caller that can refuse before doing anything it would have
+    /// to undo (a create that would make a server, then fail to tag it).
+    /// The store's own check stays the one that counts.
+    pub fn check_association_room(&self, tags: &UserTags, more: usize) -> Result<(), StoreError> {
+        let limit = self.limits().associations;
+        let count = tags.association_count().saturating_add(more);
+        if more > 0 && count > limit {
+            return Err(StoreError::TooManyAssociations { count, limit });
+        }
+        Ok(())
+    }
+
     /// `user`'s mixins and associations: from the cache when a current
     /// snapshot is there, else one read (single-flight per user).
     pub async fn tags(&self, user: &str) -> Result<Arc<UserTags>, StoreError> {
@@ -200,9 +224,23 @@ impl CachedStore {
         result
     }
 
+    /// See [`Store::create_mixins`].
+    pub async fn create_mixins(&self, user: &str, mixins: &[UserMixin]) -> Result<(), StoreError> {
+        let result = self.store.create_mixins(user, mixins).await;
+        self.changed(user).await;
+        result
+    }
+
     /// See [`Store::delete_mixin`].
     pub async fn delete_mixin(&self, user: &str, type_id: &str) -> Result<(), StoreError> {
         let result = self.store.delete_mixin(user, type_id).await;
+        self.changed(user).await;
+        result
+    }
+
+    /// See [`Store::delete_mixins`].
+    pub async fn delete_mixins(&self, user: &str, type_ids: &[String]) -> Result<(), StoreError> {
+        let result = self.store.delete_mixins(user, type_ids).await;
         self.changed(user).await;
         result
     }

@@ -14,10 +14,19 @@
 //! are idempotent (`ON CONFLICT DO NOTHING`), so concurrent writers never
 //! lose each other's rows.
 //!
+//! Each user may hold at most [`StoreConfig::max_mixins_per_user`] mixins
+//! and [`StoreConfig::max_associations_per_user`] associations. A write
+//! that would pass a cap changes nothing and fails with
+//! [`StoreError::TooManyMixins`] or [`StoreError::TooManyAssociations`].
+//! The count is taken inside the write's transaction, under a per-user
+//! lock on PostgreSQL (replicas writing for one user at once cannot both
+//! slip under the cap); a SQLite store has one connection, so its
+//! transactions never overlap.
+//!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use snf_occi::store::{Store, StoreConfig, UserMixin};
-//! let store = Store::open(&StoreConfig { url: "sqlite::memory:".into() }).await.unwrap();
+//! let store = Store::open(&StoreConfig::new("sqlite::memory:")).await.unwrap();
 //! let tag = UserMixin {
 //!     scheme: "http://example.com/tags#".into(),
 //!     term: "prod".into(),
@@ -36,27 +45,71 @@ mod cache;
 
 pub use cache::{CachedStore, UserTags};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 /// The `[store]` table.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// `sqlite://PATH` (default `sqlite://snf-occi.db`) or `postgres://...`.
     #[serde(default = "default_url")]
     pub url: String,
+    /// The most mixins one user may define (`POST /-/`); `0` turns user
+    /// mixins off. Caps what one user can make the store hold, and what
+    /// every one of their requests reads (a user's mixins and
+    /// associations are read whole, see [`CachedStore`]).
+    #[serde(default = "default_max_mixins")]
+    pub max_mixins_per_user: usize,
+    /// The most (mixin, entity) associations one user may hold, over all
+    /// their mixins.
+    #[serde(default = "default_max_associations")]
+    pub max_associations_per_user: usize,
+}
+
+impl StoreConfig {
+    /// The store at `url`, with the default caps.
+    pub fn new(url: impl Into<String>) -> Self {
+        StoreConfig {
+            url: url.into(),
+            ..StoreConfig::default()
+        }
+    }
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { url: default_url() }
+        StoreConfig {
+            url: default_url(),
+            max_mixins_per_user: default_max_mixins(),
+            max_associations_per_user: default_max_associations(),
+        }
     }
 }
 
 fn default_url() -> String {
     "sqlite://snf-occi.db?mode=rwc".to_string()
+}
+
+/// Far above what a person tags by hand or a tool defines per user.
+fn default_max_mixins() -> usize {
+    1_000
+}
+
+/// A hundred tags on each of a thousand entities (`collection_limit`'s
+/// default): far above real use, and a bounded read per request.
+fn default_max_associations() -> usize {
+    100_000
+}
+
+/// The per-user caps a [`Store`] enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// [`StoreConfig::max_mixins_per_user`].
+    pub mixins: usize,
+    /// [`StoreConfig::max_associations_per_user`].
+    pub associations: usize,
 }
 
 /// Why a store operation failed.
@@ -92,6 +145,37 @@ pub enum StoreError {
     /// A read shared by concurrent requests of one user failed.
     #[error(transparent)]
     Shared(std::sync::Arc<StoreError>),
+    /// The write would leave the user more mixins than
+    /// `store.max_mixins_per_user`; nothing was written. The app answers
+    /// 409 Conflict: the refusal is about the user's current state, not
+    /// the request (a one-mixin request is refused as well), and the user
+    /// can resolve it and resubmit (RFC 9110 §15.5.10). Not 413, which
+    /// says the request content is too large (a smaller request would not
+    /// help), nor 403, which says the request will never be allowed.
+    #[error(
+        "you would have {count} mixins, more than this server allows per user \
+         (store.max_mixins_per_user = {limit}): remove unused ones with DELETE /-/ first"
+    )]
+    TooManyMixins {
+        /// How many the user would have.
+        count: usize,
+        /// The cap.
+        limit: usize,
+    },
+    /// The write would leave the user more associations than
+    /// `store.max_associations_per_user`; nothing was written. 409 as
+    /// [`StoreError::TooManyMixins`].
+    #[error(
+        "you would have {count} mixin associations, more than this server allows per user \
+         (store.max_associations_per_user = {limit}): untag entities first \
+         (DELETE on a mixin's location)"
+    )]
+    TooManyAssociations {
+        /// How many the user would have.
+        count: usize,
+        /// The cap.
+        limit: usize,
+    },
 }
 
 /// A user-defined mixin.
@@ -143,6 +227,7 @@ const MIGRATIONS: &[(i64, &str)] = &[(
 pub struct Store {
     pool: AnyPool,
     shared: bool,
+    limits: StoreLimits,
 }
 
 impl Store {
@@ -183,6 +268,10 @@ impl Store {
         let store = Store {
             pool,
             shared: postgres,
+            limits: StoreLimits {
+                mixins: config.max_mixins_per_user,
+                associations: config.max_associations_per_user,
+            },
         };
         store.migrate(postgres).await?;
         Ok(store)
@@ -234,6 +323,70 @@ impl Store {
         self.shared
     }
 
+    /// The per-user caps.
+    pub fn limits(&self) -> StoreLimits {
+        self.limits
+    }
+
+    /// Starts a write transaction that may add rows for `user`: on
+    /// PostgreSQL it first takes `user`'s advisory lock (held until the
+    /// transaction ends), so that counting the user's rows and adding to
+    /// them is one step for every replica. The lock is taken before any
+    /// row lock, in every such transaction, so they cannot deadlock.
+    async fn begin_for(
+        &self,
+        user: &str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.shared {
+            // The two-key form has its own key space, apart from the
+            // one-key migration lock; hashtext is the database's own, so
+            // every replica computes the same key.
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(USER_LOCK_CLASS)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// Fails with [`StoreError::TooManyMixins`] if `tx` leaves `user`
+    /// more mixins than the cap and more than `before` (a user already
+    /// past a lowered cap may still remove, or redefine what they have).
+    async fn check_mixin_cap(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        user: &str,
+        before: usize,
+    ) -> Result<(), StoreError> {
+        let count = count_rows(tx, COUNT_MIXINS, user).await?;
+        if count > self.limits.mixins && count > before {
+            return Err(StoreError::TooManyMixins {
+                count,
+                limit: self.limits.mixins,
+            });
+        }
+        Ok(())
+    }
+
+    /// [`Store::check_mixin_cap`] for associations.
+    async fn check_association_cap(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        user: &str,
+        before: usize,
+    ) -> Result<(), StoreError> {
+        let count = count_rows(tx, COUNT_ASSOCIATIONS, user).await?;
+        if count > self.limits.associations && count > before {
+            return Err(StoreError::TooManyAssociations {
+                count,
+                limit: self.limits.associations,
+            });
+        }
+        Ok(())
+    }
+
     /// Everything `user` has: their mixins ordered by type id, and their
     /// associations as `(type id, entity)` pairs ordered by entity. One
     /// query for a user without mixins, two in one transaction otherwise.
@@ -279,45 +432,85 @@ impl Store {
             .map_err(StoreError::Query)
     }
 
-    /// Defines a mixin for `user`; [`StoreError::MixinExists`] if the type
-    /// id or the location is taken.
+    /// Defines a mixin for `user`: [`Store::create_mixins`] with one.
     pub async fn create_mixin(&self, user: &str, mixin: &UserMixin) -> Result<(), StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO user_mixins (user_id, type_id, scheme, term, title, location)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(user)
-        .bind(mixin.type_id())
-        .bind(&mixin.scheme)
-        .bind(&mixin.term)
-        .bind(mixin.title.clone())
-        .bind(&mixin.location)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Err(StoreError::MixinExists(mixin.type_id()));
-        }
-        Ok(())
+        self.create_mixins(user, std::slice::from_ref(mixin)).await
     }
 
-    /// Deletes a mixin and its associations; [`StoreError::NoSuchMixin`]
-    /// if `user` has none by that type id.
-    pub async fn delete_mixin(&self, user: &str, type_id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM mixin_associations WHERE user_id = $1 AND type_id = $2")
+    /// Defines mixins for `user`, all or none, in one transaction. A
+    /// mixin the user already has, the very same (scheme, term, title,
+    /// location), is left as it is (a client retrying, or re-running its
+    /// setup); another one under a taken type id or location is
+    /// [`StoreError::MixinExists`]; more than the cap is
+    /// [`StoreError::TooManyMixins`].
+    pub async fn create_mixins(&self, user: &str, mixins: &[UserMixin]) -> Result<(), StoreError> {
+        let mut tx = self.begin_for(user).await?;
+        let before = count_rows(&mut tx, COUNT_MIXINS, user).await?;
+        for mixin in mixins {
+            let inserted = sqlx::query(
+                "INSERT INTO user_mixins (user_id, type_id, scheme, term, title, location)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
             .bind(user)
-            .bind(type_id)
-            .execute(&mut *tx)
-            .await?;
-        let deleted = sqlx::query("DELETE FROM user_mixins WHERE user_id = $1 AND type_id = $2")
-            .bind(user)
-            .bind(type_id)
+            .bind(mixin.type_id())
+            .bind(&mixin.scheme)
+            .bind(&mixin.term)
+            .bind(mixin.title.clone())
+            .bind(&mixin.location)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NoSuchMixin(type_id.to_string()));
+            if inserted == 0 {
+                let taken = sqlx::query(
+                    "SELECT scheme, term, title, location FROM user_mixins
+                     WHERE user_id = $1 AND (type_id = $2 OR location = $3)",
+                )
+                .bind(user)
+                .bind(mixin.type_id())
+                .bind(&mixin.location)
+                .fetch_all(&mut *tx)
+                .await?;
+                let same = match taken.as_slice() {
+                    [one] => mixin_from_row(one)? == *mixin,
+                    _ => false,
+                };
+                if !same {
+                    return Err(StoreError::MixinExists(mixin.type_id()));
+                }
+            }
+        }
+        self.check_mixin_cap(&mut tx, user, before).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a mixin and its associations: [`Store::delete_mixins`]
+    /// with one.
+    pub async fn delete_mixin(&self, user: &str, type_id: &str) -> Result<(), StoreError> {
+        self.delete_mixins(user, &[type_id.to_owned()]).await
+    }
+
+    /// Deletes mixins and their associations, all or none:
+    /// [`StoreError::NoSuchMixin`] (and nothing deleted) if `user` has
+    /// none by one of the type ids.
+    pub async fn delete_mixins(&self, user: &str, type_ids: &[String]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for type_id in type_ids {
+            sqlx::query("DELETE FROM mixin_associations WHERE user_id = $1 AND type_id = $2")
+                .bind(user)
+                .bind(type_id)
+                .execute(&mut *tx)
+                .await?;
+            let deleted =
+                sqlx::query("DELETE FROM user_mixins WHERE user_id = $1 AND type_id = $2")
+                    .bind(user)
+                    .bind(type_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if deleted == 0 {
+                return Err(StoreError::NoSuchMixin(type_id.to_string()));
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -335,36 +528,42 @@ impl Store {
         rows.iter().map(mixin_from_row).collect()
     }
 
-    /// Tags entities with a mixin (already tagged ones stay, once).
+    /// Tags entities with a mixin (already tagged ones stay, once);
+    /// [`StoreError::TooManyAssociations`] past the cap.
     pub async fn associate(
         &self,
         user: &str,
         type_id: &str,
         entities: &[String],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_for(user).await?;
         require_mixin(&mut tx, user, type_id).await?;
+        let before = count_rows(&mut tx, COUNT_ASSOCIATIONS, user).await?;
         insert_associations(&mut tx, user, type_id, entities).await?;
+        self.check_association_cap(&mut tx, user, before).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Makes `entities` exactly the mixin's associations (OCCI full
-    /// update of a mixin collection), atomically.
+    /// update of a mixin collection), atomically;
+    /// [`StoreError::TooManyAssociations`] past the cap.
     pub async fn replace_associations(
         &self,
         user: &str,
         type_id: &str,
         entities: &[String],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_for(user).await?;
         require_mixin(&mut tx, user, type_id).await?;
+        let before = count_rows(&mut tx, COUNT_ASSOCIATIONS, user).await?;
         sqlx::query("DELETE FROM mixin_associations WHERE user_id = $1 AND type_id = $2")
             .bind(user)
             .bind(type_id)
             .execute(&mut *tx)
             .await?;
         insert_associations(&mut tx, user, type_id, entities).await?;
+        self.check_association_cap(&mut tx, user, before).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -373,8 +572,9 @@ impl Store {
     /// `replace = false`, its other mixins stay) or makes them exactly its
     /// mixins (full update: `replace = true`, every other association of
     /// the entity is dropped), in one transaction: if any of `type_ids` is
-    /// not one of `user`'s mixins ([`StoreError::NoSuchMixin`]) nothing
-    /// changes.
+    /// not one of `user`'s mixins ([`StoreError::NoSuchMixin`]), or the
+    /// user would pass the cap ([`StoreError::TooManyAssociations`]),
+    /// nothing changes.
     pub async fn tag_entity(
         &self,
         user: &str,
@@ -382,10 +582,11 @@ impl Store {
         type_ids: &[String],
         replace: bool,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_for(user).await?;
         for type_id in type_ids {
             require_mixin(&mut tx, user, type_id).await?;
         }
+        let before = count_rows(&mut tx, COUNT_ASSOCIATIONS, user).await?;
         if replace {
             let rows = sqlx::query(
                 "SELECT type_id FROM mixin_associations WHERE user_id = $1 AND entity = $2",
@@ -414,6 +615,7 @@ impl Store {
         for type_id in type_ids {
             insert_associations(&mut tx, user, type_id, &entity).await?;
         }
+        self.check_association_cap(&mut tx, user, before).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -498,6 +700,27 @@ impl Store {
 /// A PostgreSQL advisory lock key ("snfocci" in ASCII) serializing
 /// schema changes between replicas.
 const MIGRATION_LOCK: i64 = 0x0073_6e66_6f63_6369;
+
+/// The first key of the per-user advisory locks ("snfu" in ASCII); the
+/// second is the user's hash.
+const USER_LOCK_CLASS: i32 = 0x736e_6675;
+
+/// Counts one user's mixins.
+const COUNT_MIXINS: &str = "SELECT COUNT(*) FROM user_mixins WHERE user_id = $1";
+/// Counts one user's associations.
+const COUNT_ASSOCIATIONS: &str = "SELECT COUNT(*) FROM mixin_associations WHERE user_id = $1";
+
+/// How many rows `count` (one of the `COUNT_*` queries) finds for `user`,
+/// as `tx` sees them.
+async fn count_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    count: &'static str,
+    user: &str,
+) -> Result<usize, StoreError> {
+    let row = sqlx::query(count).bind(user).fetch_one(&mut **tx).await?;
+    let n: i64 = row.try_get(0)?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
 
 /// On PostgreSQL, holds the migration lock until `tx` ends: replicas that
 /// start together on an empty database would otherwise race in

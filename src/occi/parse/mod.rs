@@ -19,7 +19,10 @@ use http::HeaderMap;
 use snf_occi_middleware::MediaType;
 
 use super::attribute::Attributes;
-use super::category::CategoryClass;
+use super::category::{
+    CategoryClass, GrammarError, check_location, check_scheme, check_term, check_title,
+    check_type_id,
+};
 
 /// The largest request body the parsers accept (4 MiB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -34,8 +37,10 @@ pub const MAX_ATTRIBUTES: usize = 1_000;
 pub const MAX_VALUE_BYTES: usize = 128 * 1024;
 /// The longest category term or attribute name.
 pub const MAX_NAME_BYTES: usize = 256;
-/// The longest category scheme.
+/// The longest category scheme, location or type id.
 pub const MAX_SCHEME_BYTES: usize = 1024;
+/// The longest category title.
+pub const MAX_TITLE_BYTES: usize = 1024;
 
 /// One `Category` of a request.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -162,6 +167,10 @@ pub enum ParseError {
     /// A header the parser reads is not UTF-8.
     #[error("the {0} header is not valid UTF-8")]
     HeaderNotUtf8(String),
+    /// A category (or a type id naming one) breaks the OCCI grammar: the
+    /// message names the field, quotes it and says what is allowed.
+    #[error(transparent)]
+    Grammar(#[from] GrammarError),
 }
 
 /// Checks the sizes of what a request carries (attribute count, name and
@@ -193,7 +202,12 @@ pub(crate) fn check_attributes(attributes: &Attributes) -> Result<(), ParseError
     Ok(())
 }
 
-/// Checks the lengths of a category's term and scheme.
+/// Checks a category of a request, whatever its rendering: the lengths
+/// of its parts (413 when absurd), then the OCCI grammar ([`GrammarError`],
+/// 400): the term, the scheme (an absolute URI ending in `#`), the title
+/// (no control characters), the location (a URI reference) and the type
+/// ids of `rel` and `actions`. What passes can be stored and rendered
+/// back without changing the rendering's meaning.
 pub(crate) fn check_category(c: &ParsedCategory) -> Result<(), ParseError> {
     if c.term.len() > MAX_NAME_BYTES {
         return Err(ParseError::TooLarge(format!(
@@ -209,18 +223,69 @@ pub(crate) fn check_category(c: &ParsedCategory) -> Result<(), ParseError> {
             c.scheme.len()
         )));
     }
+    if let Some(title) = &c.title
+        && title.len() > MAX_TITLE_BYTES
+    {
+        return Err(ParseError::TooLarge(format!(
+            "category title {} is {} bytes, at most {MAX_TITLE_BYTES}",
+            excerpt(title),
+            title.len()
+        )));
+    }
+    if let Some(location) = &c.location
+        && location.len() > MAX_SCHEME_BYTES
+    {
+        return Err(ParseError::TooLarge(format!(
+            "category location {} is {} bytes, at most {MAX_SCHEME_BYTES}",
+            excerpt(location),
+            location.len()
+        )));
+    }
+    check_term(&c.term)?;
+    check_scheme(&c.scheme)?;
+    if let Some(title) = &c.title {
+        check_title(title)?;
+    }
+    if let Some(location) = &c.location {
+        check_location(location)?;
+    }
+    for type_id in c.rel.iter().chain(&c.actions) {
+        check_type_id_sized(type_id)?;
+    }
     Ok(())
 }
 
-/// Applies [`check_attributes`] and [`check_category`] to a parsed
-/// request.
-fn check_sizes(req: OcciRequest) -> Result<OcciRequest, ParseError> {
+/// [`check_type_id`], after the length check.
+fn check_type_id_sized(type_id: &str) -> Result<(), ParseError> {
+    if type_id.len() > MAX_SCHEME_BYTES + MAX_NAME_BYTES {
+        return Err(ParseError::TooLarge(format!(
+            "category type id {} is {} bytes, at most {}",
+            excerpt(type_id),
+            type_id.len(),
+            MAX_SCHEME_BYTES + MAX_NAME_BYTES
+        )));
+    }
+    Ok(check_type_id(type_id)?)
+}
+
+/// Checks the categories an inline link names: its kind and mixins
+/// (`category`) and its target's kind (`rel`).
+fn check_link(l: &LinkRequest) -> Result<(), ParseError> {
+    for type_id in l.kind.iter().chain(&l.mixins).chain(&l.target_kind) {
+        check_type_id_sized(type_id)?;
+    }
+    check_attributes(&l.attributes)
+}
+
+/// Applies [`check_category`], [`check_attributes`] and the link checks
+/// to a parsed request, whichever rendering it came in.
+fn check_request(req: OcciRequest) -> Result<OcciRequest, ParseError> {
     for c in &req.categories {
         check_category(c)?;
     }
     check_attributes(&req.attributes)?;
     for l in &req.links {
-        check_attributes(&l.attributes)?;
+        check_link(l)?;
     }
     Ok(req)
 }
@@ -294,5 +359,5 @@ pub fn parse_request(
             }
         }
     };
-    check_sizes(parsed?)
+    check_request(parsed?)
 }

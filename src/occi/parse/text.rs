@@ -10,7 +10,7 @@ use http::HeaderMap;
 
 use super::{LinkRequest, MAX_FIELDS, OcciRequest, ParseError, ParsedCategory, excerpt};
 use crate::occi::attribute::AttributeValue;
-use crate::occi::category::{CategoryClass, split_type_id};
+use crate::occi::category::{CategoryClass, check_term, split_type_id};
 use crate::occi::infrastructure::attr;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -192,12 +192,6 @@ fn attribute(s: &str) -> Result<(String, AttributeValue), ParseError> {
     Ok((name.to_owned(), attribute_value(value)?))
 }
 
-fn valid_term(t: &str) -> bool {
-    !t.is_empty()
-        && t.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-}
-
 /// One Category value.
 pub fn category(s: &str) -> Result<ParsedCategory, ParseError> {
     let chunks = split_outside(s, b';')?;
@@ -205,9 +199,9 @@ pub fn category(s: &str) -> Result<ParsedCategory, ParseError> {
     if term.is_empty() {
         return Err(syntax("category without a term", s));
     }
-    if !valid_term(term) {
-        return Err(syntax("invalid category term", s));
-    }
+    // Checked here, before the parameters: a term that breaks the
+    // grammar may be what made the rest of the line unreadable.
+    check_term(term)?;
     let mut c = ParsedCategory {
         term: term.to_owned(),
         ..ParsedCategory::default()

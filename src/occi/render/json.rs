@@ -3,7 +3,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
-use super::Renderer;
+use super::{Renderer, renderable_attribute, renderable_category, renderable_type_id};
 use crate::occi::attribute::{AttributeDef, AttributeValue, Attributes};
 use crate::occi::category::{CategoryRef, CategorySet};
 use crate::occi::entity::{EntityRef, Link, Resource};
@@ -33,7 +33,7 @@ impl<'a> AttributesJson<'a> {
     fn new(attributes: &'a Attributes, skip: &[&str]) -> Self {
         let mut v: Vec<_> = attributes
             .iter()
-            .filter(|(n, _)| !skip.contains(n))
+            .filter(|(n, _)| !skip.contains(n) && renderable_attribute(n))
             .collect();
         v.sort_unstable_by(|a, b| a.0.cmp(b.0));
         AttributesJson(v)
@@ -81,7 +81,7 @@ impl Serialize for ResourceJson<'_> {
             m.serialize_entry("links", &Seq(&res.links, |l| LinkJson(r, l)))?;
         }
         if !res.mixins.is_empty() {
-            m.serialize_entry("mixins", &res.mixins)?;
+            m.serialize_entry("mixins", &TypeIds(&res.mixins))?;
         }
         if let Some(v) = res.attributes.get(attr::SUMMARY) {
             m.serialize_entry("summary", &JsonValue(v))?;
@@ -120,7 +120,7 @@ impl Serialize for LinkJson<'_> {
         m.serialize_entry("id", &l.id)?;
         m.serialize_entry("kind", &l.kind)?;
         if !l.mixins.is_empty() {
-            m.serialize_entry("mixins", &l.mixins)?;
+            m.serialize_entry("mixins", &TypeIds(&l.mixins))?;
         }
         m.serialize_entry("source", &EndJson(r, &l.source))?;
         m.serialize_entry("target", &EndJson(r, &l.target))?;
@@ -128,6 +128,17 @@ impl Serialize for LinkJson<'_> {
             m.serialize_entry("title", &JsonValue(v))?;
         }
         m.end()
+    }
+}
+
+/// The mixin type ids of an entity that follow the grammar (see the
+/// module docs of `render`: the other renderings leave the others out
+/// too).
+struct TypeIds<'a>(&'a [String]);
+
+impl Serialize for TypeIds<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().filter(|t| renderable_type_id(t)))
     }
 }
 
@@ -226,35 +237,30 @@ pub fn category(c: CategoryRef<'_>) -> Value {
     Value::Object(o)
 }
 
-/// The query interface: `{"kinds": [...], "mixins": [...], "actions": [...]}`.
+/// The query interface: `{"kinds": [...], "mixins": [...], "actions": [...]}`,
+/// leaving out any category that breaks the grammar (as the text
+/// renderings do).
 pub fn categories(set: &CategorySet<'_>) -> Value {
+    fn list<'a>(items: impl Iterator<Item = CategoryRef<'a>>) -> Value {
+        Value::Array(
+            items
+                .filter(|c| renderable_category(*c))
+                .map(category)
+                .collect(),
+        )
+    }
     let mut o = Map::new();
     o.insert(
         "kinds".into(),
-        Value::Array(
-            set.kinds
-                .iter()
-                .map(|k| category(CategoryRef::Kind(k)))
-                .collect(),
-        ),
+        list(set.kinds.iter().map(|k| CategoryRef::Kind(k))),
     );
     o.insert(
         "mixins".into(),
-        Value::Array(
-            set.mixins
-                .iter()
-                .map(|m| category(CategoryRef::Mixin(m)))
-                .collect(),
-        ),
+        list(set.mixins.iter().map(|m| CategoryRef::Mixin(m))),
     );
     o.insert(
         "actions".into(),
-        Value::Array(
-            set.actions
-                .iter()
-                .map(|a| category(CategoryRef::Action(a)))
-                .collect(),
-        ),
+        list(set.actions.iter().map(|a| CategoryRef::Action(a))),
     );
     Value::Object(o)
 }

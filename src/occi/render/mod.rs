@@ -11,6 +11,26 @@
 //!   [`RenderError::UriListNotListing`] (the app answers 400).
 //! - `application/occi+json` / `application/json`: the OCCI 1.2 JSON shapes.
 //!
+//! Nothing that breaks the OCCI grammar is rendered, whatever its source.
+//! Requests are checked when parsed (`parse::check_category`), but the
+//! user mixins of a store written by an older version, or a value a
+//! future code path forgets to check, reach the renderers unchecked. So:
+//!
+//! - quoted-strings (titles, attribute values, summaries) are escaped
+//!   ([`text::write_escaped`]): a quote, backslash or control character
+//!   becomes `\"`, `\\`, `\n`, `\uXXXX`, and the value stays one value on
+//!   one line; nothing is lost.
+//! - terms, schemes, type ids, locations and attribute names have no
+//!   escape in the grammar (a term is written bare; a scheme or location
+//!   is a URI inside quotes, where `\"` is not a URI), and an escaped
+//!   term would name another category that no client can send back. A
+//!   category, mixin type id or attribute whose such part breaks the
+//!   grammar ([`CategoryRef::check`], [`check_type_id`]) is left out of
+//!   the rendering, in every media type alike so that the renderings
+//!   agree, and a warning naming it (escaped) is logged: the answer stays
+//!   well-formed and shows everything else, and the operator learns that
+//!   the store holds something to clean up (docs/deployment.md).
+//!
 //! ```
 //! use snf_occi::middleware::MediaType;
 //! use snf_occi::occi::{Renderer, Resource, infrastructure::COMPUTE};
@@ -30,7 +50,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use snf_occi_middleware::{Body, HttpResponse, MediaType, SERVER_HEADER};
 
-use super::category::{CategoryRef, CategorySet, Mixin};
+use super::category::{
+    CategoryRef, CategorySet, GrammarError, Mixin, check_attribute_name, check_type_id,
+};
 use super::entity::{Link, Resource};
 
 /// A rendering, ready to become a response with any status.
@@ -221,7 +243,9 @@ impl Renderer {
         if media.is_json() {
             let list: Vec<serde_json::Value> = mixins
                 .iter()
-                .map(|m| json::category(CategoryRef::Mixin(m)))
+                .map(CategoryRef::Mixin)
+                .filter(|c| renderable_category(*c))
+                .map(json::category)
                 .collect();
             return json_out(media, serde_json::json!({ "mixins": list }));
         }
@@ -273,6 +297,39 @@ impl Renderer {
             }
         }
     }
+}
+
+/// Logs that `what` is left out of a rendering because of `error`. The
+/// error quotes the value escaped, so a line break in it cannot forge a
+/// log line either.
+fn left_out(what: &'static str, error: &GrammarError) {
+    tracing::warn!(
+        %error,
+        "{what} left out of the rendering: it breaks the OCCI grammar \
+         (written by an older version? see docs/deployment.md)"
+    );
+}
+
+/// Whether a category may be rendered ([`CategoryRef::check`]); logs a
+/// warning when not.
+pub(crate) fn renderable_category(c: CategoryRef<'_>) -> bool {
+    c.check().map_err(|e| left_out("a category", &e)).is_ok()
+}
+
+/// Whether a type id (an entity's mixin, a link's kind) may be rendered
+/// ([`check_type_id`]); logs a warning when not.
+pub(crate) fn renderable_type_id(type_id: &str) -> bool {
+    check_type_id(type_id)
+        .map_err(|e| left_out("a mixin", &e))
+        .is_ok()
+}
+
+/// Whether an attribute may be rendered (its name follows the grammar;
+/// its value is always escaped); logs a warning when not.
+pub(crate) fn renderable_attribute(name: &str) -> bool {
+    check_attribute_name(name)
+        .map_err(|e| left_out("an attribute", &e))
+        .is_ok()
 }
 
 fn json_out(media: MediaType, value: serde_json::Value) -> Rendered {

@@ -12,7 +12,7 @@ use std::ops::Range;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::Renderer;
+use super::{Renderer, renderable_attribute, renderable_category, renderable_type_id};
 use crate::occi::attribute::AttributeValue;
 use crate::occi::category::{CategoryRef, CategorySet};
 use crate::occi::entity::{Link, Resource};
@@ -299,10 +299,10 @@ pub fn resource(r: &Renderer, res: &Resource) -> Fields {
         + res.attributes.iter().count();
     let mut f = Fields::with_capacity(values, 96 * values + 300 * res.links.len());
     f.push(Field::Category, |s| category_ref(s, &res.kind, "kind"));
-    for m in &res.mixins {
+    for m in res.mixins.iter().filter(|m| renderable_type_id(m)) {
         f.push(Field::Category, |s| category_ref(s, m, "mixin"));
     }
-    for l in &res.links {
+    for l in res.links.iter().filter(|l| renderable_type_id(&l.kind)) {
         f.push(Field::Link, |s| owned_link(s, r, l));
     }
     action_links(&mut f, r, &res.location, &res.actions);
@@ -312,7 +312,7 @@ pub fn resource(r: &Renderer, res: &Resource) -> Fields {
         quoted(s, &res.id);
     });
     for (n, v) in res.attributes.iter() {
-        if n != attr::ID {
+        if n != attr::ID && renderable_attribute(n) {
             f.push(Field::Attribute, |s| attribute(s, n, v));
         }
     }
@@ -332,8 +332,10 @@ fn owned_link(s: &mut String, r: &Renderer, l: &Link) {
     s.push_str("; self=");
     quoted_url(s, r, &l.location);
     s.push_str("; category=\"");
+    // Type ids are space-separated here: one holding a space (or a quote)
+    // would name other categories, so those are left out.
     let _ = write_escaped(s, &l.kind);
-    for m in &l.mixins {
+    for m in l.mixins.iter().filter(|m| renderable_type_id(m)) {
         s.push(' ');
         let _ = write_escaped(s, m);
     }
@@ -372,7 +374,8 @@ fn link_attributes(r: &Renderer, l: &Link, mut each: impl FnMut(&dyn Fn(&mut Str
         if !matches!(
             n,
             attr::ID | attr::SOURCE | attr::TARGET | attr::SOURCE_KIND | attr::TARGET_KIND
-        ) {
+        ) && renderable_attribute(n)
+        {
             each(&|s| attribute(s, n, v));
         }
     }
@@ -383,7 +386,7 @@ pub fn link(r: &Renderer, l: &Link) -> Fields {
     let values = 1 + l.mixins.len() + l.actions.len() + 5 + l.attributes.iter().count();
     let mut f = Fields::with_capacity(values, 96 * values);
     f.push(Field::Category, |s| category_ref(s, &l.kind, "kind"));
-    for m in &l.mixins {
+    for m in l.mixins.iter().filter(|m| renderable_type_id(m)) {
         f.push(Field::Category, |s| category_ref(s, m, "mixin"));
     }
     action_links(&mut f, r, &l.location, &l.actions);
@@ -400,7 +403,9 @@ pub fn locations<S: AsRef<str>>(r: &Renderer, locations: &[S]) -> Fields {
     f
 }
 
-/// One full Category value of the query interface.
+/// One full Category value of the query interface. Unlike
+/// [`categories`], it does not check the category: see
+/// [`CategoryRef::check`].
 pub fn category_line(c: CategoryRef<'_>) -> String {
     let mut s = String::with_capacity(256);
     write_category_line(&mut s, c);
@@ -457,11 +462,13 @@ fn write_category_line(s: &mut String, c: CategoryRef<'_>) {
     }
 }
 
-/// The fields of the query interface.
+/// The fields of the query interface: one Category per category that
+/// follows the OCCI grammar ([`CategoryRef::check`]); any other is left
+/// out, with a warning (see the module docs of `render`).
 pub fn categories(set: &CategorySet<'_>) -> Fields {
     let n = set.iter().count();
     let mut f = Fields::with_capacity(n, n * 400);
-    for c in set.iter() {
+    for c in set.iter().filter(|c| renderable_category(*c)) {
         f.push(Field::Category, |s| write_category_line(s, c));
     }
     f
