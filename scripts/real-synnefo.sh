@@ -26,6 +26,32 @@ stop() {
     [ -x "$HERE/stop.sh" ] && "$HERE/stop.sh" >&2 || true
 }
 
+# Cyclades deletes a detached volume through a "helper server" of the
+# site's (a VM of the operator's that the volume is attached to while Ganeti
+# wipes it); without one, every DELETE of a standalone volume answers 404
+# "Cannot find an available helper server". A real site has one; the
+# harness does not, so it is made here once per data folder: a verified,
+# accepted user `helper@example.org` owning a helper server of flavor 1
+# and the first image.
+helper_server() {
+    local port=$1 uuid image hlog=$HERE/data/helper-server.log
+    snf() { (cd "$HERE" && REAL_SYNNEFO_PORT=$port ./snf.sh "$@"); }
+    [ -f "$HERE/data/helper-server.$port" ] && return 0
+    if ! snf user-list --output-format=csv | grep -q helper@example.org; then
+        snf user-add --password=helper-pass helper@example.org Helper Server >>"$hlog" 2>&1
+    fi
+    uuid=$(snf user-list --output-format=csv | awk -F, '/helper@example.org/ {print $4}')
+    [ -n "$uuid" ] || { log "no uuid for helper@example.org"; exit 1; }
+    snf user-modify --verify --no-confirm "$uuid" >>"$hlog" 2>&1 || true
+    snf user-modify --accept --no-confirm "$uuid" >>"$hlog" 2>&1 || true
+    image=$(snf image-list | grep -oE '^ *[0-9a-f]{8}-[0-9a-f-]{27}' | head -n 1 | tr -d ' ')
+    snf server-create --helper --user "$uuid" --name helper \
+        --password helper-pass --flavor 1 --image "$image" >>"$hlog" 2>&1 ||
+        { log "helper server not created:"; tail -n 20 "$hlog" >&2; exit 1; }
+    touch "$HERE/data/helper-server.$port"
+    log "helper server created (owner $uuid)"
+}
+
 start() {
     if [ ! -x "$HERE/venv27/bin/python" ]; then
         [ -d "$TOOL" ] || { log "no harness at $TOOL (set REAL_SYNNEFO_TOOL)"; exit 1; }
@@ -55,13 +81,14 @@ PY
     local url="http://127.0.0.1:$port/identity/v2.0"
     for _ in $(seq 1 300); do
         if [ -s "$HERE/data/tokens.env" ] &&
-           curl -sf -X POST "$url/tokens" -o /dev/null 2>/dev/null; then
+           curl -sf --max-time 10 -X POST "$url/tokens" -o /dev/null 2>/dev/null; then
             break
         fi
         sleep 1
     done
-    curl -sf -X POST "$url/tokens" -o /dev/null ||
+    curl -sf --max-time 10 -X POST "$url/tokens" -o /dev/null ||
         { log "it did not start:"; tail -n 40 "$HERE/start.log" >&2; exit 1; }
+    helper_server "$port"
     # shellcheck disable=SC1091
     . "$HERE/data/tokens.env"
     echo "export SNF_OCCI_TEST_SYNNEFO_URL=$url"
