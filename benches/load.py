@@ -16,8 +16,16 @@ then measures each scenario with wrk (Debian package `wrk`):
 - the floor: the same show through a do-nothing hyper proxy
   (examples/floor_proxy.rs), measured the same way.
 
-Prints one table and writes it as JSON (default target/bench-load.json).
-Usage: python3 benches/load.py [--no-build] [--duration 5] [--repeat 1] [--json PATH]
+First, the ratios of issue 18, each against nginx relaying the same
+Synnefo call to the same simulator process in the same run (so machine
+noise cancels): nginx (Debian's `nginx-light`, else `nginx`, installed
+here when missing) with one worker, upstream keep-alive and no access
+log, the hyper floor (examples/floor_proxy.rs) beside it. See `ratios`.
+
+Prints the ratio table, then the scenario table, and writes both as JSON
+(default target/bench-load.json).
+Usage: python3 benches/load.py [--no-build] [--duration 5] [--repeat 1] [--ratios-only]
+           [--json PATH]
 Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
 """
 import argparse
@@ -145,10 +153,77 @@ def http(url, method="GET", body=None, headers=None):
         return e.code, dict(e.headers), e.read()
 
 
+def cpu_split(pids):
+    """(user, system) CPU seconds of processes `pids`, all their threads
+    (live and exited) included: utime and stime of /proc/PID/stat."""
+    user = system = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        user += int(fields[11])
+        system += int(fields[12])
+    return user / CLK_TCK, system / CLK_TCK
+
+
 def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    """utime + stime of one process or of a list of processes."""
+    return sum(cpu_split(pid if isinstance(pid, (list, tuple)) else [pid]))
+
+
+def children(pid):
+    """The pids whose parent is `pid` (nginx's workers under its master)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            found.append(int(entry))
+    return found
+
+
+def ensure_tool(binary, packages, paths=()):
+    """The path of `binary`; when it is missing, installs the first of the
+    Debian `packages` apt can install (quietly, without starting its
+    service: a policy-rc.d is put in place for the install when the
+    machine has none). Idempotent: nothing runs when the binary is there."""
+    def find():
+        return shutil.which(binary) or next((p for p in paths if os.access(p, os.X_OK)), None)
+
+    found = find()
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise SystemExit(f"{binary} not found: apt-get install {packages[0]}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    policy = "/usr/sbin/policy-rc.d"
+    own_policy = not os.path.exists(policy)
+    if own_policy:
+        with open(policy, "w") as f:
+            f.write("#!/bin/sh\n# benches/load.py: no service starts during its install\nexit 101\n")
+        os.chmod(policy, 0o755)
+    errors = ""
+    try:
+        for updated in (False, True):
+            if updated:
+                subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True,
+                               timeout=600)
+            for package in packages:
+                r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                                    package], env=env, capture_output=True, text=True,
+                                   timeout=900)
+                if r.returncode == 0 and find():
+                    print(f"installed {package} for {binary}", file=sys.stderr)
+                    return find()
+                errors = r.stderr[-500:]
+    finally:
+        if own_policy:
+            os.remove(policy)
+    raise SystemExit(f"could not install {' or '.join(packages)}: {errors}")
 
 
 def rss_kib(pid, key="VmRSS"):
@@ -169,8 +244,9 @@ end
 """
 
 
-def wrk(url, headers, connections, duration, script):
-    cmd = ["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{duration}s",
+def wrk(url, headers, connections, duration, script, threads=None):
+    threads = threads or min(2, connections)
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
            "--latency", "-s", script]
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
@@ -294,18 +370,296 @@ def idle_connections(port, pid, n=5000):
             "rss_held_mib": round(after / 1024, 1)}
 
 
+NGINX_PATHS = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
+
+
+def nginx_conf(workdir, port, sim_port, tls=None):
+    """An nginx relaying everything to the simulator: one worker, upstream
+    keep-alive, no access log, answers buffered in memory only (never
+    to temporary files: the 10,000-server listing would otherwise be
+    written to disk), no request cap per connection on either side (as
+    the gateway has none). `tls`: {"port", "cert", "key", "client_ca"}
+    adds a TLS listener (client certificates optional and verified, no
+    session cache or tickets: every new connection is a full handshake)."""
+    ssl = ""
+    if tls:
+        ssl = f"""
+        listen 127.0.0.1:{tls["port"]} ssl;
+        ssl_certificate {tls["cert"]};
+        ssl_certificate_key {tls["key"]};
+        ssl_session_cache off;
+        ssl_session_tickets off;"""
+        if tls.get("client_ca"):
+            ssl += f"""
+        ssl_client_certificate {tls["client_ca"]};
+        ssl_verify_client optional;
+        ssl_verify_depth 4;"""
+    return f"""
+worker_processes 1;
+daemon off;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    keepalive_requests 100000000;
+    client_body_temp_path {workdir}/body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    upstream synnefo {{
+        server 127.0.0.1:{sim_port};
+        keepalive 32;
+        keepalive_requests 100000000;
+    }}
+    server {{
+        listen 127.0.0.1:{port};{ssl}
+        location / {{
+            proxy_pass http://synnefo;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffer_size 64k;
+            proxy_buffers 32 64k;
+            proxy_busy_buffers_size 128k;
+            proxy_max_temp_file_size 0;
+        }}
+    }}
+}}
+"""
+
+
+class Nginx:
+    """nginx started in the foreground (`daemon off`), its master our
+    child; `pids()` is the master and its worker, whose CPU is summed."""
+
+    def __init__(self, tmp, sim_port, tls=None):
+        binary = ensure_tool("nginx", ["nginx-light", "nginx"], NGINX_PATHS)
+        self.workdir = os.path.join(tmp, "nginx")
+        os.makedirs(self.workdir, exist_ok=True)
+        # The worker runs as nobody when nginx starts as root.
+        os.chmod(tmp, 0o755)
+        os.chmod(self.workdir, 0o755)
+        self.port = free_port()
+        if tls:
+            tls = dict(tls, port=free_port())
+            self.tls_port = tls["port"]
+        conf = os.path.join(self.workdir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(nginx_conf(self.workdir, self.port, sim_port, tls))
+        self.proc = subprocess.Popen([binary, "-c", conf, "-p", self.workdir + "/", "-e",
+                                      os.path.join(self.workdir, "error.log")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=raise_nofile)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def pids(self):
+        return [self.proc.pid, *children(self.proc.pid)]
+
+    def terminate(self):
+        self.proc.terminate()
+
+    def wait(self, timeout=None):
+        return self.proc.wait(timeout=timeout)
+
+    def kill(self):
+        self.proc.kill()
+
+
+def start_floor(sim):
+    """examples/floor_proxy.rs relaying to `sim`, or None when not built."""
+    if not os.path.exists(FLOOR):
+        print(f"no {FLOOR}: build it (cargo build --release --example floor_proxy) for"
+              " the floor", file=sys.stderr)
+        return None, None
+    port = free_port()
+    proc = subprocess.Popen([FLOOR, f"127.0.0.1:{port}", sim], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, preexec_fn=raise_nofile)
+    proc.stdout.readline()
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+# wrk as issue 18 ran it: one thread, eight connections.
+RATIO_THREADS, RATIO_CONNECTIONS = 1, 8
+
+
+def cpu_run(url, headers, pids, duration, script, connections=None, threads=None):
+    """One wrk run; CPU of `pids` per request (µs, user and kernel apart)."""
+    connections = connections or RATIO_CONNECTIONS
+    threads = threads or RATIO_THREADS
+    u0, s0 = cpu_split(pids)
+    r = wrk(url, headers, connections, duration, script, threads)
+    u1, s1 = cpu_split(pids)
+    n = max(1, r["requests"])
+    if r["errors"] or r["non2xx"]:
+        raise SystemExit(f"{url}: {r['errors']} errors, {r['non2xx']} non-2xx answers")
+    return {"cpu_us": (u1 - u0 + s1 - s0) / n * 1e6, "user_us": (u1 - u0) / n * 1e6,
+            "sys_us": (s1 - s0) / n * 1e6, "rps": n / (r["duration_us"] / 1e6),
+            "requests": n}
+
+
+def p50_run(url, headers, duration, script):
+    r = wrk(url, headers, 1, duration, script, 1)
+    if r["errors"] or r["non2xx"]:
+        raise SystemExit(f"{url}: {r['errors']} errors, {r['non2xx']} non-2xx answers")
+    return r["p50_us"] / 1000
+
+
+def listing_call(sim, gw, headers):
+    """The Synnefo call the gateway makes for `GET /compute/` (read from
+    the simulator's counters), as a path nginx can relay."""
+    http(f"{sim}/_sim/counters", method="DELETE")
+    status, _, _ = http(f"{gw}/compute/", headers=headers)
+    if status != 200:
+        raise SystemExit(f"GET /compute/ answered {status}")
+    counters = json.loads(http(f"{sim}/_sim/counters")[2])["counters"]
+    calls = [k for k, v in counters.items() if v and k.startswith("GET /compute/")]
+    if len(calls) != 1 or "{" in calls[0]:
+        raise SystemExit(f"GET /compute/ made {counters}: expected one listing call")
+    return calls[0].split(" ", 1)[1]
+
+
+TARGETS = {"show_cpu": 1.5, "added_p50": 2.0, "query_cpu": 1.0, "list_cpu": 2.0}
+
+
+def ratios(sim, gw, gw_pid, nginx, floor_url, floor_pid, sid, duration, script, rounds):
+    """Issue 18's four ratios, `rounds` times; each round measures the
+    gateway, nginx and the floor back to back (wrk -t1 -c8 for CPU, -c1
+    for p50), and the ratio kept is the median of the rounds' ratios."""
+    tok = {"X-Auth-Token": USERS["alice"][1]}
+    big = {"X-Auth-Token": USERS["dave"][1]}
+    show = f"/compute/v2.0/servers/{sid}"
+    list_path = listing_call(sim, gw, big)
+    listed = USERS["dave"][2]
+    gw_pids, ng_pids = [gw_pid], nginx.pids()
+    fl_pids = [floor_pid] if floor_pid else None
+    runs = []
+    for i in range(rounds):
+        r = {}
+        r["gw_show"] = cpu_run(f"{gw}/compute/{sid}", tok, gw_pids, duration, script)
+        r["ng_show"] = cpu_run(f"{nginx.url}{show}", tok, ng_pids, duration, script)
+        if fl_pids:
+            r["fl_show"] = cpu_run(f"{floor_url}{show}", tok, fl_pids, duration, script)
+        r["gw_query"] = cpu_run(f"{gw}/-/", tok, gw_pids, duration, script)
+        r["gw_list"] = cpu_run(f"{gw}/compute/", big, gw_pids, duration, script)
+        r["ng_list"] = cpu_run(f"{nginx.url}{list_path}", big, ng_pids, duration, script)
+        if fl_pids:
+            r["fl_list"] = cpu_run(f"{floor_url}{list_path}", big, fl_pids, duration, script)
+        r["direct_p50"] = p50_run(f"{sim}{show}", tok, duration, script)
+        r["gw_p50"] = p50_run(f"{gw}/compute/{sid}", tok, duration, script)
+        r["ng_p50"] = p50_run(f"{nginx.url}{show}", tok, duration, script)
+        if fl_pids:
+            r["fl_p50"] = p50_run(f"{floor_url}{show}", tok, duration, script)
+        print(f"round {i + 1}/{rounds}: show {r['gw_show']['cpu_us']:.1f} vs nginx"
+              f" {r['ng_show']['cpu_us']:.1f} µs", file=sys.stderr)
+        runs.append(r)
+
+    def cpu(key, per=1):
+        return [r[key]["cpu_us"] / per if key in r else None for r in runs]
+
+    def added(key):
+        return [r[key] - r["direct_p50"] if key in r else None for r in runs]
+
+    def ratio(num, den):
+        return median([a / b for a, b in zip(num, den) if a is not None and b])
+
+    ng_show = cpu("ng_show")
+    table = [
+        {"measure": "CPU µs per GET /compute/<id> (nginx, floor: the same show relayed)",
+         "key": "show_cpu", "gateway": cpu("gw_show"), "nginx": ng_show,
+         "floor": cpu("fl_show")},
+        {"measure": "added p50 ms at concurrency 1 (over the simulator's own p50)",
+         "key": "added_p50", "gateway": added("gw_p50"), "nginx": added("ng_p50"),
+         "floor": added("fl_p50")},
+        {"measure": "CPU µs per GET /-/ (nginx, floor: relaying a show)",
+         "key": "query_cpu", "gateway": cpu("gw_query"), "nginx": ng_show,
+         "floor": cpu("fl_show")},
+        {"measure": f"CPU ns per listed server, {listed:,}-server GET /compute/ (relayed:"
+                    f" GET {list_path})",
+         "key": "list_cpu", "gateway": cpu("gw_list", listed / 1000),
+         "nginx": cpu("ng_list", listed / 1000), "floor": cpu("fl_list", listed / 1000)},
+    ]
+    for row in table:
+        row["ratio"] = ratio(row["gateway"], row["nginx"])
+        row["floor_ratio"] = ratio(row["floor"], row["nginx"])
+        row["target"] = TARGETS[row["key"]]
+        row["rounds"] = {k: row[k] for k in ("gateway", "nginx", "floor")}
+        for k in ("gateway", "nginx", "floor"):
+            row[k] = median(row[k])
+    split = {k: {"user_us": median([r[k]["user_us"] for r in runs if k in r]),
+                 "sys_us": median([r[k]["sys_us"] for r in runs if k in r])}
+             for k in runs[0] if isinstance(runs[0][k], dict)}
+    return {"table": table, "list_path": list_path, "rounds": rounds,
+            "direct_p50_ms": median([r["direct_p50"] for r in runs]), "cpu_split": split,
+            "wrk": f"-t{RATIO_THREADS} -c{RATIO_CONNECTIONS} -d{duration}s (p50: -t1 -c1)"}
+
+
+def fmt(v, digits=1):
+    return "" if v is None else f"{v:.{digits}f}"
+
+
+def print_ratios(res):
+    print(f"issue 18 ratios: median of {res['rounds']} round(s), wrk {res['wrk']}; simulator"
+          f" p50 {fmt(res['direct_p50_ms'], 3)} ms")
+    print("| measure | gateway | nginx | hyper floor | gateway / nginx | floor / nginx | target |")
+    print("|---|---|---|---|---|---|---|")
+    for row in res["table"]:
+        d = 3 if row["key"] == "added_p50" else 1
+        print(f"| {row['measure']} | {fmt(row['gateway'], d)} | {fmt(row['nginx'], d)} |"
+              f" {fmt(row['floor'], d)} | {fmt(row['ratio'], 2)}x | {fmt(row['floor_ratio'], 2)}x |"
+              f" <= {row['target']}x |")
+    print("CPU split, µs per request (user / kernel):", ", ".join(
+        f"{k} {v['user_us']:.1f}/{v['sys_us']:.1f}" for k, v in res["cpu_split"].items()))
+
+
+def seed(sim):
+    """Servers for every user, volumes and networks for alice."""
+    tok = {"X-Auth-Token": USERS["alice"][1]}
+    for name, (uuid, _, count) in USERS.items():
+        status, _, body = http(f"{sim}/_sim/seed/servers", method="POST",
+                               body={"user": uuid, "count": count, "status": "ACTIVE"})
+        if status != 201:
+            raise SystemExit(f"seeding servers for {name}: {status} {body[:200]}")
+    for i in range(20):
+        http(f"{sim}/volume/v2.0/volumes", method="POST", headers=tok,
+             body={"volume": {"size": 1 + i, "display_name": f"v{i}", "volume_type": "1",
+                              "project": PROJECT}})
+    for i in range(10):
+        http(f"{sim}/network/v2.0/networks", method="POST", headers=tok,
+             body={"network": {"name": f"n{i}", "type": "MAC_FILTERED", "project": PROJECT}})
+
+
+def stop_all(procs):
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=1,
                     help="runs per measurement; the median CPU per request and p50 are kept")
+    ap.add_argument("--ratios-only", action="store_true",
+                    help="only issue 18's ratio table (against nginx and the hyper floor)")
     ap.add_argument("--json", default=os.path.join(ROOT, "target", "bench-load.json"))
     a = ap.parse_args()
     global REPEAT
     REPEAT = max(1, a.repeat)
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk not found: apt-get install wrk")
+    ensure_tool("wrk", ["wrk"])
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "--bin", "snf-occi", "--example",
                         "floor_proxy"], cwd=ROOT, check=True)
@@ -320,106 +674,98 @@ def main():
     with open(gw_cfg, "w") as f:
         f.write(gateway_toml(gw_port, sim).replace("{store}", os.path.join(tmp, "store.db")))
     procs = []
+    rows, result = [], {}
     try:
         procs.append(start(["simulator"], sim_cfg))
         wait_http(f"{sim}/_sim/state")
         tok = {"X-Auth-Token": USERS["alice"][1]}
-        for name, (uuid, _, count) in USERS.items():
-            status, _, body = http(f"{sim}/_sim/seed/servers", method="POST",
-                                   body={"user": uuid, "count": count, "status": "ACTIVE"})
-            if status != 201:
-                raise SystemExit(f"seeding servers for {name}: {status} {body[:200]}")
-        for i in range(20):
-            http(f"{sim}/volume/v2.0/volumes", method="POST", headers=tok,
-                 body={"volume": {"size": 1 + i, "display_name": f"v{i}", "volume_type": "1",
-                                  "project": PROJECT}})
-        for i in range(10):
-            http(f"{sim}/network/v2.0/networks", method="POST", headers=tok,
-                 body={"network": {"name": f"n{i}", "type": "MAC_FILTERED", "project": PROJECT}})
+        seed(sim)
         gateway = start(["serve"], gw_cfg)
         procs.append(gateway)
         wait_http(f"{gw}/-/", headers=tok)
+        nginx = Nginx(tmp, sim_port)
+        procs.append(nginx)
+        floor, floor_url = start_floor(sim)
+        if floor:
+            procs.append(floor)
         script = os.path.join(tmp, "report.lua")
         with open(script, "w") as f:
             f.write(LUA)
         servers = json.loads(http(f"{sim}/compute/v2.0/servers", headers=tok)[2])["servers"]
         sid = servers[0]["id"]
-        json_h = dict(tok, Accept="application/occi+json")
+        show = f"/compute/v2.0/servers/{sid}"
+        wait_http(f"{nginx.url}{show}", headers=tok)
+        if floor:
+            wait_http(f"{floor_url}{show}", headers=tok)
         d = a.duration
         sim_pid = procs[0].pid
-        rows = [
-            measure("GET /-/", f"{gw}/-/", tok, gateway.pid, sim, d, script,
-                    f"{sim}/compute/v2.0/flavors/detail", tok, sim_pid),
-            measure("GET /compute/", f"{gw}/compute/", tok, gateway.pid, sim, d, script,
-                    f"{sim}/compute/v2.0/servers", tok, sim_pid),
-            measure("GET /compute/<id> text/plain", f"{gw}/compute/{sid}", tok, gateway.pid,
-                    sim, d, script, f"{sim}/compute/v2.0/servers/{sid}", tok, sim_pid),
-            measure("GET /compute/<id> JSON", f"{gw}/compute/{sid}", json_h, gateway.pid, sim,
-                    d, script, f"{sim}/compute/v2.0/servers/{sid}", tok, sim_pid),
-            create_delete(gw, sim, tok, gateway.pid),
-        ]
-        # The floor: a do-nothing hyper proxy (examples/floor_proxy.rs)
-        # relaying the same show, measured the same way.
-        if os.path.exists(FLOOR):
-            floor_port = free_port()
-            floor = subprocess.Popen([FLOOR, f"127.0.0.1:{floor_port}", sim],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                     preexec_fn=raise_nofile)
-            procs.append(floor)
-            floor.stdout.readline()
-            floor_url = f"http://127.0.0.1:{floor_port}/compute/v2.0/servers/{sid}"
-            wait_http(floor_url, headers=tok)
-            rows.append(measure("floor proxy: same show, relayed", floor_url, tok, floor.pid,
-                                sim, d, script, f"{sim}/compute/v2.0/servers/{sid}", tok,
-                                sim_pid))
-        else:
-            print(f"no {FLOOR}: build it (cargo build --release --example floor_proxy) for"
-                  " the floor row")
-        # Linearity: the median of three p50s for each size, through the
-        # gateway and straight from the simulator (its own answer is most
-        # of the time, and it scales on its own).
-        scale, scale_direct = {}, {}
-        for name in ("carol", "dave"):
-            h = {"X-Auth-Token": USERS[name][1]}
-            size = USERS[name][2]
-            runs = sorted(wrk(f"{gw}/compute/", h, 1, d, script)["p50_us"] for _ in range(3))
-            scale[size] = runs[1] / 1000
-            runs = sorted(wrk(f"{sim}/compute/v2.0/servers", h, 1, d, script)["p50_us"]
-                          for _ in range(3))
-            scale_direct[size] = runs[1] / 1000
-        idle = idle_connections(gw_port, gateway.pid)
-        peak = rss_kib(gateway.pid, "VmHWM") / 1024
+        res = ratios(sim, gw, gateway.pid, nginx, floor_url, floor and floor.pid, sid, d,
+                     script, REPEAT)
+        result["ratios"] = res
+        if not a.ratios_only:
+            json_h = dict(tok, Accept="application/occi+json")
+            rows = [
+                measure("GET /-/", f"{gw}/-/", tok, gateway.pid, sim, d, script,
+                        f"{sim}/compute/v2.0/flavors/detail", tok, sim_pid),
+                measure("GET /compute/", f"{gw}/compute/", tok, gateway.pid, sim, d, script,
+                        f"{sim}/compute/v2.0/servers", tok, sim_pid),
+                measure("GET /compute/<id> text/plain", f"{gw}/compute/{sid}", tok,
+                        gateway.pid, sim, d, script, f"{sim}{show}", tok, sim_pid),
+                measure("GET /compute/<id> JSON", f"{gw}/compute/{sid}", json_h, gateway.pid,
+                        sim, d, script, f"{sim}{show}", tok, sim_pid),
+                create_delete(gw, sim, tok, gateway.pid),
+                measure("nginx: same show, relayed", f"{nginx.url}{show}", tok, nginx.pids(),
+                        sim, d, script, f"{sim}{show}", tok, sim_pid),
+            ]
+            # The floor: a do-nothing hyper proxy (examples/floor_proxy.rs)
+            # relaying the same show, measured the same way.
+            if floor:
+                rows.append(measure("floor proxy: same show, relayed", f"{floor_url}{show}",
+                                    tok, floor.pid, sim, d, script, f"{sim}{show}", tok,
+                                    sim_pid))
+            # Linearity: the median of three p50s for each size, through the
+            # gateway and straight from the simulator (its own answer is most
+            # of the time, and it scales on its own).
+            scale, scale_direct = {}, {}
+            for name in ("carol", "dave"):
+                h = {"X-Auth-Token": USERS[name][1]}
+                size = USERS[name][2]
+                runs = sorted(wrk(f"{gw}/compute/", h, 1, d, script)["p50_us"] for _ in range(3))
+                scale[size] = runs[1] / 1000
+                runs = sorted(wrk(f"{sim}/compute/v2.0/servers", h, 1, d, script)["p50_us"]
+                              for _ in range(3))
+                scale_direct[size] = runs[1] / 1000
+            idle = idle_connections(gw_port, gateway.pid)
+            peak = rss_kib(gateway.pid, "VmHWM") / 1024
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    cols = ["scenario", "rps", "p50_ms", "p99_ms", "cpu_us_per_req", "synnefo_calls_per_req",
-            "direct_p50_ms", "added_p50_ms", "direct_cpu_us_per_req", "errors"]
-    print(" | ".join(cols))
-    for r in rows:
-        print(" | ".join(str(r.get(c, "")) for c in cols))
-    ratio = scale[10000] / scale[400] if scale.get(400) else None
-    direct_ratio = scale_direct[10000] / scale_direct[400] if scale_direct.get(400) else None
-    added = {n: round(scale[n] - scale_direct[n], 3) for n in scale}
-    added_ratio = added[10000] / added[400] if added.get(400, 0) > 0 else None
-    print(f"GET /compute/ p50 (median of 3): 400 servers {scale[400]} ms, 10000 servers"
-          f" {scale[10000]} ms, ratio {ratio:.1f} (target <= 25); the simulator alone"
-          f" {scale_direct[400]} -> {scale_direct[10000]} ms, ratio {direct_ratio:.1f}; the"
-          f" gateway's added time {added[400]} -> {added[10000]} ms, ratio"
-          f" {added_ratio if added_ratio is None else round(added_ratio, 1)}")
-    print(f"idle keep-alive: {idle['connections']} connections held, RSS {idle['rss_before_mib']}"
-          f" -> {idle['rss_held_mib']} MiB (target < 150)")
-    print(f"gateway peak RSS: {peak:.1f} MiB")
-    result = {"rows": rows, "list_scale_p50_ms": scale, "list_scale_ratio": ratio,
-              "list_scale_direct_p50_ms": scale_direct, "list_scale_direct_ratio": direct_ratio,
-              "list_scale_added_ms": added, "list_scale_added_ratio": added_ratio,
-              "idle": idle, "peak_rss_mib": round(peak, 1)}
+    print_ratios(res)
+    if not a.ratios_only:
+        print()
+        cols = ["scenario", "rps", "p50_ms", "p99_ms", "cpu_us_per_req", "synnefo_calls_per_req",
+                "direct_p50_ms", "added_p50_ms", "direct_cpu_us_per_req", "errors"]
+        print(" | ".join(cols))
+        for r in rows:
+            print(" | ".join(str(r.get(c, "")) for c in cols))
+        ratio = scale[10000] / scale[400] if scale.get(400) else None
+        direct_ratio = scale_direct[10000] / scale_direct[400] if scale_direct.get(400) else None
+        added = {n: round(scale[n] - scale_direct[n], 3) for n in scale}
+        added_ratio = added[10000] / added[400] if added.get(400, 0) > 0 else None
+        print(f"GET /compute/ p50 (median of 3): 400 servers {scale[400]} ms, 10000 servers"
+              f" {scale[10000]} ms, ratio {ratio:.1f} (target <= 25); the simulator alone"
+              f" {scale_direct[400]} -> {scale_direct[10000]} ms, ratio {direct_ratio:.1f}; the"
+              f" gateway's added time {added[400]} -> {added[10000]} ms, ratio"
+              f" {added_ratio if added_ratio is None else round(added_ratio, 1)}")
+        print(f"idle keep-alive: {idle['connections']} connections held, RSS"
+              f" {idle['rss_before_mib']} -> {idle['rss_held_mib']} MiB (target < 150)")
+        print(f"gateway peak RSS: {peak:.1f} MiB")
+        result.update({"rows": rows, "list_scale_p50_ms": scale, "list_scale_ratio": ratio,
+                       "list_scale_direct_p50_ms": scale_direct,
+                       "list_scale_direct_ratio": direct_ratio,
+                       "list_scale_added_ms": added, "list_scale_added_ratio": added_ratio,
+                       "idle": idle, "peak_rss_mib": round(peak, 1)})
     os.makedirs(os.path.dirname(a.json), exist_ok=True)
     with open(a.json, "w") as f:
         json.dump(result, f, indent=2)

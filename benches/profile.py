@@ -10,13 +10,29 @@ a few requests, then switches instrumentation on for exactly N requests of
 one scenario over one keep-alive connection, and reports instructions per
 request plus the top functions (inclusive) from callgrind_annotate.
 
+The instructions are then grouped two ways (see `STAGES`, `crate_of`):
+
+- by stage of the request: each function's own instructions go to the
+  innermost stage function it was called under (decoding Synnefo's JSON,
+  rendering, the backend call, hyper's server side, the middleware, the
+  app, the allocator, ...), split between callers in proportion to the
+  instructions each call edge carried (callgrind records every edge's
+  inclusive cost, so the first level is exact; deeper shared helpers
+  are apportioned);
+- by crate (own instructions of each function, by the crate its name
+  starts with).
+
 Usage: python3 benches/profile.py [--no-build] [--requests 200]
-           [--scenario show|show-json|list|query] [--top 25]
-Needs valgrind (Debian package `valgrind`). Writes the raw profile to
-target/callgrind.<scenario>.out.
+           [--scenario show|show-json|list|list10k|query] [--top 25] [--json PATH]
+       python3 benches/profile.py --compare BEFORE.json AFTER.json
+Needs valgrind (Debian package `valgrind`, installed when missing).
+Writes the raw profile to target/callgrind.<scenario>.out.1 and, with
+`--json`, the grouping (to compare two runs with `--compare`).
 """
 import argparse
+import collections
 import http.client
+import json
 import os
 import re
 import shutil
@@ -44,15 +60,214 @@ def callgrind_control(*args):
                           timeout=120)
 
 
+# Stages of a request, in the order they are reported. A function whose
+# name matches a stage's pattern starts that stage; everything it calls
+# belongs to it until a function of another stage is called (the
+# innermost match wins). The allocator and the kernel-call wrappers are
+# leaves: only their own instructions count there.
+STAGES = [
+    ("allocator", r"^(_?mi_|mi_|__rust_(alloc|dealloc|realloc)|__rdl_|malloc$|free$|realloc$"
+                  r"|calloc$|_int_malloc|_int_free|cfree)"),
+    ("syscall wrappers (libc)", r"^(__libc_|__GI___libc_|__)?(sendmsg|recvmsg|send|recv|recvfrom|"
+                                r"sendto|writev|readv|write|read|epoll_wait|epoll_ctl|futex|"
+                                r"syscall|accept4?|clock_gettime|__vdso_clock_gettime)$"),
+    ("JSON decode of Synnefo's answer", r"serde_json::de::|serde::de::|serde_json::read::|"
+                                        r"::synnefo::serde_util|as serde::de::Deserialize"),
+    ("OCCI rendering", r"::occi::render::|serde_json::ser::"),
+    ("OCCI request parsing", r"::occi::parse::"),
+    ("caches (auth, templates, store)", r"^<?moka::|::cache::|::store::"),
+    ("backend call (Synnefo client, hyper client)",
+     r"::synnefo::|^<?hyper_util::client::|^<?hyper::client::|hyper_rustls|"
+     r"dispatch::Client|role::Client"),
+    ("app (OCCI handlers, routing)", r"^<?snf_occi::app::|^<?axum"),
+    ("middleware (pipeline, filters, tower)",
+     r"^<?snf_occi_middleware::|^<?tower_http::|^<?tower::|^<?snf_occi::pipeline::"),
+    # hyper::proto and hyper_util::rt serve both sides: they take their
+    # callers' stage (server connection or client connection).
+    ("hyper server (connections, HTTP/1 parsing and writing)",
+     r"^<?hyper::server::|^<?hyper_util::server::|^<?snf_occi::server|dispatch::Server|"
+     r"role::Server"),
+    ("TLS (rustls, aws-lc)", r"rustls|aws_lc|^<?webpki|x509_parser"),
+    ("logging and metrics", r"^<?tracing|^<?metrics"),
+    ("tokio runtime (scheduler, IO driver, timers)",
+     r"^<?tokio::runtime::(scheduler|park|driver|time|io::driver|blocking|task::harness|"
+     r"task::raw|context)"),
+]
+LEAF_STAGES = {"allocator", "syscall wrappers (libc)"}
+OTHER = "other (thread start, unattributed)"
+
+
+def parse_callgrind(path):
+    """Own instructions per function and the inclusive instructions of
+    every caller -> callee edge, from a callgrind out file (names
+    compressed as `(id) name`, cost lines after `calls=` are the call's
+    inclusive cost)."""
+    names = {}
+    own = collections.Counter()
+    edges = collections.Counter()
+    fn = cfn = None
+    pending_call = False
+    total = 0
+
+    def name(value):
+        value = value.strip()
+        if value.startswith("("):
+            ident, _, rest = value.partition(")")
+            rest = rest.strip()
+            if rest:
+                names[ident] = rest
+            return names.get(ident, value)
+        return value
+
+    with open(path, errors="replace") as f:
+        for line in f:
+            if not line or line[0] == "\n":
+                continue
+            c = line[0]
+            if c.isdigit() or c in "+-*":
+                parts = line.split()
+                cost = int(parts[1]) if len(parts) > 1 else 0
+                if pending_call:
+                    edges[(fn, cfn)] += cost
+                    pending_call = False
+                else:
+                    own[fn] += cost
+                continue
+            if line.startswith("fn="):
+                fn = name(line[3:])
+            elif line.startswith("cfn="):
+                cfn = name(line[4:])
+            elif line.startswith("calls="):
+                pending_call = True
+            elif line.startswith(("summary:", "totals:")):
+                total = int(line.split()[1])
+    return own, edges, total or sum(own.values())
+
+
+def stage_of(func, compiled):
+    for stage, rx in compiled:
+        if rx.search(func):
+            return stage
+    return None
+
+
+def group_by_stage(own, edges):
+    """Own instructions apportioned to stages through the call graph."""
+    compiled = [(stage, re.compile(rx)) for stage, rx in STAGES]
+    callers = collections.defaultdict(list)
+    for (caller, callee), cost in edges.items():
+        if caller != callee and cost > 0:
+            callers[callee].append((caller, cost))
+    funcs = set(own) | {f for e in edges for f in e}
+    anchor = {f: stage_of(f, compiled) for f in funcs}
+    share = {f: ({anchor[f]: 1.0} if anchor[f] else {OTHER: 1.0}) for f in funcs}
+    # Fixed-point iteration: a function without a stage of its own takes
+    # its callers' mix, weighted by the instructions each call carried.
+    for _ in range(60):
+        changed = 0.0
+        for f in funcs:
+            if anchor[f] or not callers.get(f):
+                continue
+            mix = collections.Counter()
+            weight = 0
+            for caller, cost in callers[f]:
+                for st, frac in share[caller].items():
+                    # A leaf stage does not pass on to what it calls.
+                    mix[OTHER if st in LEAF_STAGES else st] += frac * cost
+                weight += cost
+            new = {st: v / weight for st, v in mix.items()}
+            changed += sum(abs(new.get(k, 0) - share[f].get(k, 0)) for k in set(new) | set(share[f]))
+            share[f] = new
+        if changed < 1e-9:
+            break
+    stages = collections.Counter()
+    for f, cost in own.items():
+        for st, frac in share[f].items():
+            stages[st] += cost * frac
+    return stages
+
+
+def crate_of(func):
+    """The crate a function's name starts with (`<T as Trait>` by T's)."""
+    m = re.match(r"^<*&?(?:mut |dyn )?([A-Za-z_][A-Za-z0-9_]*)::", func)
+    if m:
+        return m.group(1)
+    if re.match(r"^_?mi_|^mi_", func):
+        return "mimalloc"
+    return "libc and other C (" + ("memcpy/memset" if re.search(r"mem(cpy|move|set|cmp)", func)
+                                   else "rest") + ")"
+
+
+def breakdown(path, requests):
+    own, edges, total = parse_callgrind(path)
+    stages = group_by_stage(own, edges)
+    crates = collections.Counter()
+    for f, cost in own.items():
+        crates[crate_of(f)] += cost
+    per = max(1, requests)
+    top = sorted(own.items(), key=lambda kv: -kv[1])[:40]
+    return {
+        "requests": requests,
+        "instructions_per_request": round(total / per),
+        "stages": {k: round(v / per) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
+        "crates": {k: round(v / per) for k, v in crates.most_common()},
+        "top_own": [[f, round(c / per)] for f, c in top],
+    }
+
+
+def print_breakdown(b, top):
+    total = b["instructions_per_request"]
+    print(f"instructions per request: {total:,}")
+    print("by stage (own instructions under the innermost stage function):")
+    for k, v in b["stages"].items():
+        print(f"  {v:>12,}  {100 * v / max(1, total):5.1f}%  {k}")
+    print("by crate (own instructions):")
+    for k, v in list(b["crates"].items())[:20]:
+        print(f"  {v:>12,}  {100 * v / max(1, total):5.1f}%  {k}")
+    print(f"top {top} functions by own instructions:")
+    for f, v in b["top_own"][:top]:
+        print(f"  {v:>12,}  {f[:150]}")
+
+
+def compare(before_path, after_path):
+    with open(before_path) as f:
+        before = json.load(f)
+    with open(after_path) as f:
+        after = json.load(f)
+    print(f"| instructions per request ({before.get('scenario')} -> {after.get('scenario')}) |"
+          f" before | after | change |")
+    print("|---|---|---|---|")
+
+    def row(label, a, b):
+        change = "" if not a else f"{100 * (b - a) / a:+.1f}%"
+        print(f"| {label} | {a:,} | {b:,} | {change} |")
+
+    row("**total**", before["instructions_per_request"], after["instructions_per_request"])
+    for key in ("stages", "crates"):
+        print(f"| *by {key[:-1]}* | | | |")
+        names = list(dict.fromkeys([*before[key], *after[key]]))
+        names.sort(key=lambda n: -max(before[key].get(n, 0), after[key].get(n, 0)))
+        for n in names[:20 if key == "crates" else None]:
+            row(n, before[key].get(n, 0), after[key].get(n, 0))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-build", action="store_true")
-    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--requests", type=int, default=None,
+                    help="measured requests (default 200; 5 for list10k)")
     ap.add_argument("--scenario", default="show",
-                    choices=["show", "show-json", "list", "query"])
+                    choices=["show", "show-json", "list", "list10k", "query"])
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--json", help="write the grouping here (for --compare)")
+    ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
+                    help="compare two --json files and exit")
     a = ap.parse_args()
-    for tool in ("valgrind", "callgrind_control", "callgrind_annotate"):
+    if a.compare:
+        return compare(*a.compare)
+    requests = a.requests or (5 if a.scenario == "list10k" else 200)
+    load.ensure_tool("valgrind", ["valgrind"])
+    for tool in ("callgrind_control", "callgrind_annotate"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found: apt-get install valgrind")
     if not a.no_build:
@@ -68,6 +283,7 @@ def main():
         f.write(load.gateway_toml(gw_port, sim).replace("{store}",
                                                         os.path.join(tmp, "store.db")))
     out = os.path.join(ROOT, "target", f"callgrind.{a.scenario}.out")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
     for old in os.listdir(os.path.dirname(out)):
         if old.startswith(os.path.basename(out)):
             os.remove(os.path.join(os.path.dirname(out), old))
@@ -75,9 +291,10 @@ def main():
     try:
         procs.append(load.start(["simulator"], sim_cfg))
         load.wait_http(f"{sim}/_sim/state")
-        uuid, token, _ = load.USERS["alice"]
+        user = "dave" if a.scenario == "list10k" else "alice"
+        uuid, token, count = load.USERS[user]
         load.http(f"{sim}/_sim/seed/servers", method="POST",
-                  body={"user": uuid, "count": 100, "status": "ACTIVE"})
+                  body={"user": uuid, "count": count, "status": "ACTIVE"})
         gw = subprocess.Popen(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no",
              f"--callgrind-out-file={out}", load.BIN, "serve", "--config", gw_cfg],
@@ -85,22 +302,22 @@ def main():
         procs.append(gw)
         headers = {"X-Auth-Token": token}
         load.wait_http(f"http://127.0.0.1:{gw_port}/-/", headers=headers, timeout=120)
-        tok = {"X-Auth-Token": token}
-        servers = load.http(f"{sim}/compute/v2.0/servers", headers=tok)[2]
+        servers = load.http(f"{sim}/compute/v2.0/servers", headers=headers)[2]
         sid = re.search(rb'"id": ?"?(\d+)', servers).group(1).decode()
         path, extra = {
             "show": (f"/compute/{sid}", {}),
             "show-json": (f"/compute/{sid}", {"Accept": "application/occi+json"}),
             "list": ("/compute/", {}),
+            "list10k": ("/compute/", {}),
             "query": ("/-/", {}),
         }[a.scenario]
         headers.update(extra)
-        conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=60)
-        for _ in range(20):  # warm: auth cache, templates, catalog, pools
+        conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=300)
+        for _ in range(5 if a.scenario == "list10k" else 20):  # warm caches and pools
             request(conn, path, headers)
         callgrind_control("--instr=on", str(gw.pid))
         t0 = time.time()
-        for _ in range(a.requests):
+        for _ in range(requests):
             request(conn, path, headers)
         elapsed = time.time() - t0
         callgrind_control("--instr=off", str(gw.pid))
@@ -120,19 +337,16 @@ def main():
     # `--dump` writes OUT.1 (the measured requests); OUT itself is the
     # empty dump at exit (instrumentation was off by then).
     dump = out + ".1"
-    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", dump],
-                         capture_output=True, text=True).stdout
-    m = re.search(r"^([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", ann, re.M)
-    total = int(m.group(1).replace(",", "")) if m else None
-    print(f"scenario {a.scenario}: GET {path}, {a.requests} requests under callgrind "
+    print(f"scenario {a.scenario}: GET {path}, {requests} requests under callgrind "
           f"({elapsed:.1f} s wall)")
-    if total:
-        print(f"instructions per request: {total / a.requests:,.0f}")
-    lines = [l for l in ann.splitlines() if re.match(r"^\s*[\d,]+ \(", l)]
-    print(f"top {a.top} functions (inclusive instructions):")
-    for line in lines[1:a.top + 1]:
-        print("  " + line.strip()[:160])
-    print(f"raw profile: {dump}")
+    b = breakdown(dump, requests)
+    b["scenario"] = a.scenario
+    print_breakdown(b, a.top)
+    print(f"raw profile: {dump} (callgrind_annotate --inclusive=yes {dump})")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(b, f, indent=2)
+        print(f"written {a.json}")
 
 
 if __name__ == "__main__":
