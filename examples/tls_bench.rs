@@ -29,7 +29,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use rustls::client::Resumption;
+use rustls::client::{ResolvesClientCert, Resumption};
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -171,7 +172,8 @@ fn client_config(ca: &Path, cert: Option<&Path>, key: Option<&Path>) -> Arc<Clie
     // nginx's OpenSSL takes): the same key exchange against both servers.
     let mut provider = rustls::crypto::aws_lc_rs::default_provider();
     provider.kx_groups = vec![rustls::crypto::aws_lc_rs::kx_group::X25519];
-    let builder = ClientConfig::builder_with_provider(Arc::new(provider))
+    let provider = Arc::new(provider);
+    let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .expect("protocol versions")
         .with_root_certificates(roots);
@@ -182,9 +184,15 @@ fn client_config(ca: &Path, cert: Option<&Path>, key: Option<&Path>) -> Arc<Clie
                 .collect::<Result<Vec<_>, _>>()
                 .expect("a client certificate");
             let key = PrivateKeyDer::from_pem_file(key).expect("read --key");
-            builder
-                .with_client_auth_cert(chain, key)
-                .expect("client certificate and key")
+            let key = provider
+                .key_provider
+                .load_private_key(key)
+                .expect("a usable private key");
+            // Not `with_client_auth_cert`: it parses the leaf with webpki,
+            // which refuses a proxy's critical ProxyCertInfo extension.
+            builder.with_client_cert_resolver(Arc::new(Presents(Arc::new(CertifiedKey::new(
+                chain, key,
+            )))))
         }
         _ => builder.with_no_client_auth(),
     };
@@ -192,6 +200,24 @@ fn client_config(ca: &Path, cert: Option<&Path>, key: Option<&Path>) -> Arc<Clie
     config.resumption = Resumption::disabled();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(config)
+}
+
+/// Presents the one chain it holds to every server that asks.
+#[derive(Debug)]
+struct Presents(Arc<CertifiedKey>);
+
+impl ResolvesClientCert for Presents {
+    fn resolve(
+        &self,
+        _hints: &[&[u8]],
+        _schemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 /// The first line's status code of an HTTP/1.1 answer, if any.
