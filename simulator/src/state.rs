@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::SimulatorError;
 use super::fault::Fault;
 use super::seed::{FlavorSeed, ImageSeed, Quotas, UserSeed, VomsUserSeed};
-use crate::synnefo::timestamp::format_rfc3339;
+use crate::timestamp::format_rfc3339;
 
 /// Largest personality file, decoded (Synnefo's limit).
 const MAX_PERSONALITY_BYTES: usize = 10_240;
