@@ -137,8 +137,14 @@ fn a_file_that_is_not_toml_reports_only_that() {
     );
 }
 
-/// A `[simulator]` table with a wrong key, beside a wrong `[server]` key.
-const BAD_SIMULATOR: &str = r#"
+/// The simulator's table is typed by the simulator crate, outside the
+/// configuration module: its mistakes are still reported with the others,
+/// each with its key and file, and `serve` starts nothing.
+#[cfg(feature = "simulator")]
+#[test]
+fn a_wrong_simulator_key_is_reported_with_the_others() {
+    /// A `[simulator]` table with a wrong key, beside a wrong `[server]` key.
+    const BAD_SIMULATOR: &str = r#"
 [server]
 listen = "127.0.0.1:0"
 listn = "127.0.0.1:0"
@@ -151,13 +157,6 @@ app = "echo"
 listen = "127.0.0.1:0"
 build_dlay = "1s"
 "#;
-
-/// The simulator's table is typed by the simulator crate, outside the
-/// configuration module: its mistakes are still reported with the others,
-/// each with its key and file, and `serve` starts nothing.
-#[cfg(feature = "simulator")]
-#[test]
-fn a_wrong_simulator_key_is_reported_with_the_others() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), BAD_SIMULATOR);
     for command in ["check-config", "serve"] {
