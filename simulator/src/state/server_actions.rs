@@ -16,7 +16,7 @@ impl World {
     /// server keeps its state with the task `DESTROYING` until the
     /// deletion completes (the action delay, as the Ganeti job), then is
     /// `DELETED` (its task stays `DESTROYING`) and its ports and disks are
-    /// released ([`World::finish_delete`]). Destroying is permitted while
+    /// released (`finish_delete`, below). Destroying is permitted while
     /// another action is pending, and again while it is in progress
     /// (`logic/commands.py` `validate_server_action`).
     pub fn delete_server(&mut self, user: &str, id: &str, now: Instant) -> Result<(), Fault> {

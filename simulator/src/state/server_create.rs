@@ -298,9 +298,9 @@ impl World {
     /// - a public network with `fixed_ip`: that address must be one of
     ///   the caller's floating IPs (`create_public_ipv4_port` ->
     ///   `api/util.py` `get_floating_ip_by_address`: else 404 "Floating IP
-    ///   does not exist."), of this network (`_create_port`: else 409 "IP
-    ///   Address <ip> does not belong to network <id>") and unused (else
-    ///   409 "IP address '<ip>' is already in use"); the port gets it, and
+    ///   does not exist."), of this network (`_create_port`: else 409 `IP
+    ///   Address <ip> does not belong to network <id>`) and unused (else
+    ///   409 `IP address '<ip>' is already in use`); the port gets it, and
     ///   the floating IP shows the new server (`instance_id`, `port_id`).
     ///   This is how kamaki's `server create --network NET,IP` and
     ///   `snf-manage server-create --port floatingip:<id>` (which sends
@@ -312,9 +312,9 @@ impl World {
     /// - a public network with `"fixed_ip": null`: 400 (Cyclades means to
     ///   answer "Cannot connect to public network");
     /// - a private network with `fixed_ip`: that address of its IPv4
-    ///   subnet (`ips.allocate_ip`: 400 "Address <ip> does not belong to
-    ///   network <id>" outside the pool, 409 "IP address <ip> is already
-    ///   used." when taken), without: the next free one.
+    ///   subnet (`ips.allocate_ip`: 400 `Address <ip> does not belong to
+    ///   network <id>` outside the pool, 409 `IP address <ip> is already
+    ///   used.` when taken), without: the next free one.
     ///
     /// An address asked for twice in one create is "in use" the second
     /// time, as the first port already holds it in Cyclades' transaction.
