@@ -181,9 +181,8 @@ async fn serve(path: &Path) -> ExitCode {
 
     // The simulator starts first so that factories can default their
     // Synnefo endpoints to it; a wrong `[simulator]` table is reported
-    // with the other configuration errors.
-    // `_running` (the simulator) lives to the end of `serve`, past the
-    // drain.
+    // with the other configuration errors. `_running` (the simulator)
+    // lives to the end of `serve`, past the drain.
     let (_running, simulator) = match embedded::start(&early).await {
         Ok(Some(running)) => {
             let urls = running.urls();
