@@ -345,12 +345,18 @@ async fn synnefo_calls_per_operation() {
     assert_eq!(gw.backend_calls(), 1, "list: {:?}", gw.calls());
     gw.sim.reset_counters();
     get_text(&gw, 0, &format!("/compute/{id}")).await;
-    // The server, and at the same time the volume details (the index of
-    // each disk: the storage links' device ids).
+    // The server, then its one disk (the index it is attached at: the
+    // storage link's device id), never the caller's whole volume listing.
     assert_eq!(gw.backend_calls(), 2, "show: {:?}", gw.calls());
     assert_eq!(
-        gw.calls().get("GET /volume/v2.0/volumes/detail"),
+        gw.calls().get("GET /volume/v2.0/volumes/{id}"),
         Some(&1),
+        "show: {:?}",
+        gw.calls()
+    );
+    assert_eq!(
+        gw.calls().get("GET /volume/v2.0/volumes/detail"),
+        None,
         "show: {:?}",
         gw.calls()
     );
@@ -1315,4 +1321,39 @@ async fn a_create_that_names_nothing_is_400_and_makes_nothing() {
         "{}",
         res.text().await.unwrap()
     );
+}
+
+/// A compute's disks are read one by one (`GET /volumes/{id}`): a disk
+/// whose read says 404 (deleted between the two calls) is shown without
+/// a device id, as the volume listing that show used to read left it,
+/// and the show still succeeds; any other failure of that read fails the
+/// show as Synnefo's failure, as the listing's did.
+#[tokio::test]
+async fn a_disk_read_that_fails_or_finds_nothing() {
+    let gw = start_gateway().await;
+    let id = create(&gw, 0, "disks").await;
+    let (status, shown) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert!(
+        shown.contains("occi.storagelink.deviceid=\"/dev/vda\""),
+        "{shown}"
+    );
+
+    let fail_disk_reads = |status: u16| snf_occi_simulator::FaultSettings {
+        error_rate: 1.0,
+        error_status: Some(status),
+        routes: vec!["GET /volume/v2.0/volumes/{id}".to_owned()],
+        ..Default::default()
+    };
+    gw.sim.set_faults(fail_disk_reads(404));
+    let (status, gone) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    gw.sim.set_faults(Default::default());
+    assert_eq!(status, StatusCode::OK, "{gone}");
+    assert!(gone.contains("/storagelink/"), "the link stays: {gone}");
+    assert!(!gone.contains("occi.storagelink.deviceid"), "{gone}");
+
+    gw.sim.set_faults(fail_disk_reads(503));
+    let (status, failed) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    gw.sim.set_faults(Default::default());
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{failed}");
 }

@@ -3,9 +3,10 @@
 //! Synnefo calls per operation (template caches warm):
 //! - list: 1 (`GET /servers/detail`, with the cached templates for their
 //!   terms; JSON also reads `GET /volumes/detail` for the device ids);
-//! - show: 2 at once (`GET /servers/{id}`: NICs and volume ids come with
-//!   it; `GET /volumes/detail`: the index each volume is attached at, the
-//!   storage links' `occi.storagelink.deviceid`);
+//! - show: 1 + 1 per disk (`GET /servers/{id}`: NICs and volume ids come
+//!   with it; then `GET /volumes/{id}` for each of its volumes, all at
+//!   once: the index each is attached at, the storage links'
+//!   `occi.storagelink.deviceid`);
 //! - create: 1 (`POST /servers`, inline network links as `networks`),
 //!   plus 1 read per inline link to a storage (checked before the create,
 //!   with one server listing) and per inline link to an IP reservation (`GET /floatingips/{id}`:
@@ -231,6 +232,25 @@ pub fn to_resource(
         r.links.push(pending_storage_link(&server.id, &volume));
     }
     Some(r)
+}
+
+/// The volumes of `server` in detail, for the index each is attached at
+/// (its storage link's device id): one `GET /volumes/{id}` per disk the
+/// server names, all at once. Not the caller's whole `GET
+/// /volumes/detail`: decoding it grew with every volume the user has (a
+/// user with 100 volumes: 1.05 M of a show's 1.37 M instructions,
+/// benches/README.md), where a server has one or a few disks. A volume
+/// gone meanwhile (404) is left out, as the listing would have left it.
+async fn disks_of(ctx: &Ctx, server: &Server) -> Result<Vec<Volume>, AppError> {
+    let reads = server.volumes.iter().map(|volume| async move {
+        match ctx.client().get_volume(&ctx.caller, volume).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(AppError::synnefo("read volume", e)),
+        }
+    });
+    let disks = futures_util::future::try_join_all(reads).await?;
+    Ok(disks.into_iter().flatten().collect())
 }
 
 /// Fetches the caller's server `id` (404 for an invalid id, another
@@ -917,17 +937,9 @@ impl Collection for Compute {
         if !is_server_id(id) {
             return Err(AppError::NotFound(format!("no compute {id}")));
         }
-        // The volume details say at which index each disk is attached
-        // (the storage links' device ids); read at the same time as the
-        // server, they cost no extra wait.
-        let disks = async {
-            ctx.client()
-                .list_volumes_detail(&ctx.caller)
-                .await
-                .map_err(|e| AppError::synnefo("list volumes", e))
-        };
-        let (server, catalog, disks) =
-            tokio::try_join!(get_server(ctx, id), ctx.state.templates.catalog(ctx), disks)?;
+        let (server, catalog) =
+            tokio::try_join!(get_server(ctx, id), ctx.state.templates.catalog(ctx))?;
+        let disks = disks_of(ctx, &server).await?;
         attach::resume(ctx, &server);
         to_resource(&server, Some(&catalog), &disks, ctx.state.config.suspend)
             .map(Entity::Resource)
