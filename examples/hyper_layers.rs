@@ -16,7 +16,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use snf_occi::middleware::request_id::RequestIdLayer;
 use snf_occi::middleware::timeout::TimeoutLayer;
-use snf_occi::middleware::{Body, HttpRequest, HttpResponse, RequestId};
+use snf_occi::middleware::{Body, HttpRequest, HttpResponse};
+use snf_occi_types::RequestId;
 use tower::ServiceBuilder;
 
 async fn hello(req: HttpRequest) -> Result<HttpResponse, Infallible> {

@@ -6,7 +6,8 @@
 
 use http::{HeaderValue, StatusCode, header};
 
-use crate::{Body, HttpResponse, MediaType, Negotiated, SERVER_HEADER};
+use crate::{Body, HttpResponse, Negotiated, SERVER_HEADER};
+use snf_occi_types::MediaType;
 
 /// Builds an OCCI error response: `text/plain` body line, `X-OCCI-Error`
 /// header (and body `OK`-less message) for `text/occi`, `{"code","message"}`

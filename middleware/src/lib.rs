@@ -3,7 +3,8 @@
 //! Every layer here is shaped like a tower-http middleware (`XLayer` +
 //! `X<S>`), has `Error = Infallible` when its inner service has, and talks
 //! to its neighbours only through the typed request extensions of
-//! [`extensions`]. They plug unchanged into a `tower::ServiceBuilder`, an
+//! [`extensions`] and of `snf-occi-types` (request id, auth context, media
+//! type). They plug unchanged into a `tower::ServiceBuilder`, an
 //! axum `Router::layer` or a hyper-util server.
 //!
 //! The canonical request and response types are [`HttpRequest`] and
@@ -24,10 +25,7 @@ pub mod request_log;
 pub mod sensitive_headers;
 pub mod timeout;
 
-pub use extensions::{
-    AuthContext, MediaType, Negotiated, PeerCertificates, RemoteAddr, RequestId, RouteTemplate,
-    SecretToken,
-};
+pub use extensions::{Negotiated, PeerCertificates, RemoteAddr, RouteTemplate};
 
 /// The body type every snf-occi service takes and returns.
 pub type Body = axum_core::body::Body;

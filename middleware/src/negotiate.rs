@@ -17,7 +17,8 @@
 //!
 //! ```
 //! use snf_occi_middleware::negotiate::{NegotiateConfig, NegotiateLayer};
-//! use snf_occi_middleware::{Body, HttpRequest, HttpResponse, Negotiated, MediaType};
+//! use snf_occi_middleware::{Body, HttpRequest, HttpResponse, Negotiated};
+//! use snf_occi_types::MediaType;
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //! # tokio_test_block(async {
 //! let svc = ServiceBuilder::new()
@@ -45,7 +46,8 @@ use serde::Deserialize;
 use tower::{Layer, Service};
 
 use crate::error_response::occi_error;
-use crate::{HttpRequest, HttpResponse, MediaType, Negotiated, SERVER_HEADER};
+use crate::{HttpRequest, HttpResponse, Negotiated, SERVER_HEADER};
+use snf_occi_types::MediaType;
 
 /// Request types listed in the response `Accept` header.
 const ACCEPTED_REQUEST_TYPES: &str =
@@ -128,7 +130,8 @@ fn media_of(essence: &str) -> Option<MediaType> {
 /// Picks the response rendering from an `Accept` value.
 ///
 /// ```
-/// use snf_occi_middleware::{MediaType, negotiate::choose_response};
+/// use snf_occi_middleware::negotiate::choose_response;
+/// use snf_occi_types::MediaType;
 /// assert_eq!(choose_response(None), Ok(MediaType::TextPlain));
 /// assert_eq!(choose_response(Some("text/occi;q=0.2, text/plain")), Ok(MediaType::TextPlain));
 /// assert_eq!(choose_response(Some("application/*")), Ok(MediaType::OcciJson));
@@ -465,8 +468,8 @@ mod tests {
 
     mod never_panics {
         use super::super::{choose_request, choose_response, too_new_version};
-        use crate::MediaType;
         use proptest::prelude::*;
+        use snf_occi_types::MediaType;
 
         proptest! {
             #[test]

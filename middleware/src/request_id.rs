@@ -8,7 +8,8 @@
 //!
 //! ```
 //! use snf_occi_middleware::request_id::RequestIdLayer;
-//! use snf_occi_middleware::{Body, HttpRequest, HttpResponse, RequestId};
+//! use snf_occi_middleware::{Body, HttpRequest, HttpResponse};
+//! use snf_occi_types::RequestId;
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
 //! # tokio_test_block_on(async {
@@ -33,7 +34,8 @@ use std::task::{Context, Poll};
 use http::{HeaderName, HeaderValue};
 use tower::{Layer, Service};
 
-use crate::{HttpRequest, HttpResponse, RequestId};
+use crate::{HttpRequest, HttpResponse};
+use snf_occi_types::RequestId;
 
 /// The request id header.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -87,7 +87,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Body, MediaType, Negotiated};
+    use crate::{Body, Negotiated};
+    use snf_occi_types::MediaType;
     use std::convert::Infallible;
     use tower::{ServiceExt, service_fn};
 

@@ -11,7 +11,7 @@
 //! - The generic handlers ([`handlers`]) do the HTTP side (methods,
 //!   parsing, status codes, rendering) for every collection.
 //!
-//! Requests must carry an [`AuthContext`](crate::middleware::AuthContext)
+//! Requests must carry an [`AuthContext`](snf_occi_types::AuthContext)
 //! (an auth filter in front); without one every path answers 401.
 
 pub mod attach;
@@ -27,6 +27,7 @@ pub mod namespace;
 pub mod network;
 pub mod networkinterface;
 pub mod query;
+pub mod response;
 pub mod server_create;
 pub mod sizes;
 pub mod storage;

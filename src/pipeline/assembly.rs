@@ -14,9 +14,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::middleware::error_response::occi_error;
 use crate::middleware::request_id::RequestIdLayer;
 use crate::middleware::sensitive_headers::SensitiveHeadersLayer;
-use crate::middleware::{
-    Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse, MediaType, SERVER_HEADER,
-};
+use crate::middleware::{Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse, SERVER_HEADER};
+use snf_occi_types::MediaType;
 
 /// Boxes a typed layer into a [`BoxHttpLayer`] (one allocation per request
 /// for its future).

@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), snf_occi::synnefo::SynnefoError> {
-//! use snf_occi::middleware::SecretToken;
+//! use snf_occi_types::SecretToken;
 //! use snf_occi::synnefo::{Caller, Client, ClientConfig, Transport, TransportConfig};
 //!
 //! let config = ClientConfig::new("http://127.0.0.1:8890/identity/v2.0");
