@@ -6,7 +6,7 @@
 
 use http::{HeaderValue, StatusCode, header};
 
-use crate::{Body, HttpResponse, Negotiated, SERVER_HEADER};
+use crate::{Body, HttpResponse, Negotiated};
 use snf_occi_types::MediaType;
 
 /// Builds an OCCI error response: `text/plain` body line, `X-OCCI-Error`
@@ -25,7 +25,6 @@ pub fn occi_error(status: StatusCode, message: &str, rendering: MediaType) -> Ht
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::SERVER, HeaderValue::from_static(SERVER_HEADER));
     if rendering == MediaType::TextOcci {
         // Header values cannot hold control characters; keep the message readable.
         let clean: String = message

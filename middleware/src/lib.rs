@@ -7,6 +7,9 @@
 //! type). They plug unchanged into a `tower::ServiceBuilder`, an
 //! axum `Router::layer` or a hyper-util server.
 //!
+//! No layer here sets the `Server` header: that is the server's to say,
+//! once, on every response (snf-occi's always-on edge does).
+//!
 //! The canonical request and response types are [`HttpRequest`] and
 //! [`HttpResponse`] over axum-core's boxed [`Body`].
 
@@ -40,6 +43,3 @@ pub type BoxHttpLayer =
     tower::util::BoxCloneSyncServiceLayer<BoxHttp, HttpRequest, HttpResponse, Infallible>;
 /// The error type of fallible building blocks (bodies, I/O).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The value of the `Server` header on every response.
-pub const SERVER_HEADER: &str = concat!("snf-occi/", env!("CARGO_PKG_VERSION"), " OCCI/1.2");

@@ -4,7 +4,7 @@
 
 use http::{HeaderValue, StatusCode, header};
 
-use crate::middleware::{Body, HttpResponse, SERVER_HEADER};
+use crate::middleware::{Body, HttpResponse};
 use crate::occi::Rendered;
 
 /// Turns a rendering into a response.
@@ -23,7 +23,6 @@ impl RenderedResponse for Rendered {
             header::CONTENT_TYPE,
             HeaderValue::from_static(self.media.as_str()),
         );
-        headers.insert(header::SERVER, HeaderValue::from_static(SERVER_HEADER));
         response
     }
 }

@@ -14,8 +14,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::middleware::error_response::occi_error;
 use crate::middleware::request_id::RequestIdLayer;
 use crate::middleware::sensitive_headers::SensitiveHeadersLayer;
-use crate::middleware::{Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse, SERVER_HEADER};
+use crate::middleware::{Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse};
 use snf_occi_types::MediaType;
+
+/// The value of the `Server` header, which [`EdgeLayer`] sets on every
+/// response (and nothing else does: one place says who answers).
+pub const SERVER_HEADER: &str = concat!("snf-occi/", env!("CARGO_PKG_VERSION"), " OCCI/1.2");
 
 /// Boxes a typed layer into a [`BoxHttpLayer`] (one allocation per request
 /// for its future).
