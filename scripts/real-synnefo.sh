@@ -77,7 +77,11 @@ for p in range(26000, 26100):
 PY
 )
     log "starting on 127.0.0.1:$port"
-    (cd "$HERE" && nohup ./start.sh "$port" >"$HERE/start.log" 2>&1 &)
+    # Every descriptor of the background job goes to the log: a job that
+    # kept this script's stdout would hold the pipe of a caller's
+    # `$(scripts/real-synnefo.sh start)` open, and the caller would wait
+    # for the harness to exit (CI once hung there for its whole budget).
+    (cd "$HERE" && exec nohup ./start.sh "$port") </dev/null >"$HERE/start.log" 2>&1 &
     local url="http://127.0.0.1:$port/identity/v2.0"
     for _ in $(seq 1 300); do
         if [ -s "$HERE/data/tokens.env" ] &&

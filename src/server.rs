@@ -5,7 +5,7 @@
 //!
 //! Protocols: over TLS, HTTP/2 when the client asks for it by ALPN, else
 //! HTTP/1.1. A plain listener speaks HTTP/1.1 only, unless `server.h2c`
-//! turns on HTTP/2 with prior knowledge beside it (see the README).
+//! turns on HTTP/2 with prior knowledge beside it (see docs/configuration.md, `server.h2c`).
 //!
 //! Every connection must deliver its first request head within
 //! `header_read_timeout` of being accepted, and is closed after

@@ -56,7 +56,8 @@ pub use error::{BuildError, BuildErrors};
 pub use registry::{AppFactory, FactoryTable, FilterFactory, Registry};
 pub use urlmap::UrlMap;
 
-/// The README's Rust examples, compiled by `cargo test --doc`.
+/// The configuration guide's Rust examples (a custom factory, embedding
+/// without a file), compiled by `cargo test --doc`.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
+#[doc = include_str!("../../docs/configuration.md")]
+pub struct ConfigurationDoctests;

@@ -1,4 +1,4 @@
-//! The README's configuration reference matches the code: every key of
+//! The configuration reference (docs/configuration.md) matches the code: every key of
 //! the config types has a row, every row names a real key, and every
 //! documented default is the code's default.
 
@@ -22,7 +22,7 @@ use snf_occi::store::StoreConfig;
 /// Documented rows: key -> default column (without backticks).
 fn documented() -> BTreeMap<String, String> {
     let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md")).unwrap();
     let start = readme
         .find("## Configuration reference")
         .expect("a reference section");
@@ -146,11 +146,11 @@ fn every_key_is_documented_and_every_documented_key_exists() {
     let unknown: Vec<_> = own.difference(&code).collect();
     assert!(
         undocumented.is_empty(),
-        "keys missing from README.md: {undocumented:?}"
+        "keys missing from docs/configuration.md: {undocumented:?}"
     );
     assert!(
         unknown.is_empty(),
-        "README.md documents keys the code does not have: {unknown:?}"
+        "docs/configuration.md documents keys the code does not have: {unknown:?}"
     );
 }
 
