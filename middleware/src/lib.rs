@@ -16,7 +16,6 @@
 use std::convert::Infallible;
 
 pub mod auth;
-pub mod body_limit;
 pub mod body_timeout;
 pub mod concurrency_limit;
 pub mod error_response;
@@ -26,7 +25,6 @@ pub mod negotiate;
 pub mod request_id;
 pub mod request_log;
 pub mod sensitive_headers;
-pub mod timeout;
 
 pub use extensions::{Negotiated, PeerCertificates, RemoteAddr, RouteTemplate};
 

@@ -43,11 +43,11 @@ where
 /// ```
 /// use std::time::Duration;
 /// use snf_occi::pipeline::Pipeline;
-/// use snf_occi::middleware::{timeout::TimeoutLayer, request_log::RequestLogLayer};
+/// use snf_occi::middleware::{error_response::OcciErrorBodyLayer, request_log::RequestLogLayer};
 ///
 /// let pipeline = Pipeline::new()
 ///     .push("request_log", RequestLogLayer::new())
-///     .push("timeout", TimeoutLayer::new(Duration::from_secs(30)));
+///     .push("timeout", OcciErrorBodyLayer::timeout(Duration::from_secs(30)));
 /// assert_eq!(pipeline.names().collect::<Vec<_>>(), ["request_log", "timeout"]);
 /// ```
 #[derive(Clone, Default)]
