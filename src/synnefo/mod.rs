@@ -36,10 +36,11 @@ pub mod volume;
 pub use client::{
     Caller, Client, ClientConfig, DEFAULT_READ_RETRIES, DEFAULT_RETRY_JITTER, Service,
 };
+pub use compute::flavors::Flavor;
+pub use compute::images::Image;
 pub use compute::{
-    BlockDevice, Flavor, IdRef, Image, NetworkRef, NewServer, Personality, RebootType, Server,
-    ServerAction, ServerAddress, ServerAttachment, ServerState, ServerStatus, Summary,
-    VolumeAttachment,
+    BlockDevice, IdRef, NetworkRef, NewServer, Personality, RebootType, Server, ServerAction,
+    ServerAddress, ServerAttachment, ServerState, ServerStatus, Summary, VolumeAttachment,
 };
 pub use error::{FaultKind, SynnefoError};
 pub use identity::{Access, CatalogEndpoint, CatalogService, Tenant, Token, User};
