@@ -279,11 +279,12 @@ fn dependencies(manifest: &str) -> BTreeSet<String> {
         let line = line.trim();
         if line.starts_with('[') {
             inside = line == "[dependencies]";
-        } else if inside && !line.starts_with('#') {
-            if let Some((name, _)) = line.split_once('=') {
-                let name = name.trim();
-                deps.insert(name.strip_suffix(".workspace").unwrap_or(name).to_owned());
-            }
+        } else if inside
+            && !line.starts_with('#')
+            && let Some((name, _)) = line.split_once('=')
+        {
+            let name = name.trim();
+            deps.insert(name.strip_suffix(".workspace").unwrap_or(name).to_owned());
         }
     }
     deps
