@@ -20,7 +20,7 @@
 //! - refused (4xx): nothing was made; the floating IPs reserved for it are
 //!   released.
 //!
-//! On the floating IPs: see [`attempt`].
+//! On the floating IPs: see the private `attempt` below.
 
 use std::time::Duration;
 

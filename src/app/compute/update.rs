@@ -18,7 +18,8 @@ use crate::app::update::new_title;
 /// (`db/models.py` `VirtualMachine.VIRTUAL_MACHINE_NAME_LENGTH`).
 const MAX_SERVER_NAME: usize = 255;
 
-/// What a compute update changes (see [`plan_update`]).
+/// What a compute update changes, as [`Collection::plan_update`](crate::app::Collection::plan_update)
+/// plans it for a compute.
 #[derive(Debug, Default)]
 pub struct ComputeUpdate {
     /// The flavor to resize to (the compute is stopped).
