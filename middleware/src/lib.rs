@@ -7,6 +7,12 @@
 //! type). They plug unchanged into a `tower::ServiceBuilder`, an
 //! axum `Router::layer` or a hyper-util server.
 //!
+//! Where tower-http has the layer, it is used rather than rewritten: the
+//! timeout and the request body limit are tower-http's, their own answers
+//! turned into OCCI error bodies by [`error_response::OcciErrorBodyLayer`];
+//! [`request_id`] builds on tower-http's request-id layers. A layer of our
+//! own says in its docs why tower-http's would not do.
+//!
 //! No layer here sets the `Server` header: that is the server's to say,
 //! once, on every response (snf-occi's always-on edge does).
 //!
