@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use snf_occi::simulator::{self, FaultSettings, RunningSimulator, SimulatorConfig};
 use snf_occi::synnefo::network::FixedIpRequest;
 use snf_occi::synnefo::{
     Caller, Client, ClientConfig, FaultKind, NetworkRef, NewFloatingIp, NewNetwork, NewPort,
     NewServer, NewSnapshot, NewSubnet, NewVolume, Personality, RebootType, ServerAction,
     ServerStatus, Service, SynnefoError, VolumeUpdate,
 };
+use snf_occi_simulator::{self as simulator, FaultSettings, RunningSimulator, SimulatorConfig};
 use snf_occi_types::{RequestId, SecretToken};
 
 const ALICE: &str = "alice-token";

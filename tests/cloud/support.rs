@@ -40,7 +40,7 @@ const PATIENCE: Duration = Duration::from_secs(90);
 /// Which Synnefo answers.
 pub enum Backend {
     /// The embedded simulator (kept alive for the test).
-    Simulator(snf_occi::simulator::RunningSimulator),
+    Simulator(snf_occi_simulator::RunningSimulator),
     /// A real Synnefo at this identity URL.
     Real(String),
 }
@@ -162,7 +162,7 @@ impl Cloud {
         let (backend, identity_url, tokens) = match real_backend() {
             Some((url, tokens)) => (Backend::Real(url.clone()), url, tokens),
             None => {
-                use snf_occi::simulator::{SimulatorConfig, start};
+                use snf_occi_simulator::{SimulatorConfig, start};
                 let mut config = SimulatorConfig::instant("127.0.0.1:0".parse().expect("addr"));
                 config.build_delay = Duration::from_millis(300);
                 config.action_delay = Duration::from_millis(200);
