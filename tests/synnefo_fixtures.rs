@@ -15,12 +15,12 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use snf_occi::middleware::{RequestId, SecretToken};
 use snf_occi::synnefo::{
     Caller, Client, ClientConfig, FaultKind, NewFloatingIp, NewNetwork, NewServer, NewSnapshot,
     NewSubnet, NewVolume, Personality, RebootType, ServerAction, ServerStatus, Service,
     SynnefoError,
 };
+use snf_occi_types::{RequestId, SecretToken};
 
 /// One request the fake Synnefo saw.
 #[derive(Clone, Debug)]

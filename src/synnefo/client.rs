@@ -10,7 +10,7 @@ use http_body_util::Full;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use snf_occi_middleware::{AuthContext, RequestId, SecretToken};
+use snf_occi_types::{AuthContext, RequestId, SecretToken};
 
 use super::error::{SynnefoError, parse_fault};
 use super::identity::Access;
@@ -430,7 +430,7 @@ impl Client {
             .send(request, self.inner.config.timeout, answer_size(path))
             .await;
         // Count the call by its template (ids become `{id}`), never by URL.
-        snf_occi_middleware::metrics::record_synnefo_call(
+        snf_occi_types::metrics::record_synnefo_call(
             service.catalog_type(),
             operation_template(method, path),
             sent.as_ref().ok().map(|(status, _)| status.as_u16()),
@@ -739,7 +739,7 @@ const PATH_WORDS: &[&str] = &[
 pub(crate) fn operation_template(method: &Method, path: &str) -> String {
     let path = path.split('?').next().unwrap_or("");
     let mut out = String::with_capacity(path.len() + 8);
-    out.push_str(snf_occi_middleware::metrics::method_label(method));
+    out.push_str(snf_occi_types::metrics::method_label(method));
     out.push(' ');
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if segments.is_empty() {

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use http::Method;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use snf_occi_middleware::{RequestId, SecretToken};
+use snf_occi_types::{RequestId, SecretToken};
 
 use super::client::{Payload, decode};
 use super::serde_util::null_default;

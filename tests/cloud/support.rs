@@ -652,8 +652,8 @@ impl Drop for Cloud {
 
 /// Best-effort deletion of `made` through the Synnefo client.
 async fn sweep(identity_url: String, tokens: [String; 2], made: Vec<Made>) {
-    use snf_occi::middleware::SecretToken;
     use snf_occi::synnefo::{Caller, Client, ClientConfig, Transport, TransportConfig};
+    use snf_occi_types::SecretToken;
     let transport = Transport::new(TransportConfig::default()).expect("transport");
     let client = Client::new(transport, ClientConfig::new(identity_url));
     let caller = |n: usize| Caller::new(SecretToken::new(tokens[n].clone()));

@@ -79,7 +79,8 @@ use super::{
     AuthConfigError, AuthFuture, add_challenge, call_authenticated, parse_url, project_header,
     ready, reject,
 };
-use crate::{AuthContext, HttpRequest, HttpResponse, SecretToken};
+use crate::{HttpRequest, HttpResponse};
+use snf_occi_types::{AuthContext, SecretToken};
 
 const FILTER: &str = "jwt_auth";
 

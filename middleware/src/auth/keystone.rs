@@ -30,7 +30,8 @@
 //!
 //! ```
 //! use snf_occi_middleware::auth::{KeystoneAuthConfig, KeystoneAuthLayer};
-//! use snf_occi_middleware::{AuthContext, HttpRequest, HttpResponse};
+//! use snf_occi_middleware::{HttpRequest, HttpResponse};
+//! use snf_occi_types::AuthContext;
 //! use tower::ServiceBuilder;
 //!
 //! let config = KeystoneAuthConfig::default()
@@ -57,7 +58,8 @@ use super::{
     AuthConfigError, AuthFuture, add_challenge, call_authenticated, join_url, keystone_base,
     keystone_challenge, parse_url, project_header, ready, reject,
 };
-use crate::{AuthContext, HttpRequest, HttpResponse};
+use crate::{HttpRequest, HttpResponse};
+use snf_occi_types::AuthContext;
 
 const FILTER: &str = "keystone_auth";
 

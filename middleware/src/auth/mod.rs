@@ -1,4 +1,4 @@
-//! Authentication filters: each sets [`crate::AuthContext`].
+//! Authentication filters: each sets [`snf_occi_types::AuthContext`].
 //!
 //! Three tower layers, one per way a user logs in, plus the rustls client
 //! certificate verifier the VOMS login needs when clients talk TLS to us
@@ -13,7 +13,7 @@
 //!
 //! # The contract every filter keeps
 //!
-//! - A request that already carries an [`AuthContext`](crate::AuthContext)
+//! - A request that already carries an [`AuthContext`](snf_occi_types::AuthContext)
 //!   passes through untouched, and so does one without this filter's kind
 //!   of credential: filters chain, the first that finds its credential
 //!   decides.
@@ -219,7 +219,7 @@ pub(crate) fn project_header(headers: &http::HeaderMap) -> Option<String> {
 pub(crate) async fn call_authenticated<S, V>(
     inner: &mut S,
     mut request: HttpRequest,
-    context: crate::AuthContext,
+    context: snf_occi_types::AuthContext,
     cache: &cache::AuthCache<V>,
     key: &cache::CacheKey,
     challenge: &HeaderValue,

@@ -6,7 +6,7 @@ use super::jwt::JwtError;
 use super::keystone::KeystoneError;
 use super::voms::VomsError;
 
-pub(crate) use crate::metrics::record_auth_outcome as record;
+pub(crate) use snf_occi_types::metrics::record_auth_outcome as record;
 
 /// Counts one call of an auth filter to its identity service, like the
 /// Synnefo client counts its own calls.
@@ -16,7 +16,7 @@ pub(crate) fn upstream_call(
     answer: &Result<reqwest::Response, reqwest::Error>,
     started: std::time::Instant,
 ) {
-    crate::metrics::record_synnefo_call(
+    snf_occi_types::metrics::record_synnefo_call(
         service,
         operation.to_string(),
         answer.as_ref().ok().map(|r| r.status().as_u16()),

@@ -104,7 +104,8 @@ use super::{
     call_authenticated, join_url, keystone_base, keystone_challenge, parse_url, project_header,
     ready, reject,
 };
-use crate::{AuthContext, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr};
+use crate::{HttpRequest, HttpResponse, PeerCertificates, RemoteAddr};
+use snf_occi_types::AuthContext;
 
 const FILTER: &str = "voms_exchange";
 /// Most forwarded chain headers read (a proxy chain is a handful deep).
