@@ -34,6 +34,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -118,6 +119,12 @@ url = "sqlite://{{store}}?mode=rwc"
 [log]
 level = "warn"
 """
+
+
+def exit_on_sigterm():
+    """SIGTERM (a CI timeout, `kill`) unwinds like an error, so the
+    `finally` blocks stop the servers this script started."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def raise_nofile():
@@ -689,6 +696,7 @@ def main():
                     help="only issue 18's ratio table (against nginx and the hyper floor)")
     ap.add_argument("--json", default=os.path.join(ROOT, "target", "bench-load.json"))
     a = ap.parse_args()
+    exit_on_sigterm()
     global REPEAT
     REPEAT = max(1, a.repeat)
     ensure_tool("wrk", ["wrk"])

@@ -263,6 +263,7 @@ def main():
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
                     help="compare two --json files and exit")
     a = ap.parse_args()
+    load.exit_on_sigterm()
     if a.compare:
         return compare(*a.compare)
     requests = a.requests or (5 if a.scenario == "list10k" else 200)

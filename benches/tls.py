@@ -96,6 +96,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="rounds; medians are kept")
     ap.add_argument("--json", default=os.path.join(ROOT, "target", "bench-tls.json"))
     a = ap.parse_args()
+    load.exit_on_sigterm()
     load.ensure_tool("wrk", ["wrk"])
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "--bin", "snf-occi", "--example",
