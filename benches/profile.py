@@ -23,7 +23,8 @@ The instructions are then grouped two ways (see `STAGES`, `crate_of`):
   starts with).
 
 Usage: python3 benches/profile.py [--no-build] [--requests 200]
-           [--scenario show|show-json|list|list10k|query] [--top 25] [--json PATH]
+           [--scenario show|show-json|list|list10k|query|handshake-proxy] [--top 25]
+           [--json PATH]
        python3 benches/profile.py --compare BEFORE.json AFTER.json
 Needs valgrind (Debian package `valgrind`, installed when missing).
 Writes the raw profile to target/callgrind.<scenario>.out.1 and, with
@@ -43,6 +44,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402  (the same simulator and gateway configuration)
+import tls  # noqa: E402  (the TLS gateway and its PKI)
 
 ROOT = load.ROOT
 
@@ -194,6 +196,9 @@ def crate_of(func):
         return m.group(1)
     if re.match(r"^_?mi_|^mi_", func):
         return "mimalloc"
+    # aws-lc's C and assembly, linked into the binary (rustls' crypto).
+    if re.match(r"^_*(aws_lc|ecp_nistz256|nistz256|x25519|sha\d+_block|bn_mul|p256)", func):
+        return "aws-lc (C, assembly)"
     return "libc and other C (" + ("memcpy/memset" if re.search(r"mem(cpy|move|set|cmp)", func)
                                    else "rest") + ")"
 
@@ -257,7 +262,10 @@ def main():
     ap.add_argument("--requests", type=int, default=None,
                     help="measured requests (default 200; 5 for list10k)")
     ap.add_argument("--scenario", default="show",
-                    choices=["show", "show-json", "list", "list10k", "query"])
+                    choices=["show", "show-json", "list", "list10k", "query",
+                             "handshake-proxy"],
+                    help="handshake-proxy: full TLS handshakes presenting a VOMS proxy"
+                         " chain, one show each (benches/tls.py's gateway)")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--json", help="write the grouping here (for --compare)")
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
@@ -266,23 +274,35 @@ def main():
     load.exit_on_sigterm()
     if a.compare:
         return compare(*a.compare)
-    requests = a.requests or (5 if a.scenario == "list10k" else 200)
+    requests = a.requests or {"list10k": 5, "handshake-proxy": 50}.get(a.scenario, 200)
+    handshake = a.scenario == "handshake-proxy"
     load.ensure_tool("valgrind", ["valgrind"])
     for tool in ("callgrind_control", "callgrind_annotate"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found: apt-get install valgrind")
     if not a.no_build:
-        subprocess.run(["cargo", "build", "--release", "--bin", "snf-occi"], cwd=ROOT,
-                       check=True)
+        subprocess.run(["cargo", "build", "--release", "--bin", "snf-occi", "--example",
+                        "tls_bench"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp(prefix="snf-occi-profile-")
     sim_port, gw_port = load.free_port(), load.free_port()
     sim_cfg, gw_cfg = os.path.join(tmp, "sim.toml"), os.path.join(tmp, "gw.toml")
-    with open(sim_cfg, "w") as f:
-        f.write(load.simulator_toml(sim_port))
     sim = f"http://127.0.0.1:{sim_port}"
+    sim_toml = load.simulator_toml(sim_port)
+    gw_toml = load.gateway_toml(gw_port, sim).replace("{store}", os.path.join(tmp, "store.db"))
+    if handshake:
+        # benches/tls.py's TLS gateway and PKI; the proxy's holder is alice.
+        pki = os.path.join(tmp, "pki")
+        dn, vo = subprocess.run([tls.TLS_BENCH, "pki", pki], capture_output=True, text=True,
+                                check=True).stdout.split("\n")[:2]
+        sim_toml += (f'[[simulator.voms_users]]\ndn = "{dn}"\nvo = "{vo}"\n'
+                     f'user = "{load.USERS["alice"][0]}"\nproject = "{load.PROJECT}"\n')
+        gw_toml = tls.gateway_toml(gw_port, sim, os.path.join(tmp, "store.db"), {
+            "cert": os.path.join(pki, "server.pem"), "key": os.path.join(pki, "server.key"),
+            "client_ca": os.path.join(pki, "ca.pem")})
+    with open(sim_cfg, "w") as f:
+        f.write(sim_toml)
     with open(gw_cfg, "w") as f:
-        f.write(load.gateway_toml(gw_port, sim).replace("{store}",
-                                                        os.path.join(tmp, "store.db")))
+        f.write(gw_toml)
     out = os.path.join(ROOT, "target", f"callgrind.{a.scenario}.out")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     for old in os.listdir(os.path.dirname(out)):
@@ -302,27 +322,51 @@ def main():
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(gw)
         headers = {"X-Auth-Token": token}
-        load.wait_http(f"http://127.0.0.1:{gw_port}/-/", headers=headers, timeout=120)
         servers = load.http(f"{sim}/compute/v2.0/servers", headers=headers)[2]
         sid = re.search(rb'"id": ?"?(\d+)', servers).group(1).decode()
-        path, extra = {
-            "show": (f"/compute/{sid}", {}),
-            "show-json": (f"/compute/{sid}", {"Accept": "application/occi+json"}),
-            "list": ("/compute/", {}),
-            "list10k": ("/compute/", {}),
-            "query": ("/-/", {}),
-        }[a.scenario]
-        headers.update(extra)
-        conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=300)
-        for _ in range(5 if a.scenario == "list10k" else 20):  # warm caches and pools
-            request(conn, path, headers)
-        callgrind_control("--instr=on", str(gw.pid))
-        t0 = time.time()
-        for _ in range(requests):
-            request(conn, path, headers)
-        elapsed = time.time() - t0
-        callgrind_control("--instr=off", str(gw.pid))
-        conn.close()
+        if handshake:
+            path = f"/compute/{sid}"
+
+            def handshakes(n):
+                return subprocess.run(
+                    [tls.TLS_BENCH, "handshakes", f"127.0.0.1:{gw_port}", path, "--ca",
+                     os.path.join(pki, "ca.pem"), "--cert", os.path.join(pki, "proxy.pem"),
+                     "--key", os.path.join(pki, "proxy.key"), "-n", str(n), "-c", "1"],
+                    capture_output=True, text=True, timeout=600).stdout
+
+            deadline = time.time() + 120
+            while '"200"' not in handshakes(1):
+                if time.time() > deadline:
+                    raise SystemExit("the TLS gateway never answered a proxy's show")
+                time.sleep(0.5)
+            handshakes(10)  # warm: the proxy's exchange, pools, templates
+            callgrind_control("--instr=on", str(gw.pid))
+            t0 = time.time()
+            report = handshakes(requests)
+            elapsed = time.time() - t0
+            callgrind_control("--instr=off", str(gw.pid))
+            if f'"200":{requests}' not in report:
+                raise SystemExit(f"handshakes: {report}")
+        else:
+            load.wait_http(f"http://127.0.0.1:{gw_port}/-/", headers=headers, timeout=120)
+            path, extra = {
+                "show": (f"/compute/{sid}", {}),
+                "show-json": (f"/compute/{sid}", {"Accept": "application/occi+json"}),
+                "list": ("/compute/", {}),
+                "list10k": ("/compute/", {}),
+                "query": ("/-/", {}),
+            }[a.scenario]
+            headers.update(extra)
+            conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=300)
+            for _ in range(5 if a.scenario == "list10k" else 20):  # warm caches and pools
+                request(conn, path, headers)
+            callgrind_control("--instr=on", str(gw.pid))
+            t0 = time.time()
+            for _ in range(requests):
+                request(conn, path, headers)
+            elapsed = time.time() - t0
+            callgrind_control("--instr=off", str(gw.pid))
+            conn.close()
         callgrind_control("--dump", str(gw.pid))
         time.sleep(1)
     finally:
@@ -338,7 +382,8 @@ def main():
     # `--dump` writes OUT.1 (the measured requests); OUT itself is the
     # empty dump at exit (instrumentation was off by then).
     dump = out + ".1"
-    print(f"scenario {a.scenario}: GET {path}, {requests} requests under callgrind "
+    what = "full TLS handshakes with a VOMS proxy, one show each" if handshake else "requests"
+    print(f"scenario {a.scenario}: GET {path}, {requests} {what} under callgrind "
           f"({elapsed:.1f} s wall)")
     b = breakdown(dump, requests)
     b["scenario"] = a.scenario
