@@ -345,7 +345,7 @@ async fn synnefo_calls_per_operation() {
     assert_eq!(gw.backend_calls(), 1, "list: {:?}", gw.calls());
     gw.sim.reset_counters();
     get_text(&gw, 0, &format!("/compute/{id}")).await;
-    // The server, then its one disk (the index it is attached at: the
+    // The server and its one disk (the index it is attached at: the
     // storage link's device id), never the caller's whole volume listing.
     assert_eq!(gw.backend_calls(), 2, "show: {:?}", gw.calls());
     assert_eq!(
@@ -1358,4 +1358,51 @@ async fn a_disk_read_that_fails_or_finds_nothing() {
     // Synnefo's 503 is the gateway's 502, naming the step that failed.
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{failed}");
     assert!(failed.contains("read volume"), "{failed}");
+}
+
+/// A show reads the disks its last show found at the same time as the
+/// server: while the server's answer is held back, its disk is read
+/// already (without the guess it would wait for the server's answer).
+#[tokio::test]
+async fn a_show_reads_known_disks_beside_the_server() {
+    let gw = start_gateway().await;
+    let id = create(&gw, 0, "early").await;
+    let (status, shown) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert!(
+        shown.contains("occi.storagelink.deviceid=\"/dev/vda\""),
+        "{shown}"
+    );
+
+    gw.sim.set_faults(snf_occi_simulator::FaultSettings {
+        answer_latency: std::time::Duration::from_secs(60),
+        routes: vec!["GET /compute/v2.0/servers/{id}".to_owned()],
+        ..Default::default()
+    });
+    gw.sim.reset_counters();
+    let held = {
+        let (client, url) = (gw.client(0), gw.at(&format!("/compute/{id}")));
+        tokio::spawn(async move { client.get(url).send().await })
+    };
+    let started = std::time::Instant::now();
+    while !gw.calls().contains_key("GET /volume/v2.0/volumes/{id}") {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the disk was not read while the server's answer was held: {:?}",
+            gw.calls()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(!held.is_finished(), "the server's answer is still held");
+    held.abort();
+    gw.sim.set_faults(Default::default());
+
+    gw.sim.reset_counters();
+    let (status, shown) = get_text(&gw, 0, &format!("/compute/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert!(
+        shown.contains("occi.storagelink.deviceid=\"/dev/vda\""),
+        "{shown}"
+    );
+    assert_eq!(gw.backend_calls(), 2, "{:?}", gw.calls());
 }

@@ -154,25 +154,6 @@ pub fn to_resource(
     Some(r)
 }
 
-/// The volumes of `server` in detail, for the index each is attached at
-/// (its storage link's device id): one `GET /volumes/{id}` per disk the
-/// server names, all at once. Not the caller's whole `GET
-/// /volumes/detail`: decoding it grew with every volume the user has (a
-/// user with 100 volumes: 1.05 M of a show's 1.37 M instructions,
-/// benches/README.md), where a server has one or a few disks. A volume
-/// gone meanwhile (404) is left out, as the listing would have left it.
-pub async fn disks_of(ctx: &Ctx, server: &Server) -> Result<Vec<Volume>, AppError> {
-    let reads = server.volumes.iter().map(|volume| async move {
-        match ctx.client().get_volume(&ctx.caller, volume).await {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(AppError::synnefo("read volume", e)),
-        }
-    });
-    let disks = futures_util::future::try_join_all(reads).await?;
-    Ok(disks.into_iter().flatten().collect())
-}
-
 /// Fetches the caller's server `id` (404 for an invalid id, another
 /// user's server or a deleted one).
 pub async fn get_server(ctx: &Ctx, id: &str) -> Result<Server, AppError> {

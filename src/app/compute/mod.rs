@@ -4,9 +4,10 @@
 //! - list: 1 (`GET /servers/detail`, with the cached templates for their
 //!   terms; JSON also reads `GET /volumes/detail` for the device ids);
 //! - show: 1 + 1 per disk (`GET /servers/{id}`: NICs and volume ids come
-//!   with it; then `GET /volumes/{id}` for each of its volumes, all at
-//!   once: the index each is attached at, the storage links'
-//!   `occi.storagelink.deviceid`);
+//!   with it; `GET /volumes/{id}` for each of its volumes, all at once:
+//!   the index each is attached at, the storage links'
+//!   `occi.storagelink.deviceid`; at the same time as the server for the
+//!   disks its last show found, see [`disks`]);
 //! - create: 1 (`POST /servers`, inline network links as `networks`),
 //!   plus 1 read per inline link to a storage (checked before the create,
 //!   with one server listing) and per inline link to an IP reservation (`GET /floatingips/{id}`:
@@ -57,6 +58,7 @@
 pub mod actions;
 pub mod create;
 pub mod delete;
+pub mod disks;
 pub mod floating_ips;
 pub mod inline_links;
 pub mod mapping;
@@ -70,7 +72,7 @@ use super::attach;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::is_server_id;
-use mapping::{disks_of, get_server, to_resource};
+use mapping::{get_server, to_resource};
 use update::ComputeUpdate;
 
 /// The server name when the client gives no title (as the original).
@@ -139,9 +141,15 @@ impl Collection for Compute {
         if !is_server_id(id) {
             return Err(AppError::NotFound(format!("no compute {id}")));
         }
-        let (server, catalog) =
-            tokio::try_join!(get_server(ctx, id), ctx.state.templates.catalog(ctx))?;
-        let disks = disks_of(ctx, &server).await?;
+        // The disks its last show found are read beside the server (see
+        // `disks`), the others once the server names them.
+        let guesses = &ctx.state.disk_guesses;
+        let (server, catalog, early) = tokio::try_join!(
+            get_server(ctx, id),
+            ctx.state.templates.catalog(ctx),
+            async { Ok(guesses.read_guessed(ctx, id).await) }
+        )?;
+        let disks = guesses.settle(ctx, &server, early).await?;
         attach::resume(ctx, &server);
         to_resource(&server, Some(&catalog), &disks, ctx.state.config.suspend)
             .map(Entity::Resource)
