@@ -37,7 +37,7 @@ type Read = (String, Result<Option<Volume>, SynnefoError>);
 /// UUID and the server id: a guess only ever starts reads with the
 /// caller's own token, and one user's shows never decide another's.
 #[derive(Clone, Debug)]
-pub struct DiskGuesses(Cache<(String, String), Arc<[String]>>);
+pub struct DiskGuesses(Cache<String, Arc<[String]>>);
 
 impl Default for DiskGuesses {
     fn default() -> Self {
@@ -55,7 +55,7 @@ impl DiskGuesses {
     /// caller (none without a guess); meant to run beside the server's
     /// read, so it never fails: failures are kept for [`Self::settle`].
     pub async fn read_guessed(&self, ctx: &Ctx, id: &str) -> Vec<Read> {
-        match self.0.get(&(ctx.auth.user.clone(), id.to_owned())).await {
+        match self.0.get(&key(ctx, id)).await {
             Some(ids) => read_all(ctx, &ids).await,
             None => Vec::new(),
         }
@@ -71,6 +71,8 @@ impl DiskGuesses {
         server: &Server,
         early: Vec<Read>,
     ) -> Result<Vec<Volume>, AppError> {
+        // The guess held (the common case): nothing to remember anew.
+        let unchanged = early.iter().map(|(id, _)| id).eq(server.volumes.iter());
         let mut reads: HashMap<String, _> = early.into_iter().collect();
         let missing: Vec<String> = server
             .volumes
@@ -87,14 +89,19 @@ impl DiskGuesses {
                 Some(Err(e)) => return Err(AppError::synnefo("read volume", e)),
             }
         }
-        self.0
-            .insert(
-                (ctx.auth.user.clone(), server.id.clone()),
-                server.volumes.clone().into(),
-            )
-            .await;
+        if !unchanged {
+            self.0
+                .insert(key(ctx, &server.id), server.volumes.clone().into())
+                .await;
+        }
         Ok(disks)
     }
+}
+
+/// The guess's key: the caller's UUID and the server id (a UUID holds no
+/// newline).
+fn key(ctx: &Ctx, server: &str) -> String {
+    format!("{}\n{server}", ctx.auth.user)
 }
 
 /// Reads volumes `ids`, all at once.
