@@ -13,7 +13,6 @@
 //! is dropped whatever its read said, and one it names that was not
 //! guessed is read after the server, as without a guess.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,20 +72,26 @@ impl DiskGuesses {
     ) -> Result<Vec<Volume>, AppError> {
         // The guess held (the common case): nothing to remember anew.
         let unchanged = early.iter().map(|(id, _)| id).eq(server.volumes.iter());
-        let mut reads: HashMap<String, _> = early.into_iter().collect();
+        // A server has a few disks: linear searches, no hashing.
+        let mut reads = early;
         let missing: Vec<String> = server
             .volumes
             .iter()
-            .filter(|v| !reads.contains_key(*v))
+            .filter(|v| !reads.iter().any(|(id, _)| id == *v))
             .cloned()
             .collect();
-        reads.extend(read_all(ctx, &missing).await);
+        if !missing.is_empty() {
+            reads.extend(read_all(ctx, &missing).await);
+        }
         let mut disks = Vec::with_capacity(server.volumes.len());
         for id in &server.volumes {
-            match reads.remove(id) {
-                Some(Ok(Some(volume))) => disks.push(volume),
-                Some(Ok(None)) | None => {}
-                Some(Err(e)) => return Err(AppError::synnefo("read volume", e)),
+            let Some(at) = reads.iter().position(|(read, _)| read == id) else {
+                continue;
+            };
+            match reads.swap_remove(at).1 {
+                Ok(Some(volume)) => disks.push(volume),
+                Ok(None) => {}
+                Err(e) => return Err(AppError::synnefo("read volume", e)),
             }
         }
         if !unchanged {
