@@ -273,7 +273,7 @@ async fn authenticate_reads_the_access_answer() {
     let token = access.token.as_ref().unwrap();
     assert_eq!(token.id.expose(), recorded["token"]["id"].as_str().unwrap());
     let expected =
-        snf_occi::synnefo::timestamp::parse_rfc3339(recorded["token"]["expires"].as_str().unwrap())
+        snf_occi_types::timestamp::parse_rfc3339(recorded["token"]["expires"].as_str().unwrap())
             .unwrap();
     assert_eq!(token.expires_at(), Some(expected));
     assert_eq!(

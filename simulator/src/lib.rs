@@ -59,7 +59,6 @@ mod identity;
 pub mod seed;
 mod serve;
 pub mod state;
-mod timestamp;
 
 pub use seed::{FaultSettings, FlavorSeed, ImageSeed, NetworkSeed, Quotas, UserSeed, VomsUserSeed};
 

@@ -77,7 +77,7 @@ impl Token {
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires
             .as_deref()
-            .and_then(super::timestamp::parse_rfc3339)
+            .and_then(snf_occi_types::timestamp::parse_rfc3339)
     }
 }
 

@@ -29,7 +29,6 @@ pub mod error;
 pub mod identity;
 pub mod network;
 pub mod serde_util;
-pub mod timestamp;
 pub mod transport;
 pub mod volume;
 

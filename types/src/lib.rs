@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Nothing here does I/O; the only dependencies are `http` (for
-//! [`http::Method`]) and the `metrics` facade.
+//! [`http::Method`]) and the `metrics` facade. [`timestamp`] reads and
+//! writes Synnefo's timestamps for the client and the simulator.
 //!
 //! ```
 //! use snf_occi_types::{MediaType, SecretToken};
@@ -24,6 +25,7 @@ mod media;
 pub mod metrics;
 mod request_id;
 mod secret;
+pub mod timestamp;
 
 pub use auth::AuthContext;
 pub use media::MediaType;

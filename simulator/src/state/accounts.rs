@@ -8,7 +8,7 @@ use super::World;
 use super::flavors::Flavor;
 use super::servers::{Server, Status};
 use crate::fault::Fault;
-use crate::timestamp::format_rfc3339;
+use snf_occi_types::timestamp::format_rfc3339;
 
 /// A user of the simulated Astakos.
 #[derive(Clone, Debug)]

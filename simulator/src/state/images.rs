@@ -10,7 +10,7 @@ use super::World;
 use super::snapshots::Snapshot;
 use crate::fault::Fault;
 use crate::seed::ImageSeed;
-use crate::timestamp::format_rfc3339;
+use snf_occi_types::timestamp::format_rfc3339;
 
 impl World {
     /// An image's links (`api/util.py` `image_to_links`): self and

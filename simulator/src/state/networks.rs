@@ -11,7 +11,7 @@ use super::World;
 use super::accounts::UserRec;
 use super::body::{attribute, num_id};
 use crate::fault::Fault;
-use crate::timestamp::format_rfc3339;
+use snf_occi_types::timestamp::format_rfc3339;
 
 #[derive(Clone, Debug)]
 pub(super) struct Network {

@@ -13,7 +13,7 @@ use super::body::{attribute, id_field, num_id};
 use super::networks::Network;
 use super::servers::Status;
 use crate::fault::Fault;
-use crate::timestamp::format_rfc3339;
+use snf_occi_types::timestamp::format_rfc3339;
 
 #[derive(Clone, Debug)]
 pub(super) struct Port {

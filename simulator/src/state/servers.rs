@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::World;
 use super::body::{num_id, parse_metadata};
 use crate::fault::Fault;
-use crate::timestamp::format_rfc3339;
+use snf_occi_types::timestamp::format_rfc3339;
 
 /// A server status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

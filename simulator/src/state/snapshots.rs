@@ -10,7 +10,7 @@ use super::World;
 use super::accounts::UserRec;
 use super::body::{attribute, id_field, parse_metadata};
 use crate::fault::Fault;
-use crate::timestamp::format_rfc3339;
+use snf_occi_types::timestamp::format_rfc3339;
 
 /// A volume snapshot. Cyclades registers it in Pithos as a Plankton
 /// image (`volume/snapshots.py` `create`), so its id is an image id: it

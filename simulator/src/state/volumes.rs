@@ -11,7 +11,7 @@ use super::accounts::UserRec;
 use super::body::{attribute, id_field, num_id, parse_metadata};
 use super::servers::Status;
 use crate::fault::Fault;
-use crate::timestamp::format_rfc3339;
+use snf_occi_types::timestamp::format_rfc3339;
 
 #[derive(Clone, Debug)]
 pub(super) struct Volume {

@@ -18,7 +18,7 @@ const MAX_SAVE_NAME: usize = 255;
 /// "<server name> snapshot <UTC time>".
 fn save_name(attrs: &Attributes, server: &Server) -> Result<String, AppError> {
     let Some(value) = attrs.get(attr::NAME) else {
-        let now = crate::synnefo::timestamp::format_rfc3339(std::time::SystemTime::now());
+        let now = snf_occi_types::timestamp::format_rfc3339(std::time::SystemTime::now());
         // "2024-05-01T12:00:00.123456+00:00" -> "2024-05-01T12:00:00Z"
         let stamp = now.get(..19).unwrap_or(&now);
         return Ok(format!("{} snapshot {stamp}Z", server.name));
