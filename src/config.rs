@@ -25,16 +25,20 @@
 //! assert_eq!(config.server.limits.max_headers, 100);
 //! ```
 
+mod error;
+mod server;
+
 use std::collections::BTreeMap;
-use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use figment::value::Dict;
-use figment::{Figment, Metadata, Source};
 use serde::{Deserialize, Serialize};
+
+pub use error::{ConfigError, ConfigErrors, Sources};
+pub use server::{ClientAuth, LimitsConfig, ServerConfig, TlsConfig};
 
 use crate::simulator::SimulatorConfig;
 use crate::store::StoreConfig;
@@ -99,128 +103,6 @@ impl Default for Config {
             log: LogConfig::default(),
             backend: BackendConfig::default(),
             sources: Sources::default(),
-        }
-    }
-}
-
-/// The `[server]` table.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerConfig {
-    /// Address to listen on; port 0 picks a free port.
-    #[serde(default = "default_listen")]
-    pub listen: SocketAddr,
-    /// Base of every absolute URL the server renders; default
-    /// `http(s)://<listen>`.
-    #[serde(default)]
-    pub public_url: Option<String>,
-    /// `[server.tls]`: serve HTTPS when present.
-    #[serde(default)]
-    pub tls: Option<TlsConfig>,
-    /// `[server.limits]`: protections against slow or oversized clients.
-    #[serde(default)]
-    pub limits: LimitsConfig,
-    /// Whether a plain (non-TLS) listener also speaks HTTP/2 with prior
-    /// knowledge (h2c) beside HTTP/1.1. Off by default: no OCCI client
-    /// or front end in use needs it, and it opens HTTP/2's larger attack
-    /// surface to anyone who can reach the port.
-    #[serde(default)]
-    pub h2c: bool,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            listen: default_listen(),
-            public_url: None,
-            tls: None,
-            limits: LimitsConfig::default(),
-            h2c: false,
-        }
-    }
-}
-
-impl ServerConfig {
-    /// `public_url` without a trailing slash, or `http(s)://<listen>`.
-    pub fn public_url(&self) -> String {
-        match &self.public_url {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None => {
-                let scheme = if self.tls.is_some() { "https" } else { "http" };
-                format!("{scheme}://{}", self.listen)
-            }
-        }
-    }
-}
-
-/// The `[server.tls]` table.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM file with the server certificate chain (leaf first).
-    pub cert: PathBuf,
-    /// PEM file with the server's private key.
-    pub key: PathBuf,
-    /// PEM file with the CAs that client certificates must chain to.
-    #[serde(default)]
-    pub client_ca: Option<PathBuf>,
-    /// Whether clients must present a certificate (needs `client_ca`).
-    #[serde(default)]
-    pub client_auth: ClientAuth,
-}
-
-/// Whether a TLS client must present a certificate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ClientAuth {
-    /// A certificate is asked for and verified if sent (token users send none).
-    #[default]
-    Optional,
-    /// The handshake fails without a valid certificate.
-    Required,
-}
-
-/// The `[server.limits]` table.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsConfig {
-    /// Time a client has to send the request head (and finish the TLS
-    /// handshake) before the connection is closed.
-    #[serde(default = "default_header_read_timeout", with = "humantime_serde")]
-    pub header_read_timeout: Duration,
-    /// Time a client has, from the end of the request head, to send the
-    /// whole body; a slower body is answered `408` and the connection
-    /// closed.
-    #[serde(default = "default_body_read_timeout", with = "humantime_serde")]
-    pub body_read_timeout: Duration,
-    /// Most header fields in one request (more: 431).
-    #[serde(default = "default_max_headers")]
-    pub max_headers: usize,
-    /// Most bytes in one request head (more: 431); at least 8192.
-    #[serde(default = "default_max_header_bytes")]
-    pub max_header_bytes: usize,
-    /// On SIGINT/SIGTERM, how long in-flight requests may take to finish.
-    #[serde(default = "default_shutdown_grace", with = "humantime_serde")]
-    pub shutdown_grace: Duration,
-    /// Keep HTTP/1.1 connections open between requests.
-    #[serde(default = "default_true")]
-    pub keep_alive: bool,
-    /// How long a connection (HTTP/1.1 or HTTP/2) may stay open with no
-    /// request in flight, from the end of the last response.
-    #[serde(default = "default_idle_timeout", with = "humantime_serde")]
-    pub idle_timeout: Duration,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            header_read_timeout: default_header_read_timeout(),
-            body_read_timeout: default_body_read_timeout(),
-            max_headers: default_max_headers(),
-            max_header_bytes: default_max_header_bytes(),
-            shutdown_grace: default_shutdown_grace(),
-            keep_alive: true,
-            idle_timeout: default_idle_timeout(),
         }
     }
 }
@@ -343,33 +225,6 @@ pub enum LogFormat {
     Json,
 }
 
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8888))
-}
-fn default_header_read_timeout() -> Duration {
-    Duration::from_secs(10)
-}
-fn default_body_read_timeout() -> Duration {
-    Duration::from_secs(30)
-}
-fn default_max_headers() -> usize {
-    100
-}
-fn default_max_header_bytes() -> usize {
-    16 * 1024
-}
-fn default_shutdown_grace() -> Duration {
-    Duration::from_secs(30)
-}
-/// Above the upstream keep-alive timeout of the usual front ends (nginx's
-/// `keepalive_timeout` is 60 s): a front end must never reuse a
-/// connection the gateway is closing.
-fn default_idle_timeout() -> Duration {
-    Duration::from_secs(75)
-}
-fn default_true() -> bool {
-    true
-}
 fn default_app() -> String {
     "occi".to_string()
 }
@@ -382,124 +237,6 @@ pub fn default_urlmap() -> BTreeMap<String, String> {
         ("/".to_string(), "pipeline".to_string()),
         ("/healthz".to_string(), "healthz".to_string()),
     ])
-}
-
-/// The figment a [`Config`] was read from: kept so that errors found later
-/// (in a filter's table) can still name the file or variable.
-#[derive(Clone, Default)]
-pub struct Sources(pub Figment);
-
-impl fmt::Debug for Sources {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Sources(..)")
-    }
-}
-
-impl Sources {
-    /// Where the value at `key` (`filter.keystone.cache_ttl`) came from.
-    pub fn origin_of(&self, key: &str) -> String {
-        // Walk up the path: an unknown key has no metadata of its own but
-        // its table has.
-        let mut key = key;
-        loop {
-            if let Some(meta) = self.0.find_metadata(key) {
-                return describe(meta);
-            }
-            match key.rfind('.') {
-                Some(i) => key = &key[..i],
-                None => return "configuration".to_string(),
-            }
-        }
-    }
-}
-
-fn describe(meta: &Metadata) -> String {
-    match &meta.source {
-        Some(Source::File(path)) => path.display().to_string(),
-        _ => meta.name.to_string(),
-    }
-}
-
-/// One configuration mistake: where, which key, what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{origin}: {}{reason}", if key.is_empty() { String::new() } else { format!("`{key}`: ") })]
-pub struct ConfigError {
-    /// The file or environment variable(s) the value came from.
-    pub origin: String,
-    /// The dotted key path, e.g. `server.limits.max_headers`; empty when
-    /// the whole file is unusable (missing, not TOML).
-    pub key: String,
-    /// What is wrong.
-    pub reason: String,
-}
-
-/// Every mistake found while loading a configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigErrors {}
-
-impl ConfigError {
-    /// Converts every error a figment extraction reported. `prefix` is the
-    /// key path of the table that was extracted (`""` for the root).
-    pub fn from_figment(
-        error: figment::Error,
-        prefix: &str,
-        sources: &Sources,
-    ) -> Vec<ConfigError> {
-        error
-            .into_iter()
-            .map(|e| {
-                let mut path: Vec<String> = Vec::new();
-                if !prefix.is_empty() {
-                    path.push(prefix.to_string());
-                }
-                // figment reports the path relative to what was extracted.
-                path.extend(e.path.iter().cloned());
-                let reason = match &e.kind {
-                    figment::error::Kind::UnknownField(field, expected) => {
-                        if path.last() != Some(field) {
-                            path.push(field.clone());
-                        }
-                        if expected.is_empty() {
-                            "unknown key".to_string()
-                        } else {
-                            format!("unknown key, expected one of: {}", expected.join(", "))
-                        }
-                    }
-                    figment::error::Kind::MissingField(field) => {
-                        if path.last().map(String::as_str) != Some(field.as_ref()) {
-                            path.push(field.to_string());
-                        }
-                        "missing required key".to_string()
-                    }
-                    other => other.to_string(),
-                };
-                let key = path.join(".");
-                let origin = match &e.metadata {
-                    Some(meta) => describe(meta),
-                    None => sources.origin_of(&key),
-                };
-                ConfigError {
-                    origin,
-                    key,
-                    reason,
-                }
-            })
-            .collect()
-    }
 }
 
 /// The top-level tables; anything else is an unknown key.
@@ -686,146 +423,4 @@ impl Config {
 }
 
 #[cfg(test)]
-// figment's `Jail` closures must return `figment::Error`, which is large.
-#[allow(clippy::result_large_err)]
-mod tests {
-    use super::*;
-
-    fn errors_of(toml: &str) -> Vec<ConfigError> {
-        Config::from_toml_str(toml)
-            .expect_err("config should be rejected")
-            .0
-    }
-
-    #[test]
-    fn defaults_apply_to_an_empty_file() {
-        let config = Config::from_toml_str("").unwrap();
-        assert_eq!(config.server.listen, "127.0.0.1:8888".parse().unwrap());
-        assert_eq!(config.server.public_url(), "http://127.0.0.1:8888");
-        assert_eq!(config.pipeline.app, "occi");
-        assert_eq!(
-            config.urlmap.get("/healthz").map(String::as_str),
-            Some("healthz")
-        );
-        assert_eq!(config.server.limits.shutdown_grace, Duration::from_secs(30));
-    }
-
-    #[test]
-    fn durations_are_humantime() {
-        let config = Config::from_toml_str("[server.limits]\nshutdown_grace = \"5m\"\n").unwrap();
-        assert_eq!(
-            config.server.limits.shutdown_grace,
-            Duration::from_secs(300)
-        );
-    }
-
-    #[test]
-    fn every_error_is_reported_with_its_key_path() {
-        let errors = errors_of(
-            r#"
-            [server]
-            listen = "127.0.0.1:0"
-            lisen = "x"
-            [server.limits]
-            max_headers = "many"
-            [log]
-            format = "xml"
-            [bogus]
-            a = 1
-            "#,
-        );
-        let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
-        assert!(keys.contains(&"bogus"), "{errors:?}");
-        assert!(keys.contains(&"log.format"), "{errors:?}");
-        // serde stops at the first error inside one table, so `[server]`
-        // reports one of its two mistakes.
-        assert!(keys.iter().any(|k| k.starts_with("server.")), "{errors:?}");
-        assert!(errors.len() >= 3);
-    }
-
-    #[test]
-    fn unknown_key_names_the_key() {
-        let errors = errors_of("[server]\nlisen = \"127.0.0.1:1\"\n");
-        assert_eq!(errors[0].key, "server.lisen");
-        assert!(
-            errors[0].reason.contains("unknown key"),
-            "{}",
-            errors[0].reason
-        );
-    }
-
-    #[test]
-    fn wrong_type_names_the_key() {
-        let errors = errors_of("[server.limits]\nmax_headers = \"many\"\n");
-        assert_eq!(errors[0].key, "server.limits.max_headers");
-        assert!(
-            errors[0].reason.contains("invalid type"),
-            "{}",
-            errors[0].reason
-        );
-    }
-
-    #[test]
-    fn bad_public_url_is_an_error() {
-        let errors = errors_of("[server]\npublic_url = \"not a url\"\n");
-        assert_eq!(errors[0].key, "server.public_url");
-    }
-
-    #[test]
-    fn env_overrides_the_file() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file("c.toml", "[server]\nlisten = \"127.0.0.1:1\"\n")?;
-            jail.set_env("SNF_OCCI_SERVER__LISTEN", "127.0.0.1:9000");
-            jail.set_env("SNF_OCCI_SERVER__LIMITS__MAX_HEADERS", "7");
-            let config = Config::load(Path::new("c.toml")).map_err(|e| e.to_string())?;
-            assert_eq!(config.server.listen, "127.0.0.1:9000".parse().unwrap());
-            assert_eq!(config.server.limits.max_headers, 7);
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn test_suite_variables_are_not_configuration() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file("c.toml", "")?;
-            jail.set_env("SNF_OCCI_TEST_POSTGRES_URL", "postgres://u:p@h/db");
-            jail.set_env("SNF_OCCI_TESTS__X", "1");
-            let errors = Config::load(Path::new("c.toml"))
-                .expect_err("only the TEST_ prefix is reserved")
-                .0;
-            assert_eq!(errors.len(), 1, "{errors:?}");
-            assert!(errors[0].key.starts_with("tests"), "{errors:?}");
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn env_errors_name_the_variable() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file("c.toml", "")?;
-            jail.set_env("SNF_OCCI_SERVER__LIMITS__MAX_HEADERS", "many");
-            let errors = Config::load(Path::new("c.toml"))
-                .expect_err("bad env value")
-                .0;
-            assert_eq!(errors[0].key, "server.limits.max_headers");
-            assert!(
-                errors[0].origin.contains("SNF_OCCI_"),
-                "{}",
-                errors[0].origin
-            );
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn file_errors_name_the_file() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file("c.toml", "[server]\nlisen = 1\n")?;
-            let errors = Config::load(Path::new("c.toml"))
-                .expect_err("unknown key")
-                .0;
-            assert!(errors[0].origin.ends_with("c.toml"), "{}", errors[0].origin);
-            Ok(())
-        });
-    }
-}
+mod tests;

@@ -21,8 +21,11 @@ use snf_occi::store::StoreConfig;
 
 /// Documented rows: key -> default column (without backticks).
 fn documented() -> BTreeMap<String, String> {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md")).unwrap();
+    let readme = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/configuration.md"
+    ))
+    .unwrap();
     let start = readme
         .find("## Configuration reference")
         .expect("a reference section");
