@@ -85,12 +85,12 @@ public_url = "http://127.0.0.1:{port}"
 filters = ["occi_negotiate", "keystone"]
 app = "occi"
 
+[synnefo]
+identity_url = "{sim_url}/identity/v2.0"
 [filter.keystone]
 use = "keystone_auth"
-identity_url = "{sim_url}/identity/v2.0"
 
 [app.occi]
-identity_url = "{sim_url}/identity/v2.0"
 
 [store]
 url = "sqlite://{{store}}?mode=rwc"

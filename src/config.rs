@@ -26,11 +26,11 @@
 //! ```
 
 mod error;
+mod moved;
 mod server;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -42,6 +42,7 @@ pub use server::{ClientAuth, LimitsConfig, ServerConfig, TlsConfig};
 
 use crate::simulator::SimulatorConfig;
 use crate::store::StoreConfig;
+use crate::synnefo::SynnefoConfig;
 
 /// The default configuration file, looked up in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "snf-occi.pipeline.toml";
@@ -81,10 +82,11 @@ pub struct Config {
     /// `[log]`: log format and level.
     #[serde(default)]
     pub log: LogConfig,
-    /// `[backend]`: the one outgoing HTTP client (Synnefo, identity
-    /// providers).
+    /// `[synnefo]`: how to reach Synnefo (identity URL, endpoint
+    /// overrides, timeouts, retries, the connection pool): one client,
+    /// shared by every factory.
     #[serde(default)]
-    pub backend: BackendConfig,
+    pub synnefo: SynnefoConfig,
     /// Where each value came from, to name the file or variable in errors.
     #[serde(skip)]
     pub sources: Sources,
@@ -101,7 +103,7 @@ impl Default for Config {
             simulator: None,
             store: StoreConfig::default(),
             log: LogConfig::default(),
-            backend: BackendConfig::default(),
+            synnefo: SynnefoConfig::default(),
             sources: Sources::default(),
         }
     }
@@ -124,71 +126,6 @@ impl Default for PipelineConfig {
         PipelineConfig {
             filters: Vec::new(),
             app: default_app(),
-        }
-    }
-}
-
-/// The `[backend]` table: the connection pool every filter and app shares
-/// for its calls to Synnefo and identity providers.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct BackendConfig {
-    /// Most idle keep-alive connections kept per backend host. Size it to
-    /// the concurrent requests the gateway serves: a request whose
-    /// connection is not pooled pays a new TCP (and TLS) handshake.
-    #[serde(default = "default_pool_max_idle")]
-    pub pool_max_idle_per_host: usize,
-    /// How long an idle pooled connection is kept.
-    #[serde(default = "default_pool_idle_timeout", with = "humantime_serde")]
-    pub pool_idle_timeout: Duration,
-    /// How long a new backend connection may take to establish.
-    #[serde(default = "default_connect_timeout", with = "humantime_serde")]
-    pub connect_timeout: Duration,
-    /// A PEM file of CA certificates trusted for backend TLS besides the
-    /// platform's store: a site whose Synnefo or identity hosts carry
-    /// certificates of a CA the platform does not know (IGTF grid CAs,
-    /// an in-house CA).
-    #[serde(default)]
-    pub ca_file: Option<PathBuf>,
-    /// The most one listing answer (`/servers/detail`, `/volumes/detail`,
-    /// ...) may hold, in bytes: Cyclades sends about 2 KiB per server,
-    /// so the default takes some 30,000. One entity's answer may hold at
-    /// most 4 MiB, a fault 64 KiB; a larger answer is a 502 naming it,
-    /// and is not read further.
-    #[serde(default = "default_max_listing_bytes")]
-    pub max_listing_bytes: usize,
-    /// The most all answers being read at once may hold together, in
-    /// bytes: past it, a call fails at once with 503 (try again) instead
-    /// of the process growing with every concurrent large answer.
-    #[serde(default = "default_max_answer_bytes_in_flight")]
-    pub max_answer_bytes_in_flight: usize,
-}
-
-fn default_max_listing_bytes() -> usize {
-    crate::synnefo::transport::MAX_LISTING_BYTES
-}
-fn default_max_answer_bytes_in_flight() -> usize {
-    crate::synnefo::transport::MAX_BYTES_IN_FLIGHT
-}
-fn default_pool_max_idle() -> usize {
-    64
-}
-fn default_pool_idle_timeout() -> Duration {
-    Duration::from_secs(90)
-}
-fn default_connect_timeout() -> Duration {
-    Duration::from_secs(5)
-}
-
-impl Default for BackendConfig {
-    fn default() -> Self {
-        BackendConfig {
-            pool_max_idle_per_host: default_pool_max_idle(),
-            pool_idle_timeout: default_pool_idle_timeout(),
-            connect_timeout: default_connect_timeout(),
-            ca_file: None,
-            max_listing_bytes: default_max_listing_bytes(),
-            max_answer_bytes_in_flight: default_max_answer_bytes_in_flight(),
         }
     }
 }
@@ -249,7 +186,7 @@ const TABLES: &[&str] = &[
     "simulator",
     "store",
     "log",
-    "backend",
+    "synnefo",
 ];
 
 impl Config {
@@ -325,7 +262,8 @@ impl Config {
             }
         };
         for key in root.keys() {
-            if !TABLES.contains(&key.as_str()) {
+            // A table that moved is reported with its new place below.
+            if !TABLES.contains(&key.as_str()) && key != "backend" {
                 errors.push(ConfigError {
                     origin: sources.origin_of(key),
                     key: key.clone(),
@@ -355,9 +293,24 @@ impl Config {
 
         let server: ServerConfig = section(&figment, &root, "server", &sources, &mut errors);
         let pipeline: PipelineConfig = section(&figment, &root, "pipeline", &sources, &mut errors);
-        let filter: BTreeMap<String, Dict> =
+        let mut filter: BTreeMap<String, Dict> =
             section(&figment, &root, "filter", &sources, &mut errors);
-        let app: BTreeMap<String, Dict> = section(&figment, &root, "app", &sources, &mut errors);
+        let mut app: BTreeMap<String, Dict> =
+            section(&figment, &root, "app", &sources, &mut errors);
+        errors.extend(moved::take_moved_instance_keys(
+            moved::Kind::Filter,
+            &mut filter,
+            &sources,
+        ));
+        errors.extend(moved::take_moved_instance_keys(
+            moved::Kind::App,
+            &mut app,
+            &sources,
+        ));
+        if let Some(backend) = root.get("backend") {
+            let table = backend.as_dict().cloned().unwrap_or_default();
+            errors.extend(moved::backend_table(&table, &sources));
+        }
         let urlmap: BTreeMap<String, String> = if root.contains_key("urlmap") {
             section(&figment, &root, "urlmap", &sources, &mut errors)
         } else {
@@ -367,7 +320,7 @@ impl Config {
             section(&figment, &root, "simulator", &sources, &mut errors);
         let store: StoreConfig = section(&figment, &root, "store", &sources, &mut errors);
         let log: LogConfig = section(&figment, &root, "log", &sources, &mut errors);
-        let backend: BackendConfig = section(&figment, &root, "backend", &sources, &mut errors);
+        let synnefo: SynnefoConfig = section(&figment, &root, "synnefo", &sources, &mut errors);
 
         if let Some(url) = &server.public_url
             && let Err(e) = url::Url::parse(url)
@@ -383,6 +336,14 @@ impl Config {
                 origin: sources.origin_of("log.level"),
                 key: "log.level".to_string(),
                 reason: format!("not a log filter directive: {e}"),
+            });
+        }
+        for (key, reason) in synnefo.url_errors() {
+            let key = format!("synnefo.{key}");
+            errors.push(ConfigError {
+                origin: sources.origin_of(&key),
+                key,
+                reason,
             });
         }
         for prefix in urlmap.keys() {
@@ -405,7 +366,7 @@ impl Config {
                 simulator,
                 store,
                 log,
-                backend,
+                synnefo,
                 sources,
             },
             errors,

@@ -252,6 +252,7 @@ async fn check_config(path: &Path) -> ExitCode {
             url,
         }
     });
+    let simulator_identity = simulator.as_ref().map(|s| s.identity_url.clone());
     match load_and_build(path, simulator).await {
         Ok((config, _)) => {
             for unused in unused_tables(&config) {
@@ -271,6 +272,18 @@ async fn check_config(path: &Path) -> ExitCode {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            // Where Synnefo is, and which file or variable said so: an
+            // environment override shows here.
+            match (&config.synnefo.identity_url, simulator_identity) {
+                (Some(url), _) => println!(
+                    "synnefo.identity_url: {url} (from {})",
+                    config.sources.origin_of("synnefo.identity_url")
+                ),
+                (None, Some(url)) => {
+                    println!("synnefo.identity_url: {url} (the embedded simulator's)")
+                }
+                (None, None) => {}
+            }
             ExitCode::SUCCESS
         }
         Err(code) => code,

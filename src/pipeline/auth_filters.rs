@@ -27,13 +27,14 @@ fn absolute(url: Option<String>, ctx: &BuildContext) -> Option<String> {
     })
 }
 
-/// Builds `keystone_auth`; `identity_url` defaults to the simulator's.
+/// Builds `keystone_auth`: tokens are validated at the Astakos of
+/// `[synnefo]`.
 pub fn keystone_auth(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttpLayer, BuildError> {
     let mut config: KeystoneAuthConfig = table.deserialize()?;
     config.keystone_url = absolute(config.keystone_url.take(), ctx);
-    if let Some(sim) = &ctx.simulator {
-        config = config.or_identity_url(sim.identity_url.clone());
-    }
+    let synnefo = ctx.synnefo()?;
+    config = config.with_identity_url(synnefo.identity_url());
+    config.timeout = synnefo.config().identity_timeout;
     let layer =
         KeystoneAuthLayer::new(config, ctx.http.clone()).map_err(|e| config_error(table, e))?;
     Ok(boxed(layer))

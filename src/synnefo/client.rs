@@ -70,6 +70,9 @@ pub struct ClientConfig {
     pub image_url: Option<String>,
     /// The timeout of each call (the whole exchange, body included).
     pub timeout: Duration,
+    /// The timeout of each identity (Astakos) call instead: token
+    /// validations and catalog discovery.
+    pub identity_timeout: Duration,
     /// How often an idempotent read (GET) is sent again after a failed
     /// connection, a dropped connection or a 502/503/504 answer. Writes
     /// (POST, PUT, DELETE) are never sent twice; a timeout is not retried
@@ -81,8 +84,8 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A configuration with endpoints from the catalog, a 30 s timeout and
-    /// one retry of failed reads.
+    /// A configuration with endpoints from the catalog, a 30 s timeout
+    /// (10 s for Astakos) and one retry of failed reads.
     pub fn new(identity_url: impl Into<String>) -> Self {
         ClientConfig {
             identity_url: identity_url.into(),
@@ -91,8 +94,17 @@ impl ClientConfig {
             volume_url: None,
             image_url: None,
             timeout: Duration::from_secs(30),
+            identity_timeout: Duration::from_secs(10),
             read_retries: DEFAULT_READ_RETRIES,
             retry_jitter: DEFAULT_RETRY_JITTER,
+        }
+    }
+
+    /// The timeout of one call to `service`.
+    fn timeout(&self, service: Service) -> Duration {
+        match service {
+            Service::Identity => self.identity_timeout,
+            _ => self.timeout,
         }
     }
 
@@ -427,7 +439,11 @@ impl Client {
         let sent = self
             .inner
             .transport
-            .send(request, self.inner.config.timeout, answer_size(path))
+            .send(
+                request,
+                self.inner.config.timeout(service),
+                answer_size(path),
+            )
             .await;
         // Count the call by its template (ids become `{id}`), never by URL.
         snf_occi_middleware::metrics::record_synnefo_call(
@@ -507,7 +523,11 @@ impl Client {
         match self
             .inner
             .transport
-            .send(request, self.inner.config.timeout, AnswerSize::Item)
+            .send(
+                request,
+                self.inner.config.timeout(service),
+                AnswerSize::Item,
+            )
             .await
         {
             Ok((status, _)) => Ok(status),

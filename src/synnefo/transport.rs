@@ -24,7 +24,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::config::BackendConfig;
+use super::config::SynnefoConfig;
 
 /// The default most one listing answer may hold
 /// ([`TransportConfig::max_listing_bytes`]): Cyclades sends about 2 KiB
@@ -53,11 +53,11 @@ pub enum AnswerSize {
     Listing,
 }
 
-/// The `User-Agent` of every backend call (the auth filters' reqwest
-/// client sends the same).
+/// The `User-Agent` of every backend call.
 pub const USER_AGENT: &str = concat!("snf-occi/", env!("CARGO_PKG_VERSION"));
 
-/// How the transport's connection pool behaves (the `[backend]` table).
+/// How the transport's connection pool behaves (from the `[synnefo]`
+/// table, [`SynnefoConfig::transport_config`]).
 #[derive(Clone, Debug)]
 pub struct TransportConfig {
     /// Most idle keep-alive connections kept per backend host.
@@ -93,26 +93,10 @@ pub enum ProxySetting {
     None,
 }
 
-impl From<&BackendConfig> for TransportConfig {
-    /// The pool settings of `[backend]`; no extra roots (its `ca_file` is
-    /// read by whoever builds the transport, see [`load_ca_file`]).
-    fn from(backend: &BackendConfig) -> Self {
-        TransportConfig {
-            pool_max_idle_per_host: backend.pool_max_idle_per_host,
-            pool_idle_timeout: backend.pool_idle_timeout,
-            connect_timeout: backend.connect_timeout,
-            max_listing_bytes: backend.max_listing_bytes,
-            max_bytes_in_flight: backend.max_answer_bytes_in_flight,
-            extra_roots: Vec::new(),
-            proxy: ProxySetting::Environment,
-        }
-    }
-}
-
 impl Default for TransportConfig {
-    /// `[backend]`'s defaults.
+    /// `[synnefo]`'s defaults: no extra roots, the environment's proxy.
     fn default() -> Self {
-        TransportConfig::from(&BackendConfig::default())
+        SynnefoConfig::default().transport_config_with(Vec::new())
     }
 }
 
@@ -467,7 +451,7 @@ fn with_port(dst: http::Uri) -> Result<http::Uri, BoxError> {
     Ok(http::Uri::from_parts(parts)?)
 }
 
-/// The CA certificates of a PEM file (`backend.ca_file`); an unreadable
+/// The CA certificates of a PEM file (`synnefo.ca_file`); an unreadable
 /// file or one without a certificate is an error naming the file.
 pub fn load_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_file_iter(path)
