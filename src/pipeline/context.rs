@@ -6,7 +6,6 @@ use crate::config::Config;
 use crate::pipeline::BuildError;
 use crate::simulator::RunningSimulator;
 use crate::store::{Store, StoreError};
-use crate::synnefo::transport::USER_AGENT;
 use crate::synnefo::{Client, Transport};
 
 /// The URLs of the embedded simulator, when `serve` started one; factories
@@ -39,11 +38,9 @@ pub struct BuildContext {
     pub config: Arc<Config>,
     /// `server.public_url` without a trailing slash: the base of rendered URLs.
     pub public_url: String,
-    /// The HTTP client (one connection pool, rustls) of the auth filters'
-    /// calls to identity providers: few, and cached.
-    pub http: reqwest::Client,
-    /// The transport (one connection pool, rustls) of every Synnefo call:
-    /// the hot path, with no per-call layers.
+    /// The transport (one connection pool, rustls) of every outgoing
+    /// call: Synnefo's (the hot path, with no per-call layers), and the
+    /// auth filters' to astavoms and OIDC providers.
     pub backend: Transport,
     /// The embedded simulator, when it runs.
     pub simulator: Option<SimulatorUrls>,
@@ -68,19 +65,6 @@ impl BuildContext {
         let transport = synnefo
             .transport_config()
             .map_err(|e| failed("synnefo.ca_file", e))?;
-        let mut http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .pool_max_idle_per_host(synnefo.pool_max_idle_per_host)
-            .pool_idle_timeout(synnefo.pool_idle_timeout)
-            .connect_timeout(synnefo.connect_timeout);
-        for der in &transport.extra_roots {
-            let cert = reqwest::Certificate::from_der(der)
-                .map_err(|e| failed("synnefo.ca_file", e.to_string()))?;
-            http = http.add_root_certificate(cert);
-        }
-        let http = http
-            .build()
-            .map_err(|e| failed("http client", e.to_string()))?;
         let backend =
             Transport::new(transport).map_err(|e| failed("synnefo transport", e.to_string()))?;
         let client = synnefo
@@ -90,7 +74,6 @@ impl BuildContext {
         Ok(BuildContext {
             public_url: config.server.public_url(),
             config,
-            http,
             backend,
             simulator: None,
             synnefo: client,

@@ -6,7 +6,8 @@
 //! layer, boxed futures) were a fifth of the instructions of a compute
 //! show (callgrind, `benches/README.md`). Synnefo calls need none of them:
 //! the client builds each URI itself, follows no redirect and retries by
-//! its own rule. reqwest stays for the auth filters' rare, cached calls.
+//! its own rule. The auth filters' calls (astavoms, OIDC providers) go
+//! through the same transport (`pipeline::auth_backends`): one HTTP stack.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -283,10 +284,23 @@ impl Transport {
     /// reading at most what an answer of `size` may hold.
     pub async fn send(
         &self,
-        mut request: Request<Full<Bytes>>,
+        request: Request<Full<Bytes>>,
         timeout: Duration,
         size: AnswerSize,
     ) -> Result<(StatusCode, Answer), TransportError> {
+        let answer = self.exchange(request, timeout, size).await?;
+        Ok((answer.status(), answer.into_body()))
+    }
+
+    /// [`Transport::send`], answering the response's head too (the auth
+    /// filters' calls read answer headers: a token exchange's
+    /// `X-Subject-Token`).
+    pub async fn exchange(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        timeout: Duration,
+        size: AnswerSize,
+    ) -> Result<Response<Answer>, TransportError> {
         request
             .headers_mut()
             .insert(http::header::USER_AGENT, self.user_agent.clone());
@@ -314,7 +328,7 @@ impl Transport {
         &self,
         response: Response<Incoming>,
         max: usize,
-    ) -> Result<(StatusCode, Answer), TransportError> {
+    ) -> Result<Response<Answer>, TransportError> {
         let status = response.status();
         let max = if status.is_success() {
             max
@@ -331,7 +345,7 @@ impl Transport {
         {
             return Err(TransportError::TooLarge(max));
         }
-        let mut body = response.into_body();
+        let (head, mut body) = response.into_parts();
         let mut permit: Option<tokio::sync::OwnedSemaphorePermit> = None;
         let mut chunks: Vec<Bytes> = Vec::new();
         let mut total = 0usize;
@@ -369,8 +383,8 @@ impl Transport {
                 all.freeze()
             }
         };
-        Ok((
-            status,
+        Ok(Response::from_parts(
+            head,
             Answer {
                 body,
                 _permit: permit,
