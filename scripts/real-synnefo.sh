@@ -27,14 +27,17 @@ stop() {
 }
 
 # Cyclades deletes a detached volume through a "helper server" of the
-# site's (a VM of the operator's that the volume is attached to while Ganeti
-# wipes it); without one, every DELETE of a standalone volume answers 404
-# "Cannot find an available helper server". A real site has one; the
-# harness does not, so it is made here once per data folder: a verified,
-# accepted user `helper@example.org` owning a helper server of flavor 1
-# and the first image.
+# site's: a STOPPED VM of the operator's (`api/util.py`,
+# `get_random_helper_vm`) that the volume is attached to while Ganeti
+# removes it. Without one every DELETE of a volume that was ever attached
+# answers 404 "Helper server not found." (and, through a Python 2
+# `except A, B:` slip in that function, every later lookup of an unknown
+# server id in the same process answers 400 "Invalid server ID."). A real
+# site has one; the harness does not, so it is made here once per data
+# folder: a verified, accepted user `helper@example.org` owning a helper
+# server of flavor 1 and the first image, started and then stopped.
 helper_server() {
-    local port=$1 uuid image hlog=$HERE/data/helper-server.log
+    local port=$1 uuid image row hlog=$HERE/data/helper-server.log
     snf() { (cd "$HERE" && REAL_SYNNEFO_PORT=$port ./snf.sh "$@"); }
     [ -f "$HERE/data/helper-server.$port" ] && return 0
     if ! snf user-list --output-format=csv | grep -q helper@example.org; then
@@ -44,12 +47,26 @@ helper_server() {
     [ -n "$uuid" ] || { log "no uuid for helper@example.org"; exit 1; }
     snf user-modify --verify --no-confirm "$uuid" >>"$hlog" 2>&1 || true
     snf user-modify --accept --no-confirm "$uuid" >>"$hlog" 2>&1 || true
-    image=$(snf image-list | grep -oE '^ *[0-9a-f]{8}-[0-9a-f-]{27}' | head -n 1 | tr -d ' ')
-    snf server-create --helper --user "$uuid" --name helper \
-        --password helper-pass --flavor 1 --image "$image" >>"$hlog" 2>&1 ||
-        { log "helper server not created:"; tail -n 20 "$hlog" >&2; exit 1; }
-    touch "$HERE/data/helper-server.$port"
-    log "helper server created (owner $uuid)"
+    if [ -z "$(snf server-list --user "$uuid" --output-format=csv | sed 1d)" ]; then
+        image=$(snf image-list | grep -oE '^ *[0-9a-f]{8}-[0-9a-f-]{27}' | head -n 1 | tr -d ' ')
+        snf server-create --helper --user "$uuid" --name helper \
+            --password helper-pass --flavor 1 --image "$image" >>"$hlog" 2>&1 ||
+            { log "helper server not created:"; tail -n 20 "$hlog" >&2; exit 1; }
+    fi
+    # The fake Ganeti completes the build within seconds; stop it then.
+    for _ in $(seq 1 60); do
+        row=$(snf server-list --user "$uuid" --output-format=csv | sed -n 2p)
+        case "$row" in
+            *,STOPPED,*)
+                touch "$HERE/data/helper-server.$port"
+                log "helper server ${row%%,*} ready (stopped)"
+                return 0 ;;
+            *,STARTED,*) snf server-modify "${row%%,*}" --action=stop >>"$hlog" 2>&1 || true ;;
+        esac
+        sleep 1
+    done
+    log "the helper server did not reach STOPPED:"; tail -n 20 "$hlog" >&2
+    exit 1
 }
 
 start() {
@@ -77,7 +94,11 @@ for p in range(26000, 26100):
 PY
 )
     log "starting on 127.0.0.1:$port"
-    (cd "$HERE" && nohup ./start.sh "$port" >"$HERE/start.log" 2>&1 &)
+    # Every descriptor of the background job goes to the log: a job that
+    # kept this script's stdout would hold the pipe of a caller's
+    # `$(scripts/real-synnefo.sh start)` open, and the caller would wait
+    # for the harness to exit (CI once hung there for its whole budget).
+    (cd "$HERE" && exec nohup ./start.sh "$port") </dev/null >"$HERE/start.log" 2>&1 &
     local url="http://127.0.0.1:$port/identity/v2.0"
     for _ in $(seq 1 300); do
         if [ -s "$HERE/data/tokens.env" ] &&

@@ -247,16 +247,21 @@ async fn volume(ctx: &Ctx, id: &str) -> Result<Volume, AppError> {
         .get_volume(&ctx.caller, id)
         .await
         .map_err(|e| AppError::synnefo(format!("reading volume {id}"), e))?;
-    // A deleted volume may linger in listings of some Synnefo versions.
-    if volume
-        .status
-        .as_deref()
-        .is_some_and(|s| s.eq_ignore_ascii_case("DELETED"))
-        || departing(ctx, &volume).await?
-    {
+    if being_deleted(&volume) || departing(ctx, &volume).await? {
         return Err(not_found(id));
     }
     Ok(volume)
+}
+
+/// Whether `volume` is deleted or being deleted: a 404 and out of listings,
+/// as a compute being deleted is. A deleted volume may linger in listings
+/// of some Synnefo versions; a detached one being deleted stays `DELETING`
+/// (attached to the site's helper server) until Ganeti has removed it.
+pub fn being_deleted(volume: &Volume) -> bool {
+    volume
+        .status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("DELETED") || s.eq_ignore_ascii_case("DELETING"))
 }
 
 /// The caller's servers being deleted (see [`super::compute::is_gone`]):
@@ -314,7 +319,7 @@ impl Collection for Storage {
         };
         Ok(volumes
             .iter()
-            .filter(|v| !departs_with(v, &departing))
+            .filter(|v| !being_deleted(v) && !departs_with(v, &departing))
             .take(ctx.state.config.collection_limit)
             .map(|v| volume_resource(v, &types).into())
             .collect())

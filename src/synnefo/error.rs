@@ -189,10 +189,10 @@ impl SynnefoError {
                 ..
             } => {
                 // Cyclades deletes a detached volume through a helper server
-                // of the site's (`volume/volumes.py`): its 404 "Cannot find
-                // an available helper server" is the site's failure, not an
-                // absent volume.
-                if message.contains("helper server") {
+                // of the site's (`volume/volumes.py`): its 404s "Helper
+                // server not found." and "Cannot find an available helper
+                // server" are the site's failure, not an absent volume.
+                if names_helper_server(message) {
                     StatusCode::BAD_GATEWAY
                 } else if self.is_not_found() {
                     StatusCode::NOT_FOUND
@@ -254,7 +254,7 @@ impl SynnefoError {
             SynnefoError::Fault {
                 status, message, ..
             } => {
-                (*status == StatusCode::NOT_FOUND && !message.contains("helper server"))
+                (*status == StatusCode::NOT_FOUND && !names_helper_server(message))
                     || (*status == StatusCode::BAD_REQUEST
                         && (message.contains("has been deleted")
                             // Cyclades 0.20 says this of every unknown
@@ -338,6 +338,13 @@ pub(crate) fn parse_fault(body: &[u8]) -> Option<(FaultKind, String, String)> {
     Some((FaultKind::from_key(key), message, details))
 }
 
+/// Whether a Cyclades fault is about the site's helper server (which
+/// Cyclades words both "Helper server not found." and "Cannot find an
+/// available helper server").
+fn names_helper_server(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("helper server")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +356,24 @@ mod tests {
             kind,
             message: "m".into(),
             details: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_missing_helper_server_is_the_sites_failure_not_an_absent_volume() {
+        for message in [
+            "Helper server not found.",
+            "Cannot find an available helper server",
+        ] {
+            let e = SynnefoError::Fault {
+                service: Service::Volume,
+                status: StatusCode::NOT_FOUND,
+                kind: FaultKind::ItemNotFound,
+                message: message.into(),
+                details: String::new(),
+            };
+            assert!(!e.is_not_found(), "{message}");
+            assert_eq!(e.gateway_status(), StatusCode::BAD_GATEWAY, "{message}");
         }
     }
 

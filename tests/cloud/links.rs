@@ -147,6 +147,28 @@ async fn a_storage_is_linked_shown_and_unlinked() {
             "online",
         )
         .await;
+
+    // A storage that was attached holds data: Cyclades deletes it through
+    // the site's helper server, and it is gone for its owner at once, from
+    // the collection too, while that runs.
+    let storage = format!("/storage/{vol}");
+    let answer = cloud.delete(0, &storage).await;
+    assert!(
+        answer.status.is_success(),
+        "DELETE {storage}: {} {}",
+        answer.status,
+        answer.body
+    );
+    cloud
+        .get(0, &storage, "text/plain")
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    let listed = cloud.get(0, "/storage/", "text/uri-list").await;
+    assert!(
+        !listed.body.lines().any(|l| l.ends_with(&storage)),
+        "{}",
+        listed.body
+    );
     cloud.finish().await;
 }
 
