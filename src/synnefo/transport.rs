@@ -284,17 +284,31 @@ impl Transport {
     /// reading at most what an answer of `size` may hold.
     pub async fn send(
         &self,
-        request: Request<Full<Bytes>>,
+        mut request: Request<Full<Bytes>>,
         timeout: Duration,
         size: AnswerSize,
     ) -> Result<(StatusCode, Answer), TransportError> {
-        let answer = self.exchange(request, timeout, size).await?;
-        Ok((answer.status(), answer.into_body()))
+        request
+            .headers_mut()
+            .insert(http::header::USER_AGENT, self.user_agent.clone());
+        let max = match size {
+            AnswerSize::Item => MAX_ITEM_BYTES,
+            AnswerSize::Listing => self.max_listing_bytes,
+        };
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(classify)?;
+            self.read_answer(response, max).await
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(answer) => answer,
+            Err(_) => Err(TransportError::Timeout),
+        }
     }
 
-    /// [`Transport::send`], answering the response's head too (the auth
-    /// filters' calls read answer headers: a token exchange's
-    /// `X-Subject-Token`).
+    /// [`Transport::send`], answering the response's headers too: the
+    /// auth filters' calls read them (a token exchange's
+    /// `X-Subject-Token`). Off the hot path: the headers are copied
+    /// before the body is read, which [`Transport::send`] never does.
     pub async fn exchange(
         &self,
         mut request: Request<Full<Bytes>>,
@@ -310,7 +324,12 @@ impl Transport {
         };
         let exchange = async {
             let response = self.client.request(request).await.map_err(classify)?;
-            self.read_answer(response, max).await
+            let headers = response.headers().clone();
+            let (status, body) = self.read_answer(response, max).await?;
+            let mut answer = Response::new(body);
+            *answer.status_mut() = status;
+            *answer.headers_mut() = headers;
+            Ok(answer)
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(answer) => answer,
@@ -328,7 +347,7 @@ impl Transport {
         &self,
         response: Response<Incoming>,
         max: usize,
-    ) -> Result<Response<Answer>, TransportError> {
+    ) -> Result<(StatusCode, Answer), TransportError> {
         let status = response.status();
         let max = if status.is_success() {
             max
@@ -345,7 +364,7 @@ impl Transport {
         {
             return Err(TransportError::TooLarge(max));
         }
-        let (head, mut body) = response.into_parts();
+        let mut body = response.into_body();
         let mut permit: Option<tokio::sync::OwnedSemaphorePermit> = None;
         let mut chunks: Vec<Bytes> = Vec::new();
         let mut total = 0usize;
@@ -383,8 +402,8 @@ impl Transport {
                 all.freeze()
             }
         };
-        Ok(Response::from_parts(
-            head,
+        Ok((
+            status,
             Answer {
                 body,
                 _permit: permit,
@@ -755,6 +774,34 @@ mod tests {
             }),
             Err(TransportError::InvalidUrl(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn an_exchange_answers_the_headers_too() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 4096];
+            let _ = s.read(&mut head).await;
+            let _ = s
+                .write_all(
+                    b"HTTP/1.1 201 Created\r\nx-subject-token: abc\r\ncontent-length: 2\r\n\r\n{}",
+                )
+                .await;
+        });
+        let transport = Transport::new(TransportConfig::default()).unwrap();
+        let request = Request::post(format!("http://{addr}/v3/auth"))
+            .body(Full::default())
+            .unwrap();
+        let answer = transport
+            .exchange(request, Duration::from_secs(5), AnswerSize::Item)
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::CREATED);
+        assert_eq!(answer.headers()["x-subject-token"], "abc");
+        assert_eq!(&answer.body()[..], b"{}");
     }
 
     #[test]

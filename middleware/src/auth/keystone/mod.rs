@@ -273,7 +273,9 @@ impl Verifier for KeystoneVerifier {
         &self,
         token: &SecretToken,
     ) -> impl Future<Output = Result<Identity, KeystoneError>> + Send {
-        self.validator.validate(token.clone())
+        // Lazy: the cache polls this only on a miss, so a hit costs no
+        // validator call (and no allocation).
+        async move { self.validator.validate(token.clone()).await }
     }
 
     fn context(&self, identity: &Identity, headers: &HeaderMap) -> AuthContext {
