@@ -3,9 +3,9 @@
 //! query interface of 500 categories.
 
 use divan::{Bencher, black_box};
-use snf_occi::middleware::MediaType;
 use snf_occi::occi::infrastructure::{self as infra, catalogue, os_template};
 use snf_occi::occi::{Renderer, Resource, parse_request};
+use snf_occi_types::MediaType;
 
 fn main() {
     divan::main();

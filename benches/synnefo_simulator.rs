@@ -5,9 +5,9 @@
 
 use std::sync::OnceLock;
 
-use snf_occi::middleware::SecretToken;
-use snf_occi::simulator::{self, RunningSimulator, SimulatorConfig};
 use snf_occi::synnefo::{Caller, Client, ClientConfig};
+use snf_occi_simulator::{self as simulator, RunningSimulator, SimulatorConfig};
+use snf_occi_types::SecretToken;
 
 struct Fixture {
     runtime: tokio::runtime::Runtime,

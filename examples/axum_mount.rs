@@ -18,8 +18,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use snf_occi::config::Config;
+use snf_occi::middleware::error_response::OcciErrorBodyLayer;
 use snf_occi::middleware::request_log::RequestLogLayer;
-use snf_occi::middleware::timeout::TimeoutLayer;
 use snf_occi::pipeline::{BuildContext, Pipeline, Registry};
 
 #[tokio::main]
@@ -42,7 +42,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Typed layers, no configuration file, on the host's own routes.
     let host_layers = Pipeline::new()
         .push("request_log", RequestLogLayer::new())
-        .push("timeout", TimeoutLayer::new(Duration::from_secs(5)));
+        .push(
+            "timeout",
+            OcciErrorBodyLayer::timeout(Duration::from_secs(5)),
+        );
 
     let app = Router::new()
         .route("/", get(|| async { "the host application\n" }))

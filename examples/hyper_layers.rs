@@ -14,9 +14,10 @@ use std::time::Duration;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
+use snf_occi::middleware::error_response::OcciErrorBodyLayer;
 use snf_occi::middleware::request_id::RequestIdLayer;
-use snf_occi::middleware::timeout::TimeoutLayer;
-use snf_occi::middleware::{Body, HttpRequest, HttpResponse, RequestId};
+use snf_occi::middleware::{Body, HttpRequest, HttpResponse};
+use snf_occi_types::RequestId;
 use tower::ServiceBuilder;
 
 async fn hello(req: HttpRequest) -> Result<HttpResponse, Infallible> {
@@ -37,7 +38,7 @@ async fn hello(req: HttpRequest) -> Result<HttpResponse, Infallible> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let service = ServiceBuilder::new()
         .layer(RequestIdLayer::new())
-        .layer(TimeoutLayer::new(Duration::from_secs(1)))
+        .layer(OcciErrorBodyLayer::timeout(Duration::from_secs(1)))
         .service_fn(hello);
 
     let addr = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3001".to_string());

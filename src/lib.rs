@@ -5,6 +5,10 @@
 //! ([`synnefo`]) knows nothing of OCCI, and the mapping between them lives
 //! in [`app`], one collection per file. [`pipeline`] assembles the
 //! configured Tower layers around the app, and [`server`] serves them.
+//!
+//! The Synnefo simulator that `cargo run` serves on is a crate of its own
+//! (`snf-occi-simulator`, in `simulator/`): no module here imports it;
+//! only the binary starts it, behind the default `simulator` feature.
 
 pub mod app;
 mod cache;
@@ -12,7 +16,6 @@ pub mod config;
 pub mod occi;
 pub mod pipeline;
 pub mod server;
-pub mod simulator;
 pub mod store;
 pub mod synnefo;
 

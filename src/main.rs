@@ -1,4 +1,8 @@
-//! The `snf-occi` command: `serve` (default), `check-config`, `simulator`.
+//! The `snf-occi` command: `serve` (default), `check-config`, and with the
+//! default `simulator` feature `simulator`.
+//!
+//! The embedded Synnefo simulator is reached only from here, through the
+//! [`embedded`] module: the library never imports it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -6,11 +10,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use snf_occi::config::{Config, DEFAULT_CONFIG_FILE, LogConfig, LogFormat};
+use snf_occi::config::{Config, ConfigError, DEFAULT_CONFIG_FILE, LogConfig, LogFormat};
 use snf_occi::middleware::BoxHttp;
 use snf_occi::pipeline::{BuildContext, Registry, SimulatorUrls};
 use snf_occi::server::{Server, shutdown_signal};
-use snf_occi::simulator;
 
 // glibc's malloc and free were a fifth of the instructions of a request
 // (callgrind, benches/README.md); mimalloc's thread-local free lists make
@@ -74,6 +77,7 @@ enum Command {
     /// lists every error found, exits non-zero if there is one.
     CheckConfig,
     /// Run only the embedded Synnefo simulator, until SIGINT or SIGTERM.
+    #[cfg(feature = "simulator")]
     Simulator,
 }
 
@@ -95,7 +99,8 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(&cli.config).await,
             Command::CheckConfig => check_config(&cli.config).await,
-            Command::Simulator => run_simulator(&cli.config).await,
+            #[cfg(feature = "simulator")]
+            Command::Simulator => embedded::run_alone(&cli.config).await,
         }
     })
 }
@@ -114,10 +119,10 @@ fn report<E: std::fmt::Display>(errors: &[E]) -> ExitCode {
 
 /// Loads the file and builds every filter and app, reporting every error
 /// of both steps at once (a wrong `[server]` key does not hide a wrong
-/// filter name).
+/// filter name), and those of the `[simulator]` table (`simulator`).
 async fn load_and_build(
     path: &Path,
-    simulator: Option<SimulatorUrls>,
+    simulator: Result<Option<SimulatorUrls>, Vec<ConfigError>>,
 ) -> Result<(Arc<Config>, BoxHttp), ExitCode> {
     let (config, load_errors) = Config::load_partial(path);
     let mut errors: Vec<String> = load_errors.iter().map(ToString::to_string).collect();
@@ -126,6 +131,10 @@ async fn load_and_build(
     if load_errors.iter().any(|e| e.key.is_empty()) {
         return Err(report(&errors));
     }
+    let simulator = simulator.unwrap_or_else(|wrong| {
+        errors.extend(wrong.iter().map(ToString::to_string));
+        None
+    });
     let config = Arc::new(config);
     let mut ctx = match BuildContext::new(config.clone()) {
         Ok(ctx) => ctx,
@@ -171,25 +180,25 @@ async fn serve(path: &Path) -> ExitCode {
     init_logging(&early.log);
 
     // The simulator starts first so that factories can default their
-    // Synnefo endpoints to it.
-    let running = match &early.simulator {
-        Some(sim) => match simulator::start(sim).await {
-            Ok(running) => {
-                tracing::info!(url = %running.url(), "embedded Synnefo simulator started");
-                Some(running)
-            }
-            Err(e) => {
-                eprintln!("error: `simulator.listen`: {e}");
-                return ExitCode::from(EXIT_RUNTIME);
-            }
-        },
-        None => None,
+    // Synnefo endpoints to it; a wrong `[simulator]` table is reported
+    // with the other configuration errors. `_running` (the simulator)
+    // lives to the end of `serve`, past the drain.
+    let (_running, simulator) = match embedded::start(&early).await {
+        Ok(Some(running)) => {
+            let urls = running.urls();
+            (Some(running), Ok(Some(urls)))
+        }
+        Ok(None) => (None, Ok(None)),
+        Err(embedded::StartError::Config(errors)) => (None, Err(errors)),
+        Err(embedded::StartError::Listen(e)) => {
+            eprintln!("error: `simulator.listen`: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
     };
-    let (config, service) =
-        match load_and_build(path, running.as_ref().map(SimulatorUrls::of)).await {
-            Ok(built) => built,
-            Err(code) => return code,
-        };
+    let (config, service) = match load_and_build(path, simulator).await {
+        Ok(built) => built,
+        Err(code) => return code,
+    };
     let server = match Server::bind(&config.server, service).await {
         Ok(s) => s,
         Err(e) => {
@@ -220,7 +229,6 @@ async fn serve(path: &Path) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_RUNTIME);
     }
-    // `running` (the simulator) lives until here, past the drain.
     ExitCode::SUCCESS
 }
 
@@ -244,15 +252,12 @@ async fn check_config(path: &Path) -> ExitCode {
     // The simulator is not started: factories only need to know where it
     // would be.
     let (early, _) = Config::load_partial(path);
-    let simulator = early.simulator.as_ref().map(|sim| {
-        let url = format!("http://{}", sim.listen);
-        SimulatorUrls {
-            identity_url: format!("{url}/identity/v2.0"),
-            astavoms_url: format!("{url}/astavoms"),
-            url,
-        }
-    });
-    let simulator_identity = simulator.as_ref().map(|s| s.identity_url.clone());
+    let simulator = embedded::planned_urls(&early);
+    let simulator_identity = simulator
+        .as_ref()
+        .ok()
+        .and_then(|s| s.as_ref())
+        .map(|s| s.identity_url.clone());
     match load_and_build(path, simulator).await {
         Ok((config, _)) => {
             for unused in unused_tables(&config) {
@@ -290,43 +295,178 @@ async fn check_config(path: &Path) -> ExitCode {
     }
 }
 
-async fn run_simulator(path: &Path) -> ExitCode {
-    // The file is optional here: without one, the simulator runs on its
-    // default port.
-    let config = if path.is_file() {
-        match Config::load(path) {
-            Ok(c) => c,
-            Err(errors) => return report(&errors.0),
-        }
-    } else {
-        Config::default()
-    };
-    init_logging(&config.log);
-    let sim_config = match config.simulator.clone() {
-        Some(s) => s,
-        None => match Config::from_toml_str("[simulator]\nlisten = \"127.0.0.1:8890\"\n")
-            .map(|c| c.simulator)
-        {
-            Ok(Some(s)) => s,
-            _ => {
-                eprintln!("error: no [simulator] table in {}", path.display());
-                return ExitCode::from(EXIT_CONFIG);
+/// The embedded Synnefo simulator (the `snf-occi-simulator` crate): the
+/// only module of the gateway that names it, so that a build without the
+/// `simulator` feature (below) carries none of it.
+#[cfg(feature = "simulator")]
+mod embedded {
+    use std::io::Write;
+    use std::net::SocketAddr;
+    use std::path::Path;
+    use std::process::ExitCode;
+
+    use figment::Figment;
+    use figment::providers::Serialized;
+    use snf_occi::config::{Config, ConfigError};
+    use snf_occi::pipeline::SimulatorUrls;
+    use snf_occi::server::shutdown_signal;
+    use snf_occi_simulator::{RunningSimulator, SimulatorConfig};
+
+    use super::{EXIT_RUNTIME, init_logging, report};
+
+    /// Why the simulator did not start.
+    pub enum StartError {
+        /// The `[simulator]` table is wrong.
+        Config(Vec<ConfigError>),
+        /// It could not listen.
+        Listen(String),
+    }
+
+    /// A simulator serving in the background; dropping it stops it.
+    pub struct Running(RunningSimulator);
+
+    impl Running {
+        /// Where the pipeline's factories find it.
+        pub fn urls(&self) -> SimulatorUrls {
+            SimulatorUrls {
+                url: self.0.url(),
+                identity_url: self.0.identity_url(),
+                astavoms_url: self.0.astavoms_url(),
             }
-        },
-    };
-    let running = match simulator::start(&sim_config).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: `simulator.listen`: {e}");
-            return ExitCode::from(EXIT_RUNTIME);
         }
-    };
-    let signal = shutdown_signal();
-    println!("simulator listening on {}", running.url());
-    println!("identity: {}", running.identity_url());
-    println!("astavoms: {}", running.astavoms_url());
-    let _ = std::io::stdout().flush();
-    signal.await;
-    tracing::info!(url = %running.url(), "simulator stopping");
-    ExitCode::SUCCESS
+    }
+
+    /// The `[simulator]` table of `config`, typed (as a factory's table is
+    /// in `FactoryTable::deserialize`): every error names its key and
+    /// where the value came from.
+    fn table(config: &Config) -> Result<Option<SimulatorConfig>, Vec<ConfigError>> {
+        let Some(raw) = &config.simulator else {
+            return Ok(None);
+        };
+        Figment::from(Serialized::defaults(raw))
+            .extract::<SimulatorConfig>()
+            .map(Some)
+            .map_err(|e| {
+                let mut errors = ConfigError::from_figment(e, "simulator", &config.sources);
+                for error in &mut errors {
+                    // Read from a copy: ask the original where it came from.
+                    error.origin = config.sources.origin_of(&error.key);
+                }
+                errors
+            })
+    }
+
+    /// Starts the `[simulator]` of `config`, if it has one.
+    pub async fn start(config: &Config) -> Result<Option<Running>, StartError> {
+        let Some(sim) = table(config).map_err(StartError::Config)? else {
+            return Ok(None);
+        };
+        let running = snf_occi_simulator::start(&sim)
+            .await
+            .map_err(|e| StartError::Listen(e.to_string()))?;
+        tracing::info!(url = %running.url(), "embedded Synnefo simulator started");
+        Ok(Some(Running(running)))
+    }
+
+    /// Where the `[simulator]` of `config` would serve, without starting
+    /// it (`check-config`).
+    pub fn planned_urls(config: &Config) -> Result<Option<SimulatorUrls>, Vec<ConfigError>> {
+        Ok(table(config)?.map(|sim| {
+            let url = format!("http://{}", sim.listen);
+            SimulatorUrls {
+                identity_url: format!("{url}/identity/v2.0"),
+                astavoms_url: format!("{url}/astavoms"),
+                url,
+            }
+        }))
+    }
+
+    /// `snf-occi simulator`: only the simulator, until SIGINT or SIGTERM.
+    pub async fn run_alone(path: &Path) -> ExitCode {
+        // The file is optional here: without one, the simulator runs on its
+        // default port.
+        let config = if path.is_file() {
+            match Config::load(path) {
+                Ok(c) => c,
+                Err(errors) => return report(&errors.0),
+            }
+        } else {
+            Config::default()
+        };
+        init_logging(&config.log);
+        let sim_config = match table(&config) {
+            Ok(Some(sim)) => sim,
+            Ok(None) => SimulatorConfig::new(SocketAddr::from(([127, 0, 0, 1], 8890))),
+            Err(errors) => return report(&errors),
+        };
+        let running = match snf_occi_simulator::start(&sim_config).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: `simulator.listen`: {e}");
+                return ExitCode::from(EXIT_RUNTIME);
+            }
+        };
+        let signal = shutdown_signal();
+        println!("simulator listening on {}", running.url());
+        println!("identity: {}", running.identity_url());
+        println!("astavoms: {}", running.astavoms_url());
+        let _ = std::io::stdout().flush();
+        signal.await;
+        tracing::info!(url = %running.url(), "simulator stopping");
+        ExitCode::SUCCESS
+    }
+}
+
+/// A build without the `simulator` feature: no simulator code, and a
+/// `[simulator]` table is a configuration error that names the feature.
+#[cfg(not(feature = "simulator"))]
+mod embedded {
+    use std::convert::Infallible;
+
+    use snf_occi::config::{Config, ConfigError};
+    use snf_occi::pipeline::SimulatorUrls;
+
+    /// Why the simulator did not start.
+    pub enum StartError {
+        /// The configuration asks for it.
+        Config(Vec<ConfigError>),
+        /// Never in this build (the variant keeps `serve` the same).
+        #[allow(dead_code)]
+        Listen(String),
+    }
+
+    /// No simulator ever runs in this build.
+    pub struct Running(Infallible);
+
+    impl Running {
+        /// Unreachable: there is no value of this type.
+        pub fn urls(&self) -> SimulatorUrls {
+            match self.0 {}
+        }
+    }
+
+    fn refuse(config: &Config) -> Result<(), Vec<ConfigError>> {
+        match config.simulator {
+            None => Ok(()),
+            Some(_) => Err(vec![ConfigError {
+                origin: config.sources.origin_of("simulator"),
+                key: "simulator".to_string(),
+                reason: "this snf-occi was built without the `simulator` feature, so it has no \
+                         embedded Synnefo simulator: remove the table and point the pipeline \
+                         at a Synnefo, or build with the feature (it is on by default)"
+                    .to_string(),
+            }]),
+        }
+    }
+
+    /// Refuses a `[simulator]` table.
+    pub async fn start(config: &Config) -> Result<Option<Running>, StartError> {
+        refuse(config).map_err(StartError::Config)?;
+        Ok(None)
+    }
+
+    /// Refuses a `[simulator]` table.
+    pub fn planned_urls(config: &Config) -> Result<Option<SimulatorUrls>, Vec<ConfigError>> {
+        refuse(config).map(|()| None)
+    }
 }

@@ -1140,7 +1140,7 @@ async fn an_image_list_read_across_a_save_is_not_kept() {
     let (status, body) = action(&gw, 0, &id, "save", "X-OCCI-Attribute: name=\"first\"\n").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // The next image list is read now and answered 1.5 s later.
-    gw.sim.set_faults(snf_occi::simulator::FaultSettings {
+    gw.sim.set_faults(snf_occi_simulator::FaultSettings {
         answer_latency: std::time::Duration::from_millis(1500),
         routes: vec!["GET /compute/v2.0/images/detail".to_owned()],
         ..Default::default()

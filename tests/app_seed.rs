@@ -50,6 +50,7 @@ async fn the_seed_curl_examples_work_as_written() {
     let (status, text) = run(QUERY, &hostport, &token, "").await;
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("Category: compute;"), "{text}");
+    assert_eq!(server_headers(&text), 1, "{text}");
 
     let (status, text) = run(CREATE, &hostport, &token, "").await;
     assert_eq!(status, 201, "{text}");
@@ -75,6 +76,16 @@ async fn the_seed_curl_examples_work_as_written() {
 
     let (status, text) = run(DELETE, &hostport, &token, &id).await;
     assert_eq!(status, 200, "{text}");
-    let (status, _) = run(SHOW, &hostport, &token, &id).await;
+    let (status, text) = run(SHOW, &hostport, &token, &id).await;
     assert_eq!(status, 404);
+    // Success or error, the answer names its server exactly once.
+    assert_eq!(server_headers(&text), 1, "{text}");
+}
+
+/// How many `Server: snf-occi/...` header lines `curl -i` output has.
+fn server_headers(text: &str) -> usize {
+    text.lines()
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| l.to_ascii_lowercase().starts_with("server: snf-occi/"))
+        .count()
 }

@@ -9,7 +9,7 @@ mod common;
 
 use common::{Gateway, start_gateway};
 use reqwest::StatusCode;
-use snf_occi::simulator::FaultSettings;
+use snf_occi_simulator::FaultSettings;
 
 const INFRA: &str = "http://schemas.ogf.org/occi/infrastructure#";
 const TAGS: &str = "http://example.com/tags#";

@@ -675,12 +675,12 @@ async fn ims_voms_flow_gets_a_token_through_astavoms() {
     let gw = common::start_gateway_config(
         |sim| {
             // astavoms maps the test PKI's user to alice, in the demo VO.
-            let alice = &snf_occi::simulator::seed::default_users()[0];
-            sim.voms_users = Some(vec![snf_occi::simulator::seed::VomsUserSeed {
+            let alice = &snf_occi_simulator::seed::default_users()[0];
+            sim.voms_users = Some(vec![snf_occi_simulator::seed::VomsUserSeed {
                 dn: pki::USER_DN.to_owned(),
                 vo: pki::VO.to_owned(),
                 user: alice.uuid.clone(),
-                project: snf_occi::simulator::seed::DEMO_PROJECT.to_owned(),
+                project: snf_occi_simulator::seed::DEMO_PROJECT.to_owned(),
             }]);
         },
         |identity| {

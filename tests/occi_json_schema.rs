@@ -5,11 +5,11 @@
 //! walker: no JSON-Schema validator crate is a dependency.
 
 use serde_json::Value;
-use snf_occi::middleware::MediaType;
 use snf_occi::occi::infrastructure::{
     self as infra, attr, catalogue, os_template, resource_template,
 };
 use snf_occi::occi::{EntityRef, Link, Renderer, Resource};
+use snf_occi_types::MediaType;
 
 fn shapes() -> Value {
     serde_json::from_str(include_str!("fixtures/occi-1.2-shapes.json")).unwrap()

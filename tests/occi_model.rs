@@ -5,7 +5,6 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
-use snf_occi::middleware::MediaType;
 use snf_occi::occi::infrastructure::{
     self as infra, attr, catalogue, os_template, resource_template,
 };
@@ -13,6 +12,7 @@ use snf_occi::occi::{
     AttributeValue, Attributes, CategoryClass, EntityRef, Link, ParseError, Renderer, Resource,
     Validation, parse_request,
 };
+use snf_occi_types::MediaType;
 
 const BASE: &str = "http://localhost:8888";
 

@@ -8,11 +8,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use snf_occi::middleware::MediaType;
 use snf_occi::occi::infrastructure::{
     self as infra, attr, catalogue, os_template, resource_template, storage_template,
 };
 use snf_occi::occi::{EntityRef, Link, Renderer, Resource};
+use snf_occi_types::MediaType;
 
 fn pocci_parse() -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/pocci-venv/bin/pOCCI-parse");

@@ -12,7 +12,7 @@ use http::StatusCode;
 use snf_occi::config::Config;
 use snf_occi::middleware::{Body, BoxHttp, HttpRequest, HttpResponse, RouteTemplate};
 use snf_occi::pipeline::{BuildContext, Registry};
-use snf_occi::simulator::{self, SimulatorConfig};
+use snf_occi_simulator::{self as simulator, SimulatorConfig};
 use tower::{ServiceExt, service_fn};
 
 async fn body_text(res: HttpResponse) -> String {

@@ -9,7 +9,7 @@ use http::StatusCode;
 use snf_occi::config::Config;
 use snf_occi::middleware::{Body, BoxHttp, HttpResponse};
 use snf_occi::pipeline::{BuildContext, Registry};
-use snf_occi::simulator::{self, SimulatorConfig};
+use snf_occi_simulator::{self as simulator, SimulatorConfig};
 use tower::ServiceExt;
 
 async fn get(service: &BoxHttp, uri: &str) -> (StatusCode, String) {

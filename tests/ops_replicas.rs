@@ -18,7 +18,7 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use snf_occi::config::Config;
 use snf_occi::pipeline::{BuildContext, Registry};
-use snf_occi::simulator::{RunningSimulator, SimulatorConfig};
+use snf_occi_simulator::{RunningSimulator, SimulatorConfig};
 use sqlx::Connection;
 
 /// The load balancer's URL: both replicas render their locations under it.
@@ -197,7 +197,7 @@ fn path_of(location: &str) -> &str {
 }
 
 async fn simulator() -> RunningSimulator {
-    snf_occi::simulator::start(&SimulatorConfig::instant(
+    snf_occi_simulator::start(&SimulatorConfig::instant(
         "127.0.0.1:0".parse().expect("addr"),
     ))
     .await

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::{body_text, build, build_with, get};
 use http::StatusCode;
-use snf_occi::middleware::{Body, BoxHttp, HttpRequest, HttpResponse, SERVER_HEADER};
-use snf_occi::pipeline::{BuildError, Registry, boxed};
+use snf_occi::middleware::{Body, BoxHttp, HttpRequest, HttpResponse};
+use snf_occi::pipeline::{BuildError, Registry, SERVER_HEADER, boxed};
 use tower::{ServiceExt, service_fn};
 
 #[tokio::test]
@@ -101,6 +101,21 @@ async fn urlmap_mounts_healthz_beside_the_pipeline() {
         .unwrap();
     let res = service.oneshot(preflight).await.unwrap();
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    assert_eq!(res.headers()["server"], SERVER_HEADER);
+}
+
+#[tokio::test]
+async fn a_filters_own_answer_gets_the_server_header_from_the_edge() {
+    let service = build("[pipeline]\nfilters = [\"occi_negotiate\"]\napp = \"echo\"\n")
+        .await
+        .unwrap();
+    let req = http::Request::get("/compute/")
+        .header("accept", "image/png")
+        .body(Body::empty())
+        .unwrap();
+    let res = service.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(res.headers().get_all("server").iter().count(), 1);
     assert_eq!(res.headers()["server"], SERVER_HEADER);
 }
 

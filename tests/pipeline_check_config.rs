@@ -137,6 +137,102 @@ fn a_file_that_is_not_toml_reports_only_that() {
     );
 }
 
+/// The simulator's table is typed by the simulator crate, outside the
+/// configuration module: its mistakes are still reported with the others,
+/// each with its key and file, and `serve` starts nothing.
+#[cfg(feature = "simulator")]
+#[test]
+fn a_wrong_simulator_key_is_reported_with_the_others() {
+    /// A `[simulator]` table with a wrong key, beside a wrong `[server]` key.
+    const BAD_SIMULATOR: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+listn = "127.0.0.1:0"
+
+[pipeline]
+filters = []
+app = "echo"
+
+[simulator]
+listen = "127.0.0.1:0"
+build_dlay = "1s"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), BAD_SIMULATOR);
+    for command in ["check-config", "serve"] {
+        let out = run(&[command, "--config", path.to_str().unwrap()], &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains("pipeline.toml: `simulator.build_dlay`: unknown key"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            stderr.contains("`server.listn`: unknown key"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            stderr.contains("2 configuration error(s)"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("listening"),
+            "{command} served"
+        );
+    }
+    // The environment's value is named as its origin.
+    let path = write(
+        dir.path(),
+        "[pipeline]\nfilters = []\napp = \"echo\"\n[simulator]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let out = run(
+        &["check-config", "--config", path.to_str().unwrap()],
+        &[("SNF_OCCI_SIMULATOR__BUILD_DELAY", "soon")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "`SNF_OCCI_` environment variable(s): `simulator.build_delay`: invalid value string \"soon\""
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 configuration error(s)"), "{stderr}");
+}
+
+/// A build without the `simulator` feature has no simulator: a file that
+/// asks for one is refused, naming the feature, and there is no
+/// `simulator` command. (`cargo test --no-default-features --test
+/// pipeline_check_config`, as CI runs it.)
+#[cfg(not(feature = "simulator"))]
+#[test]
+fn without_the_feature_a_simulator_table_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "[simulator]\nlisten = \"127.0.0.1:0\"\n");
+    for command in ["check-config", "serve"] {
+        let out = run(&[command, "--config", path.to_str().unwrap()], &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains(
+                "pipeline.toml: `simulator`: this snf-occi was built without the `simulator` feature"
+            ),
+            "{command}: {stderr}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("listening"),
+            "{command} served"
+        );
+    }
+    let out = run(&["simulator"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand 'simulator'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn check_config_names_the_synnefo_it_will_use_and_where_that_came_from() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use snf_occi::simulator::{self, RunningSimulator, SimulatorConfig, SimulatorError};
+use snf_occi_simulator::{self as simulator, RunningSimulator, SimulatorConfig, SimulatorError};
 
 #[allow(dead_code)]
 #[path = "../middleware/tests/auth_support/pki.rs"]

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use snf_occi::simulator::{self, SimulatorConfig};
+use snf_occi_simulator::{self as simulator, SimulatorConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Python 2.7 and kamaki 0.16 in target/kamaki-py2 (see the module docs)"]

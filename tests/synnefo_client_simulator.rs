@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use snf_occi::middleware::{RequestId, SecretToken};
-use snf_occi::simulator::{self, FaultSettings, RunningSimulator, SimulatorConfig};
 use snf_occi::synnefo::network::FixedIpRequest;
 use snf_occi::synnefo::{
     Caller, Client, ClientConfig, FaultKind, NetworkRef, NewFloatingIp, NewNetwork, NewPort,
     NewServer, NewSnapshot, NewSubnet, NewVolume, Personality, RebootType, ServerAction,
     ServerStatus, Service, SynnefoError, VolumeUpdate,
 };
+use snf_occi_simulator::{self as simulator, FaultSettings, RunningSimulator, SimulatorConfig};
+use snf_occi_types::{RequestId, SecretToken};
 
 const ALICE: &str = "alice-token";
 const ALICE_UUID: &str = "a11ce000-0000-4000-8000-000000000001";

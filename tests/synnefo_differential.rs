@@ -35,7 +35,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use differential::{Answer, Backend, Deliberate, Kind, Mode, Svc, User, judge, transcript};
-use snf_occi::simulator::{self, NetworkSeed, Quotas, SimulatorConfig};
+use snf_occi_simulator::{self as simulator, NetworkSeed, Quotas, SimulatorConfig};
 
 use Svc::{Compute, Identity, Network, Volume};
 use User::{Alice, Anonymous, Bob, Forged};

@@ -15,12 +15,12 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use snf_occi::middleware::{RequestId, SecretToken};
 use snf_occi::synnefo::{
     Caller, Client, ClientConfig, FaultKind, NewFloatingIp, NewNetwork, NewServer, NewSnapshot,
     NewSubnet, NewVolume, Personality, RebootType, ServerAction, ServerStatus, Service,
     SynnefoError,
 };
+use snf_occi_types::{RequestId, SecretToken};
 
 /// One request the fake Synnefo saw.
 #[derive(Clone, Debug)]
@@ -273,7 +273,7 @@ async fn authenticate_reads_the_access_answer() {
     let token = access.token.as_ref().unwrap();
     assert_eq!(token.id.expose(), recorded["token"]["id"].as_str().unwrap());
     let expected =
-        snf_occi::synnefo::timestamp::parse_rfc3339(recorded["token"]["expires"].as_str().unwrap())
+        snf_occi_types::timestamp::parse_rfc3339(recorded["token"]["expires"].as_str().unwrap())
             .unwrap();
     assert_eq!(token.expires_at(), Some(expected));
     assert_eq!(

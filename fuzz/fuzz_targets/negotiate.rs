@@ -15,6 +15,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = choose_request(Some(content_type));
     if let Ok(media) = choose_response(Some(accept)) {
         // The chosen type is one the server renders.
-        assert!(snf_occi_middleware::MediaType::ALL.contains(&media));
+        assert!(snf_occi_types::MediaType::ALL.contains(&media));
     }
 });

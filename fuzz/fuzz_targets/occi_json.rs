@@ -4,7 +4,7 @@
 
 use http::HeaderMap;
 use libfuzzer_sys::fuzz_target;
-use snf_occi::middleware::MediaType;
+use snf_occi_types::MediaType;
 use snf_occi::occi::parse::json;
 use snf_occi::occi::parse_request;
 

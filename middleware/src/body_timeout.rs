@@ -6,6 +6,10 @@
 //! that finds [`BodyReadTimeout`] in the error's source chain
 //! ([`is_body_timeout`]) answers `408 Request Timeout`.
 //!
+//! tower-http's `RequestBodyTimeoutLayer` restarts its timer at every
+//! frame, so a client sending a byte at a time never trips it; this one
+//! is a deadline for the whole body.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use std::time::Duration;

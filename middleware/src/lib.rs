@@ -3,8 +3,18 @@
 //! Every layer here is shaped like a tower-http middleware (`XLayer` +
 //! `X<S>`), has `Error = Infallible` when its inner service has, and talks
 //! to its neighbours only through the typed request extensions of
-//! [`extensions`]. They plug unchanged into a `tower::ServiceBuilder`, an
+//! [`extensions`] and of `snf-occi-types` (request id, auth context, media
+//! type). They plug unchanged into a `tower::ServiceBuilder`, an
 //! axum `Router::layer` or a hyper-util server.
+//!
+//! Where tower-http has the layer, it is used rather than rewritten: the
+//! timeout and the request body limit are tower-http's, their own answers
+//! turned into OCCI error bodies by [`error_response::OcciErrorBodyLayer`];
+//! [`request_id`] builds on tower-http's request-id layers. A layer of our
+//! own says in its docs why tower-http's would not do.
+//!
+//! No layer here sets the `Server` header: that is the server's to say,
+//! once, on every response (snf-occi's always-on edge does).
 //!
 //! The canonical request and response types are [`HttpRequest`] and
 //! [`HttpResponse`] over axum-core's boxed [`Body`].
@@ -12,7 +22,6 @@
 use std::convert::Infallible;
 
 pub mod auth;
-pub mod body_limit;
 pub mod body_timeout;
 pub mod concurrency_limit;
 pub mod error_response;
@@ -22,12 +31,8 @@ pub mod negotiate;
 pub mod request_id;
 pub mod request_log;
 pub mod sensitive_headers;
-pub mod timeout;
 
-pub use extensions::{
-    AuthContext, MediaType, Negotiated, PeerCertificates, RemoteAddr, RequestId, RouteTemplate,
-    SecretToken,
-};
+pub use extensions::{Negotiated, PeerCertificates, RemoteAddr, RouteTemplate};
 
 /// The body type every snf-occi service takes and returns.
 pub type Body = axum_core::body::Body;
@@ -42,6 +47,3 @@ pub type BoxHttpLayer =
     tower::util::BoxCloneSyncServiceLayer<BoxHttp, HttpRequest, HttpResponse, Infallible>;
 /// The error type of fallible building blocks (bodies, I/O).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The value of the `Server` header on every response.
-pub const SERVER_HEADER: &str = concat!("snf-occi/", env!("CARGO_PKG_VERSION"), " OCCI/1.2");

@@ -2,9 +2,9 @@
 //! recorded through the [`metrics`] facade (the `/metrics` app installs the
 //! Prometheus recorder; without a recorder every call here is a no-op).
 //!
-//! Also the names and helpers of the other metrics of snf-occi (Synnefo
-//! calls, auth caches, auth outcomes), so every crate records them the same
-//! way.
+//! The names of every metric of snf-occi, and the helpers that record the
+//! others (Synnefo calls, auth caches, auth outcomes), are in
+//! [`snf_occi_types::metrics`], which the Synnefo client shares.
 //!
 //! Labels are bounded by construction: the route is the template an app
 //! set as a [`RouteTemplate`] response extension (else `unmatched`), the
@@ -25,91 +25,15 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use http::Method;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
+use snf_occi_types::metrics::{HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS, method_label};
+
 use crate::extensions::RouteTemplate;
 use crate::{HttpRequest, HttpResponse};
-
-/// Counter: requests answered, by `method`, `route` and `status`.
-pub const HTTP_REQUESTS: &str = "snf_occi_http_requests_total";
-/// Histogram (seconds): time to the response head, by `method`, `route`
-/// and `status`.
-pub const HTTP_DURATION: &str = "snf_occi_http_request_duration_seconds";
-/// Gauge: requests in flight.
-pub const HTTP_IN_FLIGHT: &str = "snf_occi_http_requests_in_flight";
-/// Counter: calls to Synnefo, by `service`, `operation` (a template such as
-/// `GET /servers/{id}`) and `status` (the HTTP code, or `error` when no
-/// answer came).
-pub const SYNNEFO_CALLS: &str = "snf_occi_synnefo_calls_total";
-/// Histogram (seconds): duration of calls to Synnefo, by `service`,
-/// `operation` and `status`.
-pub const SYNNEFO_DURATION: &str = "snf_occi_synnefo_call_duration_seconds";
-/// Counter: cache lookups, by `cache` and `result` (`hit` or `miss`).
-pub const CACHE_LOOKUPS: &str = "snf_occi_cache_lookups_total";
-/// Counter: authentication decisions, by `filter`, `outcome`
-/// (`accepted`, `rejected`, `passed`, `error`) and `reason` (a fixed word).
-pub const AUTH_OUTCOMES: &str = "snf_occi_auth_outcomes_total";
-
-/// Every histogram name, for exporters that need bucket configuration.
-pub const HISTOGRAMS: [&str; 2] = [HTTP_DURATION, SYNNEFO_DURATION];
-
-/// Histogram buckets (seconds) suited to an API gateway in front of a
-/// cloud: 1 ms up to 30 s.
-pub const LATENCY_BUCKETS: [f64; 14] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-];
-
-/// The method as a bounded label.
-pub fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        // Extension methods are arbitrary client text: never a label.
-        _ => "OTHER",
-    }
-}
-
-/// Counts one call to Synnefo. `operation` must be a template (no ids);
-/// `status` is the HTTP code, or `None` when no answer came.
-pub fn record_synnefo_call(
-    service: &'static str,
-    operation: String,
-    status: Option<u16>,
-    elapsed: Duration,
-) {
-    let status = status.map_or_else(|| "error".to_string(), |s| s.to_string());
-    let labels = vec![
-        metrics::Label::new("service", service),
-        metrics::Label::new("operation", operation),
-        metrics::Label::new("status", status),
-    ];
-    metrics::counter!(SYNNEFO_CALLS, labels.clone()).increment(1);
-    metrics::histogram!(SYNNEFO_DURATION, labels).record(elapsed.as_secs_f64());
-}
-
-/// Counts one lookup in the cache named `cache`.
-pub fn record_cache_lookup(cache: &'static str, hit: bool) {
-    let result = if hit { "hit" } else { "miss" };
-    metrics::counter!(CACHE_LOOKUPS, "cache" => cache, "result" => result).increment(1);
-}
-
-/// Counts one decision of the auth filter `filter`. `outcome` and `reason`
-/// must be fixed words chosen by the filter, never request data.
-pub fn record_auth_outcome(filter: &'static str, outcome: &'static str, reason: &'static str) {
-    metrics::counter!(AUTH_OUTCOMES, "filter" => filter, "outcome" => outcome, "reason" => reason)
-        .increment(1);
-}
 
 /// Layer recording every request's count, latency and in-flight state.
 #[derive(Clone, Copy, Debug, Default)]
@@ -236,12 +160,5 @@ mod tests {
         assert_eq!(status_label(599), "599");
         assert_eq!(status_label(600), "other");
         assert_eq!(status_label(99), "other");
-    }
-
-    #[test]
-    fn extension_methods_are_not_labels() {
-        let m = Method::from_bytes(b"SECRETTOKEN").unwrap();
-        assert_eq!(method_label(&m), "OTHER");
-        assert_eq!(method_label(&Method::DELETE), "DELETE");
     }
 }

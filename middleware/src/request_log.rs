@@ -26,7 +26,8 @@ use http::HeaderName;
 use tower::{Layer, Service};
 
 use crate::sensitive_headers::SensitiveHeadersLayer;
-use crate::{HttpRequest, HttpResponse, RequestId};
+use crate::{HttpRequest, HttpResponse};
+use snf_occi_types::RequestId;
 
 /// The tracing target of request events.
 pub const TARGET: &str = "snf_occi::request";

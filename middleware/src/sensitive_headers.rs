@@ -7,6 +7,15 @@
 //! `SSL_CLIENT_CERT_CHAIN_0`.., `SSL-Client-Cert`...), matched by prefix
 //! because the chain headers are numbered.
 //!
+//! Why our own layer and not tower-http's `SetSensitiveHeadersLayer`:
+//! tower-http marks an exact list of names, one map lookup per listed
+//! name. The forwarded chain headers are numbered without bound and come
+//! in two spellings (`SSL_CLIENT_CERT_CHAIN_0`, `SSL-Client-Cert-Chain-1`,
+//! ...), so no finite list covers them; a prefix does. The same
+//! predicate, [`SensitiveHeadersLayer::is_sensitive`], is what
+//! `request_log` uses to redact a header it is told to log, so the two
+//! cannot disagree.
+//!
 //! ```
 //! use snf_occi_middleware::sensitive_headers::SensitiveHeadersLayer;
 //! use snf_occi_middleware::{Body, HttpRequest, HttpResponse};

@@ -11,7 +11,8 @@ use axum::extract::State;
 use axum::routing::post;
 use http::{Method, Request, StatusCode};
 use snf_occi_middleware::auth::{AstakosTokens, AuthLayer, KeystoneAuthConfig, KeystoneAuthLayer};
-use snf_occi_middleware::{AuthContext, Body, MediaType, Negotiated, SecretToken};
+use snf_occi_middleware::{Body, Negotiated};
+use snf_occi_types::{AuthContext, MediaType, SecretToken};
 use tower::{Layer, Service, ServiceExt};
 
 use auth_support::{access, echo_app, serve, text};

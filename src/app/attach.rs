@@ -105,7 +105,7 @@ async fn run(ctx: &Ctx, id: &str) {
     let mut pause = Duration::from_millis(250);
     let server = loop {
         match ctx.client().get_server(&ctx.caller, id).await {
-            Ok(s) if super::compute::is_gone(&s) => return,
+            Ok(s) if super::compute::mapping::is_gone(&s) => return,
             Ok(s) if matches!(s.status, ServerStatus::Active | ServerStatus::Stopped) => break s,
             Ok(s)
                 if matches!(

@@ -7,9 +7,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::middleware::{AuthContext, MediaType, Negotiated, RequestId};
+use crate::middleware::Negotiated;
 use crate::occi::{Attributes, Link, Mixin, OcciRequest, ParsedCategory, Resource};
 use crate::synnefo::{Caller, Client};
+use snf_occi_types::{AuthContext, MediaType, RequestId};
 
 use super::AppState;
 use super::error::AppError;

@@ -9,15 +9,16 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
-use crate::middleware::{HttpResponse, MediaType, error_response::occi_error};
+use crate::middleware::{HttpResponse, error_response::occi_error};
 use crate::occi::{ParseError, RenderError, ValidationError};
 use crate::store::StoreError;
 use crate::synnefo::SynnefoError;
+use snf_occi_types::MediaType;
 
 /// Why an OCCI request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// No [`AuthContext`](crate::middleware::AuthContext): no auth filter
+    /// No [`AuthContext`](snf_occi_types::AuthContext): no auth filter
     /// ran or it let an anonymous request through (401; the auth filter
     /// adds its challenge on the way out).
     #[error("authentication required")]

@@ -32,16 +32,18 @@ use axum::routing::any;
 use futures_util::{StreamExt, stream};
 use http::{HeaderValue, Method, StatusCode, header, request::Parts};
 
-use crate::middleware::{AuthContext, HttpResponse, Negotiated, RequestId};
+use crate::middleware::{HttpResponse, Negotiated};
 use crate::occi::infrastructure::{
     COMPUTE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, STORAGE, STORAGE_TPL_SCHEME, catalogue,
 };
 use crate::occi::{CategoryClass, OcciRequest, parse::MAX_BODY_BYTES, parse_request};
 use crate::store::{StoreError, UserTags};
+use snf_occi_types::{AuthContext, RequestId};
 
 use super::AppState;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
+use super::response::RenderedResponse;
 
 /// How many Synnefo operations a collection operation runs at once.
 const COLLECTION_CONCURRENCY: usize = 8;

@@ -1,7 +1,7 @@
 //! The OCCI app: OCCI 1.2 over HTTP, mapped onto Synnefo.
 //!
-//! - [`OcciAppConfig`] is the `[app.occi]` table; [`occi`] is the
-//!   `AppFactory` registered as `app = "occi"`.
+//! - [`OcciAppConfig`] is the `[app.occi]` table (the pipeline's
+//!   `occi` factory, `crate::pipeline::occi_app`, builds the app from it).
 //! - [`AppState`] is shared by every request: the Synnefo [`Client`], the
 //!   [`Renderer`], the configuration and the per-user template caches.
 //! - [`router`] binds every path: the query interface (`/-/` and
@@ -11,7 +11,7 @@
 //! - The generic handlers ([`handlers`]) do the HTTP side (methods,
 //!   parsing, status codes, rendering) for every collection.
 //!
-//! Requests must carry an [`AuthContext`](crate::middleware::AuthContext)
+//! Requests must carry an [`AuthContext`](snf_occi_types::AuthContext)
 //! (an auth filter in front); without one every path answers 401.
 
 pub mod attach;
@@ -27,6 +27,7 @@ pub mod namespace;
 pub mod network;
 pub mod networkinterface;
 pub mod query;
+pub mod response;
 pub mod server_create;
 pub mod sizes;
 pub mod storage;
@@ -42,9 +43,7 @@ use axum::Router;
 use axum::routing::any;
 use serde::{Deserialize, Serialize};
 
-use crate::middleware::BoxHttp;
 use crate::occi::Renderer;
-use crate::pipeline::{BuildContext, BuildError, FactoryTable};
 use crate::store::{CachedStore, Store};
 use crate::synnefo::Client;
 
@@ -227,21 +226,4 @@ pub fn router(state: Arc<AppState>) -> Router {
     let router = handlers::collection_routes::<ipreservation::IpReservation>(router);
     let router = mixins::routes(router);
     router.fallback(namespace::handler).with_state(state)
-}
-
-/// Builds the `occi` app from its `[app.occi]` table.
-pub async fn occi(table: FactoryTable, ctx: BuildContext) -> Result<BoxHttp, BuildError> {
-    let config: OcciAppConfig = table.deserialize()?;
-    let client = ctx.synnefo()?;
-    if config.collection_limit == 0 {
-        return Err(table.invalid("collection_limit", "must be at least 1"));
-    }
-    let store = ctx.store().await.map_err(|e| BuildError::Failed {
-        key: "store.url".to_owned(),
-        reason: e.to_string(),
-    })?;
-    let mut state = AppState::new(config, client, &ctx.public_url, store);
-    state.reserved_paths = query::mounted_paths(ctx.config.urlmap.keys(), &ctx.public_url);
-    let state = Arc::new(state);
-    Ok(BoxHttp::new(router(state)))
 }

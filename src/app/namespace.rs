@@ -28,6 +28,7 @@ use super::handlers::{
     action_of, context, filter_entities, for_each_id, negotiated, ok, query_param, read_request,
     render_entities, render_outcomes,
 };
+use super::response::RenderedResponse;
 use super::{compute, ipreservation, network, networkinterface, storage, storagelink};
 
 /// Serves any other path.

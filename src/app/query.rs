@@ -25,6 +25,7 @@ use super::AppState;
 use super::collection::Ctx;
 use super::error::AppError;
 use super::handlers::{context, negotiated, ok, read_request};
+use super::response::RenderedResponse;
 
 /// The caller's template mixins: resource templates of the creatable
 /// flavors, then OS templates (cached per user).

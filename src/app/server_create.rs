@@ -20,7 +20,7 @@
 //! - refused (4xx): nothing was made; the floating IPs reserved for it are
 //!   released.
 //!
-//! On the floating IPs: see [`attempt`].
+//! On the floating IPs: see the private `attempt` below.
 
 use std::time::Duration;
 
@@ -160,7 +160,7 @@ async fn tagged(ctx: &Ctx, tag: &str) -> Result<Option<Server>, SynnefoError> {
     let servers = ctx.client().list_servers_detail(&ctx.caller).await?;
     Ok(servers
         .into_iter()
-        .filter(|s| !super::compute::is_gone(s))
+        .filter(|s| !super::compute::mapping::is_gone(s))
         .find(|s| s.metadata.get(CREATE_TAG).is_some_and(|t| t == tag)))
 }
 

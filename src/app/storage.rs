@@ -42,7 +42,7 @@ use crate::occi::{AttributeValue, Attributes, OcciRequest, ParsedCategory, Resou
 use crate::synnefo::{Flavor, NewVolume, Volume, VolumeType, VolumeUpdate};
 
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
-use super::compute::is_gone;
+use super::compute::mapping::is_gone;
 use super::error::AppError;
 use super::ids::is_object_id;
 use super::templates::StorageTypes;
@@ -264,7 +264,7 @@ pub fn being_deleted(volume: &Volume) -> bool {
         .is_some_and(|s| s.eq_ignore_ascii_case("DELETED") || s.eq_ignore_ascii_case("DELETING"))
 }
 
-/// The caller's servers being deleted (see [`super::compute::is_gone`]):
+/// The caller's servers being deleted (see [`super::compute::mapping::is_gone`]):
 /// a compute being deleted is a 404, and so is every volume attached to
 /// it, which goes with it (Cyclades marks them all deleted when the
 /// delete job ends, `logic/backend.py` `process_op_status`): until then

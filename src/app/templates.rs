@@ -14,12 +14,12 @@ use std::time::Duration;
 use moka::future::Cache;
 
 use crate::cache::get_or_load;
-use crate::middleware::MediaType;
 use crate::occi::Mixin;
 use crate::occi::infrastructure::{os_template, resource_template, storage_template};
 use crate::occi::render::Rendered;
 use crate::store::UserTags;
 use crate::synnefo::{Flavor, Image, VolumeType};
+use snf_occi_types::MediaType;
 
 use super::OcciAppConfig;
 use super::collection::Ctx;

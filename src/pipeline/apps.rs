@@ -12,9 +12,8 @@ use tower::service_fn;
 use super::registry::FactoryTable;
 use super::{BuildContext, BuildError};
 use crate::middleware::error_response::{occi_error, rendering_of};
-use crate::middleware::{
-    AuthContext, Body, BoxHttp, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr, RequestId,
-};
+use crate::middleware::{Body, BoxHttp, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr};
+use snf_occi_types::{AuthContext, RequestId};
 
 fn text(body: String) -> HttpResponse {
     let mut res = HttpResponse::new(Body::from(body));

@@ -14,9 +14,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::middleware::error_response::occi_error;
 use crate::middleware::request_id::RequestIdLayer;
 use crate::middleware::sensitive_headers::SensitiveHeadersLayer;
-use crate::middleware::{
-    Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse, MediaType, SERVER_HEADER,
-};
+use crate::middleware::{Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse};
+use snf_occi_types::MediaType;
+
+/// The value of the `Server` header, which [`EdgeLayer`] sets on every
+/// response (and nothing else does: one place says who answers).
+pub const SERVER_HEADER: &str = concat!("snf-occi/", env!("CARGO_PKG_VERSION"), " OCCI/1.2");
 
 /// Boxes a typed layer into a [`BoxHttpLayer`] (one allocation per request
 /// for its future).
@@ -40,11 +43,11 @@ where
 /// ```
 /// use std::time::Duration;
 /// use snf_occi::pipeline::Pipeline;
-/// use snf_occi::middleware::{timeout::TimeoutLayer, request_log::RequestLogLayer};
+/// use snf_occi::middleware::{error_response::OcciErrorBodyLayer, request_log::RequestLogLayer};
 ///
 /// let pipeline = Pipeline::new()
 ///     .push("request_log", RequestLogLayer::new())
-///     .push("timeout", TimeoutLayer::new(Duration::from_secs(30)));
+///     .push("timeout", OcciErrorBodyLayer::timeout(Duration::from_secs(30)));
 /// assert_eq!(pipeline.names().collect::<Vec<_>>(), ["request_log", "timeout"]);
 /// ```
 #[derive(Clone, Default)]

@@ -15,10 +15,10 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http_body_util::Full;
 
-use crate::middleware::SecretToken;
 use crate::middleware::auth::{Identity, KeystoneError, TokenValidator, Upstream, UpstreamError};
 use crate::synnefo::transport::AnswerSize;
 use crate::synnefo::{Access, Caller, Client, SynnefoError, Transport, TransportError};
+use snf_occi_types::SecretToken;
 
 /// Validates Keystone tokens with the build's Synnefo client.
 #[derive(Clone, Debug)]

@@ -2,7 +2,7 @@
 //! auth filters are registered here too, one line each, as they land.
 
 use super::Registry;
-use super::{apps, auth_filters, filters, keystone_facade, ops};
+use super::{apps, auth_filters, filters, keystone_facade, occi_app, ops};
 
 /// Registers every built-in factory into `registry`.
 pub fn register(registry: &mut Registry) {
@@ -21,7 +21,7 @@ pub fn register(registry: &mut Registry) {
     registry.register_app("healthz", apps::healthz);
     registry.register_app("echo", apps::echo);
     registry.register_app("keystone_facade", keystone_facade::keystone_facade);
-    registry.register_app("occi", crate::app::occi);
+    registry.register_app("occi", occi_app::occi);
     registry.register_app("metrics", ops::metrics_app);
     registry.register_app("readyz", ops::readyz);
 }

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::pipeline::BuildError;
-use crate::simulator::RunningSimulator;
 use crate::store::{Store, StoreError};
 use crate::synnefo::{Client, Transport};
 
 /// The URLs of the embedded simulator, when `serve` started one; factories
-/// default their Synnefo endpoints to these.
+/// default their Synnefo endpoints to these. The binary fills them in
+/// (src/main.rs): the library never starts or imports the simulator.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimulatorUrls {
     /// Base URL, e.g. `http://127.0.0.1:8890`.
@@ -18,17 +18,6 @@ pub struct SimulatorUrls {
     pub identity_url: String,
     /// astavoms facade URL.
     pub astavoms_url: String,
-}
-
-impl SimulatorUrls {
-    /// The URLs of a running simulator.
-    pub fn of(simulator: &RunningSimulator) -> Self {
-        SimulatorUrls {
-            url: simulator.url(),
-            identity_url: simulator.identity_url(),
-            astavoms_url: simulator.astavoms_url(),
-        }
-    }
 }
 
 /// Shared by every factory of one build (paste's `global_conf`).

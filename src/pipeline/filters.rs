@@ -1,6 +1,8 @@
 //! Factories of the built-in generic filters. Each deserializes its own
 //! typed table (`deny_unknown_fields`, defaults for every key) and returns
-//! the boxed layer from `snf-occi-middleware` (or tower-http's CORS).
+//! the boxed layer from `snf-occi-middleware`, or tower-http's (CORS; the
+//! timeout and the body limit, whose own answers get their OCCI body from
+//! `OcciErrorBodyLayer`).
 
 use std::time::Duration;
 
@@ -11,11 +13,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use super::registry::FactoryTable;
 use super::{BuildContext, BuildError, boxed};
 use crate::middleware::BoxHttpLayer;
-use crate::middleware::body_limit::BodyLimitLayer;
 use crate::middleware::concurrency_limit::ConcurrencyLimitLayer;
+use crate::middleware::error_response::OcciErrorBodyLayer;
 use crate::middleware::request_id::RequestIdLayer;
 use crate::middleware::request_log::RequestLogLayer;
-use crate::middleware::timeout::TimeoutLayer;
 
 fn header_names(
     table: &FactoryTable,
@@ -88,7 +89,7 @@ pub fn timeout(table: &FactoryTable, _ctx: &BuildContext) -> Result<BoxHttpLayer
     if config.timeout.is_zero() {
         return Err(table.invalid("timeout", "must be longer than 0s"));
     }
-    Ok(boxed(TimeoutLayer::new(config.timeout)))
+    Ok(boxed(OcciErrorBodyLayer::timeout(config.timeout)))
 }
 
 /// `[filter.NAME]` of `body_limit`.
@@ -115,7 +116,7 @@ fn default_max_bytes() -> usize {
 /// Builds `body_limit`.
 pub fn body_limit(table: &FactoryTable, _ctx: &BuildContext) -> Result<BoxHttpLayer, BuildError> {
     let config: BodyLimitConfig = table.deserialize()?;
-    Ok(boxed(BodyLimitLayer::new(config.max_bytes)))
+    Ok(boxed(OcciErrorBodyLayer::body_limit(config.max_bytes)))
 }
 
 /// `[filter.NAME]` of `concurrency_limit`.

@@ -49,8 +49,9 @@ use tower::service_fn;
 
 use super::registry::FactoryTable;
 use super::{BuildContext, BuildError};
-use crate::middleware::{Body, BoxHttp, HttpRequest, HttpResponse, RequestId, SecretToken};
+use crate::middleware::{Body, BoxHttp, HttpRequest, HttpResponse};
 use crate::synnefo::{Client, SynnefoError};
+use snf_occi_types::{RequestId, SecretToken};
 
 /// The most bytes of a token request read.
 const MAX_BODY: usize = 64 * 1024;

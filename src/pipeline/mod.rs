@@ -9,6 +9,7 @@
 //! - [`assembly`]: [`Pipeline`] (the configured filters, a
 //!   `tower::Layer`) and the always-on edge.
 //! - [`urlmap`]: paste's `composite:urlmap`, apps mounted at path prefixes.
+//! - [`occi_app`]: the `occi` app factory (the OCCI app from `[app.occi]`).
 //! - [`builtins`]: one line per built-in factory.
 //!
 //! Building from a TOML string:
@@ -45,11 +46,12 @@ pub mod context;
 pub mod error;
 pub mod filters;
 pub mod keystone_facade;
+pub mod occi_app;
 pub mod ops;
 pub mod registry;
 pub mod urlmap;
 
-pub use assembly::{EdgeLayer, Pipeline, boxed};
+pub use assembly::{EdgeLayer, Pipeline, SERVER_HEADER, boxed};
 pub use context::{BuildContext, SimulatorUrls};
 pub use error::{BuildError, BuildErrors};
 pub use registry::{AppFactory, FactoryTable, FilterFactory, Registry};

@@ -29,10 +29,11 @@ use tower::service_fn;
 
 use super::registry::FactoryTable;
 use super::{BuildContext, BuildError, boxed};
-use crate::middleware::metrics::{HISTOGRAMS, LATENCY_BUCKETS, MetricsLayer};
+use crate::middleware::metrics::MetricsLayer;
 use crate::middleware::{Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse, RouteTemplate};
 use crate::store::Store;
 use crate::synnefo::{Client, Service, SynnefoError};
+use snf_occi_types::metrics::{HISTOGRAMS, LATENCY_BUCKETS};
 
 /// `[filter.NAME]` of `metrics` (no options).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]

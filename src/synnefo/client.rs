@@ -233,7 +233,7 @@ impl Client {
             )
             .await;
         // Count the call by its template (ids become `{id}`), never by URL.
-        snf_occi_middleware::metrics::record_synnefo_call(
+        snf_occi_types::metrics::record_synnefo_call(
             service.catalog_type(),
             operation_template(method, path),
             sent.as_ref().ok().map(|(status, _)| status.as_u16()),
@@ -398,7 +398,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
 #[cfg(test)]
 mod uri_tests {
     use super::*;
-    use snf_occi_middleware::SecretToken;
+    use snf_occi_types::SecretToken;
 
     #[test]
     fn paths_extend_the_base_and_queries_are_encoded() {

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use http::Method;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use snf_occi_middleware::{RequestId, SecretToken};
+use snf_occi_types::{RequestId, SecretToken};
 
 use super::client::{Payload, decode};
 use super::serde_util::null_default;
@@ -77,7 +77,7 @@ impl Token {
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires
             .as_deref()
-            .and_then(super::timestamp::parse_rfc3339)
+            .and_then(snf_occi_types::timestamp::parse_rfc3339)
     }
 }
 

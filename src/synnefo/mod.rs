@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), snf_occi::synnefo::SynnefoError> {
-//! use snf_occi::middleware::SecretToken;
+//! use snf_occi_types::SecretToken;
 //! use snf_occi::synnefo::{Caller, Client, ClientConfig, Transport, TransportConfig};
 //!
 //! let config = ClientConfig::new("http://127.0.0.1:8890/identity/v2.0");
@@ -30,17 +30,17 @@ pub mod error;
 pub mod identity;
 pub mod network;
 pub mod serde_util;
-pub mod timestamp;
 pub mod transport;
 pub mod volume;
 
 pub use client::{
     Caller, Client, ClientConfig, DEFAULT_READ_RETRIES, DEFAULT_RETRY_JITTER, Service,
 };
+pub use compute::flavors::Flavor;
+pub use compute::images::Image;
 pub use compute::{
-    BlockDevice, Flavor, IdRef, Image, NetworkRef, NewServer, Personality, RebootType, Server,
-    ServerAction, ServerAddress, ServerAttachment, ServerState, ServerStatus, Summary,
-    VolumeAttachment,
+    BlockDevice, IdRef, NetworkRef, NewServer, Personality, RebootType, Server, ServerAction,
+    ServerAddress, ServerAttachment, ServerState, ServerStatus, Summary, VolumeAttachment,
 };
 pub use config::SynnefoConfig;
 pub use error::{FaultKind, SynnefoError};

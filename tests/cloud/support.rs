@@ -40,7 +40,7 @@ const PATIENCE: Duration = Duration::from_secs(90);
 /// Which Synnefo answers.
 pub enum Backend {
     /// The embedded simulator (kept alive for the test).
-    Simulator(snf_occi::simulator::RunningSimulator),
+    Simulator(snf_occi_simulator::RunningSimulator),
     /// A real Synnefo at this identity URL.
     Real(String),
 }
@@ -162,7 +162,7 @@ impl Cloud {
         let (backend, identity_url, tokens) = match real_backend() {
             Some((url, tokens)) => (Backend::Real(url.clone()), url, tokens),
             None => {
-                use snf_occi::simulator::{SimulatorConfig, start};
+                use snf_occi_simulator::{SimulatorConfig, start};
                 let mut config = SimulatorConfig::instant("127.0.0.1:0".parse().expect("addr"));
                 config.build_delay = Duration::from_millis(300);
                 config.action_delay = Duration::from_millis(200);
@@ -652,8 +652,8 @@ impl Drop for Cloud {
 
 /// Best-effort deletion of `made` through the Synnefo client.
 async fn sweep(identity_url: String, tokens: [String; 2], made: Vec<Made>) {
-    use snf_occi::middleware::SecretToken;
     use snf_occi::synnefo::{Caller, Client, ClientConfig, Transport, TransportConfig};
+    use snf_occi_types::SecretToken;
     let transport = Transport::new(TransportConfig::default()).expect("transport");
     let client = Client::new(transport, ClientConfig::new(identity_url));
     let caller = |n: usize| Caller::new(SecretToken::new(tokens[n].clone()));

@@ -39,7 +39,7 @@ pub fn get(uri: &str) -> http::Request<Body> {
 /// 127.0.0.1:0; dropping it stops both.
 pub struct Gateway {
     /// The simulator (counters, faults, users).
-    pub sim: snf_occi::simulator::RunningSimulator,
+    pub sim: snf_occi_simulator::RunningSimulator,
     /// The gateway's base URL, e.g. `http://127.0.0.1:40123`.
     pub url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -93,7 +93,7 @@ use = "keystone_auth"
 /// and the gateway (`[app.occi]` gets `extra`), with `server.public_url`
 /// set to the gateway's real address.
 pub async fn start_gateway_with(
-    adjust: impl FnOnce(&mut snf_occi::simulator::SimulatorConfig),
+    adjust: impl FnOnce(&mut snf_occi_simulator::SimulatorConfig),
     extra: &str,
 ) -> Gateway {
     start_gateway_config(adjust, |identity_url| occi_toml(identity_url, extra)).await
@@ -101,7 +101,7 @@ pub async fn start_gateway_with(
 
 /// [`start_gateway_with`], with `synnefo` appended to `[synnefo]` too.
 pub async fn start_gateway_synnefo(
-    adjust: impl FnOnce(&mut snf_occi::simulator::SimulatorConfig),
+    adjust: impl FnOnce(&mut snf_occi_simulator::SimulatorConfig),
     synnefo: &str,
     extra: &str,
 ) -> Gateway {
@@ -115,10 +115,10 @@ pub async fn start_gateway_synnefo(
 /// `toml` (given the simulator's identity URL); `http://gateway.test` in
 /// it becomes the gateway's real address.
 pub async fn start_gateway_config(
-    adjust: impl FnOnce(&mut snf_occi::simulator::SimulatorConfig),
+    adjust: impl FnOnce(&mut snf_occi_simulator::SimulatorConfig),
     toml: impl FnOnce(&str) -> String,
 ) -> Gateway {
-    use snf_occi::simulator::{SimulatorConfig, start};
+    use snf_occi_simulator::{SimulatorConfig, start};
     let mut sim_config = SimulatorConfig::instant("127.0.0.1:0".parse().expect("addr"));
     adjust(&mut sim_config);
     let sim = start(&sim_config).await.expect("simulator starts");

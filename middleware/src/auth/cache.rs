@@ -76,13 +76,13 @@ where
             Ok(entry) => entry,
             Err(err) => {
                 // Validation ran and failed: a miss (errors are not cached).
-                crate::metrics::record_cache_lookup(self.name, false);
+                snf_occi_types::metrics::record_cache_lookup(self.name, false);
                 return Err(err);
             }
         };
         let fresh = entry.is_fresh();
         // A fresh entry means this call validated upstream: a miss.
-        crate::metrics::record_cache_lookup(self.name, !fresh);
+        snf_occi_types::metrics::record_cache_lookup(self.name, !fresh);
         Ok((entry.into_value(), fresh))
     }
 

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use serde::Deserialize;
 
 use super::cache::Expiring;
-use crate::SecretToken;
+use snf_occi_types::SecretToken;
 
 /// Who a Synnefo token belongs to, as the identity service told us: what
 /// a [`TokenValidator`](super::TokenValidator) answers, and what the
@@ -40,15 +40,15 @@ impl Expiring for Identity {
 }
 
 impl Identity {
-    /// The [`AuthContext`](crate::AuthContext) of a request authenticated
+    /// The [`AuthContext`](snf_occi_types::AuthContext) of a request authenticated
     /// as this identity in `project` by `method`.
     pub(crate) fn context(
         &self,
         project: String,
         expires: Option<SystemTime>,
         method: &'static str,
-    ) -> crate::AuthContext {
-        crate::AuthContext {
+    ) -> snf_occi_types::AuthContext {
+        snf_occi_types::AuthContext {
             token: self.token.clone(),
             user: self.user.clone(),
             user_name: self.user_name.clone(),

@@ -34,7 +34,8 @@ use tower::{Layer, Service};
 use super::cache::{AuthCache, CacheKey, Expiring, cache_key};
 use super::outcome;
 use crate::error_response::{occi_error, rendering_of};
-use crate::{AuthContext, HttpRequest, HttpResponse};
+use crate::{HttpRequest, HttpResponse};
+use snf_occi_types::AuthContext;
 
 /// The future of every auth service: boxed, because each awaits an
 /// identity service (or the cache) before calling the inner service.

@@ -1,4 +1,4 @@
-//! Authentication filters: each sets [`crate::AuthContext`].
+//! Authentication filters: each sets [`snf_occi_types::AuthContext`].
 //!
 //! One layer, [`AuthLayer`] + [`Auth`], generic over a [`Verifier`]: one
 //! verifier per way a user logs in, plus the rustls client certificate
@@ -18,7 +18,7 @@
 //!
 //! # The contract every filter keeps
 //!
-//! - A request that already carries an [`AuthContext`](crate::AuthContext)
+//! - A request that already carries an [`AuthContext`](snf_occi_types::AuthContext)
 //!   passes through untouched, and so does one without this filter's kind
 //!   of credential: filters chain, the first that finds its credential
 //!   decides.

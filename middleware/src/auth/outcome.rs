@@ -4,4 +4,4 @@
 //! message, a user name, a token), and this module needs to know none of
 //! the login methods.
 
-pub(crate) use crate::metrics::record_auth_outcome as record;
+pub(crate) use snf_occi_types::metrics::record_auth_outcome as record;

@@ -157,7 +157,7 @@ pub(crate) async fn call(
 ) -> Result<http::Response<Bytes>, UpstreamError> {
     let started = Instant::now();
     let answer = upstream.send(request, timeout).await;
-    crate::metrics::record_synnefo_call(
+    snf_occi_types::metrics::record_synnefo_call(
         service,
         operation.to_string(),
         answer.as_ref().ok().map(|r| r.status().as_u16()),

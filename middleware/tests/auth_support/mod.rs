@@ -31,7 +31,7 @@ pub fn echo_app() -> impl tower::Service<
 + Send
 + 'static {
     tower::service_fn(|req: HttpRequest| async move {
-        let response = match req.extensions().get::<snf_occi_middleware::AuthContext>() {
+        let response = match req.extensions().get::<snf_occi_types::AuthContext>() {
             Some(auth) => http::Response::new(Body::from(format!(
                 "{} {} {} {}",
                 auth.user,

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use http::HeaderMap;
-//! use snf_occi::middleware::MediaType;
+//! use snf_occi_types::MediaType;
 //! use snf_occi::occi::{parse_request, CategoryClass};
 //! let body = b"Category: compute; scheme=\"http://schemas.ogf.org/occi/infrastructure#\"; class=\"kind\"\n\
 //!              X-OCCI-Attribute: occi.core.title = newVM\n";
@@ -16,7 +16,7 @@ pub mod json;
 pub mod text;
 
 use http::HeaderMap;
-use snf_occi_middleware::MediaType;
+use snf_occi_types::MediaType;
 
 use super::attribute::Attributes;
 use super::category::{

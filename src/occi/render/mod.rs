@@ -32,7 +32,7 @@
 //!   the store holds something to clean up (docs/deployment.md).
 //!
 //! ```
-//! use snf_occi::middleware::MediaType;
+//! use snf_occi_types::MediaType;
 //! use snf_occi::occi::{Renderer, Resource, infrastructure::COMPUTE};
 //! let r = Renderer::new("http://localhost:8888");
 //! let vm = Resource::new(COMPUTE, "42", "/compute/42");
@@ -47,15 +47,16 @@ pub mod text;
 pub mod uri_list;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
-use snf_occi_middleware::{Body, HttpResponse, MediaType, SERVER_HEADER};
+use http::HeaderMap;
+use snf_occi_types::MediaType;
 
 use super::category::{
     CategoryRef, CategorySet, GrammarError, Mixin, check_attribute_name, check_type_id,
 };
 use super::entity::{Link, Resource};
 
-/// A rendering, ready to become a response with any status.
+/// A rendering, ready to become a response with any status (the app
+/// makes it one).
 #[derive(Clone, Debug)]
 pub struct Rendered {
     /// The media type actually rendered (text/occi may fall back to
@@ -65,22 +66,6 @@ pub struct Rendered {
     pub headers: HeaderMap,
     /// The body.
     pub body: Bytes,
-}
-
-impl Rendered {
-    /// The response with `status`, `Content-Type` and `Server` set.
-    pub fn into_response(self, status: StatusCode) -> HttpResponse {
-        let mut response = http::Response::new(Body::from(self.body));
-        *response.status_mut() = status;
-        let headers = response.headers_mut();
-        *headers = self.headers;
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(self.media.as_str()),
-        );
-        headers.insert(header::SERVER, HeaderValue::from_static(SERVER_HEADER));
-        response
-    }
 }
 
 /// Why something could not be rendered in the requested media type.

@@ -1,6 +1,6 @@
 //! [`Caller`]: who a call is made for.
 
-use snf_occi_middleware::{AuthContext, RequestId, SecretToken};
+use snf_occi_types::{AuthContext, RequestId, SecretToken};
 
 /// Who a call is made for: the caller's own token and request id.
 #[derive(Clone, Debug)]

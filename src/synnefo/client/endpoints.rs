@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use snf_occi_middleware::RequestId;
+use snf_occi_types::RequestId;
 
 use super::{Client, Service, trim};
 use crate::synnefo::error::SynnefoError;

@@ -56,7 +56,7 @@ const PATH_WORDS: &[&str] = &[
 pub(crate) fn operation_template(method: &Method, path: &str) -> String {
     let path = path.split('?').next().unwrap_or("");
     let mut out = String::with_capacity(path.len() + 8);
-    out.push_str(snf_occi_middleware::metrics::method_label(method));
+    out.push_str(snf_occi_types::metrics::method_label(method));
     out.push(' ');
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if segments.is_empty() {

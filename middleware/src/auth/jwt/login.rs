@@ -11,10 +11,10 @@ use serde::Deserialize;
 
 use super::JwtVerifier;
 use super::error::JwtError;
-use crate::SecretToken;
 use crate::auth::cache::Expiring;
 use crate::auth::identity::{Identity, error_message, parse_access, parse_expiry};
 use crate::auth::upstream;
+use snf_occi_types::SecretToken;
 
 /// A verified bearer's Synnefo identity (what the cache keeps).
 #[derive(Clone)]

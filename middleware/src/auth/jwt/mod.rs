@@ -83,8 +83,9 @@ pub use login::JwtLogin;
 use super::layer::{AuthLayer, CachePolicy, Verifier};
 use super::upstream::{SharedUpstream, Upstream};
 use super::{AuthConfigError, parse_url, project_header};
-use crate::{AuthContext, HttpRequest};
+use crate::HttpRequest;
 use jwks::{Jwks, JwksSource, JwksState};
+use snf_occi_types::AuthContext;
 
 const FILTER: &str = "jwt_auth";
 

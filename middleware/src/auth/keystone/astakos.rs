@@ -9,10 +9,10 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::{KeystoneError, TokenValidator};
-use crate::SecretToken;
 use crate::auth::identity::{Identity, error_message, parse_access};
 use crate::auth::upstream::{self, SharedUpstream, Upstream};
 use crate::auth::{AuthConfigError, join_url, parse_url};
+use snf_occi_types::SecretToken;
 
 /// Validates tokens with Astakos `POST <identity_url>/tokens
 /// {"auth": {"token": {"id": T}}}`, each call within `timeout` (10 s

@@ -35,7 +35,8 @@
 //!
 //! ```
 //! use snf_occi_middleware::auth::{AstakosTokens, AuthLayer, KeystoneAuthConfig};
-//! use snf_occi_middleware::{AuthContext, HttpRequest, HttpResponse};
+//! use snf_occi_middleware::{HttpRequest, HttpResponse};
+//! use snf_occi_types::AuthContext;
 //! use tower::ServiceBuilder;
 //!
 //! let identity = "http://127.0.0.1:8890/identity/v2.0";
@@ -63,7 +64,8 @@ pub use astakos::AstakosTokens;
 use super::identity::Identity;
 use super::layer::{AuthFailure, AuthLayer, CachePolicy, Verifier};
 use super::{AuthConfigError, keystone_base, keystone_challenge, parse_url, project_header};
-use crate::{AuthContext, HttpRequest, SecretToken};
+use crate::HttpRequest;
+use snf_occi_types::{AuthContext, SecretToken};
 
 const FILTER: &str = "keystone_auth";
 

@@ -111,8 +111,9 @@ use super::{
     AuthConfigError, ClientAuth, ProxyClientCertVerifier, join_url, keystone_base,
     keystone_challenge, parse_url, project_header,
 };
-use crate::{AuthContext, HttpRequest, PeerCertificates, RemoteAddr};
+use crate::{HttpRequest, PeerCertificates, RemoteAddr};
 use forwarded::forwarded_chain;
+use snf_occi_types::AuthContext;
 
 const FILTER: &str = "voms_exchange";
 

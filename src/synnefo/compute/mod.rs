@@ -1,5 +1,5 @@
 //! Cyclades compute v2.0: servers, their actions, metadata and volume
-//! attachments; flavors; images.
+//! attachments; flavors ([`flavors`]) and images ([`images`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -7,8 +7,11 @@ use std::fmt;
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use super::serde_util::{id, ids, null_default, number, opt_id};
+use super::serde_util::{id, ids, null_default};
 use super::{Caller, Client, Result, Service};
+
+pub mod flavors;
+pub mod images;
 
 /// An `{id, name}` entry of a non-detailed listing.
 ///
@@ -237,85 +240,6 @@ pub struct Server {
     pub admin_pass: Option<String>,
 }
 
-/// A flavor in detail.
-///
-/// grnet/synnefo 0.20: `synnefo/api/flavors.py` `flavor_to_dict`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Flavor {
-    /// Id (an integer in Synnefo; kept as text).
-    #[serde(deserialize_with = "id")]
-    pub id: String,
-    /// Name, e.g. `C2R2048D40drbd`.
-    pub name: String,
-    /// Memory in MiB.
-    #[serde(deserialize_with = "number")]
-    pub ram: u64,
-    /// Virtual CPUs.
-    #[serde(deserialize_with = "number")]
-    pub vcpus: u64,
-    /// Disk in GB.
-    #[serde(deserialize_with = "number")]
-    pub disk: u64,
-    /// The disk template (`drbd`, `ext_archipelago`, ...).
-    #[serde(rename = "SNF:disk_template", default)]
-    pub disk_template: Option<String>,
-    /// The volume type id of the flavor's disks.
-    #[serde(rename = "SNF:volume_type", default, deserialize_with = "opt_id")]
-    pub volume_type: Option<String>,
-    /// Whether users may create servers with it (absent means yes).
-    #[serde(rename = "SNF:allow_create", default = "yes")]
-    pub allow_create: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// An image as the compute API shows it.
-///
-/// grnet/synnefo 0.20: `synnefo/api/images.py` `image_to_dict`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Image {
-    /// Id (a UUID).
-    #[serde(deserialize_with = "id")]
-    pub id: String,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// `ACTIVE`, ...
-    #[serde(default)]
-    pub status: Option<String>,
-    /// Metadata: `os`, `users` (space separated), `osfamily`, ...
-    #[serde(default, deserialize_with = "null_default")]
-    pub metadata: BTreeMap<String, String>,
-    /// Owner UUID.
-    #[serde(default)]
-    pub user_id: Option<String>,
-    /// Whether everybody may use it.
-    #[serde(default)]
-    pub public: Option<bool>,
-    /// Whether it is a volume snapshot (`api/images.py` `image_to_dict`):
-    /// a snapshot is an image private to its owner, `SAVING` while it is
-    /// taken and `ACTIVE` after.
-    #[serde(default)]
-    pub is_snapshot: Option<bool>,
-}
-
-impl Image {
-    /// The image's login users (metadata `users`, space separated). The
-    /// key is matched in any case: snf-image and Plankton write image
-    /// properties in upper case (`USERS`, `OSFAMILY`), older images and
-    /// the API guide's examples in lower case.
-    pub fn users(&self) -> impl Iterator<Item = &str> {
-        self.metadata
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case("users"))
-            .map(|(_, users)| users.as_str())
-            .unwrap_or("")
-            .split_whitespace()
-    }
-}
-
 /// A file to inject into a new server.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Personality {
@@ -535,26 +459,6 @@ struct Servers<T> {
 struct OneServer {
     server: Server,
 }
-/// grnet/synnefo 0.20: `synnefo/api/flavors.py` `list_flavors`.
-#[derive(Deserialize)]
-struct Flavors<T> {
-    flavors: Vec<T>,
-}
-/// grnet/synnefo 0.20: `synnefo/api/flavors.py` `get_flavor_details`.
-#[derive(Deserialize)]
-struct OneFlavor {
-    flavor: Flavor,
-}
-/// grnet/synnefo 0.20: `synnefo/api/images.py` `list_images`.
-#[derive(Deserialize)]
-struct Images<T> {
-    images: Vec<T>,
-}
-/// grnet/synnefo 0.20: `synnefo/api/images.py` `get_image_details`.
-#[derive(Deserialize)]
-struct OneImage {
-    image: Image,
-}
 /// grnet/synnefo 0.20: `synnefo/api/util.py` `render_metadata`
 /// (`list_metadata`, `update_metadata`).
 #[derive(Deserialize)]
@@ -748,67 +652,5 @@ impl Client {
         );
         self.send_empty::<()>(Service::Compute, Method::DELETE, &path, caller, None)
             .await
-    }
-
-    /// `GET /flavors`.
-    pub async fn list_flavors(&self, caller: &Caller) -> Result<Vec<Summary>> {
-        let r: Flavors<Summary> = self
-            .get_json(Service::Compute, "/flavors", &[], caller)
-            .await?;
-        Ok(r.flavors)
-    }
-
-    /// `GET /flavors/detail`.
-    pub async fn list_flavors_detail(&self, caller: &Caller) -> Result<Vec<Flavor>> {
-        let r: Flavors<Flavor> = self
-            .get_json(Service::Compute, "/flavors/detail", &[], caller)
-            .await?;
-        Ok(r.flavors)
-    }
-
-    /// `GET /flavors/{id}`.
-    pub async fn get_flavor(&self, caller: &Caller, flavor_id: &str) -> Result<Flavor> {
-        let path = format!("/flavors/{}", seg(flavor_id));
-        let r: OneFlavor = self.get_json(Service::Compute, &path, &[], caller).await?;
-        Ok(r.flavor)
-    }
-
-    /// `GET /images`.
-    pub async fn list_images(&self, caller: &Caller) -> Result<Vec<Summary>> {
-        let r: Images<Summary> = self
-            .get_json(Service::Compute, "/images", &[], caller)
-            .await?;
-        Ok(r.images)
-    }
-
-    /// `GET /images/detail`.
-    pub async fn list_images_detail(&self, caller: &Caller) -> Result<Vec<Image>> {
-        let r: Images<Image> = self
-            .get_json(Service::Compute, "/images/detail", &[], caller)
-            .await?;
-        Ok(r.images)
-    }
-
-    /// `GET /images/{id}`.
-    pub async fn get_image(&self, caller: &Caller, image_id: &str) -> Result<Image> {
-        let path = format!("/images/{}", seg(image_id));
-        let r: OneImage = self.get_json(Service::Compute, &path, &[], caller).await?;
-        Ok(r.image)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_images_users_are_read_whatever_the_case_of_the_key() {
-        for key in ["users", "USERS", "Users"] {
-            let image: Image = serde_json::from_value(serde_json::json!({
-                "id": "i", "name": "Debian", "metadata": {key: "root user"},
-            }))
-            .expect("image");
-            assert_eq!(image.users().collect::<Vec<_>>(), ["root", "user"], "{key}");
-        }
     }
 }

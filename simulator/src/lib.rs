@@ -1,9 +1,20 @@
-//! The embedded Synnefo simulator: an in-memory Astakos + Cyclades +
-//! astavoms served over real HTTP on one port.
+//! A stand-in for Synnefo: an in-memory Astakos (identity) and Cyclades
+//! (compute, network, volume), plus an astavoms-like Keystone facade,
+//! served over real HTTP on one port.
 //!
-//! It exists so that the default `cargo run` gives a working OCCI
-//! endpoint with no cloud account, and so that tests and benchmarks
-//! exercise the real HTTP client. Paths follow Synnefo's layout:
+//! It is for development and tests, never production: the default
+//! `cargo run` of snf-occi serves on it so that a working OCCI endpoint
+//! needs no cloud account, and the gateway's tests and benchmarks
+//! exercise their real HTTP client against it. It is not the judge of what
+//! Synnefo does: GRNET's own Synnefo 0.20, run by `scripts/real-synnefo.sh`,
+//! is, and `tests/synnefo_differential.rs` holds this crate to the real
+//! answers (statuses, JSON shapes, faults); where they disagree, this
+//! crate is wrong.
+//!
+//! It depends on nothing of the gateway (the `snf-occi` crate), so a
+//! gateway built without its `simulator` feature carries none of it.
+//!
+//! Paths follow Synnefo's layout:
 //!
 //! | Prefix | Service |
 //! |---|---|
@@ -22,9 +33,12 @@
 //! also an image (as in Synnefo, where it is registered in Plankton):
 //! listed among its owner's images only, and bootable by them.
 //!
+//! The cloud itself (the records and Synnefo's rules for them) is
+//! [`state::World`]; [`start`] serves it.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use snf_occi::simulator::{self, SimulatorConfig};
+//! use snf_occi_simulator::{self as simulator, SimulatorConfig};
 //! let sim = simulator::start(&SimulatorConfig::default()).await.unwrap();
 //! assert!(sim.identity_url().ends_with("/identity/v2.0"));
 //! sim.shutdown().await;

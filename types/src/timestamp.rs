@@ -1,12 +1,15 @@
 //! RFC 3339 timestamps as Synnefo writes them
 //! (`2013-06-19T15:23:59.975572+00:00`), without a date-time dependency.
+//!
+//! Here rather than in the Synnefo client because the simulator writes
+//! them too, and it must not depend on the gateway it stands in for.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`; `None` if malformed.
 ///
 /// ```
-/// use snf_occi::synnefo::timestamp::{format_rfc3339, parse_rfc3339};
+/// use snf_occi_types::timestamp::{format_rfc3339, parse_rfc3339};
 /// let t = parse_rfc3339("2013-06-19T15:23:59.975572+00:00").unwrap();
 /// assert_eq!(format_rfc3339(t), "2013-06-19T15:23:59.975572+00:00");
 /// ```
@@ -131,6 +134,18 @@ mod tests {
         assert!(parse_rfc3339("2013-13-01T00:00:00Z").is_none());
         assert!(parse_rfc3339("yesterday").is_none());
         assert!(parse_rfc3339("2013-06-19T15:23:59+0x:00").is_none());
+    }
+
+    #[test]
+    fn formats_leap_days_year_ends_and_times_before_the_epoch() {
+        // 2000-02-29, a leap day of a century divisible by 400.
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(format_rfc3339(leap), "2000-02-29T00:00:00.000000+00:00");
+        let last = UNIX_EPOCH + Duration::new(1_704_067_199, 999_999_999);
+        assert_eq!(format_rfc3339(last), "2023-12-31T23:59:59.999999+00:00");
+        // Before the epoch: the epoch, as Synnefo's own clock never is.
+        let before = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(format_rfc3339(before), "1970-01-01T00:00:00.000000+00:00");
     }
 
     #[test]

@@ -1,0 +1,199 @@
+//! `/compute/`: Synnefo servers as OCCI compute resources.
+//!
+//! Synnefo calls per operation (template caches warm):
+//! - list: 1 (`GET /servers/detail`, with the cached templates for their
+//!   terms; JSON also reads `GET /volumes/detail` for the device ids);
+//! - show: 2 at once (`GET /servers/{id}`: NICs and volume ids come with
+//!   it; `GET /volumes/detail`: the index each volume is attached at, the
+//!   storage links' `occi.storagelink.deviceid`);
+//! - create: 1 (`POST /servers`, inline network links as `networks`),
+//!   plus 1 read per inline link to a storage (checked before the create,
+//!   with one server listing) and per inline link to an IP reservation (`GET /floatingips/{id}`:
+//!   its address and network, sent as `networks[].fixed_ip`), + 2 per
+//!   "Please create a floating IP" retry; inline storage is attached in
+//!   the background once the compute is built (see [`super::attach`]);
+//! - action: 2 (`GET /servers/{id}` for the state check, `POST
+//!   /servers/{id}/action`);
+//! - save: 2 (`GET /servers/{id}`, whose `volumes` name the disks, and
+//!   `POST /volume/v2.0/snapshots`), 3 when the server has more than one
+//!   volume (`GET /volumes/detail` says which is the root disk); the
+//!   caller's image list is reloaded (1) on the next template lookup;
+//! - update: 1 (`GET /servers/{id}`), + 1 per change (`POST
+//!   /servers/{id}/action` resize, `PUT /servers/{id}` rename), + the
+//!   show of the answer (1). A new resource template resizes a stopped
+//!   compute (409 otherwise), as do sizes asked for without a template
+//!   (`occi.compute.cores`, `occi.compute.memory`: the smallest flavor
+//!   Cyclades can resize to that has them), a different OS template is a
+//!   400, the title renames (a full update without one resets it to
+//!   `OCCI_VM`);
+//! - delete: 1.
+//!
+//! Inline links of a create (`Link:` in text, `links` in JSON) may
+//! target `/network/<id>`, `/storage/<id>` and `/ipreservation/<id>`
+//! (relative, or absolute under `server.public_url`). Networks and IP
+//! reservations go in the one `POST /servers`, and storage is checked
+//! before it, so a refused link creates nothing. A link to an
+//! IP reservation attaches that floating IP to the new compute exactly as
+//! a networkinterface created afterwards would, and the compute renders
+//! it the same way; deleting the compute keeps the reservation (Synnefo
+//! only disassociates a floating IP from a deleted server's port).
+//!
+//! Templates are named by terms (see [`super::terms`]): the compute shows
+//! its flavor's and image's, and a create or update may name them by
+//! term, id or name; a create without a resource template but asking
+//! for sizes gets the smallest flavor that has them (see
+//! [`super::sizes`]).
+//!
+//! Link ids: a storagelink is `<server id>_<volume id>`, a
+//! networkinterface `<server id>_<port id>`: both halves are Synnefo ids,
+//! so a link is found again from its id with no lookup table.
+//!
+//! The modules: [`mapping`] (a server as an OCCI compute), [`create`]
+//! (template resolution, contextualization, the server create),
+//! [`inline_links`] and [`floating_ips`] (what a create links), [`actions`]
+//! and [`save`], [`update`], [`delete`].
+
+pub mod actions;
+pub mod create;
+pub mod delete;
+pub mod floating_ips;
+pub mod inline_links;
+pub mod mapping;
+pub mod save;
+pub mod update;
+
+use crate::occi::infrastructure::COMPUTE;
+use crate::occi::{Attributes, OcciRequest, ParsedCategory};
+
+use super::attach;
+use super::collection::{ActionOutcome, Collection, Ctx, Entity};
+use super::error::AppError;
+use super::ids::is_server_id;
+use mapping::{get_server, to_resource};
+use update::ComputeUpdate;
+
+/// The server name when the client gives no title (as the original).
+const DEFAULT_NAME: &str = "OCCI_VM";
+
+/// The `/compute/` collection.
+pub struct Compute;
+
+/// The location of server `id`.
+pub fn location(id: &str) -> String {
+    format!("/compute/{id}")
+}
+
+impl Collection for Compute {
+    const KIND: &'static str = COMPUTE;
+    const PATH: &'static str = "compute";
+
+    async fn list(ctx: &Ctx) -> Result<Vec<Entity>, AppError> {
+        // The template terms are needed to render (and to filter by)
+        // templates; the volume details only for the links' device ids,
+        // which only JSON collections show.
+        let servers = async {
+            ctx.client()
+                .list_servers_detail(&ctx.caller)
+                .await
+                .map_err(|e| AppError::synnefo("list servers", e))
+        };
+        let disks = async {
+            if !ctx.media().is_json() {
+                return Ok(Vec::new());
+            }
+            ctx.client()
+                .list_volumes_detail(&ctx.caller)
+                .await
+                .map_err(|e| AppError::synnefo("list volumes", e))
+        };
+        let (servers, catalog, disks) =
+            tokio::try_join!(servers, ctx.state.templates.catalog(ctx), disks)?;
+        Ok(servers
+            .iter()
+            .filter_map(|s| to_resource(s, Some(&catalog), &disks, ctx.state.config.suspend))
+            .take(ctx.state.config.collection_limit)
+            .map(Entity::Resource)
+            .collect())
+    }
+
+    async fn locations(ctx: &Ctx) -> Result<Vec<String>, AppError> {
+        // The detailed listing, read for ids and states only: Cyclades
+        // lists a server being deleted until its delete job ends, and only
+        // the details say so; a compute a client deleted is not listed
+        // (its GET is a 404 too).
+        let servers = ctx
+            .client()
+            .list_server_states(&ctx.caller)
+            .await
+            .map_err(|e| AppError::synnefo("list servers", e))?;
+        Ok(servers
+            .iter()
+            .filter(|s| !s.is_gone())
+            .take(ctx.state.config.collection_limit)
+            .map(|s| location(&s.id))
+            .collect())
+    }
+
+    async fn show(ctx: &Ctx, id: &str) -> Result<Entity, AppError> {
+        if !is_server_id(id) {
+            return Err(AppError::NotFound(format!("no compute {id}")));
+        }
+        // The volume details say at which index each disk is attached
+        // (the storage links' device ids); read at the same time as the
+        // server, they cost no extra wait.
+        let disks = async {
+            ctx.client()
+                .list_volumes_detail(&ctx.caller)
+                .await
+                .map_err(|e| AppError::synnefo("list volumes", e))
+        };
+        let (server, catalog, disks) =
+            tokio::try_join!(get_server(ctx, id), ctx.state.templates.catalog(ctx), disks)?;
+        attach::resume(ctx, &server);
+        to_resource(&server, Some(&catalog), &disks, ctx.state.config.suspend)
+            .map(Entity::Resource)
+            .ok_or_else(|| AppError::NotFound(format!("no compute {id}")))
+    }
+
+    async fn create(ctx: &Ctx, req: &OcciRequest) -> Result<String, AppError> {
+        create::create(ctx, req).await
+    }
+
+    async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
+        delete::delete(ctx, id).await
+    }
+
+    async fn action(
+        ctx: &Ctx,
+        id: &str,
+        action: &str,
+        attrs: &Attributes,
+    ) -> Result<ActionOutcome, AppError> {
+        actions::action(ctx, id, action, attrs).await
+    }
+
+    type Update = ComputeUpdate;
+
+    async fn plan_update(
+        ctx: &Ctx,
+        id: &str,
+        req: &OcciRequest,
+        full: bool,
+    ) -> Result<ComputeUpdate, AppError> {
+        update::plan_update(ctx, id, req, full).await
+    }
+
+    async fn apply_update(ctx: &Ctx, id: &str, update: ComputeUpdate) -> Result<(), AppError> {
+        update::apply_update(ctx, id, update).await
+    }
+
+    /// A template named by term, id or name under any scheme (the seed's
+    /// `Category: Debian; scheme="...infrastructure#"`), as creates take.
+    async fn understands(ctx: &Ctx, category: &ParsedCategory) -> Result<bool, AppError> {
+        let catalog = ctx.state.templates.catalog(ctx).await?;
+        // An ambiguous name is understood too: the create then says which
+        // templates it could mean.
+        Ok(!matches!(catalog.flavor(&category.term, None), Ok(None))
+            || !matches!(catalog.image(&category.term), Ok(None)))
+    }
+}
