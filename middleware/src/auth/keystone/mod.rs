@@ -271,13 +271,10 @@ impl Verifier for KeystoneVerifier {
         token.expose().as_bytes()
     }
 
-    fn verify(
-        &self,
-        token: &SecretToken,
-    ) -> impl Future<Output = Result<Identity, KeystoneError>> + Send {
-        // Lazy: the cache polls this only on a miss, so a hit costs no
-        // validator call (and no allocation).
-        async move { self.validator.validate(token.clone()).await }
+    // Lazy (an async fn): the cache polls it only on a miss, so a hit
+    // costs no validator call and no allocation.
+    async fn verify(&self, token: &SecretToken) -> Result<Identity, KeystoneError> {
+        self.validator.validate(token.clone()).await
     }
 
     fn context(&self, identity: &Identity, headers: &HeaderMap) -> AuthContext {
