@@ -5,7 +5,7 @@ use std::fmt;
 
 use figment::{Figment, Metadata, Source};
 
-/// The figment a [`Config`] was read from: kept so that errors found later
+/// The figment a [`Config`](super::Config) was read from: kept so that errors found later
 /// (in a filter's table) can still name the file or variable.
 #[derive(Clone, Default)]
 pub struct Sources(pub Figment);

@@ -48,7 +48,7 @@
 //! | `timeout` | `"10s"` | per JWKS / discovery / exchange call |
 //!
 //! The provider and the exchange are called through the
-//! [`Upstream`](super::Upstream) the filter is built with (snf-occi: the
+//! [`Upstream`] the filter is built with (snf-occi: the
 //! transport of its Synnefo calls).
 //!
 //! # Example

@@ -2,7 +2,7 @@
 //! astavoms.
 //!
 //! - The chain comes from the TLS connection ([`PeerCertificates`], which
-//!   the server fills after [`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)
+//!   the server fills after [`ProxyClientCertVerifier`]
 //!   accepted it) or, **only** when the peer address ([`RemoteAddr`]) is
 //!   in `trusted_proxies`, from the headers a TLS front end forwards:
 //!   `SSL_CLIENT_CERT` + `SSL_CLIENT_CERT_CHAIN_0..n` (or the
@@ -13,11 +13,11 @@
 //!   is refused (401): a front end overwrites only its own spelling, so
 //!   the other one came from the client.
 //!   The TLS chain is trusted as the server's verifier left it, so serve
-//!   TLS with [`ProxyClientCertVerifier`](super::ProxyClientCertVerifier)
+//!   TLS with [`ProxyClientCertVerifier`]
 //!   (never with a verifier that accepts any certificate). Forwarded
 //!   headers carry what the client sent, whatever the front end made of
 //!   it, so they are verified here exactly as the TLS verifier does
-//!   (proxies by [`inspect_chain`], the user certificate against the CAs
+//!   (proxies by [`inspect_chain`](super::proxy_chain::inspect_chain), the user certificate against the CAs
 //!   of `client_ca_file`, which `trusted_proxies` requires); with
 //!   `client_ca_file` set, TLS chains are verified again too.
 //! - Only the verified part of a chain reaches astavoms: the proxies and
@@ -25,7 +25,7 @@
 //!   its user certificate (a path to the CA needs no more than the CA
 //!   file has, and a self-signed certificate with somebody else's DN is
 //!   no part of any path) is dropped, so astavoms cannot be shown it.
-//! - The chain is checked with [`inspect_chain`] (RFC 3820 links,
+//! - The chain is checked with [`inspect_chain`](super::proxy_chain::inspect_chain) (RFC 3820 links,
 //!   validity, proxy policy, VOMS AC); expired or malformed -> 401 naming
 //!   the reason. Independent proxies (`id-ppl-independent`) and policies
 //!   this server cannot interpret are refused; limited proxies (Globus'
@@ -58,7 +58,7 @@
 //! | `cache_capacity` | `10000` | most proxies remembered |
 //! | `timeout` | `"15s"` | per astavoms call |
 //!
-//! astavoms is called through the [`Upstream`](super::Upstream) the
+//! astavoms is called through the [`Upstream`] the
 //! filter is built with (snf-occi: the transport of its Synnefo calls).
 //!
 //! # Example
