@@ -179,17 +179,17 @@ public_url = "http://127.0.0.1:%d"
 [pipeline]
 filters = ["occi_negotiate", "keystone"]
 app = "occi"
-[filter.keystone]
-use = "keystone_auth"
-identity_url = "%s"
-[app.occi]
+[synnefo]
 identity_url = "%s"
 timeout = "120s"
+[filter.keystone]
+use = "keystone_auth"
+[app.occi]
 [store]
 url = "sqlite::memory:"
 [log]
 level = "warn"
-''' % (port, port, identity, identity))
+''' % (port, port, identity))
         gateway = subprocess.Popen([a.bin, "serve", "--config", config],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

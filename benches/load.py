@@ -101,12 +101,12 @@ public_url = "http://127.0.0.1:{port}"
 filters = ["occi_negotiate", "keystone"]
 app = "occi"
 
+[synnefo]
+identity_url = "{sim_url}/identity/v2.0"
 [filter.keystone]
 use = "keystone_auth"
-identity_url = "{sim_url}/identity/v2.0"
 
 [app.occi]
-identity_url = "{sim_url}/identity/v2.0"
 # dave's listing shows all his 10,000 servers (the default stops at 1,000).
 collection_limit = 20000
 

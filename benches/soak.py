@@ -244,11 +244,11 @@ app = "occi"
 timeout = "60s"
 [filter.body_limit]
 max_bytes = 1048576
+[synnefo]
+identity_url = "{sim_url}/identity/v2.0"
 [filter.keystone]
 use = "keystone_auth"
-identity_url = "{sim_url}/identity/v2.0"
 [app.occi]
-identity_url = "{sim_url}/identity/v2.0"
 [store]
 url = "sqlite://{tmp}/store.db?mode=rwc"
 [log]

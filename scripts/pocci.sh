@@ -81,11 +81,11 @@ app = "occi"
 timeout = "60s"
 [filter.body_limit]
 max_bytes = 1048576
+[synnefo]
+identity_url = "$REAL"
 [filter.keystone]
 use = "keystone_auth"
-identity_url = "$REAL"
 [app.occi]
-identity_url = "$REAL"
 ${1:+default_flavor = \"$1\"}
 ${2:+default_image = \"$2\"}
 [urlmap]

@@ -252,7 +252,13 @@ async fn check_config(path: &Path) -> ExitCode {
     // The simulator is not started: factories only need to know where it
     // would be.
     let (early, _) = Config::load_partial(path);
-    match load_and_build(path, embedded::planned_urls(&early)).await {
+    let simulator = embedded::planned_urls(&early);
+    let simulator_identity = simulator
+        .as_ref()
+        .ok()
+        .and_then(|s| s.as_ref())
+        .map(|s| s.identity_url.clone());
+    match load_and_build(path, simulator).await {
         Ok((config, _)) => {
             for unused in unused_tables(&config) {
                 eprintln!(
@@ -271,6 +277,18 @@ async fn check_config(path: &Path) -> ExitCode {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            // Where Synnefo is, and which file or variable said so: an
+            // environment override shows here.
+            match (&config.synnefo.identity_url, simulator_identity) {
+                (Some(url), _) => println!(
+                    "synnefo.identity_url: {url} (from {})",
+                    config.sources.origin_of("synnefo.identity_url")
+                ),
+                (None, Some(url)) => {
+                    println!("synnefo.identity_url: {url} (the embedded simulator's)")
+                }
+                (None, None) => {}
+            }
             ExitCode::SUCCESS
         }
         Err(code) => code,

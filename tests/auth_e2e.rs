@@ -192,7 +192,9 @@ app = "app"
 
 [filter.keystone]
 use = "keystone_auth"
-timeout = "1s"
+
+[synnefo]
+identity_timeout = "1s"
 "#;
 
 /// What pOCCI's `--auth UUID TOKEN` does with a Keystone challenge: POST

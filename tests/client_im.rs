@@ -823,10 +823,8 @@ async fn with_facade() -> Gateway {
                 )
                 .replace(
                     "[app.occi]",
-                    &format!(
-                        "[urlmap]\n\"/\" = \"pipeline\"\n\"/keystone\" = \"keystone_facade\"\n\n\
-                         [app.keystone_facade]\nidentity_url = \"{identity}\"\n\n[app.occi]"
-                    ),
+                    "[urlmap]\n\"/\" = \"pipeline\"\n\"/keystone\" = \"keystone_facade\"\n\n\
+                     [app.keystone_facade]\n\n[app.occi]",
                 )
         },
     )

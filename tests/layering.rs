@@ -51,11 +51,7 @@ const LAYER_CRATE_FREE: &[&str] = &["occi", "synnefo"];
 /// moves of issue 17, as `(from, to)`. The list may only shrink: an entry
 /// whose edge is gone fails the test too, so that it is deleted and the
 /// edge cannot come back unnoticed.
-const KNOWN: &[(&str, &str)] = &[
-    // `synnefo/transport.rs` reads `[backend]` from `config` (the one
-    // `[synnefo]` table moves it into the Synnefo client).
-    ("synnefo", "config"),
-];
+const KNOWN: &[(&str, &str)] = &[];
 
 fn level(module: &str) -> Option<u8> {
     LEVELS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)

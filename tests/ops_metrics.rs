@@ -91,9 +91,10 @@ async fn counters_after_a_known_sequence() {
         filters = ["metrics", "keystone"]
         app = "routed"
         [filter.metrics]
+        [synnefo]
+        identity_url = "{identity}"
         [filter.keystone]
         use = "keystone_auth"
-        identity_url = "{identity}"
         [app.routed]
         [app.metrics]
         [urlmap]

@@ -36,8 +36,9 @@ async fn readiness_fails_without_the_simulator_and_recovers() {
         app = "echo"
         [app.echo]
         [app.healthz]
-        [app.readyz]
+        [synnefo]
         identity_url = "{identity}"
+        [app.readyz]
         timeout = "1s"
         cache_for = "0s"
         [store]

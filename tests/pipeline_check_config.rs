@@ -232,3 +232,84 @@ fn without_the_feature_a_simulator_table_is_an_error_naming_it() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn check_config_names_the_synnefo_it_will_use_and_where_that_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "[pipeline]\nfilters = [\"keystone\"]\napp = \"echo\"\n\
+         [filter.keystone]\nuse = \"keystone_auth\"\n\
+         [synnefo]\nidentity_url = \"https://file.example.org/identity/v2.0\"\n",
+    );
+    let p = path.to_str().unwrap();
+    let out = run(&["check-config", "-c", p], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("synnefo.identity_url: https://file.example.org/identity/v2.0 (from "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("pipeline.toml)"), "{stdout}");
+
+    // The environment overrides it under the new name, and says so.
+    let out = run(
+        &["check-config", "-c", p],
+        &[(
+            "SNF_OCCI_SYNNEFO__IDENTITY_URL",
+            "https://env.example.org/identity/v2.0",
+        )],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("synnefo.identity_url: https://env.example.org/identity/v2.0"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("SNF_OCCI_"), "{stdout}");
+
+    // Under the old name it is an error naming the new place.
+    let out = run(
+        &["check-config", "-c", p],
+        &[(
+            "SNF_OCCI_FILTER__KEYSTONE__IDENTITY_URL",
+            "https://env.example.org/identity/v2.0",
+        )],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`filter.keystone.identity_url`: moved to `synnefo.identity_url`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 configuration error(s)"), "{stderr}");
+}
+
+#[test]
+fn without_a_synnefo_or_a_simulator_the_build_says_which_key_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "[pipeline]\nfilters = [\"keystone\"]\napp = \"readyz\"\n\
+         [filter.keystone]\nuse = \"keystone_auth\"\n",
+    );
+    let out = run(&["check-config", "-c", path.to_str().unwrap()], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // Two factories need it: reported once.
+    assert_eq!(
+        stderr
+            .matches("`synnefo.identity_url`: is required when no embedded simulator runs")
+            .count(),
+        1,
+        "{stderr}"
+    );
+}

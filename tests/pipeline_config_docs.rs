@@ -9,15 +9,13 @@ use figment::providers::{Format, Toml};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use snf_occi::app::OcciAppConfig;
-use snf_occi::config::{
-    BackendConfig, ClientAuth, Config, LogConfig, PipelineConfig, ServerConfig, TlsConfig,
-};
+use snf_occi::config::{ClientAuth, Config, LogConfig, PipelineConfig, ServerConfig, TlsConfig};
 use snf_occi::pipeline::apps::EchoConfig;
 use snf_occi::pipeline::filters::{
     BodyLimitConfig, ConcurrencyLimitConfig, CorsConfig, RequestLogConfig, TimeoutConfig,
 };
-use snf_occi::pipeline::keystone_facade::KeystoneFacadeConfig;
 use snf_occi::store::StoreConfig;
+use snf_occi::synnefo::SynnefoConfig;
 
 /// Documented rows: key -> default column (without backticks).
 fn documented() -> BTreeMap<String, String> {
@@ -120,7 +118,7 @@ fn every_key_is_documented_and_every_documented_key_exists() {
     code.extend(keys_of("server", &sample_tls));
     code.extend(keys_of("pipeline", &PipelineConfig::default()));
     code.extend(keys_of("log", &LogConfig::default()));
-    code.extend(keys_of("backend", &BackendConfig::default()));
+    code.extend(keys_of("synnefo", &SynnefoConfig::default()));
     code.extend(keys_of("store", &StoreConfig::default()));
     code.extend(keys_of("filter.request_log", &RequestLogConfig::default()));
     code.extend(keys_of("filter.timeout", &TimeoutConfig::default()));
@@ -132,10 +130,6 @@ fn every_key_is_documented_and_every_documented_key_exists() {
     code.extend(keys_of("filter.cors", &CorsConfig::default()));
     code.extend(keys_of("app.echo", &EchoConfig::default()));
     code.extend(keys_of("app.occi", &OcciAppConfig::default()));
-    code.extend(keys_of(
-        "app.keystone_facade",
-        &KeystoneFacadeConfig::default(),
-    ));
 
     let docs = documented();
     // `[simulator]` belongs to another module and is not serializable:
@@ -187,7 +181,7 @@ fn documented_defaults_are_the_code_defaults() {
             "server" => default_matches::<ServerConfig>(rest, literal),
             "pipeline" => default_matches::<PipelineConfig>(rest, literal),
             "log" => default_matches::<LogConfig>(rest, literal),
-            "backend" => default_matches::<BackendConfig>(rest, literal),
+            "synnefo" => default_matches::<SynnefoConfig>(rest, literal),
             "store" => default_matches::<StoreConfig>(rest, literal),
             "filter" | "app" => {
                 let (factory, leaf) = rest.split_once('.').unwrap();
@@ -199,7 +193,6 @@ fn documented_defaults_are_the_code_defaults() {
                     "cors" => default_matches::<CorsConfig>(leaf, literal),
                     "echo" => default_matches::<EchoConfig>(leaf, literal),
                     "occi" => default_matches::<OcciAppConfig>(leaf, literal),
-                    "keystone_facade" => default_matches::<KeystoneFacadeConfig>(leaf, literal),
                     other => Err(format!("no check for factory `{other}`")),
                 }
             }

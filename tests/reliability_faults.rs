@@ -132,9 +132,10 @@ fn created(a: &Answer, gw: &Gateway, collection: &str) -> String {
 
 #[tokio::test]
 async fn synnefo_faults_become_occi_errors_and_only_reads_are_retried_once() {
-    let gw = common::start_gateway_with(
+    let gw = common::start_gateway_synnefo(
         |_| {},
-        "timeout = \"700ms\"\nretry_jitter = \"20ms\"\ncreate_watch = \"0s\"\n",
+        "timeout = \"700ms\"\nretry_jitter = \"20ms\"\n",
+        "create_watch = \"0s\"\n",
     )
     .await;
     // Token validated and catalog discovered while all is well.
@@ -230,9 +231,10 @@ async fn an_unreachable_synnefo_is_502_within_a_second() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let gw = common::start_gateway_with(
+    let gw = common::start_gateway_synnefo(
         |_| {},
         &format!("compute_url = \"http://{dead}/compute/v2.0\"\n"),
+        "",
     )
     .await;
     for path in ["/compute/", "/compute/42"] {
@@ -246,7 +248,7 @@ async fn an_unreachable_synnefo_is_502_within_a_second() {
 
 #[tokio::test]
 async fn after_faults_clear_the_next_request_succeeds_nothing_cached() {
-    let gw = common::start_gateway_with(|_| {}, "retry_jitter = \"10ms\"\n").await;
+    let gw = common::start_gateway_synnefo(|_| {}, "retry_jitter = \"10ms\"\n", "").await;
     // Alice's token is validated (text listings need no templates).
     assert_eq!(get_as(&gw, 0, "/compute/").await.status, StatusCode::OK);
 
@@ -277,8 +279,12 @@ async fn after_faults_clear_the_next_request_succeeds_nothing_cached() {
 
 #[tokio::test]
 async fn an_interrupted_create_leaves_nothing_half_made() {
-    let gw = common::start_gateway_with(|_| {}, "retry_jitter = \"10ms\"\ncreate_watch = \"0s\"\n")
-        .await;
+    let gw = common::start_gateway_synnefo(
+        |_| {},
+        "retry_jitter = \"10ms\"\n",
+        "create_watch = \"0s\"\n",
+    )
+    .await;
 
     // A network with a subnet: the subnet fails, the network is deleted.
     let before = gw.sim_state().await;
@@ -392,11 +398,11 @@ app = "occi"
 use = "concurrency_limit"
 max_in_flight = 2
 retry_after = "3s"
+[synnefo]
+identity_url = "{identity}"
 [filter.keystone]
 use = "keystone_auth"
-identity_url = "{identity}"
 [app.occi]
-identity_url = "{identity}"
 "#
             )
         },
@@ -678,7 +684,7 @@ async fn sigterm_under_load_drains_exits_0_and_mixins_survive_a_restart() {
 /// metadata tag) is the create's answer, 201, and it is the only one.
 #[tokio::test]
 async fn a_create_answered_too_late_answers_with_the_server_it_made() {
-    let gw = common::start_gateway_with(|_| {}, "timeout = \"700ms\"\n").await;
+    let gw = common::start_gateway_synnefo(|_| {}, "timeout = \"700ms\"\n", "").await;
     assert_eq!(get_as(&gw, 0, "/compute/").await.status, StatusCode::OK);
     set_faults(
         &gw,
@@ -756,11 +762,11 @@ filters = ["timeout", "occi_negotiate", "keystone"]
 app = "occi"
 [filter.timeout]
 timeout = "500ms"
+[synnefo]
+identity_url = "{identity}"
 [filter.keystone]
 use = "keystone_auth"
-identity_url = "{identity}"
 [app.occi]
-identity_url = "{identity}"
 "#
             )
         },

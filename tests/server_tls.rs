@@ -231,27 +231,25 @@ async fn gateway_behind_tls(
             let _ = upstream.set(plain.parse().unwrap());
             let tls = format!("https://{front}");
             let ca = ca_file.map_or(String::new(), |p| {
-                format!("[backend]\nca_file = \"{}\"\n", p.display())
+                format!("ca_file = \"{}\"\n", p.display())
             });
-            format!(
-                "{ca}{}",
-                common::occi_toml(
-                    &format!("{tls}/identity/v2.0"),
-                    &format!(
-                        "compute_url = \"{tls}/compute/v2.0\"\n\
-                         network_url = \"{tls}/network/v2.0\"\n\
-                         volume_url = \"{tls}/volume/v2.0\"\n\
-                         image_url = \"{tls}/image/v1.0\"\n"
-                    )
-                )
+            common::occi_toml_with(
+                &format!("{tls}/identity/v2.0"),
+                &format!(
+                    "{ca}compute_url = \"{tls}/compute/v2.0\"\n\
+                     network_url = \"{tls}/network/v2.0\"\n\
+                     volume_url = \"{tls}/volume/v2.0\"\n\
+                     image_url = \"{tls}/image/v1.0\"\n"
+                ),
+                "",
             )
         },
     )
     .await
 }
 
-/// With `backend.ca_file` naming the site CA, identity and Cyclades calls
-/// over TLS work (both pools: the auth filter's and Synnefo's); without
+/// With `synnefo.ca_file` naming the site CA, identity and Cyclades calls
+/// over TLS work (one pool: the auth filter's and the app's); without
 /// it the same site is refused as untrusted, with a clear 5xx.
 #[tokio::test]
 async fn backend_tls_trusts_the_site_ca_from_ca_file() {
@@ -290,22 +288,22 @@ async fn backend_tls_trusts_the_site_ca_from_ca_file() {
     assert!(!body.contains(&untrusting.token(0)), "{body}");
 }
 
-/// A `backend.ca_file` that holds no certificate stops the build, naming
+/// A `synnefo.ca_file` that holds no certificate stops the build, naming
 /// the key.
 #[tokio::test]
 async fn a_ca_file_without_certificates_is_a_build_error() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "not a certificate\n").unwrap();
-    let toml = format!(
-        "[backend]\nca_file = \"{}\"\n{}",
-        empty.display(),
-        common::occi_toml("http://127.0.0.1:9/identity/v2.0", "")
+    let toml = common::occi_toml_with(
+        "http://127.0.0.1:9/identity/v2.0",
+        &format!("ca_file = \"{}\"\n", empty.display()),
+        "",
     );
     let config = snf_occi::config::Config::from_toml_str(&toml).unwrap();
     let err = snf_occi::pipeline::BuildContext::new(std::sync::Arc::new(config)).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("backend.ca_file"), "{text}");
+    assert!(text.contains("synnefo.ca_file"), "{text}");
     assert!(text.contains("no certificate"), "{text}");
 }
 

@@ -14,8 +14,7 @@ use http::{Request, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rcgen::KeyPair;
 use snf_occi_middleware::auth::{
-    JwtAuthConfig, JwtAuthLayer, KeystoneAuthConfig, KeystoneAuthLayer, VomsExchangeConfig,
-    VomsExchangeLayer,
+    AstakosTokens, AuthLayer, JwtAuthConfig, KeystoneAuthConfig, VomsExchangeConfig,
 };
 use snf_occi_middleware::{Body, HttpRequest, HttpResponse, PeerCertificates, RemoteAddr};
 use tower::{ServiceBuilder, ServiceExt};
@@ -107,21 +106,17 @@ impl World {
         Future: Send,
     > + Clone {
         let client = reqwest::Client::new();
-        let keystone = KeystoneAuthLayer::new(
-            KeystoneAuthConfig {
-                keystone_url: Some(format!("{}/astavoms/v2.0", self.base)),
-                ..Default::default()
-            }
-            .with_identity_url(format!("{}/identity/v2.0", self.base)),
-            client.clone(),
+        let keystone = AuthLayer::keystone(
+            KeystoneAuthConfig::default().with_keystone_url(format!("{}/astavoms/v2.0", self.base)),
+            AstakosTokens::new(&format!("{}/identity/v2.0", self.base), client.clone()).unwrap(),
         )
         .unwrap();
-        let voms = VomsExchangeLayer::new(
+        let voms = AuthLayer::voms(
             VomsExchangeConfig::default().with_astavoms_url(format!("{}/astavoms", self.base)),
             client.clone(),
         )
         .unwrap();
-        let jwt = JwtAuthLayer::new(
+        let jwt = AuthLayer::jwt(
             JwtAuthConfig {
                 timeout: Duration::from_secs(2),
                 ..JwtAuthConfig::new(format!("{}/oidc", self.base), "snf-occi")

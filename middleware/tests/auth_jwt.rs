@@ -15,7 +15,7 @@ use http::{HeaderMap, Request, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use snf_occi_middleware::Body;
 use snf_occi_middleware::auth::jwt::StaticMapping;
-use snf_occi_middleware::auth::{JwtAuthConfig, JwtAuthLayer};
+use snf_occi_middleware::auth::{AuthLayer, JwtAuthConfig, JwtAuthLayer};
 use tower::{Layer, ServiceExt};
 
 use auth_support::signer::Signer;
@@ -117,7 +117,7 @@ fn exchange_config(issuer: &str) -> JwtAuthConfig {
 }
 
 fn layer(config: JwtAuthConfig) -> JwtAuthLayer {
-    JwtAuthLayer::new(config, reqwest::Client::new()).unwrap()
+    AuthLayer::jwt(config, reqwest::Client::new()).unwrap()
 }
 
 fn with_bearer(token: &str) -> Request<Body> {

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
 use http::{Method, Request, StatusCode};
-use snf_occi_middleware::auth::{KeystoneAuthConfig, KeystoneAuthLayer};
+use snf_occi_middleware::auth::{AstakosTokens, AuthLayer, KeystoneAuthConfig, KeystoneAuthLayer};
 use snf_occi_middleware::{Body, Negotiated};
 use snf_occi_types::{AuthContext, MediaType, SecretToken};
 use tower::{Layer, Service, ServiceExt};
@@ -72,13 +72,12 @@ async fn astakos(delay: Duration) -> (String, Astakos) {
 }
 
 fn layer(identity: &str) -> KeystoneAuthLayer {
-    let config = KeystoneAuthConfig {
-        keystone_url: Some("https://keystone.example.org:5000/".into()),
-        timeout: Duration::from_secs(2),
-        ..KeystoneAuthConfig::default()
-    }
-    .with_identity_url(identity);
-    KeystoneAuthLayer::new(config, reqwest::Client::new()).unwrap()
+    let config =
+        KeystoneAuthConfig::default().with_keystone_url("https://keystone.example.org:5000/");
+    let astakos = AstakosTokens::new(identity, reqwest::Client::new())
+        .unwrap()
+        .with_timeout(Duration::from_secs(2));
+    AuthLayer::keystone(config, astakos).unwrap()
 }
 
 fn request(method: Method, token: Option<&str>) -> Request<Body> {

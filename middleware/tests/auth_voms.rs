@@ -106,7 +106,7 @@ fn config(url: &str, ca: &Path) -> VomsExchangeConfig {
 }
 
 fn layer(url: &str, ca: &Path) -> VomsExchangeLayer {
-    VomsExchangeLayer::new(config(url, ca), reqwest::Client::new()).unwrap()
+    VomsExchangeLayer::voms(config(url, ca), reqwest::Client::new()).unwrap()
 }
 
 fn over_tls(chain: &[CertificateDer<'static>]) -> Request<Body> {
@@ -409,7 +409,7 @@ async fn only_the_verified_chain_reaches_astavoms() {
         client_ca_file: None,
         ..config(&url, &ca)
     };
-    let err = VomsExchangeLayer::new(unverified, reqwest::Client::new())
+    let err = VomsExchangeLayer::voms(unverified, reqwest::Client::new())
         .err()
         .expect("trusted_proxies without client_ca_file");
     assert!(err.to_string().contains("`client_ca_file`"), "{err}");
@@ -521,7 +521,7 @@ async fn limited_proxies_are_a_configured_choice() {
         limited_proxies: LimitedProxies::Accept,
         ..config(&url, &ca)
     };
-    let response = VomsExchangeLayer::new(accepting, reqwest::Client::new())
+    let response = VomsExchangeLayer::voms(accepting, reqwest::Client::new())
         .unwrap()
         .layer(echo_app())
         .oneshot(over_tls(&limited))
@@ -679,7 +679,7 @@ async fn in_process_ac_verification_with_a_vomsdir() {
         voms_ca_file: Some(dir.join("ca.pem")),
         ..config(&url, &ca)
     };
-    let svc = VomsExchangeLayer::new(config, reqwest::Client::new())
+    let svc = VomsExchangeLayer::voms(config, reqwest::Client::new())
         .unwrap()
         .layer(echo_app());
 

@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::occi::Renderer;
 use crate::store::{CachedStore, Store};
-use crate::synnefo::{Client, ClientConfig, Transport};
+use crate::synnefo::Client;
 
 pub use collection::{ActionOutcome, Collection, Ctx, Entity};
 pub use error::AppError;
@@ -55,22 +55,6 @@ pub use templates::Templates;
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OcciAppConfig {
-    /// Astakos identity v2.0 URL (default: the embedded simulator's; one
-    /// of the two is required).
-    #[serde(default)]
-    pub identity_url: Option<String>,
-    /// Compute endpoint override (default: from the service catalog).
-    #[serde(default)]
-    pub compute_url: Option<String>,
-    /// Network endpoint override.
-    #[serde(default)]
-    pub network_url: Option<String>,
-    /// Volume endpoint override.
-    #[serde(default)]
-    pub volume_url: Option<String>,
-    /// Image endpoint override.
-    #[serde(default)]
-    pub image_url: Option<String>,
     /// The volume type of new storage (default: the cloud's first).
     #[serde(default)]
     pub volume_type: Option<String>,
@@ -97,7 +81,7 @@ pub struct OcciAppConfig {
     /// How long a server create that failed where Synnefo may still have
     /// acted (a timeout, a lost answer, a 5xx) is watched for a late
     /// server, which is deleted (see `app::server_create`). Default:
-    /// twice `timeout`, at least a minute; `0s` looks once.
+    /// twice `synnefo.timeout`, at least a minute; `0s` looks once.
     #[serde(default, with = "humantime_serde")]
     pub create_watch: Option<Duration>,
     /// How long storage linked inline with a compute's create waits for
@@ -125,16 +109,6 @@ pub struct OcciAppConfig {
     /// database query less per show. `0s` disables the cache.
     #[serde(default, with = "humantime_serde")]
     pub user_mixin_cache_ttl: Option<Duration>,
-    /// The timeout of each Synnefo call.
-    #[serde(default = "default_timeout", with = "humantime_serde")]
-    pub timeout: Duration,
-    /// How often a Synnefo read (GET) that failed to connect, lost its
-    /// connection or got 502/503/504 is sent again (writes never are).
-    #[serde(default = "default_read_retries")]
-    pub read_retries: u32,
-    /// The most a retry waits first (a random delay up to this).
-    #[serde(default = "default_retry_jitter", with = "humantime_serde")]
-    pub retry_jitter: Duration,
     /// What the compute action `suspend` does (see [`Suspend`]).
     #[serde(default)]
     pub suspend: Suspend,
@@ -175,24 +149,10 @@ fn default_template_ttl() -> Duration {
 fn default_template_capacity() -> u64 {
     10_000
 }
-fn default_timeout() -> Duration {
-    Duration::from_secs(30)
-}
-fn default_read_retries() -> u32 {
-    crate::synnefo::DEFAULT_READ_RETRIES
-}
-fn default_retry_jitter() -> Duration {
-    crate::synnefo::DEFAULT_RETRY_JITTER
-}
 
 impl Default for OcciAppConfig {
     fn default() -> Self {
         OcciAppConfig {
-            identity_url: None,
-            compute_url: None,
-            network_url: None,
-            volume_url: None,
-            image_url: None,
             volume_type: None,
             default_flavor: None,
             default_image: None,
@@ -204,9 +164,6 @@ impl Default for OcciAppConfig {
             template_cache_ttl: default_template_ttl(),
             template_cache_capacity: default_template_capacity(),
             user_mixin_cache_ttl: None,
-            timeout: default_timeout(),
-            read_retries: default_read_retries(),
-            retry_jitter: default_retry_jitter(),
             suspend: Suspend::default(),
         }
     }
@@ -236,24 +193,11 @@ pub struct AppState {
 
 impl AppState {
     /// The state of an app with `config`, calling Synnefo through
-    /// `transport` and rendering URLs under `public_url`.
-    pub fn new(
-        config: OcciAppConfig,
-        identity_url: String,
-        public_url: &str,
-        transport: Transport,
-        store: Store,
-    ) -> Self {
-        let mut client_config = ClientConfig::new(identity_url);
-        client_config.compute_url = config.compute_url.clone();
-        client_config.network_url = config.network_url.clone();
-        client_config.volume_url = config.volume_url.clone();
-        client_config.image_url = config.image_url.clone();
-        client_config.timeout = config.timeout;
-        client_config.read_retries = config.read_retries;
-        client_config.retry_jitter = config.retry_jitter;
+    /// `client` (the build's shared one) and rendering URLs under
+    /// `public_url`.
+    pub fn new(config: OcciAppConfig, client: Client, public_url: &str, store: Store) -> Self {
         AppState {
-            client: Client::new(transport, client_config),
+            client,
             renderer: Renderer::new(public_url),
             templates: Templates::new(config.template_cache_ttl, config.template_cache_capacity),
             attaching: attach::Attaching::default(),

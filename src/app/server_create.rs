@@ -130,7 +130,7 @@ fn watch_window(ctx: &Ctx) -> Duration {
     ctx.state
         .config
         .create_watch
-        .unwrap_or_else(|| (ctx.state.config.timeout * 2).max(Duration::from_secs(60)))
+        .unwrap_or_else(|| (ctx.state.client.config().timeout * 2).max(Duration::from_secs(60)))
 }
 
 /// Looks for the server tagged `tag` until `window` is over, deleting it

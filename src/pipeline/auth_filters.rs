@@ -1,17 +1,20 @@
 //! Factories of the authentication filters (`keystone_auth`,
 //! `voms_exchange`, `jwt_auth`). Each deserializes the filter's typed
-//! config from `snf-occi-middleware` and, where the file leaves a URL out,
-//! defaults it to the embedded simulator's.
+//! config from `snf-occi-middleware` and hands the layer what it calls
+//! identity services through ([`super::auth_backends`]): the build's
+//! Synnefo client for token validation, its transport for the rest.
+//! Where the file leaves astavoms out, it defaults to the embedded
+//! simulator's.
 
+use super::auth_backends::{SynnefoTokens, TransportUpstream};
 use super::registry::FactoryTable;
 use super::{BuildContext, BuildError, boxed};
 use crate::middleware::BoxHttpLayer;
 use crate::middleware::auth::{
-    AuthConfigError, JwtAuthConfig, JwtAuthLayer, KeystoneAuthConfig, KeystoneAuthLayer,
-    VomsExchangeConfig, VomsExchangeLayer,
+    AuthConfigError, AuthLayer, JwtAuthConfig, KeystoneAuthConfig, VomsExchangeConfig,
 };
 
-/// The error names the key itself (`identity_url` is required), so it
+/// The error names the key itself (`astavoms_url` is required), so it
 /// is reported against the filter's table.
 fn config_error(table: &FactoryTable, e: AuthConfigError) -> BuildError {
     table.invalid("", e)
@@ -27,15 +30,18 @@ fn absolute(url: Option<String>, ctx: &BuildContext) -> Option<String> {
     })
 }
 
-/// Builds `keystone_auth`; `identity_url` defaults to the simulator's.
+/// Builds `keystone_auth`: tokens are validated at the Astakos of
+/// `[synnefo]`, through the Synnefo client the OCCI app uses; the
+/// challenge defaults to that Astakos' Keystone base.
 pub fn keystone_auth(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttpLayer, BuildError> {
     let mut config: KeystoneAuthConfig = table.deserialize()?;
     config.keystone_url = absolute(config.keystone_url.take(), ctx);
-    if let Some(sim) = &ctx.simulator {
-        config = config.or_identity_url(sim.identity_url.clone());
-    }
+    let synnefo = ctx.synnefo()?;
+    let config = config
+        .or_keystone_url_of(synnefo.identity_url())
+        .map_err(|e| config_error(table, e))?;
     let layer =
-        KeystoneAuthLayer::new(config, ctx.http.clone()).map_err(|e| config_error(table, e))?;
+        AuthLayer::keystone(config, SynnefoTokens(synnefo)).map_err(|e| config_error(table, e))?;
     Ok(boxed(layer))
 }
 
@@ -46,14 +52,15 @@ pub fn voms_exchange(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttp
     if let Some(sim) = &ctx.simulator {
         config = config.or_astavoms_url(sim.astavoms_url.clone());
     }
-    let layer =
-        VomsExchangeLayer::new(config, ctx.http.clone()).map_err(|e| config_error(table, e))?;
+    let layer = AuthLayer::voms(config, TransportUpstream(ctx.backend.clone()))
+        .map_err(|e| config_error(table, e))?;
     Ok(boxed(layer))
 }
 
 /// Builds `jwt_auth`.
 pub fn jwt_auth(table: &FactoryTable, ctx: &BuildContext) -> Result<BoxHttpLayer, BuildError> {
     let config: JwtAuthConfig = table.deserialize()?;
-    let layer = JwtAuthLayer::new(config, ctx.http.clone()).map_err(|e| config_error(table, e))?;
+    let layer = AuthLayer::jwt(config, TransportUpstream(ctx.backend.clone()))
+        .map_err(|e| config_error(table, e))?;
     Ok(boxed(layer))
 }

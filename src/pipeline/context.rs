@@ -5,8 +5,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::pipeline::BuildError;
 use crate::store::{Store, StoreError};
-use crate::synnefo::transport::{USER_AGENT, load_ca_file};
-use crate::synnefo::{Transport, TransportConfig};
+use crate::synnefo::{Client, Transport};
 
 /// The URLs of the embedded simulator, when `serve` started one; factories
 /// default their Synnefo endpoints to these. The binary fills them in
@@ -28,14 +27,15 @@ pub struct BuildContext {
     pub config: Arc<Config>,
     /// `server.public_url` without a trailing slash: the base of rendered URLs.
     pub public_url: String,
-    /// The HTTP client (one connection pool, rustls) of the auth filters'
-    /// calls to identity providers: few, and cached.
-    pub http: reqwest::Client,
-    /// The transport (one connection pool, rustls) of every Synnefo call:
-    /// the hot path, with no per-call layers.
+    /// The transport (one connection pool, rustls) of every outgoing
+    /// call: Synnefo's (the hot path, with no per-call layers), and the
+    /// auth filters' to astavoms and OIDC providers.
     pub backend: Transport,
     /// The embedded simulator, when it runs.
     pub simulator: Option<SimulatorUrls>,
+    /// The one Synnefo client of this build (`[synnefo]`), once its
+    /// identity URL is known: configured, or the embedded simulator's.
+    synnefo: Option<Client>,
     /// The user-mixin store, opened by the first factory that needs it
     /// and shared by all (the occi app, the readiness probe): one pool,
     /// one in-memory database when `store.url` is `sqlite::memory:`.
@@ -43,42 +43,40 @@ pub struct BuildContext {
 }
 
 impl BuildContext {
-    /// A context for `config`, with a fresh shared HTTP client.
+    /// A context for `config`: one transport and, when `[synnefo]` names
+    /// the identity URL, the Synnefo client on it.
     pub fn new(config: Arc<Config>) -> Result<Self, BuildError> {
-        let backend = &config.backend;
+        let synnefo = &config.synnefo;
         let failed = |key: &str, reason: String| BuildError::Failed {
             key: key.to_string(),
             reason,
         };
-        let extra_roots = match &backend.ca_file {
-            Some(path) => load_ca_file(path).map_err(|e| failed("backend.ca_file", e))?,
-            None => Vec::new(),
-        };
-        let mut http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .pool_max_idle_per_host(backend.pool_max_idle_per_host)
-            .pool_idle_timeout(backend.pool_idle_timeout)
-            .connect_timeout(backend.connect_timeout);
-        for der in &extra_roots {
-            let cert = reqwest::Certificate::from_der(der)
-                .map_err(|e| failed("backend.ca_file", e.to_string()))?;
-            http = http.add_root_certificate(cert);
-        }
-        let http = http
-            .build()
-            .map_err(|e| failed("http client", e.to_string()))?;
-        let backend = Transport::new(TransportConfig {
-            extra_roots,
-            ..TransportConfig::from(backend)
-        })
-        .map_err(|e| failed("backend transport", e.to_string()))?;
+        let transport = synnefo
+            .transport_config()
+            .map_err(|e| failed("synnefo.ca_file", e))?;
+        let backend =
+            Transport::new(transport).map_err(|e| failed("synnefo transport", e.to_string()))?;
+        let client = synnefo
+            .identity_url
+            .clone()
+            .map(|url| Client::new(backend.clone(), synnefo.client_config(url)));
         Ok(BuildContext {
             public_url: config.server.public_url(),
             config,
-            http,
             backend,
             simulator: None,
+            synnefo: client,
             store: Arc::default(),
+        })
+    }
+
+    /// The Synnefo client every factory shares: one connection pool, one
+    /// catalog discovery. An error when `synnefo.identity_url` is not set
+    /// and no embedded simulator runs.
+    pub fn synnefo(&self) -> Result<Client, BuildError> {
+        self.synnefo.clone().ok_or_else(|| BuildError::Failed {
+            key: "synnefo.identity_url".to_owned(),
+            reason: "is required when no embedded simulator runs".to_owned(),
         })
     }
 
@@ -90,8 +88,16 @@ impl BuildContext {
             .cloned()
     }
 
-    /// The same context, knowing the embedded simulator's URLs.
+    /// The same context, knowing the embedded simulator's URLs: the
+    /// Synnefo client defaults to its identity URL.
     pub fn with_simulator(mut self, simulator: SimulatorUrls) -> Self {
+        if self.synnefo.is_none() {
+            let config = self
+                .config
+                .synnefo
+                .client_config(simulator.identity_url.clone());
+            self.synnefo = Some(Client::new(self.backend.clone(), config));
+        }
         self.simulator = Some(simulator);
         self
     }

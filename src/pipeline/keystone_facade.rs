@@ -24,7 +24,7 @@
 //! |---|---|
 //! | `GET <mount>` | 300, the one version (v2.0) and its `self` link |
 //! | `GET <mount>/v2.0` | 200, that version |
-//! | `POST <mount>/v2.0/tokens` | the credential (`auth.token.id`, `auth.passwordCredentials`, or for any other body `Authorization: Bearer`/`X-Auth-Token`) validated at Astakos `POST <identity_url>/tokens`; its access answer, with `token.tenant` the `tenantName` asked for when it is one of the user's projects (401 otherwise) |
+//! | `POST <mount>/v2.0/tokens` | the credential (`auth.token.id`, `auth.passwordCredentials`, or for any other body `Authorization: Bearer`/`X-Auth-Token`) validated at Astakos `POST <synnefo.identity_url>/tokens`; its access answer, with `token.tenant` the `tenantName` asked for when it is one of the user's projects (401 otherwise) |
 //! | `GET <mount>/v2.0/tenants` | the token's user's projects (Astakos' `access.user.projects`) |
 //!
 //! The token handed out is the Synnefo token itself (Astakos has no
@@ -34,14 +34,12 @@
 //! client certificate it could trust. Tokens never appear in its logs or
 //! answers other than as the token itself.
 //!
-//! | key | default | meaning |
-//! |---|---|---|
-//! | `identity_url` | the embedded simulator's | Astakos identity v2.0, e.g. `https://accounts.example.org/identity/v2.0` |
-//! | `timeout` | `"10s"` | per Astakos call |
+//! It has no options: it asks the Astakos of `[synnefo]` (its
+//! `identity_url`, `identity_timeout`), through the client the OCCI app
+//! shares.
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -52,44 +50,24 @@ use tower::service_fn;
 use super::registry::FactoryTable;
 use super::{BuildContext, BuildError};
 use crate::middleware::{Body, BoxHttp, HttpRequest, HttpResponse};
+use crate::synnefo::{Client, SynnefoError};
+use snf_occi_types::{RequestId, SecretToken};
 
 /// The most bytes of a token request read.
 const MAX_BODY: usize = 64 * 1024;
 
-/// `[app.NAME]` of `keystone_facade`.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+/// `[app.NAME]` of `keystone_facade` (no options: Astakos is `[synnefo]`'s).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct KeystoneFacadeConfig {
-    /// Astakos identity v2.0 (default: the embedded simulator's).
-    #[serde(default)]
-    pub identity_url: Option<String>,
-    /// The timeout of each Astakos call.
-    #[serde(default = "default_timeout", with = "humantime_serde")]
-    pub timeout: Duration,
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(10)
-}
-
-impl Default for KeystoneFacadeConfig {
-    fn default() -> Self {
-        KeystoneFacadeConfig {
-            identity_url: None,
-            timeout: default_timeout(),
-        }
-    }
-}
+pub struct KeystoneFacadeConfig {}
 
 /// What every request shares.
 #[derive(Debug)]
 struct Facade {
-    /// `<identity_url>/tokens`.
-    tokens_url: String,
     /// The absolute URL of `<mount>/v2.0`, for the version documents.
     version_url: String,
-    timeout: Duration,
-    http: reqwest::Client,
+    /// The build's shared Synnefo client: Astakos is its identity URL.
+    client: Client,
 }
 
 /// Builds `keystone_facade`. Its version documents name it by
@@ -98,21 +76,8 @@ pub async fn keystone_facade(
     table: FactoryTable,
     ctx: BuildContext,
 ) -> Result<BoxHttp, BuildError> {
-    let config: KeystoneFacadeConfig = table.deserialize()?;
-    let identity = match (&config.identity_url, &ctx.simulator) {
-        (Some(url), _) => url.clone(),
-        (None, Some(sim)) => sim.identity_url.clone(),
-        (None, None) => {
-            return Err(table.invalid(
-                "identity_url",
-                "is required when no embedded simulator runs",
-            ));
-        }
-    };
-    let parsed = url::Url::parse(&identity).map_err(|e| table.invalid("identity_url", e))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(table.invalid("identity_url", "the scheme must be http or https"));
-    }
+    let KeystoneFacadeConfig {} = table.deserialize()?;
+    let client = ctx.synnefo()?;
     let mount = ctx
         .config
         .urlmap
@@ -121,10 +86,8 @@ pub async fn keystone_facade(
         .map(|(prefix, _)| prefix.trim_end_matches('/').to_owned())
         .unwrap_or_default();
     let facade = Arc::new(Facade {
-        tokens_url: format!("{}/tokens", identity.trim_end_matches('/')),
         version_url: format!("{}{mount}/v2.0", ctx.public_url.trim_end_matches('/')),
-        timeout: config.timeout,
-        http: ctx.http.clone(),
+        client,
     });
     Ok(BoxHttp::new(service_fn(move |req: HttpRequest| {
         let facade = facade.clone();
@@ -200,7 +163,10 @@ impl Facade {
                 json_response(StatusCode::OK, &json!({"version": self.version()}))
             }
             ("/v2.0/tokens", &Method::POST) => self.tokens(req).await,
-            ("/v2.0/tenants", &Method::GET | &Method::HEAD) => self.tenants(req.headers()).await,
+            ("/v2.0/tenants", &Method::GET | &Method::HEAD) => {
+                let request_id = req.extensions().get::<RequestId>().cloned();
+                self.tenants(req.headers(), request_id.as_ref()).await
+            }
             ("" | "/v2.0" | "/v2.0/tokens" | "/v2.0/tenants", _) => fault(
                 StatusCode::METHOD_NOT_ALLOWED,
                 &format!("{method} is not allowed here"),
@@ -210,54 +176,56 @@ impl Facade {
     }
 
     /// Asks Astakos for the access of `auth` (its `auth` object).
-    async fn astakos(&self, auth: Value) -> Result<Value, HttpResponse> {
-        let sent = self
-            .http
-            .post(&self.tokens_url)
-            .timeout(self.timeout)
-            .json(&json!({ "auth": auth }))
-            .send()
+    async fn astakos(
+        &self,
+        auth: Value,
+        request_id: Option<&RequestId>,
+    ) -> Result<Value, HttpResponse> {
+        // The credential in `auth`, scrubbed from any fault text.
+        let secret = ["/token/id", "/passwordCredentials/password"]
+            .iter()
+            .find_map(|p| auth.pointer(p).and_then(Value::as_str))
+            .unwrap_or_default();
+        let answer = self
+            .client
+            .access_document(&auth, &SecretToken::new(secret), request_id)
             .await;
-        let res = match sent {
-            Ok(res) => res,
+        match answer {
+            Ok(access) => Ok(access),
+            // Astakos' own refusal for what the client sent, in its fault
+            // JSON that names why; anything else is the identity service's
+            // failure.
+            Err(SynnefoError::Fault {
+                status,
+                kind,
+                message,
+                details,
+                ..
+            }) if status.is_client_error() => Err(json_response(
+                status,
+                &json!({ kind.as_key(): {"code": status.as_u16(), "message": message, "details": details} }),
+            )),
+            Err(SynnefoError::Fault { status, .. }) => Err(fault(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("the identity service (Astakos) failed ({status})"),
+            )),
+            Err(SynnefoError::InvalidResponse { .. }) => Err(fault(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the identity service (Astakos) answered what is not an access document",
+            )),
             Err(e) => {
-                tracing::warn!(error = %e.without_url(), "keystone_facade: Astakos unreachable");
-                return Err(fault(
+                tracing::warn!(error = %e, "keystone_facade: Astakos unreachable");
+                Err(fault(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "the identity service (Astakos) did not answer",
-                ));
+                ))
             }
-        };
-        let status = res.status();
-        let body = res.bytes().await.unwrap_or_default();
-        if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|_| {
-                fault(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the identity service (Astakos) answered what is not an access document",
-                )
-            });
         }
-        // Astakos' own refusal (its fault JSON names why) for what the
-        // client sent; anything else is the identity service's failure.
-        if status.is_client_error() {
-            let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::UNAUTHORIZED);
-            let mut res = HttpResponse::new(Body::from(body));
-            *res.status_mut() = status;
-            res.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            return Err(res);
-        }
-        Err(fault(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!("the identity service (Astakos) failed ({status})"),
-        ))
     }
 
     async fn tokens(&self, req: HttpRequest) -> HttpResponse {
         let (parts, body) = req.into_parts();
+        let request_id = parts.extensions.get::<RequestId>();
         let bytes: Bytes =
             match http_body_util::BodyExt::collect(http_body_util::Limited::new(body, MAX_BODY))
                 .await
@@ -295,7 +263,7 @@ impl Facade {
                  get a token at astavoms",
             );
         };
-        let mut access = match self.astakos(credential).await {
+        let mut access = match self.astakos(credential, request_id).await {
             Ok(access) => access,
             Err(res) => return res,
         };
@@ -321,11 +289,14 @@ impl Facade {
         json_response(StatusCode::OK, &access)
     }
 
-    async fn tenants(&self, headers: &HeaderMap) -> HttpResponse {
+    async fn tenants(&self, headers: &HeaderMap, request_id: Option<&RequestId>) -> HttpResponse {
         let Some(token) = header_token(headers) else {
             return fault(StatusCode::UNAUTHORIZED, "X-Auth-Token is required");
         };
-        let access = match self.astakos(json!({"token": {"id": token}})).await {
+        let access = match self
+            .astakos(json!({"token": {"id": token}}), request_id)
+            .await
+        {
             Ok(access) => access,
             Err(res) => return res,
         };

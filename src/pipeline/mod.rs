@@ -4,8 +4,8 @@
 //! - [`registry`]: [`Registry`] maps factory names to [`FilterFactory`]s
 //!   and [`AppFactory`]s; embedders add their own.
 //! - [`context`]: [`BuildContext`], what every factory gets (paste's
-//!   `global_conf`): the whole config, the public URL, the one shared HTTP
-//!   client, the embedded simulator's URLs.
+//!   `global_conf`): the whole config, the public URL, the one transport
+//!   and the one Synnefo client, the embedded simulator's URLs.
 //! - [`assembly`]: [`Pipeline`] (the configured filters, a
 //!   `tower::Layer`) and the always-on edge.
 //! - [`urlmap`]: paste's `composite:urlmap`, apps mounted at path prefixes.
@@ -39,6 +39,7 @@
 
 pub mod apps;
 pub mod assembly;
+pub mod auth_backends;
 pub mod auth_filters;
 pub mod builtins;
 pub mod context;

@@ -13,16 +13,9 @@ use super::{BuildContext, BuildError, FactoryTable};
 /// Builds the `occi` app from its `[app.occi]` table.
 pub async fn occi(table: FactoryTable, ctx: BuildContext) -> Result<BoxHttp, BuildError> {
     let config: OcciAppConfig = table.deserialize()?;
-    let identity_url = match (&config.identity_url, &ctx.simulator) {
-        (Some(url), _) => url.clone(),
-        (None, Some(sim)) => sim.identity_url.clone(),
-        (None, None) => {
-            return Err(table.invalid(
-                "identity_url",
-                "is required when no embedded simulator runs",
-            ));
-        }
-    };
+    // The build's one Synnefo client (`[synnefo]`), shared with readyz,
+    // the Keystone facade and keystone_auth.
+    let client = ctx.synnefo()?;
     if config.collection_limit == 0 {
         return Err(table.invalid("collection_limit", "must be at least 1"));
     }
@@ -30,13 +23,7 @@ pub async fn occi(table: FactoryTable, ctx: BuildContext) -> Result<BoxHttp, Bui
         key: "store.url".to_owned(),
         reason: e.to_string(),
     })?;
-    let mut state = AppState::new(
-        config,
-        identity_url,
-        &ctx.public_url,
-        ctx.backend.clone(),
-        store,
-    );
+    let mut state = AppState::new(config, client, &ctx.public_url, store);
     state.reserved_paths = query::mounted_paths(ctx.config.urlmap.keys(), &ctx.public_url);
     let state = Arc::new(state);
     Ok(BoxHttp::new(router(state)))

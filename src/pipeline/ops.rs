@@ -32,7 +32,7 @@ use super::{BuildContext, BuildError, boxed};
 use crate::middleware::metrics::MetricsLayer;
 use crate::middleware::{Body, BoxHttp, BoxHttpLayer, HttpRequest, HttpResponse, RouteTemplate};
 use crate::store::Store;
-use crate::synnefo::{Client, ClientConfig, Service, SynnefoError};
+use crate::synnefo::{Client, Service, SynnefoError};
 use snf_occi_types::metrics::{HISTOGRAMS, LATENCY_BUCKETS};
 
 /// `[filter.NAME]` of `metrics` (no options).
@@ -120,17 +120,13 @@ fn plain(status: StatusCode, body: impl Into<String>) -> HttpResponse {
     res
 }
 
-/// `[app.NAME]` of `readyz`.
+/// `[app.NAME]` of `readyz`. Where Synnefo is comes from `[synnefo]`:
+/// the probe checks the client the OCCI app uses.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReadyzConfig {
-    /// The Astakos identity v2.0 URL; defaults to the embedded simulator's.
-    #[serde(default)]
-    pub identity_url: Option<String>,
-    /// The Cyclades compute URL; else the one in Astakos' public catalog.
-    #[serde(default)]
-    pub compute_url: Option<String>,
-    /// How long each check may take.
+    /// How long each check may take (shorter than `[synnefo]`'s call
+    /// timeouts: a probe must answer before the balancer gives up).
     #[serde(default = "default_check_timeout", with = "humantime_serde")]
     pub timeout: Duration,
     /// How long an answer is reused, so a flood of probes costs Synnefo at
@@ -142,8 +138,6 @@ pub struct ReadyzConfig {
 impl Default for ReadyzConfig {
     fn default() -> Self {
         ReadyzConfig {
-            identity_url: None,
-            compute_url: None,
             timeout: default_check_timeout(),
             cache_for: default_cache_for(),
         }
@@ -168,10 +162,12 @@ pub trait ReadinessCheck: Send + Sync + 'static {
 }
 
 /// Checks Astakos (its public catalog answers) and Cyclades (the compute
-/// endpoint answers HTTP at all: a 401 without a token still proves it up).
+/// endpoint answers HTTP at all: a 401 without a token still proves it up),
+/// each within `timeout`.
 struct SynnefoCheck {
     client: Client,
     cyclades: bool,
+    timeout: Duration,
 }
 
 impl ReadinessCheck for SynnefoCheck {
@@ -181,23 +177,31 @@ impl ReadinessCheck for SynnefoCheck {
 
     fn check(&self) -> BoxFuture<'_, Result<(), &'static str>> {
         Box::pin(async move {
-            if !self.cyclades {
-                return match self.client.public_catalog(None).await {
-                    Ok(_) => Ok(()),
-                    Err(_) => Err("unreachable"),
-                };
-            }
-            match self.client.probe(Service::Compute, "/flavors").await {
-                Ok(status) if !status.is_server_error() => Ok(()),
-                Ok(_) => Err("failing"),
-                Err(SynnefoError::NoEndpoint { .. }) => Err("no endpoint"),
-                Err(_) => {
-                    // The endpoint may have moved: rediscover next time.
-                    self.client.forget_endpoints();
-                    Err("unreachable")
-                }
-            }
+            tokio::time::timeout(self.timeout, self.check_once())
+                .await
+                .unwrap_or(Err("timeout"))
         })
+    }
+}
+
+impl SynnefoCheck {
+    async fn check_once(&self) -> Result<(), &'static str> {
+        if !self.cyclades {
+            return match self.client.public_catalog(None).await {
+                Ok(_) => Ok(()),
+                Err(_) => Err("unreachable"),
+            };
+        }
+        match self.client.probe(Service::Compute, "/flavors").await {
+            Ok(status) if !status.is_server_error() => Ok(()),
+            Ok(_) => Err("failing"),
+            Err(SynnefoError::NoEndpoint { .. }) => Err("no endpoint"),
+            Err(_) => {
+                // The endpoint may have moved: rediscover next time.
+                self.client.forget_endpoints();
+                Err("unreachable")
+            }
+        }
     }
 }
 
@@ -223,24 +227,21 @@ impl ReadinessCheck for StoreCheck {
     }
 }
 
-/// The checks `readyz` runs for this build: Astakos, Cyclades and, when
-/// given, the user-mixin store.
+/// The checks `readyz` runs for this build: Astakos and Cyclades through
+/// `client` (the build's shared one) and, when given, the user-mixin
+/// store.
 pub fn readiness_checks(
     config: &ReadyzConfig,
-    ctx: &BuildContext,
-    identity_url: String,
+    client: Client,
     store: Option<Store>,
 ) -> Vec<Arc<dyn ReadinessCheck>> {
-    let mut client_config = ClientConfig::new(identity_url);
-    client_config.compute_url = config.compute_url.clone();
-    client_config.timeout = config.timeout;
-    let client = Client::new(ctx.backend.clone(), client_config);
     [false, true]
         .into_iter()
         .map(|cyclades| {
             Arc::new(SynnefoCheck {
                 client: client.clone(),
                 cyclades,
+                timeout: config.timeout,
             }) as Arc<dyn ReadinessCheck>
         })
         .chain(store.map(|store| {
@@ -257,23 +258,14 @@ pub fn readiness_checks(
 /// the configuration).
 pub async fn readyz(table: FactoryTable, ctx: BuildContext) -> Result<BoxHttp, BuildError> {
     let config: ReadyzConfig = table.deserialize()?;
-    let identity_url = config
-        .identity_url
-        .clone()
-        .or_else(|| ctx.simulator.as_ref().map(|s| s.identity_url.clone()))
-        .ok_or_else(|| {
-            table.invalid(
-                "identity_url",
-                "is required (there is no embedded simulator to default to)",
-            )
-        })?;
+    let client = ctx.synnefo()?;
     // A store that cannot be opened fails the build (as it fails the
     // occi app's): the probe then checks that it keeps answering.
     let store = ctx.store().await.map_err(|e| BuildError::Failed {
         key: "store.url".to_owned(),
         reason: e.to_string(),
     })?;
-    let checks = Arc::new(readiness_checks(&config, &ctx, identity_url, Some(store)));
+    let checks = Arc::new(readiness_checks(&config, client, Some(store)));
     let cache: Arc<Mutex<Option<(Instant, StatusCode, String)>>> = Arc::new(Mutex::new(None));
     let cache_for = config.cache_for;
     Ok(BoxHttp::new(service_fn(move |req: HttpRequest| {

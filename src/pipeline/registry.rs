@@ -324,6 +324,10 @@ impl Registry {
             }
         }
         if !errors.is_empty() {
+            // One cause shared by several factories (a missing
+            // `synnefo.identity_url`) is reported once.
+            let mut seen = std::collections::HashSet::new();
+            errors.retain(|e| seen.insert(e.to_string()));
             return Err(BuildErrors(errors));
         }
         Ok(tower::Layer::layer(

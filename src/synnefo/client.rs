@@ -1,8 +1,14 @@
-//! The shared HTTP plumbing: endpoints, headers, timeouts and faults.
+//! The shared HTTP plumbing: one call, as every typed call of the client
+//! makes it (headers, timeout, retries of reads, a moved endpoint).
+//!
+//! - [`service`]: the services, by catalog type; [`caller`]: whose token
+//!   and request id a call carries; [`config`]: [`ClientConfig`].
+//! - [`endpoints`]: where each service is (configured, else discovered).
+//! - [`failures`]: what a failed call becomes; [`paths`]: a call's metric
+//!   label and answer bound, from its path.
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
@@ -10,166 +16,26 @@ use http_body_util::Full;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use snf_occi_types::{AuthContext, RequestId, SecretToken};
-
-use super::error::{SynnefoError, parse_fault};
-use super::identity::Access;
+use super::error::SynnefoError;
 use super::transport::{Answer, AnswerSize, Transport, TransportError};
 
-/// The Synnefo services the client talks to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Service {
-    /// Astakos identity v2.0.
-    Identity,
-    /// Cyclades compute v2.0 (servers, flavors, images).
-    Compute,
-    /// Cyclades network v2.0 (networks, subnets, ports, floating IPs).
-    Network,
-    /// Cyclades block storage v2.0 (volumes).
-    Volume,
-    /// Plankton image v1.0.
-    Image,
-}
+mod caller;
+mod config;
+mod endpoints;
+mod failures;
+mod paths;
+mod service;
 
-impl Service {
-    /// The `type` of this service in the Astakos catalog.
-    pub const fn catalog_type(self) -> &'static str {
-        match self {
-            Service::Identity => "identity",
-            Service::Compute => "compute",
-            Service::Network => "network",
-            Service::Volume => "volume",
-            Service::Image => "image",
-        }
-    }
-}
+pub use caller::Caller;
+pub use config::{ClientConfig, DEFAULT_READ_RETRIES, DEFAULT_RETRY_JITTER};
+pub use service::Service;
 
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.catalog_type())
-    }
-}
+pub(crate) use failures::{SendError, fault, transport_error};
+pub(crate) use paths::operation_template;
 
-/// The default [`ClientConfig::read_retries`]: one retry.
-pub const DEFAULT_READ_RETRIES: u32 = 1;
-/// The default [`ClientConfig::retry_jitter`]: up to 100 ms.
-pub const DEFAULT_RETRY_JITTER: Duration = Duration::from_millis(100);
-
-/// How to reach Synnefo.
-#[derive(Clone, Debug)]
-pub struct ClientConfig {
-    /// The Astakos identity v2.0 URL (`.../identity/v2.0`).
-    pub identity_url: String,
-    /// Compute endpoint override (else from the catalog).
-    pub compute_url: Option<String>,
-    /// Network endpoint override.
-    pub network_url: Option<String>,
-    /// Volume endpoint override.
-    pub volume_url: Option<String>,
-    /// Image endpoint override.
-    pub image_url: Option<String>,
-    /// The timeout of each call (the whole exchange, body included).
-    pub timeout: Duration,
-    /// How often an idempotent read (GET) is sent again after a failed
-    /// connection, a dropped connection or a 502/503/504 answer. Writes
-    /// (POST, PUT, DELETE) are never sent twice; a timeout is not retried
-    /// (it already took the whole `timeout`).
-    pub read_retries: u32,
-    /// The most a retry waits first: a random delay between zero and this
-    /// (jitter, so that many callers do not retry in step).
-    pub retry_jitter: Duration,
-}
-
-impl ClientConfig {
-    /// A configuration with endpoints from the catalog, a 30 s timeout and
-    /// one retry of failed reads.
-    pub fn new(identity_url: impl Into<String>) -> Self {
-        ClientConfig {
-            identity_url: identity_url.into(),
-            compute_url: None,
-            network_url: None,
-            volume_url: None,
-            image_url: None,
-            timeout: Duration::from_secs(30),
-            read_retries: DEFAULT_READ_RETRIES,
-            retry_jitter: DEFAULT_RETRY_JITTER,
-        }
-    }
-
-    fn explicit(&self, service: Service) -> Option<&str> {
-        match service {
-            Service::Identity => Some(&self.identity_url),
-            Service::Compute => self.compute_url.as_deref(),
-            Service::Network => self.network_url.as_deref(),
-            Service::Volume => self.volume_url.as_deref(),
-            Service::Image => self.image_url.as_deref(),
-        }
-    }
-}
-
-/// Who a call is made for: the caller's own token and request id.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    /// The token sent as `X-Auth-Token`.
-    pub token: SecretToken,
-    /// The id sent as `X-Request-Id`, when there is one.
-    pub request_id: Option<RequestId>,
-}
-
-impl Caller {
-    /// A caller with a token and no request id.
-    pub fn new(token: SecretToken) -> Self {
-        Caller {
-            token,
-            request_id: None,
-        }
-    }
-
-    /// Adds the request id to send along.
-    pub fn with_request_id(mut self, id: RequestId) -> Self {
-        self.request_id = Some(id);
-        self
-    }
-
-    /// The caller of an authenticated gateway request.
-    pub fn from_auth(auth: &AuthContext, request_id: Option<&RequestId>) -> Self {
-        Caller {
-            token: auth.token.clone(),
-            request_id: request_id.cloned(),
-        }
-    }
-}
-
-/// Endpoints found in one catalog.
-#[derive(Debug, Default)]
-pub(crate) struct Endpoints {
-    compute: Option<String>,
-    network: Option<String>,
-    volume: Option<String>,
-    image: Option<String>,
-}
-
-impl Endpoints {
-    fn from_access(access: &Access) -> Endpoints {
-        let find = |service: Service| access.endpoint(service.catalog_type());
-        Endpoints {
-            compute: find(Service::Compute),
-            network: find(Service::Network),
-            volume: find(Service::Volume),
-            image: find(Service::Image),
-        }
-    }
-
-    fn get(&self, service: Service) -> Option<&str> {
-        match service {
-            Service::Compute => self.compute.as_deref(),
-            Service::Network => self.network.as_deref(),
-            Service::Volume => self.volume.as_deref(),
-            Service::Image => self.image.as_deref(),
-            Service::Identity => None,
-        }
-    }
-}
+use endpoints::Endpoints;
+use failures::{jitter, retryable};
+use paths::answer_size;
 
 fn trim(url: &str) -> &str {
     url.trim_end_matches('/')
@@ -253,73 +119,6 @@ impl Client {
     pub fn identity_url(&self) -> &str {
         &self.inner.identity_url
     }
-
-    /// The endpoint of a service: configured, else from the catalog
-    /// (discovered on first use).
-    pub async fn endpoint(
-        &self,
-        service: Service,
-        request_id: Option<&RequestId>,
-    ) -> Result<String, SynnefoError> {
-        Ok(self.resolve(service, request_id).await?.0)
-    }
-
-    /// Forgets the discovered endpoints; the next call rediscovers them.
-    pub fn forget_endpoints(&self) {
-        if let Ok(mut guard) = self.inner.endpoints.write() {
-            *guard = None;
-        }
-    }
-
-    fn cached(&self) -> Option<Arc<Endpoints>> {
-        self.inner.endpoints.read().ok().and_then(|g| g.clone())
-    }
-
-    async fn resolve(
-        &self,
-        service: Service,
-        request_id: Option<&RequestId>,
-    ) -> Result<(String, Option<Arc<Endpoints>>), SynnefoError> {
-        if let Some(url) = self.inner.config.explicit(service) {
-            return Ok((trim(url).to_owned(), None));
-        }
-        let endpoints = match self.cached() {
-            Some(e) => e,
-            None => self.discover(request_id).await?,
-        };
-        match endpoints.get(service) {
-            Some(url) => Ok((url.to_owned(), Some(endpoints))),
-            None => Err(SynnefoError::NoEndpoint { service }),
-        }
-    }
-
-    async fn discover(
-        &self,
-        request_id: Option<&RequestId>,
-    ) -> Result<Arc<Endpoints>, SynnefoError> {
-        let _flight = self.inner.discovery.lock().await;
-        if let Some(e) = self.cached() {
-            return Ok(e);
-        }
-        let access = self.public_catalog(request_id).await?;
-        let endpoints = Arc::new(Endpoints::from_access(&access));
-        if let Ok(mut guard) = self.inner.endpoints.write() {
-            *guard = Some(endpoints.clone());
-        }
-        Ok(endpoints)
-    }
-
-    /// Drops `used` from the cache if it is still the cached catalog.
-    fn invalidate(&self, used: &Arc<Endpoints>) {
-        if let Ok(mut guard) = self.inner.endpoints.write()
-            && guard
-                .as_ref()
-                .is_some_and(|current| Arc::ptr_eq(current, used))
-        {
-            *guard = None;
-        }
-    }
-
     /// Sends one call to a service and returns the successful body.
     ///
     /// A failed idempotent read (GET: connection refused or dropped, or a
@@ -427,7 +226,11 @@ impl Client {
         let sent = self
             .inner
             .transport
-            .send(request, self.inner.config.timeout, answer_size(path))
+            .send(
+                request,
+                self.inner.config.timeout(service),
+                answer_size(path),
+            )
             .await;
         // Count the call by its template (ids become `{id}`), never by URL.
         snf_occi_types::metrics::record_synnefo_call(
@@ -507,7 +310,11 @@ impl Client {
         match self
             .inner
             .transport
-            .send(request, self.inner.config.timeout, AnswerSize::Item)
+            .send(
+                request,
+                self.inner.config.timeout(service),
+                AnswerSize::Item,
+            )
             .await
         {
             Ok((status, _)) => Ok(status),
@@ -571,52 +378,6 @@ impl Client {
     }
 }
 
-/// What the call of `path` may return: a listing (the path ends with a
-/// collection or `detail`), else one entity.
-fn answer_size(path: &str) -> AnswerSize {
-    const LISTINGS: &[&str] = &[
-        "detail",
-        "servers",
-        "flavors",
-        "images",
-        "networks",
-        "subnets",
-        "ports",
-        "floatingips",
-        "volumes",
-        "types",
-        "snapshots",
-        "os-volume_attachments",
-    ];
-    let path = path.split('?').next().unwrap_or("");
-    match path.rsplit('/').find(|s| !s.is_empty()) {
-        Some(last) if LISTINGS.contains(&last) => AnswerSize::Listing,
-        _ => AnswerSize::Item,
-    }
-}
-
-/// Whether a failed read may be sent again: the service was not reached,
-/// dropped the connection, or said it is (temporarily) unavailable.
-fn retryable(err: &SynnefoError) -> bool {
-    match err {
-        SynnefoError::Unreachable { .. } | SynnefoError::Lost { .. } => true,
-        SynnefoError::Fault { status, .. } => matches!(status.as_u16(), 502..=504),
-        SynnefoError::Timeout { .. }
-        | SynnefoError::InvalidResponse { .. }
-        | SynnefoError::NoEndpoint { .. }
-        | SynnefoError::Busy { .. } => false,
-    }
-}
-
-/// A random delay in `[0, max]`.
-fn jitter(max: Duration) -> Duration {
-    use std::hash::BuildHasher;
-    // Each RandomState has fresh keys: a cheap random number without a
-    // dependency.
-    let r = std::collections::hash_map::RandomState::new().hash_one(0u8);
-    max.mul_f64((r % 1_000_001) as f64 / 1_000_000.0)
-}
-
 pub(crate) fn decode<T: DeserializeOwned>(
     service: Service,
     body: &[u8],
@@ -634,192 +395,10 @@ pub(crate) fn decode<T: DeserializeOwned>(
     })
 }
 
-/// Builds the typed error of a non-2xx answer, scrubbing the token.
-pub(crate) fn fault(
-    service: Service,
-    status: StatusCode,
-    body: &[u8],
-    caller: Option<&Caller>,
-) -> SynnefoError {
-    let (kind, message, details) = match parse_fault(body) {
-        Some((kind, message, details)) => {
-            let kind = match kind {
-                super::FaultKind::Other(k) if k.is_empty() => super::FaultKind::from_status(status),
-                k => k,
-            };
-            (kind, message, details)
-        }
-        None => {
-            let text = String::from_utf8_lossy(body);
-            let text: String = text.trim().chars().take(200).collect();
-            (super::FaultKind::from_status(status), text, String::new())
-        }
-    };
-    let scrub = |s: String| match caller {
-        Some(c) if !c.token.expose().is_empty() && s.contains(c.token.expose()) => {
-            s.replace(c.token.expose(), "***")
-        }
-        _ => s,
-    };
-    SynnefoError::Fault {
-        service,
-        status,
-        kind,
-        message: scrub(message),
-        details: scrub(details),
-    }
-}
-
-pub(crate) enum SendError {
-    Connect(SynnefoError),
-    Other(SynnefoError),
-}
-
-impl SendError {
-    fn classify(service: Service, e: TransportError) -> SendError {
-        let connect = matches!(e, TransportError::Connect(_));
-        let err = transport_error(service, e);
-        if connect {
-            SendError::Connect(err)
-        } else {
-            SendError::Other(err)
-        }
-    }
-
-    pub(super) fn into_inner(self) -> SynnefoError {
-        match self {
-            SendError::Connect(e) | SendError::Other(e) => e,
-        }
-    }
-}
-
-/// Maps a transport failure to the client's error: a timeout, or an
-/// unreachable service with the cause an operator needs (never the URL's
-/// query or a header).
-pub(crate) fn transport_error(service: Service, e: TransportError) -> SynnefoError {
-    match e {
-        TransportError::Timeout => SynnefoError::Timeout { service },
-        TransportError::TooLarge(_) => SynnefoError::InvalidResponse {
-            service,
-            reason: e.to_string(),
-        },
-        TransportError::Busy => SynnefoError::Busy { service },
-        TransportError::Failed(reason) => SynnefoError::Lost { service, reason },
-        other => SynnefoError::Unreachable {
-            service,
-            reason: other.to_string(),
-        },
-    }
-}
-
-/// The words of Synnefo API paths; any other segment is an id or a name
-/// and becomes `{id}` in a metric label.
-const PATH_WORDS: &[&str] = &[
-    "servers",
-    "detail",
-    "flavors",
-    "images",
-    "metadata",
-    "action",
-    "os-volume_attachments",
-    "ips",
-    "networks",
-    "subnets",
-    "ports",
-    "floatingips",
-    "volumes",
-    "types",
-    "snapshots",
-    "tokens",
-    "extensions",
-];
-
-/// `GET /servers/42/metadata` -> `GET /servers/{id}/metadata`: the bounded
-/// operation label of one call.
-pub(crate) fn operation_template(method: &Method, path: &str) -> String {
-    let path = path.split('?').next().unwrap_or("");
-    let mut out = String::with_capacity(path.len() + 8);
-    out.push_str(snf_occi_types::metrics::method_label(method));
-    out.push(' ');
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    if segments.is_empty() {
-        out.push('/');
-    }
-    for segment in segments {
-        out.push('/');
-        out.push_str(if PATH_WORDS.contains(&segment) {
-            segment
-        } else {
-            "{id}"
-        });
-    }
-    out
-}
-
-#[cfg(test)]
-mod operation_tests {
-    use super::*;
-
-    #[test]
-    fn ids_and_names_become_placeholders() {
-        assert_eq!(
-            operation_template(&Method::GET, "/servers/42/metadata"),
-            "GET /servers/{id}/metadata"
-        );
-        assert_eq!(
-            operation_template(&Method::POST, "/servers/abc-def/action"),
-            "POST /servers/{id}/action"
-        );
-        assert_eq!(
-            operation_template(&Method::DELETE, "/servers/1/os-volume_attachments/9"),
-            "DELETE /servers/{id}/os-volume_attachments/{id}"
-        );
-        assert_eq!(
-            operation_template(&Method::GET, "/flavors/detail"),
-            "GET /flavors/detail"
-        );
-        assert_eq!(operation_template(&Method::GET, ""), "GET /");
-        assert_eq!(
-            operation_template(&Method::GET, "/servers/alice@example.org?x=secret"),
-            "GET /servers/{id}"
-        );
-    }
-}
-
-#[cfg(test)]
-mod size_tests {
-    use super::*;
-
-    #[test]
-    fn listings_and_entities_are_told_apart_by_their_path() {
-        for listing in [
-            "/servers/detail",
-            "/servers",
-            "/volumes/detail",
-            "/networks",
-            "/floatingips",
-            "/ports?device_id=4",
-            "/servers/42/os-volume_attachments",
-            "/types",
-        ] {
-            assert_eq!(answer_size(listing), AnswerSize::Listing, "{listing}");
-        }
-        for item in [
-            "/servers/42",
-            "/tokens",
-            "/servers/42/action",
-            "/volumes/7",
-            "/servers/42/metadata",
-            "",
-        ] {
-            assert_eq!(answer_size(item), AnswerSize::Item, "{item}");
-        }
-    }
-}
-
 #[cfg(test)]
 mod uri_tests {
     use super::*;
+    use snf_occi_types::SecretToken;
 
     #[test]
     fn paths_extend_the_base_and_queries_are_encoded() {

@@ -159,7 +159,7 @@ pub enum SynnefoError {
         reason: String,
     },
     /// Too many large answers were being read at once
-    /// (`backend.max_answer_bytes_in_flight`): this call's was not (503;
+    /// (`synnefo.max_answer_bytes_in_flight`): this call's was not (503;
     /// the client may try again).
     #[error("the gateway is reading too many large {service} answers at once")]
     Busy {

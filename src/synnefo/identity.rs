@@ -257,6 +257,27 @@ impl Client {
             .await
     }
 
+    /// `POST /tokens` with the `auth` object as a client wrote it (a
+    /// token, `passwordCredentials`, a `tenantName`), answering Astakos'
+    /// access document untouched: for the Keystone facade, which hands
+    /// it on to Keystone clients that read more of it than [`Access`]
+    /// holds. `secret` (the token or password in `auth`) is scrubbed from
+    /// any fault text.
+    pub async fn access_document(
+        &self,
+        auth: &serde_json::Value,
+        secret: &SecretToken,
+        request_id: Option<&RequestId>,
+    ) -> Result<serde_json::Value> {
+        let payload = Payload::json(Service::Identity, &serde_json::json!({ "auth": auth }))?;
+        let caller = Caller {
+            token: secret.clone(),
+            request_id: request_id.cloned(),
+        };
+        let body = self.post_tokens_raw(Some(&caller), payload).await?;
+        decode(Service::Identity, &body)
+    }
+
     /// The public service catalog: `POST /tokens` with no body.
     pub async fn public_catalog(&self, request_id: Option<&RequestId>) -> Result<Access> {
         // Straight to the identity URL: no discovery, no retry (a POST).
@@ -279,23 +300,31 @@ impl Client {
     }
 
     async fn post_tokens(&self, caller: Option<&Caller>, payload: Payload) -> Result<Access> {
+        let body = self.post_tokens_raw(caller, payload).await?;
+        decode::<AccessEnvelope>(Service::Identity, &body).map(|e| e.access)
+    }
+
+    /// `POST /tokens`, answering the body of a success.
+    async fn post_tokens_raw(
+        &self,
+        caller: Option<&Caller>,
+        payload: Payload,
+    ) -> Result<super::transport::Answer> {
         // Identity calls send the token in the body, not as X-Auth-Token.
         let anonymous = caller.map(|c| Caller {
             token: SecretToken::new(""),
             request_id: c.request_id.clone(),
         });
-        let body = self
-            .call(
-                Service::Identity,
-                Method::POST,
-                "/tokens",
-                &[],
-                anonymous.as_ref(),
-                payload,
-            )
-            .await
-            .map_err(|e| scrub(e, caller))?;
-        decode::<AccessEnvelope>(Service::Identity, &body).map(|e| e.access)
+        self.call(
+            Service::Identity,
+            Method::POST,
+            "/tokens",
+            &[],
+            anonymous.as_ref(),
+            payload,
+        )
+        .await
+        .map_err(|e| scrub(e, caller))
     }
 
     async fn post_tokens_as(&self, caller: &Caller, payload: Payload) -> Result<Access> {

@@ -25,6 +25,7 @@
 
 mod client;
 pub mod compute;
+pub mod config;
 pub mod error;
 pub mod identity;
 pub mod network;
@@ -41,6 +42,7 @@ pub use compute::{
     BlockDevice, IdRef, NetworkRef, NewServer, Personality, RebootType, Server, ServerAction,
     ServerAddress, ServerAttachment, ServerState, ServerStatus, Summary, VolumeAttachment,
 };
+pub use config::SynnefoConfig;
 pub use error::{FaultKind, SynnefoError};
 pub use identity::{Access, CatalogEndpoint, CatalogService, Tenant, Token, User};
 pub use network::{

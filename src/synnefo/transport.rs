@@ -6,7 +6,10 @@
 //! layer, boxed futures) were a fifth of the instructions of a compute
 //! show (callgrind, `benches/README.md`). Synnefo calls need none of them:
 //! the client builds each URI itself, follows no redirect and retries by
-//! its own rule. reqwest stays for the auth filters' rare, cached calls.
+//! its own rule. The auth filters' calls (astavoms, OIDC providers) go
+//! through the same transport (`pipeline::auth_backends`): one HTTP stack.
+
+mod proxy;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,13 +21,12 @@ use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::connect::proxy::Tunnel;
-use hyper_util::client::proxy::matcher::Matcher;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::config::BackendConfig;
+use super::config::SynnefoConfig;
+use proxy::{ProxyConnector, proxy_matcher};
 
 /// The default most one listing answer may hold
 /// ([`TransportConfig::max_listing_bytes`]): Cyclades sends about 2 KiB
@@ -53,11 +55,11 @@ pub enum AnswerSize {
     Listing,
 }
 
-/// The `User-Agent` of every backend call (the auth filters' reqwest
-/// client sends the same).
+/// The `User-Agent` of every backend call.
 pub const USER_AGENT: &str = concat!("snf-occi/", env!("CARGO_PKG_VERSION"));
 
-/// How the transport's connection pool behaves (the `[backend]` table).
+/// How the transport's connection pool behaves (from the `[synnefo]`
+/// table, [`SynnefoConfig::transport_config`]).
 #[derive(Clone, Debug)]
 pub struct TransportConfig {
     /// Most idle keep-alive connections kept per backend host.
@@ -93,26 +95,10 @@ pub enum ProxySetting {
     None,
 }
 
-impl From<&BackendConfig> for TransportConfig {
-    /// The pool settings of `[backend]`; no extra roots (its `ca_file` is
-    /// read by whoever builds the transport, see [`load_ca_file`]).
-    fn from(backend: &BackendConfig) -> Self {
-        TransportConfig {
-            pool_max_idle_per_host: backend.pool_max_idle_per_host,
-            pool_idle_timeout: backend.pool_idle_timeout,
-            connect_timeout: backend.connect_timeout,
-            max_listing_bytes: backend.max_listing_bytes,
-            max_bytes_in_flight: backend.max_answer_bytes_in_flight,
-            extra_roots: Vec::new(),
-            proxy: ProxySetting::Environment,
-        }
-    }
-}
-
 impl Default for TransportConfig {
-    /// `[backend]`'s defaults.
+    /// `[synnefo]`'s defaults: no extra roots, the environment's proxy.
     fn default() -> Self {
-        TransportConfig::from(&BackendConfig::default())
+        SynnefoConfig::default().transport_config_with(Vec::new())
     }
 }
 
@@ -319,6 +305,38 @@ impl Transport {
             Err(_) => Err(TransportError::Timeout),
         }
     }
+
+    /// [`Transport::send`], answering the response's headers too: the
+    /// auth filters' calls read them (a token exchange's
+    /// `X-Subject-Token`). Off the hot path: the headers are copied
+    /// before the body is read, which [`Transport::send`] never does.
+    pub async fn exchange(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        timeout: Duration,
+        size: AnswerSize,
+    ) -> Result<Response<Answer>, TransportError> {
+        request
+            .headers_mut()
+            .insert(http::header::USER_AGENT, self.user_agent.clone());
+        let max = match size {
+            AnswerSize::Item => MAX_ITEM_BYTES,
+            AnswerSize::Listing => self.max_listing_bytes,
+        };
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(classify)?;
+            let headers = response.headers().clone();
+            let (status, body) = self.read_answer(response, max).await?;
+            let mut answer = Response::new(body);
+            *answer.status_mut() = status;
+            *answer.headers_mut() = headers;
+            Ok(answer)
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(answer) => answer,
+            Err(_) => Err(TransportError::Timeout),
+        }
+    }
 }
 
 impl Transport {
@@ -395,79 +413,7 @@ impl Transport {
     }
 }
 
-fn proxy_matcher(setting: &ProxySetting) -> Result<Option<Matcher>, TransportError> {
-    Ok(match setting {
-        ProxySetting::None => None,
-        ProxySetting::Environment => Some(Matcher::from_env()),
-        ProxySetting::Url(url) => {
-            if !url.starts_with("http://") {
-                return Err(TransportError::InvalidUrl(
-                    "the proxy must be an http:// URL".to_owned(),
-                ));
-            }
-            Some(Matcher::builder().all(url.clone()).build())
-        }
-    })
-}
-
-/// TCP to the destination, or through a CONNECT tunnel when the proxy
-/// rules name a proxy for it; TLS to the destination then runs inside.
-/// Plain `http://` destinations are tunnelled too (not sent in absolute
-/// form), so a proxy must allow CONNECT to their ports.
-#[derive(Clone)]
-struct ProxyConnector {
-    http: HttpConnector,
-    matcher: Option<Arc<Matcher>>,
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl tower::Service<http::Uri> for ProxyConnector {
-    type Response = TokioIo<tokio::net::TcpStream>;
-    type Error = BoxError;
-    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), BoxError>> {
-        self.http.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, dst: http::Uri) -> Self::Future {
-        let Some(proxy) = self.matcher.as_ref().and_then(|m| m.intercept(&dst)) else {
-            let direct = self.http.call(dst);
-            return Box::pin(async move { direct.await.map_err(Into::into) });
-        };
-        let mut tunnel = Tunnel::new(proxy.uri().clone(), self.http.clone());
-        if let Some(auth) = proxy.basic_auth() {
-            tunnel = tunnel.with_auth(auth.clone());
-        }
-        Box::pin(async move {
-            // CONNECT names a port: the scheme's when the URL has none
-            // (the tunnel would assume 443 for plain http).
-            let dst = with_port(dst)?;
-            tunnel.call(dst).await.map_err(Into::into)
-        })
-    }
-}
-
-fn with_port(dst: http::Uri) -> Result<http::Uri, BoxError> {
-    if dst.port().is_some() {
-        return Ok(dst);
-    }
-    let port = if dst.scheme_str() == Some("http") {
-        80
-    } else {
-        443
-    };
-    let host = dst.host().ok_or("no host in the URL")?;
-    let mut parts = dst.clone().into_parts();
-    parts.authority = Some(format!("{host}:{port}").parse()?);
-    Ok(http::Uri::from_parts(parts)?)
-}
-
-/// The CA certificates of a PEM file (`backend.ca_file`); an unreadable
+/// The CA certificates of a PEM file (`synnefo.ca_file`); an unreadable
 /// file or one without a certificate is an error naming the file.
 pub fn load_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_file_iter(path)
@@ -656,120 +602,31 @@ mod tests {
         assert!(matches!(third, Err(TransportError::Busy)), "{third:?}");
     }
 
-    /// A tiny CONNECT proxy: records each tunnel's target, answers 200
-    /// and relays the bytes.
-    async fn connect_proxy() -> (std::net::SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
-        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
-        let record = seen.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let record = record.clone();
-                tokio::spawn(async move {
-                    let mut client = BufReader::new(client);
-                    let mut line = String::new();
-                    client.read_line(&mut line).await.unwrap();
-                    let target = line.split(' ').nth(1).unwrap().to_owned();
-                    loop {
-                        let mut header = String::new();
-                        client.read_line(&mut header).await.unwrap();
-                        if header == "\r\n" {
-                            break;
-                        }
-                    }
-                    record.lock().unwrap().push(target.clone());
-                    let mut up = tokio::net::TcpStream::connect(&target).await.unwrap();
-                    let mut client = client.into_inner();
-                    client
-                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                        .await
-                        .unwrap();
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
-                });
-            }
-        });
-        (addr, seen)
-    }
-
-    /// A server answering every request `200 ok`.
-    async fn ok_server() -> std::net::SocketAddr {
+    #[tokio::test]
+    async fn an_exchange_answers_the_headers_too() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
-            while let Ok((mut s, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 4096];
-                    while let Ok(n) = s.read(&mut buf).await {
-                        if n == 0
-                            || s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                                .await
-                                .is_err()
-                        {
-                            break;
-                        }
-                    }
-                });
-            }
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 4096];
+            let _ = s.read(&mut head).await;
+            let _ = s
+                .write_all(
+                    b"HTTP/1.1 201 Created\r\nx-subject-token: abc\r\ncontent-length: 2\r\n\r\n{}",
+                )
+                .await;
         });
-        addr
-    }
-
-    #[tokio::test]
-    async fn calls_go_through_the_configured_proxy_and_only_then() {
-        let (proxy, seen) = connect_proxy().await;
-        let target = ok_server().await;
-        let get = || {
-            Request::get(format!("http://{target}/servers"))
-                .body(Full::default())
-                .unwrap()
-        };
-        let proxied = Transport::new(TransportConfig {
-            proxy: ProxySetting::Url(format!("http://{proxy}")),
-            ..TransportConfig::default()
-        })
-        .unwrap();
-        let (status, body) = proxied
-            .send(get(), Duration::from_secs(5), AnswerSize::Item)
+        let transport = Transport::new(TransportConfig::default()).unwrap();
+        let request = Request::post(format!("http://{addr}/v3/auth"))
+            .body(Full::default())
+            .unwrap();
+        let answer = transport
+            .exchange(request, Duration::from_secs(5), AnswerSize::Item)
             .await
             .unwrap();
-        assert_eq!((status, &body[..]), (StatusCode::OK, &b"ok"[..]));
-        assert_eq!(*seen.lock().unwrap(), [target.to_string()]);
-
-        let direct = Transport::new(TransportConfig {
-            proxy: ProxySetting::None,
-            ..TransportConfig::default()
-        })
-        .unwrap();
-        let (status, _) = direct
-            .send(get(), Duration::from_secs(5), AnswerSize::Item)
-            .await
-            .unwrap();
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(seen.lock().unwrap().len(), 1, "no tunnel for a direct call");
-
-        assert!(matches!(
-            Transport::new(TransportConfig {
-                proxy: ProxySetting::Url("socks5://p:1080".into()),
-                ..TransportConfig::default()
-            }),
-            Err(TransportError::InvalidUrl(_))
-        ));
-    }
-
-    #[test]
-    fn a_tunnel_names_the_schemes_port() {
-        let uri = |s: &str| s.parse::<http::Uri>().unwrap();
-        assert_eq!(with_port(uri("http://h/x")).unwrap(), uri("http://h:80/x"));
-        assert_eq!(
-            with_port(uri("https://h/x")).unwrap(),
-            uri("https://h:443/x")
-        );
-        assert_eq!(
-            with_port(uri("https://h:8443/x")).unwrap(),
-            uri("https://h:8443/x")
-        );
+        assert_eq!(answer.status(), StatusCode::CREATED);
+        assert_eq!(answer.headers()["x-subject-token"], "abc");
+        assert_eq!(&answer.body()[..], b"{}");
     }
 }

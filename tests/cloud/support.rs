@@ -190,12 +190,12 @@ url = "sqlite::memory:"
 filters = ["request_id", "occi_negotiate", "keystone"]
 app = "occi"
 
+[synnefo]
+identity_url = "{identity_url}"
 [filter.keystone]
 use = "keystone_auth"
-identity_url = "{identity_url}"
 
 [app.occi]
-identity_url = "{identity_url}"
 {extra}
 "#
         );

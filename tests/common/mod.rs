@@ -56,6 +56,13 @@ impl Drop for Gateway {
 /// The default pipeline's filters in front of `app = "occi"` (keystone
 /// auth on the simulator), with `extra` appended to `[app.occi]`.
 pub fn occi_toml(identity_url: &str, extra: &str) -> String {
+    occi_toml_with(identity_url, "", extra)
+}
+
+/// [`occi_toml`] with `synnefo` appended to the `[synnefo]` table (after
+/// its `identity_url`) and `extra` to `[app.occi]` (last in the file, so
+/// `extra` may open tables of its own).
+pub fn occi_toml_with(identity_url: &str, synnefo: &str, extra: &str) -> String {
     format!(
         r#"
 [server]
@@ -65,16 +72,18 @@ public_url = "http://gateway.test"
 [store]
 url = "sqlite::memory:"
 
+[synnefo]
+identity_url = "{identity_url}"
+{synnefo}
+
 [pipeline]
 filters = ["request_id", "occi_negotiate", "keystone"]
 app = "occi"
 
 [filter.keystone]
 use = "keystone_auth"
-identity_url = "{identity_url}"
 
 [app.occi]
-identity_url = "{identity_url}"
 {extra}
 "#
     )
@@ -88,6 +97,18 @@ pub async fn start_gateway_with(
     extra: &str,
 ) -> Gateway {
     start_gateway_config(adjust, |identity_url| occi_toml(identity_url, extra)).await
+}
+
+/// [`start_gateway_with`], with `synnefo` appended to `[synnefo]` too.
+pub async fn start_gateway_synnefo(
+    adjust: impl FnOnce(&mut snf_occi_simulator::SimulatorConfig),
+    synnefo: &str,
+    extra: &str,
+) -> Gateway {
+    start_gateway_config(adjust, |identity_url| {
+        occi_toml_with(identity_url, synnefo, extra)
+    })
+    .await
 }
 
 /// [`start_gateway_with`] with the whole gateway configuration written by

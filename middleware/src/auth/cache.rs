@@ -22,8 +22,9 @@ pub(crate) fn cache_key(credential: &[u8]) -> CacheKey {
     Sha256::digest(credential).into()
 }
 
-/// A cached value that knows when it stops being valid.
-pub(crate) trait Expiring {
+/// A cached login that knows when it stops being valid: the cache drops
+/// it then, even before its TTL.
+pub trait Expiring {
     /// When the credential behind this value expires, if known.
     fn expires(&self) -> Option<SystemTime>;
 }

@@ -14,21 +14,23 @@ use serde::Deserialize;
 use super::cache::Expiring;
 use snf_occi_types::SecretToken;
 
-/// Who a Synnefo token belongs to, as the identity service told us.
+/// Who a Synnefo token belongs to, as the identity service told us: what
+/// a [`TokenValidator`](super::TokenValidator) answers, and what the
+/// filters cache (its `Debug` shows the token as `***`).
 #[derive(Clone, Debug)]
-pub(crate) struct Identity {
+pub struct Identity {
     /// The Synnefo token.
-    pub(crate) token: SecretToken,
+    pub token: SecretToken,
     /// The user's UUID.
-    pub(crate) user: String,
+    pub user: String,
     /// The user's display name.
-    pub(crate) user_name: Option<String>,
+    pub user_name: Option<String>,
     /// UUIDs of the projects the user is a member of.
-    pub(crate) projects: Vec<String>,
+    pub projects: Vec<String>,
     /// The tenant the token is scoped to (astavoms: the VO's project).
-    pub(crate) tenant: Option<String>,
+    pub tenant: Option<String>,
     /// When the token expires.
-    pub(crate) expires: Option<SystemTime>,
+    pub expires: Option<SystemTime>,
 }
 
 impl Expiring for Identity {
@@ -59,7 +61,7 @@ impl Identity {
     /// The project the original snf-occi chose when the client named none:
     /// the first project that is not the user's own system project (whose
     /// id is the user's UUID), else the user's own.
-    pub(crate) fn default_project(&self) -> String {
+    pub fn default_project(&self) -> String {
         self.projects
             .iter()
             .find(|p| **p != self.user && !p.is_empty())

@@ -1,15 +1,20 @@
 //! Authentication filters: each sets [`snf_occi_types::AuthContext`].
 //!
-//! Three tower layers, one per way a user logs in, plus the rustls client
-//! certificate verifier the VOMS login needs when clients talk TLS to us
-//! directly:
+//! One layer, [`AuthLayer`] + [`Auth`], generic over a [`Verifier`]: one
+//! verifier per way a user logs in, plus the rustls client certificate
+//! verifier the VOMS login needs when clients talk TLS to us directly:
 //!
-//! | filter (pipeline name) | layer | credential |
-//! |---|---|---|
-//! | `keystone_auth` | [`KeystoneAuthLayer`] | `X-Auth-Token` / `Auth-Token`, validated at Astakos |
-//! | `voms_exchange` | [`VomsExchangeLayer`] | an X.509 VOMS proxy chain, exchanged at astavoms |
-//! | `jwt_auth` | [`JwtAuthLayer`] | `Authorization: Bearer <OIDC JWT>` |
-//! | (TLS server) | [`ProxyClientCertVerifier`] | accepts RFC 3820 proxy chains in the handshake |
+//! | filter (pipeline name) | layer | verifier | credential |
+//! |---|---|---|---|
+//! | `keystone_auth` | [`KeystoneAuthLayer`] | [`KeystoneVerifier`] | `X-Auth-Token` / `Auth-Token`, validated by a [`TokenValidator`] (Astakos) |
+//! | `voms_exchange` | [`VomsExchangeLayer`] | [`VomsVerifier`] | an X.509 VOMS proxy chain, exchanged at astavoms |
+//! | `jwt_auth` | [`JwtAuthLayer`] | [`JwtVerifier`] | `Authorization: Bearer <OIDC JWT>` |
+//! | (TLS server) | [`ProxyClientCertVerifier`] | | accepts RFC 3820 proxy chains in the handshake |
+//!
+//! The layer owns what every method shares ([`layer`]); a verifier only
+//! finds, checks and maps its credential. The modules import downwards
+//! only: `layer` knows the [`Verifier`] and [`AuthFailure`] traits, each
+//! verifier implements them, and nothing here imports a verifier back.
 //!
 //! # The contract every filter keeps
 //!
@@ -31,19 +36,27 @@
 //!   innermost auth filter's wins. List `keystone_auth` last among the
 //!   auth filters when OCCI clients should be sent to Keystone.
 //! - Validations are cached (moka), keyed by SHA-256 of the credential,
-//!   for at most the credential's own lifetime and the configured TTL.
+//!   for at most the credential's own lifetime and the configured TTL, so
+//!   one user's login is never another's.
 //! - Logs carry the filter name and the outcome only (`tracing`, target
 //!   `snf_occi_middleware::auth::*`), never a token, certificate or DN.
 //!
-//! Each filter is built with `XLayer::new(config, reqwest::Client)`, which
-//! checks the configuration and returns [`AuthConfigError`] naming the
-//! key; URLs a pipeline factory may default (the embedded simulator's)
-//! are `Option`s with `with_*` / `or_*` builder methods.
+//! # No HTTP stack of its own
 //!
-//! Each filter's configuration type (`KeystoneAuthConfig`,
-//! `VomsExchangeConfig`, `JwtAuthConfig`) deserializes from the
-//! filter's `[filter.NAME]` table (`deny_unknown_fields`, durations in
-//! humantime: `"5m"`, `"30s"`); their module docs list every key.
+//! The filters call identity services through what the pipeline hands
+//! them: a [`TokenValidator`] for Keystone tokens (snf-occi: its shared
+//! Synnefo client) and an [`Upstream`] for astavoms and OIDC providers
+//! (snf-occi: the transport of its Synnefo calls). [`AstakosTokens`] and
+//! the `Upstream` of a `reqwest::Client` (the `reqwest` feature) serve
+//! embedders that have neither.
+//!
+//! Each filter is built with `AuthLayer::keystone/voms/jwt(config, ...)`
+//! (or `AuthLayer::new(verifier)`), which checks the configuration and
+//! returns [`AuthConfigError`] naming the key. Each configuration type
+//! (`KeystoneAuthConfig`, `VomsExchangeConfig`, `JwtAuthConfig`)
+//! deserializes from the filter's `[filter.NAME]` table
+//! (`deny_unknown_fields`, durations in humantime: `"5m"`, `"30s"`);
+//! their module docs list every key.
 
 mod asn1;
 mod cache;
@@ -51,28 +64,29 @@ pub mod client_verifier;
 mod identity;
 pub mod jwt;
 pub mod keystone;
+pub mod layer;
 mod outcome;
 pub mod proxy_chain;
 mod trusted;
+pub mod upstream;
 pub mod voms;
 pub mod voms_ac;
 
-use std::future::Future;
-use std::pin::Pin;
+use http::HeaderValue;
 
-use http::{HeaderValue, StatusCode, header};
-
+pub use cache::Expiring;
 pub use client_verifier::{ClientAuth, ProxyClientCertVerifier, VerifierError};
-pub use jwt::{JwtAuth, JwtAuthConfig, JwtAuthLayer};
-pub use keystone::{KeystoneAuth, KeystoneAuthConfig, KeystoneAuthLayer};
-pub use voms::{LimitedProxies, VomsExchange, VomsExchangeConfig, VomsExchangeLayer};
-
-use crate::error_response::{occi_error, rendering_of};
-use crate::{HttpRequest, HttpResponse};
-
-/// The future of every auth service: boxed, because each awaits an
-/// identity service before calling the inner service.
-pub type AuthFuture<E> = Pin<Box<dyn Future<Output = Result<HttpResponse, E>> + Send>>;
+pub use identity::Identity;
+pub use jwt::{JwtAuth, JwtAuthConfig, JwtAuthLayer, JwtError, JwtVerifier};
+pub use keystone::{
+    AstakosTokens, KeystoneAuth, KeystoneAuthConfig, KeystoneAuthLayer, KeystoneError,
+    KeystoneVerifier, TokenValidator,
+};
+pub use layer::{Auth, AuthFailure, AuthFuture, AuthLayer, CachePolicy, Verifier};
+pub use upstream::{SharedUpstream, Upstream, UpstreamError};
+pub use voms::{
+    LimitedProxies, VomsError, VomsExchange, VomsExchangeConfig, VomsExchangeLayer, VomsVerifier,
+};
 
 /// A filter configuration that cannot work; the pipeline stops at start-up
 /// with it.
@@ -174,34 +188,6 @@ pub(crate) fn keystone_challenge(
         .map_err(|_| AuthConfigError::NotAHeaderValue(key))
 }
 
-/// A filter's own 401 (or 503): challenge, OCCI body in the negotiated
-/// rendering.
-pub(crate) fn reject(
-    request: &HttpRequest,
-    status: StatusCode,
-    challenge: Option<&HeaderValue>,
-    message: &str,
-) -> HttpResponse {
-    let mut response = occi_error(status, message, rendering_of(request.extensions()));
-    if let Some(challenge) = challenge {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, challenge.clone());
-    }
-    response
-}
-
-/// Adds `challenge` to a 401 that has none.
-pub(crate) fn add_challenge(response: &mut HttpResponse, challenge: &HeaderValue) {
-    if response.status() == StatusCode::UNAUTHORIZED
-        && !response.headers().contains_key(header::WWW_AUTHENTICATE)
-    {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, challenge.clone());
-    }
-}
-
 /// The project the client asked for, if any: `X-Snf-Project`, else
 /// `X-Project-Id` (the original's headers).
 pub(crate) fn project_header(headers: &http::HeaderMap) -> Option<String> {
@@ -209,38 +195,4 @@ pub(crate) fn project_header(headers: &http::HeaderMap) -> Option<String> {
         let value = headers.get(*name)?.to_str().ok()?.trim();
         (!value.is_empty()).then(|| value.to_owned())
     })
-}
-
-/// Calls `inner` as the caller `context` names, the tail every filter
-/// shares once it has found a login: if the backend then answers 401 (a
-/// token the identity service vouched for was revoked or renewed), the
-/// cached login is forgotten so the next request asks again; a bare 401
-/// gets the filter's challenge.
-pub(crate) async fn call_authenticated<S, V>(
-    inner: &mut S,
-    mut request: HttpRequest,
-    context: snf_occi_types::AuthContext,
-    cache: &cache::AuthCache<V>,
-    key: &cache::CacheKey,
-    challenge: &HeaderValue,
-) -> Result<HttpResponse, S::Error>
-where
-    S: tower::Service<HttpRequest, Response = HttpResponse>,
-    V: cache::Expiring + Clone + Send + Sync + 'static,
-{
-    let filter = context.method;
-    request.extensions_mut().insert(context);
-    let mut response = inner.call(request).await?;
-    if response.status() == StatusCode::UNAUTHORIZED {
-        cache.invalidate(key).await;
-        tracing::info!(filter, outcome = "evicted", reason = "backend answered 401");
-        outcome::record(filter, "evicted", "backend_401");
-    }
-    add_challenge(&mut response, challenge);
-    Ok(response)
-}
-
-/// An always-ready response future for rejections.
-pub(crate) fn ready<E: Send + 'static>(response: HttpResponse) -> AuthFuture<E> {
-    Box::pin(std::future::ready(Ok(response)))
 }
