@@ -141,6 +141,56 @@ async fn storagelink_attach_show_list_detach() {
     assert_eq!(status, StatusCode::NOT_FOUND, "detached");
 }
 
+/// A compute's storage links follow its disks as they are attached and
+/// detached, with the index each is attached at as the device id, though
+/// a show of an unchanged compute reads no disk (one Synnefo call).
+#[tokio::test]
+async fn compute_device_ids_follow_attach_and_detach() {
+    let gw = start_gateway().await;
+    let srv = server(&gw, 0).await;
+    let vol = volume(&gw, 0).await;
+    let show = format!("/compute/{srv}");
+    let (_, before) = get(&gw, 0, &show, "text/plain").await;
+    assert!(before.contains("deviceid=\"/dev/vda\""), "{before}");
+    assert!(!before.contains("/dev/vdb"), "{before}");
+    gw.sim.reset_counters();
+    let _ = get(&gw, 0, &show, "text/plain").await;
+    assert_eq!(gw.backend_calls(), 1, "{:?}", gw.calls());
+
+    let link = created_id(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(&show, &format!("/storage/{vol}")),
+    )
+    .await;
+    let (_, attached) = get(&gw, 0, &show, "text/plain").await;
+    let line = attached
+        .lines()
+        .find(|l| l.contains(&format!("/storagelink/{link}")))
+        .unwrap_or_else(|| panic!("no link to the new disk: {attached}"));
+    assert!(line.contains("deviceid=\"/dev/vdb\""), "{line}");
+    gw.sim.reset_counters();
+    let (_, again) = get(&gw, 0, &show, "text/plain").await;
+    assert_eq!(gw.backend_calls(), 1, "{:?}", gw.calls());
+    assert!(again.contains("/dev/vdb"), "{again}");
+
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/storagelink/{link}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let (_, detached) = get(&gw, 0, &show, "text/plain").await;
+    assert!(
+        !detached.contains(&format!("/storagelink/{link}")),
+        "{detached}"
+    );
+    assert!(!detached.contains("/dev/vdb"), "{detached}");
+    assert!(detached.contains("deviceid=\"/dev/vda\""), "{detached}");
+}
+
 #[tokio::test]
 async fn storagelink_errors() {
     let gw = start_gateway().await;

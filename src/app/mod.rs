@@ -184,8 +184,8 @@ pub struct AppState {
     pub store: CachedStore,
     /// The computes whose inline storage links this process is attaching.
     pub attaching: attach::Attaching,
-    /// Each server's disks at its last show (read early by the next).
-    pub disk_guesses: compute::disks::DiskGuesses,
+    /// Each server's disk indexes at its last show, under its stamp.
+    pub disk_indexes: compute::disks::DiskIndexes,
     /// Paths under the app that `[urlmap]` mounts other services at (no
     /// trailing `/`): no user mixin may take them ([`query::mounted_paths`]).
     pub reserved_paths: Vec<String>,
@@ -201,7 +201,7 @@ impl AppState {
             renderer: Renderer::new(public_url),
             templates: Templates::new(config.template_cache_ttl, config.template_cache_capacity),
             attaching: attach::Attaching::default(),
-            disk_guesses: compute::disks::DiskGuesses::default(),
+            disk_indexes: compute::disks::DiskIndexes::default(),
             reserved_paths: Vec::new(),
             store: CachedStore::new(
                 store,

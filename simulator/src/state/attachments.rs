@@ -124,6 +124,7 @@ impl World {
         let vol_id = volume.id;
         if let Some(server) = self.servers.get_mut(&sid) {
             server.volumes.push(vol_id);
+            server.touch();
         }
         Ok(json!({"volumeAttachment": answer}))
     }
@@ -153,6 +154,7 @@ impl World {
         server.refuse_if_busy("DETACH_VOLUME")?;
         if let Some(server) = self.servers.get_mut(&num_id(id).unwrap_or_default()) {
             server.volumes.retain(|v| *v != vid);
+            server.touch();
         }
         if let Some(v) = self.volumes.get_mut(&vid) {
             v.server = None;

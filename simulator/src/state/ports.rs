@@ -140,6 +140,7 @@ impl World {
         }
         if let Some(server) = port.device.and_then(|d| self.servers.get_mut(&d)) {
             server.ports.retain(|p| *p != port_id);
+            server.touch();
         }
     }
 
@@ -309,6 +310,7 @@ impl World {
         }
         if let Some(s) = sid.and_then(|sid| self.servers.get_mut(&sid)) {
             s.ports.push(port);
+            s.touch();
         }
         let p = self
             .ports

@@ -133,6 +133,15 @@ impl Server {
         })
     }
 
+    /// A server command changed it: Cyclades' `commands.ServerCommand`
+    /// saves the server (its `updated` is `auto_now`), so attaching,
+    /// detaching or deleting a disk and connecting or disconnecting a port
+    /// move its stamp, which clients (the gateway's disk indexes among
+    /// them) rely on to know it changed.
+    pub(super) fn touch(&mut self) {
+        self.updated = SystemTime::now();
+    }
+
     /// `logic/commands.py` `validate_server_action`'s first refusal: an
     /// action is pending (409 while the server is being built).
     pub(super) fn refuse_if_busy(&self, action: &str) -> Result<(), Fault> {

@@ -382,6 +382,7 @@ impl World {
         self.volumes.insert(id, volume);
         if let Some(s) = server.and_then(|s| self.servers.get_mut(&s)) {
             s.volumes.push(id);
+            s.touch();
         }
         Ok(json!({"volume": answer}))
     }
@@ -409,6 +410,7 @@ impl World {
             }
             if let Some(s) = self.servers.get_mut(&sid) {
                 s.volumes.retain(|x| *x != vid);
+                s.touch();
             }
         }
         // An attached volume keeps showing its server once deleted

@@ -1,17 +1,26 @@
-//! A compute's disks for its show: the volumes its server names, each
-//! read on its own (`GET /volumes/{id}`) for the index it is attached at
-//! (the storage links' `occi.storagelink.deviceid`).
+//! A compute's disks for its show: the index each volume its server
+//! names is attached at (the storage links' `occi.storagelink.deviceid`),
+//! which only the volume's own details carry (`GET /volumes/{id}`:
+//! `attachments[].device_index`; the server names its volumes by id only).
 //!
-//! Not the caller's whole `GET /volumes/detail`: decoding it grew with
-//! every volume the user has (a user with 100 volumes: 1.05 M of a show's
-//! 1.37 M instructions, benches/README.md), where a server has one or a
-//! few disks. The disk ids come with the server, so their reads would
-//! wait for it: [`DiskGuesses`] remembers, per user and server, the ids
-//! the last show found, and the next show reads those at the same time
-//! as the server. Only which reads start early comes from there: every
-//! value shown is read in the request, a disk the server no longer names
-//! is dropped whatever its read said, and one it names that was not
-//! guessed is read after the server, as without a guess.
+//! Reading them on every show doubled its Synnefo round trips (and the
+//! caller's whole `GET /volumes/detail`, read before that, grew with every
+//! volume the user has). [`DiskIndexes`] keeps, per user and server, the
+//! indexes a show read, under the server's `updated` stamp of that show,
+//! and the next show uses them only if its own server answer carries the
+//! same stamp and names the same volumes. Cyclades changes a volume's
+//! index only with the server: attaching, detaching and deleting an
+//! attached volume run as a server command (`logic/server_attachments.py`,
+//! `commands.ServerCommand`, which saves the server), and the Ganeti job
+//! that may renumber disks saves it again when it ends
+//! (`logic/backend.py` `process_op_status`); the server's `updated` is
+//! `auto_now` and shown with microseconds. So an unchanged stamp means
+//! unchanged indexes, and a show of a server nobody touched makes one
+//! call.
+//!
+//! The disks are read only after the server's answer: indexes read before
+//! it could predate its stamp and would then be kept under a stamp they
+//! do not belong to.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,26 +30,55 @@ use moka::future::Cache;
 
 use crate::app::collection::Ctx;
 use crate::app::error::AppError;
-use crate::synnefo::{Server, SynnefoError, Volume};
+use crate::app::storagelink::disk_index;
+use crate::synnefo::Server;
 
-/// Servers whose disks are remembered at most (a few hundred bytes each).
+/// Servers whose disk indexes are kept at most (a few hundred bytes each).
 const CAPACITY: u64 = 10_000;
-/// How long an unused guess is kept.
+/// How long an unused entry is kept.
 const IDLE: Duration = Duration::from_secs(600);
 
-/// One volume's read: the volume, `None` when Synnefo says it is gone
-/// (404), or the failure.
-type Read = (String, Result<Option<Volume>, SynnefoError>);
+/// The indexes of a server's disks, as one show read them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Disks {
+    /// The server's `updated` when they were read.
+    updated: String,
+    /// The volumes it named, in its order, each with the index it is
+    /// attached at (`None`: the volume read as gone, or without one).
+    indexes: Vec<(String, Option<u32>)>,
+}
 
-/// The disk ids each server had at its last show, keyed by the user's
-/// UUID and the server id: a guess only ever starts reads with the
-/// caller's own token, and one user's shows never decide another's.
+impl Disks {
+    /// The index volume `id` is attached at.
+    pub fn index_of(&self, id: &str) -> Option<u32> {
+        self.indexes
+            .iter()
+            .find(|(v, _)| v == id)
+            .and_then(|(_, i)| *i)
+    }
+
+    /// Whether these are the disks of `server` as it is now: the same
+    /// stamp and the same volumes.
+    fn fits(&self, server: &Server) -> bool {
+        server.updated.as_deref() == Some(self.updated.as_str())
+            && self
+                .indexes
+                .iter()
+                .map(|(v, _)| v)
+                .eq(server.volumes.iter())
+    }
+}
+
+/// The disk indexes of the servers shown lately, keyed by the caller's
+/// UUID and the server id: one user's shows never decide what another's
+/// show says, and an entry is only ever filled from reads made with the
+/// caller's own token.
 #[derive(Clone, Debug)]
-pub struct DiskGuesses(Cache<String, Arc<[String]>>);
+pub struct DiskIndexes(Cache<String, Arc<Disks>>);
 
-impl Default for DiskGuesses {
+impl Default for DiskIndexes {
     fn default() -> Self {
-        DiskGuesses(
+        DiskIndexes(
             Cache::builder()
                 .max_capacity(CAPACITY)
                 .time_to_idle(IDLE)
@@ -49,75 +87,49 @@ impl Default for DiskGuesses {
     }
 }
 
-impl DiskGuesses {
-    /// Reads the disks the last show of server `id` found for this
-    /// caller (none without a guess); meant to run beside the server's
-    /// read, so it never fails: failures are kept for [`Self::settle`].
-    pub async fn read_guessed(&self, ctx: &Ctx, id: &str) -> Vec<Read> {
-        match self.0.get(&key(ctx, id)).await {
-            Some(ids) => read_all(ctx, &ids).await,
-            None => Vec::new(),
+impl DiskIndexes {
+    /// The disks of `server` (just read): kept ones when its stamp and
+    /// volumes are unchanged, else every volume read now, all at once. A
+    /// volume read as gone (404) has no index; any other failure fails
+    /// the show. Reads that all succeeded are kept for the next show.
+    pub async fn of(&self, ctx: &Ctx, server: &Server) -> Result<Arc<Disks>, AppError> {
+        let key = key(ctx, &server.id);
+        if let Some(kept) = self.0.get(&key).await
+            && kept.fits(server)
+        {
+            return Ok(kept);
         }
-    }
-
-    /// The disks of `server`: those read early that it still names, the
-    /// others read now, all at once. A disk read as gone (404) is left
-    /// out; any other failure of a disk the server names fails the show.
-    /// Remembers the server's disks for its next show.
-    pub async fn settle(
-        &self,
-        ctx: &Ctx,
-        server: &Server,
-        early: Vec<Read>,
-    ) -> Result<Vec<Volume>, AppError> {
-        // The guess held (the common case): nothing to remember anew.
-        let unchanged = early.iter().map(|(id, _)| id).eq(server.volumes.iter());
-        // A server has a few disks: linear searches, no hashing.
-        let mut reads = early;
-        let missing: Vec<String> = server
-            .volumes
-            .iter()
-            .filter(|v| !reads.iter().any(|(id, _)| id == *v))
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            reads.extend(read_all(ctx, &missing).await);
-        }
-        let mut disks = Vec::with_capacity(server.volumes.len());
-        for id in &server.volumes {
-            let Some(at) = reads.iter().position(|(read, _)| read == id) else {
-                continue;
-            };
-            match reads.swap_remove(at).1 {
-                Ok(Some(volume)) => disks.push(volume),
-                Ok(None) => {}
-                Err(e) => return Err(AppError::synnefo("read volume", e)),
+        let reads = join_all(server.volumes.iter().map(|id| async move {
+            match ctx.client().get_volume(&ctx.caller, id).await {
+                Ok(v) => Ok((Some(disk_index(&v, &server.id)), id)),
+                Err(e) if e.is_not_found() => Ok((None, id)),
+                Err(e) => Err(AppError::synnefo("read volume", e)),
             }
+        }))
+        .await;
+        let mut indexes = Vec::with_capacity(reads.len());
+        let mut all_found = true;
+        for read in reads {
+            let (index, id) = read?;
+            all_found &= index.is_some();
+            indexes.push((id.clone(), index.flatten()));
         }
-        if !unchanged {
-            self.0
-                .insert(key(ctx, &server.id), server.volumes.clone().into())
-                .await;
+        let disks = Arc::new(Disks {
+            updated: server.updated.clone().unwrap_or_default(),
+            indexes,
+        });
+        // A 404 for a volume the server names is a race with its delete,
+        // which changes the server's stamp: nothing worth keeping. Without
+        // a stamp nothing could tell the entry is still right.
+        if all_found && server.updated.is_some() {
+            self.0.insert(key, disks.clone()).await;
         }
         Ok(disks)
     }
 }
 
-/// The guess's key: the caller's UUID and the server id (a UUID holds no
+/// The entry's key: the caller's UUID and the server id (a UUID holds no
 /// newline).
 fn key(ctx: &Ctx, server: &str) -> String {
     format!("{}\n{server}", ctx.auth.user)
-}
-
-/// Reads volumes `ids`, all at once.
-async fn read_all(ctx: &Ctx, ids: &[String]) -> Vec<Read> {
-    join_all(ids.iter().map(|id| async move {
-        let read = match ctx.client().get_volume(&ctx.caller, id).await {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        };
-        (id.clone(), read)
-    }))
-    .await
 }

@@ -8,7 +8,7 @@ use crate::occi::infrastructure::{
     IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, attr,
 };
 use crate::occi::{EntityRef, Link, Resource};
-use crate::synnefo::{Server, ServerStatus, Volume};
+use crate::synnefo::{Server, ServerStatus};
 
 use super::location;
 use crate::app::Suspend;
@@ -16,7 +16,7 @@ use crate::app::attach;
 use crate::app::collection::Ctx;
 use crate::app::error::AppError;
 use crate::app::ids::is_server_id;
-use crate::app::storagelink::{disk_index, pending_storage_link, storage_link};
+use crate::app::storagelink::{pending_storage_link, storage_link};
 use crate::app::templates::TemplateCatalog;
 
 /// The OCCI state of a Synnefo status, and the state message (the Synnefo
@@ -70,14 +70,14 @@ pub fn is_gone(server: &Server) -> bool {
 }
 
 /// The OCCI resource of a server with its links. NICs and volume ids
-/// come with the server; `disks` (the caller's volumes in detail) say at
-/// which index each volume is attached, for its storage link's device id,
-/// and `catalog` gives the template terms and the flavor's size. `None`
-/// for a server that [`is_gone`].
+/// come with the server; `disk_index` says at which index a volume is
+/// attached (from the volumes' details), for its storage link's device
+/// id, and `catalog` gives the template terms and the flavor's size.
+/// `None` for a server that [`is_gone`].
 pub fn to_resource(
     server: &Server,
     catalog: Option<&TemplateCatalog>,
-    disks: &[Volume],
+    disk_index: impl Fn(&str) -> Option<u32>,
     suspend: Suspend,
 ) -> Option<Resource> {
     if is_gone(server) {
@@ -140,11 +140,8 @@ pub fn to_resource(
     for volume in &server.volumes {
         // The link as `/storagelink/<id>` renders it (one link, one
         // rendering): the device id comes from the volume's attachment.
-        let index = disks
-            .iter()
-            .find(|v| v.id == *volume)
-            .and_then(|v| disk_index(v, &server.id));
-        r.links.push(storage_link(&server.id, volume, index));
+        r.links
+            .push(storage_link(&server.id, volume, disk_index(volume)));
     }
     // Storage linked inline with the create, attached once the compute is
     // built (see `crate::app::attach`).

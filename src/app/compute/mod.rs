@@ -3,11 +3,11 @@
 //! Synnefo calls per operation (template caches warm):
 //! - list: 1 (`GET /servers/detail`, with the cached templates for their
 //!   terms; JSON also reads `GET /volumes/detail` for the device ids);
-//! - show: 1 + 1 per disk (`GET /servers/{id}`: NICs and volume ids come
-//!   with it; `GET /volumes/{id}` for each of its volumes, all at once:
-//!   the index each is attached at, the storage links'
-//!   `occi.storagelink.deviceid`; at the same time as the server for the
-//!   disks its last show found, see [`disks`]);
+//! - show: 1 (`GET /servers/{id}`: NICs and volume ids come with it),
+//!   plus 1 per disk (`GET /volumes/{id}`, all at once: the index each
+//!   is attached at, the storage links' `occi.storagelink.deviceid`) when
+//!   the server changed since the caller's last show of it (see
+//!   [`disks`]);
 //! - create: 1 (`POST /servers`, inline network links as `networks`),
 //!   plus 1 read per inline link to a storage (checked before the create,
 //!   with one server listing) and per inline link to an IP reservation (`GET /floatingips/{id}`:
@@ -65,13 +65,17 @@ pub mod mapping;
 pub mod save;
 pub mod update;
 
+use std::collections::HashMap;
+
 use crate::occi::infrastructure::COMPUTE;
 use crate::occi::{Attributes, OcciRequest, ParsedCategory};
+use crate::synnefo::Volume;
 
 use super::attach;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::ids::is_server_id;
+use super::storagelink::disk_index;
 use mapping::{get_server, to_resource};
 use update::ComputeUpdate;
 
@@ -111,9 +115,15 @@ impl Collection for Compute {
         };
         let (servers, catalog, disks) =
             tokio::try_join!(servers, ctx.state.templates.catalog(ctx), disks)?;
+        // Each server's volumes looked up by id: one pass over the
+        // caller's volumes, not one per listed disk.
+        let by_id: HashMap<&str, &Volume> = disks.iter().map(|v| (v.id.as_str(), v)).collect();
         Ok(servers
             .iter()
-            .filter_map(|s| to_resource(s, Some(&catalog), &disks, ctx.state.config.suspend))
+            .filter_map(|s| {
+                let index = |v: &str| by_id.get(v).and_then(|v| disk_index(v, &s.id));
+                to_resource(s, Some(&catalog), index, ctx.state.config.suspend)
+            })
             .take(ctx.state.config.collection_limit)
             .map(Entity::Resource)
             .collect())
@@ -141,17 +151,14 @@ impl Collection for Compute {
         if !is_server_id(id) {
             return Err(AppError::NotFound(format!("no compute {id}")));
         }
-        // The disks its last show found are read beside the server (see
-        // `disks`), the others once the server names them.
-        let guesses = &ctx.state.disk_guesses;
-        let (server, catalog, early) = tokio::try_join!(
-            get_server(ctx, id),
-            ctx.state.templates.catalog(ctx),
-            async { Ok(guesses.read_guessed(ctx, id).await) }
-        )?;
-        let disks = guesses.settle(ctx, &server, early).await?;
+        let (server, catalog) =
+            tokio::try_join!(get_server(ctx, id), ctx.state.templates.catalog(ctx))?;
+        // Its disks' indexes: read once per change of the server (see
+        // `disks`).
+        let disks = ctx.state.disk_indexes.of(ctx, &server).await?;
         attach::resume(ctx, &server);
-        to_resource(&server, Some(&catalog), &disks, ctx.state.config.suspend)
+        let index = |v: &str| disks.index_of(v);
+        to_resource(&server, Some(&catalog), index, ctx.state.config.suspend)
             .map(Entity::Resource)
             .ok_or_else(|| AppError::NotFound(format!("no compute {id}")))
     }
