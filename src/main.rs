@@ -23,33 +23,91 @@ use snf_occi::server::{Server, shutdown_signal};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Large Synnefo answers dropped so far (see [`note_large_answer`]).
-static LARGE_ANSWERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Giving back the memory of large Synnefo answers once they stop coming.
+///
+/// mimalloc keeps a thread's freed pages until that thread allocates
+/// again, so the peak of a burst of large answers would otherwise stay in
+/// RSS while the gateway is idle: each worker thread collects
+/// (`mi_collect`) when it goes idle after large answers. Not after each
+/// one: a 10,000-server listing then faulted its 20-odd MB back in every
+/// time, a third of its CPU (benches/README.md). A worker collects once
+/// no large answer has come for [`QUIET`], and [`trimmer`] wakes the
+/// workers then, so an idle gateway gives the memory back.
+mod memory {
+    use std::cell::Cell;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use std::time::{Duration, Instant};
 
-thread_local! {
-    /// The count of [`LARGE_ANSWERS`] this worker thread last collected at.
-    static COLLECTED_AT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
+    use tokio::sync::Notify;
 
-/// The transport's hook after a large answer is dropped: it only counts;
-/// each worker thread collects when it next goes idle
-/// ([`collect_when_idle`]), by which time the request's decoded data and
-/// rendering are freed too.
-fn note_large_answer() {
-    LARGE_ANSWERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-}
+    /// How long without a large answer before the workers collect: more
+    /// than the gap between the listings of a client polling or paging.
+    pub const QUIET: Duration = Duration::from_millis(500);
 
-/// On a worker thread going idle after large answers: gives its freed
-/// mimalloc pages back to the system. mimalloc keeps a thread's freed
-/// pages until that thread allocates again, so the peak of a burst of
-/// large answers would otherwise stay in RSS while the gateway is idle.
-#[allow(unsafe_code)]
-fn collect_when_idle() {
-    let large = LARGE_ANSWERS.load(std::sync::atomic::Ordering::Relaxed);
-    if COLLECTED_AT.with(|at| at.replace(large)) != large {
+    /// Large answers dropped so far.
+    static LARGE_ANSWERS: AtomicU64 = AtomicU64::new(0);
+    /// When the last one was dropped (ms since [`epoch`]).
+    static LAST_AT: AtomicU64 = AtomicU64::new(0);
+    /// Wakes [`trimmer`] after a large answer.
+    static LARGE: Notify = Notify::const_new();
+
+    thread_local! {
+        /// The count of large answers this worker last collected at.
+        static COLLECTED_AT: Cell<u64> = const { Cell::new(0) };
+    }
+
+    fn epoch() -> Instant {
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        *EPOCH.get_or_init(Instant::now)
+    }
+
+    fn now_ms() -> u64 {
+        epoch().elapsed().as_millis() as u64
+    }
+
+    /// Since the last large answer was dropped.
+    fn quiet_for() -> Duration {
+        Duration::from_millis(now_ms().saturating_sub(LAST_AT.load(Relaxed)))
+    }
+
+    /// The transport's hook after a large answer is dropped
+    /// (`set_memory_trim`): counts it, notes when, wakes [`trimmer`].
+    pub fn note_large_answer() {
+        LAST_AT.store(now_ms(), Relaxed);
+        LARGE_ANSWERS.fetch_add(1, Relaxed);
+        LARGE.notify_one();
+    }
+
+    /// On a worker thread going idle: gives its freed pages back to the
+    /// system if large answers were freed since it last did and none
+    /// came for [`QUIET`].
+    #[allow(unsafe_code)]
+    pub fn collect_when_idle() {
+        let large = LARGE_ANSWERS.load(Relaxed);
+        if COLLECTED_AT.get() == large || quiet_for() < QUIET {
+            return;
+        }
+        COLLECTED_AT.set(large);
         // SAFETY: mi_collect takes no pointer and only frees what
         // mimalloc already holds as free; `true` forces the collection.
         unsafe { libmimalloc_sys::mi_collect(true) }
+    }
+
+    /// Runs for the life of the server: once large answers have stopped
+    /// for [`QUIET`], wakes the runtime's `workers` (a few empty tasks,
+    /// which idle workers are woken to take), so that each parks again
+    /// and collects, though no request comes.
+    pub async fn trimmer(workers: usize) {
+        loop {
+            LARGE.notified().await;
+            while let Some(left) = QUIET.checked_sub(quiet_for()).filter(|d| !d.is_zero()) {
+                tokio::time::sleep(left).await;
+            }
+            for _ in 0..workers {
+                tokio::spawn(tokio::task::yield_now());
+            }
+        }
     }
 }
 
@@ -83,10 +141,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    snf_occi::synnefo::transport::set_memory_trim(note_large_answer);
+    snf_occi::synnefo::transport::set_memory_trim(memory::note_large_answer);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .on_thread_park(collect_when_idle)
+        .on_thread_park(memory::collect_when_idle)
         .build()
     {
         Ok(rt) => rt,
@@ -199,6 +257,9 @@ async fn serve(path: &Path) -> ExitCode {
         Ok(built) => built,
         Err(code) => return code,
     };
+    tokio::spawn(memory::trimmer(
+        tokio::runtime::Handle::current().metrics().num_workers(),
+    ));
     let server = match Server::bind(&config.server, service).await {
         Ok(s) => s,
         Err(e) => {
