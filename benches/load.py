@@ -25,7 +25,7 @@ log, the hyper floor (examples/floor_proxy.rs) beside it. See `ratios`.
 Prints the ratio table, then the scenario table, and writes both as JSON
 (default target/bench-load.json).
 Usage: python3 benches/load.py [--no-build] [--duration 5] [--repeat 1] [--ratios-only]
-           [--json PATH]
+           [--workers 1] [--json PATH]
 Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
 """
 import argparse
@@ -47,6 +47,9 @@ BIN = os.path.join(ROOT, "target", "release", "snf-occi")
 FLOOR = os.path.join(ROOT, "target", "release", "examples", "floor_proxy")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 REPEAT = 1  # --repeat: loaded runs per scenario, the median kept
+# --workers: the gateway's (and the hyper floor's) runtime worker threads,
+# one by default as nginx runs one worker process; 0: one per core.
+WORKERS = 1
 
 USERS = {
     # name: (uuid, token, servers to seed)
@@ -96,6 +99,7 @@ def gateway_toml(port, sim_url):
 [server]
 listen = "127.0.0.1:{port}"
 public_url = "http://127.0.0.1:{port}"
+{f"workers = {WORKERS}" if WORKERS else ""}
 
 [pipeline]
 filters = ["occi_negotiate", "keystone"]
@@ -492,8 +496,12 @@ def start_floor(sim):
               " the floor", file=sys.stderr)
         return None, None
     port = free_port()
+    env = dict(os.environ)
+    if WORKERS:
+        env["TOKIO_WORKER_THREADS"] = str(WORKERS)
     proc = subprocess.Popen([FLOOR, f"127.0.0.1:{port}", sim], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, preexec_fn=raise_nofile)
+                            stderr=subprocess.DEVNULL, text=True, preexec_fn=raise_nofile,
+                            env=env)
     proc.stdout.readline()
     return proc, f"http://127.0.0.1:{port}"
 
@@ -635,6 +643,7 @@ def ratios(sim, gw, gw_pid, nginx, floor_url, floor_pid, sid, duration, script, 
                  "sys_us": median([r[k]["sys_us"] for r in runs if k in r])}
              for k in runs[0] if isinstance(runs[0][k], dict)}
     return {"table": table, "list_path": list_path, "rounds": rounds,
+            "workers": WORKERS or "one per core",
             "direct_p50_ms": median([r["direct_p50"] for r in runs]), "cpu_split": split,
             "wrk": f"-t{RATIO_THREADS} -c{RATIO_CONNECTIONS} -d{duration}s (the listing -t1 -c1"
                    f" -d{max(duration, 6)}s; p50: -t1 -c1, {max(3, duration)} one-second"
@@ -647,7 +656,8 @@ def fmt(v, digits=1):
 
 def print_ratios(res):
     print(f"issue 18 ratios: median of {res['rounds']} round(s), wrk {res['wrk']}; simulator"
-          f" p50 {fmt(res['direct_p50_ms'], 3)} ms")
+          f" p50 {fmt(res['direct_p50_ms'], 3)} ms; gateway and floor worker threads:"
+          f" {res['workers']} (nginx: one worker process)")
     print("| measure | gateway | nginx | hyper floor | gateway / nginx | floor / nginx | target |")
     print("|---|---|---|---|---|---|---|")
     for row in res["table"]:
@@ -695,10 +705,14 @@ def main():
     ap.add_argument("--ratios-only", action="store_true",
                     help="only issue 18's ratio table (against nginx and the hyper floor)")
     ap.add_argument("--json", default=os.path.join(ROOT, "target", "bench-load.json"))
+    ap.add_argument("--workers", type=int, default=1,
+                    help="worker threads of the gateway and the hyper floor (nginx runs one"
+                         " worker process); 0: the runtime's default, one per core")
     a = ap.parse_args()
     exit_on_sigterm()
-    global REPEAT
+    global REPEAT, WORKERS
     REPEAT = max(1, a.repeat)
+    WORKERS = max(0, a.workers)
     ensure_tool("wrk", ["wrk"])
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "--bin", "snf-occi", "--example",

@@ -47,6 +47,9 @@ use crate::synnefo::SynnefoConfig;
 pub const DEFAULT_CONFIG_FILE: &str = "snf-occi.pipeline.toml";
 /// The prefix of environment overrides (`SNF_OCCI_SERVER__LISTEN=...`).
 pub const ENV_PREFIX: &str = "SNF_OCCI_";
+
+/// The most worker threads `server.workers` may ask for.
+pub const MAX_WORKERS: usize = 1024;
 /// Environment variables under this prefix belong to the test suite
 /// (`SNF_OCCI_TEST_POSTGRES_URL`), not to the configuration: they are
 /// ignored, so a shell or CI job that exports one can still run the
@@ -330,6 +333,17 @@ impl Config {
                 origin: sources.origin_of("server.public_url"),
                 key: "server.public_url".to_string(),
                 reason: format!("not an absolute URL: {e}"),
+            });
+        }
+        if let Some(n) = server.workers
+            && !(1..=MAX_WORKERS).contains(&n)
+        {
+            errors.push(ConfigError {
+                origin: sources.origin_of("server.workers"),
+                key: "server.workers".to_string(),
+                reason: format!(
+                    "{n} worker threads: give 1 to {MAX_WORKERS}, or leave it out for one per core"
+                ),
             });
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log.level) {

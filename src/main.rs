@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use snf_occi::config::{Config, ConfigError, DEFAULT_CONFIG_FILE, LogConfig, LogFormat};
+use snf_occi::config::{
+    Config, ConfigError, DEFAULT_CONFIG_FILE, LogConfig, LogFormat, MAX_WORKERS,
+};
 use snf_occi::middleware::BoxHttp;
 use snf_occi::pipeline::{BuildContext, Registry, SimulatorUrls};
 use snf_occi::server::{Server, shutdown_signal};
@@ -142,7 +144,19 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     snf_occi::synnefo::transport::set_memory_trim(memory::note_large_answer);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // The runtime's size is the one setting read before the runtime
+    // exists; a wrong value is reported with every other error once it
+    // runs, and meanwhile the default (one worker per core) stands.
+    let workers = Config::load_partial(&cli.config)
+        .0
+        .server
+        .workers
+        .filter(|n| (1..=MAX_WORKERS).contains(n));
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder
         .enable_all()
         .on_thread_park(memory::collect_when_idle)
         .build()
@@ -236,6 +250,8 @@ async fn serve(path: &Path) -> ExitCode {
     // are reported by `load_and_build` below, all together.
     let (early, _) = Config::load_partial(path);
     init_logging(&early.log);
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    tracing::info!(workers, "async runtime started");
 
     // The simulator starts first so that factories can default their
     // Synnefo endpoints to it; a wrong `[simulator]` table is reported
@@ -257,9 +273,7 @@ async fn serve(path: &Path) -> ExitCode {
         Ok(built) => built,
         Err(code) => return code,
     };
-    tokio::spawn(memory::trimmer(
-        tokio::runtime::Handle::current().metrics().num_workers(),
-    ));
+    tokio::spawn(memory::trimmer(workers));
     let server = match Server::bind(&config.server, service).await {
         Ok(s) => s,
         Err(e) => {

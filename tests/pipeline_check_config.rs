@@ -108,6 +108,28 @@ fn a_good_file_passes_and_the_environment_can_break_or_fix_it() {
         &[("SNF_OCCI_PIPELINE__APP", "healthz")],
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("app: healthz"));
+
+    // The runtime's worker threads: a count from 1 passes, 0 is refused
+    // naming the key.
+    let out = run(
+        &["check-config", "-c", p],
+        &[("SNF_OCCI_SERVER__WORKERS", "1")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &["check-config", "-c", p],
+        &[("SNF_OCCI_SERVER__WORKERS", "0")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`server.workers`: 0 worker threads"),
+        "{stderr}"
+    );
 }
 
 #[test]

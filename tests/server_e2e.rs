@@ -186,6 +186,39 @@ async fn serves_through_two_filters_and_drains_on_sigterm() {
     assert!(!stderr.contains("s3cret-token"), "token leaked into logs");
 }
 
+/// `server.workers` sizes the runtime: the serving process says at
+/// start how many worker threads it runs, and serves with them.
+#[tokio::test]
+async fn server_workers_sets_the_runtime_threads() {
+    for n in [1, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pipeline.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:0\"\nworkers = {n}\n[pipeline]\napp = \"echo\"\n[log]\nformat = \"json\"\nlevel = \"info\"\n"
+            ),
+        )
+        .unwrap();
+        let (mut child, url) = start(&path).await;
+        let res = reqwest::get(format!("{url}/")).await.unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let started = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("async runtime started") {
+                    return line;
+                }
+            }
+            panic!("no start line in the log");
+        })
+        .await
+        .expect("the start line");
+        let line: serde_json::Value = serde_json::from_str(&started).unwrap();
+        assert_eq!(line["fields"]["workers"], n, "{started}");
+    }
+}
+
 #[tokio::test]
 async fn a_bad_config_exits_non_zero_before_listening() {
     let dir = tempfile::tempdir().unwrap();

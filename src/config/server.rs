@@ -30,6 +30,14 @@ pub struct ServerConfig {
     /// surface to anyone who can reach the port.
     #[serde(default)]
     pub h2c: bool,
+    /// Worker threads of the async runtime; default one per core the
+    /// process may use. Fewer than the cores leaves them to what runs
+    /// beside the gateway (a front end, Synnefo itself on a small site):
+    /// each worker thread takes requests from the others when idle, and
+    /// on a shared machine that stealing and the wake-ups between the
+    /// threads cost more CPU than they save (benches/README.md).
+    #[serde(default)]
+    pub workers: Option<usize>,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +48,7 @@ impl Default for ServerConfig {
             tls: None,
             limits: LimitsConfig::default(),
             h2c: false,
+            workers: None,
         }
     }
 }
