@@ -1400,3 +1400,61 @@ async fn an_unchanged_servers_show_makes_one_call() {
     let (status, other) = get_text(&gw, 1, &format!("/compute/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{other}");
 }
+
+/// After the first listing of locations, a listing asks Cyclades only for
+/// the servers changed since the last one (`?changes-since=`) and merges
+/// them: a create and a delete show at once, the listing is the same as
+/// a full one, and another user's listing holds none of it.
+#[tokio::test]
+async fn listings_read_the_changes_since_the_last() {
+    let gw = start_gateway().await;
+    let listed =
+        |text: &str, id: &str| text.lines().any(|l| l.ends_with(&format!("/compute/{id}")));
+    let a = create(&gw, 0, "one").await;
+    let b = create(&gw, 0, "two").await;
+    gw.sim.reset_counters();
+    let (status, first) = get_text(&gw, 0, "/compute/").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert!(listed(&first, &a) && listed(&first, &b), "{first}");
+    assert_eq!(
+        gw.calls().get("GET /compute/v2.0/servers/detail"),
+        Some(&1),
+        "the first listing reads all: {:?}",
+        gw.calls()
+    );
+
+    gw.sim.reset_counters();
+    let (_, again) = get_text(&gw, 0, "/compute/").await;
+    assert_eq!(again, first);
+    assert_eq!(
+        gw.calls()
+            .get("GET /compute/v2.0/servers/detail?changes-since"),
+        Some(&1),
+        "{:?}",
+        gw.calls()
+    );
+    assert_eq!(gw.calls().get("GET /compute/v2.0/servers/detail"), None);
+
+    let c = create(&gw, 0, "three").await;
+    let (status, _, body) = delete(&gw, 0, &a).await;
+    assert!(status.is_success(), "{body}");
+    let (_, after) = get_text(&gw, 0, "/compute/").await;
+    assert!(!listed(&after, &a), "deleted: {after}");
+    assert!(listed(&after, &b) && listed(&after, &c), "{after}");
+    // The uri-list rendering lists the same.
+    let res = gw
+        .client(0)
+        .get(gw.at("/compute/"))
+        .header("accept", "text/uri-list")
+        .send()
+        .await
+        .unwrap();
+    let uris = res.text().await.unwrap();
+    assert!(
+        !listed(&uris, &a) && listed(&uris, &b) && listed(&uris, &c),
+        "{uris}"
+    );
+
+    let (_, bobs) = get_text(&gw, 1, "/compute/").await;
+    assert!([&a, &b, &c].iter().all(|id| !listed(&bobs, id)), "{bobs}");
+}

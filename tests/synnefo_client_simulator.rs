@@ -1132,3 +1132,68 @@ async fn a_moved_compute_endpoint_is_rediscovered_after_a_connection_error() {
         "catalog fetched twice"
     );
 }
+
+/// `changes-since` on the detailed listing, as Cyclades answers it: the
+/// servers changed at or after the time (a deleted one too), 304 (`None`)
+/// when none did, 400 for a time more than an hour old or in the future;
+/// and every listing says when Cyclades answered it (its `Date`).
+#[tokio::test]
+async fn server_changes_since_a_time() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let alice = caller(ALICE);
+    let kept = c.create_server(&alice, &new_server("kept")).await.unwrap();
+    let full = c.list_server_states(&alice).await.unwrap();
+    let as_of = full.as_of.expect("the listing carries Cyclades' Date");
+    let clock = std::time::SystemTime::now();
+    assert!(
+        as_of <= clock && clock.duration_since(as_of).unwrap() < Duration::from_secs(5),
+        "{as_of:?} is Cyclades' clock, to the second"
+    );
+    assert!(full.servers.iter().any(|s| s.id == kept.id));
+
+    // Nothing changed since a moment from now: 304.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let since = std::time::SystemTime::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(c.list_server_changes(&alice, since).await.unwrap(), None);
+
+    // A new server and a deleted one are the changes; the untouched one
+    // is not among them.
+    let added = c.create_server(&alice, &new_server("added")).await.unwrap();
+    c.delete_server(&alice, &kept.id).await.unwrap();
+    let changes = c
+        .list_server_changes(&alice, since)
+        .await
+        .unwrap()
+        .expect("two servers changed");
+    let mut changed: Vec<(String, bool)> = changes
+        .servers
+        .iter()
+        .map(|s| (s.id.clone(), s.is_gone()))
+        .collect();
+    changed.sort();
+    let mut expected = vec![(kept.id.clone(), true), (added.id.clone(), false)];
+    expected.sort();
+    assert_eq!(changed, expected);
+    // Bob's changes hold none of alice's servers.
+    assert_eq!(
+        c.list_server_changes(&caller(BOB), since).await.unwrap(),
+        None
+    );
+
+    for (since, words) in [
+        (
+            std::time::SystemTime::now() - Duration::from_secs(7200),
+            "Too old changes-since value.",
+        ),
+        (
+            std::time::SystemTime::now() + Duration::from_secs(600),
+            "changes-since value set in the future.",
+        ),
+    ] {
+        let err = c.list_server_changes(&alice, since).await.unwrap_err();
+        assert_eq!(err.status(), Some(http::StatusCode::BAD_REQUEST), "{err}");
+        assert!(err.to_string().contains(words), "{err}");
+    }
+}

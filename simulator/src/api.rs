@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
@@ -167,11 +167,26 @@ async fn list_servers(State(sim): S, Authed(u): Authed) -> Response {
     json_text(StatusCode::OK, text)
 }
 
-async fn list_servers_detail(State(sim): S, Authed(u): Authed) -> Response {
-    json(
-        StatusCode::OK,
-        sim.world().list_servers_detail(&u.uuid, Instant::now()),
-    )
+async fn list_servers_detail(
+    State(sim): S,
+    Authed(u): Authed,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    // An empty `changes-since` is none (`isoparse` of "" is None).
+    match query.get("changes-since").filter(|s| !s.is_empty()) {
+        None => json(
+            StatusCode::OK,
+            sim.world().list_servers_detail(&u.uuid, Instant::now()),
+        ),
+        Some(since) => match sim
+            .world()
+            .list_server_changes(&u.uuid, since, Instant::now())
+        {
+            Ok(Some(changes)) => json(StatusCode::OK, changes),
+            Ok(None) => StatusCode::NOT_MODIFIED.into_response(),
+            Err(f) => f.into_response(),
+        },
+    }
 }
 
 async fn get_server(State(sim): S, Authed(u): Authed, Path(id): Path<String>) -> Response {

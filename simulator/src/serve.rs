@@ -137,9 +137,19 @@ fn operation(request: &Request) -> Option<String> {
         .map(|route| format!("{} {}", request.method(), route.as_str()))
 }
 
-/// Counts each routed request as `"<METHOD> <route>"`, faulted or not.
+/// Counts each routed request as `"<METHOD> <route>"`, faulted or not; a
+/// listing of the changes since (`?changes-since=`) apart, as
+/// `"<METHOD> <route>?changes-since"`, so that tests can tell a client
+/// that reads only those from one that reads everything.
 async fn count(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
-    if let Some(key) = operation(&request) {
+    if let Some(mut key) = operation(&request) {
+        let delta = request
+            .uri()
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p.starts_with("changes-since=")));
+        if delta {
+            key.push_str("?changes-since");
+        }
         sim.count(&key);
     }
     next.run(request).await

@@ -112,6 +112,11 @@ pub struct OcciAppConfig {
     /// What the compute action `suspend` does (see [`Suspend`]).
     #[serde(default)]
     pub suspend: Suspend,
+    /// How long a user's server listing is kept and brought up to date
+    /// with Cyclades' `changes-since` before it is read in full again
+    /// (see [`compute::listing`]); `0s` reads every listing in full.
+    #[serde(default = "default_listing_refresh", with = "humantime_serde")]
+    pub listing_refresh: Duration,
 }
 
 /// What the compute action `suspend` does. Cyclades cannot suspend a
@@ -143,6 +148,9 @@ fn default_busy_wait() -> Duration {
 fn default_collection_limit() -> usize {
     1000
 }
+fn default_listing_refresh() -> Duration {
+    Duration::from_secs(60)
+}
 fn default_template_ttl() -> Duration {
     Duration::from_secs(60)
 }
@@ -165,6 +173,7 @@ impl Default for OcciAppConfig {
             template_cache_capacity: default_template_capacity(),
             user_mixin_cache_ttl: None,
             suspend: Suspend::default(),
+            listing_refresh: default_listing_refresh(),
         }
     }
 }
@@ -186,6 +195,8 @@ pub struct AppState {
     pub attaching: attach::Attaching,
     /// Each server's disk indexes at its last show, under its stamp.
     pub disk_indexes: compute::disks::DiskIndexes,
+    /// Each user's server listing, kept up to date by deltas.
+    pub server_listings: compute::listing::ServerListings,
     /// Paths under the app that `[urlmap]` mounts other services at (no
     /// trailing `/`): no user mixin may take them ([`query::mounted_paths`]).
     pub reserved_paths: Vec<String>,
@@ -202,6 +213,7 @@ impl AppState {
             templates: Templates::new(config.template_cache_ttl, config.template_cache_capacity),
             attaching: attach::Attaching::default(),
             disk_indexes: compute::disks::DiskIndexes::default(),
+            server_listings: compute::listing::ServerListings::new(config.listing_refresh),
             reserved_paths: Vec::new(),
             store: CachedStore::new(
                 store,

@@ -40,7 +40,8 @@ pub use compute::flavors::Flavor;
 pub use compute::images::Image;
 pub use compute::{
     BlockDevice, IdRef, NetworkRef, NewServer, Personality, RebootType, Server, ServerAction,
-    ServerAddress, ServerAttachment, ServerState, ServerStatus, Summary, VolumeAttachment,
+    ServerAddress, ServerAttachment, ServerState, ServerStates, ServerStatus, Summary,
+    VolumeAttachment,
 };
 pub use config::SynnefoConfig;
 pub use error::{FaultKind, SynnefoError};

@@ -160,6 +160,8 @@ pub struct Transport {
 #[derive(Debug)]
 pub struct Answer {
     body: Bytes,
+    /// The answer's `Date`: the backend's clock when it answered.
+    date: Option<std::time::SystemTime>,
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
@@ -168,6 +170,7 @@ impl Answer {
     pub fn detached(body: Bytes) -> Self {
         Answer {
             body,
+            date: None,
             _permit: None,
         }
     }
@@ -175,6 +178,12 @@ impl Answer {
     /// The body.
     pub fn bytes(&self) -> &Bytes {
         &self.body
+    }
+
+    /// When the backend answered, by its own clock (the `Date` header,
+    /// to the second), if it said.
+    pub fn date(&self) -> Option<std::time::SystemTime> {
+        self.date
     }
 }
 
@@ -366,6 +375,11 @@ impl Transport {
             Some(length) => Some(length as usize),
             None => None,
         };
+        let date = response
+            .headers()
+            .get(http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
         let mut body = response.into_body();
         let mut permit: Option<tokio::sync::OwnedSemaphorePermit> = None;
         // One chunk is the usual answer: kept as is, no copy. A longer one
@@ -415,6 +429,7 @@ impl Transport {
             status,
             Answer {
                 body,
+                date,
                 _permit: permit,
             },
         ))

@@ -3,14 +3,18 @@
 //! starts with, the views, and metadata.
 
 use std::collections::BTreeMap;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 
 use super::World;
 use super::body::{num_id, parse_metadata};
 use crate::fault::Fault;
-use snf_occi_types::timestamp::format_rfc3339;
+
+/// How far back a `changes-since` may reach (Cyclades' `POLL_LIMIT`
+/// default, `synnefo/app_settings/default/api.py`).
+const POLL_LIMIT: Duration = Duration::from_secs(3600);
+use snf_occi_types::timestamp::{format_rfc3339, parse_rfc3339};
 
 /// A server status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -320,6 +324,45 @@ impl World {
             .map(|s| self.server_json(s))
             .collect();
         json!({ "servers": list })
+    }
+
+    /// `GET /servers/detail?changes-since=<since>`
+    /// (`snf_django/lib/api/utils.py` `isoparse`, `filter_modified_since`):
+    /// every server of `user` whose `updated` is not before `since`,
+    /// deleted ones included, by id; `None` (Cyclades' 304) when there is
+    /// none. `since` must carry its offset (Cyclades converts it to UTC,
+    /// which Python 2 refuses for a naive time), and lie within the last
+    /// `POLL_LIMIT` (3600 s) by Cyclades' clock.
+    pub fn list_server_changes(
+        &mut self,
+        user: &str,
+        since: &str,
+        now: Instant,
+    ) -> Result<Option<Value>, Fault> {
+        let invalid = || Fault::bad_request("Invalid changes-since parameter.");
+        let zoned = since.ends_with(['Z', 'z'])
+            || since
+                .get(19..)
+                .is_some_and(|rest| rest.contains(['+', '-']));
+        if !zoned {
+            return Err(invalid());
+        }
+        let since = parse_rfc3339(since).ok_or_else(invalid)?;
+        let clock = SystemTime::now();
+        if since > clock {
+            return Err(Fault::bad_request("changes-since value set in the future."));
+        }
+        if clock.duration_since(since).unwrap_or_default() > POLL_LIMIT {
+            return Err(Fault::bad_request("Too old changes-since value."));
+        }
+        self.settle_servers_of(user, now);
+        let list: Vec<Value> = self
+            .servers
+            .values()
+            .filter(|s| s.owner == user && s.updated >= since)
+            .map(|s| self.server_json(s))
+            .collect();
+        Ok((!list.is_empty()).then(|| json!({ "servers": list })))
     }
 
     /// Brings `user`'s servers up to `now` (builds and actions finish).

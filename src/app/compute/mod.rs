@@ -2,7 +2,10 @@
 //!
 //! Synnefo calls per operation (template caches warm):
 //! - list: 1 (`GET /servers/detail`, with the cached templates for their
-//!   terms; JSON also reads `GET /volumes/detail` for the device ids);
+//!   terms; JSON also reads `GET /volumes/detail` for the device ids); a
+//!   listing of locations (text, uri-list) asks for the changes since the
+//!   caller's last one (`?changes-since=`, see [`listing`]), and reads
+//!   them all once a minute;
 //! - show: 1 (`GET /servers/{id}`: NICs and volume ids come with it),
 //!   plus 1 per disk (`GET /volumes/{id}`, all at once: the index each
 //!   is attached at, the storage links' `occi.storagelink.deviceid`) when
@@ -61,6 +64,7 @@ pub mod delete;
 pub mod disks;
 pub mod floating_ips;
 pub mod inline_links;
+pub mod listing;
 pub mod mapping;
 pub mod save;
 pub mod update;
@@ -133,17 +137,13 @@ impl Collection for Compute {
         // The detailed listing, read for ids and states only: Cyclades
         // lists a server being deleted until its delete job ends, and only
         // the details say so; a compute a client deleted is not listed
-        // (its GET is a 404 too).
-        let servers = ctx
-            .client()
-            .list_server_states(&ctx.caller)
-            .await
-            .map_err(|e| AppError::synnefo("list servers", e))?;
-        Ok(servers
+        // (its GET is a 404 too). Kept per user and brought up to date
+        // with the changes since (see `listing`).
+        let ids = ctx.state.server_listings.server_ids(ctx).await?;
+        Ok(ids
             .iter()
-            .filter(|s| !s.is_gone())
             .take(ctx.state.config.collection_limit)
-            .map(|s| location(&s.id))
+            .map(|id| location(id))
             .collect())
     }
 

@@ -43,6 +43,18 @@ pub struct ServerState {
     pub task_state: Option<String>,
 }
 
+/// A detailed server listing read for states ([`ServerState`]), with
+/// when Cyclades answered it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerStates {
+    /// The servers, in Cyclades' order (by id).
+    pub servers: Vec<ServerState>,
+    /// Cyclades' clock when it answered (its `Date`, to the second): a
+    /// later [`Client::list_server_changes`] asks for the changes since
+    /// a little before it.
+    pub as_of: Option<std::time::SystemTime>,
+}
+
 impl ServerState {
     /// Whether the server is deleted or being deleted.
     pub fn is_gone(&self) -> bool {
@@ -508,11 +520,49 @@ impl Client {
     /// the job ends (`SNF:task_state` `DESTROYING`), and only the detailed
     /// listing says so (`api/servers.py` `vm_to_dict`). The other fields
     /// are skipped unread.
-    pub async fn list_server_states(&self, caller: &Caller) -> Result<Vec<ServerState>> {
-        let r: Servers<ServerState> = self
-            .get_json(Service::Compute, "/servers/detail", &[], caller)
+    pub async fn list_server_states(&self, caller: &Caller) -> Result<ServerStates> {
+        self.server_states(caller, &[]).await
+    }
+
+    /// `GET /servers/detail?changes-since=<since>`: the states of the
+    /// servers changed at or after `since`, by Cyclades' clock, deleted
+    /// ones included (`snf_django/lib/api/utils.py`
+    /// `filter_modified_since`: every server whose `updated` is not
+    /// before it, deleted or not); `None` when none did (its 304). Cyclades
+    /// refuses (400) a `since` in its future or more than `POLL_LIMIT`
+    /// (an hour by default) in its past.
+    pub async fn list_server_changes(
+        &self,
+        caller: &Caller,
+        since: std::time::SystemTime,
+    ) -> Result<Option<ServerStates>> {
+        let since = snf_occi_types::timestamp::format_rfc3339(since);
+        match self
+            .server_states(caller, &[("changes-since", since.as_str())])
+            .await
+        {
+            Ok(states) => Ok(Some(states)),
+            Err(e) if e.status() == Some(http::StatusCode::NOT_MODIFIED) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn server_states(&self, caller: &Caller, query: &[(&str, &str)]) -> Result<ServerStates> {
+        let answer = self
+            .call(
+                Service::Compute,
+                Method::GET,
+                "/servers/detail",
+                query,
+                Some(caller),
+                super::client::Payload::None,
+            )
             .await?;
-        Ok(r.servers)
+        let r: Servers<ServerState> = super::client::decode(Service::Compute, &answer)?;
+        Ok(ServerStates {
+            servers: r.servers,
+            as_of: answer.date(),
+        })
     }
 
     /// `GET /servers/detail`.
