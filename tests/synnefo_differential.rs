@@ -374,6 +374,39 @@ async fn unknown_server_step(
     }
 }
 
+/// `changes-since` on the detailed server listing (what the gateway's
+/// listings read after the first): 304 when nothing changed (bob, who has
+/// no server yet), 400 for a time without its offset, one in the future
+/// and one more than `POLL_LIMIT` (an hour) old.
+async fn changes_since(b: &mut Backend) {
+    let at = |offset: i64| {
+        let now = std::time::SystemTime::now();
+        let t = if offset < 0 {
+            now - Duration::from_secs(offset.unsigned_abs())
+        } else {
+            now + Duration::from_secs(offset as u64)
+        };
+        snf_occi_types::timestamp::format_rfc3339(t).replace('+', "%2B")
+    };
+    let path = |since: String| format!("/servers/detail?changes-since={since}");
+    b.get_as(
+        "servers changed in the last minute: none",
+        Bob,
+        Compute,
+        &path(at(-60)),
+    )
+    .await;
+    let naive = at(-60);
+    let naive = naive.split("%2B").next().unwrap_or_default().to_owned();
+    for (step, since) in [
+        ("servers changed since a time without offset", naive),
+        ("servers changed since a time to come", at(600)),
+        ("servers changed since two hours ago", at(-7200)),
+    ] {
+        b.get(step, Compute, &path(since)).await;
+    }
+}
+
 async fn faults(b: &mut Backend) {
     let probe = b
         .send(Alice, Method::GET, Compute, "/servers/999999", None)
@@ -387,6 +420,7 @@ async fn faults(b: &mut Backend) {
              (Synnefo 0.20's get_random_helper_vm bug); those steps are skipped"
         );
     }
+    changes_since(b).await;
     let get = Method::GET;
     for (step, user, svc, path) in [
         ("servers: no token", Anonymous, Compute, "/servers"),
