@@ -1458,3 +1458,30 @@ async fn listings_read_the_changes_since_the_last() {
     let (_, bobs) = get_text(&gw, 1, "/compute/").await;
     assert!([&a, &b, &c].iter().all(|id| !listed(&bobs, id)), "{bobs}");
 }
+
+/// A kept listing is read in full again once `app.occi.listing_refresh`
+/// old, and `0s` reads every listing in full.
+#[tokio::test]
+async fn listings_are_read_in_full_once_the_refresh_is_due() {
+    let full = "GET /compute/v2.0/servers/detail";
+    let delta = "GET /compute/v2.0/servers/detail?changes-since";
+    let gw = common::start_gateway_with(|_| {}, "listing_refresh = \"300ms\"\n").await;
+    create(&gw, 0, "refreshed").await;
+    get_text(&gw, 0, "/compute/").await;
+    gw.sim.reset_counters();
+    get_text(&gw, 0, "/compute/").await;
+    assert_eq!(gw.calls().get(delta), Some(&1), "{:?}", gw.calls());
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    gw.sim.reset_counters();
+    get_text(&gw, 0, "/compute/").await;
+    assert_eq!(gw.calls().get(full), Some(&1), "{:?}", gw.calls());
+    assert_eq!(gw.calls().get(delta), None, "{:?}", gw.calls());
+
+    let gw = common::start_gateway_with(|_| {}, "listing_refresh = \"0s\"\n").await;
+    for _ in 0..2 {
+        gw.sim.reset_counters();
+        get_text(&gw, 0, "/compute/").await;
+        assert_eq!(gw.calls().get(full), Some(&1), "{:?}", gw.calls());
+        assert_eq!(gw.calls().get(delta), None, "{:?}", gw.calls());
+    }
+}

@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use super::World;
 use super::body::{num_id, parse_metadata};
 use crate::fault::Fault;
+use snf_occi_types::timestamp::{format_rfc3339, parse_rfc3339};
 
 /// How far back a `changes-since` may reach (Cyclades' `POLL_LIMIT`
 /// default, `synnefo/app_settings/default/api.py`).
 const POLL_LIMIT: Duration = Duration::from_secs(3600);
-use snf_occi_types::timestamp::{format_rfc3339, parse_rfc3339};
 
 /// A server status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

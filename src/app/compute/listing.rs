@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use moka::future::Cache;
 
@@ -49,8 +49,6 @@ struct Listing {
     servers: BTreeMap<(u64, String), ServerState>,
     /// Cyclades' clock at the read.
     as_of: SystemTime,
-    /// When the last full read was made (this process's clock).
-    full_at: Instant,
 }
 
 impl Listing {
@@ -58,7 +56,6 @@ impl Listing {
         let mut listing = Listing {
             servers: BTreeMap::new(),
             as_of,
-            full_at: Instant::now(),
         };
         listing.merge(states);
         listing
@@ -93,7 +90,9 @@ impl Listing {
 }
 
 /// The kept listings, keyed by the caller's UUID: filled only from reads
-/// made with the caller's own token, and never shown to anyone else.
+/// made with the caller's own token, and never shown to anyone else. An
+/// entry is inserted by a full read only (deltas change it in place), so
+/// the cache's time to live is the time since the last full read.
 #[derive(Clone, Debug)]
 pub struct ServerListings {
     kept: Cache<String, Arc<Mutex<Listing>>>,
@@ -117,11 +116,7 @@ impl ServerListings {
     /// The ids of the caller's live servers, in Cyclades' order.
     pub async fn server_ids(&self, ctx: &Ctx) -> Result<Vec<String>, AppError> {
         let key = &ctx.auth.user;
-        let kept = match self.kept.get(key).await {
-            Some(k) if lock(&k).full_at.elapsed() < self.refresh => Some(k),
-            _ => None,
-        };
-        if let Some(kept) = kept {
+        if let Some(kept) = self.kept.get(key).await {
             let since = {
                 let as_of = lock(&kept).as_of;
                 as_of.checked_sub(MARGIN).unwrap_or(as_of)
