@@ -144,11 +144,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     snf_occi::synnefo::transport::set_memory_trim(memory::note_large_answer);
-    // The runtime's size is the one setting read before the runtime
-    // exists; a wrong value is reported with every other error once it
-    // runs, and meanwhile the default (one worker per core) stands.
-    let workers = Config::load_partial(&cli.config)
-        .0
+    // The file is read once, before the runtime exists: its size is the
+    // one setting needed that early. Errors are reported with the filters'
+    // by the command, and meanwhile a wrong `server.workers` leaves the
+    // default (one worker per core).
+    let (early, _) = Config::load_partial(&cli.config);
+    let workers = early
         .server
         .workers
         .filter(|n| (1..=MAX_WORKERS).contains(n));
@@ -169,8 +170,8 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(&cli.config).await,
-            Command::CheckConfig => check_config(&cli.config).await,
+            Command::Serve => serve(&cli.config, early).await,
+            Command::CheckConfig => check_config(&cli.config, early).await,
             #[cfg(feature = "simulator")]
             Command::Simulator => embedded::run_alone(&cli.config).await,
         }
@@ -245,10 +246,10 @@ fn init_logging(log: &LogConfig) {
     };
 }
 
-async fn serve(path: &Path) -> ExitCode {
-    // Logging and the simulator need the config before the build; errors
-    // are reported by `load_and_build` below, all together.
-    let (early, _) = Config::load_partial(path);
+/// Serves `path`'s pipeline; `early` is that file as read before the
+/// build (logging and the simulator need it; errors are reported by
+/// `load_and_build` below, all together).
+async fn serve(path: &Path, early: Config) -> ExitCode {
     init_logging(&early.log);
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     tracing::info!(workers, "async runtime started");
@@ -323,10 +324,10 @@ fn unused_tables(config: &Config) -> Vec<String> {
     filters.chain(apps).collect()
 }
 
-async fn check_config(path: &Path) -> ExitCode {
+/// Checks `path` (`early`: that file as read before the build).
+async fn check_config(path: &Path, early: Config) -> ExitCode {
     // The simulator is not started: factories only need to know where it
     // would be.
-    let (early, _) = Config::load_partial(path);
     let simulator = embedded::planned_urls(&early);
     let simulator_identity = simulator
         .as_ref()
