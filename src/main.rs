@@ -274,6 +274,9 @@ async fn serve(path: &Path, early: Config) -> ExitCode {
         Ok(built) => built,
         Err(code) => return code,
     };
+    // Nothing reads metrics unless a `metrics` filter or app was built:
+    // then their labels are not worth building on every call.
+    snf_occi_types::metrics::set_recording(snf_occi::pipeline::ops::prometheus_installed());
     tokio::spawn(memory::trimmer(workers));
     let server = match Server::bind(&config.server, service).await {
         Ok(s) => s,

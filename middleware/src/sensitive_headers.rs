@@ -28,6 +28,8 @@
 //! # let _ = svc;
 //! ```
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -57,20 +59,49 @@ pub const SENSITIVE_PREFIXES: &[&str] = &[
 /// Layer marking secret-carrying request and response headers sensitive.
 #[derive(Clone, Debug)]
 pub struct SensitiveHeadersLayer {
-    names: Arc<Vec<HeaderName>>,
-    prefixes: Arc<Vec<String>>,
+    rules: Arc<Rules>,
+}
+
+/// What [`SensitiveHeadersLayer`] hides.
+#[derive(Debug)]
+struct Rules {
+    names: Vec<HeaderName>,
+    prefixes: Vec<String>,
+    /// The first bytes of `names` and `prefixes`: every request header
+    /// is looked at, and most (`host`, `accept`, `user-agent`, ...)
+    /// start with a byte no secret-carrying name starts with.
+    first_bytes: [bool; 256],
+}
+
+impl Rules {
+    fn new(names: Vec<HeaderName>, prefixes: Vec<String>) -> Self {
+        let mut first_bytes = [false; 256];
+        let firsts = names
+            .iter()
+            .map(|n| n.as_str())
+            .chain(prefixes.iter().map(String::as_str))
+            .filter_map(|s| s.bytes().next());
+        for b in firsts {
+            first_bytes[usize::from(b)] = true;
+        }
+        Rules {
+            names,
+            prefixes,
+            first_bytes,
+        }
+    }
 }
 
 impl Default for SensitiveHeadersLayer {
     fn default() -> Self {
         SensitiveHeadersLayer {
-            names: Arc::new(
+            rules: Arc::new(Rules::new(
                 SENSITIVE_HEADERS
                     .iter()
                     .map(|n| HeaderName::from_static(n))
                     .collect(),
-            ),
-            prefixes: Arc::new(SENSITIVE_PREFIXES.iter().map(|p| p.to_string()).collect()),
+                SENSITIVE_PREFIXES.iter().map(|p| p.to_string()).collect(),
+            )),
         }
     }
 }
@@ -78,18 +109,27 @@ impl Default for SensitiveHeadersLayer {
 impl SensitiveHeadersLayer {
     /// The default list plus `extra` names.
     pub fn with_extra(extra: impl IntoIterator<Item = HeaderName>) -> Self {
-        let mut layer = SensitiveHeadersLayer::default();
-        Arc::make_mut(&mut layer.names).extend(extra);
-        layer
+        let mut names: Vec<HeaderName> = SENSITIVE_HEADERS
+            .iter()
+            .map(|n| HeaderName::from_static(n))
+            .collect();
+        names.extend(extra);
+        let prefixes = SENSITIVE_PREFIXES.iter().map(|p| p.to_string()).collect();
+        SensitiveHeadersLayer {
+            rules: Arc::new(Rules::new(names, prefixes)),
+        }
     }
 
     /// Whether `name` is one this layer hides.
     pub fn is_sensitive(&self, name: &HeaderName) -> bool {
-        self.names.contains(name)
-            || self
-                .prefixes
-                .iter()
-                .any(|p| name.as_str().starts_with(p.as_str()))
+        let rules = &*self.rules;
+        let first = name.as_str().as_bytes().first().copied().unwrap_or(0);
+        rules.first_bytes[usize::from(first)]
+            && (rules.names.contains(name)
+                || rules
+                    .prefixes
+                    .iter()
+                    .any(|p| name.as_str().starts_with(p.as_str())))
     }
 
     fn mark(&self, headers: &mut HeaderMap) {
@@ -121,11 +161,10 @@ pub struct SensitiveHeaders<S> {
 impl<S> Service<HttpRequest> for SensitiveHeaders<S>
 where
     S: Service<HttpRequest, Response = HttpResponse>,
-    S::Future: Send + 'static,
 {
     type Response = HttpResponse;
     type Error = S::Error;
-    type Future = futures_util::future::BoxFuture<'static, Result<HttpResponse, S::Error>>;
+    type Future = MarkResponse<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -133,13 +172,34 @@ where
 
     fn call(&mut self, mut req: HttpRequest) -> Self::Future {
         self.layer.mark(req.headers_mut());
-        let fut = self.inner.call(req);
-        let layer = self.layer.clone();
-        Box::pin(async move {
-            let mut res = fut.await?;
-            layer.mark(res.headers_mut());
-            Ok(res)
-        })
+        MarkResponse {
+            inner: self.inner.call(req),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response future of [`SensitiveHeaders`]: marks the response's
+    /// headers too (`Set-Cookie`, a token an app echoes).
+    pub struct MarkResponse<F> {
+        #[pin]
+        inner: F,
+        layer: SensitiveHeadersLayer,
+    }
+}
+
+impl<F, E> Future for MarkResponse<F>
+where
+    F: Future<Output = Result<HttpResponse, E>>,
+{
+    type Output = Result<HttpResponse, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut res = std::task::ready!(this.inner.poll(cx))?;
+        this.layer.mark(res.headers_mut());
+        Poll::Ready(Ok(res))
     }
 }
 
@@ -190,5 +250,18 @@ mod tests {
             assert!(body.contains(name), "{name} not marked: {body}");
         }
         assert!(!body.contains("accept"));
+    }
+
+    #[test]
+    fn extra_names_are_sensitive_whatever_they_start_with() {
+        let layer = SensitiveHeadersLayer::with_extra([HeaderName::from_static("my-site-key")]);
+        assert!(layer.is_sensitive(&HeaderName::from_static("my-site-key")));
+        assert!(!layer.is_sensitive(&HeaderName::from_static("my-site")));
+        assert!(layer.is_sensitive(&HeaderName::from_static("x-auth-token")));
+        assert!(layer.is_sensitive(&HeaderName::from_static("ssl-client-cert-chain-12")));
+        assert!(
+            !SensitiveHeadersLayer::default().is_sensitive(&HeaderName::from_static("my-site-key"))
+        );
+        assert!(!layer.is_sensitive(&http::header::HOST));
     }
 }

@@ -198,10 +198,21 @@ const TERM_RULE: &str = "a term is a letter or digit followed by letters, digits
 pub fn is_valid_term(term: &str) -> bool {
     let bytes = term.as_bytes();
     bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && bytes.iter().all(|&b| TERM_BYTE[usize::from(b)])
 }
+
+/// The bytes of a term after its first, as a table: every attribute name
+/// and term rendered is checked byte by byte.
+static TERM_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.';
+        b += 1;
+    }
+    t
+};
 
 /// Checks a term ([`is_valid_term`]).
 pub fn check_term(term: &str) -> Result<(), GrammarError> {
@@ -236,6 +247,11 @@ pub fn check_scheme(scheme: &str) -> Result<(), GrammarError> {
     if scheme.is_empty() {
         return fail("a category needs a scheme");
     }
+    // The model's own schemes come back in every rendering: a comparison
+    // with each is cheaper than walking their bytes again.
+    if KNOWN_SCHEMES.contains(&scheme) {
+        return Ok(());
+    }
     if !is_plain_uri(scheme, Shape::Absolute)
         && iri_string::validate::iri::<iri_string::spec::UriSpec>(scheme).is_err()
     {
@@ -248,6 +264,29 @@ pub fn check_scheme(scheme: &str) -> Result<(), GrammarError> {
     }
     Ok(())
 }
+
+/// The schemes of the OCCI model this server serves, valid by the tests
+/// below (`known_schemes_are_valid`).
+const KNOWN_SCHEMES: [&str; 15] = {
+    use super::infrastructure as i;
+    [
+        i::CORE_SCHEME,
+        i::INFRA_SCHEME,
+        i::COMPUTE_ACTION_SCHEME,
+        i::STORAGE_ACTION_SCHEME,
+        i::NETWORK_ACTION_SCHEME,
+        i::IPNETWORK_SCHEME,
+        i::IPNETWORKINTERFACE_SCHEME,
+        i::CREDENTIALS_SCHEME,
+        i::COMPUTE_MIXIN_SCHEME,
+        i::OPENSTACK_CREDENTIALS_SCHEME,
+        i::OPENSTACK_INSTANCE_SCHEME,
+        i::RESOURCE_TPL_SCHEME,
+        i::OS_TPL_SCHEME,
+        i::SYNNEFO_INFRA_SCHEME,
+        i::STORAGE_TPL_SCHEME,
+    ]
+};
 
 /// Which URIs [`is_plain_uri`] looks for.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -617,7 +656,32 @@ mod tests {
         }
     }
 
+    #[test]
+    fn known_schemes_are_valid() {
+        for s in KNOWN_SCHEMES {
+            assert!(iri::<UriSpec>(s).is_ok() && s.ends_with('#'), "{s}");
+            assert_eq!(s.matches('#').count(), 1, "{s}");
+        }
+    }
+
+    #[test]
+    fn terms_are_checked_byte_by_byte() {
+        assert!(is_valid_term("occi.compute.state"));
+        assert!(is_valid_term("C2R2048D20_drbd-1"));
+        for bad in ["", ".x", "a b", "a\"b", "a/b", "a#b", "a\u{e9}"] {
+            assert!(!is_valid_term(bad), "{bad:?}");
+        }
+    }
+
     proptest! {
+        /// The term table agrees with the rule it tabulates.
+        #[test]
+        fn the_term_table_is_the_rule(s in "\\PC{0,12}") {
+            let rule = s.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            prop_assert_eq!(is_valid_term(&s), rule);
+        }
+
         /// The fast path accepts nothing the full parser refuses.
         #[test]
         fn the_fast_path_agrees_with_rfc_3986(s in "[a-z+.:/#@%?\\[\\]\"<> '(),;=~!$&*_-]{0,24}") {

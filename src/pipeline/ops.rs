@@ -53,13 +53,21 @@ pub fn metrics_filter(
     Ok(boxed(MetricsLayer::new()))
 }
 
+static PROMETHEUS: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+
+/// Whether [`prometheus`] installed the recorder: a pipeline built with
+/// the `metrics` filter or app did. The binary records metrics only then
+/// (`snf_occi_types::metrics::set_recording`).
+pub fn prometheus_installed() -> bool {
+    PROMETHEUS.get().is_some_and(Result::is_ok)
+}
+
 /// The process-wide Prometheus recorder, installed on first use.
 ///
 /// The `metrics` facade has one global recorder per process; every build
 /// (and every test server in one process) shares it.
 pub fn prometheus() -> Result<PrometheusHandle, String> {
-    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
-    HANDLE
+    PROMETHEUS
         .get_or_init(|| {
             let mut builder = PrometheusBuilder::new();
             for name in HISTOGRAMS {

@@ -235,7 +235,7 @@ impl Client {
         // Count the call by its template (ids become `{id}`), never by URL.
         snf_occi_types::metrics::record_synnefo_call(
             service.catalog_type(),
-            operation_template(method, path),
+            || operation_template(method, path),
             sent.as_ref().ok().map(|(status, _)| status.as_u16()),
             started.elapsed(),
         );

@@ -8,9 +8,28 @@
 //! id, a token or a user name, so an attacker cannot grow the series
 //! count.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use http::Method;
+
+/// Whether the recording helpers below record (see [`set_recording`]).
+static RECORDING: AtomicBool = AtomicBool::new(true);
+
+/// Turns the recording helpers of this module on or off for the whole
+/// process. On by default, so that an embedder's own recorder sees every
+/// metric; the `snf-occi` binary turns them off when its configuration
+/// serves no metrics, because then nothing reads them and building their
+/// labels (an operation template, a status, label vectors) is a few
+/// allocations per Synnefo call for nothing.
+pub fn set_recording(on: bool) {
+    RECORDING.store(on, Ordering::Relaxed);
+}
+
+/// Whether the recording helpers record ([`set_recording`]).
+pub fn recording() -> bool {
+    RECORDING.load(Ordering::Relaxed)
+}
 
 /// Counter: requests answered, by `method`, `route` and `status`.
 pub const HTTP_REQUESTS: &str = "snf_occi_http_requests_total";
@@ -58,26 +77,55 @@ pub fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Counts one call to Synnefo. `operation` must be a template (no ids);
-/// `status` is the HTTP code, or `None` when no answer came.
+/// Counts one call to Synnefo. `operation` makes the template (no ids),
+/// only when recording; `status` is the HTTP code, or `None` when no
+/// answer came.
 pub fn record_synnefo_call(
     service: &'static str,
-    operation: String,
+    operation: impl FnOnce() -> String,
     status: Option<u16>,
     elapsed: Duration,
 ) {
-    let status = status.map_or_else(|| "error".to_string(), |s| s.to_string());
+    if !recording() {
+        return;
+    }
     let labels = vec![
         metrics::Label::new("service", service),
-        metrics::Label::new("operation", operation),
-        metrics::Label::new("status", status),
+        metrics::Label::new("operation", operation()),
+        metrics::Label::new("status", status_label(status)),
     ];
     metrics::counter!(SYNNEFO_CALLS, labels.clone()).increment(1);
     metrics::histogram!(SYNNEFO_DURATION, labels).record(elapsed.as_secs_f64());
 }
 
+/// The status label of a Synnefo call: the code, or `error` when no
+/// answer came; the codes Synnefo answers without an allocation.
+fn status_label(status: Option<u16>) -> metrics::SharedString {
+    let known = match status {
+        None => "error",
+        Some(200) => "200",
+        Some(201) => "201",
+        Some(202) => "202",
+        Some(204) => "204",
+        Some(304) => "304",
+        Some(400) => "400",
+        Some(401) => "401",
+        Some(403) => "403",
+        Some(404) => "404",
+        Some(409) => "409",
+        Some(413) => "413",
+        Some(500) => "500",
+        Some(503) => "503",
+        Some(other) => return other.to_string().into(),
+    };
+    known.into()
+}
+
 /// Counts one lookup in the cache named `cache`.
 pub fn record_cache_lookup(cache: &'static str, hit: bool) {
+    if !recording() {
+        return;
+    }
     let result = if hit { "hit" } else { "miss" };
     metrics::counter!(CACHE_LOOKUPS, "cache" => cache, "result" => result).increment(1);
 }
@@ -85,6 +133,9 @@ pub fn record_cache_lookup(cache: &'static str, hit: bool) {
 /// Counts one decision of the auth filter `filter`. `outcome` and `reason`
 /// must be fixed words chosen by the filter, never request data.
 pub fn record_auth_outcome(filter: &'static str, outcome: &'static str, reason: &'static str) {
+    if !recording() {
+        return;
+    }
     metrics::counter!(AUTH_OUTCOMES, "filter" => filter, "outcome" => outcome, "reason" => reason)
         .increment(1);
 }
@@ -98,5 +149,12 @@ mod tests {
         let m = Method::from_bytes(b"SECRETTOKEN").unwrap();
         assert_eq!(method_label(&m), "OTHER");
         assert_eq!(method_label(&Method::DELETE), "DELETE");
+    }
+
+    #[test]
+    fn statuses_are_their_codes_or_error() {
+        assert_eq!(&*status_label(Some(404)), "404");
+        assert_eq!(&*status_label(Some(418)), "418");
+        assert_eq!(&*status_label(None), "error");
     }
 }

@@ -159,7 +159,7 @@ pub(crate) async fn call(
     let answer = upstream.send(request, timeout).await;
     snf_occi_types::metrics::record_synnefo_call(
         service,
-        operation.to_string(),
+        || operation.to_string(),
         answer.as_ref().ok().map(|r| r.status().as_u16()),
         started.elapsed(),
     );
