@@ -1485,3 +1485,122 @@ async fn listings_are_read_in_full_once_the_refresh_is_due() {
         assert_eq!(gw.calls().get(delta), None, "{:?}", gw.calls());
     }
 }
+
+/// A show of an unchanged compute serves the rendering of the last one
+/// (see `app::compute::shown`); anything that changes what it shows,
+/// made through the gateway or behind it in Synnefo, shows at once, in
+/// every media type, and nothing kept for one user reaches another.
+#[tokio::test]
+async fn a_kept_rendering_follows_every_change_behind_it() {
+    let gw = start_gateway().await;
+    let id = create(&gw, 0, "kept").await;
+    let show = format!("/compute/{id}");
+    let get = |accept: &'static str| {
+        let url = gw.at(&show);
+        let client = gw.client(0);
+        async move {
+            let res = client
+                .get(url)
+                .header("accept", accept)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            let occi: Vec<String> = res
+                .headers()
+                .get_all("x-occi-attribute")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect();
+            (status, occi.join(", "), res.text().await.unwrap())
+        }
+    };
+    let (_, _, first) = get("text/plain").await;
+    assert!(first.contains("occi.core.title=\"kept\""), "{first}");
+    gw.sim.reset_counters();
+    assert_eq!(get("text/plain").await.2, first);
+    assert_eq!(gw.backend_calls(), 1, "{:?}", gw.calls());
+
+    // Renamed in Synnefo, not through the gateway.
+    let server = format!("{}/compute/v2.0/servers/{id}", gw.sim.url());
+    let res = gw
+        .client(0)
+        .put(&server)
+        .json(&serde_json::json!({"server": {"name": "renamed behind"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let (_, _, renamed) = get("text/plain").await;
+    assert!(
+        renamed.contains("occi.core.title=\"renamed behind\""),
+        "{renamed}"
+    );
+    // Stopped there too: the state and the applicable actions follow.
+    let res = gw
+        .client(0)
+        .post(format!("{server}/action"))
+        .json(&serde_json::json!({"shutdown": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let mut stopped = String::new();
+    for _ in 0..100 {
+        stopped = get("text/plain").await.2;
+        if stopped.contains("occi.compute.state=\"inactive\"") && !stopped.contains("message") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        stopped.contains("occi.compute.state=\"inactive\""),
+        "{stopped}"
+    );
+    assert!(stopped.contains("?action=start"), "{stopped}");
+    assert!(!stopped.contains("?action=stop>"), "{stopped}");
+
+    // Each media type its own rendering, each served again unchanged.
+    let (_, headers, occi_body) = get("text/occi").await;
+    assert_eq!(occi_body.trim(), "OK");
+    assert!(
+        headers.contains("occi.core.title=\"renamed behind\""),
+        "{headers}"
+    );
+    assert_eq!(get("text/occi").await.1, headers);
+    let (_, _, json) = get("application/occi+json").await;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["title"], "renamed behind", "{json}");
+    assert_eq!(get("text/plain").await.2, stopped);
+
+    // Tagged with a user mixin: the tag shows on the next show.
+    let define = "Category: kepttag; scheme=\"http://example.org/tags#\"; class=\"mixin\"; location=\"/kepttag/\"\n";
+    let (status, _, body) = gw.post_text(0, "/-/", define.to_owned()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = gw
+        .post_text(
+            0,
+            "/kepttag/",
+            format!("X-OCCI-Location: {}\n", gw.at(&show)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, _, tagged) = get("text/plain").await;
+    assert!(tagged.contains("Category: kepttag;"), "{tagged}");
+
+    // Bob's show of it is his own: 404, whatever Alice's shows kept.
+    let res = gw.client(1).get(gw.at(&show)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // Deleted behind the gateway: 404, not the kept rendering.
+    let res = gw.client(0).delete(&server).send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let mut status = StatusCode::OK;
+    for _ in 0..100 {
+        status = get("text/plain").await.0;
+        if status == StatusCode::NOT_FOUND {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

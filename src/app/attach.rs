@@ -89,11 +89,16 @@ pub fn spawn(ctx: &Ctx, server: &str) {
     });
 }
 
+/// Whether `server` has storage linked at its create still to attach.
+pub fn has_pending(server: &Server) -> bool {
+    server.metadata.contains_key(PENDING_KEY)
+}
+
 /// After a show: a built server that still has pending volumes (no
 /// attach ran for it, or it stopped) gets one.
 pub fn resume(ctx: &Ctx, server: &Server) {
     let built = matches!(server.status, ServerStatus::Active | ServerStatus::Stopped);
-    if built && server.metadata.contains_key(PENDING_KEY) {
+    if built && has_pending(server) {
         spawn(ctx, &server.id);
     }
 }

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::middleware::Negotiated;
-use crate::occi::{Attributes, Link, Mixin, OcciRequest, ParsedCategory, Resource};
+use crate::occi::{Attributes, Link, Mixin, OcciRequest, ParsedCategory, Rendered, Resource};
 use crate::synnefo::{Caller, Client};
 use snf_occi_types::{AuthContext, MediaType, RequestId};
 
@@ -176,6 +176,19 @@ pub trait Collection: Send + Sync + 'static {
     }
     /// One entity of the caller.
     fn show(ctx: &Ctx, id: &str) -> impl Future<Output = Result<Entity, AppError>> + Send;
+    /// What a GET of entity `id` answers: [`Collection::show`] with the
+    /// caller's user mixins, rendered in the negotiated media type.
+    /// Override to serve a rendering again while nothing it was made
+    /// from changed (computes: [`super::compute::shown`]).
+    fn show_rendered(ctx: &Ctx, id: &str) -> impl Future<Output = Result<Rendered, AppError>> + Send
+    where
+        Self: Sized,
+    {
+        async move {
+            let entity = super::handlers::show_with_user_mixins::<Self>(ctx, id).await?;
+            super::handlers::render(ctx, &entity)
+        }
+    }
     /// Creates from a parsed request; returns the new entity's id.
     /// Must undo what it did if a later step fails. `req` holds no user
     /// mixins and no unknown mixins (the generic create handler sorts the

@@ -36,7 +36,7 @@ use crate::middleware::{HttpResponse, Negotiated};
 use crate::occi::infrastructure::{
     COMPUTE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, STORAGE, STORAGE_TPL_SCHEME, catalogue,
 };
-use crate::occi::{CategoryClass, OcciRequest, parse::MAX_BODY_BYTES, parse_request};
+use crate::occi::{CategoryClass, OcciRequest, Rendered, parse::MAX_BODY_BYTES, parse_request};
 use crate::store::{StoreError, UserTags};
 use snf_occi_types::{AuthContext, RequestId};
 
@@ -159,12 +159,16 @@ pub fn action_of(req: &OcciRequest, query_action: &str, kind: &str) -> Result<St
 
 /// Renders one entity with 200.
 pub fn render_entity(ctx: &Ctx, entity: &Entity) -> Result<HttpResponse, AppError> {
+    Ok(render(ctx, entity)?.into_response(StatusCode::OK))
+}
+
+/// Renders one entity in the negotiated media type.
+pub fn render(ctx: &Ctx, entity: &Entity) -> Result<Rendered, AppError> {
     let renderer = &ctx.state.renderer;
-    let rendered = match entity {
+    Ok(match entity {
         Entity::Resource(r) => renderer.resource(r, ctx.media())?,
         Entity::Link(l) => renderer.link(l, ctx.media())?,
-    };
-    Ok(rendered.into_response(StatusCode::OK))
+    })
 }
 
 /// Renders a list of entities with 200 (locations in the text renderings,
@@ -696,10 +700,9 @@ async fn entity_op<C: Collection>(
         .unwrap_or_default()
         .to_owned();
     match parts.method {
-        Method::GET | Method::HEAD => {
-            let entity = show_with_user_mixins::<C>(&ctx, &id).await?;
-            render_entity(&ctx, &entity)
-        }
+        Method::GET | Method::HEAD => Ok(C::show_rendered(&ctx, &id)
+            .await?
+            .into_response(StatusCode::OK)),
         // Writes are boxed: an async fn is as large as its largest state,
         // and this one is moved into a box on every request, reads too.
         _ => Box::pin(entity_write::<C>(&ctx, parts, body, &id)).await,

@@ -195,6 +195,9 @@ pub struct AppState {
     pub attaching: attach::Attaching,
     /// Each server's disk indexes at its last show, under its stamp.
     pub disk_indexes: compute::disks::DiskIndexes,
+    /// The renderings of the computes shown lately, with what they were
+    /// made from.
+    pub shown_computes: compute::shown::ShownComputes,
     /// Each user's server listing, kept up to date by deltas.
     pub server_listings: compute::listing::ServerListings,
     /// Paths under the app that `[urlmap]` mounts other services at (no
@@ -213,6 +216,7 @@ impl AppState {
             templates: Templates::new(config.template_cache_ttl, config.template_cache_capacity),
             attaching: attach::Attaching::default(),
             disk_indexes: compute::disks::DiskIndexes::default(),
+            shown_computes: compute::shown::ShownComputes::default(),
             server_listings: compute::listing::ServerListings::new(config.listing_refresh),
             reserved_paths: Vec::new(),
             store: CachedStore::new(

@@ -46,6 +46,8 @@ pub struct Disks {
     /// The volumes it named, in its order, each with the index it is
     /// attached at (`None`: the volume read as gone, or without one).
     indexes: Vec<(String, Option<u32>)>,
+    /// Whether they are kept for the next show (see [`Disks::lasting`]).
+    lasting: bool,
 }
 
 impl Disks {
@@ -55,6 +57,13 @@ impl Disks {
             .iter()
             .find(|(v, _)| v == id)
             .and_then(|(_, i)| *i)
+    }
+
+    /// Whether they hold for every show of the same server answer: kept
+    /// under its stamp, not read for a server without one or while one
+    /// of its volumes read as gone (which a next show reads again).
+    pub fn lasting(&self) -> bool {
+        self.lasting
     }
 
     /// Whether these are the disks of `server` as it is now: the same
@@ -114,14 +123,16 @@ impl DiskIndexes {
             all_found &= index.is_some();
             indexes.push((id.clone(), index.flatten()));
         }
-        let disks = Arc::new(Disks {
-            updated: server.updated.clone().unwrap_or_default(),
-            indexes,
-        });
         // A 404 for a volume the server names is a race with its delete,
         // which changes the server's stamp: nothing worth keeping. Without
         // a stamp nothing could tell the entry is still right.
-        if all_found && server.updated.is_some() {
+        let lasting = all_found && server.updated.is_some();
+        let disks = Arc::new(Disks {
+            updated: server.updated.clone().unwrap_or_default(),
+            indexes,
+            lasting,
+        });
+        if lasting {
             self.0.insert(key, disks.clone()).await;
         }
         Ok(disks)

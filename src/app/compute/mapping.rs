@@ -8,7 +8,8 @@ use crate::occi::infrastructure::{
     IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE, OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, attr,
 };
 use crate::occi::{EntityRef, Link, Resource};
-use crate::synnefo::{Server, ServerStatus};
+use crate::synnefo::transport::Answer;
+use crate::synnefo::{Client, Server, ServerStatus};
 
 use super::location;
 use crate::app::Suspend;
@@ -154,16 +155,34 @@ pub fn to_resource(
 /// Fetches the caller's server `id` (404 for an invalid id, another
 /// user's server or a deleted one).
 pub async fn get_server(ctx: &Ctx, id: &str) -> Result<Server, AppError> {
-    let not_found = || AppError::NotFound(format!("no compute {id}"));
+    let answer = get_server_answer(ctx, id).await?;
+    server_in(id, &answer)
+}
+
+/// Cyclades' answer for the caller's server `id`, not decoded yet (404
+/// for an invalid id or another user's server; [`server_in`] decodes).
+pub async fn get_server_answer(ctx: &Ctx, id: &str) -> Result<Answer, AppError> {
     if !is_server_id(id) {
-        return Err(not_found());
+        return Err(no_compute(id));
     }
-    match ctx.client().get_server(&ctx.caller, id).await {
-        Ok(s) if is_gone(&s) => Err(not_found()),
-        Ok(s) => Ok(s),
-        Err(e) if e.is_not_found() => Err(not_found()),
+    match ctx.client().get_server_answer(&ctx.caller, id).await {
+        Ok(answer) => Ok(answer),
+        Err(e) if e.is_not_found() => Err(no_compute(id)),
         Err(e) => Err(AppError::synnefo(format!("get server {id}"), e)),
     }
+}
+
+/// The server of [`get_server_answer`]'s answer (404 for a deleted one).
+pub fn server_in(id: &str, answer: &[u8]) -> Result<Server, AppError> {
+    match Client::decode_server(answer) {
+        Ok(s) if is_gone(&s) => Err(no_compute(id)),
+        Ok(s) => Ok(s),
+        Err(e) => Err(AppError::synnefo(format!("get server {id}"), e)),
+    }
+}
+
+fn no_compute(id: &str) -> AppError {
+    AppError::NotFound(format!("no compute {id}"))
 }
 
 #[cfg(test)]

@@ -67,20 +67,23 @@ pub mod inline_links;
 pub mod listing;
 pub mod mapping;
 pub mod save;
+pub mod shown;
 pub mod update;
 
 use std::collections::HashMap;
 
 use crate::occi::infrastructure::COMPUTE;
-use crate::occi::{Attributes, OcciRequest, ParsedCategory};
+use crate::occi::{Attributes, OcciRequest, ParsedCategory, Rendered};
 use crate::synnefo::Volume;
 
 use super::attach;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
+use super::handlers::render;
 use super::ids::is_server_id;
 use super::storagelink::disk_index;
-use mapping::{get_server, to_resource};
+use mapping::{get_server, get_server_answer, server_in, to_resource};
+use shown::ShowInputs;
 use update::ComputeUpdate;
 
 /// The server name when the client gives no title (as the original).
@@ -161,6 +164,47 @@ impl Collection for Compute {
         to_resource(&server, Some(&catalog), index, ctx.state.config.suspend)
             .map(Entity::Resource)
             .ok_or_else(|| AppError::NotFound(format!("no compute {id}")))
+    }
+
+    /// A show that serves the kept rendering while Cyclades' answer and
+    /// the caller's snapshots are those it was made from (see
+    /// [`shown`]).
+    async fn show_rendered(ctx: &Ctx, id: &str) -> Result<Rendered, AppError> {
+        let tags = async { Ok::<_, AppError>(ctx.state.store.tags(ctx.user()).await?) };
+        let (answer, catalog, tags) = tokio::try_join!(
+            get_server_answer(ctx, id),
+            ctx.state.templates.catalog(ctx),
+            tags
+        )?;
+        let inputs = ShowInputs {
+            answer: &answer,
+            catalog: &catalog,
+            tags: &tags,
+        };
+        if let Some(kept) = ctx.state.shown_computes.get(ctx, id, &inputs).await {
+            return Ok(kept);
+        }
+        let server = server_in(id, &answer)?;
+        let disks = ctx.state.disk_indexes.of(ctx, &server).await?;
+        let pending = attach::has_pending(&server);
+        attach::resume(ctx, &server);
+        let index = |v: &str| disks.index_of(v);
+        let mut compute = to_resource(&server, Some(&catalog), index, ctx.state.config.suspend)
+            .map(Entity::Resource)
+            .ok_or_else(|| AppError::NotFound(format!("no compute {id}")))?;
+        for m in tags.mixins_of(&location(id)) {
+            compute.add_mixin(&m.type_id());
+        }
+        let rendered = render(ctx, &compute)?;
+        // A show of a compute whose storage is still pending may start
+        // its attach: never skipped.
+        if !pending {
+            ctx.state
+                .shown_computes
+                .keep(ctx, id, inputs, &disks, &rendered)
+                .await;
+        }
+        Ok(rendered)
     }
 
     async fn create(ctx: &Ctx, req: &OcciRequest) -> Result<String, AppError> {

@@ -575,8 +575,33 @@ impl Client {
 
     /// `GET /servers/{id}`.
     pub async fn get_server(&self, caller: &Caller, server_id: &str) -> Result<Server> {
+        let answer = self.get_server_answer(caller, server_id).await?;
+        Self::decode_server(&answer)
+    }
+
+    /// `GET /servers/{id}` as Cyclades answered it, not decoded yet: a
+    /// caller that rendered this very answer before can tell it is
+    /// unchanged without decoding it ([`Client::decode_server`] decodes).
+    pub async fn get_server_answer(
+        &self,
+        caller: &Caller,
+        server_id: &str,
+    ) -> Result<super::transport::Answer> {
         let path = format!("/servers/{}", seg(server_id));
-        let r: OneServer = self.get_json(Service::Compute, &path, &[], caller).await?;
+        self.call(
+            Service::Compute,
+            Method::GET,
+            &path,
+            &[],
+            Some(caller),
+            super::client::Payload::None,
+        )
+        .await
+    }
+
+    /// The server of a [`Client::get_server_answer`].
+    pub fn decode_server(answer: &[u8]) -> Result<Server> {
+        let r: OneServer = super::client::decode(Service::Compute, answer)?;
         Ok(r.server)
     }
 
