@@ -11,7 +11,6 @@
 //! only the binary starts it, behind the default `simulator` feature.
 
 pub mod app;
-mod cache;
 pub mod config;
 pub mod occi;
 pub mod pipeline;

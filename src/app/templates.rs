@@ -11,9 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use moka::future::Cache;
+use snf_occi_types::cache::TimedCache as Cache;
 
-use crate::cache::get_or_load;
 use crate::occi::Mixin;
 use crate::occi::infrastructure::{os_template, resource_template, storage_template};
 use crate::occi::render::Rendered;
@@ -59,36 +58,17 @@ impl Templates {
     /// each.
     pub fn new(ttl: Duration, capacity: u64) -> Self {
         Templates {
-            flavors: Cache::builder()
-                .time_to_live(ttl)
-                .max_capacity(capacity)
-                .build(),
-            images: Cache::builder()
-                .time_to_live(ttl)
-                .max_capacity(capacity)
-                .build(),
-            volume_types: Cache::builder()
-                .time_to_live(ttl)
-                .max_capacity(capacity)
-                .build(),
-            catalogs: Cache::builder()
-                .time_to_live(ttl)
-                .max_capacity(capacity)
-                .build(),
-            storage_types: Cache::builder()
-                .time_to_live(ttl)
-                .max_capacity(capacity)
-                .build(),
-            mixins: Cache::builder()
-                .time_to_live(ttl)
-                .max_capacity(capacity)
-                .build(),
-            rendered: Cache::builder()
+            flavors: Cache::builder(capacity).time_to_live(ttl).build(),
+            images: Cache::builder(capacity).time_to_live(ttl).build(),
+            volume_types: Cache::builder(capacity).time_to_live(ttl).build(),
+            catalogs: Cache::builder(capacity).time_to_live(ttl).build(),
+            storage_types: Cache::builder(capacity).time_to_live(ttl).build(),
+            mixins: Cache::builder(capacity).time_to_live(ttl).build(),
+            rendered: Cache::builder(RENDERED_QUERY_BYTES)
                 .time_to_live(ttl)
                 .weigher(|_, r: &Arc<RenderedQuery>| {
                     u32::try_from(r.rendered.body.len() + r.header_bytes).unwrap_or(u32::MAX)
                 })
-                .max_capacity(RENDERED_QUERY_BYTES)
                 .build(),
             images_forgotten: AtomicU64::new(0),
         }
@@ -103,7 +83,7 @@ impl Templates {
         templates: &Arc<Vec<Mixin>>,
         tags: &Arc<UserTags>,
     ) -> Option<Rendered> {
-        let hit = self.rendered.get(&(ctx.user().to_owned(), media)).await?;
+        let hit = self.rendered.get(&(ctx.user().to_owned(), media))?;
         (Arc::ptr_eq(&hit.templates, templates) && Arc::ptr_eq(&hit.tags, tags))
             .then(|| hit.rendered.clone())
     }
@@ -123,48 +103,51 @@ impl Templates {
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len())
             .sum();
-        self.rendered
-            .insert(
-                (ctx.user().to_owned(), media),
-                Arc::new(RenderedQuery {
-                    templates,
-                    tags,
-                    rendered: rendered.clone(),
-                    header_bytes,
-                }),
-            )
-            .await;
+        self.rendered.insert(
+            (ctx.user().to_owned(), media),
+            Arc::new(RenderedQuery {
+                templates,
+                tags,
+                rendered: rendered.clone(),
+                header_bytes,
+            }),
+        );
     }
 
     /// The caller's flavors (one Synnefo call on a miss).
     pub async fn flavors(&self, ctx: &Ctx) -> Result<Arc<Vec<Flavor>>, AppError> {
-        get_or_load(&self.flavors, ctx.user(), || async {
-            ctx.client()
-                .list_flavors_detail(&ctx.caller)
-                .await
-                .map(Arc::new)
-        })
-        .await
-        .map_err(|e| AppError::synnefo_shared("list flavors", e))
+        self.flavors
+            .get_or_load(ctx.user(), || async {
+                ctx.client()
+                    .list_flavors_detail(&ctx.caller)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .map(|(v, _)| v)
+            .map_err(|e| AppError::synnefo_shared("list flavors", e))
     }
 
     /// The caller's images (one Synnefo call on a miss).
     pub async fn images(&self, ctx: &Ctx) -> Result<Arc<Vec<Image>>, AppError> {
         let forgotten = self.images_forgotten.load(Ordering::Acquire);
-        let images = get_or_load(&self.images, ctx.user(), || async {
-            ctx.client()
-                .list_images_detail(&ctx.caller)
-                .await
-                .map(Arc::new)
-        })
-        .await
-        .map_err(|e| AppError::synnefo_shared("list images", e))?;
+        let images = self
+            .images
+            .get_or_load(ctx.user(), || async {
+                ctx.client()
+                    .list_images_detail(&ctx.caller)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .map(|(v, _)| v)
+            .map_err(|e| AppError::synnefo_shared("list images", e))?;
         if self.images_forgotten.load(Ordering::Acquire) != forgotten {
             // A save forgot the lists while this one was read: it may
             // predate the new snapshot. It answers this request, but the
             // cache must not keep it (the load stored it after the
             // forgetting). Any user's save counts: rare, and one reload.
-            self.images.invalidate(ctx.user()).await;
+            self.images.invalidate(ctx.user());
         }
         Ok(images)
     }
@@ -179,21 +162,23 @@ impl Templates {
         // Counted first: a load finishing after this either is removed
         // below or sees the count change and removes itself.
         self.images_forgotten.fetch_add(1, Ordering::AcqRel);
-        self.images.invalidate(user).await;
-        self.catalogs.invalidate(user).await;
+        self.images.invalidate(user);
+        self.catalogs.invalidate(user);
     }
 
     /// The volume types of the caller's cloud (one Synnefo call on a
     /// miss).
     pub async fn volume_types(&self, ctx: &Ctx) -> Result<Arc<Vec<VolumeType>>, AppError> {
-        get_or_load(&self.volume_types, ctx.user(), || async {
-            ctx.client()
-                .list_volume_types(&ctx.caller)
-                .await
-                .map(Arc::new)
-        })
-        .await
-        .map_err(|e| AppError::synnefo_shared("list volume types", e))
+        self.volume_types
+            .get_or_load(ctx.user(), || async {
+                ctx.client()
+                    .list_volume_types(&ctx.caller)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .map(|(v, _)| v)
+            .map_err(|e| AppError::synnefo_shared("list volume types", e))
     }
 
     /// The caller's flavors and images with their terms. Built once per
@@ -202,31 +187,28 @@ impl Templates {
     /// staler than they are.
     pub async fn catalog(&self, ctx: &Ctx) -> Result<Arc<TemplateCatalog>, AppError> {
         let (flavors, images) = tokio::try_join!(self.flavors(ctx), self.images(ctx))?;
-        if let Some(built) = self.catalogs.get(ctx.user()).await
+        if let Some(built) = self.catalogs.get(ctx.user())
             && Arc::ptr_eq(&built.flavors, &flavors)
             && Arc::ptr_eq(&built.images, &images)
         {
             return Ok(built);
         }
         let catalog = Arc::new(TemplateCatalog::new(flavors, images));
-        self.catalogs
-            .insert(ctx.user().to_owned(), catalog.clone())
-            .await;
+        self.catalogs.insert(ctx.user().to_owned(), catalog.clone());
         Ok(catalog)
     }
 
     /// The volume types with their terms (see [`Templates::catalog`]).
     pub async fn storage_types(&self, ctx: &Ctx) -> Result<Arc<StorageTypes>, AppError> {
         let types = self.volume_types(ctx).await?;
-        if let Some(built) = self.storage_types.get(ctx.user()).await
+        if let Some(built) = self.storage_types.get(ctx.user())
             && Arc::ptr_eq(&built.types, &types)
         {
             return Ok(built);
         }
         let built = Arc::new(StorageTypes::new(types));
         self.storage_types
-            .insert(ctx.user().to_owned(), built.clone())
-            .await;
+            .insert(ctx.user().to_owned(), built.clone());
         Ok(built)
     }
 
@@ -234,7 +216,7 @@ impl Templates {
     /// flavors, then OS templates, then storage templates.
     pub async fn mixins(&self, ctx: &Ctx) -> Result<Arc<Vec<Mixin>>, AppError> {
         let (catalog, types) = tokio::try_join!(self.catalog(ctx), self.storage_types(ctx))?;
-        if let Some(built) = self.mixins.get(ctx.user()).await
+        if let Some(built) = self.mixins.get(ctx.user())
             && Arc::ptr_eq(&built.catalog, &catalog)
             && Arc::ptr_eq(&built.types, &types)
         {
@@ -243,16 +225,14 @@ impl Templates {
         let mut mixins = catalog.mixins.clone();
         mixins.extend(types.mixins.iter().cloned());
         let mixins = Arc::new(mixins);
-        self.mixins
-            .insert(
-                ctx.user().to_owned(),
-                Arc::new(BuiltMixins {
-                    catalog,
-                    types,
-                    mixins: mixins.clone(),
-                }),
-            )
-            .await;
+        self.mixins.insert(
+            ctx.user().to_owned(),
+            Arc::new(BuiltMixins {
+                catalog,
+                types,
+                mixins: mixins.clone(),
+            }),
+        );
         Ok(mixins)
     }
 }

@@ -20,10 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use moka::future::Cache;
+use snf_occi_types::cache::TimedCache as Cache;
 
 use super::{Store, StoreError, StoreLimits, UserMixin};
-use crate::cache::get_or_load;
 
 /// One user's mixins and associations, as read at one moment.
 #[derive(Debug, Default)]
@@ -135,12 +134,8 @@ impl CachedStore {
         } else {
             Duration::from_secs(60)
         });
-        let snapshots = (!ttl.is_zero()).then(|| {
-            Cache::builder()
-                .time_to_live(ttl)
-                .max_capacity(capacity)
-                .build()
-        });
+        let snapshots =
+            (!ttl.is_zero()).then(|| Cache::builder(capacity).time_to_live(ttl).build());
         CachedStore {
             store,
             snapshots,
@@ -187,16 +182,15 @@ impl CachedStore {
         };
         loop {
             let epoch = self.epoch.load(Ordering::Acquire);
-            let tags = get_or_load(cache, user, || async {
-                self.load(user).await.map(Arc::new)
-            })
-            .await
-            .map_err(StoreError::Shared)?;
+            let (tags, _) = cache
+                .get_or_load(user, || async { self.load(user).await.map(Arc::new) })
+                .await
+                .map_err(StoreError::Shared)?;
             if tags.epoch >= epoch {
                 return Ok(tags);
             }
             // Read before a write that has committed since: read again.
-            cache.invalidate(user).await;
+            cache.invalidate(user);
         }
     }
 
@@ -213,7 +207,7 @@ impl CachedStore {
     async fn changed(&self, user: &str) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         if let Some(cache) = &self.snapshots {
-            cache.invalidate(user).await;
+            cache.invalidate(user);
         }
     }
 

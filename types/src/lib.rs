@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Nothing here does I/O; the only dependencies are `http` (for
-//! [`http::Method`]) and the `metrics` facade. [`timestamp`] reads and
+//! [`http::Method`]), the `metrics` facade and `quick_cache` (under
+//! [`cache::TimedCache`], every per-user cache). [`timestamp`] reads and
 //! writes Synnefo's timestamps for the client and the simulator.
 //!
 //! ```
@@ -21,6 +22,7 @@
 //! ```
 
 mod auth;
+pub mod cache;
 mod media;
 pub mod metrics;
 mod request_id;

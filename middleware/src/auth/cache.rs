@@ -5,14 +5,14 @@
 //! print of the cache shows nothing a caller could replay. Each entry lives
 //! for the configured TTL or until the credential itself expires, whichever
 //! comes first; concurrent first requests with one credential share one
-//! validation (moka's `or_try_insert_with` single-flight).
+//! validation (the cache's single-flight load).
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use moka::Expiry;
 use sha2::{Digest, Sha256};
+use snf_occi_types::cache::TimedCache;
 
 /// A cache key: the SHA-256 digest of a credential.
 pub(crate) type CacheKey = [u8; 32];
@@ -32,7 +32,7 @@ pub trait Expiring {
 /// A bounded, expiring, single-flight cache of validations.
 #[derive(Clone)]
 pub(crate) struct AuthCache<V: Clone + Send + Sync + 'static> {
-    cache: moka::future::Cache<CacheKey, V>,
+    cache: TimedCache<CacheKey, V>,
     /// The `cache` label of its hit/miss counters.
     name: &'static str,
 }
@@ -41,11 +41,12 @@ impl<V> AuthCache<V>
 where
     V: Expiring + Clone + Send + Sync + 'static,
 {
-    /// A cache of at most `capacity` entries, each kept at most `ttl`.
+    /// A cache of at most `capacity` entries, each kept at most `ttl`,
+    /// and never past its credential's own expiry.
     pub(crate) fn new(capacity: u64, ttl: Duration) -> Self {
-        let cache = moka::future::Cache::builder()
-            .max_capacity(capacity)
-            .expire_after(CredentialExpiry { ttl })
+        let cache = TimedCache::builder(capacity)
+            .time_to_live(ttl)
+            .lifetime(move |login: &V| lifetime(ttl, login.expires(), SystemTime::now()))
             .build();
         AuthCache {
             cache,
@@ -63,44 +64,32 @@ where
     /// all concurrent callers; errors are not cached). The flag is true
     /// when this call ran `init` (the value is fresh from the identity
     /// service).
-    pub(crate) async fn get_or_try_insert<F, E>(
+    pub(crate) async fn get_or_try_insert<F, Fut, E>(
         &self,
         key: CacheKey,
         init: F,
     ) -> Result<(V, bool), Arc<E>>
     where
-        F: Future<Output = Result<V, E>>,
-        E: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
     {
-        let entry = match self.cache.entry(key).or_try_insert_with(init).await {
-            Ok(entry) => entry,
+        match self.cache.get_or_load(&key, init).await {
+            Ok((login, fresh)) => {
+                // A fresh entry means this call validated upstream: a miss.
+                snf_occi_types::metrics::record_cache_lookup(self.name, !fresh);
+                Ok((login, fresh))
+            }
             Err(err) => {
                 // Validation ran and failed: a miss (errors are not cached).
                 snf_occi_types::metrics::record_cache_lookup(self.name, false);
-                return Err(err);
+                Err(err)
             }
-        };
-        let fresh = entry.is_fresh();
-        // A fresh entry means this call validated upstream: a miss.
-        snf_occi_types::metrics::record_cache_lookup(self.name, !fresh);
-        Ok((entry.into_value(), fresh))
+        }
     }
 
     /// Forgets `key` at once (the backend rejected the credential).
-    pub(crate) async fn invalidate(&self, key: &CacheKey) {
-        self.cache.invalidate(key).await;
-    }
-}
-
-/// Per-entry lifetime: the configured TTL, cut short by the credential's
-/// own expiry.
-struct CredentialExpiry {
-    ttl: Duration,
-}
-
-impl<V: Expiring> Expiry<CacheKey, V> for CredentialExpiry {
-    fn expire_after_create(&self, _key: &CacheKey, value: &V, _now: Instant) -> Option<Duration> {
-        Some(lifetime(self.ttl, value.expires(), SystemTime::now()))
+    pub(crate) fn invalidate(&self, key: &CacheKey) {
+        self.cache.invalidate(key);
     }
 }
 
@@ -156,22 +145,22 @@ mod tests {
         let cache = AuthCache::<V>::new(10, Duration::from_secs(60));
         let key = cache_key(b"t");
         let err = cache
-            .get_or_try_insert(key, async { Err::<V, &str>("down") })
+            .get_or_try_insert(key, || async { Err::<V, &str>("down") })
             .await;
         assert!(err.is_err());
         let (_, fresh) = cache
-            .get_or_try_insert(key, async { Ok::<_, &str>(V(None)) })
+            .get_or_try_insert(key, || async { Ok::<_, &str>(V(None)) })
             .await
             .unwrap();
         assert!(fresh);
         let (_, fresh) = cache
-            .get_or_try_insert(key, async { Ok::<_, &str>(V(None)) })
+            .get_or_try_insert(key, || async { Ok::<_, &str>(V(None)) })
             .await
             .unwrap();
         assert!(!fresh);
-        cache.invalidate(&key).await;
+        cache.invalidate(&key);
         let (_, fresh) = cache
-            .get_or_try_insert(key, async { Ok::<_, &str>(V(None)) })
+            .get_or_try_insert(key, || async { Ok::<_, &str>(V(None)) })
             .await
             .unwrap();
         assert!(fresh);

@@ -250,7 +250,7 @@ where
     let key: CacheKey = cache_key(verifier.key_material(&credential));
     let login = shared
         .cache
-        .get_or_try_insert(key, verifier.verify(&credential))
+        .get_or_try_insert(key, || verifier.verify(&credential))
         .await;
     // The credential is not needed past here: drop it now.
     drop(credential);
@@ -277,7 +277,7 @@ where
     if response.status() == StatusCode::UNAUTHORIZED {
         // A credential the identity service vouched for was refused
         // further in (revoked, renewed): ask again next time.
-        shared.cache.invalidate(&key).await;
+        shared.cache.invalidate(&key);
         tracing::info!(filter, outcome = "evicted", reason = "backend answered 401");
         outcome::record(filter, "evicted", "backend_401");
     }

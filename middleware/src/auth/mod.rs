@@ -35,9 +35,9 @@
 //!   against `^(Keystone|snf-auth) uri=...$`, so two would break it): the
 //!   innermost auth filter's wins. List `keystone_auth` last among the
 //!   auth filters when OCCI clients should be sent to Keystone.
-//! - Validations are cached (moka), keyed by SHA-256 of the credential,
-//!   for at most the credential's own lifetime and the configured TTL, so
-//!   one user's login is never another's.
+//! - Validations are cached (`snf_occi_types::cache`), keyed by SHA-256
+//!   of the credential, for at most the credential's own lifetime and the
+//!   configured TTL, so one user's login is never another's.
 //! - Logs carry the filter name and the outcome only (`tracing`, target
 //!   `snf_occi_middleware::auth::*`), never a token, certificate or DN.
 //!

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use moka::future::Cache;
+use snf_occi_types::cache::TimedCache as Cache;
 
 use crate::app::collection::Ctx;
 use crate::app::error::AppError;
@@ -87,12 +87,7 @@ pub struct DiskIndexes(Cache<String, Arc<Disks>>);
 
 impl Default for DiskIndexes {
     fn default() -> Self {
-        DiskIndexes(
-            Cache::builder()
-                .max_capacity(CAPACITY)
-                .time_to_idle(IDLE)
-                .build(),
-        )
+        DiskIndexes(Cache::builder(CAPACITY).time_to_idle(IDLE).build())
     }
 }
 
@@ -103,7 +98,7 @@ impl DiskIndexes {
     /// the show. Reads that all succeeded are kept for the next show.
     pub async fn of(&self, ctx: &Ctx, server: &Server) -> Result<Arc<Disks>, AppError> {
         let key = key(ctx, &server.id);
-        if let Some(kept) = self.0.get(&key).await
+        if let Some(kept) = self.0.get(key.as_str())
             && kept.fits(server)
         {
             return Ok(kept);
@@ -133,7 +128,7 @@ impl DiskIndexes {
             lasting,
         });
         if lasting {
-            self.0.insert(key, disks.clone()).await;
+            self.0.insert(key, disks.clone());
         }
         Ok(disks)
     }

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use moka::future::Cache;
+use snf_occi_types::cache::TimedCache as Cache;
 
 use crate::app::collection::Ctx;
 use crate::app::error::AppError;
@@ -102,8 +102,7 @@ pub struct ServerListings {
 impl ServerListings {
     /// Listings read in full again once `refresh` old (`0s`: never kept).
     pub fn new(refresh: Duration) -> Self {
-        let kept = Cache::builder()
-            .max_capacity(CAPACITY)
+        let kept = Cache::builder(CAPACITY)
             .weigher(|_, l: &Arc<Mutex<Listing>>| {
                 let servers = l.lock().map_or(0, |l| l.servers.len());
                 u32::try_from(servers).unwrap_or(u32::MAX).saturating_add(1)
@@ -116,7 +115,7 @@ impl ServerListings {
     /// The ids of the caller's live servers, in Cyclades' order.
     pub async fn server_ids(&self, ctx: &Ctx) -> Result<Vec<String>, AppError> {
         let key = &ctx.auth.user;
-        if let Some(kept) = self.kept.get(key).await {
+        if let Some(kept) = self.kept.get(key.as_str()) {
             let since = {
                 let as_of = lock(&kept).as_of;
                 as_of.checked_sub(MARGIN).unwrap_or(as_of)
@@ -147,9 +146,7 @@ impl ServerListings {
         let listing = Listing::full(servers, as_of.unwrap_or(SystemTime::UNIX_EPOCH));
         let ids = listing.ids();
         if as_of.is_some() && !self.refresh.is_zero() {
-            self.kept
-                .insert(key.clone(), Arc::new(Mutex::new(listing)))
-                .await;
+            self.kept.insert(key.clone(), Arc::new(Mutex::new(listing)));
         }
         Ok(ids)
     }

@@ -34,8 +34,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use moka::future::Cache;
 use snf_occi_types::MediaType;
+use snf_occi_types::cache::TimedCache as Cache;
 
 use super::disks::Disks;
 use crate::app::collection::Ctx;
@@ -99,8 +99,7 @@ pub struct ShownComputes(Cache<String, Arc<Shown>>);
 impl Default for ShownComputes {
     fn default() -> Self {
         ShownComputes(
-            Cache::builder()
-                .max_capacity(CAPACITY_BYTES)
+            Cache::builder(CAPACITY_BYTES)
                 .weigher(|_, shown: &Arc<Shown>| shown.weight())
                 .time_to_idle(IDLE)
                 .build(),
@@ -112,7 +111,7 @@ impl ShownComputes {
     /// The kept rendering of server `id` for the caller in `media`, if
     /// it was made from `inputs`.
     pub async fn get(&self, ctx: &Ctx, id: &str, inputs: &ShowInputs<'_>) -> Option<Rendered> {
-        let shown = self.0.get(&key(ctx, id, ctx.media())).await?;
+        let shown = self.0.get(key(ctx, id, ctx.media()).as_str())?;
         shown.made_from(inputs).then(|| shown.rendered.clone())
     }
 
@@ -136,9 +135,7 @@ impl ShownComputes {
             tags: inputs.tags.clone(),
             rendered: rendered.clone(),
         };
-        self.0
-            .insert(key(ctx, id, ctx.media()), Arc::new(shown))
-            .await;
+        self.0.insert(key(ctx, id, ctx.media()), Arc::new(shown));
     }
 }
 
