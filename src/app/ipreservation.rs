@@ -93,7 +93,7 @@ impl Collection for IpReservation {
         let request = NewFloatingIp {
             floating_network_id: None,
             floating_ip_address: None,
-            project: ctx.auth.project.clone(),
+            project: ctx.auth.project.as_deref().map(str::to_owned),
         };
         let ip = ctx
             .client()

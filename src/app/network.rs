@@ -197,7 +197,7 @@ impl Collection for Network {
                 &NewNetwork {
                     network_type: "MAC_FILTERED".to_owned(),
                     name: title.clone(),
-                    project: ctx.auth.project.clone(),
+                    project: ctx.auth.project.as_deref().map(str::to_owned),
                     shared: false,
                     admin_state_up: true,
                 },

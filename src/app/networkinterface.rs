@@ -160,7 +160,7 @@ async fn connect_public(ctx: &Ctx, server: &str, network_id: &str) -> Result<Por
             &NewFloatingIp {
                 floating_network_id: Some(network_id.to_owned()),
                 floating_ip_address: None,
-                project: ctx.auth.project.clone(),
+                project: ctx.auth.project.as_deref().map(str::to_owned),
             },
         )
         .await

@@ -281,7 +281,7 @@ async fn attempt(ctx: &Ctx, mut new: NewServer) -> Attempt {
         let ip = NewFloatingIp {
             floating_network_id: network,
             floating_ip_address: None,
-            project: ctx.auth.project.clone(),
+            project: ctx.auth.project.as_deref().map(str::to_owned),
         };
         match ctx.client().create_floating_ip(&ctx.caller, &ip).await {
             Ok(created) => {

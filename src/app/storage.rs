@@ -350,7 +350,7 @@ impl Collection for Storage {
                 .unwrap_or(DEFAULT_TITLE)
                 .to_owned(),
             volume_type: Some(volume_type(ctx, req).await?),
-            project: ctx.auth.project.clone(),
+            project: ctx.auth.project.as_deref().map(str::to_owned),
             server_id: None,
             display_description: req.attributes.get_str(attr::SUMMARY).map(str::to_owned),
         };

@@ -46,11 +46,15 @@ fn identity_of(access: Access) -> Option<Identity> {
     }
     Some(Identity {
         expires: token.expires_at(),
-        tenant: token.tenant.map(|t| t.id).filter(|t| !t.is_empty()),
+        tenant: token
+            .tenant
+            .map(|t| t.id)
+            .filter(|t| !t.is_empty())
+            .map(Into::into),
         token: token.id,
-        user_name: user.name.filter(|n| !n.is_empty()),
-        user: user.id,
-        projects: user.projects,
+        user_name: user.name.filter(|n| !n.is_empty()).map(Into::into),
+        user: user.id.into(),
+        projects: user.projects.into_iter().map(Into::into).collect(),
     })
 }
 
@@ -172,9 +176,9 @@ mod tests {
         )
         .unwrap();
         let identity = identity_of(access).unwrap();
-        assert_eq!(identity.user, "u");
+        assert_eq!(&*identity.user, "u");
         assert_eq!(identity.user_name, None);
-        assert_eq!(identity.default_project(), "p");
+        assert_eq!(&*identity.default_project(), "p");
         assert!(identity.expires.is_some());
         let anonymous: Access =
             serde_json::from_value(serde_json::json!({"serviceCatalog": []})).unwrap();

@@ -31,22 +31,24 @@ pub trait Expiring {
 
 /// A bounded, expiring, single-flight cache of validations.
 #[derive(Clone)]
-pub(crate) struct AuthCache<V: Clone + Send + Sync + 'static> {
-    cache: TimedCache<CacheKey, V>,
+pub(crate) struct AuthCache<V: Send + Sync + 'static> {
+    /// Logins are shared, not copied, with the requests they serve: an
+    /// identity holds a handful of strings and a project list.
+    cache: TimedCache<CacheKey, Arc<V>>,
     /// The `cache` label of its hit/miss counters.
     name: &'static str,
 }
 
 impl<V> AuthCache<V>
 where
-    V: Expiring + Clone + Send + Sync + 'static,
+    V: Expiring + Send + Sync + 'static,
 {
     /// A cache of at most `capacity` entries, each kept at most `ttl`,
     /// and never past its credential's own expiry.
     pub(crate) fn new(capacity: u64, ttl: Duration) -> Self {
         let cache = TimedCache::builder(capacity)
             .time_to_live(ttl)
-            .lifetime(move |login: &V| lifetime(ttl, login.expires(), SystemTime::now()))
+            .lifetime(move |login: &Arc<V>| lifetime(ttl, login.expires(), SystemTime::now()))
             .build();
         AuthCache {
             cache,
@@ -68,12 +70,13 @@ where
         &self,
         key: CacheKey,
         init: F,
-    ) -> Result<(V, bool), Arc<E>>
+    ) -> Result<(Arc<V>, bool), Arc<E>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>>,
     {
-        match self.cache.get_or_load(&key, init).await {
+        let load = || async { init().await.map(Arc::new) };
+        match self.cache.get_or_load(&key, load).await {
             Ok((login, fresh)) => {
                 // A fresh entry means this call validated upstream: a miss.
                 snf_occi_types::metrics::record_cache_lookup(self.name, !fresh);

@@ -7,6 +7,7 @@
 //! only the fields below and ignore the rest (the catalog is the app's
 //! business).
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::Deserialize;
@@ -21,14 +22,14 @@ use snf_occi_types::SecretToken;
 pub struct Identity {
     /// The Synnefo token.
     pub token: SecretToken,
-    /// The user's UUID.
-    pub user: String,
+    /// The user's UUID (shared with every request's context).
+    pub user: Arc<str>,
     /// The user's display name.
-    pub user_name: Option<String>,
+    pub user_name: Option<Arc<str>>,
     /// UUIDs of the projects the user is a member of.
-    pub projects: Vec<String>,
+    pub projects: Vec<Arc<str>>,
     /// The tenant the token is scoped to (astavoms: the VO's project).
-    pub tenant: Option<String>,
+    pub tenant: Option<Arc<str>>,
     /// When the token expires.
     pub expires: Option<SystemTime>,
 }
@@ -44,7 +45,7 @@ impl Identity {
     /// as this identity in `project` by `method`.
     pub(crate) fn context(
         &self,
-        project: String,
+        project: Arc<str>,
         expires: Option<SystemTime>,
         method: &'static str,
     ) -> snf_occi_types::AuthContext {
@@ -61,7 +62,7 @@ impl Identity {
     /// The project the original snf-occi chose when the client named none:
     /// the first project that is not the user's own system project (whose
     /// id is the user's UUID), else the user's own.
-    pub fn default_project(&self) -> String {
+    pub fn default_project(&self) -> Arc<str> {
         self.projects
             .iter()
             .find(|p| **p != self.user && !p.is_empty())
@@ -114,10 +115,19 @@ pub(crate) fn parse_access(body: &[u8]) -> Option<Identity> {
     }
     Some(Identity {
         token: SecretToken::new(token.id),
-        user: user.id,
-        user_name: user.name.filter(|n| !n.is_empty()),
-        projects: user.projects.unwrap_or_default(),
-        tenant: token.tenant.map(|t| t.id).filter(|t| !t.is_empty()),
+        user: user.id.into(),
+        user_name: user.name.filter(|n| !n.is_empty()).map(Into::into),
+        projects: user
+            .projects
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        tenant: token
+            .tenant
+            .map(|t| t.id)
+            .filter(|t| !t.is_empty())
+            .map(Into::into),
         expires: token.expires.as_deref().and_then(parse_expiry),
     })
 }
@@ -166,10 +176,10 @@ mod tests {
             "serviceCatalog": []}}"#;
         let id = parse_access(body).unwrap();
         assert_eq!(id.token.expose(), "tok");
-        assert_eq!(id.user, "u1");
+        assert_eq!(&*id.user, "u1");
         assert_eq!(id.user_name.as_deref(), Some("User One"));
         assert_eq!(id.tenant.as_deref(), Some("p1"));
-        assert_eq!(id.default_project(), "p2");
+        assert_eq!(&*id.default_project(), "p2");
         let expected = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_119_200);
         assert_eq!(id.expires, Some(expected));
     }
@@ -180,11 +190,11 @@ mod tests {
             br#"{"access": {"token": {"id": "t"}, "user": {"id": "u", "projects": ["u"]}}}"#,
         )
         .unwrap();
-        assert_eq!(id.default_project(), "u");
+        assert_eq!(&*id.default_project(), "u");
         id.projects = vec!["u".into(), "a".into(), "b".into()];
-        assert_eq!(id.default_project(), "a");
+        assert_eq!(&*id.default_project(), "a");
         id.projects.clear();
-        assert_eq!(id.default_project(), "u");
+        assert_eq!(&*id.default_project(), "u");
     }
 
     #[test]

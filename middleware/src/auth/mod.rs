@@ -190,9 +190,9 @@ pub(crate) fn keystone_challenge(
 
 /// The project the client asked for, if any: `X-Snf-Project`, else
 /// `X-Project-Id` (the original's headers).
-pub(crate) fn project_header(headers: &http::HeaderMap) -> Option<String> {
+pub(crate) fn project_header(headers: &http::HeaderMap) -> Option<std::sync::Arc<str>> {
     ["x-snf-project", "x-project-id"].iter().find_map(|name| {
         let value = headers.get(*name)?.to_str().ok()?.trim();
-        (!value.is_empty()).then(|| value.to_owned())
+        (!value.is_empty()).then(|| value.into())
     })
 }

@@ -84,7 +84,7 @@ pub(super) async fn create(ctx: &Ctx, req: &OcciRequest) -> Result<String, AppEr
         name,
         flavor_ref: flavor.id.clone(),
         image_ref: image.id.clone(),
-        project: ctx.auth.project.clone(),
+        project: ctx.auth.project.as_deref().map(str::to_owned),
         personality: personality(&w, &image),
         networks: (!network_refs.is_empty()).then_some(network_refs),
         metadata,

@@ -115,7 +115,7 @@ impl ServerListings {
     /// The ids of the caller's live servers, in Cyclades' order.
     pub async fn server_ids(&self, ctx: &Ctx) -> Result<Vec<String>, AppError> {
         let key = &ctx.auth.user;
-        if let Some(kept) = self.kept.get(key.as_str()) {
+        if let Some(kept) = self.kept.get(&**key) {
             let since = {
                 let as_of = lock(&kept).as_of;
                 as_of.checked_sub(MARGIN).unwrap_or(as_of)
@@ -146,7 +146,8 @@ impl ServerListings {
         let listing = Listing::full(servers, as_of.unwrap_or(SystemTime::UNIX_EPOCH));
         let ids = listing.ids();
         if as_of.is_some() && !self.refresh.is_zero() {
-            self.kept.insert(key.clone(), Arc::new(Mutex::new(listing)));
+            self.kept
+                .insert(key.to_string(), Arc::new(Mutex::new(listing)));
         }
         Ok(ids)
     }

@@ -56,7 +56,7 @@ impl JwtVerifier {
             return Ok(JwtLogin {
                 identity: Identity {
                     token: SecretToken::new(account.token.as_str()),
-                    user: account.user.clone(),
+                    user: account.user.as_str().into(),
                     user_name: None,
                     projects: Vec::new(),
                     tenant: None,
@@ -143,7 +143,7 @@ impl JwtVerifier {
             _ => return Err(JwtError::Unavailable(WHAT)),
         }
         if let Some(identity) = parse_access(body) {
-            let tenant = identity.tenant.clone();
+            let tenant = identity.tenant.as_deref().map(str::to_owned);
             return Ok((identity, tenant));
         }
         let subject_token = subject_token
@@ -152,8 +152,8 @@ impl JwtVerifier {
         let v3: V3Answer = serde_json::from_slice(body).map_err(|_| JwtError::Unavailable(WHAT))?;
         let identity = Identity {
             token: SecretToken::new(subject_token),
-            user: v3.token.user.id,
-            user_name: v3.token.user.name,
+            user: v3.token.user.id.into(),
+            user_name: v3.token.user.name.map(Into::into),
             projects: Vec::new(),
             tenant: None,
             expires: v3.token.expires_at.as_deref().and_then(parse_expiry),

@@ -397,7 +397,7 @@ impl Verifier for JwtVerifier {
     fn context(&self, login: &JwtLogin, headers: &HeaderMap) -> AuthContext {
         let identity = &login.identity;
         let project = project_header(headers)
-            .or_else(|| login.project.clone())
+            .or_else(|| login.project.as_deref().map(Into::into))
             .unwrap_or_else(|| identity.default_project());
         identity.context(project, login.expires, FILTER)
     }

@@ -44,7 +44,7 @@
 //! let config = KeystoneAuthConfig::default().with_keystone_url("http://127.0.0.1:8890/identity");
 //! let layer = AuthLayer::keystone(config, astakos).unwrap();
 //! let app = ServiceBuilder::new().layer(layer).service_fn(|req: HttpRequest| async move {
-//!     let user = req.extensions().get::<AuthContext>().map(|a| a.user.clone());
+//!     let user = req.extensions().get::<AuthContext>().map(|a| a.user.to_string());
 //!     Ok::<_, std::convert::Infallible>(HttpResponse::new(user.unwrap_or_default().into()))
 //! });
 //! # drop(app);
