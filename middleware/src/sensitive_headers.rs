@@ -67,28 +67,58 @@ pub struct SensitiveHeadersLayer {
 struct Rules {
     names: Vec<HeaderName>,
     prefixes: Vec<String>,
-    /// The first bytes of `names` and `prefixes`: every request header
-    /// is looked at, and most (`host`, `accept`, `user-agent`, ...)
-    /// start with a byte no secret-carrying name starts with.
-    first_bytes: [bool; 256],
+    /// Every header of every request and response is looked at, and
+    /// most (`host`, `content-type`, `x-request-id`, ...) are no secret:
+    /// by first byte, the lengths (below 64) a secret name of that byte
+    /// has, as bits...
+    name_lengths: [u64; 256],
+    /// ...and the shortest prefix of that byte (0: none), so that a
+    /// header that cannot match is passed over without comparing names.
+    prefix_min: [usize; 256],
 }
 
 impl Rules {
     fn new(names: Vec<HeaderName>, prefixes: Vec<String>) -> Self {
-        let mut first_bytes = [false; 256];
-        let firsts = names
-            .iter()
-            .map(|n| n.as_str())
-            .chain(prefixes.iter().map(String::as_str))
-            .filter_map(|s| s.bytes().next());
-        for b in firsts {
-            first_bytes[usize::from(b)] = true;
+        let mut name_lengths = [0u64; 256];
+        for name in &names {
+            let name = name.as_str();
+            if let Some(&b) = name.as_bytes().first() {
+                // A length past 63 is looked at whatever the bits say.
+                if name.len() < 64 {
+                    name_lengths[usize::from(b)] |= 1 << name.len();
+                }
+            }
+        }
+        let mut prefix_min = [0usize; 256];
+        for prefix in &prefixes {
+            if let Some(&b) = prefix.as_bytes().first() {
+                let min = &mut prefix_min[usize::from(b)];
+                *min = if *min == 0 {
+                    prefix.len()
+                } else {
+                    (*min).min(prefix.len())
+                };
+            }
         }
         Rules {
             names,
             prefixes,
-            first_bytes,
+            name_lengths,
+            prefix_min,
         }
+    }
+
+    fn is_sensitive(&self, name: &HeaderName) -> bool {
+        let text = name.as_str();
+        let Some(&first) = text.as_bytes().first() else {
+            return false;
+        };
+        let len = text.len();
+        let may_be_name = len >= 64 || self.name_lengths[usize::from(first)] & (1 << len) != 0;
+        let shortest_prefix = self.prefix_min[usize::from(first)];
+        let may_have_prefix = shortest_prefix != 0 && len >= shortest_prefix;
+        (may_be_name && self.names.contains(name))
+            || (may_have_prefix && self.prefixes.iter().any(|p| text.starts_with(p.as_str())))
     }
 }
 
@@ -122,14 +152,7 @@ impl SensitiveHeadersLayer {
 
     /// Whether `name` is one this layer hides.
     pub fn is_sensitive(&self, name: &HeaderName) -> bool {
-        let rules = &*self.rules;
-        let first = name.as_str().as_bytes().first().copied().unwrap_or(0);
-        rules.first_bytes[usize::from(first)]
-            && (rules.names.contains(name)
-                || rules
-                    .prefixes
-                    .iter()
-                    .any(|p| name.as_str().starts_with(p.as_str())))
+        self.rules.is_sensitive(name)
     }
 
     fn mark(&self, headers: &mut HeaderMap) {
@@ -263,5 +286,33 @@ mod tests {
             !SensitiveHeadersLayer::default().is_sensitive(&HeaderName::from_static("my-site-key"))
         );
         assert!(!layer.is_sensitive(&http::header::HOST));
+        // Same first byte and length as a secret name, or past a prefix's
+        // length: compared, and told apart.
+        assert!(!layer.is_sensitive(&HeaderName::from_static("x-request-id")));
+        assert!(layer.is_sensitive(&HeaderName::from_static("ssl-client-certificate-id")));
+        assert!(!layer.is_sensitive(&HeaderName::from_static("ssl-client-ce")));
+        assert!(!layer.is_sensitive(&HeaderName::from_static("x-ssl-client-cer")));
+        let long =
+            HeaderName::from_bytes(format!("my-site-key{}", "x".repeat(60)).as_bytes()).unwrap();
+        let with_long = SensitiveHeadersLayer::with_extra([long.clone()]);
+        assert!(with_long.is_sensitive(&long));
+        assert!(!with_long.is_sensitive(&HeaderName::from_static("my-site-key")));
+    }
+
+    proptest::proptest! {
+        /// The length and first-byte screening never changes the answer
+        /// of the plain rule: a listed name, or a listed prefix.
+        #[test]
+        fn the_screening_is_the_plain_rule(
+            name in "(x-|ssl[-_]|auth|set-|my-)?[a-z_-]{0,28}",
+        ) {
+            let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+                return Ok(());
+            };
+            let layer = SensitiveHeadersLayer::with_extra([HeaderName::from_static("my-site-key")]);
+            let plain = layer.rules.names.contains(&name)
+                || layer.rules.prefixes.iter().any(|p| name.as_str().starts_with(p.as_str()));
+            proptest::prop_assert_eq!(layer.is_sensitive(&name), plain);
+        }
     }
 }

@@ -37,6 +37,11 @@ use endpoints::Endpoints;
 use failures::{jitter, retryable};
 use paths::answer_size;
 
+/// Header names of every call, parsed once (a name given as text is
+/// parsed again on each insert).
+const X_AUTH_TOKEN: http::HeaderName = http::HeaderName::from_static("x-auth-token");
+const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
 fn trim(url: &str) -> &str {
     url.trim_end_matches('/')
 }
@@ -257,6 +262,9 @@ impl Client {
         let mut request = http::Request::new(Full::default());
         *request.method_mut() = method.clone();
         *request.uri_mut() = Self::uri(base, path, query)?;
+        // Room for Accept, the token, the request id, a body's type and
+        // the transport's User-Agent without growing the map.
+        *request.headers_mut() = http::HeaderMap::with_capacity(6);
         let headers = request.headers_mut();
         headers.insert(
             http::header::ACCEPT,
@@ -268,12 +276,12 @@ impl Client {
                 let mut value = HeaderValue::from_str(token)
                     .map_err(|_| TransportError::InvalidHeader("X-Auth-Token"))?;
                 value.set_sensitive(true);
-                headers.insert("x-auth-token", value);
+                headers.insert(X_AUTH_TOKEN, value);
             }
             if let Some(id) = &caller.request_id {
                 let value = HeaderValue::from_str(id.as_str())
                     .map_err(|_| TransportError::InvalidHeader("X-Request-Id"))?;
-                headers.insert("x-request-id", value);
+                headers.insert(X_REQUEST_ID, value);
             }
         }
         match payload {

@@ -56,7 +56,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::Deserialize;
 
 pub use astakos::AstakosTokens;
@@ -228,9 +228,12 @@ impl AuthLayer<KeystoneVerifier> {
 
 /// The token a request carries, if any: `X-Auth-Token`, else `Auth-Token`.
 fn token_header(headers: &HeaderMap) -> Option<&HeaderValue> {
+    // Names parsed once, not on every lookup.
+    const X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
+    const AUTH_TOKEN: HeaderName = HeaderName::from_static("auth-token");
     headers
-        .get("x-auth-token")
-        .or_else(|| headers.get("auth-token"))
+        .get(X_AUTH_TOKEN)
+        .or_else(|| headers.get(AUTH_TOKEN))
 }
 
 /// A token is printable ASCII without spaces; anything else is refused
