@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_util::future::BoxFuture;
+use futures_util::future::{Either, Ready, ready};
 use http::{StatusCode, Uri};
 use tower::{Service, ServiceExt};
 
@@ -89,7 +89,9 @@ fn with_path(uri: &Uri, path: &str) -> Option<Uri> {
 impl Service<HttpRequest> for UrlMap {
     type Response = HttpResponse;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<HttpResponse, Infallible>>;
+    /// The mount's own future, not boxed again (it is one already).
+    type Future =
+        Either<Ready<Result<HttpResponse, Infallible>>, tower::util::Oneshot<BoxHttp, HttpRequest>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // Each mount is driven to readiness in `call` (by `oneshot`).
@@ -104,15 +106,14 @@ impl Service<HttpRequest> for UrlMap {
                 &message,
                 rendering_of(req.extensions()),
             );
-            return Box::pin(async move { Ok(res) });
+            return Either::Left(ready(Ok(res)));
         };
         if let Some(path) = stripped
             && let Some(uri) = with_path(req.uri(), &path)
         {
             *req.uri_mut() = uri;
         }
-        let svc = svc.clone();
-        Box::pin(svc.oneshot(req))
+        Either::Right(svc.clone().oneshot(req))
     }
 }
 
