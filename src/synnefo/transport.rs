@@ -1,5 +1,6 @@
-//! The backend transport: hyper's pooled HTTP/1.1 and HTTP/2 client over
-//! rustls, with nothing between a Synnefo call and the connection.
+//! The backend transport: hyper's HTTP/1.1 and HTTP/2 connections over
+//! rustls, pooled ([`pool`]), with nothing between a Synnefo call and the
+//! connection.
 //!
 //! The Synnefo client used reqwest, whose layers (URL re-parsing with IDNA
 //! host mapping, a redirect policy that parses the URL again, a retry
@@ -9,6 +10,7 @@
 //! its own rule. The auth filters' calls (astavoms, OIDC providers) go
 //! through the same transport (`pipeline::auth_backends`): one HTTP stack.
 
+mod pool;
 mod proxy;
 
 use std::sync::Arc;
@@ -18,14 +20,13 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client as HyperClient;
+use hyper_rustls::HttpsConnectorBuilder;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use super::config::SynnefoConfig;
+use pool::Pool;
 use proxy::{ProxyConnector, proxy_matcher};
 
 /// The default most one listing answer may hold
@@ -142,7 +143,7 @@ pub enum TransportError {
 /// ```
 #[derive(Clone)]
 pub struct Transport {
-    client: HyperClient<HttpsConnector<ProxyConnector>, Full<Bytes>>,
+    pool: Arc<Pool>,
     user_agent: HeaderValue,
     max_listing_bytes: usize,
     // One permit per byte of the answers being read or held (an
@@ -274,16 +275,16 @@ impl Transport {
                 http,
                 matcher: proxy_matcher(&config.proxy)?.map(Arc::new),
             });
-        let client = HyperClient::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(config.pool_max_idle_per_host)
-            .pool_idle_timeout(config.pool_idle_timeout)
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(connector);
+        let pool = Arc::new(Pool::new(
+            connector,
+            config.pool_max_idle_per_host,
+            config.pool_idle_timeout,
+        ));
         let in_flight = config
             .max_bytes_in_flight
             .min(tokio::sync::Semaphore::MAX_PERMITS);
         Ok(Transport {
-            client,
+            pool,
             user_agent: HeaderValue::from_static(USER_AGENT),
             max_listing_bytes: config.max_listing_bytes,
             in_flight: Arc::new(tokio::sync::Semaphore::new(in_flight)),
@@ -306,8 +307,11 @@ impl Transport {
             AnswerSize::Listing => self.max_listing_bytes,
         };
         let exchange = async {
-            let response = self.client.request(request).await.map_err(classify)?;
-            self.read_answer(response, max).await
+            let (response, lease) = self.pool.send(request).await?;
+            let answer = self.read_answer(response, max).await?;
+            // Read to the end: the connection may serve the next call.
+            self.pool.give_back(lease);
+            Ok(answer)
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(answer) => answer,
@@ -333,9 +337,10 @@ impl Transport {
             AnswerSize::Listing => self.max_listing_bytes,
         };
         let exchange = async {
-            let response = self.client.request(request).await.map_err(classify)?;
+            let (response, lease) = self.pool.send(request).await?;
             let headers = response.headers().clone();
             let (status, body) = self.read_answer(response, max).await?;
+            self.pool.give_back(lease);
             let mut answer = Response::new(body);
             *answer.status_mut() = status;
             *answer.headers_mut() = headers;
@@ -447,15 +452,6 @@ pub fn load_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static
         return Err(format!("{}: no certificate in the file", path.display()));
     }
     Ok(certs)
-}
-
-fn classify(e: hyper_util::client::legacy::Error) -> TransportError {
-    let reason = innermost(&e);
-    if e.is_connect() {
-        TransportError::Connect(reason)
-    } else {
-        TransportError::Failed(reason)
-    }
 }
 
 /// The innermost cause's text: what an operator needs ("Connection
