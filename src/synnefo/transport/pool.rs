@@ -113,7 +113,10 @@ impl Pool {
         loop {
             let (sender, reused) = match self.take(&origin) {
                 Some(sender) => (sender, true),
-                None => (self.connect(&uri).await?, false),
+                // Boxed: a connect's state (TCP, tunnel, TLS, handshake) is
+                // large, and inline it would be carried, and moved, by
+                // every call's future, reuses included.
+                None => (Box::pin(self.connect(&uri)).await?, false),
             };
             let sent = match sender {
                 Sender::Http1(mut s) => {
