@@ -161,8 +161,9 @@ pub struct Transport {
 #[derive(Debug)]
 pub struct Answer {
     body: Bytes,
-    /// The answer's `Date`: the backend's clock when it answered.
-    date: Option<std::time::SystemTime>,
+    /// The answer's `Date` as sent: the backend's clock when it answered
+    /// (parsed on demand: only listings read it).
+    date: Option<HeaderValue>,
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
@@ -184,7 +185,8 @@ impl Answer {
     /// When the backend answered, by its own clock (the `Date` header,
     /// to the second), if it said.
     pub fn date(&self) -> Option<std::time::SystemTime> {
-        self.date
+        let text = self.date.as_ref()?.to_str().ok()?;
+        httpdate::parse_http_date(text).ok()
     }
 }
 
@@ -380,11 +382,7 @@ impl Transport {
             Some(length) => Some(length as usize),
             None => None,
         };
-        let date = response
-            .headers()
-            .get(http::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok());
+        let date = response.headers().get(http::header::DATE).cloned();
         let mut body = response.into_body();
         let mut permit: Option<tokio::sync::OwnedSemaphorePermit> = None;
         // One chunk is the usual answer: kept as is, no copy. A longer one

@@ -51,10 +51,38 @@ impl Sender {
     }
 }
 
+/// Where a connection goes: the scheme and authority as the calls'
+/// URIs spell them (shared bytes: copying one copies no text).
+#[derive(Clone, Debug)]
+struct Origin {
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+}
+
+impl Origin {
+    fn of(uri: &Uri) -> Result<Origin, TransportError> {
+        match (uri.scheme(), uri.authority()) {
+            (Some(scheme), Some(authority)) => Ok(Origin {
+                scheme: scheme.clone(),
+                authority: authority.clone(),
+            }),
+            _ => Err(TransportError::InvalidUrl(
+                "a call needs an absolute URL".to_owned(),
+            )),
+        }
+    }
+
+    /// The same text (no case folding: the calls spell their origins
+    /// one way, from the catalog or the configuration).
+    fn is(&self, other: &Origin) -> bool {
+        self.authority.as_str() == other.authority.as_str()
+            && self.scheme.as_str() == other.scheme.as_str()
+    }
+}
+
 /// An idle connection and where it goes.
 struct Idle {
-    /// `scheme://authority`, as the calls' URIs spell it.
-    origin: String,
+    origin: Origin,
     sender: Sender,
     since: Instant,
 }
@@ -78,7 +106,7 @@ pub(super) struct Pool {
 /// [`Pool::give_back`] once the answer was read to the end (dropped
 /// otherwise, which closes it).
 pub(super) struct Lease {
-    origin: String,
+    origin: Origin,
     sender: Option<http1::SendRequest<Full<Bytes>>>,
 }
 
@@ -106,7 +134,7 @@ impl Pool {
         mut request: Request<Full<Bytes>>,
     ) -> Result<(Response<Incoming>, Lease), TransportError> {
         let uri = request.uri().clone();
-        let origin = origin_of(&uri)?;
+        let origin = Origin::of(&uri)?;
         // A reused connection the peer closed as it was taken sends
         // nothing: the request comes back and goes out again (a fresh
         // connection is not retried: its failure is the answer).
@@ -175,11 +203,11 @@ impl Pool {
         let kept = slots
             .idle
             .iter()
-            .filter(|i| i.origin == lease.origin && matches!(i.sender, Sender::Http1(_)))
+            .filter(|i| i.origin.is(&lease.origin) && matches!(i.sender, Sender::Http1(_)))
             .count();
         if kept < self.max_idle_per_origin {
             slots.idle.push(Idle {
-                origin: std::mem::take(&mut lease.origin),
+                origin: lease.origin,
                 sender: Sender::Http1(sender),
                 since: now,
             });
@@ -188,10 +216,10 @@ impl Pool {
 
     /// The most recently idle live connection to `origin`: an HTTP/1.1
     /// one leaves the pool, an HTTP/2 one is shared.
-    fn take(&self, origin: &str) -> Option<Sender> {
+    fn take(&self, origin: &Origin) -> Option<Sender> {
         let now = Instant::now();
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(pos) = slots.idle.iter().rposition(|i| i.origin == origin) {
+        while let Some(pos) = slots.idle.iter().rposition(|i| i.origin.is(origin)) {
             let idle = &slots.idle[pos];
             let stale =
                 idle.sender.is_closed() || now.duration_since(idle.since) > self.idle_timeout;
@@ -236,7 +264,7 @@ impl Pool {
             tokio::spawn(async move {
                 let _ = connection.await;
             });
-            let origin = origin_of(uri)?;
+            let origin = Origin::of(uri)?;
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.idle.push(Idle {
                 origin,
@@ -250,16 +278,6 @@ impl Pool {
             let _ = connection.await;
         });
         Ok(Sender::Http1(sender))
-    }
-}
-
-/// `scheme://authority` of an absolute URI.
-fn origin_of(uri: &Uri) -> Result<String, TransportError> {
-    match (uri.scheme_str(), uri.authority()) {
-        (Some(scheme), Some(authority)) => Ok(format!("{scheme}://{authority}")),
-        _ => Err(TransportError::InvalidUrl(
-            "a call needs an absolute URL".to_owned(),
-        )),
     }
 }
 
@@ -307,8 +325,14 @@ mod tests {
         let mut request = Request::new(Full::default());
         to_origin_form(&mut request, &uri);
         assert_eq!(request.headers()["host"], "cyclades.example.org");
-        assert_eq!(origin_of(&uri).unwrap(), "https://cyclades.example.org:443");
-        assert!(origin_of(&"/x".parse().unwrap()).is_err());
+        let origin = Origin::of(&uri).unwrap();
+        assert!(
+            origin.is(&Origin::of(&"https://cyclades.example.org:443/y".parse().unwrap()).unwrap())
+        );
+        assert!(
+            !origin.is(&Origin::of(&"http://cyclades.example.org:443/x".parse().unwrap()).unwrap())
+        );
+        assert!(Origin::of(&"/x".parse().unwrap()).is_err());
     }
 
     /// A server answering `200 ok` on every connection it accepts, each
