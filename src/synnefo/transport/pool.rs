@@ -220,14 +220,20 @@ impl Pool {
         let now = Instant::now();
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         while let Some(pos) = slots.idle.iter().rposition(|i| i.origin.is(origin)) {
-            let idle = &slots.idle[pos];
+            let idle = &mut slots.idle[pos];
             let stale =
                 idle.sender.is_closed() || now.duration_since(idle.since) > self.idle_timeout;
             match (&idle.sender, stale) {
                 (_, true) => {
                     slots.idle.swap_remove(pos);
                 }
-                (Sender::Http2(shared), false) => return Some(Sender::Http2(shared.clone())),
+                (Sender::Http2(shared), false) => {
+                    // Shared, so in use until idle: its idle time starts
+                    // again with each call.
+                    let shared = shared.clone();
+                    idle.since = now;
+                    return Some(Sender::Http2(shared));
+                }
                 (Sender::Http1(_), false) => return Some(slots.idle.swap_remove(pos).sender),
             }
         }
@@ -433,5 +439,93 @@ mod tests {
             pool.give_back(lease);
         }
         assert_eq!(pool.slots.lock().unwrap().idle.len(), 4);
+    }
+
+    /// An HTTP/2 origin (ALPN `h2` over TLS, as a site's front may
+    /// offer): one connection serves every call, several at once.
+    #[tokio::test]
+    async fn an_h2_connection_is_shared_by_the_calls_to_its_origin() {
+        use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let ca_issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca_issuer)
+            .unwrap();
+        let mut tls = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+        tls.alpn_protocols = vec![b"h2".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(|_req| async {
+                        Ok::<_, std::convert::Infallible>(Response::new(Full::new(
+                            Bytes::from_static(b"ok"),
+                        )))
+                    });
+                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+
+        let transport = super::super::Transport::new(super::super::TransportConfig {
+            proxy: super::super::ProxySetting::None,
+            extra_roots: vec![ca.der().clone()],
+            ..Default::default()
+        })
+        .unwrap();
+        let call = || {
+            let transport = transport.clone();
+            async move {
+                let request = Request::get(format!("https://localhost:{port}/x"))
+                    .body(Full::default())
+                    .unwrap();
+                transport
+                    .send(
+                        request,
+                        Duration::from_secs(10),
+                        super::super::AnswerSize::Item,
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        let (status, body) = call().await;
+        assert_eq!((status.as_u16(), &body[..]), (200, &b"ok"[..]));
+        let answers = futures_util::future::join_all((0..4).map(|_| call())).await;
+        assert!(
+            answers
+                .iter()
+                .all(|(s, b)| s.as_u16() == 200 && &b[..] == b"ok")
+        );
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "one shared connection");
     }
 }
