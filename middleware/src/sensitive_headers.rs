@@ -124,26 +124,18 @@ impl Rules {
 
 impl Default for SensitiveHeadersLayer {
     fn default() -> Self {
-        SensitiveHeadersLayer {
-            rules: Arc::new(Rules::new(
-                SENSITIVE_HEADERS
-                    .iter()
-                    .map(|n| HeaderName::from_static(n))
-                    .collect(),
-                SENSITIVE_PREFIXES.iter().map(|p| p.to_string()).collect(),
-            )),
-        }
+        SensitiveHeadersLayer::with_extra([])
     }
 }
 
 impl SensitiveHeadersLayer {
     /// The default list plus `extra` names.
     pub fn with_extra(extra: impl IntoIterator<Item = HeaderName>) -> Self {
-        let mut names: Vec<HeaderName> = SENSITIVE_HEADERS
+        let names = SENSITIVE_HEADERS
             .iter()
             .map(|n| HeaderName::from_static(n))
+            .chain(extra)
             .collect();
-        names.extend(extra);
         let prefixes = SENSITIVE_PREFIXES.iter().map(|p| p.to_string()).collect();
         SensitiveHeadersLayer {
             rules: Arc::new(Rules::new(names, prefixes)),

@@ -338,12 +338,16 @@ where
 /// user's cached tags, or one store query run alongside the Synnefo calls).
 pub async fn show_with_user_mixins<C: Collection>(ctx: &Ctx, id: &str) -> Result<Entity, AppError> {
     let (entity, tags) = tokio::join!(C::show(ctx, id), ctx.state.store.tags(ctx.user()));
-    let mut entity = entity?;
-    let location = format!("/{}/{id}", C::PATH);
-    for m in tags?.mixins_of(&location) {
+    let (mut entity, tags) = (entity?, tags?);
+    add_user_mixins(&mut entity, &tags, &format!("/{}/{id}", C::PATH));
+    Ok(entity)
+}
+
+/// Adds the user mixins `tags` associate with the entity at `location`.
+pub fn add_user_mixins(entity: &mut Entity, tags: &UserTags, location: &str) {
+    for m in tags.mixins_of(location) {
         entity.add_mixin(&m.type_id());
     }
-    Ok(entity)
 }
 
 /// Drops a deleted entity's user mixin associations. The entity is gone

@@ -227,11 +227,7 @@ async fn serve(
             // Without snapshots every read makes new tags, so a kept
             // rendering could never be served again: neither look nor keep.
             let keep = wanted.is_empty() && ctx.state.store.caches();
-            if keep
-                && let Some(hit) = cache
-                    .rendered_query(&ctx, ctx.media(), &templates, &tags)
-                    .await
-            {
+            if keep && let Some(hit) = cache.rendered_query(&ctx, ctx.media(), &templates, &tags) {
                 return Ok(hit.into_response(StatusCode::OK));
             }
             let user_mixins = as_model_mixins(&tags);
@@ -262,15 +258,13 @@ async fn serve(
             };
             let rendered = ctx.state.renderer.categories(&set, ctx.media())?;
             if keep {
-                cache
-                    .keep_rendered_query(
-                        &ctx,
-                        ctx.media(),
-                        templates.clone(),
-                        tags.clone(),
-                        &rendered,
-                    )
-                    .await;
+                cache.keep_rendered_query(
+                    &ctx,
+                    ctx.media(),
+                    templates.clone(),
+                    tags.clone(),
+                    &rendered,
+                );
             }
             Ok(rendered.into_response(StatusCode::OK))
         }

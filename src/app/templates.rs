@@ -66,8 +66,8 @@ impl Templates {
             mixins: Cache::builder(capacity).time_to_live(ttl).build(),
             rendered: Cache::builder(RENDERED_QUERY_BYTES)
                 .time_to_live(ttl)
-                .weigher(|_, r: &Arc<RenderedQuery>| {
-                    u32::try_from(r.rendered.body.len() + r.header_bytes).unwrap_or(u32::MAX)
+                .weigher(|r: &Arc<RenderedQuery>| {
+                    u32::try_from(r.rendered.size()).unwrap_or(u32::MAX)
                 })
                 .build(),
             images_forgotten: AtomicU64::new(0),
@@ -76,7 +76,7 @@ impl Templates {
 
     /// The caller's query interface in `media`, if it was rendered from
     /// exactly `templates` and `tags`.
-    pub async fn rendered_query(
+    pub fn rendered_query(
         &self,
         ctx: &Ctx,
         media: MediaType,
@@ -90,7 +90,7 @@ impl Templates {
 
     /// Keeps the caller's query interface rendered for `media` from
     /// `templates` and `tags`.
-    pub async fn keep_rendered_query(
+    pub fn keep_rendered_query(
         &self,
         ctx: &Ctx,
         media: MediaType,
@@ -98,18 +98,12 @@ impl Templates {
         tags: Arc<UserTags>,
         rendered: &Rendered,
     ) {
-        let header_bytes = rendered
-            .headers
-            .iter()
-            .map(|(k, v)| k.as_str().len() + v.len())
-            .sum();
         self.rendered.insert(
             (ctx.user().to_owned(), media),
             Arc::new(RenderedQuery {
                 templates,
                 tags,
                 rendered: rendered.clone(),
-                header_bytes,
             }),
         );
     }
@@ -124,7 +118,6 @@ impl Templates {
                     .map(Arc::new)
             })
             .await
-            .map(|(v, _)| v)
             .map_err(|e| AppError::synnefo_shared("list flavors", e))
     }
 
@@ -140,7 +133,6 @@ impl Templates {
                     .map(Arc::new)
             })
             .await
-            .map(|(v, _)| v)
             .map_err(|e| AppError::synnefo_shared("list images", e))?;
         if self.images_forgotten.load(Ordering::Acquire) != forgotten {
             // A save forgot the lists while this one was read: it may
@@ -158,7 +150,7 @@ impl Templates {
     /// not after the TTL. The next read reloads the list (one call); a
     /// read already in flight answers with what it read but does not
     /// leave it cached.
-    pub async fn forget_images(&self, user: &str) {
+    pub fn forget_images(&self, user: &str) {
         // Counted first: a load finishing after this either is removed
         // below or sees the count change and removes itself.
         self.images_forgotten.fetch_add(1, Ordering::AcqRel);
@@ -177,7 +169,6 @@ impl Templates {
                     .map(Arc::new)
             })
             .await
-            .map(|(v, _)| v)
             .map_err(|e| AppError::synnefo_shared("list volume types", e))
     }
 
@@ -568,7 +559,6 @@ struct RenderedQuery {
     templates: Arc<Vec<Mixin>>,
     tags: Arc<UserTags>,
     rendered: Rendered,
-    header_bytes: usize,
 }
 
 /// The query interface's template mixins and what they were built from.

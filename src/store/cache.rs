@@ -182,7 +182,7 @@ impl CachedStore {
         };
         loop {
             let epoch = self.epoch.load(Ordering::Acquire);
-            let (tags, _) = cache
+            let tags = cache
                 .get_or_load(user, || async { self.load(user).await.map(Arc::new) })
                 .await
                 .map_err(StoreError::Shared)?;
@@ -204,7 +204,7 @@ impl CachedStore {
 
     /// After a committed write of `user`'s data: no snapshot taken before
     /// it is served again.
-    async fn changed(&self, user: &str) {
+    fn changed(&self, user: &str) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         if let Some(cache) = &self.snapshots {
             cache.invalidate(user);
@@ -214,28 +214,28 @@ impl CachedStore {
     /// See [`Store::create_mixin`].
     pub async fn create_mixin(&self, user: &str, mixin: &UserMixin) -> Result<(), StoreError> {
         let result = self.store.create_mixin(user, mixin).await;
-        self.changed(user).await;
+        self.changed(user);
         result
     }
 
     /// See [`Store::create_mixins`].
     pub async fn create_mixins(&self, user: &str, mixins: &[UserMixin]) -> Result<(), StoreError> {
         let result = self.store.create_mixins(user, mixins).await;
-        self.changed(user).await;
+        self.changed(user);
         result
     }
 
     /// See [`Store::delete_mixin`].
     pub async fn delete_mixin(&self, user: &str, type_id: &str) -> Result<(), StoreError> {
         let result = self.store.delete_mixin(user, type_id).await;
-        self.changed(user).await;
+        self.changed(user);
         result
     }
 
     /// See [`Store::delete_mixins`].
     pub async fn delete_mixins(&self, user: &str, type_ids: &[String]) -> Result<(), StoreError> {
         let result = self.store.delete_mixins(user, type_ids).await;
-        self.changed(user).await;
+        self.changed(user);
         result
     }
 
@@ -247,7 +247,7 @@ impl CachedStore {
         entities: &[String],
     ) -> Result<(), StoreError> {
         let result = self.store.associate(user, type_id, entities).await;
-        self.changed(user).await;
+        self.changed(user);
         result
     }
 
@@ -262,7 +262,7 @@ impl CachedStore {
             .store
             .replace_associations(user, type_id, entities)
             .await;
-        self.changed(user).await;
+        self.changed(user);
         result
     }
 
@@ -275,7 +275,7 @@ impl CachedStore {
         replace: bool,
     ) -> Result<(), StoreError> {
         let result = self.store.tag_entity(user, entity, type_ids, replace).await;
-        self.changed(user).await;
+        self.changed(user);
         result
     }
 
@@ -287,7 +287,7 @@ impl CachedStore {
         entities: &[String],
     ) -> Result<(), StoreError> {
         let result = self.store.dissociate(user, type_id, entities).await;
-        self.changed(user).await;
+        self.changed(user);
         result
     }
 
@@ -298,7 +298,7 @@ impl CachedStore {
             return Ok(());
         }
         let result = self.store.forget_entity(user, entity).await;
-        self.changed(user).await;
+        self.changed(user);
         result
     }
 }

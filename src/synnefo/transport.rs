@@ -1,6 +1,6 @@
 //! The backend transport: hyper's HTTP/1.1 and HTTP/2 connections over
-//! rustls, pooled ([`pool`]), with nothing between a Synnefo call and the
-//! connection.
+//! rustls, pooled (`transport/pool.rs`), with nothing between a Synnefo
+//! call and the connection.
 //!
 //! The Synnefo client used reqwest, whose layers (URL re-parsing with IDNA
 //! host mapping, a redirect policy that parses the URL again, a retry
@@ -297,28 +297,12 @@ impl Transport {
     /// reading at most what an answer of `size` may hold.
     pub async fn send(
         &self,
-        mut request: Request<Full<Bytes>>,
+        request: Request<Full<Bytes>>,
         timeout: Duration,
         size: AnswerSize,
     ) -> Result<(StatusCode, Answer), TransportError> {
-        request
-            .headers_mut()
-            .insert(http::header::USER_AGENT, self.user_agent.clone());
-        let max = match size {
-            AnswerSize::Item => MAX_ITEM_BYTES,
-            AnswerSize::Listing => self.max_listing_bytes,
-        };
-        let exchange = async {
-            let (response, lease) = self.pool.send(request).await?;
-            let answer = self.read_answer(response, max).await?;
-            // Read to the end: the connection may serve the next call.
-            self.pool.give_back(lease);
-            Ok(answer)
-        };
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(answer) => answer,
-            Err(_) => Err(TransportError::Timeout),
-        }
+        let (status, _, answer) = self.round_trip(request, timeout, size, false).await?;
+        Ok((status, answer))
     }
 
     /// [`Transport::send`], answering the response's headers too: the
@@ -327,10 +311,29 @@ impl Transport {
     /// before the body is read, which [`Transport::send`] never does.
     pub async fn exchange(
         &self,
-        mut request: Request<Full<Bytes>>,
+        request: Request<Full<Bytes>>,
         timeout: Duration,
         size: AnswerSize,
     ) -> Result<Response<Answer>, TransportError> {
+        let (status, headers, body) = self.round_trip(request, timeout, size, true).await?;
+        let mut answer = Response::new(body);
+        *answer.status_mut() = status;
+        *answer.headers_mut() = headers;
+        Ok(answer)
+    }
+}
+
+impl Transport {
+    /// One call within `timeout`: its status, its headers when
+    /// `with_headers` (else an empty map), and its answer read to the end,
+    /// after which the connection may serve the next call.
+    async fn round_trip(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        timeout: Duration,
+        size: AnswerSize,
+        with_headers: bool,
+    ) -> Result<(StatusCode, http::HeaderMap, Answer), TransportError> {
         request
             .headers_mut()
             .insert(http::header::USER_AGENT, self.user_agent.clone());
@@ -340,22 +343,21 @@ impl Transport {
         };
         let exchange = async {
             let (response, lease) = self.pool.send(request).await?;
-            let headers = response.headers().clone();
-            let (status, body) = self.read_answer(response, max).await?;
+            let headers = if with_headers {
+                response.headers().clone()
+            } else {
+                http::HeaderMap::new()
+            };
+            let (status, answer) = self.read_answer(response, max).await?;
             self.pool.give_back(lease);
-            let mut answer = Response::new(body);
-            *answer.status_mut() = status;
-            *answer.headers_mut() = headers;
-            Ok(answer)
+            Ok((status, headers, answer))
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(answer) => answer,
             Err(_) => Err(TransportError::Timeout),
         }
     }
-}
 
-impl Transport {
     /// Reads an answer of at most `max` bytes (a fault: at most
     /// [`MAX_FAULT_BYTES`]), chunk by chunk, each chunk taking its bytes
     /// from the in-flight budget first: past the budget the read stops

@@ -29,7 +29,7 @@
 //!     .get_or_load("alice", || async { Ok::<_, std::io::Error>(7) })
 //!     .await
 //!     .unwrap();
-//! assert_eq!(loaded, (7, true));
+//! assert_eq!(loaded, 7);
 //! assert_eq!(cache.get("alice"), Some(7));
 //! cache.invalidate("alice");
 //! assert_eq!(cache.get("alice"), None);
@@ -74,8 +74,8 @@ struct Timed<V> {
     weight: u32,
 }
 
-/// A weight function of a key and value.
-type WeighFn<K, V> = Arc<dyn Fn(&K, &V) -> u32 + Send + Sync>;
+/// A weight function of a value.
+type WeighFn<V> = Arc<dyn Fn(&V) -> u32 + Send + Sync>;
 /// A lifetime function of a value (at most the time to live).
 type LifetimeFn<V> = Arc<dyn Fn(&V) -> Duration + Send + Sync>;
 
@@ -101,7 +101,7 @@ struct Inner<K, V> {
     ttl: Duration,
     idle: Option<Duration>,
     lifetime: Option<LifetimeFn<V>>,
-    weigher: Option<WeighFn<K, V>>,
+    weigher: Option<WeighFn<V>>,
     stores: AtomicU64,
 }
 
@@ -129,11 +129,13 @@ where
 
 /// Builds a [`TimedCache`] ([`TimedCache::builder`]).
 pub struct Builder<K, V> {
+    /// The key type the cache will have (nothing of it is built here).
+    key: std::marker::PhantomData<fn() -> K>,
     capacity: u64,
     ttl: Duration,
     idle: Option<Duration>,
     lifetime: Option<LifetimeFn<V>>,
-    weigher: Option<WeighFn<K, V>>,
+    weigher: Option<WeighFn<V>>,
 }
 
 impl<K, V> Builder<K, V>
@@ -162,7 +164,7 @@ where
 
     /// Entries weigh what `f` says (at least 1): the capacity is then a
     /// total weight, not an entry count.
-    pub fn weigher(mut self, f: impl Fn(&K, &V) -> u32 + Send + Sync + 'static) -> Self {
+    pub fn weigher(mut self, f: impl Fn(&V) -> u32 + Send + Sync + 'static) -> Self {
         self.weigher = Some(Arc::new(f));
         self
     }
@@ -206,6 +208,7 @@ where
     /// [`Builder::weigher`]), kept until evicted unless told otherwise.
     pub fn builder(capacity: u64) -> Builder<K, V> {
         Builder {
+            key: std::marker::PhantomData,
             capacity,
             ttl: FOREVER,
             idle: None,
@@ -258,7 +261,7 @@ where
 
     /// Keeps `value` under `key`.
     pub fn insert(&self, key: K, value: V) {
-        let timed = self.timed(&key, value);
+        let timed = self.timed(value);
         self.inner.table.insert(key, timed);
         self.stored();
     }
@@ -281,13 +284,30 @@ where
         self.inner.table.is_empty()
     }
 
-    /// The value kept under `key`, else the one `load` makes, kept. Loads
-    /// of one key at once share the first one's result: a value, or its
-    /// error (not kept; the next lookup loads again). The flag is true
-    /// when this call's own `load` made the value. `load` is only built
-    /// on a miss, and the miss path is boxed, so that a caller's future
-    /// does not carry the loading future's state on every hit.
-    pub async fn get_or_load<Q, E, F, Fut>(&self, key: &Q, load: F) -> Result<(V, bool), Arc<E>>
+    /// The value kept under `key`, else the one `load` makes, kept. While
+    /// one call loads a key, the others asking for it wait and get its
+    /// value; when it fails, its error is its caller's alone (not kept)
+    /// and the next waiter loads in turn. `load` is only built on a miss,
+    /// and the miss path is boxed, so that a caller's future does not
+    /// carry the loading future's state on every hit.
+    pub async fn get_or_load<Q, E, F, Fut>(&self, key: &Q, load: F) -> Result<V, Arc<E>>
+    where
+        Q: Hash + Equivalent<K> + ToOwned<Owned = K> + ?Sized,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        self.get_or_load_fresh(key, load)
+            .await
+            .map(|(value, _)| value)
+    }
+
+    /// [`TimedCache::get_or_load`], saying whether this call's own `load`
+    /// made the value.
+    pub async fn get_or_load_fresh<Q, E, F, Fut>(
+        &self,
+        key: &Q,
+        load: F,
+    ) -> Result<(V, bool), Arc<E>>
     where
         Q: Hash + Equivalent<K> + ToOwned<Owned = K> + ?Sized,
         F: FnOnce() -> Fut,
@@ -315,7 +335,7 @@ where
                 }
                 Err(guard) => {
                     let value = load().await.map_err(Arc::new)?;
-                    let _ = guard.insert(self.timed(&key.to_owned(), value.clone()));
+                    let _ = guard.insert(self.timed(value.clone()));
                     self.stored();
                     return Ok((value, true));
                 }
@@ -323,15 +343,11 @@ where
         }
     }
 
-    /// `value` as stored now under `key`: its deadline and weight (at
-    /// least 1: a weight of 0 would make it unevictable).
-    fn timed(&self, key: &K, value: V) -> Timed<V> {
+    /// `value` as stored now: its deadline and weight (at least 1: a
+    /// weight of 0 would make it unevictable).
+    fn timed(&self, value: V) -> Timed<V> {
         let deadline = self.deadline(&value, Instant::now());
-        let weight = self
-            .inner
-            .weigher
-            .as_ref()
-            .map_or(1, |f| f(key, &value).max(1));
+        let weight = self.inner.weigher.as_ref().map_or(1, |f| f(&value).max(1));
         Timed {
             value,
             deadline,
@@ -431,20 +447,21 @@ mod tests {
         let failed = run(cache.get_or_load("k", || load(Err("down"))));
         assert_eq!(failed.unwrap_err().as_ref(), &"down");
         assert_eq!(
-            run(cache.get_or_load("k", || load(Ok(5)))).unwrap(),
+            run(cache.get_or_load_fresh("k", || load(Ok(5)))).unwrap(),
             (5, true)
         );
         assert_eq!(
-            run(cache.get_or_load("k", || load(Ok(6)))).unwrap(),
+            run(cache.get_or_load_fresh("k", || load(Ok(6)))).unwrap(),
             (5, false)
         );
+        assert_eq!(run(cache.get_or_load("k", || load(Ok(7)))).unwrap(), 5);
         assert_eq!(calls.load(Ordering::Relaxed), 2);
     }
 
     #[test]
     fn weight_bounds_what_is_kept() {
         let cache: TimedCache<u32, Vec<u8>> = TimedCache::builder(10_000)
-            .weigher(|_, v: &Vec<u8>| v.len() as u32)
+            .weigher(|v: &Vec<u8>| v.len() as u32)
             .build();
         for k in 0..100 {
             cache.insert(k, vec![0; 1000]);

@@ -62,8 +62,9 @@ where
         self
     }
 
-    /// The cached value for `key`, or the result of `init` (run once for
-    /// all concurrent callers; errors are not cached). The flag is true
+    /// The cached value for `key`, or the result of `init` (concurrent
+    /// callers wait for one validation; a failed one is not cached, and
+    /// the next waiter validates in turn). The flag is true
     /// when this call ran `init` (the value is fresh from the identity
     /// service).
     pub(crate) async fn get_or_try_insert<F, Fut, E>(
@@ -76,7 +77,7 @@ where
         Fut: Future<Output = Result<V, E>>,
     {
         let load = || async { init().await.map(Arc::new) };
-        match self.cache.get_or_load(&key, load).await {
+        match self.cache.get_or_load_fresh(&key, load).await {
             Ok((login, fresh)) => {
                 // A fresh entry means this call validated upstream: a miss.
                 snf_occi_types::metrics::record_cache_lookup(self.name, !fresh);

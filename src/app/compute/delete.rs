@@ -2,7 +2,7 @@
 
 use crate::synnefo::Server;
 
-use super::mapping::is_gone;
+use super::mapping::{is_gone, no_compute};
 use crate::app::busy;
 use crate::app::collection::Ctx;
 use crate::app::error::AppError;
@@ -12,7 +12,7 @@ use crate::app::ids::is_server_id;
 /// delete them with the server), then deletes the server.
 pub(super) async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     if !is_server_id(id) {
-        return Err(AppError::NotFound(format!("no compute {id}")));
+        return Err(no_compute(id));
     }
     // A compute being deleted is gone for its owner (its GET is a
     // 404), yet Cyclades accepts another DELETE of it (204) until its
@@ -20,7 +20,7 @@ pub(super) async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     // permits DESTROY in any state): a second delete is a 404 too.
     let server = ctx.client().get_server(&ctx.caller, id).await.ok();
     if server.as_ref().is_some_and(is_gone) {
-        return Err(AppError::NotFound(format!("no compute {id}")));
+        return Err(no_compute(id));
     }
     // Storage outlives the compute it is linked to (OCCI: deleting a
     // resource deletes its links, not their targets), but Cyclades 0.20
@@ -38,7 +38,7 @@ pub(super) async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
         Ok(()) => Ok(()),
         // Also Cyclades' 400 "Server ... has been deleted.": the
         // compute is gone, as a GET of it says.
-        Err(e) if e.is_not_found() => Err(AppError::NotFound(format!("no compute {id}"))),
+        Err(e) if e.is_not_found() => Err(no_compute(id)),
         Err(e) if busy::is_busy(&e) => Err(busy::busy_error(&format!("delete compute {id}"), &e)),
         Err(e) => Err(AppError::synnefo(format!("delete server {id}"), e)),
     }

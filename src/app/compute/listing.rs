@@ -103,7 +103,7 @@ impl ServerListings {
     /// Listings read in full again once `refresh` old (`0s`: never kept).
     pub fn new(refresh: Duration) -> Self {
         let kept = Cache::builder(CAPACITY)
-            .weigher(|_, l: &Arc<Mutex<Listing>>| {
+            .weigher(|l: &Arc<Mutex<Listing>>| {
                 let servers = l.lock().map_or(0, |l| l.servers.len());
                 u32::try_from(servers).unwrap_or(u32::MAX).saturating_add(1)
             })

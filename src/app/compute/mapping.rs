@@ -181,7 +181,8 @@ pub fn server_in(id: &str, answer: &[u8]) -> Result<Server, AppError> {
     }
 }
 
-fn no_compute(id: &str) -> AppError {
+/// The 404 of a compute that is not the caller's (or not at all).
+pub fn no_compute(id: &str) -> AppError {
     AppError::NotFound(format!("no compute {id}"))
 }
 

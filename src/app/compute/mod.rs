@@ -74,15 +74,16 @@ use std::collections::HashMap;
 
 use crate::occi::infrastructure::COMPUTE;
 use crate::occi::{Attributes, OcciRequest, ParsedCategory, Rendered};
-use crate::synnefo::Volume;
+use crate::synnefo::{Server, Volume};
 
 use super::attach;
 use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
-use super::handlers::render;
+use super::handlers::{add_user_mixins, render};
 use super::ids::is_server_id;
 use super::storagelink::disk_index;
-use mapping::{get_server, get_server_answer, server_in, to_resource};
+use super::templates::TemplateCatalog;
+use mapping::{get_server, get_server_answer, no_compute, server_in, to_resource};
 use shown::ShowInputs;
 use update::ComputeUpdate;
 
@@ -95,6 +96,24 @@ pub struct Compute;
 /// The location of server `id`.
 pub fn location(id: &str) -> String {
     format!("/compute/{id}")
+}
+
+/// The compute of `server` (just read) with its disks' indexes (read
+/// once per change of the server, see `disks`), resuming the attach of
+/// storage still pending; 404 for a server that is gone.
+async fn built(
+    ctx: &Ctx,
+    id: &str,
+    server: &Server,
+    catalog: &TemplateCatalog,
+) -> Result<(Entity, std::sync::Arc<disks::Disks>), AppError> {
+    let disks = ctx.state.disk_indexes.of(ctx, server).await?;
+    attach::resume(ctx, server);
+    let index = |v: &str| disks.index_of(v);
+    let compute = to_resource(server, Some(catalog), index, ctx.state.config.suspend)
+        .map(Entity::Resource)
+        .ok_or_else(|| no_compute(id))?;
+    Ok((compute, disks))
 }
 
 impl Collection for Compute {
@@ -152,18 +171,12 @@ impl Collection for Compute {
 
     async fn show(ctx: &Ctx, id: &str) -> Result<Entity, AppError> {
         if !is_server_id(id) {
-            return Err(AppError::NotFound(format!("no compute {id}")));
+            return Err(no_compute(id));
         }
         let (server, catalog) =
             tokio::try_join!(get_server(ctx, id), ctx.state.templates.catalog(ctx))?;
-        // Its disks' indexes: read once per change of the server (see
-        // `disks`).
-        let disks = ctx.state.disk_indexes.of(ctx, &server).await?;
-        attach::resume(ctx, &server);
-        let index = |v: &str| disks.index_of(v);
-        to_resource(&server, Some(&catalog), index, ctx.state.config.suspend)
-            .map(Entity::Resource)
-            .ok_or_else(|| AppError::NotFound(format!("no compute {id}")))
+        let (compute, _) = built(ctx, id, &server, &catalog).await?;
+        Ok(compute)
     }
 
     /// A show that serves the kept rendering while Cyclades' answer and
@@ -181,28 +194,19 @@ impl Collection for Compute {
             catalog: &catalog,
             tags: &tags,
         };
-        if let Some(kept) = ctx.state.shown_computes.get(ctx, id, &inputs).await {
+        if let Some(kept) = ctx.state.shown_computes.get(ctx, id, &inputs) {
             return Ok(kept);
         }
         let server = server_in(id, &answer)?;
-        let disks = ctx.state.disk_indexes.of(ctx, &server).await?;
-        let pending = attach::has_pending(&server);
-        attach::resume(ctx, &server);
-        let index = |v: &str| disks.index_of(v);
-        let mut compute = to_resource(&server, Some(&catalog), index, ctx.state.config.suspend)
-            .map(Entity::Resource)
-            .ok_or_else(|| AppError::NotFound(format!("no compute {id}")))?;
-        for m in tags.mixins_of(&location(id)) {
-            compute.add_mixin(&m.type_id());
-        }
+        let (mut compute, disks) = built(ctx, id, &server, &catalog).await?;
+        add_user_mixins(&mut compute, &tags, &location(id));
         let rendered = render(ctx, &compute)?;
         // A show of a compute whose storage is still pending may start
         // its attach: never skipped.
-        if !pending {
+        if !attach::has_pending(&server) {
             ctx.state
                 .shown_computes
-                .keep(ctx, id, inputs, &disks, &rendered)
-                .await;
+                .keep(ctx, id, inputs, &disks, &rendered);
         }
         Ok(rendered)
     }

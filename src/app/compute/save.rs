@@ -152,7 +152,7 @@ pub(super) async fn save(
         }
         Err(e) => {
             // A timeout or a lost answer may still have made one.
-            ctx.state.templates.forget_images(ctx.user()).await;
+            ctx.state.templates.forget_images(ctx.user());
             return Err(AppError::synnefo(
                 format!("snapshot volume {volume} of compute {id}"),
                 e,
@@ -161,7 +161,7 @@ pub(super) async fn save(
     };
     // The snapshot is an image now: the caller's OS templates must show
     // it (and a create must accept it) at once.
-    ctx.state.templates.forget_images(ctx.user()).await;
+    ctx.state.templates.forget_images(ctx.user());
     let title = if snapshot.display_name.is_empty() {
         new.display_name.unwrap_or_default()
     } else {

@@ -78,13 +78,7 @@ impl Shown {
     }
 
     fn weight(&self) -> u32 {
-        let headers: usize = self
-            .rendered
-            .headers
-            .iter()
-            .map(|(n, v)| n.as_str().len() + v.len())
-            .sum();
-        let bytes = self.answer.len() + self.rendered.body.len() + headers + 256;
+        let bytes = self.answer.len() + self.rendered.size() + 256;
         u32::try_from(bytes).unwrap_or(u32::MAX)
     }
 }
@@ -100,7 +94,7 @@ impl Default for ShownComputes {
     fn default() -> Self {
         ShownComputes(
             Cache::builder(CAPACITY_BYTES)
-                .weigher(|_, shown: &Arc<Shown>| shown.weight())
+                .weigher(|shown: &Arc<Shown>| shown.weight())
                 .time_to_idle(IDLE)
                 .build(),
         )
@@ -110,7 +104,7 @@ impl Default for ShownComputes {
 impl ShownComputes {
     /// The kept rendering of server `id` for the caller in `media`, if
     /// it was made from `inputs`.
-    pub async fn get(&self, ctx: &Ctx, id: &str, inputs: &ShowInputs<'_>) -> Option<Rendered> {
+    pub fn get(&self, ctx: &Ctx, id: &str, inputs: &ShowInputs<'_>) -> Option<Rendered> {
         let shown = self.0.get(key(ctx, id, ctx.media()).as_str())?;
         shown.made_from(inputs).then(|| shown.rendered.clone())
     }
@@ -118,7 +112,7 @@ impl ShownComputes {
     /// Keeps `rendered`, made from `inputs` and `disks`, unless the disks
     /// were not kept (then the next show reads them again and may render
     /// otherwise).
-    pub async fn keep(
+    pub fn keep(
         &self,
         ctx: &Ctx,
         id: &str,

@@ -68,6 +68,19 @@ pub struct Rendered {
     pub body: Bytes,
 }
 
+impl Rendered {
+    /// The bytes it holds: body, header names and values (what a cache
+    /// of renderings counts it for).
+    pub fn size(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        self.body.len() + headers
+    }
+}
+
 /// Why something could not be rendered in the requested media type.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {

@@ -87,6 +87,13 @@ struct Idle {
     since: Instant,
 }
 
+impl Idle {
+    /// Whether it may still serve: open, and idle no longer than `timeout`.
+    fn live(&self, now: Instant, timeout: Duration) -> bool {
+        !self.sender.is_closed() && now.duration_since(self.since) <= timeout
+    }
+}
+
 /// What the pool holds, under its lock.
 struct Slots {
     idle: Vec<Idle>,
@@ -144,37 +151,30 @@ impl Pool {
                 // Boxed: a connect's state (TCP, tunnel, TLS, handshake) is
                 // large, and inline it would be carried, and moved, by
                 // every call's future, reuses included.
-                None => (Box::pin(self.connect(&uri)).await?, false),
+                None => (Box::pin(self.connect(&uri, &origin)).await?, false),
             };
-            let sent = match sender {
+            // An HTTP/1.1 connection is lent with the answer; an HTTP/2
+            // one stays in the pool, shared.
+            let (sent, lent) = match sender {
                 Sender::Http1(mut s) => {
                     if reused && s.ready().await.is_err() {
                         continue;
                     }
                     to_origin_form(&mut request, &uri);
-                    match s.try_send_request(request).await {
-                        Ok(response) => {
-                            let lease = Lease {
-                                origin,
-                                sender: Some(s),
-                            };
-                            return Ok((response, lease));
-                        }
-                        Err(e) => e,
-                    }
+                    (s.try_send_request(request).await, Some(s))
                 }
-                Sender::Http2(mut s) => match s.try_send_request(request).await {
-                    Ok(response) => {
-                        let lease = Lease {
-                            origin,
-                            sender: None,
-                        };
-                        return Ok((response, lease));
-                    }
-                    Err(e) => e,
-                },
+                Sender::Http2(mut s) => (s.try_send_request(request).await, None),
             };
-            let mut failed = sent;
+            let mut failed = match sent {
+                Ok(response) => {
+                    let lease = Lease {
+                        origin,
+                        sender: lent,
+                    };
+                    return Ok((response, lease));
+                }
+                Err(failed) => failed,
+            };
             match failed.take_message() {
                 Some(unsent) if reused => {
                     request = unsent;
@@ -190,11 +190,11 @@ impl Pool {
     }
 
     /// Returns a lent connection whose answer was read to the end.
-    pub(super) fn give_back(&self, mut lease: Lease) {
-        let Some(sender) = lease.sender.take() else {
+    pub(super) fn give_back(&self, lease: Lease) {
+        let Some(sender) = lease.sender else {
             return;
         };
-        if sender.is_closed() || self.max_idle_per_origin == 0 {
+        if sender.is_closed() {
             return;
         }
         let now = Instant::now();
@@ -221,8 +221,7 @@ impl Pool {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         while let Some(pos) = slots.idle.iter().rposition(|i| i.origin.is(origin)) {
             let idle = &mut slots.idle[pos];
-            let stale =
-                idle.sender.is_closed() || now.duration_since(idle.since) > self.idle_timeout;
+            let stale = !idle.live(now, self.idle_timeout);
             match (&idle.sender, stale) {
                 (_, true) => {
                     slots.idle.swap_remove(pos);
@@ -248,14 +247,12 @@ impl Pool {
         }
         slots.swept = now;
         let timeout = self.idle_timeout;
-        slots
-            .idle
-            .retain(|i| !i.sender.is_closed() && now.duration_since(i.since) <= timeout);
+        slots.idle.retain(|i| i.live(now, timeout));
     }
 
     /// A new connection to `uri`'s origin (TCP, a proxy's tunnel, TLS),
     /// HTTP/2 when ALPN chose it; shared at once when it is.
-    async fn connect(&self, uri: &Uri) -> Result<Sender, TransportError> {
+    async fn connect(&self, uri: &Uri, origin: &Origin) -> Result<Sender, TransportError> {
         let io = self
             .connector
             .clone()
@@ -270,10 +267,9 @@ impl Pool {
             tokio::spawn(async move {
                 let _ = connection.await;
             });
-            let origin = Origin::of(uri)?;
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.idle.push(Idle {
-                origin,
+                origin: origin.clone(),
                 sender: Sender::Http2(sender.clone()),
                 since: Instant::now(),
             });
