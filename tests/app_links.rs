@@ -973,3 +973,164 @@ async fn deleting_a_compute_keeps_its_linked_storage() {
     )
     .await;
 }
+
+/// Volume `vol`'s status as Synnefo (the simulator) shows it to user 0.
+async fn synnefo_volume_status(gw: &Gateway, vol: &str) -> String {
+    let volume: serde_json::Value = gw
+        .client(0)
+        .get(format!("{}/volume/v2.0/volumes/{vol}", gw.sim.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    volume["volume"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The storage of `vol` as user 0 sees it: its status and rendering.
+async fn storage_after(gw: &Gateway, vol: &str) -> (StatusCode, String) {
+    get(gw, 0, &format!("/storage/{vol}"), "text/plain").await
+}
+
+/// A compute deleted while the attach of a storage just linked to it
+/// still runs (Synnefo's attach is a Ganeti job: the volume is
+/// `ATTACHING` meanwhile, and cannot be detached) is deleted once the
+/// attach has ended and the storage is detached again: the storage
+/// outlives it, and the delete is not refused.
+#[tokio::test]
+async fn a_compute_deleted_while_its_storage_attaches_keeps_it() {
+    let gw = common::start_gateway_with(|c| c.action_delay = std::time::Duration::from_secs(1), "")
+        .await;
+    let srv = server(&gw, 0).await;
+    let vol = volume(&gw, 0).await;
+    created_id(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
+    )
+    .await;
+    assert_eq!(
+        synnefo_volume_status(&gw, &vol).await,
+        "attaching",
+        "the attach still runs when the delete comes"
+    );
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/compute/{srv}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let (status, shown) = get(&gw, 0, &format!("/compute/{srv}"), "text/plain").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{shown}");
+    let (status, shown) = storage_after(&gw, &vol).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the storage outlives the compute: {shown}"
+    );
+    assert!(!shown.contains(&format!("/compute/{srv}")), "{shown}");
+}
+
+/// A compute deleted while a detach of its storage runs (the volume is
+/// `DETACHING`) waits for the detach instead of sending its own, which
+/// Synnefo would refuse, or deleting the server while the job runs.
+#[tokio::test]
+async fn a_compute_deleted_while_its_storage_detaches_keeps_it() {
+    let gw = common::start_gateway_with(|c| c.action_delay = std::time::Duration::from_secs(1), "")
+        .await;
+    let srv = server(&gw, 0).await;
+    let vol = volume(&gw, 0).await;
+    created_id(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
+    )
+    .await;
+    for _ in 0..100 {
+        if synnefo_volume_status(&gw, &vol).await == "in_use" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Detached through Synnefo itself (kamaki, the web UI): the
+    // gateway's own unlink answers once the detach has ended.
+    let res = gw
+        .client(0)
+        .delete(format!(
+            "{}/compute/v2.0/servers/{srv}/os-volume_attachments/{vol}",
+            gw.sim.url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    assert_eq!(synnefo_volume_status(&gw, &vol).await, "detaching");
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/compute/{srv}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let (status, shown) = storage_after(&gw, &vol).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the storage outlives the compute: {shown}"
+    );
+}
+
+/// A compute deleted while storage linked inline with its create waits
+/// for the build: the pending links go with the compute and the storage
+/// stays unattached, free to link elsewhere.
+#[tokio::test]
+async fn a_compute_deleted_before_its_inline_storage_attached_keeps_it() {
+    let gw = common::start_gateway_with(
+        |c| c.build_delay = std::time::Duration::from_millis(600),
+        "",
+    )
+    .await;
+    let vol = volume(&gw, 0).await;
+    let srv = created_id(
+        &gw,
+        0,
+        "/compute/",
+        format!(
+            "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
+             Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+             Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n\
+             Link: </storage/{vol}>; rel=\"{INFRA}storage\"; category=\"{INFRA}storagelink\"\n"
+        ),
+    )
+    .await;
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/compute/{srv}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    // Past the build, when the background attach would have run.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (status, shown) = storage_after(&gw, &vol).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the storage outlives the compute: {shown}"
+    );
+    let other = server(&gw, 0).await;
+    created_id(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(&format!("/compute/{other}"), &format!("/storage/{vol}")),
+    )
+    .await;
+}

@@ -12,7 +12,7 @@
 //! | `DELETE /_sim/faults` | no more faults (204) |
 //! | `POST /_sim/seed/servers` | `{"user": "<uuid>", "count": 1000, "flavor": 1, "image": "<id>", "status": "ACTIVE"}`: bulk-create servers (201 `{"ids": [...]}`) |
 //! | `PUT /_sim/servers/{id}/status` | `{"status": "ERROR"}`: force a server's status (204) |
-//! | `POST /_sim/jobs/complete` | complete every transition in progress now (builds, actions, deletions, snapshots), as the real harness's `snf.sh complete-jobs` does: 200 `{"completed": n}` |
+//! | `POST /_sim/jobs/complete` | complete every transition in progress now (builds, actions, volume attaches and detaches, deletions, snapshots), as the real harness's `snf.sh complete-jobs` does: 200 `{"completed": n}` |
 //! | `GET /_sim/state` | counts of servers, volumes, networks, ... |
 
 use std::sync::Arc;

@@ -79,7 +79,9 @@ pub struct SimulatorConfig {
     /// How long a new server stays in BUILD before it is ACTIVE.
     #[serde(default = "default_build_delay", with = "humantime_serde")]
     pub build_delay: Duration,
-    /// How long start, shutdown, reboot and resize take.
+    /// How long start, shutdown, reboot, resize and a volume's attach or
+    /// detach take (Ganeti jobs in Synnefo: the server's `SNF:task_state`
+    /// says which, the volume is `attaching` or `detaching` meanwhile).
     #[serde(default = "default_action_delay", with = "humantime_serde")]
     pub action_delay: Duration,
     /// How long tokens are valid (their `expires`).

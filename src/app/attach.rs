@@ -68,6 +68,11 @@ impl Attaching {
             .unwrap_or(false)
     }
 
+    /// Whether an attach of `server`'s pending volumes runs here.
+    pub fn holds(&self, server: &str) -> bool {
+        self.0.lock().is_ok_and(|set| set.contains(server))
+    }
+
     fn release(&self, server: &str) {
         if let Ok(mut set) = self.0.lock() {
             set.remove(server);

@@ -60,15 +60,30 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
+    until(ctx, || {
+        let done = done();
+        async move { done.await.then_some(()) }
+    })
+    .await
+    .is_some()
+}
+
+/// Polls `ready` the way [`settled`] does, until it answers something;
+/// that answer, or `None` when `busy_wait` is up first.
+pub async fn until<T, F, Fut>(ctx: &Ctx, mut ready: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
     let budget = ctx.state.config.busy_wait;
     let started = tokio::time::Instant::now();
     let mut pause = Duration::from_millis(200);
     loop {
-        if done().await {
-            return true;
+        if let Some(answer) = ready().await {
+            return Some(answer);
         }
         if started.elapsed() + pause > budget {
-            return false;
+            return None;
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(2));

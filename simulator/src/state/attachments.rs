@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::World;
 use super::body::{attribute, id_field, num_id};
-use super::servers::Status;
+use super::servers::{ATTACHING_VOLUME, DETACHING_VOLUME, Pending, Status};
 use super::volumes::{Volume, template_family};
 use crate::fault::Fault;
 
@@ -122,10 +122,19 @@ impl World {
         volume.index = index;
         let answer = Self::attachment_json(volume);
         let vol_id = volume.id;
+        // The volume is the server's at once (`volume.machine`), attaching
+        // until Ganeti's job ends (the action delay).
+        let until = now + self.action_delay;
         if let Some(server) = self.servers.get_mut(&sid) {
             server.volumes.push(vol_id);
+            server.pending = Some(Pending {
+                volume: Some(vol_id),
+                ..Pending::action(until, server.status, ATTACHING_VOLUME)
+            });
             server.touch();
         }
+        self.schedule(until);
+        self.settle_where(now, |s| s.id == sid);
         Ok(json!({"volumeAttachment": answer}))
     }
 
@@ -150,9 +159,30 @@ impl World {
                 "Cannot detach the root volume of server <vm:{sid}@backend:1>."
             )));
         }
+        let status = self.volume_status(vid, now);
+        if !matches!(status, "IN_USE" | "ERROR") {
+            return Err(Fault::bad_request(format!(
+                "Cannot detach volume while volume is in '{status}' status."
+            )));
+        }
+        // Detaching until Ganeti's job ends (the action delay); the
+        // volume stays the server's meanwhile.
+        let until = now + self.action_delay;
         let server = self.live_server_mut(user, id, now)?;
         server.refuse_if_busy("DETACH_VOLUME")?;
-        if let Some(server) = self.servers.get_mut(&num_id(id).unwrap_or_default()) {
+        server.pending = Some(Pending {
+            volume: Some(vid),
+            ..Pending::action(until, server.status, DETACHING_VOLUME)
+        });
+        server.touch();
+        self.schedule(until);
+        self.settle_where(now, |s| s.id == sid);
+        Ok(())
+    }
+
+    /// The end of a volume's detach job: it leaves server `sid`.
+    pub(super) fn finish_detach(&mut self, sid: u64, vid: u64) {
+        if let Some(server) = self.servers.get_mut(&sid) {
             server.volumes.retain(|v| *v != vid);
             server.touch();
         }
@@ -160,6 +190,5 @@ impl World {
             v.server = None;
             v.index = 0;
         }
-        Ok(())
     }
 }

@@ -5,20 +5,23 @@
 use std::time::Instant;
 
 use super::World;
-use super::servers::{Server, Status};
+use super::servers::{Server, Settled, Status};
 
 impl World {
     /// Completes the due transitions of the servers `which` selects, and
     /// releases what the deleted ones held.
     pub(super) fn settle_where(&mut self, now: Instant, which: impl Fn(&Server) -> bool) {
-        let deleted: Vec<u64> = self
+        let done: Vec<(u64, Settled)> = self
             .servers
             .values_mut()
             .filter(|s| which(s))
-            .filter_map(|s| s.settle(now).then_some(s.id))
+            .filter_map(|s| s.settle(now).map(|d| (s.id, d)))
             .collect();
-        for id in deleted {
-            self.finish_delete(id);
+        for (id, settled) in done {
+            match settled {
+                Settled::Deleted => self.finish_delete(id),
+                Settled::Detached(volume) => self.finish_detach(id, volume),
+            }
         }
     }
 

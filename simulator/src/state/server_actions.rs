@@ -31,17 +31,27 @@ impl World {
         if server.status == Status::Build {
             return Err(Fault::build_in_progress("Server is being build"));
         }
+        // Ganeti runs an instance's jobs in their order: a volume's
+        // attach or detach queued before the removal ends first (an
+        // attached volume is then deleted with the server, a detached
+        // one is spared).
+        let detached = match server.volume_job() {
+            Some((super::servers::DETACHING_VOLUME, v)) => Some(v),
+            _ => None,
+        };
+        if server.volume_job().is_some() {
+            server.pending = None;
+        }
         if server.destroying() {
             server.destroyed_twice = true;
         } else {
-            server.pending = Some(Pending {
-                until: now + delay,
-                to: Status::Deleted,
-                task: "DESTROYING",
-            });
+            server.pending = Some(Pending::action(now + delay, Status::Deleted, "DESTROYING"));
             server.updated = SystemTime::now();
         }
         let sid = server.id;
+        if let Some(v) = detached {
+            self.finish_detach(sid, v);
+        }
         self.schedule(now + delay);
         self.settle_where(now, |s| s.id == sid);
         Ok(())
@@ -170,41 +180,21 @@ impl World {
         let until = now + delay;
         server.updated = SystemTime::now();
         match verb {
-            "START" => {
-                server.pending = Some(Pending {
-                    until,
-                    to: Status::Active,
-                    task: "STARTING",
-                })
-            }
-            "STOP" => {
-                server.pending = Some(Pending {
-                    until,
-                    to: Status::Stopped,
-                    task: "STOPPING",
-                })
-            }
+            "START" => server.pending = Some(Pending::action(until, Status::Active, "STARTING")),
+            "STOP" => server.pending = Some(Pending::action(until, Status::Stopped, "STOPPING")),
             "REBOOT" => {
                 // REBOOT only shows on a running server (`get_rsapi_state`):
                 // a stopped one stays STOPPED until it is up.
                 if server.status == Status::Active {
                     server.status = Status::Reboot;
                 }
-                server.pending = Some(Pending {
-                    until,
-                    to: Status::Active,
-                    task: "REBOOTING",
-                });
+                server.pending = Some(Pending::action(until, Status::Active, "REBOOTING"));
             }
             _ => {
                 if let Some(f) = resize_to {
                     server.flavor = f;
                 }
-                server.pending = Some(Pending {
-                    until,
-                    to: Status::Stopped,
-                    task: "RESIZING",
-                });
+                server.pending = Some(Pending::action(until, Status::Stopped, "RESIZING"));
             }
         }
         let sid = server.id;

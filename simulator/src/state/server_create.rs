@@ -119,11 +119,11 @@ impl World {
             flavor: flavor.seed.id,
             image: image_ref,
             status: Status::Build,
-            pending: Some(Pending {
-                until: now + self.build_delay,
-                to: Status::Active,
-                task: "BUILDING",
-            }),
+            pending: Some(Pending::action(
+                now + self.build_delay,
+                Status::Active,
+                "BUILDING",
+            )),
             metadata,
             key_name,
             created,

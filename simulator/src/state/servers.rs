@@ -60,12 +60,42 @@ impl Status {
     }
 }
 
+/// The task of a volume's attach job (`logic/utils.py`
+/// `TASK_STATE_FROM_ACTION`).
+pub(super) const ATTACHING_VOLUME: &str = "ATTACHING_VOLUME";
+/// The task of a volume's detach job.
+pub(super) const DETACHING_VOLUME: &str = "DETACHING_VOLUME";
+
 /// A transition in progress: shown as `SNF:task_state`, done at `until`.
 #[derive(Clone, Debug)]
 pub(super) struct Pending {
     pub(super) until: Instant,
     pub(super) to: Status,
     pub(super) task: &'static str,
+    /// The volume an `ATTACHING_VOLUME` or `DETACHING_VOLUME` task is
+    /// about (its status is `ATTACHING` or `DETACHING` meanwhile).
+    pub(super) volume: Option<u64>,
+}
+
+impl Pending {
+    /// A server action's transition to `to`.
+    pub(super) fn action(until: Instant, to: Status, task: &'static str) -> Self {
+        Self {
+            until,
+            to,
+            task,
+            volume: None,
+        }
+    }
+}
+
+/// What a completed transition leaves for the world to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Settled {
+    /// The server's deletion ended: release its ports and disks.
+    Deleted,
+    /// A volume's detach ended: it leaves the server.
+    Detached(u64),
 }
 
 #[derive(Clone, Debug)]
@@ -92,28 +122,37 @@ pub(super) struct Server {
 }
 
 impl Server {
-    /// Completes a transition whose time has come; true when that
-    /// transition was the server's deletion (its ports and disks are then
-    /// released by [`World::finish_delete`]).
+    /// Completes a transition whose time has come; says what the world
+    /// must do then: release a deleted server's ports and disks
+    /// ([`World::finish_delete`]) or let a detached volume go
+    /// ([`World::finish_detach`]).
     #[must_use]
-    pub(super) fn settle(&mut self, now: Instant) -> bool {
-        let Some(to) = self
+    pub(super) fn settle(&mut self, now: Instant) -> Option<Settled> {
+        let (to, task, volume) = self
             .pending
             .as_ref()
             .filter(|p| now >= p.until)
-            .map(|p| p.to)
-        else {
-            return false;
-        };
+            .map(|p| (p.to, p.task, p.volume))?;
         if self.status == Status::Deleted {
-            return false;
+            return None;
         }
         self.status = to;
         if !(to == Status::Deleted && self.destroyed_twice) {
             self.pending = None;
         }
+        // The dispatcher saves the server when the job ends.
         self.updated = SystemTime::now();
-        to == Status::Deleted
+        match (to, task, volume) {
+            (Status::Deleted, ..) => Some(Settled::Deleted),
+            (_, DETACHING_VOLUME, Some(v)) => Some(Settled::Detached(v)),
+            _ => None,
+        }
+    }
+
+    /// The volume job under way on this server, if any: (task, volume).
+    pub(super) fn volume_job(&self) -> Option<(&'static str, u64)> {
+        let p = self.pending.as_ref()?;
+        p.volume.map(|v| (p.task, v))
     }
 
     /// `SNF:task_state` (`logic/utils.py` `get_task_state`).
@@ -133,6 +172,8 @@ impl Server {
             "REBOOTING" => "REBOOT",
             "RESIZING" => "RESIZE",
             "DESTROYING" => "DESTROY",
+            ATTACHING_VOLUME => "ATTACH_VOLUME",
+            DETACHING_VOLUME => "DETACH_VOLUME",
             other => other,
         })
     }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::World;
 use super::accounts::UserRec;
 use super::body::{attribute, id_field, num_id, parse_metadata};
-use super::servers::Status;
+use super::servers::{ATTACHING_VOLUME, DETACHING_VOLUME, Status};
 use crate::fault::Fault;
 use snf_occi_types::timestamp::format_rfc3339;
 
@@ -400,6 +400,12 @@ impl World {
             return Err(Fault::not_found(format!("Volume {vid} not found")));
         };
         if let Some(sid) = v.server {
+            let status = self.volume_state(v);
+            if !matches!(status, "IN_USE" | "ERROR") {
+                return Err(Fault::bad_request(format!(
+                    "Cannot delete volume while volume is in '{status}' status."
+                )));
+            }
             if v.index == 0 || v.root {
                 return Err(Fault::bad_request(format!(
                     "Cannot delete the root volume of server <vm:{sid}@backend:1>."
@@ -432,7 +438,13 @@ impl World {
         let Some(server) = v.server else {
             return "AVAILABLE";
         };
-        match self.servers.get(&server).map(|s| s.status) {
+        let server = self.servers.get(&server);
+        match server.and_then(|s| s.volume_job()) {
+            Some((ATTACHING_VOLUME, id)) if id == v.id => return "ATTACHING",
+            Some((DETACHING_VOLUME, id)) if id == v.id => return "DETACHING",
+            _ => {}
+        }
+        match server.map(|s| s.status) {
             Some(Status::Build) => "CREATING",
             Some(Status::Error) => "ERROR",
             Some(Status::Deleted) => "DELETED",

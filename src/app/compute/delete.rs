@@ -1,12 +1,12 @@
 //! Deleting a compute without deleting the storage linked to it.
 
-use crate::synnefo::Server;
+use crate::synnefo::{Server, ServerStatus};
 
 use super::mapping::{is_gone, no_compute};
-use crate::app::busy;
 use crate::app::collection::Ctx;
 use crate::app::error::AppError;
 use crate::app::ids::is_server_id;
+use crate::app::{attach, busy};
 
 /// `DELETE /compute/{id}`: detaches the data disks first (Cyclades would
 /// delete them with the server), then deletes the server.
@@ -18,9 +18,18 @@ pub(super) async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     // 404), yet Cyclades accepts another DELETE of it (204) until its
     // delete job ends (`logic/commands.py` `validate_server_action`
     // permits DESTROY in any state): a second delete is a 404 too.
-    let server = ctx.client().get_server(&ctx.caller, id).await.ok();
+    let mut server = ctx.client().get_server(&ctx.caller, id).await.ok();
     if server.as_ref().is_some_and(is_gone) {
         return Err(no_compute(id));
+    }
+    if let Some(s) = server.as_ref().filter(|s| attach::has_pending(s)) {
+        forget_pending_links(ctx, s).await;
+    }
+    if server
+        .as_ref()
+        .is_some_and(|s| job_under_way(ctx, s).is_some())
+    {
+        server = Some(when_no_job(ctx, id).await?);
     }
     // Storage outlives the compute it is linked to (OCCI: deleting a
     // resource deletes its links, not their targets), but Cyclades 0.20
@@ -41,6 +50,83 @@ pub(super) async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
         Err(e) if e.is_not_found() => Err(no_compute(id)),
         Err(e) if busy::is_busy(&e) => Err(busy::busy_error(&format!("delete compute {id}"), &e)),
         Err(e) => Err(AppError::synnefo(format!("delete server {id}"), e)),
+    }
+}
+
+/// What Cyclades (or this process, for storage linked at its create) is
+/// doing to `server` that a delete must not overtake, if anything.
+///
+/// Cyclades takes a `DESTROY` while another job of the server runs
+/// (`logic/commands.py` `validate_server_action`), and the two jobs'
+/// quota commissions then collide: when the earlier job ends, the
+/// dispatcher (`logic/backend.py` `handle_vm_quotas`) issues its
+/// commission again, which rejects the pending `DESTROY` one, and the
+/// removal's end issues the release a second time; Astakos refuses a
+/// release it cannot take (`NoQuantityError`, "Limit for resource 'Disk'
+/// exceeded"), synchronously (413 to the delete) or in the dispatcher
+/// (the server then stays `ACTIVE` for good). And a volume whose attach
+/// ends after the removal was queued is deleted with the server: the
+/// linked storage would go with its compute. A build is not listed:
+/// Cyclades refuses that delete itself (409, see [`busy::when_idle`]).
+fn job_under_way(ctx: &Ctx, server: &Server) -> Option<String> {
+    let task = server.task_state.as_deref().unwrap_or_default();
+    if !task.is_empty() && !task.eq_ignore_ascii_case("BUILDING") {
+        return Some(task.to_ascii_lowercase().replace('_', " "));
+    }
+    // The background attach waits for the build and finds nothing to
+    // attach once the pending list is gone (see `forget_pending_links`);
+    // past the build it may be sending the attach right now.
+    let building = server.status == ServerStatus::Build;
+    (!building && ctx.state.attaching.holds(&server.id))
+        .then(|| "attaching the storage linked at its create".to_owned())
+}
+
+/// Waits (within `busy_wait`) until no job runs on server `id`
+/// ([`job_under_way`]) and answers the server as it is then; past the
+/// wait, a 409 with `Retry-After`: the job goes on, a later delete finds
+/// it done.
+async fn when_no_job(ctx: &Ctx, id: &str) -> Result<Server, AppError> {
+    // The last job seen, for the 409 (a Mutex: the future must be Send).
+    let job = std::sync::Mutex::new(String::new());
+    let server = busy::until(ctx, || async {
+        match ctx.client().get_server(&ctx.caller, id).await {
+            Ok(s) => match job_under_way(ctx, &s) {
+                Some(under_way) => {
+                    if let Ok(mut job) = job.lock() {
+                        *job = under_way;
+                    }
+                    None
+                }
+                None => Some(Ok(s)),
+            },
+            Err(e) if e.is_not_found() => Some(Err(no_compute(id))),
+            Err(e) => Some(Err(AppError::synnefo(format!("server {id}"), e))),
+        }
+    })
+    .await;
+    server.unwrap_or_else(|| {
+        let job = job.into_inner().unwrap_or_default();
+        Err(AppError::Busy {
+            message: format!(
+                "delete compute {id}: Synnefo is still {job} it; delete it again in a few seconds"
+            ),
+            retry_after: std::time::Duration::from_secs(5),
+        })
+    })
+}
+
+/// Drops the list of storage still to attach to `server` (linked at its
+/// create): the links go with the compute, the storage stays, and no
+/// attach starts after this (not here, nor on another replica).
+async fn forget_pending_links(ctx: &Ctx, server: &Server) {
+    if let Err(e) = ctx
+        .client()
+        .delete_server_metadata(&ctx.caller, &server.id, attach::PENDING_KEY)
+        .await
+        && !e.is_not_found()
+    {
+        tracing::warn!(server = %server.id, error = %e,
+            "could not drop the pending storage links of a compute being deleted");
     }
 }
 
