@@ -70,6 +70,31 @@ async fn too_many_headers_get_431() {
     task.await.unwrap();
 }
 
+/// The default bound, 100 headers, is hyper's own (left unset there, so
+/// that it parses on the stack): 100 pass, 101 get the 431.
+#[tokio::test]
+async fn the_default_bound_is_100_headers() {
+    let limits = LimitsConfig::default();
+    assert_eq!(limits.max_headers, 100);
+    let (addr, stop, task) = start(limits).await;
+    let head = |n: usize| {
+        // `host` and `connection` count too.
+        let mut req = String::from("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n");
+        for i in 2..n {
+            req.push_str(&format!("x-h{i}: v\r\n"));
+        }
+        req.push_str("\r\n");
+        req
+    };
+    let answer = raw(addr, head(100).as_bytes(), Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let answer = raw(addr, head(101).as_bytes(), Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    assert!(answer.contains("the request head is too large"), "{answer}");
+    stop.send(()).unwrap();
+    task.await.unwrap();
+}
+
 #[tokio::test]
 async fn an_oversized_head_gets_431() {
     let limits = LimitsConfig {
