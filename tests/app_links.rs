@@ -1134,3 +1134,67 @@ async fn a_compute_deleted_before_its_inline_storage_attached_keeps_it() {
     )
     .await;
 }
+
+/// A storage link is `inactive` while Synnefo's attach job runs (the
+/// volume `attaching`), on its own and inline in its compute, then
+/// `active`; and `inactive` again while a detach runs.
+#[tokio::test]
+async fn a_storage_link_is_inactive_while_synnefo_attaches_or_detaches_it() {
+    let gw = common::start_gateway_with(|c| c.action_delay = std::time::Duration::from_secs(1), "")
+        .await;
+    let srv = server(&gw, 0).await;
+    let vol = volume(&gw, 0).await;
+    created_id(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
+    )
+    .await;
+    let link = format!("/storagelink/{srv}_{vol}");
+    let (status, shown) = get(&gw, 0, &link, "text/plain").await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert!(
+        shown.contains("occi.storagelink.state=\"inactive\""),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("occi.storagelink.state.message=\"attaching\""),
+        "{shown}"
+    );
+    let (_, compute) = get(&gw, 0, &format!("/compute/{srv}"), "text/plain").await;
+    let inline = compute
+        .lines()
+        .find(|l| l.starts_with("Link:") && l.contains(&link))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        inline.contains("occi.storagelink.state=\"inactive\""),
+        "{compute}"
+    );
+    // Once the job has ended: active, in both.
+    let shown = wait_attached(&gw, &srv, &vol).await;
+    assert!(!shown.contains("attaching"), "{shown}");
+    let (_, shown) = get(&gw, 0, &link, "application/occi+json").await;
+    assert!(
+        shown.contains("\"occi.storagelink.state\":\"active\""),
+        "{shown}"
+    );
+
+    // Detached through Synnefo: inactive, detaching, until the job ends.
+    let res = gw
+        .client(0)
+        .delete(format!(
+            "{}/compute/v2.0/servers/{srv}/os-volume_attachments/{vol}",
+            gw.sim.url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let (_, shown) = get(&gw, 0, &link, "text/plain").await;
+    assert!(
+        shown.contains("occi.storagelink.state.message=\"detaching\""),
+        "{shown}"
+    );
+}

@@ -71,6 +71,54 @@ pub fn disk_index(volume: &Volume, server_id: &str) -> Option<u32> {
         .and_then(|i| i.parse().ok())
 }
 
+/// What a storage link shows of its volume's attachment: the disk index
+/// (its device id) and where the attachment stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Attachment {
+    /// The disk index, when Synnefo says it.
+    pub index: Option<u32>,
+    /// A job on the attachment, or its failure (`None`: attached).
+    pub job: Option<AttachmentJob>,
+}
+
+/// Where an attachment stands while it is not simply in use: Cyclades
+/// attaches and detaches a volume in a Ganeti job, during which the
+/// volume's status says so (`attaching`, `detaching`; `creating` for a
+/// disk made with its server), and `error` when the job failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachmentJob {
+    /// Being attached (or created with its server).
+    Attaching,
+    /// Being detached (or deleted).
+    Detaching,
+    /// The volume is in error.
+    Failed,
+}
+
+impl Attachment {
+    /// `volume`'s attachment to server `server_id`.
+    pub fn of(volume: &Volume, server_id: &str) -> Attachment {
+        let status = volume.status.as_deref().unwrap_or_default();
+        let job = if status.eq_ignore_ascii_case("attaching")
+            || status.eq_ignore_ascii_case("creating")
+        {
+            Some(AttachmentJob::Attaching)
+        } else if status.eq_ignore_ascii_case("detaching")
+            || status.eq_ignore_ascii_case("deleting")
+        {
+            Some(AttachmentJob::Detaching)
+        } else if status.eq_ignore_ascii_case("error") {
+            Some(AttachmentJob::Failed)
+        } else {
+            None
+        };
+        Attachment {
+            index: disk_index(volume, server_id),
+            job,
+        }
+    }
+}
+
 /// Whether volume `volume_id` is no longer attached to server `server_id`
 /// (gone, or an error that says nothing: the caller stops waiting).
 pub async fn detached(ctx: &Ctx, server_id: &str, volume_id: &str) -> bool {
@@ -90,7 +138,7 @@ pub fn is_root_disk(volume: &Volume, server_id: &str) -> bool {
 /// compute: one link, one rendering. The device id is left out only when
 /// the index is unknown (a volume attached between the two reads a
 /// compute show makes).
-pub fn storage_link(server_id: &str, volume_id: &str, index: Option<u32>) -> Link {
+pub fn storage_link(server_id: &str, volume_id: &str, attachment: Attachment) -> Link {
     let id = format!("{server_id}_{volume_id}");
     let mut l = Link::new(
         infrastructure::STORAGELINK,
@@ -99,10 +147,19 @@ pub fn storage_link(server_id: &str, volume_id: &str, index: Option<u32>) -> Lin
         EntityRef::new(format!("/compute/{server_id}"), COMPUTE),
         EntityRef::new(format!("/storage/{volume_id}"), STORAGE),
     );
-    if let Some(index) = index {
+    if let Some(index) = attachment.index {
         l.attributes.set(attr::SL_DEVICEID, device_id(index));
     }
-    l.attributes.set(attr::SL_STATE, "active");
+    let (state, message) = match attachment.job {
+        None => ("active", None),
+        Some(AttachmentJob::Attaching) => ("inactive", Some("attaching")),
+        Some(AttachmentJob::Detaching) => ("inactive", Some("detaching")),
+        Some(AttachmentJob::Failed) => ("error", Some("the volume is in error")),
+    };
+    l.attributes.set(attr::SL_STATE, state);
+    if let Some(message) = message {
+        l.attributes.set(attr::SL_STATE_MESSAGE, message);
+    }
     l
 }
 
@@ -110,7 +167,7 @@ pub fn storage_link(server_id: &str, volume_id: &str, index: Option<u32>) -> Lin
 /// of `server_id` and attached once that compute is built (see
 /// [`super::attach`]): inactive, its device not known yet.
 pub fn pending_storage_link(server_id: &str, volume_id: &str) -> Link {
-    let mut l = storage_link(server_id, volume_id, None);
+    let mut l = storage_link(server_id, volume_id, Attachment::default());
     l.attributes.set(attr::SL_STATE, "inactive");
     l.attributes.set(
         attr::SL_STATE_MESSAGE,
@@ -129,7 +186,7 @@ pub fn links_of_volume(volume: &Volume) -> Vec<Link> {
             storage_link(
                 &a.server_id,
                 &volume.id,
-                a.device_index.as_deref().and_then(|i| i.parse().ok()),
+                Attachment::of(volume, &a.server_id),
             )
         })
         .collect()

@@ -30,7 +30,7 @@ use snf_occi_types::cache::TimedCache as Cache;
 
 use crate::app::collection::Ctx;
 use crate::app::error::AppError;
-use crate::app::storagelink::disk_index;
+use crate::app::storagelink::Attachment;
 use crate::synnefo::Server;
 
 /// Servers whose disk indexes are kept at most (a few hundred bytes each).
@@ -43,20 +43,22 @@ const IDLE: Duration = Duration::from_secs(600);
 pub struct Disks {
     /// The server's `updated` when they were read.
     updated: String,
-    /// The volumes it named, in its order, each with the index it is
-    /// attached at (`None`: the volume read as gone, or without one).
-    indexes: Vec<(String, Option<u32>)>,
+    /// The volumes it named, in its order, each with its attachment
+    /// (`None`: the volume read as gone).
+    indexes: Vec<(String, Option<Attachment>)>,
     /// Whether they are kept for the next show (see [`Disks::lasting`]).
     lasting: bool,
 }
 
 impl Disks {
-    /// The index volume `id` is attached at.
-    pub fn index_of(&self, id: &str) -> Option<u32> {
+    /// Volume `id`'s attachment: its index and any job on it (a
+    /// default one, no index, for a volume read as gone).
+    pub fn attachment_of(&self, id: &str) -> Attachment {
         self.indexes
             .iter()
             .find(|(v, _)| v == id)
-            .and_then(|(_, i)| *i)
+            .and_then(|(_, a)| *a)
+            .unwrap_or_default()
     }
 
     /// Whether they hold for every show of the same server answer: kept
@@ -105,7 +107,7 @@ impl DiskIndexes {
         }
         let reads = join_all(server.volumes.iter().map(|id| async move {
             match ctx.client().get_volume(&ctx.caller, id).await {
-                Ok(v) => Ok((Some(disk_index(&v, &server.id)), id)),
+                Ok(v) => Ok((Some(Attachment::of(&v, &server.id)), id)),
                 Err(e) if e.is_not_found() => Ok((None, id)),
                 Err(e) => Err(AppError::synnefo("read volume", e)),
             }
@@ -114,9 +116,9 @@ impl DiskIndexes {
         let mut indexes = Vec::with_capacity(reads.len());
         let mut all_found = true;
         for read in reads {
-            let (index, id) = read?;
-            all_found &= index.is_some();
-            indexes.push((id.clone(), index.flatten()));
+            let (attachment, id) = read?;
+            all_found &= attachment.is_some();
+            indexes.push((id.clone(), attachment));
         }
         // A 404 for a volume the server names is a race with its delete,
         // which changes the server's stamp: nothing worth keeping. Without

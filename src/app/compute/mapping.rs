@@ -17,7 +17,7 @@ use crate::app::attach;
 use crate::app::collection::Ctx;
 use crate::app::error::AppError;
 use crate::app::ids::is_server_id;
-use crate::app::storagelink::{pending_storage_link, storage_link};
+use crate::app::storagelink::{Attachment, pending_storage_link, storage_link};
 use crate::app::templates::TemplateCatalog;
 
 /// The OCCI state of a Synnefo status, and the state message (the Synnefo
@@ -71,14 +71,14 @@ pub fn is_gone(server: &Server) -> bool {
 }
 
 /// The OCCI resource of a server with its links. NICs and volume ids
-/// come with the server; `disk_index` says at which index a volume is
-/// attached (from the volumes' details), for its storage link's device
-/// id, and `catalog` gives the template terms and the flavor's size.
+/// come with the server; `attachment` says at which index a volume is
+/// attached and whether a job on it runs (from the volumes' details), for
+/// its storage link's device id and state, and `catalog` gives the template terms and the flavor's size.
 /// `None` for a server that [`is_gone`].
 pub fn to_resource(
     server: &Server,
     catalog: Option<&TemplateCatalog>,
-    disk_index: impl Fn(&str) -> Option<u32>,
+    attachment: impl Fn(&str) -> Attachment,
     suspend: Suspend,
 ) -> Option<Resource> {
     if is_gone(server) {
@@ -142,7 +142,7 @@ pub fn to_resource(
         // The link as `/storagelink/<id>` renders it (one link, one
         // rendering): the device id comes from the volume's attachment.
         r.links
-            .push(storage_link(&server.id, volume, disk_index(volume)));
+            .push(storage_link(&server.id, volume, attachment(volume)));
     }
     // Storage linked inline with the create, attached once the compute is
     // built (see `crate::app::attach`).

@@ -81,7 +81,7 @@ use super::collection::{ActionOutcome, Collection, Ctx, Entity};
 use super::error::AppError;
 use super::handlers::{add_user_mixins, render};
 use super::ids::is_server_id;
-use super::storagelink::disk_index;
+use super::storagelink::Attachment;
 use super::templates::TemplateCatalog;
 use mapping::{get_server, get_server_answer, no_compute, server_in, to_resource};
 use shown::ShowInputs;
@@ -109,8 +109,8 @@ async fn built(
 ) -> Result<(Entity, std::sync::Arc<disks::Disks>), AppError> {
     let disks = ctx.state.disk_indexes.of(ctx, server).await?;
     attach::resume(ctx, server);
-    let index = |v: &str| disks.index_of(v);
-    let compute = to_resource(server, Some(catalog), index, ctx.state.config.suspend)
+    let attachment = |v: &str| disks.attachment_of(v);
+    let compute = to_resource(server, Some(catalog), attachment, ctx.state.config.suspend)
         .map(Entity::Resource)
         .ok_or_else(|| no_compute(id))?;
     Ok((compute, disks))
@@ -147,8 +147,13 @@ impl Collection for Compute {
         Ok(servers
             .iter()
             .filter_map(|s| {
-                let index = |v: &str| by_id.get(v).and_then(|v| disk_index(v, &s.id));
-                to_resource(s, Some(&catalog), index, ctx.state.config.suspend)
+                let attachment = |v: &str| {
+                    by_id
+                        .get(v)
+                        .map(|v| Attachment::of(v, &s.id))
+                        .unwrap_or_default()
+                };
+                to_resource(s, Some(&catalog), attachment, ctx.state.config.suspend)
             })
             .take(ctx.state.config.collection_limit)
             .map(Entity::Resource)
