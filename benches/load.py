@@ -579,6 +579,12 @@ def ratios(sim, gw, gw_pid, nginx, floor_url, floor_pid, sid, duration, script, 
         r["ng_show"] = cpu_run(f"{nginx.url}{show}", tok, ng_pids, duration, script)
         if fl_pids:
             r["fl_show"] = cpu_run(f"{floor_url}{show}", tok, fl_pids, duration, script)
+        # The same shows at one connection, what the added p50 pays:
+        # each request alone, with caches and predictors gone cold.
+        r["gw_show_c1"] = cpu_run(f"{gw}/compute/{sid}", tok, gw_pids, duration, script, 1)
+        r["ng_show_c1"] = cpu_run(f"{nginx.url}{show}", tok, ng_pids, duration, script, 1)
+        if fl_pids:
+            r["fl_show_c1"] = cpu_run(f"{floor_url}{show}", tok, fl_pids, duration, script, 1)
         r["gw_query"] = cpu_run(f"{gw}/-/", tok, gw_pids, duration, script)
         # One connection: the simulator takes about half a second to
         # answer a 10,000-server listing, eight at once would only queue.
@@ -665,6 +671,13 @@ def print_ratios(res):
         print(f"| {row['measure']} | {fmt(row['gateway'], d)} | {fmt(row['nginx'], d)} |"
               f" {fmt(row['floor'], d)} | {fmt(row['ratio'], 2)}x | {fmt(row['floor_ratio'], 2)}x |"
               f" <= {row['target']}x |")
+    c1 = {k: res["cpu_split"].get(f"{k}_show_c1") for k in ("gw", "ng", "fl")}
+    if c1["gw"] and c1["ng"]:
+        print("CPU µs per show at concurrency 1 (user / kernel), what the added p50 pays:"
+              f" gateway {c1['gw']['user_us']:.1f} / {c1['gw']['sys_us']:.1f}, nginx"
+              f" {c1['ng']['user_us']:.1f} / {c1['ng']['sys_us']:.1f}" + (
+                  f", floor {c1['fl']['user_us']:.1f} / {c1['fl']['sys_us']:.1f}"
+                  if c1["fl"] else ""))
     print("CPU split, µs per request (user / kernel):", ", ".join(
         f"{k} {v['user_us']:.1f}/{v['sys_us']:.1f}" for k, v in res["cpu_split"].items()))
 

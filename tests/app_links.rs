@@ -1198,3 +1198,74 @@ async fn a_storage_link_is_inactive_while_synnefo_attaches_or_detaches_it() {
         "{shown}"
     );
 }
+
+/// Past `busy_wait`, a compute delete that would overtake a job Synnefo
+/// runs on its server is a 409 with `Retry-After` naming the job; the
+/// compute and its storage are untouched, and a later delete goes
+/// through.
+#[tokio::test]
+async fn a_compute_delete_past_busy_wait_is_a_409_naming_the_job() {
+    let gw = common::start_gateway_with(
+        |c| c.action_delay = std::time::Duration::from_secs(2),
+        "busy_wait = \"0s\"",
+    )
+    .await;
+    let srv = server(&gw, 0).await;
+    let vol = volume(&gw, 0).await;
+    created_id(
+        &gw,
+        0,
+        "/storagelink/",
+        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
+    )
+    .await;
+    let res = gw
+        .client(0)
+        .delete(gw.at(&format!("/compute/{srv}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.headers().contains_key("retry-after"));
+    let body = res.text().await.unwrap();
+    assert!(body.contains("ATTACHING_VOLUME"), "{body}");
+    let (status, _) = get(&gw, 0, &format!("/compute/{srv}"), "text/plain").await;
+    assert_eq!(status, StatusCode::OK, "the compute is still there");
+    assert_eq!(synnefo_volume_status(&gw, &vol).await, "attaching");
+
+    for _ in 0..100 {
+        if synnefo_volume_status(&gw, &vol).await == "in_use" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Attached now; the delete detaches it (a job too: past `busy_wait`
+    // again, a 409), then a last delete takes the compute alone.
+    let mut deleted = false;
+    for _ in 0..100 {
+        let res = gw
+            .client(0)
+            .delete(gw.at(&format!("/compute/{srv}")))
+            .send()
+            .await
+            .unwrap();
+        if res.status().is_success() {
+            deleted = true;
+            break;
+        }
+        assert_eq!(
+            res.status(),
+            StatusCode::CONFLICT,
+            "{}",
+            res.text().await.unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(deleted, "the compute was deleted once the jobs ended");
+    let (status, shown) = storage_after(&gw, &vol).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the storage outlives the compute: {shown}"
+    );
+}

@@ -71,14 +71,14 @@ pub(super) async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
 fn job_under_way(ctx: &Ctx, server: &Server) -> Option<String> {
     let task = server.task_state.as_deref().unwrap_or_default();
     if !task.is_empty() && !task.eq_ignore_ascii_case("BUILDING") {
-        return Some(task.to_ascii_lowercase().replace('_', " "));
+        return Some(format!("its task {task}"));
     }
     // The background attach waits for the build and finds nothing to
     // attach once the pending list is gone (see `forget_pending_links`);
     // past the build it may be sending the attach right now.
     let building = server.status == ServerStatus::Build;
     (!building && ctx.state.attaching.holds(&server.id))
-        .then(|| "attaching the storage linked at its create".to_owned())
+        .then(|| "the attach of the storage linked at its create".to_owned())
 }
 
 /// Waits (within `busy_wait`) until no job runs on server `id`
@@ -108,7 +108,8 @@ async fn when_no_job(ctx: &Ctx, id: &str) -> Result<Server, AppError> {
         let job = job.into_inner().unwrap_or_default();
         Err(AppError::Busy {
             message: format!(
-                "delete compute {id}: Synnefo is still {job} it; delete it again in a few seconds"
+                "delete compute {id}: {job} still runs (deleting the server now would \
+                 collide with it in Synnefo); delete it again in a few seconds"
             ),
             retry_after: std::time::Duration::from_secs(5),
         })
