@@ -74,15 +74,23 @@ pub(super) async fn check_linkable(
     if volumes.is_empty() {
         return Ok(());
     }
-    let reads = volumes
-        .iter()
-        .map(|id| async move { (id, ctx.client().get_volume(&ctx.caller, id).await) });
     // A storage waiting for another new compute's build is taken too.
-    let (reads, servers) = tokio::join!(
-        futures_util::future::join_all(reads),
-        ctx.client().list_servers_detail(&ctx.caller)
-    );
-    let servers = servers.map_err(|e| AppError::synnefo("list servers", e))?;
+    // The servers are read before the volumes, not beside them: a
+    // storage leaves a pending list only once its attach has been taken
+    // (`attach`), so read in this order it shows in one or the other;
+    // read at once, a volume read just before its attach and a listing
+    // just after it showed it free (seen on the real Synnefo).
+    let servers = ctx
+        .client()
+        .list_servers_detail(&ctx.caller)
+        .await
+        .map_err(|e| AppError::synnefo("list servers", e))?;
+    let reads = futures_util::future::join_all(
+        volumes
+            .iter()
+            .map(|id| async move { (id, ctx.client().get_volume(&ctx.caller, id).await) }),
+    )
+    .await;
     for id in volumes {
         if let Some(server) = servers
             .iter()
