@@ -123,18 +123,11 @@ impl World {
         let answer = Self::attachment_json(volume);
         let vol_id = volume.id;
         // The volume is the server's at once (`volume.machine`), attaching
-        // until Ganeti's job ends (the action delay).
-        let until = now + self.action_delay;
+        // until the job ends.
         if let Some(server) = self.servers.get_mut(&sid) {
             server.volumes.push(vol_id);
-            server.pending = Some(Pending {
-                volume: Some(vol_id),
-                ..Pending::action(until, server.status, ATTACHING_VOLUME)
-            });
-            server.touch();
         }
-        self.schedule(until);
-        self.settle_where(now, |s| s.id == sid);
+        self.start_volume_job(sid, vol_id, ATTACHING_VOLUME, now);
         Ok(json!({"volumeAttachment": answer}))
     }
 
@@ -165,19 +158,28 @@ impl World {
                 "Cannot detach volume while volume is in '{status}' status."
             )));
         }
-        // Detaching until Ganeti's job ends (the action delay); the
-        // volume stays the server's meanwhile.
+        self.live_server_mut(user, id, now)?
+            .refuse_if_busy("DETACH_VOLUME")?;
+        // The volume stays the server's until the job ends.
+        self.start_volume_job(sid, vid, DETACHING_VOLUME, now);
+        Ok(())
+    }
+
+    /// Starts volume `vid`'s attach or detach job (`task`) on server
+    /// `sid`: a Ganeti job in Synnefo, the action delay here, shown as the
+    /// server's task and the volume's status until it ends. The server
+    /// command saves the server (its stamp moves).
+    fn start_volume_job(&mut self, sid: u64, vid: u64, task: &'static str, now: Instant) {
         let until = now + self.action_delay;
-        let server = self.live_server_mut(user, id, now)?;
-        server.refuse_if_busy("DETACH_VOLUME")?;
-        server.pending = Some(Pending {
-            volume: Some(vid),
-            ..Pending::action(until, server.status, DETACHING_VOLUME)
-        });
-        server.touch();
+        if let Some(server) = self.servers.get_mut(&sid) {
+            server.pending = Some(Pending {
+                volume: Some(vid),
+                ..Pending::action(until, server.status, task)
+            });
+            server.touch();
+        }
         self.schedule(until);
         self.settle_where(now, |s| s.id == sid);
-        Ok(())
     }
 
     /// The end of a volume's detach job: it leaves server `sid`.

@@ -32,25 +32,23 @@ impl World {
             return Err(Fault::build_in_progress("Server is being build"));
         }
         // Ganeti runs an instance's jobs in their order: a volume's
-        // attach or detach queued before the removal ends first (an
-        // attached volume is then deleted with the server, a detached
-        // one is spared).
-        let detached = match server.volume_job() {
-            Some((super::servers::DETACHING_VOLUME, v)) => Some(v),
-            _ => None,
-        };
-        if server.volume_job().is_some() {
-            server.pending = None;
+        // attach or detach queued before the removal ends first, as any
+        // due transition does (an attached volume is then deleted with
+        // the server, a detached one is spared).
+        if let Some(job) = server.pending.as_mut().filter(|p| p.volume.is_some()) {
+            job.until = now;
         }
+        let sid = server.id;
+        self.settle_where(now, |s| s.id == sid);
+        let server = self
+            .servers
+            .get_mut(&sid)
+            .ok_or_else(|| Fault::not_found("Server not found."))?;
         if server.destroying() {
             server.destroyed_twice = true;
         } else {
             server.pending = Some(Pending::action(now + delay, Status::Deleted, "DESTROYING"));
             server.updated = SystemTime::now();
-        }
-        let sid = server.id;
-        if let Some(v) = detached {
-            self.finish_detach(sid, v);
         }
         self.schedule(now + delay);
         self.settle_where(now, |s| s.id == sid);
