@@ -1,22 +1,24 @@
 //! A compute's disks for its show: the index each volume its server
-//! names is attached at (the storage links' `occi.storagelink.deviceid`),
-//! which only the volume's own details carry (`GET /volumes/{id}`:
-//! `attachments[].device_index`; the server names its volumes by id only).
+//! names is attached at (the storage links' `occi.storagelink.deviceid`)
+//! and the volume's status (an attach or detach job under way: the
+//! links' state), which only the volume's own details carry
+//! (`GET /volumes/{id}`: `status`, `attachments[].device_index`; the
+//! server names its volumes by id only).
 //!
 //! Reading them on every show doubled its Synnefo round trips (and the
 //! caller's whole `GET /volumes/detail`, read before that, grew with every
 //! volume the user has). [`DiskIndexes`] keeps, per user and server, the
-//! indexes a show read, under the server's `updated` stamp of that show,
+//! attachments a show read, under the server's `updated` stamp of that show,
 //! and the next show uses them only if its own server answer carries the
 //! same stamp and names the same volumes. Cyclades changes a volume's
 //! index only with the server: attaching, detaching and deleting an
 //! attached volume run as a server command (`logic/server_attachments.py`,
 //! `commands.ServerCommand`, which saves the server), and the Ganeti job
-//! that may renumber disks saves it again when it ends
-//! (`logic/backend.py` `process_op_status`); the server's `updated` is
-//! `auto_now` and shown with microseconds. So an unchanged stamp means
-//! unchanged indexes, and a show of a server nobody touched makes one
-//! call.
+//! that may renumber disks, and sets the volume's status when it ends,
+//! saves it again (`logic/backend.py` `process_op_status`); the server's
+//! `updated` is `auto_now` and shown with microseconds. So an unchanged
+//! stamp means unchanged indexes and statuses, and a show of a server
+//! nobody touched makes one call.
 //!
 //! The disks are read only after the server's answer: indexes read before
 //! it could predate its stamp and would then be kept under a stamp they
@@ -38,14 +40,15 @@ const CAPACITY: u64 = 10_000;
 /// How long an unused entry is kept.
 const IDLE: Duration = Duration::from_secs(600);
 
-/// The indexes of a server's disks, as one show read them.
+/// The attachments (indexes and statuses) of a server's disks, as one
+/// show read them.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Disks {
     /// The server's `updated` when they were read.
     updated: String,
     /// The volumes it named, in its order, each with its attachment
     /// (`None`: the volume read as gone).
-    indexes: Vec<(String, Option<Attachment>)>,
+    attachments: Vec<(String, Option<Attachment>)>,
     /// Whether they are kept for the next show (see [`Disks::lasting`]).
     lasting: bool,
 }
@@ -54,7 +57,7 @@ impl Disks {
     /// Volume `id`'s attachment: its index and any job on it (a
     /// default one, no index, for a volume read as gone).
     pub fn attachment_of(&self, id: &str) -> Attachment {
-        self.indexes
+        self.attachments
             .iter()
             .find(|(v, _)| v == id)
             .and_then(|(_, a)| *a)
@@ -73,7 +76,7 @@ impl Disks {
     fn fits(&self, server: &Server) -> bool {
         server.updated.as_deref() == Some(self.updated.as_str())
             && self
-                .indexes
+                .attachments
                 .iter()
                 .map(|(v, _)| v)
                 .eq(server.volumes.iter())
@@ -113,12 +116,12 @@ impl DiskIndexes {
             }
         }))
         .await;
-        let mut indexes = Vec::with_capacity(reads.len());
+        let mut attachments = Vec::with_capacity(reads.len());
         let mut all_found = true;
         for read in reads {
             let (attachment, id) = read?;
             all_found &= attachment.is_some();
-            indexes.push((id.clone(), attachment));
+            attachments.push((id.clone(), attachment));
         }
         // A 404 for a volume the server names is a race with its delete,
         // which changes the server's stamp: nothing worth keeping. Without
@@ -126,7 +129,7 @@ impl DiskIndexes {
         let lasting = all_found && server.updated.is_some();
         let disks = Arc::new(Disks {
             updated: server.updated.clone().unwrap_or_default(),
-            indexes,
+            attachments,
             lasting,
         });
         if lasting {

@@ -73,7 +73,8 @@ pub fn is_gone(server: &Server) -> bool {
 /// The OCCI resource of a server with its links. NICs and volume ids
 /// come with the server; `attachment` says at which index a volume is
 /// attached and whether a job on it runs (from the volumes' details), for
-/// its storage link's device id and state, and `catalog` gives the template terms and the flavor's size.
+/// its storage link's device id and state, and `catalog` gives the
+/// template terms and the flavor's size.
 /// `None` for a server that [`is_gone`].
 pub fn to_resource(
     server: &Server,
