@@ -1109,15 +1109,7 @@ async fn save_snapshots_the_root_disk_among_several() {
         os_tpl_term(&body).starts_with("two-disks_snapshot_"),
         "{body}"
     );
-    let snapshots: serde_json::Value = gw
-        .client(0)
-        .get(format!("{}/volume/v2.0/snapshots", gw.sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let snapshots = gw.synnefo_json(0, "/volume/v2.0/snapshots").await;
     let snapshot = &snapshots["snapshots"][0];
     let volume = snapshot["volume_id"].as_str().unwrap();
     assert_ne!(volume, data, "not the attached data volume: {snapshot}");

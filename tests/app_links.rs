@@ -33,17 +33,23 @@ async fn created_id(gw: &Gateway, n: usize, path: &str, body: String) -> String 
 /// attaches a volume only to a server whose disks have its template, and
 /// makes standalone volumes only of detachable (`ext_*`) types.
 async fn server(gw: &Gateway, n: usize) -> String {
-    created_id(
-        gw,
-        n,
-        "/compute/",
-        format!(
-            "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
-             Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n"
-        ),
+    created_id(gw, n, "/compute/", compute_body("")).await
+}
+
+/// The body creating a compute of flavor 4 (see [`server`]), with
+/// `links` (`Link` lines) after its categories.
+fn compute_body(links: &str) -> String {
+    format!(
+        "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
+         Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
+         Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n{links}"
     )
-    .await
+}
+
+/// A `Link` line linking `target` (a storage's location) inline as a
+/// storagelink.
+fn storage_link_line(target: &str) -> String {
+    format!("Link: <{target}>; rel=\"{INFRA}storage\"; category=\"{INFRA}storagelink\"\n")
 }
 
 async fn volume(gw: &Gateway, n: usize) -> String {
@@ -64,6 +70,11 @@ fn link_body(source: &str, target: &str) -> String {
          X-OCCI-Attribute: occi.core.source=\"{source}\"\n\
          X-OCCI-Attribute: occi.core.target=\"{target}\"\n"
     )
+}
+
+/// User 0's `DELETE` of `path` on the gateway.
+async fn delete(gw: &Gateway, path: &str) -> reqwest::Response {
+    gw.client(0).delete(gw.at(path)).send().await.unwrap()
 }
 
 async fn get(gw: &Gateway, n: usize, path: &str, accept: &str) -> (StatusCode, String) {
@@ -499,18 +510,11 @@ async fn inline_storage_links_during_a_slow_build() {
     let first = volume(&gw, 0).await;
     let second = volume(&gw, 0).await;
     let with_links = |volumes: &[&str]| {
-        let mut body = format!(
-            "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
-             Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n"
-        );
-        for v in volumes {
-            body.push_str(&format!(
-                "Link: <{}>; rel=\"{INFRA}storage\"; category=\"{INFRA}storagelink\"\n",
-                gw.at(&format!("/storage/{v}"))
-            ));
-        }
-        body
+        let links: String = volumes
+            .iter()
+            .map(|v| storage_link_line(&gw.at(&format!("/storage/{v}"))))
+            .collect();
+        compute_body(&links)
     };
     let srv = created_id(&gw, 0, "/compute/", with_links(&[&first, &second])).await;
     let (status, shown) = get(&gw, 0, &format!("/compute/{srv}"), "text/plain").await;
@@ -735,12 +739,7 @@ async fn inline_ipreservation_link_attaches_that_floating_ip() {
     assert_eq!(state, before, "refused creates leave nothing behind");
 
     // Deleting the compute keeps the reservation, free for another.
-    let res = gw
-        .client(0)
-        .delete(gw.at(&format!("/compute/{srv}")))
-        .send()
-        .await
-        .unwrap();
+    let res = delete(&gw, &format!("/compute/{srv}")).await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     let (status, ipshown) = get(&gw, 0, &format!("/ipreservation/{ipr}"), "text/plain").await;
     assert_eq!(status, StatusCode::OK, "still reserved: {ipshown}");
@@ -889,12 +888,7 @@ async fn inline_storage_is_attached_once_the_compute_is_built() {
         &gw,
         0,
         "/compute/",
-        format!(
-            "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
-             Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n\
-             Link: </storage/{vol}>; rel=\"{INFRA}storage\"; category=\"{INFRA}storagelink\"\n"
-        ),
+        compute_body(&storage_link_line(&format!("/storage/{vol}"))),
     )
     .await;
     let (_, building) = get(&gw, 0, &format!("/compute/{srv}"), "text/plain").await;
@@ -951,12 +945,7 @@ async fn deleting_a_compute_keeps_its_linked_storage() {
         link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
     )
     .await;
-    let res = gw
-        .client(0)
-        .delete(gw.at(&format!("/compute/{srv}")))
-        .send()
-        .await
-        .unwrap();
+    let res = delete(&gw, &format!("/compute/{srv}")).await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     let (status, shown) = get(&gw, 0, &format!("/storage/{vol}"), "text/plain").await;
     assert_eq!(
@@ -976,19 +965,39 @@ async fn deleting_a_compute_keeps_its_linked_storage() {
 
 /// Volume `vol`'s status as Synnefo (the simulator) shows it to user 0.
 async fn synnefo_volume_status(gw: &Gateway, vol: &str) -> String {
-    let volume: serde_json::Value = gw
-        .client(0)
-        .get(format!("{}/volume/v2.0/volumes/{vol}", gw.sim.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let volume = gw
+        .synnefo_json(0, &format!("/volume/v2.0/volumes/{vol}"))
+        .await;
     volume["volume"]["status"]
         .as_str()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// Waits until Synnefo shows volume `vol` with `status` (within 5 s).
+async fn wait_volume_status(gw: &Gateway, vol: &str, status: &str) {
+    for _ in 0..100 {
+        if synnefo_volume_status(gw, vol).await == status {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("volume {vol} never became {status}");
+}
+
+/// User 0 detaches `vol` from `srv` straight through Synnefo (kamaki,
+/// the web UI), which accepts it.
+async fn detach_through_synnefo(gw: &Gateway, srv: &str, vol: &str) {
+    let res = gw
+        .client(0)
+        .delete(format!(
+            "{}/compute/v2.0/servers/{srv}/os-volume_attachments/{vol}",
+            gw.sim.url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
 }
 
 /// The storage of `vol` as user 0 sees it: its status and rendering.
@@ -1019,12 +1028,7 @@ async fn a_compute_deleted_while_its_storage_attaches_keeps_it() {
         "attaching",
         "the attach still runs when the delete comes"
     );
-    let res = gw
-        .client(0)
-        .delete(gw.at(&format!("/compute/{srv}")))
-        .send()
-        .await
-        .unwrap();
+    let res = delete(&gw, &format!("/compute/{srv}")).await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     let (status, shown) = get(&gw, 0, &format!("/compute/{srv}"), "text/plain").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{shown}");
@@ -1053,31 +1057,12 @@ async fn a_compute_deleted_while_its_storage_detaches_keeps_it() {
         link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
     )
     .await;
-    for _ in 0..100 {
-        if synnefo_volume_status(&gw, &vol).await == "in_use" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_volume_status(&gw, &vol, "in_use").await;
     // Detached through Synnefo itself (kamaki, the web UI): the
     // gateway's own unlink answers once the detach has ended.
-    let res = gw
-        .client(0)
-        .delete(format!(
-            "{}/compute/v2.0/servers/{srv}/os-volume_attachments/{vol}",
-            gw.sim.url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    detach_through_synnefo(&gw, &srv, &vol).await;
     assert_eq!(synnefo_volume_status(&gw, &vol).await, "detaching");
-    let res = gw
-        .client(0)
-        .delete(gw.at(&format!("/compute/{srv}")))
-        .send()
-        .await
-        .unwrap();
+    let res = delete(&gw, &format!("/compute/{srv}")).await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     let (status, shown) = storage_after(&gw, &vol).await;
     assert_eq!(
@@ -1102,20 +1087,10 @@ async fn a_compute_deleted_before_its_inline_storage_attached_keeps_it() {
         &gw,
         0,
         "/compute/",
-        format!(
-            "Category: compute; scheme=\"{INFRA}\"; class=\"kind\"\n\
-             Category: 4; scheme=\"http://schemas.openstack.org/template/resource#\"; class=\"mixin\"\n\
-             Category: {DEBIAN_ID}; scheme=\"http://schemas.openstack.org/template/os#\"; class=\"mixin\"\n\
-             Link: </storage/{vol}>; rel=\"{INFRA}storage\"; category=\"{INFRA}storagelink\"\n"
-        ),
+        compute_body(&storage_link_line(&format!("/storage/{vol}"))),
     )
     .await;
-    let res = gw
-        .client(0)
-        .delete(gw.at(&format!("/compute/{srv}")))
-        .send()
-        .await
-        .unwrap();
+    let res = delete(&gw, &format!("/compute/{srv}")).await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     // Past the build, when the background attach would have run.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
@@ -1182,16 +1157,7 @@ async fn a_storage_link_is_inactive_while_synnefo_attaches_or_detaches_it() {
     );
 
     // Detached through Synnefo: inactive, detaching, until the job ends.
-    let res = gw
-        .client(0)
-        .delete(format!(
-            "{}/compute/v2.0/servers/{srv}/os-volume_attachments/{vol}",
-            gw.sim.url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
+    detach_through_synnefo(&gw, &srv, &vol).await;
     let (_, shown) = get(&gw, 0, &link, "text/plain").await;
     assert!(
         shown.contains("occi.storagelink.state.message=\"detaching\""),
@@ -1219,12 +1185,7 @@ async fn a_compute_delete_past_busy_wait_is_a_409_naming_the_job() {
         link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
     )
     .await;
-    let res = gw
-        .client(0)
-        .delete(gw.at(&format!("/compute/{srv}")))
-        .send()
-        .await
-        .unwrap();
+    let res = delete(&gw, &format!("/compute/{srv}")).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.headers().contains_key("retry-after"));
     let body = res.text().await.unwrap();
@@ -1233,22 +1194,12 @@ async fn a_compute_delete_past_busy_wait_is_a_409_naming_the_job() {
     assert_eq!(status, StatusCode::OK, "the compute is still there");
     assert_eq!(synnefo_volume_status(&gw, &vol).await, "attaching");
 
-    for _ in 0..100 {
-        if synnefo_volume_status(&gw, &vol).await == "in_use" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_volume_status(&gw, &vol, "in_use").await;
     // Attached now; the delete detaches it (a job too: past `busy_wait`
     // again, a 409), then a last delete takes the compute alone.
     let mut deleted = false;
     for _ in 0..100 {
-        let res = gw
-            .client(0)
-            .delete(gw.at(&format!("/compute/{srv}")))
-            .send()
-            .await
-            .unwrap();
+        let res = delete(&gw, &format!("/compute/{srv}")).await;
         if res.status().is_success() {
             deleted = true;
             break;

@@ -249,6 +249,19 @@ impl Gateway {
         (res.status(), res.text().await.expect("body"))
     }
 
+    /// User `n`'s `GET` of `path` (a Synnefo API path) straight from the
+    /// simulator, past the gateway: what Synnefo itself shows.
+    pub async fn synnefo_json(&self, n: usize, path: &str) -> serde_json::Value {
+        self.client(n)
+            .get(format!("{}{path}", self.sim.url()))
+            .send()
+            .await
+            .expect("simulator answer")
+            .json()
+            .await
+            .expect("simulator JSON")
+    }
+
     /// The simulator's `/_sim/state` summary (counts of servers, volumes,
     /// floating IPs, ...).
     pub async fn sim_state(&self) -> serde_json::Value {
