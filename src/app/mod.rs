@@ -72,7 +72,8 @@ pub struct OcciAppConfig {
     pub create_server_max_retries: u32,
     /// How long a write to a compute that Synnefo says is busy (being
     /// built, or running another task: a delete, an action, a link or an
-    /// unlink) waits for it (see `app::busy`). The write is sent again
+    /// unlink) waits for it (see `app::busy`); a compute delete also waits
+    /// out a job the server runs (`app::compute::delete`). The write is sent again
     /// with growing pauses until it is taken or this time is up; then the
     /// answer is 409 with `Retry-After`. Keep it below the `timeout`
     /// filter's. `0s` answers the 409 at once.
