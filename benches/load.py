@@ -25,7 +25,7 @@ log, the hyper floor (examples/floor_proxy.rs) beside it. See `ratios`.
 Prints the ratio table, then the scenario table, and writes both as JSON
 (default target/bench-load.json).
 Usage: python3 benches/load.py [--no-build] [--duration 5] [--repeat 1] [--ratios-only]
-           [--workers 1] [--json PATH]
+           [--workers 1] [--gateway-bin PATH] [--json PATH]
 Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
 """
 import argparse
@@ -45,6 +45,10 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "snf-occi")
 FLOOR = os.path.join(ROOT, "target", "release", "examples", "floor_proxy")
+# --gateway-bin: the gateway's binary (e.g. scripts/build-pgo.sh's); the
+# simulator stays the release build, so runs of two gateway builds meet
+# the same Synnefo.
+GATEWAY_BIN = BIN
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 REPEAT = 1  # --repeat: loaded runs per scenario, the median kept
 # --workers: the gateway's (and the hyper floor's) runtime worker threads,
@@ -663,7 +667,8 @@ def fmt(v, digits=1):
 def print_ratios(res):
     print(f"issue 18 ratios: median of {res['rounds']} round(s), wrk {res['wrk']}; simulator"
           f" p50 {fmt(res['direct_p50_ms'], 3)} ms; gateway and floor worker threads:"
-          f" {res['workers']} (nginx: one worker process)")
+          f" {res['workers']} (nginx: one worker process); gateway binary"
+          f" {os.path.relpath(res.get('gateway_bin', BIN), ROOT)}")
     print("| measure | gateway | nginx | hyper floor | gateway / nginx | floor / nginx | target |")
     print("|---|---|---|---|---|---|---|")
     for row in res["table"]:
@@ -721,9 +726,15 @@ def main():
     ap.add_argument("--workers", type=int, default=1,
                     help="worker threads of the gateway and the hyper floor (nginx runs one"
                          " worker process); 0: the runtime's default, one per core")
+    ap.add_argument("--gateway-bin", default=None,
+                    help="the gateway's snf-occi binary (default: the release build, which"
+                         " the simulator always runs); implies --no-build")
     a = ap.parse_args()
     exit_on_sigterm()
-    global REPEAT, WORKERS
+    global REPEAT, WORKERS, GATEWAY_BIN
+    if a.gateway_bin:
+        GATEWAY_BIN = os.path.abspath(a.gateway_bin)
+        a.no_build = True
     REPEAT = max(1, a.repeat)
     WORKERS = max(0, a.workers)
     ensure_tool("wrk", ["wrk"])
@@ -747,7 +758,7 @@ def main():
         wait_http(f"{sim}/_sim/state")
         tok = {"X-Auth-Token": USERS["alice"][1]}
         seed(sim)
-        gateway = start(["serve"], gw_cfg)
+        gateway = start(["serve"], gw_cfg, binary=GATEWAY_BIN)
         procs.append(gateway)
         wait_http(f"{gw}/-/", headers=tok)
         nginx = Nginx(tmp, sim_port)
@@ -768,6 +779,7 @@ def main():
         sim_pid = procs[0].pid
         res = ratios(sim, gw, gateway.pid, nginx, floor_url, floor and floor.pid, sid, d,
                      script, REPEAT)
+        res["gateway_bin"] = GATEWAY_BIN
         result["ratios"] = res
         if not a.ratios_only:
             json_h = dict(tok, Accept="application/occi+json")

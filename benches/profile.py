@@ -24,7 +24,7 @@ The instructions are then grouped two ways (see `STAGES`, `crate_of`):
 
 Usage: python3 benches/profile.py [--no-build] [--requests 200]
            [--scenario show|show-changed|show-json|list|list10k|query|handshake-proxy]
-           [--top 25]
+           [--top 25] [--gateway-bin PATH]
            [--json PATH]
        python3 benches/profile.py --compare BEFORE.json AFTER.json
 Needs valgrind (Debian package `valgrind`, installed when missing).
@@ -268,11 +268,17 @@ def main():
                     help="handshake-proxy: full TLS handshakes presenting a VOMS proxy"
                          " chain, one show each (benches/tls.py's gateway)")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--gateway-bin", default=None,
+                    help="the profiled gateway's snf-occi binary (default: the release build,"
+                         " which the simulator always runs); implies --no-build")
     ap.add_argument("--json", help="write the grouping here (for --compare)")
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
                     help="compare two --json files and exit")
     a = ap.parse_args()
     load.exit_on_sigterm()
+    gateway_bin = os.path.abspath(a.gateway_bin) if a.gateway_bin else load.BIN
+    if a.gateway_bin:
+        a.no_build = True
     if a.compare:
         return compare(*a.compare)
     requests = a.requests or {"list10k": 5, "handshake-proxy": 50}.get(a.scenario, 200)
@@ -319,7 +325,7 @@ def main():
                   body={"user": uuid, "count": count, "status": "ACTIVE"})
         gw = subprocess.Popen(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-             f"--callgrind-out-file={out}", load.BIN, "serve", "--config", gw_cfg],
+             f"--callgrind-out-file={out}", gateway_bin, "serve", "--config", gw_cfg],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(gw)
         headers = {"X-Auth-Token": token}

@@ -32,9 +32,10 @@ Prints a summary (requests, rate, statuses, latency p50/p99, RSS samples)
 and exits 1 if a check fails.
 
 Usage: python3 benches/soak.py [--seconds 60] [--clients 200] [--no-build]
-                               [--bin target/debug/snf-occi]
-(`--bin` runs another build, e.g. the debug one CI already has; it implies
---no-build.)
+                               [--bin target/debug/snf-occi] [--gateway-bin PATH]
+(`--bin` runs another build, e.g. the debug one CI already has, as both;
+`--gateway-bin` runs another build as the gateway only, e.g. one built
+without the simulator. Either implies --no-build.)
 Traffic goes to 127.0.0.1 only; every loop is bounded in time.
 """
 import argparse
@@ -218,10 +219,13 @@ def main():
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--bin", default=None, help="the snf-occi binary (default: release)")
+    parser.add_argument("--gateway-bin", default=None,
+                        help="the gateway's snf-occi binary (default: --bin's)")
     args = parser.parse_args()
 
     binary = args.bin or BIN
-    if not args.no_build and args.bin is None:
+    gateway_bin = args.gateway_bin or binary
+    if not args.no_build and args.bin is None and args.gateway_bin is None:
         subprocess.run(["cargo", "build", "--release", "--bin", "snf-occi"], cwd=ROOT, check=True)
     load.raise_nofile()
     tmp = tempfile.mkdtemp(prefix="snf-occi-soak-")
@@ -255,7 +259,7 @@ url = "sqlite://{tmp}/store.db?mode=rwc"
 level = "warn"
 """)
     sim = load.start(["simulator"], sim_cfg, binary)
-    gw = load.start(["serve"], gw_cfg, binary)
+    gw = load.start(["serve"], gw_cfg, gateway_bin)
     failures = []
     try:
         stats = Stats()

@@ -31,7 +31,7 @@ process (nginx: master and worker summed), the median of `--repeat`
 rounds; ratios are medians of each round's ratio.
 
 Usage: python3 benches/tls.py [--no-build] [--duration 4] [--handshakes 2000]
-           [--repeat 1] [--json PATH]
+           [--repeat 1] [--gateway-bin PATH] [--json PATH]
 """
 import argparse
 import json
@@ -95,7 +95,13 @@ def main():
     ap.add_argument("--handshakes", type=int, default=2000, help="connections per run")
     ap.add_argument("--repeat", type=int, default=1, help="rounds; medians are kept")
     ap.add_argument("--json", default=os.path.join(ROOT, "target", "bench-tls.json"))
+    ap.add_argument("--gateway-bin", default=None,
+                    help="the gateways' snf-occi binary (default: the release build, which"
+                         " the simulator always runs); implies --no-build")
     a = ap.parse_args()
+    gateway_bin = os.path.abspath(a.gateway_bin) if a.gateway_bin else load.BIN
+    if a.gateway_bin:
+        a.no_build = True
     load.exit_on_sigterm()
     load.ensure_tool("wrk", ["wrk"])
     if not a.no_build:
@@ -130,9 +136,9 @@ def main():
         procs.append(load.start(["simulator"], os.path.join(tmp, "sim.toml")))
         load.wait_http(f"{sim}/_sim/state")
         load.seed(sim)
-        gateway = load.start(["serve"], os.path.join(tmp, "gw.toml"))
+        gateway = load.start(["serve"], os.path.join(tmp, "gw.toml"), binary=gateway_bin)
         procs.append(gateway)
-        plain = load.start(["serve"], os.path.join(tmp, "plain.toml"))
+        plain = load.start(["serve"], os.path.join(tmp, "plain.toml"), binary=gateway_bin)
         procs.append(plain)
         nginx = load.Nginx(tmp, sim_port, tls)
         procs.append(nginx)
