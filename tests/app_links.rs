@@ -1185,11 +1185,15 @@ async fn a_compute_delete_past_busy_wait_is_a_409_naming_the_job() {
         link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
     )
     .await;
+    gw.sim.reset_counters();
     let res = delete(&gw, &format!("/compute/{srv}")).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.headers().contains_key("retry-after"));
     let body = res.text().await.unwrap();
     assert!(body.contains("ATTACHING_VOLUME"), "{body}");
+    // One read of the server saw the job; nothing was asked of Synnefo
+    // after it (not the same read again, not a delete).
+    assert_eq!(gw.backend_calls(), 1, "{:?}", gw.calls());
     let (status, _) = get(&gw, 0, &format!("/compute/{srv}"), "text/plain").await;
     assert_eq!(status, StatusCode::OK, "the compute is still there");
     assert_eq!(synnefo_volume_status(&gw, &vol).await, "attaching");

@@ -25,11 +25,8 @@ pub(super) async fn delete(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     if let Some(s) = server.as_ref().filter(|s| attach::has_pending(s)) {
         forget_pending_links(ctx, s).await;
     }
-    if server
-        .as_ref()
-        .is_some_and(|s| job_under_way(ctx, s).is_some())
-    {
-        server = Some(when_no_job(ctx, id).await?);
+    if let Some(seen) = server.take_if(|s| job_under_way(ctx, s).is_some()) {
+        server = Some(when_no_job(ctx, id, seen).await?);
     }
     // Storage outlives the compute it is linked to (OCCI: deleting a
     // resource deletes its links, not their targets), but Cyclades 0.20
@@ -84,28 +81,38 @@ fn job_under_way(ctx: &Ctx, server: &Server) -> Option<String> {
 /// Waits (within `busy_wait`) until no job runs on server `id`
 /// ([`job_under_way`]) and answers the server as it is then; past the
 /// wait, a 409 with `Retry-After`: the job goes on, a later delete finds
-/// it done.
-async fn when_no_job(ctx: &Ctx, id: &str) -> Result<Server, AppError> {
+/// it done. `seen` is the server as the delete just read it, busy: the
+/// first look is at it, so the wait starts with a pause, not a read.
+async fn when_no_job(ctx: &Ctx, id: &str, seen: Server) -> Result<Server, AppError> {
     // The last job seen, for the 409 (a Mutex: the future must be Send).
     let job = std::sync::Mutex::new(String::new());
-    let server = busy::until(ctx, || async {
-        match ctx.client().get_server(&ctx.caller, id).await {
-            Ok(s) => match job_under_way(ctx, &s) {
-                Some(under_way) => {
-                    if let Ok(mut job) = job.lock() {
-                        *job = under_way;
+    let job = &job;
+    let mut seen = Some(seen);
+    let server = busy::until(ctx, || {
+        let seen = seen.take();
+        async move {
+            let read = match seen {
+                Some(server) => Ok(server),
+                None => ctx.client().get_server(&ctx.caller, id).await,
+            };
+            match read {
+                Ok(s) => match job_under_way(ctx, &s) {
+                    Some(under_way) => {
+                        if let Ok(mut job) = job.lock() {
+                            *job = under_way;
+                        }
+                        None
                     }
-                    None
-                }
-                None => Some(Ok(s)),
-            },
-            Err(e) if e.is_not_found() => Some(Err(no_compute(id))),
-            Err(e) => Some(Err(AppError::synnefo(format!("server {id}"), e))),
+                    None => Some(Ok(s)),
+                },
+                Err(e) if e.is_not_found() => Some(Err(no_compute(id))),
+                Err(e) => Some(Err(AppError::synnefo(format!("server {id}"), e))),
+            }
         }
     })
     .await;
     server.unwrap_or_else(|| {
-        let job = job.into_inner().unwrap_or_default();
+        let job = job.lock().map(|j| j.clone()).unwrap_or_default();
         Err(AppError::Busy {
             message: format!(
                 "delete compute {id}: {job} still runs (deleting the server now would \
