@@ -72,6 +72,26 @@ fn link_body(source: &str, target: &str) -> String {
     )
 }
 
+/// User 0 links storage `vol` to compute `srv` (a 201).
+async fn link_storage(gw: &Gateway, srv: &str, vol: &str) {
+    created_id(
+        gw,
+        0,
+        "/storagelink/",
+        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
+    )
+    .await;
+}
+
+/// A compute and a storage of user 0, the storage linked to the compute:
+/// their ids.
+async fn linked_pair(gw: &Gateway) -> (String, String) {
+    let srv = server(gw, 0).await;
+    let vol = volume(gw, 0).await;
+    link_storage(gw, &srv, &vol).await;
+    (srv, vol)
+}
+
 /// User 0's `DELETE` of `path` on the gateway.
 async fn delete(gw: &Gateway, path: &str) -> reqwest::Response {
     gw.client(0).delete(gw.at(path)).send().await.unwrap()
@@ -936,31 +956,12 @@ async fn a_pending_inline_attach_is_finished_by_the_next_show() {
 #[tokio::test]
 async fn deleting_a_compute_keeps_its_linked_storage() {
     let gw = start_gateway().await;
-    let srv = server(&gw, 0).await;
-    let vol = volume(&gw, 0).await;
-    created_id(
-        &gw,
-        0,
-        "/storagelink/",
-        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
-    )
-    .await;
+    let (srv, vol) = linked_pair(&gw).await;
     let res = delete(&gw, &format!("/compute/{srv}")).await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-    let (status, shown) = get(&gw, 0, &format!("/storage/{vol}"), "text/plain").await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "the storage outlives the compute: {shown}"
-    );
+    assert_storage_kept(&gw, &vol).await;
     let other = server(&gw, 0).await;
-    created_id(
-        &gw,
-        0,
-        "/storagelink/",
-        link_body(&format!("/compute/{other}"), &format!("/storage/{vol}")),
-    )
-    .await;
+    link_storage(&gw, &other, &vol).await;
 }
 
 /// Volume `vol`'s status as Synnefo (the simulator) shows it to user 0.
@@ -1000,9 +1001,16 @@ async fn detach_through_synnefo(gw: &Gateway, srv: &str, vol: &str) {
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
 }
 
-/// The storage of `vol` as user 0 sees it: its status and rendering.
-async fn storage_after(gw: &Gateway, vol: &str) -> (StatusCode, String) {
-    get(gw, 0, &format!("/storage/{vol}"), "text/plain").await
+/// Asserts that storage `vol` is still there for user 0 (its compute
+/// deleted): its rendering.
+async fn assert_storage_kept(gw: &Gateway, vol: &str) -> String {
+    let (status, shown) = get(gw, 0, &format!("/storage/{vol}"), "text/plain").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the storage outlives the compute: {shown}"
+    );
+    shown
 }
 
 /// A compute deleted while the attach of a storage just linked to it
@@ -1014,15 +1022,7 @@ async fn storage_after(gw: &Gateway, vol: &str) -> (StatusCode, String) {
 async fn a_compute_deleted_while_its_storage_attaches_keeps_it() {
     let gw = common::start_gateway_with(|c| c.action_delay = std::time::Duration::from_secs(1), "")
         .await;
-    let srv = server(&gw, 0).await;
-    let vol = volume(&gw, 0).await;
-    created_id(
-        &gw,
-        0,
-        "/storagelink/",
-        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
-    )
-    .await;
+    let (srv, vol) = linked_pair(&gw).await;
     assert_eq!(
         synnefo_volume_status(&gw, &vol).await,
         "attaching",
@@ -1032,12 +1032,7 @@ async fn a_compute_deleted_while_its_storage_attaches_keeps_it() {
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     let (status, shown) = get(&gw, 0, &format!("/compute/{srv}"), "text/plain").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{shown}");
-    let (status, shown) = storage_after(&gw, &vol).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "the storage outlives the compute: {shown}"
-    );
+    let shown = assert_storage_kept(&gw, &vol).await;
     assert!(!shown.contains(&format!("/compute/{srv}")), "{shown}");
 }
 
@@ -1048,15 +1043,7 @@ async fn a_compute_deleted_while_its_storage_attaches_keeps_it() {
 async fn a_compute_deleted_while_its_storage_detaches_keeps_it() {
     let gw = common::start_gateway_with(|c| c.action_delay = std::time::Duration::from_secs(1), "")
         .await;
-    let srv = server(&gw, 0).await;
-    let vol = volume(&gw, 0).await;
-    created_id(
-        &gw,
-        0,
-        "/storagelink/",
-        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
-    )
-    .await;
+    let (srv, vol) = linked_pair(&gw).await;
     wait_volume_status(&gw, &vol, "in_use").await;
     // Detached through Synnefo itself (kamaki, the web UI): the
     // gateway's own unlink answers once the detach has ended.
@@ -1064,12 +1051,7 @@ async fn a_compute_deleted_while_its_storage_detaches_keeps_it() {
     assert_eq!(synnefo_volume_status(&gw, &vol).await, "detaching");
     let res = delete(&gw, &format!("/compute/{srv}")).await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-    let (status, shown) = storage_after(&gw, &vol).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "the storage outlives the compute: {shown}"
-    );
+    assert_storage_kept(&gw, &vol).await;
 }
 
 /// A compute deleted while storage linked inline with its create waits
@@ -1094,20 +1076,9 @@ async fn a_compute_deleted_before_its_inline_storage_attached_keeps_it() {
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     // Past the build, when the background attach would have run.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let (status, shown) = storage_after(&gw, &vol).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "the storage outlives the compute: {shown}"
-    );
+    assert_storage_kept(&gw, &vol).await;
     let other = server(&gw, 0).await;
-    created_id(
-        &gw,
-        0,
-        "/storagelink/",
-        link_body(&format!("/compute/{other}"), &format!("/storage/{vol}")),
-    )
-    .await;
+    link_storage(&gw, &other, &vol).await;
 }
 
 /// A storage link is `inactive` while Synnefo's attach job runs (the
@@ -1117,15 +1088,7 @@ async fn a_compute_deleted_before_its_inline_storage_attached_keeps_it() {
 async fn a_storage_link_is_inactive_while_synnefo_attaches_or_detaches_it() {
     let gw = common::start_gateway_with(|c| c.action_delay = std::time::Duration::from_secs(1), "")
         .await;
-    let srv = server(&gw, 0).await;
-    let vol = volume(&gw, 0).await;
-    created_id(
-        &gw,
-        0,
-        "/storagelink/",
-        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
-    )
-    .await;
+    let (srv, vol) = linked_pair(&gw).await;
     let link = format!("/storagelink/{srv}_{vol}");
     let (status, shown) = get(&gw, 0, &link, "text/plain").await;
     assert_eq!(status, StatusCode::OK, "{shown}");
@@ -1176,15 +1139,7 @@ async fn a_compute_delete_past_busy_wait_is_a_409_naming_the_job() {
         "busy_wait = \"0s\"",
     )
     .await;
-    let srv = server(&gw, 0).await;
-    let vol = volume(&gw, 0).await;
-    created_id(
-        &gw,
-        0,
-        "/storagelink/",
-        link_body(&format!("/compute/{srv}"), &format!("/storage/{vol}")),
-    )
-    .await;
+    let (srv, vol) = linked_pair(&gw).await;
     gw.sim.reset_counters();
     let res = delete(&gw, &format!("/compute/{srv}")).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
@@ -1217,10 +1172,5 @@ async fn a_compute_delete_past_busy_wait_is_a_409_naming_the_job() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(deleted, "the compute was deleted once the jobs ended");
-    let (status, shown) = storage_after(&gw, &vol).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "the storage outlives the compute: {shown}"
-    );
+    assert_storage_kept(&gw, &vol).await;
 }
