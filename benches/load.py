@@ -45,10 +45,6 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "snf-occi")
 FLOOR = os.path.join(ROOT, "target", "release", "examples", "floor_proxy")
-# --gateway-bin: the gateway's binary (e.g. scripts/build-pgo.sh's); the
-# simulator stays the release build, so runs of two gateway builds meet
-# the same Synnefo.
-GATEWAY_BIN = BIN
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 REPEAT = 1  # --repeat: loaded runs per scenario, the median kept
 # --workers: the gateway's (and the hyper floor's) runtime worker threads,
@@ -138,6 +134,23 @@ def exit_on_sigterm():
 def raise_nofile():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+
+
+def add_gateway_bin(ap, default="the release build, which the simulator always runs"):
+    """`--gateway-bin`: another build as the gateway (e.g.
+    scripts/build-pgo.sh's) while the simulator stays the release build,
+    so two gateway builds meet the same Synnefo."""
+    ap.add_argument("--gateway-bin", default=None,
+                    help=f"the gateway's snf-occi binary (default: {default}); implies --no-build")
+
+
+def gateway_bin(a, default=BIN):
+    """The gateway binary `--gateway-bin` names (absolute), else `default`;
+    a named one is used as it is (`a.no_build` set)."""
+    if not a.gateway_bin:
+        return default
+    a.no_build = True
+    return os.path.abspath(a.gateway_bin)
 
 
 def start(args, cfg, binary=BIN):
@@ -726,15 +739,11 @@ def main():
     ap.add_argument("--workers", type=int, default=1,
                     help="worker threads of the gateway and the hyper floor (nginx runs one"
                          " worker process); 0: the runtime's default, one per core")
-    ap.add_argument("--gateway-bin", default=None,
-                    help="the gateway's snf-occi binary (default: the release build, which"
-                         " the simulator always runs); implies --no-build")
+    add_gateway_bin(ap)
     a = ap.parse_args()
     exit_on_sigterm()
-    global REPEAT, WORKERS, GATEWAY_BIN
-    if a.gateway_bin:
-        GATEWAY_BIN = os.path.abspath(a.gateway_bin)
-        a.no_build = True
+    global REPEAT, WORKERS
+    gw_bin = gateway_bin(a)
     REPEAT = max(1, a.repeat)
     WORKERS = max(0, a.workers)
     ensure_tool("wrk", ["wrk"])
@@ -758,7 +767,7 @@ def main():
         wait_http(f"{sim}/_sim/state")
         tok = {"X-Auth-Token": USERS["alice"][1]}
         seed(sim)
-        gateway = start(["serve"], gw_cfg, binary=GATEWAY_BIN)
+        gateway = start(["serve"], gw_cfg, binary=gw_bin)
         procs.append(gateway)
         wait_http(f"{gw}/-/", headers=tok)
         nginx = Nginx(tmp, sim_port)
@@ -779,7 +788,7 @@ def main():
         sim_pid = procs[0].pid
         res = ratios(sim, gw, gateway.pid, nginx, floor_url, floor and floor.pid, sid, d,
                      script, REPEAT)
-        res["gateway_bin"] = GATEWAY_BIN
+        res["gateway_bin"] = gw_bin
         result["ratios"] = res
         if not a.ratios_only:
             json_h = dict(tok, Accept="application/occi+json")

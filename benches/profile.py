@@ -268,17 +268,13 @@ def main():
                     help="handshake-proxy: full TLS handshakes presenting a VOMS proxy"
                          " chain, one show each (benches/tls.py's gateway)")
     ap.add_argument("--top", type=int, default=25)
-    ap.add_argument("--gateway-bin", default=None,
-                    help="the profiled gateway's snf-occi binary (default: the release build,"
-                         " which the simulator always runs); implies --no-build")
+    load.add_gateway_bin(ap)
     ap.add_argument("--json", help="write the grouping here (for --compare)")
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
                     help="compare two --json files and exit")
     a = ap.parse_args()
     load.exit_on_sigterm()
-    gateway_bin = os.path.abspath(a.gateway_bin) if a.gateway_bin else load.BIN
-    if a.gateway_bin:
-        a.no_build = True
+    gateway_bin = load.gateway_bin(a)
     if a.compare:
         return compare(*a.compare)
     requests = a.requests or {"list10k": 5, "handshake-proxy": 50}.get(a.scenario, 200)

@@ -219,13 +219,12 @@ def main():
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--bin", default=None, help="the snf-occi binary (default: release)")
-    parser.add_argument("--gateway-bin", default=None,
-                        help="the gateway's snf-occi binary (default: --bin's)")
+    load.add_gateway_bin(parser, default="--bin's")
     args = parser.parse_args()
 
     binary = args.bin or BIN
-    gateway_bin = args.gateway_bin or binary
-    if not args.no_build and args.bin is None and args.gateway_bin is None:
+    gateway_bin = load.gateway_bin(args, binary)
+    if not args.no_build and args.bin is None:
         subprocess.run(["cargo", "build", "--release", "--bin", "snf-occi"], cwd=ROOT, check=True)
     load.raise_nofile()
     tmp = tempfile.mkdtemp(prefix="snf-occi-soak-")

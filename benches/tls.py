@@ -95,13 +95,9 @@ def main():
     ap.add_argument("--handshakes", type=int, default=2000, help="connections per run")
     ap.add_argument("--repeat", type=int, default=1, help="rounds; medians are kept")
     ap.add_argument("--json", default=os.path.join(ROOT, "target", "bench-tls.json"))
-    ap.add_argument("--gateway-bin", default=None,
-                    help="the gateways' snf-occi binary (default: the release build, which"
-                         " the simulator always runs); implies --no-build")
+    load.add_gateway_bin(ap)
     a = ap.parse_args()
-    gateway_bin = os.path.abspath(a.gateway_bin) if a.gateway_bin else load.BIN
-    if a.gateway_bin:
-        a.no_build = True
+    gateway_bin = load.gateway_bin(a)
     load.exit_on_sigterm()
     load.ensure_tool("wrk", ["wrk"])
     if not a.no_build:

