@@ -265,8 +265,12 @@ async fn after_faults_clear_the_next_request_succeeds_nothing_cached() {
     assert_eq!(a.status, 503, "{}", a.body);
 
     set_faults(&gw, json!({"drop_rate": 1.0})).await;
-    assert_eq!(get_as(&gw, 0, "/-/").await.status, 502);
-    assert_eq!(get_as(&gw, 1, "/compute/").await.status, 503);
+    // The bodies name the failure if a status is not the one expected
+    // (a 503 for alice was seen once under CI's load, unexplained).
+    let a = get_as(&gw, 0, "/-/").await;
+    assert_eq!(a.status, 502, "{}", a.body);
+    let a = get_as(&gw, 1, "/compute/").await;
+    assert_eq!(a.status, 503, "{}", a.body);
 
     // Back up: neither failure was cached.
     clear_faults(&gw).await;
