@@ -507,6 +507,21 @@ use = "keystone_auth"
             .to_owned()
     }
 
+    /// The titles of user `n`'s resources in `collection` (its JSON
+    /// listing). The scenarios run in parallel as the same users, so
+    /// "nothing was made" is checked by a title no other test uses, never
+    /// by counting or comparing a listing.
+    pub async fn titles(&self, n: usize, collection: &str) -> Vec<String> {
+        let answer = self.get(n, collection, JSON).await;
+        answer.expect(StatusCode::OK);
+        answer.json()["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["title"].as_str().map(str::to_owned))
+            .collect()
+    }
+
     // --------------------------------------------------------------- states
 
     /// A resource of user `n` in JSON.
