@@ -238,13 +238,14 @@ impl Store {
         let url = config.url.trim();
         let scheme = url.split(':').next().unwrap_or_default();
         let postgres = matches!(scheme, "postgres" | "postgresql");
+        let mut memory = false;
         let (url, max) = match scheme {
             "sqlite" => {
                 // One connection: an in-memory database exists per
                 // connection, and SQLite allows one writer anyway; with
                 // several connections a read-then-write transaction fails
                 // with SQLITE_BUSY instead of waiting. The pool queues.
-                let memory = url.contains(":memory:") || url.contains("mode=memory");
+                memory = url.contains(":memory:") || url.contains("mode=memory");
                 let url = if memory || url.contains("mode=") {
                     url.to_string()
                 } else if url.contains('?') {
@@ -257,11 +258,21 @@ impl Store {
             "postgres" | "postgresql" => (url.to_string(), 8),
             other => return Err(StoreError::UnsupportedUrl(other.to_string())),
         };
-        let pool = AnyPoolOptions::new()
+        let mut options = AnyPoolOptions::new()
             .max_connections(max)
             // Fail a start against an unreachable database in seconds,
             // not sqlx's default 30.
-            .acquire_timeout(std::time::Duration::from_secs(5))
+            .acquire_timeout(std::time::Duration::from_secs(5));
+        if memory {
+            // An in-memory database dies with its one connection, and
+            // sqlx retires connections idle for 10 minutes or older than
+            // 30: the store would lose every mixin and its tables then.
+            options = options
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = options
             .connect(&url)
             .await
             .map_err(StoreError::Open)?;
@@ -784,4 +795,28 @@ async fn insert_associations(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_in_memory_store_keeps_its_one_connection_for_good() {
+        let store = Store::open(&StoreConfig::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        let options = store.pool.options();
+        assert_eq!(options.get_idle_timeout(), None);
+        assert_eq!(options.get_max_lifetime(), None);
+        assert_eq!(options.get_min_connections(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_file_store_lets_idle_connections_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let store = Store::open(&StoreConfig::new(&url)).await.unwrap();
+        assert!(store.pool.options().get_idle_timeout().is_some());
+    }
 }
