@@ -47,7 +47,8 @@ pub use cache::{CachedStore, UserTags};
 
 use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Row};
+use std::sync::Arc;
 
 /// The `[store]` table.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -144,7 +145,7 @@ pub enum StoreError {
     NoSuchMixin(String),
     /// A read shared by concurrent requests of one user failed.
     #[error(transparent)]
-    Shared(std::sync::Arc<StoreError>),
+    Shared(Arc<StoreError>),
     /// The write would leave the user more mixins than
     /// `store.max_mixins_per_user`; nothing was written. The app answers
     /// 409 Conflict: the refusal is about the user's current state, not
@@ -222,10 +223,25 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     CREATE INDEX mixin_associations_entity ON mixin_associations (user_id, entity)",
 )];
 
+/// A connection held open for as long as any clone of its store exists,
+/// only so the in-memory database it opened lives that long.
+#[derive(Clone)]
+struct KeepAlive(
+    #[expect(dead_code, reason = "held open, never used")] Arc<std::sync::Mutex<AnyConnection>>,
+);
+
+impl std::fmt::Debug for KeepAlive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeepAlive")
+    }
+}
+
 /// The mixin store: a connection pool on SQLite or PostgreSQL.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// An in-memory SQLite store's own connection, outside the pool.
+    _keepalive: Option<KeepAlive>,
     shared: bool,
     limits: StoreLimits,
 }
@@ -246,7 +262,14 @@ impl Store {
                 // several connections a read-then-write transaction fails
                 // with SQLITE_BUSY instead of waiting. The pool queues.
                 memory = url.contains(":memory:") || url.contains("mode=memory");
-                let url = if memory || url.contains("mode=") {
+                let url = if url.contains(":memory:") {
+                    // Named, so the keep-alive connection below and the
+                    // pool's connections open the same database.
+                    format!(
+                        "sqlite:file:snf-occi-{}?mode=memory&cache=shared",
+                        uuid::Uuid::new_v4()
+                    )
+                } else if url.contains("mode=") {
                     url.to_string()
                 } else if url.contains('?') {
                     format!("{url}&mode=rwc")
@@ -258,26 +281,30 @@ impl Store {
             "postgres" | "postgresql" => (url.to_string(), 8),
             other => return Err(StoreError::UnsupportedUrl(other.to_string())),
         };
-        let mut options = AnyPoolOptions::new()
+        // An in-memory database lives as long as one connection to it is
+        // open, and the pool's one connection is not forever: sqlx closes
+        // it when idle for 10 minutes, and when a query on it is
+        // cancelled (a request whose other half failed first). The
+        // database, its tables and every mixin would go with it.
+        let keepalive = if memory {
+            let conn = AnyConnection::connect(&url)
+                .await
+                .map_err(StoreError::Open)?;
+            Some(KeepAlive(Arc::new(std::sync::Mutex::new(conn))))
+        } else {
+            None
+        };
+        let pool = AnyPoolOptions::new()
             .max_connections(max)
             // Fail a start against an unreachable database in seconds,
             // not sqlx's default 30.
-            .acquire_timeout(std::time::Duration::from_secs(5));
-        if memory {
-            // An in-memory database dies with its one connection, and
-            // sqlx retires connections idle for 10 minutes or older than
-            // 30: the store would lose every mixin and its tables then.
-            options = options
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None);
-        }
-        let pool = options
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(&url)
             .await
             .map_err(StoreError::Open)?;
         let store = Store {
             pool,
+            _keepalive: keepalive,
             shared: postgres,
             limits: StoreLimits {
                 mixins: config.max_mixins_per_user,
@@ -801,22 +828,36 @@ async fn insert_associations(
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn an_in_memory_store_keeps_its_one_connection_for_good() {
-        let store = Store::open(&StoreConfig::new("sqlite::memory:"))
-            .await
-            .unwrap();
-        let options = store.pool.options();
-        assert_eq!(options.get_idle_timeout(), None);
-        assert_eq!(options.get_max_lifetime(), None);
-        assert_eq!(options.get_min_connections(), 1);
+    fn tag() -> UserMixin {
+        UserMixin {
+            scheme: "http://example.com/tags#".into(),
+            term: "prod".into(),
+            title: None,
+            location: "/prod/".into(),
+        }
     }
 
     #[tokio::test]
-    async fn a_file_store_lets_idle_connections_go() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("s.db").display());
-        let store = Store::open(&StoreConfig::new(&url)).await.unwrap();
-        assert!(store.pool.options().get_idle_timeout().is_some());
+    async fn an_in_memory_store_outlives_its_pool_connection() {
+        let store = Store::open(&StoreConfig::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        store.create_mixin("u", &tag()).await.unwrap();
+        // What sqlx does to a connection idle too long or whose query was
+        // cancelled: it closes it, and the next query opens another.
+        store.pool.acquire().await.unwrap().close().await.unwrap();
+        assert_eq!(store.mixins("u").await.unwrap(), [tag()]);
+    }
+
+    #[tokio::test]
+    async fn two_in_memory_stores_are_two_databases() {
+        let a = Store::open(&StoreConfig::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        let b = Store::open(&StoreConfig::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        a.create_mixin("u", &tag()).await.unwrap();
+        assert!(b.mixins("u").await.unwrap().is_empty());
     }
 }
