@@ -254,14 +254,13 @@ impl Store {
         let url = config.url.trim();
         let scheme = url.split(':').next().unwrap_or_default();
         let postgres = matches!(scheme, "postgres" | "postgresql");
-        let mut memory = false;
+        let memory =
+            scheme == "sqlite" && (url.contains(":memory:") || url.contains("mode=memory"));
         let (url, max) = match scheme {
             "sqlite" => {
-                // One connection: an in-memory database exists per
-                // connection, and SQLite allows one writer anyway; with
+                // One connection: SQLite allows one writer anyway; with
                 // several connections a read-then-write transaction fails
                 // with SQLITE_BUSY instead of waiting. The pool queues.
-                memory = url.contains(":memory:") || url.contains("mode=memory");
                 let url = if url.contains(":memory:") {
                     // Named, so the keep-alive connection below and the
                     // pool's connections open the same database.
